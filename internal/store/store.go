@@ -1,0 +1,223 @@
+// Package store is the versioned object store between sources and translate.
+// Sources write into it; the reconcile loop takes immutable snapshots.
+//
+// Objects handed to the store must not be mutated afterwards: snapshots
+// share them.
+package store
+
+import (
+	"sort"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/moat-ingress/moat/internal/diag"
+)
+
+// Kinds the store keeps.
+const (
+	KindIngress       = "Ingress"
+	KindIngressClass  = "IngressClass"
+	KindService       = "Service"
+	KindEndpointSlice = "EndpointSlice"
+	KindSecret        = "Secret"
+	KindConfigMap     = "ConfigMap"
+)
+
+// Key identifies one object.
+type Key struct {
+	Kind      string
+	Namespace string
+	Name      string
+}
+
+// Object is one stored object and where it came from.
+type Object struct {
+	// Obj is one of *networkingv1.Ingress, *networkingv1.IngressClass,
+	// *corev1.Service, *discoveryv1.EndpointSlice, *corev1.Secret,
+	// *corev1.ConfigMap.
+	Obj    runtime.Object
+	Origin diag.Origin
+}
+
+// KeyOf returns the key of a supported object, and false for other types.
+func KeyOf(obj runtime.Object) (Key, bool) {
+	switch o := obj.(type) {
+	case *networkingv1.Ingress:
+		return Key{KindIngress, o.Namespace, o.Name}, true
+	case *networkingv1.IngressClass:
+		return Key{KindIngressClass, "", o.Name}, true
+	case *corev1.Service:
+		return Key{KindService, o.Namespace, o.Name}, true
+	case *discoveryv1.EndpointSlice:
+		return Key{KindEndpointSlice, o.Namespace, o.Name}, true
+	case *corev1.Secret:
+		return Key{KindSecret, o.Namespace, o.Name}, true
+	case *corev1.ConfigMap:
+		return Key{KindConfigMap, o.Namespace, o.Name}, true
+	}
+	return Key{}, false
+}
+
+// Store is safe for concurrent use.
+type Store struct {
+	mu      sync.Mutex
+	version uint64
+	objs    map[Key]Object
+	diags   []diag.Diagnostic
+	changed chan struct{}
+}
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{objs: map[Key]Object{}, changed: make(chan struct{}, 1)}
+}
+
+// Changed is signalled (coalesced) after every change.
+func (s *Store) Changed() <-chan struct{} { return s.changed }
+
+func (s *Store) bump() {
+	s.version++
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Replace swaps the whole content, as the file source does after each read.
+// diags are the source's own findings (parse errors, unknown kinds).
+func (s *Store) Replace(objs []Object, diags []diag.Diagnostic) {
+	m := make(map[Key]Object, len(objs))
+	for _, o := range objs {
+		if k, ok := KeyOf(o.Obj); ok {
+			m[k] = o
+		}
+	}
+	s.mu.Lock()
+	s.objs = m
+	s.diags = append([]diag.Diagnostic(nil), diags...)
+	s.bump()
+	s.mu.Unlock()
+}
+
+// Upsert adds or replaces one object.
+func (s *Store) Upsert(o Object) {
+	k, ok := KeyOf(o.Obj)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	s.objs[k] = o
+	s.bump()
+	s.mu.Unlock()
+}
+
+// Delete removes one object if present.
+func (s *Store) Delete(k Key) {
+	s.mu.Lock()
+	if _, ok := s.objs[k]; ok {
+		delete(s.objs, k)
+		s.bump()
+	}
+	s.mu.Unlock()
+}
+
+// Snapshot is an immutable read view of the store at one version.
+type Snapshot struct {
+	Version uint64
+	// Ingresses sorted by namespace/name.
+	Ingresses      []*networkingv1.Ingress
+	IngressClasses map[string]*networkingv1.IngressClass
+	// Services, Secrets and ConfigMaps keyed by "namespace/name".
+	Services   map[string]*corev1.Service
+	Secrets    map[string]*corev1.Secret
+	ConfigMaps map[string]*corev1.ConfigMap
+	// EndpointSlices keyed by "namespace/service" (the slice's
+	// kubernetes.io/service-name label), each list sorted by name.
+	EndpointSlices map[string][]*discoveryv1.EndpointSlice
+	// Origins says where each object came from (file mode).
+	Origins map[Key]diag.Origin
+	// Diagnostics are the sources' own findings.
+	Diagnostics []diag.Diagnostic
+}
+
+// Origin returns where the object came from, if known.
+func (sn *Snapshot) Origin(kind, namespace, name string) diag.Origin {
+	return sn.Origins[Key{kind, namespace, name}]
+}
+
+// Ref returns a diagnostic reference to an object of the snapshot.
+func (sn *Snapshot) Ref(kind, namespace, name string) diag.ObjectRef {
+	return diag.ObjectRef{Kind: kind, Namespace: namespace, Name: name, Origin: sn.Origin(kind, namespace, name)}
+}
+
+// Snapshot returns the current content.
+func (s *Store) Snapshot() *Snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Build(s.version, s.objs, s.diags)
+}
+
+// Build assembles a snapshot from objects; exported for tests and lint.
+func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapshot {
+	sn := &Snapshot{
+		Version:        version,
+		IngressClasses: map[string]*networkingv1.IngressClass{},
+		Services:       map[string]*corev1.Service{},
+		Secrets:        map[string]*corev1.Secret{},
+		ConfigMaps:     map[string]*corev1.ConfigMap{},
+		EndpointSlices: map[string][]*discoveryv1.EndpointSlice{},
+		Origins:        make(map[Key]diag.Origin, len(objs)),
+		Diagnostics:    append([]diag.Diagnostic(nil), diags...),
+	}
+	for k, o := range objs {
+		if o.Origin != (diag.Origin{}) {
+			sn.Origins[k] = o.Origin
+		}
+		nn := k.Namespace + "/" + k.Name
+		switch v := o.Obj.(type) {
+		case *networkingv1.Ingress:
+			sn.Ingresses = append(sn.Ingresses, v)
+		case *networkingv1.IngressClass:
+			sn.IngressClasses[k.Name] = v
+		case *corev1.Service:
+			sn.Services[nn] = v
+		case *corev1.Secret:
+			sn.Secrets[nn] = v
+		case *corev1.ConfigMap:
+			sn.ConfigMaps[nn] = v
+		case *discoveryv1.EndpointSlice:
+			svc := v.Labels[discoveryv1.LabelServiceName]
+			if svc == "" {
+				continue
+			}
+			sk := v.Namespace + "/" + svc
+			sn.EndpointSlices[sk] = append(sn.EndpointSlices[sk], v)
+		}
+	}
+	sort.Slice(sn.Ingresses, func(i, j int) bool {
+		a, b := sn.Ingresses[i], sn.Ingresses[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	for _, l := range sn.EndpointSlices {
+		sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
+	}
+	return sn
+}
+
+// FromObjects builds a snapshot straight from a list, as lint and tests do.
+func FromObjects(objs []Object, diags []diag.Diagnostic) *Snapshot {
+	m := make(map[Key]Object, len(objs))
+	for _, o := range objs {
+		if k, ok := KeyOf(o.Obj); ok {
+			m[k] = o
+		}
+	}
+	return Build(0, m, diags)
+}
