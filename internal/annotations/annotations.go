@@ -1,0 +1,189 @@
+// Package annotations holds what every annotation family shares: the key
+// table type, typed value readers that return a diagnostic for every bad
+// value, and the check for keys moat does not know.
+//
+// Each family lives in its own sub-package with a declarative table and a
+// typed Parse. Families never read annotations outside their table.
+package annotations
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/moat-ingress/moat/internal/diag"
+)
+
+// DefaultPrefix is ingress-nginx's annotation prefix.
+const DefaultPrefix = "nginx.ingress.kubernetes.io"
+
+// Scope says where a key applies.
+type Scope string
+
+const (
+	// ScopeIngress keys apply to the whole server (host) block.
+	ScopeIngress Scope = "ingress"
+	// ScopeLocation keys apply to each path of the Ingress that sets them.
+	ScopeLocation Scope = "location"
+)
+
+// Status is moat's support for a key.
+type Status string
+
+const (
+	Supported Status = "supported"
+	Partial   Status = "partial"
+	Refused   Status = "refused"
+)
+
+// Key describes one annotation key (without prefix).
+type Key struct {
+	Name   string
+	Scope  Scope
+	Risk   string
+	Status Status
+	// Doc is one line for docs/annotations.md.
+	Doc string
+}
+
+// Reader reads one Ingress's annotations under a prefix and collects
+// diagnostics naming the key and value.
+type Reader struct {
+	Prefix      string
+	Annotations map[string]string
+	Object      diag.ObjectRef
+	Diags       []diag.Diagnostic
+}
+
+// NewReader returns a reader; prefix "" means DefaultPrefix.
+func NewReader(prefix string, ann map[string]string, obj diag.ObjectRef) *Reader {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	return &Reader{Prefix: prefix, Annotations: ann, Object: obj}
+}
+
+// FullKey is "prefix/name".
+func (r *Reader) FullKey(name string) string { return r.Prefix + "/" + name }
+
+// Raw returns the value and whether the key is set.
+func (r *Reader) Raw(name string) (string, bool) {
+	v, ok := r.Annotations[r.FullKey(name)]
+	return v, ok
+}
+
+// String returns the trimmed value, or def when unset.
+func (r *Reader) String(name, def string) string {
+	v, ok := r.Raw(name)
+	if !ok {
+		return def
+	}
+	return strings.TrimSpace(v)
+}
+
+// Bool parses "true"/"false" (as ingress-nginx's parser.GetBoolAnnotation,
+// via strconv.ParseBool); a bad value keeps def and is reported.
+func (r *Reader) Bool(name string, def bool) bool {
+	v, ok := r.Raw(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		r.Invalid(name, v, "expected true or false")
+		return def
+	}
+	return b
+}
+
+// Invalid records a bad value for a key.
+func (r *Reader) Invalid(name, value, why string) {
+	r.Diags = append(r.Diags, diag.Diagnostic{
+		Object:   r.Object,
+		Severity: diag.Error,
+		Reason:   "AnnotationInvalidValue",
+		Field:    "metadata.annotations." + r.FullKey(name),
+		Message:  fmt.Sprintf("invalid value %q: %s; the annotation is ignored", value, why),
+	})
+}
+
+// CheckUnknown reports annotations under the prefix that no table knows,
+// and annotations under prefixes ingress-nginx ignores that look like ours.
+// known maps key names (without prefix) to their table entry.
+func CheckUnknown(prefix string, ann map[string]string, obj diag.ObjectRef, known map[string]Key) []diag.Diagnostic {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	keys := make([]string, 0, len(ann))
+	for k := range ann {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []diag.Diagnostic
+	for _, full := range keys {
+		p, name, ok := strings.Cut(full, "/")
+		if !ok {
+			continue
+		}
+		field := "metadata.annotations." + full
+		switch {
+		case p == prefix:
+			k, found := known[name]
+			if found && k.Status == Refused {
+				out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "AnnotationRefused", Field: field,
+					Message: fmt.Sprintf("annotation %s is not applied: %s", full, k.Doc)})
+			} else if !found {
+				d := diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "AnnotationUnknown", Field: field,
+					Message: fmt.Sprintf("annotation %s is not supported by moat and is ignored", full)}
+				if s := closest(name, known); s != "" {
+					d.Hint = "did you mean " + prefix + "/" + s + "?"
+				}
+				out = append(out, d)
+			}
+		case p == "ingress.kubernetes.io" || p == "nginx.org" || p == "nginx.com":
+			// ingress.kubernetes.io/ was the pre-0.9 prefix; ingress-nginx
+			// has ignored it for years, so a copied manifest silently loses it.
+			if _, found := known[name]; found {
+				out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "AnnotationPrefixIgnored", Field: field,
+					Message: fmt.Sprintf("annotation %s has a prefix ingress-nginx and moat ignore; it has no effect", full),
+					Hint:    "use " + prefix + "/" + name})
+			}
+		}
+	}
+	return out
+}
+
+// closest suggests a known key within a small edit distance.
+func closest(name string, known map[string]Key) string {
+	best, bestD := "", 3
+	for k := range known {
+		if d := editDistance(name, k); d < bestD || (d == bestD && best != "" && k < best) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := 1
+			if a[i-1] == b[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// EditDistance is exported for "did you mean" elsewhere (Secret names).
+func EditDistance(a, b string) int { return editDistance(a, b) }

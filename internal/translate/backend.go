@@ -1,0 +1,183 @@
+package translate
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// backendRoute resolves an Ingress backend to a route with a pool, or a
+// fixed status when it cannot be resolved (503 for a missing Service or
+// port, as ingress-nginx answers; 404 for a backend naming no Service).
+func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.IngressBackend, field string, ann ingAnn) *routecfg.Route {
+	rt := &routecfg.Route{
+		SSLRedirect:      ann.ssl.SSLRedirect,
+		ForceSSLRedirect: ann.ssl.ForceSSLRedirect,
+		Source:           routecfg.Source{Namespace: ing.Namespace, Ingress: ing.Name},
+	}
+	ref := t.ref(ing)
+	if b.Resource != nil {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ResourceBackendUnsupported", Field: field + ".resource",
+			Message: fmt.Sprintf("resource backends (%s %s) are not supported; answered with 404", b.Resource.Kind, b.Resource.Name)})
+		rt.Status = 404
+		return rt
+	}
+	if b.Service == nil || b.Service.Name == "" {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "BackendMissing", Field: field + ".service",
+			Message: "the backend names no service; answered with 404"})
+		rt.Status = 404
+		return rt
+	}
+	port := b.Service.Port.Name
+	if port == "" {
+		port = strconv.Itoa(int(b.Service.Port.Number))
+	}
+	rt.Source.Service, rt.Source.Port = b.Service.Name, port
+	key := fmt.Sprintf("%s/%s:%s", ing.Namespace, b.Service.Name, port)
+	if _, ok := t.cfg.Pools[key]; ok {
+		rt.Pool = key
+		return rt
+	}
+	pool, d := t.pool(ing, b.Service, key, field)
+	if d != nil {
+		t.add(*d)
+	}
+	if pool == nil {
+		rt.Status = 503
+		return rt
+	}
+	t.cfg.Pools[key] = pool
+	rt.Pool = key
+	return rt
+}
+
+// pool builds the endpoints of one Service port. The Service must be in the
+// Ingress's namespace: a backend names no namespace, so no other is tried.
+func (t *translator) pool(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, key, field string) (*routecfg.Pool, *diag.Diagnostic) {
+	ref := t.ref(ing)
+	svc, ok := t.sn.Services[ing.Namespace+"/"+sb.Name]
+	if !ok {
+		d := diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ServiceNotFound", Field: field + ".service.name",
+			Message: fmt.Sprintf("service %q not found in namespace %s; answered with 503", sb.Name, ing.Namespace)}
+		if hint := t.similarName(t.serviceNames(), ing.Namespace, sb.Name, "Service"); hint != "" {
+			d.Hint = hint
+		}
+		return nil, &d
+	}
+	var sp *corev1.ServicePort
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if (sb.Port.Name != "" && p.Name == sb.Port.Name) || (sb.Port.Name == "" && p.Port == sb.Port.Number) {
+			sp = p
+			break
+		}
+	}
+	if sp == nil {
+		want := sb.Port.Name
+		if want == "" {
+			want = strconv.Itoa(int(sb.Port.Number))
+		}
+		return nil, &diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ServicePortNotFound", Field: field + ".service.port",
+			Message: fmt.Sprintf("service %s/%s has no port %s (ports: %s); answered with 503", svc.Namespace, svc.Name, want, portList(svc))}
+	}
+	pool := &routecfg.Pool{Key: key, Namespace: svc.Namespace, Service: svc.Name}
+	if svc.Spec.Type == corev1.ServiceTypeExternalName {
+		if svc.Spec.ExternalName == "" {
+			return nil, &diag.Diagnostic{Object: t.sn.Ref("Service", svc.Namespace, svc.Name), Severity: diag.Error, Reason: "ExternalNameEmpty",
+				Field: "spec.externalName", Message: "ExternalName service has no spec.externalName; answered with 503"}
+		}
+		pool.Endpoints = []routecfg.Endpoint{{Address: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(sp.Port)))}}
+		return pool, nil
+	}
+	pool.Endpoints = readyEndpoints(t.sn.EndpointSlices[svc.Namespace+"/"+svc.Name], sp)
+	if len(pool.Endpoints) == 0 {
+		return pool, &diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "NoReadyEndpoints", Field: field + ".service",
+			Message: fmt.Sprintf("service %s/%s port %d has no ready endpoints; answered with 503", svc.Namespace, svc.Name, sp.Port)}
+	}
+	return pool, nil
+}
+
+// readyEndpoints resolves the Service port's targetPort through the
+// EndpointSlices: a slice port carries the Service port's name, which is
+// how kube-proxy resolves named targetPorts too.
+func readyEndpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []routecfg.Endpoint {
+	seen := map[string]bool{}
+	var out []routecfg.Endpoint
+	for _, s := range slices {
+		var port int32 = -1
+		for _, p := range s.Ports {
+			name := ""
+			if p.Name != nil {
+				name = *p.Name
+			}
+			if name == sp.Name && p.Port != nil {
+				port = *p.Port
+				break
+			}
+		}
+		if port < 0 {
+			// A slice without ports information: a numeric targetPort
+			// (or the port itself) is the best remaining guess.
+			if len(s.Ports) > 0 {
+				continue
+			}
+			switch {
+			case sp.TargetPort.IntVal != 0:
+				port = sp.TargetPort.IntVal
+			case sp.TargetPort.StrVal == "":
+				port = sp.Port
+			default:
+				continue
+			}
+		}
+		for _, ep := range s.Endpoints {
+			// Ready nil means ready (EndpointConditions doc); terminating
+			// endpoints are left out even when still serving.
+			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
+				continue
+			}
+			for _, a := range ep.Addresses {
+				addr := net.JoinHostPort(a, strconv.Itoa(int(port)))
+				if !seen[addr] {
+					seen[addr] = true
+					out = append(out, routecfg.Endpoint{Address: addr})
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
+
+func portList(svc *corev1.Service) string {
+	s := ""
+	for i, p := range svc.Spec.Ports {
+		if i > 0 {
+			s += ", "
+		}
+		s += strconv.Itoa(int(p.Port))
+		if p.Name != "" {
+			s += " (" + p.Name + ")"
+		}
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func (t *translator) serviceNames() []string {
+	out := make([]string, 0, len(t.sn.Services))
+	for k := range t.sn.Services {
+		out = append(out, k)
+	}
+	return out
+}

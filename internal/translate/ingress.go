@@ -1,0 +1,297 @@
+package translate
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"sort"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/registry"
+	"github.com/moat-ingress/moat/internal/annotations/rewrite"
+	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// hostBuilder accumulates one virtual host across Ingresses.
+type hostBuilder struct {
+	vh *routecfg.VirtualHost
+	// creator is the first (oldest) Ingress that named the host.
+	creator *networkingv1.Ingress
+	// tlsDecided is set once an Ingress with spec.tls gave the host a
+	// certificate decision; the oldest one wins.
+	tlsDecided bool
+	regex      bool
+	paths      []*pathEntry
+	seen       map[pathKey]*networkingv1.Ingress
+	// fallback is the "/" route from the creator's defaultBackend.
+	fallback *routecfg.Route
+}
+
+type pathKey struct {
+	path  string
+	exact bool
+}
+
+// pathEntry keeps what is needed to finish a route once the host's regex
+// mode is known (a later Ingress may switch the whole host to regex).
+type pathEntry struct {
+	route   *routecfg.Route
+	rawPath string
+	typ     networkingv1.PathType
+	rewrite string
+	ing     *networkingv1.Ingress
+	field   string
+}
+
+// ingAnn is what the annotation families yield for one Ingress.
+type ingAnn struct {
+	rewrite rewrite.Config
+	ssl     sslredirect.Config
+}
+
+func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
+	ref := t.ref(ing)
+	r := annotations.NewReader(t.opts.AnnotationPrefix, ing.Annotations, ref)
+	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.Parse(r)}
+	t.diags = append(t.diags, r.Diags...)
+	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ing.Annotations, ref, registry.Known())...)
+	return a
+}
+
+func (t *translator) host(name string, ing *networkingv1.Ingress) *hostBuilder {
+	if name == "" {
+		if t.catchAll == nil {
+			t.catchAll = &hostBuilder{vh: &routecfg.VirtualHost{}, creator: ing, seen: map[pathKey]*networkingv1.Ingress{}}
+		}
+		return t.catchAll
+	}
+	hb, ok := t.hosts[name]
+	if !ok {
+		hb = &hostBuilder{vh: &routecfg.VirtualHost{Host: name}, creator: ing, seen: map[pathKey]*networkingv1.Ingress{}}
+		t.hosts[name] = hb
+	}
+	return hb
+}
+
+// validHost checks a rule or TLS host the way the API server does, with a
+// pointed message for blog-post placeholders.
+func validHost(h string) string {
+	if strings.Contains(h, "${") || strings.Contains(h, "{{") || strings.HasPrefix(h, "$") {
+		return fmt.Sprintf("host %q looks like an unexpanded placeholder; replace it with your domain (for example with envsubst)", h)
+	}
+	if net.ParseIP(h) != nil {
+		return fmt.Sprintf("host %q is an IP address; Ingress hosts must be DNS names", h)
+	}
+	if strings.Contains(h, ":") {
+		return fmt.Sprintf("host %q has a port; Ingress hosts must be DNS names without a port", h)
+	}
+	var errs []string
+	if strings.HasPrefix(h, "*.") {
+		errs = validation.IsWildcardDNS1123Subdomain(h)
+	} else {
+		errs = validation.IsDNS1123Subdomain(h)
+	}
+	if len(errs) > 0 {
+		return fmt.Sprintf("host %q is not a valid DNS name: %s", h, strings.Join(errs, "; "))
+	}
+	return ""
+}
+
+func (t *translator) ingress(ing *networkingv1.Ingress) {
+	ref := t.ref(ing)
+	ann := t.annotationsFor(ing)
+	tlsHosts := t.tlsEntries(ing)
+
+	var hosts []*hostBuilder
+	for i, rule := range ing.Spec.Rules {
+		field := fmt.Sprintf("spec.rules[%d]", i)
+		host := strings.ToLower(strings.TrimSuffix(rule.Host, "."))
+		if host != "" {
+			if msg := validHost(host); msg != "" {
+				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: field + ".host",
+					Message: msg + "; the rule is not served"})
+				continue
+			}
+		}
+		hb := t.host(host, ing)
+		hosts = append(hosts, hb)
+		if ann.rewrite.EnforcesRegex() {
+			hb.regex = true
+		}
+		if host != "" && !hb.tlsDecided && len(ing.Spec.TLS) > 0 {
+			t.decideTLS(hb, ing, host, ann)
+		}
+		if rule.HTTP == nil {
+			// A host without paths goes to the Ingress's defaultBackend
+			// (ingress-nginx without_host.go); with none, 404.
+			if ing.Spec.DefaultBackend != nil && hb.creator == ing && hb.fallback == nil {
+				hb.fallback = t.backendRoute(ing, ing.Spec.DefaultBackend, "spec.defaultBackend", ann)
+			}
+			continue
+		}
+		for j, p := range rule.HTTP.Paths {
+			t.path(hb, ing, p, fmt.Sprintf("%s.http.paths[%d]", field, j), ann)
+		}
+	}
+	t.tlsHostsNotInRules(ing, tlsHosts)
+
+	if db := ing.Spec.DefaultBackend; db != nil {
+		if len(ing.Spec.Rules) == 0 {
+			// A rule-less Ingress replaces the catch-all's backend; the
+			// oldest wins.
+			hb := t.host("", ing)
+			if hb.fallback == nil {
+				hb.fallback = t.backendRoute(ing, db, "spec.defaultBackend", ann)
+			} else {
+				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "DefaultBackendConflict", Field: "spec.defaultBackend",
+					Message: fmt.Sprintf("the catch-all default backend is already set by ingress %s/%s (older); this one is ignored",
+						hb.fallback.Source.Namespace, hb.fallback.Source.Ingress)})
+			}
+		} else {
+			// With rules it is the "/" fallback of the hosts this Ingress
+			// created, as in ingress-nginx createServers.
+			for _, hb := range hosts {
+				if hb.creator == ing && hb.fallback == nil {
+					hb.fallback = t.backendRoute(ing, db, "spec.defaultBackend", ann)
+				}
+			}
+		}
+	}
+	if len(ing.Spec.Rules) == 0 && ing.Spec.DefaultBackend == nil {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "IngressEmpty", Field: "spec",
+			Message: "the Ingress has neither rules nor a defaultBackend; nothing is served"})
+	}
+}
+
+var regexMeta = regexp.MustCompile(`[\^$()\[\]{}*+?|\\]`)
+
+func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann ingAnn) {
+	ref := t.ref(ing)
+	typ := networkingv1.PathTypeImplementationSpecific
+	if p.PathType == nil {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathTypeMissing", Field: field + ".pathType",
+			Message: "pathType is required in networking.k8s.io/v1; treated as ImplementationSpecific",
+			Hint:    "set pathType: Prefix (or Exact)"})
+	} else {
+		typ = *p.PathType
+	}
+	path := p.Path
+	if path == "" {
+		path = "/"
+	}
+	switch typ {
+	case networkingv1.PathTypeExact, networkingv1.PathTypePrefix, networkingv1.PathTypeImplementationSpecific:
+	default:
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidPathType", Field: field + ".pathType",
+			Message: fmt.Sprintf("pathType %q is not Exact, Prefix or ImplementationSpecific; the path is not served", typ)})
+		return
+	}
+	if !strings.HasPrefix(path, "/") {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidPath", Field: field + ".path",
+			Message: fmt.Sprintf("path %q must start with /; the path is not served", path)})
+		return
+	}
+	if typ != networkingv1.PathTypeImplementationSpecific && regexMeta.MatchString(path) {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathLooksLikeRegex", Field: field + ".path",
+			Message: fmt.Sprintf("path %q has regex characters but pathType %s; it is a regex only when use-regex or rewrite-target applies to the host", path, typ),
+			Hint:    "regex paths should use pathType: ImplementationSpecific"})
+	}
+	key := pathKey{path: path, exact: typ == networkingv1.PathTypeExact}
+	if owner, dup := hb.seen[key]; dup {
+		where := hb.vh.Host
+		if where == "" {
+			where = "*"
+		}
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathConflict", Field: field,
+			Message: fmt.Sprintf("host %q path %q (%s) is already defined by ingress %s/%s, which is older and wins", where, path, typ, owner.Namespace, owner.Name)})
+		return
+	}
+	hb.seen[key] = ing
+	rt := t.backendRoute(ing, &p.Backend, field+".backend", ann)
+	hb.paths = append(hb.paths, &pathEntry{route: rt, rawPath: path, typ: typ, rewrite: ann.rewrite.Target, ing: ing, field: field})
+}
+
+// finish orders each host's routes now that regex mode is known, and
+// emits the virtual hosts in host order.
+func (t *translator) finish() {
+	names := make([]string, 0, len(t.hosts))
+	for n := range t.hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		hb := t.hosts[n]
+		t.finishHost(hb)
+		t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, hb.vh)
+	}
+	if t.catchAll != nil {
+		t.finishHost(t.catchAll)
+		t.cfg.CatchAll = t.catchAll.vh
+	}
+}
+
+func (t *translator) finishHost(hb *hostBuilder) {
+	for _, pe := range hb.paths {
+		rt := pe.route
+		rt.Path = pe.rawPath
+		switch {
+		case hb.regex:
+			re, err := regexp.Compile("(?i)^" + pe.rawPath)
+			if err != nil {
+				t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Error, Reason: "InvalidPathRegex", Field: pe.field + ".path",
+					Message: fmt.Sprintf("path %q is not a valid regular expression (the host uses regex paths because of use-regex or rewrite-target): %v; the path is not served", pe.rawPath, err)})
+				continue
+			}
+			rt.Match, rt.Regex = routecfg.MatchRegex, re
+		case pe.typ == networkingv1.PathTypeExact:
+			rt.Match = routecfg.MatchExact
+		default:
+			rt.Match = routecfg.MatchPrefix
+			if len(rt.Path) > 1 {
+				rt.Path = strings.TrimRight(rt.Path, "/")
+				if rt.Path == "" {
+					rt.Path = "/"
+				}
+			}
+		}
+		// nginx skips the rewrite when path equals target (buildProxyPass).
+		if pe.rewrite != "" && pe.rewrite != pe.rawPath {
+			pat, err := regexp.Compile("(?i)" + pe.rawPath)
+			if err != nil {
+				t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Error, Reason: "InvalidPathRegex", Field: pe.field + ".path",
+					Message: fmt.Sprintf("path %q cannot be used with rewrite-target: %v; the path is not served", pe.rawPath, err)})
+				continue
+			}
+			rt.Rewrite = &routecfg.Rewrite{Pattern: pat, Target: pe.rewrite,
+				Redirect: strings.HasPrefix(pe.rewrite, "http://") || strings.HasPrefix(pe.rewrite, "https://")}
+		}
+		hb.vh.Routes = append(hb.vh.Routes, rt)
+	}
+	if hb.regex {
+		// ingress-nginx orders locations by descending path length and
+		// nginx takes the first regex that matches.
+		sort.SliceStable(hb.vh.Routes, func(i, j int) bool { return len(hb.vh.Routes[i].Path) > len(hb.vh.Routes[j].Path) })
+	} else {
+		sort.SliceStable(hb.vh.Routes, func(i, j int) bool {
+			a, b := hb.vh.Routes[i], hb.vh.Routes[j]
+			if len(a.Path) != len(b.Path) {
+				return len(a.Path) > len(b.Path)
+			}
+			return a.Match == routecfg.MatchExact && b.Match != routecfg.MatchExact
+		})
+	}
+	if hb.fallback != nil {
+		fb := hb.fallback
+		fb.Path, fb.Match = "/", routecfg.MatchPrefix
+		hb.vh.Routes = append(hb.vh.Routes, fb)
+	}
+	if len(hb.vh.Routes) == 0 {
+		hb.vh.Routes = nil
+	}
+}

@@ -1,0 +1,346 @@
+package translate
+
+import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// expiryWarning is how early an expiring certificate is reported.
+const expiryWarning = 21 * 24 * time.Hour
+
+// CertCache memoises key-pair parsing by content, so a resync with thousands
+// of unchanged Secrets does not parse them again. Safe for concurrent use.
+type CertCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]certResult
+}
+
+type certResult struct {
+	cert *tls.Certificate
+	err  error
+}
+
+// NewCertCache returns an empty cache.
+func NewCertCache() *CertCache { return &CertCache{m: map[[32]byte]certResult{}} }
+
+func (c *CertCache) parse(crt, key []byte) (*tls.Certificate, error) {
+	h := sha256.New()
+	h.Write(crt)
+	h.Write([]byte{0})
+	h.Write(key)
+	var k [32]byte
+	copy(k[:], h.Sum(nil))
+	c.mu.Lock()
+	r, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return r.cert, r.err
+	}
+	cert, err := tls.X509KeyPair(crt, key)
+	if err == nil && cert.Leaf == nil {
+		cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0])
+	}
+	r = certResult{err: err}
+	if err == nil {
+		r.cert = &cert
+	}
+	c.mu.Lock()
+	c.m[k] = r
+	c.mu.Unlock()
+	return r.cert, r.err
+}
+
+// loadSecret returns the certificate of namespace/name, registering it in
+// the config. The error names what is wrong with the Secret.
+func (t *translator) loadSecret(ns, name string) (*routecfg.Certificate, *corev1.Secret, error) {
+	ref := ns + "/" + name
+	sec, ok := t.sn.Secrets[ref]
+	if !ok {
+		return nil, nil, errNotFound
+	}
+	if c, ok := t.cfg.Certificates[ref]; ok {
+		return c, sec, nil
+	}
+	crt, key := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]
+	if len(crt) == 0 || len(key) == 0 {
+		missing := []string{}
+		if len(crt) == 0 {
+			missing = append(missing, "tls.crt")
+		}
+		if len(key) == 0 {
+			missing = append(missing, "tls.key")
+		}
+		return nil, sec, fmt.Errorf("secret %s has no %s", ref, strings.Join(missing, " or "))
+	}
+	cert, err := t.certs.parse(crt, key)
+	if err != nil {
+		return nil, sec, fmt.Errorf("secret %s: tls.crt/tls.key are not a valid key pair: %v", ref, err)
+	}
+	c := &routecfg.Certificate{Ref: ref, Cert: cert}
+	t.cfg.Certificates[ref] = c
+	return c, sec, nil
+}
+
+var errNotFound = fmt.Errorf("not found")
+
+// tlsEntries reports problems of the spec.tls list itself and returns the
+// hosts it names.
+func (t *translator) tlsEntries(ing *networkingv1.Ingress) map[string]int {
+	ref := t.ref(ing)
+	hosts := map[string]int{}
+	var noSecret, noHosts []int
+	for i, e := range ing.Spec.TLS {
+		field := fmt.Sprintf("spec.tls[%d]", i)
+		for j, h := range e.Hosts {
+			h = strings.ToLower(h)
+			if msg := validHost(h); msg != "" {
+				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: fmt.Sprintf("%s.hosts[%d]", field, j), Message: msg})
+				continue
+			}
+			hosts[h] = i
+		}
+		if e.SecretName == "" && len(e.Hosts) > 0 {
+			noSecret = append(noSecret, i)
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSSecretNameMissing", Field: field + ".secretName",
+				Message: fmt.Sprintf("tls entry for %s has no secretName: the hosts are served with the default certificate", strings.Join(e.Hosts, ", ")),
+				Hint:    "add secretName: <a kubernetes.io/tls Secret in namespace " + ing.Namespace + "> to this entry"})
+		}
+		if e.SecretName != "" && len(e.Hosts) == 0 {
+			noHosts = append(noHosts, i)
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSHostsMissing", Field: field + ".hosts",
+				Message: fmt.Sprintf("tls entry with secretName %q lists no hosts: it is used only for rule hosts its certificate covers", e.SecretName),
+				Hint:    "list the hosts the certificate is for under hosts: in this same entry"})
+		}
+		if e.SecretName == "" && len(e.Hosts) == 0 {
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSEntryEmpty", Field: field,
+				Message: "tls entry has neither hosts nor secretName"})
+		}
+		if strings.Contains(e.SecretName, "/") {
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "TLSSecretCrossNamespace", Field: field + ".secretName",
+				Message: fmt.Sprintf("secretName %q names another namespace: an Ingress can only use Secrets of its own namespace (%s)", e.SecretName, ing.Namespace)})
+			continue
+		}
+		if e.SecretName != "" {
+			_, sec, err := t.loadSecret(ing.Namespace, e.SecretName)
+			if err != nil {
+				t.add(t.secretDiag(ing, field+".secretName", e.SecretName, err))
+			} else if sec.Type != corev1.SecretTypeTLS {
+				t.add(diag.Diagnostic{Object: t.sn.Ref("Secret", sec.Namespace, sec.Name), Severity: diag.Info, Reason: "TLSSecretNotTLSType", Field: "type",
+					Message: fmt.Sprintf("secret has type %q; it works, but kubernetes.io/tls lets the API server check the key pair", sec.Type),
+					Hint:    "set type: kubernetes.io/tls (or create it with kubectl create secret tls)"})
+			}
+		}
+	}
+	if len(noSecret) == 1 && len(noHosts) == 1 {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSEntrySplit", Field: "spec.tls",
+			Message: fmt.Sprintf("spec.tls[%d] has hosts and spec.tls[%d] has the secretName: they look like one entry split in two by a stray \"-\"", noSecret[0], noHosts[0]),
+			Hint:    "write one list item: - hosts: [...]\n    secretName: ..."})
+	}
+	return hosts
+}
+
+func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, err error) diag.Diagnostic {
+	d := diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Field: field}
+	if err == errNotFound {
+		d.Reason = "TLSSecretNotFound"
+		d.Message = fmt.Sprintf("tls secret %q not found in namespace %s: its hosts get the default certificate", name, ing.Namespace)
+		d.Hint = t.similarName(t.secretNames(), ing.Namespace, name, "Secret")
+		return d
+	}
+	d.Reason = "TLSSecretInvalid"
+	d.Message = err.Error() + ": its hosts get the default certificate"
+	return d
+}
+
+// similarName suggests a same-named object in another namespace or a
+// similarly named one in this namespace.
+func (t *translator) similarName(all []string, ns, name, kind string) string {
+	sort.Strings(all)
+	var other []string
+	best, bestD := "", 4
+	for _, nn := range all {
+		ons, on, _ := strings.Cut(nn, "/")
+		if on == name && ons != ns {
+			other = append(other, nn)
+			continue
+		}
+		if ons == ns {
+			if d := annotations.EditDistance(on, name); d < bestD {
+				best, bestD = on, d
+			}
+		}
+		// A suffix/prefix match catches "router-tls" vs "app-router-tls".
+		if best == "" && (strings.HasSuffix(on, name) || strings.HasSuffix(name, on)) && on != name {
+			other = append(other, nn)
+		}
+	}
+	var hints []string
+	if best != "" {
+		hints = append(hints, fmt.Sprintf("did you mean %s %q?", kind, best))
+	}
+	for _, o := range other {
+		ons, _, _ := strings.Cut(o, "/")
+		if ons == ns {
+			hints = append(hints, fmt.Sprintf("did you mean %s %q?", kind, o[len(ons)+1:]))
+		} else {
+			hints = append(hints, fmt.Sprintf("%s %s exists in another namespace, but an Ingress can only use %ss of its own namespace (%s)", kind, o, kind, ns))
+		}
+	}
+	return strings.Join(hints, " ")
+}
+
+func (t *translator) secretNames() []string {
+	out := make([]string, 0, len(t.sn.Secrets))
+	for k := range t.sn.Secrets {
+		out = append(out, k)
+	}
+	return out
+}
+
+// decideTLS gives a host its certificate the way ingress-nginx's
+// createServers does: a tls entry listing the host; else any entry whose
+// certificate covers the host; else the default certificate.
+func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann ingAnn) {
+	hb.tlsDecided = true
+	hb.vh.TLS = true
+	hb.vh.HSTS = HSTSValue
+	hb.vh.RedirectHTTPS = ann.ssl.SSLRedirect || ann.ssl.ForceSSLRedirect
+	ref := t.ref(ing)
+	secret, field := "", ""
+	for i, e := range ing.Spec.TLS {
+		for _, h := range e.Hosts {
+			if strings.EqualFold(h, host) {
+				secret, field = e.SecretName, fmt.Sprintf("spec.tls[%d]", i)
+				break
+			}
+		}
+		if field != "" {
+			break
+		}
+	}
+	if field == "" {
+		for i, e := range ing.Spec.TLS {
+			if e.SecretName == "" || strings.Contains(e.SecretName, "/") {
+				continue
+			}
+			c, _, err := t.loadSecret(ing.Namespace, e.SecretName)
+			if err == nil && c.Cert.Leaf.VerifyHostname(host) == nil {
+				secret, field = e.SecretName, fmt.Sprintf("spec.tls[%d]", i)
+				break
+			}
+		}
+	}
+	if secret == "" || strings.Contains(secret, "/") {
+		// Reported by tlsEntries already when the entry lacks a secretName.
+		if field == "" {
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSNoCertificateForHost", Field: "spec.tls",
+				Message: fmt.Sprintf("no tls entry lists host %q and no tls secret's certificate covers it: served with the default certificate", host)})
+		}
+		return
+	}
+	c, _, err := t.loadSecret(ing.Namespace, secret)
+	if err != nil {
+		return // reported by tlsEntries
+	}
+	leaf := c.Cert.Leaf
+	if err := leaf.VerifyHostname(host); err != nil {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateHostMismatch", Field: field,
+			Message: fmt.Sprintf("certificate in secret %s does not cover host %q (it covers %s): served with the default certificate", c.Ref, host, coverage(leaf))})
+		return
+	}
+	hb.vh.Certificate = c.Ref
+	t.validity(ref, field, c)
+}
+
+// validity reports certificates that are served but will fail clients.
+// ingress-nginx keeps serving them too; it only logs.
+func (t *translator) validity(ref diag.ObjectRef, field string, c *routecfg.Certificate) {
+	if t.opts.Now.IsZero() {
+		return
+	}
+	leaf := c.Cert.Leaf
+	switch {
+	case t.opts.Now.After(leaf.NotAfter):
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpired", Field: field,
+			Message: fmt.Sprintf("certificate in secret %s expired on %s; still served", c.Ref, leaf.NotAfter.UTC().Format(time.RFC3339))})
+	case t.opts.Now.Before(leaf.NotBefore):
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateNotYetValid", Field: field,
+			Message: fmt.Sprintf("certificate in secret %s is not valid before %s; still served", c.Ref, leaf.NotBefore.UTC().Format(time.RFC3339))})
+	case leaf.NotAfter.Sub(t.opts.Now) < expiryWarning:
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpiringSoon", Field: field,
+			Message: fmt.Sprintf("certificate in secret %s expires on %s", c.Ref, leaf.NotAfter.UTC().Format(time.RFC3339))})
+	}
+}
+
+func coverage(c *x509.Certificate) string {
+	names := append([]string(nil), c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 && c.Subject.CommonName != "" {
+		names = append(names, "CN "+c.Subject.CommonName)
+	}
+	if len(names) == 0 {
+		return "no names"
+	}
+	return strings.Join(names, ", ")
+}
+
+// tlsHostsNotInRules reports tls hosts that no rule of the Ingress serves:
+// TLS only applies to hosts with rules (Ingress concept docs).
+func (t *translator) tlsHostsNotInRules(ing *networkingv1.Ingress, tlsHosts map[string]int) {
+	rules := map[string]bool{}
+	for _, r := range ing.Spec.Rules {
+		rules[strings.ToLower(r.Host)] = true
+	}
+	names := make([]string, 0, len(tlsHosts))
+	for h := range tlsHosts {
+		names = append(names, h)
+	}
+	sort.Strings(names)
+	for _, h := range names {
+		if !rules[h] {
+			t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "TLSHostNotInRules", Field: fmt.Sprintf("spec.tls[%d].hosts", tlsHosts[h]),
+				Message: fmt.Sprintf("tls host %q matches no rule of this Ingress; TLS applies only to hosts that have rules", h)})
+		}
+	}
+}
+
+// defaultCertificate loads --default-ssl-certificate, if set.
+func (t *translator) defaultCertificate() {
+	name := t.opts.DefaultSSLCertificate
+	if name == "" {
+		return
+	}
+	ns, n, ok := strings.Cut(name, "/")
+	if !ok || ns == "" || n == "" {
+		t.add(diag.Diagnostic{Object: diag.ObjectRef{Name: "--default-ssl-certificate"}, Severity: diag.Error, Reason: "DefaultCertificateInvalid",
+			Message: fmt.Sprintf("%q is not namespace/name; using the generated certificate", name)})
+		return
+	}
+	c, _, err := t.loadSecret(ns, n)
+	if err != nil {
+		msg := err.Error()
+		if err == errNotFound {
+			msg = "secret " + name + " not found"
+		}
+		t.add(diag.Diagnostic{Object: t.sn.Ref("Secret", ns, n), Severity: diag.Error, Reason: "DefaultCertificateInvalid",
+			Message: "--default-ssl-certificate: " + msg + "; using the generated certificate"})
+		return
+	}
+	t.cfg.DefaultCertificate = c
+	t.validity(t.sn.Ref("Secret", ns, n), "", c)
+}

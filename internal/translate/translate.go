@@ -1,0 +1,121 @@
+// Package translate is moat's pure step: an immutable snapshot of Kubernetes
+// objects in, a routing configuration and diagnostics out. No clients, no
+// logging, no clock: everything it needs comes in through Options.
+package translate
+
+import (
+	"sort"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/store"
+)
+
+// Options are the controller settings translate depends on.
+type Options struct {
+	// IngressClass is the class name moat answers to (--ingress-class).
+	IngressClass string
+	// ControllerClass is matched against IngressClass.spec.controller.
+	ControllerClass string
+	// WatchWithoutClass serves Ingresses that name no class.
+	WatchWithoutClass bool
+	// DefaultSSLCertificate is "namespace/name" of a Secret, or "".
+	DefaultSSLCertificate string
+	// AnnotationPrefix defaults to nginx.ingress.kubernetes.io.
+	AnnotationPrefix string
+	// Now is used for certificate validity diagnostics only.
+	Now time.Time
+	// Certs memoises certificate parsing across runs; may be nil.
+	Certs *CertCache
+}
+
+// DefaultControllerClass is the IngressClass controller value moat claims.
+const DefaultControllerClass = "moat.dev/ingress-controller"
+
+// HSTSValue is ingress-nginx's default header (hsts-max-age 31536000,
+// hsts-include-subdomains true, hsts-preload false).
+const HSTSValue = "max-age=31536000; includeSubDomains"
+
+// Translate builds the routing configuration for a snapshot. It never fails:
+// what cannot be served is left out and reported.
+func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic) {
+	t := &translator{
+		sn:     sn,
+		opts:   opts,
+		cfg:    &routecfg.Config{Pools: map[string]*routecfg.Pool{}, Certificates: map[string]*routecfg.Certificate{}},
+		hosts:  map[string]*hostBuilder{},
+		certs:  opts.Certs,
+		claims: map[*networkingv1.Ingress]bool{},
+	}
+	if t.certs == nil {
+		t.certs = NewCertCache()
+	}
+	t.diags = append(t.diags, sn.Diagnostics...)
+	ings := t.claimedIngresses()
+	t.defaultCertificate()
+	for _, ing := range ings {
+		t.ingress(ing)
+	}
+	t.finish()
+	diag.Sort(t.diags)
+	return t.cfg, t.diags
+}
+
+type translator struct {
+	sn       *store.Snapshot
+	opts     Options
+	cfg      *routecfg.Config
+	hosts    map[string]*hostBuilder
+	catchAll *hostBuilder
+	certs    *CertCache
+	claims   map[*networkingv1.Ingress]bool
+	diags    []diag.Diagnostic
+}
+
+func (t *translator) add(d diag.Diagnostic) { t.diags = append(t.diags, d) }
+
+func (t *translator) ref(ing *networkingv1.Ingress) diag.ObjectRef {
+	return t.sn.Ref(store.KindIngress, ing.Namespace, ing.Name)
+}
+
+// claimedIngresses returns the Ingresses of our class, oldest first (the
+// order in which ingress-nginx resolves every conflict), ties by
+// namespace/name.
+func (t *translator) claimedIngresses() []*networkingv1.Ingress {
+	var out []*networkingv1.Ingress
+	for _, ing := range t.sn.Ingresses {
+		ok, d := t.classMatches(ing)
+		if d != nil {
+			t.add(*d)
+		}
+		if ok {
+			out = append(out, ing)
+			t.claims[ing] = true
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
+			return a.CreationTimestamp.Before(&b.CreationTimestamp)
+		}
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	return out
+}
+
+// Claimed reports which Ingresses of the snapshot moat serves, by
+// "namespace/name"; the status writer uses it.
+func Claimed(sn *store.Snapshot, opts Options) map[string]bool {
+	t := &translator{sn: sn, opts: opts, claims: map[*networkingv1.Ingress]bool{}}
+	m := map[string]bool{}
+	for _, ing := range t.claimedIngresses() {
+		m[ing.Namespace+"/"+ing.Name] = true
+	}
+	return m
+}
