@@ -1,0 +1,76 @@
+package routecfg
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Dump renders a config as stable, readable text: the golden-file format of
+// translate's tests and the body of the admin /debug/config endpoint.
+func Dump(c *Config) string {
+	var b strings.Builder
+	if c.DefaultCertificate != nil {
+		fmt.Fprintf(&b, "default-certificate %s\n", c.DefaultCertificate.Ref)
+	}
+	for _, vh := range c.VirtualHosts {
+		dumpHost(&b, vh.Host, vh)
+	}
+	if c.CatchAll != nil {
+		dumpHost(&b, "*catch-all*", c.CatchAll)
+	}
+	keys := make([]string, 0, len(c.Pools))
+	for k := range c.Pools {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p := c.Pools[k]
+		addrs := make([]string, len(p.Endpoints))
+		for i, e := range p.Endpoints {
+			addrs[i] = e.Address
+		}
+		fmt.Fprintf(&b, "pool %s [%s]\n", k, strings.Join(addrs, " "))
+	}
+	return b.String()
+}
+
+func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
+	fmt.Fprintf(b, "host %s", name)
+	if vh.TLS {
+		cert := vh.Certificate
+		if cert == "" {
+			cert = "<default>"
+		}
+		fmt.Fprintf(b, " tls=%s", cert)
+	}
+	if vh.RedirectHTTPS {
+		b.WriteString(" redirect")
+	}
+	if vh.HSTS != "" {
+		b.WriteString(" hsts")
+	}
+	b.WriteByte('\n')
+	for _, r := range vh.Routes {
+		fmt.Fprintf(b, "  %s %s -> ", r.Match, r.Path)
+		if r.Pool != "" {
+			b.WriteString(r.Pool)
+		} else {
+			fmt.Fprintf(b, "status %d", r.Status)
+		}
+		if r.Rewrite != nil {
+			if r.Rewrite.Redirect {
+				fmt.Fprintf(b, " redirect=%s", r.Rewrite.Target)
+			} else {
+				fmt.Fprintf(b, " rewrite=%s", r.Rewrite.Target)
+			}
+		}
+		if !r.SSLRedirect {
+			b.WriteString(" no-ssl-redirect")
+		}
+		if r.ForceSSLRedirect {
+			b.WriteString(" force-ssl-redirect")
+		}
+		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
+	}
+}
