@@ -1,0 +1,69 @@
+// Package admin serves the operator endpoints: /healthz, /readyz, /metrics
+// and read-only debug views. It listens on its own address, loopback by
+// default, because /debug shows configuration.
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/moat-ingress/moat/internal/reconcile"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// Server holds the state the endpoints show.
+type Server struct {
+	gatherer prometheus.Gatherer
+	ready    func() bool
+	last     atomic.Pointer[reconcile.Result]
+}
+
+// New returns an admin server; ready reports readiness (first config
+// applied and listeners accepting).
+func New(g prometheus.Gatherer, ready func() bool) *Server {
+	return &Server{gatherer: g, ready: ready}
+}
+
+// Observe records the latest reconcile result for the debug endpoints.
+func (s *Server) Observe(r reconcile.Result) { s.last.Store(&r) }
+
+// Handler returns the admin mux.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !s.ready() {
+			http.Error(w, "not ready: no configuration applied yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /debug/config", func(w http.ResponseWriter, _ *http.Request) {
+		r := s.last.Load()
+		if r == nil {
+			http.Error(w, "no configuration yet", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte(routecfg.Dump(r.Config)))
+	})
+	mux.HandleFunc("GET /debug/diagnostics", func(w http.ResponseWriter, _ *http.Request) {
+		r := s.last.Load()
+		if r == nil {
+			http.Error(w, "no configuration yet", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(r.Diagnostics)
+	})
+	return mux
+}
