@@ -49,7 +49,8 @@ type Loop struct {
 // Applied reports whether a configuration has been applied successfully.
 func (l *Loop) Applied() bool { return l.applied.Load() }
 
-// Run reconciles once at start and then after every store change, until
+// Run reconciles once at start (unless Once already applied a
+// configuration) and then after every store change, until
 // ctx is done.
 func (l *Loop) Run(ctx context.Context) error {
 	holdOff, maxDelay := l.HoldOff, l.MaxDelay
@@ -59,7 +60,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	if maxDelay <= 0 {
 		maxDelay = 500 * time.Millisecond
 	}
-	l.Once()
+	if !l.Applied() {
+		l.Once()
+	}
 	for {
 		select {
 		case <-ctx.Done():
