@@ -1,0 +1,185 @@
+// Package certs selects the TLS certificate for a handshake by SNI, the way
+// ingress-nginx's certificate.lua does: the name is lower-cased and one
+// trailing dot stripped; an exact host wins, then "*." plus the name after
+// its first label, then the default certificate. Missing or unknown SNI
+// gets the default, so every HTTPS connection is answered.
+package certs
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// FakeCommonName is the Subject and Issuer CN of the generated default
+// certificate. It is ingress-nginx's name: its e2e tests and users' tools
+// recognise the fallback certificate by it.
+const FakeCommonName = "Kubernetes Ingress Controller Fake Certificate"
+
+// maxNameLen bounds the stack buffer used to lower-case a server name
+// without allocating; a DNS name is at most 253 bytes.
+const maxNameLen = 256
+
+// Store serves certificates from an immutable table that Apply replaces
+// with one atomic store; handshakes in flight keep the table they loaded.
+type Store struct {
+	generated *tls.Certificate
+	table     atomic.Pointer[table]
+}
+
+type table struct {
+	exact    map[string]*tls.Certificate
+	wildcard map[string]*tls.Certificate // keyed by the suffix after "*."
+	def      *tls.Certificate
+}
+
+// New returns a Store that serves defaultCert for every name until Apply,
+// and afterwards whenever the config has no DefaultCertificate.
+func New(defaultCert *tls.Certificate) *Store {
+	s := &Store{generated: defaultCert}
+	s.table.Store(&table{def: defaultCert})
+	return s
+}
+
+// Apply replaces the selection table with one built from cfg. A virtual
+// host whose Certificate names no usable entry of cfg.Certificates is left
+// out, as ingress-nginx leaves a host with a missing Secret out of its
+// certificate map: its SNI then falls through to a covering wildcard
+// host's certificate, else the default. A nil cfg keeps only the default.
+func (s *Store) Apply(cfg *routecfg.Config) {
+	t := &table{
+		exact:    map[string]*tls.Certificate{},
+		wildcard: map[string]*tls.Certificate{},
+		def:      s.generated,
+	}
+	if cfg != nil {
+		if d := cfg.DefaultCertificate; d != nil && d.Cert != nil {
+			t.def = d.Cert
+		}
+		for _, vh := range cfg.VirtualHosts {
+			if vh == nil || vh.Certificate == "" {
+				continue
+			}
+			c := cfg.Certificates[vh.Certificate]
+			if c == nil || c.Cert == nil {
+				continue
+			}
+			h := strings.TrimSuffix(strings.ToLower(vh.Host), ".")
+			m, key := t.exact, h
+			if rest, ok := strings.CutPrefix(h, "*."); ok {
+				m, key = t.wildcard, rest
+			}
+			if key == "" {
+				continue // the catch-all has no name to match by SNI
+			}
+			if _, dup := m[key]; !dup {
+				m[key] = c.Cert
+			}
+		}
+	}
+	s.table.Store(t)
+}
+
+var errNoCertificate = errors.New("certs: no default certificate configured")
+
+// GetCertificate is for tls.Config.GetCertificate.
+func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	var name string
+	if hello != nil {
+		name = hello.ServerName
+	}
+	if c := s.Lookup(name); c != nil {
+		return c, nil
+	}
+	return nil, errNoCertificate
+}
+
+// Lookup returns the certificate served for serverName (the SNI value,
+// possibly empty), or nil only if the Store has no default certificate.
+func (s *Store) Lookup(serverName string) *tls.Certificate {
+	t := s.table.Load()
+	// No Ingress host is longer than a DNS name, so an overlong SNI can
+	// only get the default.
+	if serverName == "" || len(serverName) > maxNameLen {
+		return t.def
+	}
+	// Lower-case into a stack buffer; indexing a map with string(b) does
+	// not allocate.
+	var buf [maxNameLen]byte
+	b := buf[:len(serverName)]
+	for i := 0; i < len(serverName); i++ {
+		c := serverName[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	if n := len(b); b[n-1] == '.' {
+		b = b[:n-1]
+	}
+	if len(b) == 0 {
+		return t.def
+	}
+	if c, ok := t.exact[string(b)]; ok {
+		return c
+	}
+	// A wildcard covers exactly one non-empty label: "*.foo.com" serves
+	// "bar.foo.com" but neither "foo.com" nor "a.bar.foo.com".
+	for i, c := range b {
+		if c == '.' {
+			if i > 0 && i+1 < len(b) {
+				if c, ok := t.wildcard[string(b[i+1:])]; ok {
+					return c
+				}
+			}
+			break
+		}
+	}
+	return t.def
+}
+
+// GenerateDefault makes the self-signed fallback certificate served for
+// unknown or missing SNI: ECDSA P-256, CN FakeCommonName, O "Acme Co", SAN
+// "ingress.local", valid for one year from now (the clock is passed in).
+// These match ingress-nginx's fake certificate, which tools check for.
+func GenerateDefault(now time.Time) (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, err
+	}
+	name := pkix.Name{CommonName: FakeCommonName, Organization: []string{"Acme Co"}}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               name,
+		Issuer:                name,
+		NotBefore:             now,
+		NotAfter:              now.AddDate(1, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		DNSNames:              []string{"ingress.local"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
