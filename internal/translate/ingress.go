@@ -82,6 +82,7 @@ func (t *translator) host(name string, ing *networkingv1.Ingress) *hostBuilder {
 // validHost checks a rule or TLS host the way the API server does, with a
 // pointed message for blog-post placeholders.
 func validHost(h string) string {
+	h = strings.TrimSuffix(h, ".")
 	if strings.Contains(h, "${") || strings.Contains(h, "{{") || strings.HasPrefix(h, "$") {
 		return fmt.Sprintf("host %q looks like an unexpanded placeholder; replace it with your domain (for example with envsubst)", h)
 	}
@@ -92,6 +93,7 @@ func validHost(h string) string {
 		return fmt.Sprintf("host %q has a port; Ingress hosts must be DNS names without a port", h)
 	}
 	var errs []string
+	h = strings.ToLower(h)
 	if strings.HasPrefix(h, "*.") {
 		errs = validation.IsWildcardDNS1123Subdomain(h)
 	} else {
@@ -113,7 +115,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 		field := fmt.Sprintf("spec.rules[%d]", i)
 		host := strings.ToLower(strings.TrimSuffix(rule.Host, "."))
 		if host != "" {
-			if msg := validHost(host); msg != "" {
+			if msg := validHost(rule.Host); msg != "" {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: field + ".host",
 					Message: msg + "; the rule is not served"})
 				continue

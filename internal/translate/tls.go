@@ -105,12 +105,11 @@ func (t *translator) tlsEntries(ing *networkingv1.Ingress) map[string]int {
 	for i, e := range ing.Spec.TLS {
 		field := fmt.Sprintf("spec.tls[%d]", i)
 		for j, h := range e.Hosts {
-			h = strings.ToLower(h)
 			if msg := validHost(h); msg != "" {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: fmt.Sprintf("%s.hosts[%d]", field, j), Message: msg})
 				continue
 			}
-			hosts[h] = i
+			hosts[strings.ToLower(h)] = i
 		}
 		if e.SecretName == "" && len(e.Hosts) > 0 {
 			noSecret = append(noSecret, i)
