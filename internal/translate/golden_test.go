@@ -205,4 +205,3 @@ func (g *certGen) pair(t *testing.T, names string, expired bool) [2]string {
 	g.pairs[id] = p
 	return p
 }
-
