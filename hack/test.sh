@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# moat's test command: the one the README names and CI runs.
+# Static checks first (gofmt, go vet, staticcheck), then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "hack/test.sh: '$1' is missing; install it ($2)" >&2; exit 1; }
+}
+need go "Go 1.26 from https://go.dev/dl or your distribution"
+need curl "apt-get install curl: the demo test runs the README's curl lines"
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:" >&2; echo "$unformatted" >&2; exit 1
+fi
+echo "== go vet"
+go vet ./...
+echo "== staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+echo "== go test"
+go test -count=1 "$@" ./...
