@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+)
+
+// Header value slices shared by every request. They are only ever
+// assigned into header maps, never modified in place (len == cap, so an
+// append elsewhere copies).
+var (
+	valHTTP  = []string{"http"}
+	valHTTPS = []string{"https"}
+)
+
+// rewriteOut is ReverseProxy's Rewrite hook. ReverseProxy has already
+// removed hop-by-hop headers and the client's Forwarded, X-Forwarded-For,
+// -Host and -Proto: ingress-nginx does not trust them by default
+// (use-forwarded-headers: false), so fresh values are set here.
+func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
+	st := pr.In.Context().Value(stateKey{}).(*reqState)
+	in, out := pr.In, pr.Out
+	out.URL.Scheme = "http"
+	out.URL.Host = st.ep.Address
+	out.Host = in.Host // the upstream sees the client's Host, like nginx's proxy_set_header Host $best_http_host
+	if st.rewritten {
+		out.URL.Path, out.URL.RawPath = st.path, ""
+		out.URL.RawQuery = st.rawQuery
+	}
+
+	hdr := out.Header
+	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
+	if err != nil {
+		clientIP = in.RemoteAddr
+	}
+	// One backing array for the per-request values; each header gets a
+	// full-capacity slice of it so an append elsewhere copies.
+	vals := [...]string{clientIP, in.Host, st.port, st.reqID}
+	hdr["X-Forwarded-For"] = vals[0:1:1]
+	hdr["X-Real-Ip"] = vals[0:1:1]
+	hdr["X-Forwarded-Host"] = vals[1:2:2]
+	hdr["X-Forwarded-Port"] = vals[2:3:3]
+	hdr["X-Request-Id"] = vals[3:4:4]
+	proto := valHTTP
+	if in.TLS != nil {
+		proto = valHTTPS
+	}
+	hdr["X-Forwarded-Proto"] = proto
+	hdr["X-Forwarded-Scheme"] = proto
+}
+
+// modifyResponse runs once the upstream answered (including 101).
+func (h *Handler) modifyResponse(res *http.Response) error {
+	st := res.Request.Context().Value(stateKey{}).(*reqState)
+	h.upstreams.MarkSucceeded(st.ep)
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		// The upgraded response is written on the hijacked connection,
+		// past our ResponseWriter; record it for the access log here.
+		st.rw.status = http.StatusSwitchingProtocols
+	}
+	if st.hsts != "" {
+		// Replace, not add: exactly one HSTS header (ingress-nginx e2e
+		// "overriding what's set from the upstream").
+		res.Header["Strict-Transport-Security"] = []string{st.hsts}
+	}
+	return nil
+}
+
+// errorHandler maps a failed round trip to a status like nginx: 499 when
+// the client went away, 504 on timeouts (connect or response header),
+// 502 otherwise. Connect failures mark the endpoint for passive health.
+func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	st := r.Context().Value(stateKey{}).(*reqState)
+	status := http.StatusBadGateway
+	connectErr := isDialError(err)
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled):
+		// nginx's non-standard 499 "client closed request"; nothing is
+		// sent, the client is gone.
+		st.rw.status = 499
+		h.logger.Debug("client closed request", "host", r.Host, "upstream", st.ep.Address, "request_id", st.reqID)
+		return
+	case isTimeout(err):
+		status = http.StatusGatewayTimeout
+	}
+	if connectErr {
+		h.upstreams.MarkFailed(st.ep)
+		h.metrics.UpstreamConnectError(st.vh, st.rt)
+	}
+	h.logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
+		slog.String("host", r.Host), slog.String("upstream", st.ep.Address),
+		slog.String("service", st.rt.Source.Namespace+"/"+st.rt.Source.Service),
+		slog.String("request_id", st.reqID), slog.Int("status", status), slog.Any("error", err))
+	if st.rw.wroteHeader || st.rw.hijacked {
+		// Too late to change the answer (e.g. a failed protocol switch).
+		return
+	}
+	h.local(st, status)
+}
+
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,272 @@
+// Package proxy is the data plane's request handler: route lookup,
+// HTTP→HTTPS redirects, rewrites, local answers (404, 503) and proxying to
+// an upstream endpoint with httputil.ReverseProxy's Rewrite hook.
+//
+// A request reads the current Snapshot once and uses it to the end, so a
+// config swap never changes the rules under a request in flight.
+package proxy
+
+import (
+	"context"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/dataplane/router"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream"
+	"github.com/moat-ingress/moat/internal/metrics"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// Snapshot is one applied configuration: the compiled router table and
+// the Config it was compiled from. Both are immutable.
+type Snapshot struct {
+	Table  *router.Table
+	Config *routecfg.Config
+}
+
+// Options configures a Handler.
+type Options struct {
+	// Snapshot returns the current configuration; it is called once per
+	// request and must be cheap (an atomic load). nil results serve 404.
+	Snapshot func() *Snapshot
+	// Upstreams picks endpoints and records their state.
+	Upstreams *upstream.Manager
+	// Transport carries proxied requests (upstream.NewTransport).
+	Transport http.RoundTripper
+	// HTTPSRedirectPort is the port in HTTP→HTTPS redirects; 0 means 443,
+	// which is omitted from Location.
+	HTTPSRedirectPort int
+	// AccessLog receives one JSON line per request, written with a single
+	// Write call. It must be safe for concurrent use (an *os.File is). nil
+	// disables access logging.
+	AccessLog io.Writer
+	// Logger receives upstream errors and ReverseProxy's own messages.
+	// nil discards them.
+	Logger *slog.Logger
+	// Metrics may be nil.
+	Metrics *metrics.Metrics
+	// Now is the clock for access-log times and durations; nil: time.Now.
+	Now func() time.Time
+}
+
+// Handler serves requests against the current Snapshot.
+type Handler struct {
+	snapshot     func() *Snapshot
+	upstreams    *upstream.Manager
+	accessLog    io.Writer
+	logger       *slog.Logger
+	metrics      *metrics.Metrics
+	now          func() time.Time
+	redirectPort string // "" when 443
+	rp           *httputil.ReverseProxy
+}
+
+// New returns a Handler. One ReverseProxy is built here and shared by all
+// requests; per-request data travels in the request context.
+func New(opts Options) *Handler {
+	h := &Handler{
+		snapshot:  opts.Snapshot,
+		upstreams: opts.Upstreams,
+		accessLog: opts.AccessLog,
+		logger:    opts.Logger,
+		metrics:   opts.Metrics,
+		now:       opts.Now,
+	}
+	if h.snapshot == nil {
+		h.snapshot = func() *Snapshot { return nil }
+	}
+	if h.upstreams == nil {
+		h.upstreams = upstream.NewManager(upstream.Options{})
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if p := opts.HTTPSRedirectPort; p != 0 && p != 443 {
+		h.redirectPort = strconv.Itoa(p)
+	}
+	transport := opts.Transport
+	if transport == nil {
+		transport = upstream.NewTransport(upstream.TransportOptions{})
+	}
+	h.rp = &httputil.ReverseProxy{
+		Rewrite:        h.rewriteOut,
+		Transport:      transport,
+		ModifyResponse: h.modifyResponse,
+		ErrorHandler:   h.errorHandler,
+		// Flush every write: ingress-nginx's proxy-buffering is off by
+		// default, so streamed responses must reach the client as they come.
+		FlushInterval: -1,
+		BufferPool:    bufferPool{},
+		ErrorLog:      slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
+	}
+	if opts.Logger == nil {
+		h.rp.ErrorLog = log.New(io.Discard, "", 0)
+	}
+	return h
+}
+
+// listenerKey carries the listener's port in the request context.
+type listenerKey struct{}
+
+// WithListenerPort returns ctx carrying port as the listener's port for
+// X-Forwarded-Port. Use it as the http.Server's BaseContext so the value
+// costs nothing per request.
+func WithListenerPort(ctx context.Context, port int) context.Context {
+	return context.WithValue(ctx, listenerKey{}, strconv.Itoa(port))
+}
+
+// listenerPort is the port the request arrived on: the one set by
+// WithListenerPort, else the connection's local port, else the scheme's.
+func listenerPort(r *http.Request) string {
+	ctx := r.Context()
+	if p, ok := ctx.Value(listenerKey{}).(string); ok {
+		return p
+	}
+	if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if _, p, err := net.SplitHostPort(a.String()); err == nil {
+			return p
+		}
+	}
+	if r.TLS != nil {
+		return "443"
+	}
+	return "80"
+}
+
+// stateKey carries *reqState from ServeHTTP to the ReverseProxy hooks.
+type stateKey struct{}
+
+// reqState is everything one request needs across the ReverseProxy hooks
+// and the access log. Pooled: it is only referenced until ServeHTTP
+// returns, as ReverseProxy calls every hook synchronously.
+type reqState struct {
+	rw        responseWriter
+	vh        *routecfg.VirtualHost
+	rt        *routecfg.Route
+	ep        *upstream.Endpoint
+	reqID     string
+	port      string
+	rewritten bool
+	path      string // upstream path when rewritten
+	rawQuery  string // upstream query when rewritten
+	hsts      string // Strict-Transport-Security value to set, or ""
+}
+
+var statePool = sync.Pool{New: func() any { return new(reqState) }}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	st := statePool.Get().(*reqState)
+	st.rw.w = w
+	// Deferred so that the access log and metrics also see requests whose
+	// body copy ReverseProxy aborts with panic(http.ErrAbortHandler).
+	defer h.finish(st, r, start)
+
+	var table *router.Table
+	if s := h.snapshot(); s != nil {
+		table = s.Table
+	}
+	// Match on the normalised path, as nginx does ($uri); the upstream
+	// still gets the request URI as sent unless a rewrite applies.
+	path := cleanPath(r.URL.Path)
+	vh, rt := table.Lookup(r.Host, path)
+	st.vh, st.rt = vh, rt
+	st.reqID = requestID(r)
+	if r.TLS != nil && vh != nil {
+		st.hsts = vh.HSTS
+	}
+
+	if r.TLS == nil && wantsHTTPS(vh, rt) && !isACMEChallenge(path) {
+		h.redirectHTTPS(st, r)
+		return
+	}
+	if vh == nil || rt == nil {
+		h.local(st, http.StatusNotFound)
+		return
+	}
+	if rt.Rewrite != nil && h.applyRewrite(st, r, path) {
+		return
+	}
+	if rt.Pool == "" {
+		code := rt.Status
+		if code == 0 {
+			code = http.StatusServiceUnavailable
+		}
+		h.local(st, code)
+		return
+	}
+	ep := h.upstreams.Pick(rt.Pool)
+	if ep == nil {
+		h.local(st, http.StatusServiceUnavailable)
+		return
+	}
+	st.ep = ep
+	ep.Acquire()
+	st.port = listenerPort(r)
+	h.rp.ServeHTTP(&st.rw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+}
+
+// wantsHTTPS is ingress-nginx's redirect_to_https for a plain-HTTP request
+// (lua_ingress.lua): force-ssl-redirect always, ssl-redirect only when the
+// host has TLS; unmatched paths follow the host's setting.
+func wantsHTTPS(vh *routecfg.VirtualHost, rt *routecfg.Route) bool {
+	if rt != nil {
+		return rt.ForceSSLRedirect || (vh != nil && vh.TLS && rt.SSLRedirect)
+	}
+	return vh != nil && vh.RedirectHTTPS
+}
+
+// acmePrefix is ingress-nginx's default no-tls-redirect-locations, so
+// HTTP-01 challenges are answered over plain HTTP.
+const acmePrefix = "/.well-known/acme-challenge/"
+
+func isACMEChallenge(path string) bool {
+	return len(path) >= len(acmePrefix) && path[:len(acmePrefix)] == acmePrefix
+}
+
+func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
+	end := h.now()
+	if st.ep != nil {
+		st.ep.Release()
+	}
+	status := st.rw.status
+	if status == 0 {
+		// Nothing written: a handler that returned without a body
+		// gets an implicit 200 from net/http.
+		status = http.StatusOK
+	}
+	d := end.Sub(start)
+	h.metrics.ObserveRequest(st.vh, st.rt, status, d)
+	if h.accessLog != nil {
+		h.writeAccessLog(st, r, start, status, d)
+	}
+	*st = reqState{}
+	statePool.Put(st)
+}
+
+// bufferPool recycles ReverseProxy's copy buffers. Pooling array pointers
+// (not slices) keeps Put from allocating a slice header.
+type bufferPool struct{}
+
+const copyBufferSize = 32 << 10
+
+var copyBuffers = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
+
+func (bufferPool) Get() []byte { return copyBuffers.Get().(*[copyBufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if cap(b) == copyBufferSize {
+		copyBuffers.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
+	}
+}
