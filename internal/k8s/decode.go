@@ -315,7 +315,13 @@ func (d *decoder) object(m map[string]any, line int, itemLines []int, depth int)
 			"every manifest needs apiVersion and kind, e.g. apiVersion: networking.k8s.io/v1, kind: Ingress")
 		return
 	}
-	if items, ok := m["items"].([]any); ok && (kind == "List" || strings.HasSuffix(kind, "List")) {
+	if _, hasItems := m["items"]; kind == "List" || (hasItems && strings.HasSuffix(kind, "List")) {
+		items, ok := m["items"].([]any)
+		if !ok && m["items"] != nil {
+			d.add(ref, diag.Error, ReasonInvalid, "items",
+				fmt.Sprintf("List items must be a list, found %s; ignored", jsonKind(m["items"])), "")
+			return
+		}
 		if depth >= maxListDepth {
 			d.add(ref, diag.Error, ReasonInvalid, "items", "Lists nested too deeply; ignored", "")
 			return

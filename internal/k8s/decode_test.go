@@ -101,6 +101,10 @@ func TestDecode(t *testing.T) {
 		objs:  []string{"Service default/a@5"},
 		diags: []want{{sev: diag.Error, reason: ReasonInvalid, line: 4, field: "items[0]"}},
 	}, {
+		name:  "List items that are not a list",
+		in:    "apiVersion: v1\nkind: List\nitems: {a: 1}\n",
+		diags: []want{{sev: diag.Error, reason: ReasonInvalid, line: 1, field: "items"}},
+	}, {
 		name: "YAML flow mapping that looks like JSON",
 		in:   `{apiVersion: v1, kind: Service, metadata: {name: a}}`,
 		objs: []string{"Service default/a@1"},
@@ -406,7 +410,8 @@ func TestDecodeTyped(t *testing.T) {
 }
 
 func TestDecodeEmpty(t *testing.T) {
-	for _, in := range []string{"", "\n\n", "# nothing\n", "---\n---\n", "null\n", "\xef\xbb\xbf---\n"} {
+	for _, in := range []string{"", "\n\n", "# nothing\n", "---\n---\n", "null\n", "\xef\xbb\xbf---\n",
+		"apiVersion: v1\nkind: List\nitems: []\n", "apiVersion: v1\nkind: List\nmetadata: {resourceVersion: \"\"}\n"} {
 		objs, diags := Decode([]byte(in), "t.yaml")
 		if len(objs) != 0 || len(diags) != 0 {
 			t.Errorf("Decode(%q) = %v, %v; want nothing", in, objs, diags)

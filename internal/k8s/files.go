@@ -55,14 +55,19 @@ func ManifestFiles(paths []string) ([]string, []diag.Diagnostic) {
 
 type walker struct {
 	files   []string
-	seen    map[string]bool // files already listed
+	seen    map[string]bool // absolute paths of the files listed
 	visited map[string]bool // real paths of directories walked (symlink loops)
 	diags   []diag.Diagnostic
 }
 
+// file lists p once, however many of the given paths reach it.
 func (w *walker) file(p string) {
-	if !w.seen[p] {
-		w.seen[p] = true
+	key := p
+	if abs, err := filepath.Abs(p); err == nil {
+		key = abs
+	}
+	if !w.seen[key] {
+		w.seen[key] = true
 		w.files = append(w.files, p)
 	}
 }
