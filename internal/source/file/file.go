@@ -48,6 +48,12 @@ func WithDebounce(holdOff, maxDelay time.Duration) Option {
 	}
 }
 
+// SetDebounce is WithDebounce for a Source already built, for callers
+// that learn the durations from flags after New. Call it before Run.
+func (s *Source) SetDebounce(holdOff, maxDelay time.Duration) {
+	WithDebounce(holdOff, maxDelay)(s)
+}
+
 // Source reads manifests from paths into a store.
 type Source struct {
 	paths    []string

@@ -377,4 +377,8 @@ func TestWithDebounce(t *testing.T) {
 	if s.holdOff != DefaultHoldOff || s.maxDelay != DefaultMaxDelay {
 		t.Errorf("defaults = %v, %v", s.holdOff, s.maxDelay)
 	}
+	s.SetDebounce(time.Millisecond, 2*time.Millisecond)
+	if s.holdOff != time.Millisecond || s.maxDelay != 2*time.Millisecond {
+		t.Errorf("after SetDebounce: %v, %v", s.holdOff, s.maxDelay)
+	}
 }
