@@ -1,0 +1,380 @@
+// Package dataplane wires moat's serving side: it validates each new
+// routecfg.Config, swaps it in whole (router table by one atomic pointer
+// store, certificates, upstream pools), and runs the HTTP and HTTPS
+// listeners. It never imports Kubernetes packages.
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+
+	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy"
+	"github.com/moat-ingress/moat/internal/dataplane/router"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream"
+	"github.com/moat-ingress/moat/internal/metrics"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// Server timeouts and limits. No ReadTimeout or WriteTimeout: they would
+// cut long uploads, streamed responses and WebSockets; nginx likewise
+// only times out idle reads and writes.
+const (
+	readHeaderTimeout = 30 * time.Second
+	// idleTimeout is nginx's keepalive_timeout default.
+	idleTimeout = 75 * time.Second
+	// maxHeaderBytes is above nginx's large_client_header_buffers
+	// (4 × 8 KiB) and far below net/http's 1 MiB default.
+	maxHeaderBytes = 64 << 10
+	// DefaultShutdownTimeout is how long Serve waits for requests in
+	// flight after ctx is done; within Kubernetes' default 30 s grace.
+	DefaultShutdownTimeout = 25 * time.Second
+)
+
+// Options configures a Dataplane.
+type Options struct {
+	// Logger receives operational logs; nil discards them.
+	Logger *slog.Logger
+	// AccessLog receives one JSON line per request; nil disables it. It
+	// must be safe for concurrent writes (an *os.File is).
+	AccessLog io.Writer
+	// Metrics may be nil.
+	Metrics *metrics.Metrics
+	// HTTPSRedirectPort is the port in HTTP→HTTPS redirects; 0 means 443.
+	HTTPSRedirectPort int
+	// DefaultCert is served for unknown SNI until (and unless) a config
+	// names a DefaultCertificate; see certs.GenerateDefault. Required.
+	DefaultCert *tls.Certificate
+
+	// ConnectTimeout and ResponseHeaderTimeout bound upstream exchanges;
+	// zero means upstream's defaults (5 s and 60 s, as ingress-nginx).
+	ConnectTimeout        time.Duration
+	ResponseHeaderTimeout time.Duration
+	// ShutdownTimeout bounds the graceful drain in Serve; zero means
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// Now is the clock for metrics and logs; nil means time.Now.
+	Now func() time.Time
+}
+
+// Dataplane serves the last good configuration.
+type Dataplane struct {
+	log             *slog.Logger
+	metrics         *metrics.Metrics
+	now             func() time.Time
+	shutdownTimeout time.Duration
+
+	snap      atomic.Pointer[proxy.Snapshot]
+	certs     *certs.Store
+	upstreams *upstream.Manager
+	transport *http.Transport
+	handler   *proxy.Handler
+
+	applyMu sync.Mutex // serialises Apply; requests never take it
+}
+
+// New returns a Dataplane serving an empty configuration (every request
+// gets 404) until the first Apply.
+func New(opts Options) (*Dataplane, error) {
+	if opts.DefaultCert == nil {
+		return nil, errors.New("dataplane: no default certificate (see certs.GenerateDefault)")
+	}
+	d := &Dataplane{
+		log:             opts.Logger,
+		metrics:         opts.Metrics,
+		now:             opts.Now,
+		shutdownTimeout: opts.ShutdownTimeout,
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.shutdownTimeout <= 0 {
+		d.shutdownTimeout = DefaultShutdownTimeout
+	}
+	d.certs = certs.New(opts.DefaultCert)
+	d.upstreams = upstream.NewManager(upstream.Options{Now: d.now})
+	d.transport = upstream.NewTransport(upstream.TransportOptions{
+		ConnectTimeout:        opts.ConnectTimeout,
+		ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
+	})
+	empty := &routecfg.Config{}
+	d.snap.Store(&proxy.Snapshot{Table: router.Compile(empty), Config: empty})
+	d.handler = proxy.New(proxy.Options{
+		Snapshot:          d.snap.Load,
+		Upstreams:         d.upstreams,
+		Transport:         d.transport,
+		HTTPSRedirectPort: opts.HTTPSRedirectPort,
+		AccessLog:         opts.AccessLog,
+		Logger:            d.log,
+		Metrics:           d.metrics,
+		Now:               d.now,
+	})
+	return d, nil
+}
+
+// Handler is the request handler, for tests and for callers that run
+// their own servers.
+func (d *Dataplane) Handler() http.Handler { return d.handler }
+
+// Config returns the configuration being served (the empty one before the
+// first successful Apply).
+func (d *Dataplane) Config() *routecfg.Config { return d.snap.Load().Config }
+
+// Apply validates cfg and, if it is valid, makes it the served
+// configuration: pools first (so new routes find their endpoints), then
+// certificates, then the router table in one atomic store. Requests in
+// flight finish on the snapshot they loaded. An invalid cfg changes
+// nothing and the last good configuration keeps serving.
+func (d *Dataplane) Apply(cfg *routecfg.Config) error {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	if err := Validate(cfg); err != nil {
+		d.metrics.ConfigApplied(false, d.now())
+		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
+	}
+	table := router.Compile(cfg)
+	d.upstreams.Apply(cfg.Pools)
+	d.certs.Apply(cfg)
+	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
+	d.metrics.Prune(cfg)
+	d.metrics.SetCertificates(cfg)
+	d.metrics.ConfigApplied(true, d.now())
+	return nil
+}
+
+// maxErrors bounds the errors Validate reports; the first few name the
+// bug, thousands would only flood the log.
+const maxErrors = 20
+
+// Validate checks everything the data plane relies on in cfg: no nil
+// entries, every route's pool and every host's certificate present,
+// regexes compiled, header values that can be sent. translate produces
+// valid configs; this guards the swap against a bug there.
+func Validate(cfg *routecfg.Config) error {
+	if cfg == nil {
+		return errors.New("config is nil")
+	}
+	var errs []error
+	add := func(format string, args ...any) {
+		if len(errs) < maxErrors {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	for key, c := range cfg.Certificates {
+		if err := checkCert(c); err != nil {
+			add("certificate %q: %v", key, err)
+		} else if c.Ref != key {
+			add("certificate %q: Ref is %q", key, c.Ref)
+		}
+	}
+	if c := cfg.DefaultCertificate; c != nil {
+		if err := checkCert(c); err != nil {
+			add("default certificate %q: %v", c.Ref, err)
+		}
+	}
+	for key, p := range cfg.Pools {
+		if p == nil {
+			add("pool %q: nil", key)
+			continue
+		}
+		if p.Key != key {
+			add("pool %q: Key is %q", key, p.Key)
+		}
+		for _, e := range p.Endpoints {
+			if _, port, err := net.SplitHostPort(e.Address); err != nil || port == "" {
+				add("pool %q: endpoint address %q is not host:port", key, e.Address)
+			}
+		}
+	}
+	seen := make(map[string]bool, len(cfg.VirtualHosts))
+	for i, vh := range cfg.VirtualHosts {
+		if vh == nil {
+			add("virtual host #%d: nil", i)
+			continue
+		}
+		if vh.Host == "" {
+			add("virtual host #%d: empty host (only the catch-all has none)", i)
+		}
+		h := strings.ToLower(vh.Host)
+		if seen[h] {
+			add("virtual host %q: listed twice", vh.Host)
+		}
+		seen[h] = true
+		validateVHost(cfg, vh, add)
+	}
+	if cfg.CatchAll != nil {
+		validateVHost(cfg, cfg.CatchAll, add)
+	}
+	return errors.Join(errs...)
+}
+
+func validateVHost(cfg *routecfg.Config, vh *routecfg.VirtualHost, add func(string, ...any)) {
+	name := vh.Host
+	if name == "" {
+		name = "_" // the catch-all
+	}
+	if vh.Certificate != "" {
+		if _, ok := cfg.Certificates[vh.Certificate]; !ok {
+			add("host %q: certificate %q not in config", name, vh.Certificate)
+		}
+	}
+	if vh.HSTS != "" && !httpguts.ValidHeaderFieldValue(vh.HSTS) {
+		add("host %q: HSTS value %q is not a valid header value", name, vh.HSTS)
+	}
+	for i, rt := range vh.Routes {
+		if rt == nil {
+			add("host %q: route #%d: nil", name, i)
+			continue
+		}
+		where := fmt.Sprintf("host %q route %q", name, rt.Path)
+		if rt.Source.Ingress != "" {
+			where += fmt.Sprintf(" (ingress %s/%s)", rt.Source.Namespace, rt.Source.Ingress)
+		}
+		switch rt.Match {
+		case routecfg.MatchExact, routecfg.MatchPrefix:
+		case routecfg.MatchRegex:
+			if rt.Regex == nil {
+				add("%s: Regex match without a compiled regex", where)
+			}
+		default:
+			add("%s: unknown match kind %d", where, rt.Match)
+		}
+		if rt.Rewrite != nil && rt.Rewrite.Pattern == nil {
+			add("%s: rewrite without a compiled pattern", where)
+		}
+		if rt.Pool != "" {
+			if cfg.Pools[rt.Pool] == nil {
+				add("%s: pool %q not in config", where, rt.Pool)
+			}
+		} else if rt.Status != 0 && (rt.Status < 200 || rt.Status > 599) {
+			add("%s: status %d is not a final HTTP status", where, rt.Status)
+		}
+	}
+}
+
+func checkCert(c *routecfg.Certificate) error {
+	switch {
+	case c == nil:
+		return errors.New("nil")
+	case c.Cert == nil || len(c.Cert.Certificate) == 0:
+		return errors.New("no certificate")
+	case c.Cert.PrivateKey == nil:
+		return errors.New("no private key")
+	case c.Cert.Leaf == nil:
+		return errors.New("leaf certificate not parsed (Cert.Leaf is nil)")
+	}
+	return nil
+}
+
+// TLS 1.2 suites: ECDHE (forward secrecy) with AEAD ciphers only, the
+// modern subset of ingress-nginx's default ssl-ciphers. TLS 1.3 suites are
+// not configurable in Go and are all AEAD.
+var cipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
+func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) *http.Server {
+	port := 0
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		port = a.Port
+	} else if _, p, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		port, _ = strconv.Atoi(p)
+	}
+	// Requests must outlive ctx during the graceful drain, so their base
+	// context keeps ctx's values but not its cancellation.
+	base := proxy.WithListenerPort(context.WithoutCancel(ctx), port)
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	srv := &http.Server{
+		Handler:           d.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		// net/http logs client-side noise here (TLS handshake errors from
+		// scanners, bad requests); keep it out of the default level.
+		ErrorLog:  slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+		Protocols: &protos,
+	}
+	if https {
+		protos.SetHTTP2(true)
+		srv.TLSConfig = &tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			CipherSuites:   cipherSuites,
+			GetCertificate: d.certs.GetCertificate,
+			NextProtos:     []string{"h2", "http/1.1"},
+		}
+	}
+	return srv
+}
+
+// Serve runs the HTTP and HTTPS listeners until ctx is done, then shuts
+// down gracefully: listeners close at once, requests in flight get up to
+// the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. ready,
+// if set, is called once both servers are accepting. Serve returns nil
+// after a clean shutdown, or the first listener error.
+func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, ready func()) error {
+	httpSrv := d.newServer(ctx, httpLn, false)
+	httpsSrv := d.newServer(ctx, httpsLn, true)
+	errc := make(chan error, 2)
+	go func() { errc <- httpSrv.Serve(httpLn) }()
+	// ServeTLS with empty file names uses TLSConfig.GetCertificate and
+	// enables HTTP/2 per srv.Protocols.
+	go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
+	if ready != nil {
+		// The listeners are bound and their servers started; connections
+		// made from now on queue in the backlog until accepted.
+		ready()
+	}
+
+	var err error
+	pending := 2
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		pending--
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		} else {
+			err = fmt.Errorf("dataplane listener: %w", err)
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, srv := range []*http.Server{httpSrv, httpsSrv} {
+		wg.Go(func() {
+			if serr := srv.Shutdown(sctx); serr != nil {
+				d.log.Warn("graceful shutdown timed out; closing connections", "error", serr)
+				srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	for ; pending > 0; pending-- {
+		<-errc // http.ErrServerClosed once shut down
+	}
+	d.transport.CloseIdleConnections()
+	return err
+}
