@@ -244,6 +244,9 @@ func TestUpstreamErrors(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("504 took %v", d)
 	}
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(f.log.String(), "\n") < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if !strings.Contains(f.log.String(), `"status":504`) || !strings.Contains(f.log.String(), `"status":502`) {
 		t.Errorf("access log lacks 502/504:\n%s", f.log.String())
 	}
@@ -444,6 +447,10 @@ func TestAccessLogLine(t *testing.T) {
 		&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{prefix("/", "a")}})
 	f := newFixture(t, cfg, false)
 	f.get(t, "foo.com", "/x\"y?secret=1", "X-Request-ID", "rid-1")
+	// The line is written after the response is sent.
+	for deadline := time.Now().Add(5 * time.Second); f.log.String() == "" && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	var line map[string]any
 	if err := json.Unmarshal([]byte(strings.TrimSpace(f.log.String())), &line); err != nil {
 		t.Fatalf("access log %q: %v", f.log.String(), err)
