@@ -137,10 +137,10 @@ func (d *Dataplane) Handler() http.Handler { return d.handler }
 func (d *Dataplane) Config() *routecfg.Config { return d.snap.Load().Config }
 
 // Apply validates cfg and, if it is valid, makes it the served
-// configuration: pools first (so new routes find their endpoints), then
-// certificates, then the router table in one atomic store. Requests in
-// flight finish on the snapshot they loaded. An invalid cfg changes
-// nothing and the last good configuration keeps serving.
+// configuration: certificates, then pools, then the router table in one
+// atomic store. Requests in flight finish on the snapshot they loaded. An
+// invalid cfg changes nothing and the last good configuration keeps
+// serving.
 func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	d.applyMu.Lock()
 	defer d.applyMu.Unlock()
@@ -149,13 +149,39 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
 	}
 	table := router.Compile(cfg)
-	d.upstreams.Apply(cfg.Pools)
 	d.certs.Apply(cfg)
+	// Pools are added before the swap and removed after it, so a request
+	// that loaded the old snapshot just before the swap still finds its
+	// pool, and a request on the new one always does.
+	prev := d.snap.Load().Config
+	if gone := removedPools(prev.Pools, cfg.Pools); len(gone) > 0 {
+		for k, p := range cfg.Pools {
+			gone[k] = p
+		}
+		d.upstreams.Apply(gone)
+	} else {
+		d.upstreams.Apply(cfg.Pools)
+	}
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
+	d.upstreams.Apply(cfg.Pools)
 	d.metrics.Prune(cfg)
 	d.metrics.SetCertificates(cfg)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil
+}
+
+// removedPools returns the pools of prev that next no longer has.
+func removedPools(prev, next map[string]*routecfg.Pool) map[string]*routecfg.Pool {
+	var gone map[string]*routecfg.Pool
+	for k, p := range prev {
+		if _, ok := next[k]; !ok {
+			if gone == nil {
+				gone = make(map[string]*routecfg.Pool, len(next)+1)
+			}
+			gone[k] = p
+		}
+	}
+	return gone
 }
 
 // maxErrors bounds the errors Validate reports; the first few name the
@@ -331,17 +357,28 @@ func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) 
 
 // Serve runs the HTTP and HTTPS listeners until ctx is done, then shuts
 // down gracefully: listeners close at once, requests in flight get up to
-// the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. ready,
-// if set, is called once both servers are accepting. Serve returns nil
-// after a clean shutdown, or the first listener error.
+// the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. A nil
+// listener is not served. ready, if set, is called once the servers are
+// accepting. Serve returns nil after a clean shutdown, or the first
+// listener error.
 func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, ready func()) error {
-	httpSrv := d.newServer(ctx, httpLn, false)
-	httpsSrv := d.newServer(ctx, httpsLn, true)
+	var servers []*http.Server
 	errc := make(chan error, 2)
-	go func() { errc <- httpSrv.Serve(httpLn) }()
-	// ServeTLS with empty file names uses TLSConfig.GetCertificate and
-	// enables HTTP/2 per srv.Protocols.
-	go func() { errc <- httpsSrv.ServeTLS(httpsLn, "", "") }()
+	if httpLn != nil {
+		srv := d.newServer(ctx, httpLn, false)
+		servers = append(servers, srv)
+		go func() { errc <- srv.Serve(httpLn) }()
+	}
+	if httpsLn != nil {
+		srv := d.newServer(ctx, httpsLn, true)
+		servers = append(servers, srv)
+		// ServeTLS with empty file names uses TLSConfig.GetCertificate and
+		// enables HTTP/2 per srv.Protocols.
+		go func() { errc <- srv.ServeTLS(httpsLn, "", "") }()
+	}
+	if len(servers) == 0 {
+		return errors.New("dataplane: no listener to serve")
+	}
 	if ready != nil {
 		// The listeners are bound and their servers started; connections
 		// made from now on queue in the backlog until accepted.
@@ -349,7 +386,7 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	}
 
 	var err error
-	pending := 2
+	pending := len(servers)
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -363,7 +400,7 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.shutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, srv := range []*http.Server{httpSrv, httpsSrv} {
+	for _, srv := range servers {
 		wg.Go(func() {
 			if serr := srv.Shutdown(sctx); serr != nil {
 				d.log.Warn("graceful shutdown timed out; closing connections", "error", serr)

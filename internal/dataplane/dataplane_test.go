@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
@@ -570,5 +571,37 @@ func TestValidate(t *testing.T) {
 func TestNewNeedsDefaultCert(t *testing.T) {
 	if _, err := New(Options{}); err == nil {
 		t.Error("New without a default certificate succeeded")
+	}
+}
+
+func TestServeHTTPOnly(t *testing.T) {
+	def, err := certs.GenerateDefault(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dp, err := New(Options{DefaultCert: def})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dp.Serve(t.Context(), nil, nil, nil); err == nil {
+		t.Error("Serve with no listeners succeeded")
+	}
+	ln := listen(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { done <- dp.Serve(ctx, ln, nil, func() { close(ready) }) }()
+	<-ready
+	resp, err := http.Get("http://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("empty config answered %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }
