@@ -1,14 +1,47 @@
+// Command moat is a Kubernetes Ingress controller with a Go data plane.
 package main
 
 import (
-	_ "github.com/fsnotify/fsnotify"
-	_ "github.com/prometheus/client_golang/prometheus"
-	_ "github.com/spf13/cobra"
-	_ "golang.org/x/net/http2"
-	_ "golang.org/x/sync/errgroup"
-	_ "k8s.io/api/extensions/v1beta1"
-	_ "k8s.io/api/networking/v1beta1"
-	_ "sigs.k8s.io/yaml"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
 )
 
-func main() {}
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "moat:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "moat",
+		Short:         "moat puts TLS in front of Kubernetes Services: an Ingress controller with a Go data plane",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
+	return root
+}
+
+// exitError carries a specific exit status (lint uses 1 for findings).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	if e, ok := err.(*exitError); ok {
+		return e.code
+	}
+	return 2
+}

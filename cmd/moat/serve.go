@@ -1,0 +1,55 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/moat-ingress/moat/internal/app"
+	"github.com/moat-ingress/moat/internal/translate"
+)
+
+func newServeCmd() *cobra.Command {
+	c := app.ServeConfig{}
+	var accessLog bool
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "serve --manifests PATH",
+		Short: "Serve Ingress, Service, EndpointSlice and Secret YAML from files (file mode, no cluster)",
+		Long: `serve reads ordinary Kubernetes manifests from files or directories, watches
+them, and serves the Ingresses of its class over HTTP and HTTPS. Changes take
+effect without a restart; a bad file is reported and left out while the rest
+keeps serving.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c.Log = newLogger(logLevel)
+			if accessLog {
+				c.AccessLog = os.Stdout
+			}
+			return app.Serve(cmd.Context(), c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&c.Manifests, "manifests", nil, "a manifest file or directory, read recursively (*.yaml, *.yml, *.json); repeatable")
+	f.StringVar(&c.HTTPAddr, "http-addr", ":8080", "plain HTTP listener address")
+	f.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "HTTPS listener address")
+	f.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:10254", "admin listener address (/healthz, /readyz, /metrics, /debug)")
+	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")
+	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
+	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", true, "also serve Ingresses that name no class")
+	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
+	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
+	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	_ = cmd.MarkFlagRequired("manifests")
+	return cmd
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
