@@ -17,6 +17,7 @@ import (
 // one slice per address family (a slice holds a single AddressType),
 // named "<service>-endpoints-<i>".
 func decodeEndpoints(d *decoder, ref diag.ObjectRef, m map[string]any) []decoded {
+	//lint:ignore SA1019 v1 Endpoints are still what older manifests hold; they are converted to slices here.
 	var ep corev1.Endpoints
 	if !d.typed(ref, m, &ep) {
 		return nil

@@ -216,8 +216,6 @@ func newCA(t *testing.T) *testCA {
 	return &testCA{cert: c, key: key, pool: pool}
 }
 
-var serial = big.NewInt(100)
-
 // secret returns a kubernetes.io/tls Secret manifest for the names.
 func (ca *testCA) secret(t *testing.T, ns, name string, dns ...string) string {
 	t.Helper()
