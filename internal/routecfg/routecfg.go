@@ -103,6 +103,9 @@ type Route struct {
 	// ForceSSLRedirect redirects plain HTTP to HTTPS even without TLS.
 	ForceSSLRedirect bool
 
+	// Policy is the annotation-driven behaviour of the route; nil: none.
+	Policy *RoutePolicy
+
 	// Source names what produced the route, for logs and metrics.
 	Source Source
 }

@@ -21,6 +21,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	rt := &routecfg.Route{
 		SSLRedirect:      ann.ssl.SSLRedirect,
 		ForceSSLRedirect: ann.ssl.ForceSSLRedirect,
+		Policy:           ann.policy,
 		Source:           routecfg.Source{Namespace: ing.Namespace, Ingress: ing.Name},
 	}
 	ref := t.ref(ing)

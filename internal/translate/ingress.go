@@ -53,12 +53,15 @@ type pathEntry struct {
 type ingAnn struct {
 	rewrite rewrite.Config
 	ssl     sslredirect.Config
+	// policy is shared by every route of the Ingress (see policy.go).
+	policy *routecfg.RoutePolicy
 }
 
 func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
 	ref := t.ref(ing)
 	r := annotations.NewReader(t.opts.AnnotationPrefix, ing.Annotations, ref)
 	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.Parse(r)}
+	a.policy = t.policyFor(r, ing)
 	t.diags = append(t.diags, r.Diags...)
 	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ing.Annotations, ref, registry.Known())...)
 	return a

@@ -195,6 +195,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.local(st, http.StatusNotFound)
 		return
 	}
+	if rt.Policy != nil && h.applyPolicy(st, r) {
+		return
+	}
 	if rt.Rewrite != nil && h.applyRewrite(st, r, path) {
 		return
 	}

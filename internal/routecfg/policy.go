@@ -1,0 +1,9 @@
+package routecfg
+
+// RoutePolicy is the per-route behaviour that ingress-nginx annotations
+// configure (CORS, auth, limits, canary, affinity, timeouts, ...). Each
+// annotation family owns one pointer field, nil when the family is off, and
+// declares its type in a file of its own in this package. All routes of one
+// Ingress share one RoutePolicy value; like the rest of a Config it is never
+// mutated after translate returns it.
+type RoutePolicy struct{}
