@@ -42,7 +42,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 		port = strconv.Itoa(int(b.Service.Port.Number))
 	}
 	rt.Source.Service, rt.Source.Port = b.Service.Name, port
-	key := fmt.Sprintf("%s/%s:%s", ing.Namespace, b.Service.Name, port)
+	key := ing.Namespace + "/" + b.Service.Name + ":" + port
 	if _, ok := t.cfg.Pools[key]; ok {
 		rt.Pool = key
 		return rt

@@ -5,6 +5,7 @@ import (
 	"net"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -115,7 +116,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 
 	var hosts []*hostBuilder
 	for i, rule := range ing.Spec.Rules {
-		field := fmt.Sprintf("spec.rules[%d]", i)
+		field := "spec.rules[" + strconv.Itoa(i) + "]"
 		host := strings.ToLower(strings.TrimSuffix(rule.Host, "."))
 		if host != "" {
 			if msg := validHost(rule.Host); msg != "" {
@@ -141,7 +142,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 			continue
 		}
 		for j, p := range rule.HTTP.Paths {
-			t.path(hb, ing, p, fmt.Sprintf("%s.http.paths[%d]", field, j), ann)
+			t.path(hb, ing, p, field+".http.paths["+strconv.Itoa(j)+"]", ann)
 		}
 	}
 	t.tlsHostsNotInRules(ing, tlsHosts)

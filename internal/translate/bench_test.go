@@ -1,0 +1,66 @@
+package translate
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/moat-ingress/moat/internal/store"
+)
+
+// benchSnapshot builds n Ingresses, each with its own host, Service and
+// EndpointSlice (two endpoints) and paths paths.
+func benchSnapshot(n, paths int) *store.Snapshot {
+	prefix := networkingv1.PathTypePrefix
+	var objs []store.Object
+	port := int32(8080)
+	ready := true
+	for i := 0; i < n; i++ {
+		ns, name := "ns"+strconv.Itoa(i%50), "app"+strconv.Itoa(i)
+		objs = append(objs,
+			store.Object{Obj: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Port: 80}}}}},
+			store.Object{Obj: &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name + "-1",
+				Labels: map[string]string{discoveryv1.LabelServiceName: name}},
+				Ports: []discoveryv1.EndpointPort{{Port: &port}},
+				Endpoints: []discoveryv1.Endpoint{
+					{Addresses: []string{fmt.Sprintf("10.%d.%d.1", i/256, i%256)}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}},
+					{Addresses: []string{fmt.Sprintf("10.%d.%d.2", i/256, i%256)}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}},
+				}}})
+		var ps []networkingv1.HTTPIngressPath
+		for p := 0; p < paths; p++ {
+			ps = append(ps, networkingv1.HTTPIngressPath{Path: "/p" + strconv.Itoa(p), PathType: &prefix,
+				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: 80}}}})
+		}
+		objs = append(objs, store.Object{Obj: &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: metav1.NewTime(time.Unix(int64(i), 0))},
+			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "host" + strconv.Itoa(i) + ".example.com",
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: ps}}}}}}})
+	}
+	return store.FromObjects(objs, nil)
+}
+
+// BenchmarkTranslate translates 1,000 (and 10,000) Ingresses with 10 paths
+// each, their Services and EndpointSlices.
+func BenchmarkTranslate(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n)+"-ingresses", func(b *testing.B) {
+			sn := benchSnapshot(n, 10)
+			opts := Options{IngressClass: "moat", WatchWithoutClass: true, Certs: NewCertCache()}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				cfg, diags := Translate(sn, opts)
+				if len(cfg.VirtualHosts) != n || len(diags) != 0 {
+					b.Fatalf("got %d hosts, %d diagnostics", len(cfg.VirtualHosts), len(diags))
+				}
+			}
+		})
+	}
+}
