@@ -129,7 +129,7 @@ func Sort(ds []Diagnostic) {
 	})
 }
 
-// HasErrors reports whether any diagnostic is at least sev.
+// AtLeast reports whether any diagnostic is at least sev.
 func AtLeast(ds []Diagnostic, sev Severity) bool {
 	for _, d := range ds {
 		if d.Severity >= sev {
