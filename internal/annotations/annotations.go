@@ -43,8 +43,12 @@ type Key struct {
 	Scope  Scope
 	Risk   string
 	Status Status
-	// Doc is one line for docs/annotations.md.
+	// Doc is one line for docs/annotations.md: what the key does in moat;
+	// for a partial key what differs, for a refused one why.
 	Doc string
+	// AliasOf names the key this one is a second name for (read only
+	// when that key is unset), or "".
+	AliasOf string
 }
 
 // Reader reads one Ingress's annotations under a prefix and collects

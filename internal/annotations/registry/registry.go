@@ -1,20 +1,65 @@
 // Package registry gathers every family's key table, for the unknown-key
-// check, lint and the generated docs.
+// check, lint and the generated docs/annotations.md.
 package registry
 
 import (
+	"sync"
+
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/annotations/rewrite"
 	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
+	"github.com/moat-ingress/moat/internal/annotations/unsupported"
 )
 
-// Known returns all keys by name (without prefix).
-func Known() map[string]annotations.Key {
-	m := map[string]annotations.Key{}
-	for _, tbl := range [][]annotations.Key{rewrite.Keys, sslredirect.Keys} {
-		for _, k := range tbl {
+// Family is one annotation family's table.
+type Family struct {
+	// Package is the Go package under internal/annotations.
+	Package string
+	Keys    []annotations.Key
+}
+
+// Families lists every table. A new family adds one line here.
+func Families() []Family {
+	return []Family{
+		{"rewrite", rewrite.Keys},
+		{"sslredirect", sslredirect.Keys},
+		{"unsupported", unsupported.Keys},
+	}
+}
+
+// notYet is the Doc of catalogue keys that no family claims yet.
+const notYet = "Not implemented in moat yet."
+
+// known is built once: the tables are constant.
+var known = sync.OnceValue(func() map[string]annotations.Key {
+	m := make(map[string]annotations.Key, len(annotations.Catalogue)+len(annotations.Aliases))
+	for _, e := range annotations.Catalogue {
+		m[e.Name] = annotations.Key{Name: e.Name, Scope: e.Scope, Risk: e.Risk, Status: annotations.Refused, Doc: notYet}
+	}
+	for alias, key := range annotations.Aliases {
+		m[alias] = annotations.Key{Name: alias, AliasOf: key, Status: annotations.Refused, Doc: notYet}
+	}
+	for _, f := range Families() {
+		for _, k := range f.Keys {
+			if c, ok := m[k.Name]; ok {
+				// The catalogue is the authority for risk and scope.
+				if k.Risk == "" {
+					k.Risk = c.Risk
+				}
+				if k.Scope == "" {
+					k.Scope = c.Scope
+				}
+				if k.AliasOf == "" {
+					k.AliasOf = c.AliasOf
+				}
+			}
 			m[k.Name] = k
 		}
 	}
 	return m
-}
+})
+
+// Known returns all keys by name (without prefix): the catalogue, with
+// each family's entry in place of the default. The map is shared; do not
+// modify it.
+func Known() map[string]annotations.Key { return known() }

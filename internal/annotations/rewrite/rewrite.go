@@ -9,7 +9,7 @@ import (
 
 // Keys is the family's table.
 var Keys = []annotations.Key{
-	{Name: "rewrite-target", Scope: annotations.ScopeLocation, Risk: "Medium", Status: annotations.Supported,
+	{Name: "rewrite-target", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Replace the whole request URI with the target ($1..$9 from the path regex); an http(s):// target answers 302."},
 	{Name: "use-regex", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "Treat every path of the host as a case-insensitive regex anchored at the start."},

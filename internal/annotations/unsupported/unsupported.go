@@ -1,0 +1,37 @@
+// Package unsupported is the table of ingress-nginx annotations moat
+// refuses on purpose, each with the reason. An Ingress that sets one gets
+// an AnnotationRefused diagnostic; the rest of it is served.
+package unsupported
+
+import "github.com/moat-ingress/moat/internal/annotations"
+
+func refused(name, why string) annotations.Key {
+	return annotations.Key{Name: name, Status: annotations.Refused, Doc: why}
+}
+
+const (
+	noWAF    = "moat has no web application firewall; ModSecurity is an nginx module."
+	noOTel   = "moat does not export traces; use its access log and Prometheus metrics."
+	noFCGI   = "FastCGI backends are not supported; moat proxies HTTP, HTTPS and gRPC."
+	noRaw    = "Raw nginx configuration: moat never takes nginx directives, and it has no TCP/UDP stream proxy."
+	noPush   = "HTTP/2 server push is deprecated and removed from browsers; moat does not push."
+	noMirror = "Request mirroring is not implemented; the request is served without a mirror copy."
+)
+
+// Keys is the table.
+var Keys = []annotations.Key{
+	refused("enable-modsecurity", noWAF),
+	refused("enable-owasp-core-rules", noWAF),
+	refused("modsecurity-transaction-id", noWAF),
+	refused("modsecurity-snippet", noWAF),
+	refused("enable-opentelemetry", noOTel),
+	refused("opentelemetry-trust-incoming-span", noOTel),
+	refused("opentelemetry-operation-name", noOTel),
+	refused("fastcgi-index", noFCGI),
+	refused("fastcgi-params-configmap", noFCGI),
+	refused("stream-snippet", noRaw),
+	refused("http2-push-preload", noPush),
+	refused("mirror-target", noMirror),
+	refused("mirror-host", noMirror),
+	refused("mirror-request-body", noMirror),
+}
