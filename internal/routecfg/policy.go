@@ -6,4 +6,12 @@ package routecfg
 // declares its type in a file of its own in this package. All routes of one
 // Ingress share one RoutePolicy value; like the rest of a Config it is never
 // mutated after translate returns it.
-type RoutePolicy struct{}
+type RoutePolicy struct {
+	// Traffic families (see policy_traffic.go in translate and proxy).
+	Canary   *Canary
+	Affinity *Affinity
+	Balance  *Balance
+	Limits   *Limits
+	Body     *Body
+	Timeouts *Timeouts
+}

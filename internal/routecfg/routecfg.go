@@ -28,6 +28,9 @@ type Config struct {
 	// hosts without a usable certificate. Nil: the data plane uses the
 	// self-signed certificate it generated at start.
 	DefaultCertificate *Certificate
+	// TrafficDefaults are the controller-wide body, timeout and limit
+	// settings; nil means ingress-nginx's defaults (DefaultTraffic).
+	TrafficDefaults *TrafficDefaults
 }
 
 // VirtualHost is the set of routes for one host.
