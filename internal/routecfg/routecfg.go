@@ -28,6 +28,8 @@ type Config struct {
 	// hosts without a usable certificate. Nil: the data plane uses the
 	// self-signed certificate it generated at start.
 	DefaultCertificate *Certificate
+	// ServerTLS is the HTTPS listener's policy; nil means DefaultServerTLS.
+	ServerTLS *ServerTLS
 	// TrafficDefaults are the controller-wide body, timeout and limit
 	// settings; nil means ingress-nginx's defaults (DefaultTraffic).
 	TrafficDefaults *TrafficDefaults
@@ -56,6 +58,15 @@ type VirtualHost struct {
 	// RedirectHTTPS applies when no route matches a plain-HTTP request:
 	// whether the host's unmatched paths redirect to HTTPS.
 	RedirectHTTPS bool
+	// CertificateNote says why a host with TLS is served the default
+	// certificate ("" otherwise), for `/debug/certs`.
+	CertificateNote string
+	// ClientAuth, when set, is the host's client-certificate policy on
+	// HTTPS (see tls.go).
+	ClientAuth *ClientAuth
+	// Passthrough, when set, forwards the host's TLS connections to a pool
+	// without terminating them (needs --enable-ssl-passthrough).
+	Passthrough *Passthrough
 }
 
 // MatchKind selects how Route.Path is compared with the request path.
@@ -141,6 +152,11 @@ type Pool struct {
 	Service   string
 	// Endpoints are ready addresses "host:port", sorted. Empty means 503.
 	Endpoints []Endpoint
+	// Protocol is backend-protocol; TLS is set for HTTPS and GRPCS. The
+	// Key of a pool that is not plain HTTP ends in "#" + an identity of
+	// both, so one Service port reached two ways gets two pools.
+	Protocol BackendProtocol
+	TLS      *UpstreamTLS
 }
 
 // Endpoint is one backend address.
