@@ -161,6 +161,7 @@ func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, e
 	}
 	d.Reason = "TLSSecretInvalid"
 	d.Message = err.Error() + ": its hosts get the default certificate"
+	t.explainKeyPair(&d, ing.Namespace+"/"+name)
 	return d
 }
 

@@ -59,6 +59,7 @@ func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagn
 	for _, ing := range ings {
 		t.ingress(ing)
 	}
+	t.certHealth()
 	t.finish()
 	diag.Sort(t.diags)
 	return t.cfg, t.diags
