@@ -1,0 +1,69 @@
+package tlspolicy
+
+import (
+	"crypto/tls"
+	"testing"
+	"time"
+)
+
+func TestParseProtocols(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		min, max uint16
+		uns      int
+		err      bool
+	}{
+		{"TLSv1.2 TLSv1.3", tls.VersionTLS12, tls.VersionTLS13, 0, false},
+		{"TLSv1.3", tls.VersionTLS13, tls.VersionTLS13, 0, false},
+		{"TLSv1 TLSv1.1 TLSv1.2", tls.VersionTLS10, tls.VersionTLS12, 0, false},
+		{"SSLv3 TLSv1.2", tls.VersionTLS12, tls.VersionTLS12, 1, false},
+		{"SSLv3", 0, 0, 1, true},
+		{"TLSv9", 0, 0, 0, true},
+	} {
+		minV, maxV, uns, err := ParseProtocols(c.in)
+		if (err != nil) != c.err || minV != c.min || maxV != c.max || len(uns) != c.uns {
+			t.Errorf("%q: got %x %x %v %v", c.in, minV, maxV, uns, err)
+		}
+	}
+}
+
+func TestParseCiphers(t *testing.T) {
+	// ingress-nginx's default ssl-ciphers: the DHE suites have no Go
+	// equivalent.
+	s, uns := ParseCiphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256")
+	if len(s) != 2 || s[0] != tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 || len(uns) != 1 || uns[0] != "DHE-RSA-AES128-GCM-SHA256" {
+		t.Errorf("got %v %v", s, uns)
+	}
+	if s, uns := ParseCiphers("HIGH:!aNULL:!MD5"); s != nil || uns != nil {
+		t.Errorf("keywords: got %v %v", s, uns)
+	}
+	if s, _ := ParseCiphers("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256"); len(s) != 1 || s[0] != tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 {
+		t.Errorf("IANA names: got %v", s)
+	}
+}
+
+func TestServerFromConfigMap(t *testing.T) {
+	m := map[string]string{"ssl-protocols": "TLSv1.3", "ssl-session-tickets": "false", "ssl-session-timeout": "1h", "ssl-ciphers": "ECDHE-RSA-AES256-GCM-SHA384"}
+	p, probs := ServerFromConfigMap(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
+	if len(probs) != 0 || p.MinVersion != tls.VersionTLS13 || p.SessionTickets || p.SessionTimeout != time.Hour || len(p.CipherSuites) != 1 {
+		t.Errorf("got %+v %v", p, probs)
+	}
+	m = map[string]string{"ssl-protocols": "bogus", "ssl-session-timeout": "soon"}
+	p, probs = ServerFromConfigMap(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
+	if len(probs) != 2 || p.MinVersion != tls.VersionTLS12 || !p.SessionTickets || p.SessionTimeout != 10*time.Minute {
+		t.Errorf("bad values: got %+v %v", p, probs)
+	}
+}
+
+func TestParseNginxTime(t *testing.T) {
+	for in, want := range map[string]time.Duration{"10m": 10 * time.Minute, "600": 600 * time.Second, "1h 30m": 90 * time.Minute, "500ms": 500 * time.Millisecond, "1d": 24 * time.Hour} {
+		if got, err := ParseNginxTime(in); err != nil || got != want {
+			t.Errorf("%q: got %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "m", "10x"} {
+		if _, err := ParseNginxTime(in); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}
