@@ -6,6 +6,10 @@ import (
 	"sync"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/authtls"
+	"github.com/moat-ingress/moat/internal/annotations/backendprotocol"
+	"github.com/moat-ingress/moat/internal/annotations/passthrough"
+	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
 	"github.com/moat-ingress/moat/internal/annotations/rewrite"
 	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
 	"github.com/moat-ingress/moat/internal/annotations/unsupported"
@@ -22,6 +26,10 @@ type Family struct {
 func Families() []Family {
 	return []Family{
 		{"rewrite", rewrite.Keys},
+		{"authtls", authtls.Keys},
+		{"backendprotocol", backendprotocol.Keys},
+		{"proxyssl", proxyssl.Keys},
+		{"passthrough", passthrough.Keys},
 		{"sslredirect", sslredirect.Keys},
 		{"unsupported", unsupported.Keys},
 	}
