@@ -7,6 +7,16 @@ package routecfg
 // Ingress share one RoutePolicy value; like the rest of a Config it is never
 // mutated after translate returns it.
 type RoutePolicy struct {
+	// HTTP behaviour families (see policy_http.go in translate and proxy).
+	Redirect     *Redirect
+	CORS         *CORS
+	Access       *Access
+	BasicAuth    *BasicAuth
+	ExternalAuth *ExternalAuth
+	Headers      *Headers
+	ErrorPages   *ErrorPages
+	Logging      *Logging
+
 	// Traffic families (see policy_traffic.go in translate and proxy).
 	Canary   *Canary
 	Affinity *Affinity

@@ -33,6 +33,10 @@ type Config struct {
 	// TrafficDefaults are the controller-wide body, timeout and limit
 	// settings; nil means ingress-nginx's defaults (DefaultTraffic).
 	TrafficDefaults *TrafficDefaults
+	// Global holds the controller ConfigMap settings the proxy applies to
+	// every request (redirect code, forwarded headers, block lists); nil
+	// means ingress-nginx's defaults.
+	Global *Global
 }
 
 // VirtualHost is the set of routes for one host.
@@ -58,6 +62,9 @@ type VirtualHost struct {
 	// RedirectHTTPS applies when no route matches a plain-HTTP request:
 	// whether the host's unmatched paths redirect to HTTPS.
 	RedirectHTTPS bool
+	// Policy is host-level annotation behaviour (app-root, www redirect,
+	// server-snippet headers); nil: none.
+	Policy *HostPolicy
 	// CertificateNote says why a host with TLS is served the default
 	// certificate ("" otherwise), for `/debug/certs`.
 	CertificateNote string

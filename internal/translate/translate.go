@@ -9,6 +9,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
@@ -26,6 +27,9 @@ type Options struct {
 	DefaultSSLCertificate string
 	// AnnotationPrefix defaults to nginx.ingress.kubernetes.io.
 	AnnotationPrefix string
+	// ConfigMap is "namespace/name" of the controller ConfigMap
+	// (--configmap), read from the snapshot; "" uses the defaults.
+	ConfigMap string
 	// Now is used for certificate validity diagnostics only.
 	Now time.Time
 	// Certs memoises certificate parsing across runs; may be nil.
@@ -55,6 +59,7 @@ func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagn
 	}
 	t.diags = append(t.diags, sn.Diagnostics...)
 	ings := t.claimedIngresses()
+	t.loadControllerConfig()
 	t.defaultCertificate()
 	for _, ing := range ings {
 		t.ingress(ing)
@@ -72,8 +77,10 @@ type translator struct {
 	hosts    map[string]*hostBuilder
 	catchAll *hostBuilder
 	certs    *CertCache
-	claims   map[*networkingv1.Ingress]bool
-	diags    []diag.Diagnostic
+	// ctrl is the parsed controller ConfigMap (controller.go).
+	ctrl   controllerconfig.Config
+	claims map[*networkingv1.Ingress]bool
+	diags  []diag.Diagnostic
 }
 
 func (t *translator) add(d diag.Diagnostic) { t.diags = append(t.diags, d) }

@@ -1,4 +1,5 @@
-// Command gen writes docs/annotations.md from the annotation key tables.
+// Command gen writes docs/annotations.md from the annotation key tables
+// and docs/configmap.md from the controller ConfigMap table.
 // Run it from the repository root: go run ./internal/annotations/gen
 package main
 
@@ -6,14 +7,21 @@ import (
 	"flag"
 	"log"
 	"os"
+	"path/filepath"
 
 	"github.com/moat-ingress/moat/internal/annotations/registry"
+	"github.com/moat-ingress/moat/internal/controllerconfig"
 )
 
 func main() {
-	out := flag.String("o", "docs/annotations.md", "output file")
+	dir := flag.String("dir", "docs", "output directory")
 	flag.Parse()
-	if err := os.WriteFile(*out, []byte(registry.Markdown()), 0o644); err != nil {
-		log.Fatal(err)
+	for name, text := range map[string]string{
+		"annotations.md": registry.Markdown(),
+		"configmap.md":   controllerconfig.Markdown(),
+	} {
+		if err := os.WriteFile(filepath.Join(*dir, name), []byte(text), 0o644); err != nil {
+			log.Fatal(err)
+		}
 	}
 }

@@ -1,0 +1,473 @@
+// Package controllerconfig parses the ingress-nginx controller ConfigMap
+// (--configmap NAMESPACE/NAME): cluster-wide defaults and policies that
+// translate applies to every Ingress and hands to the data plane. Like an
+// annotation family it has a declarative key table and a typed Parse that
+// reports every bad value and every unknown key.
+package controllerconfig
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/diag"
+)
+
+// Config is the parsed ConfigMap. Default() gives ingress-nginx's defaults.
+type Config struct {
+	// SSLRedirect and ForceSSLRedirect are the defaults of the ssl-redirect
+	// and force-ssl-redirect annotations.
+	SSLRedirect      bool
+	ForceSSLRedirect bool
+	// HTTPRedirectCode is the status of HTTP→HTTPS and www redirects:
+	// 301, 302, 307 or 308.
+	HTTPRedirectCode int
+	// NoTLSRedirectLocations are path prefixes never redirected to HTTPS
+	// (ACME HTTP-01 challenges by default).
+	NoTLSRedirectLocations []string
+
+	// HSTS settings; HSTSValue renders the header.
+	HSTS                  bool
+	HSTSMaxAge            int64
+	HSTSIncludeSubdomains bool
+	HSTSPreload           bool
+
+	// ProxyBodySize is the default request body limit in bytes; 0 means
+	// unlimited (nginx client_max_body_size 0). ProxyBodySizeRaw is the
+	// value as written ("1m").
+	ProxyBodySize    int64
+	ProxyBodySizeRaw string
+	// Upstream timeouts (nginx proxy_*_timeout; unitless seconds).
+	ProxyConnectTimeout time.Duration
+	ProxyReadTimeout    time.Duration
+	ProxySendTimeout    time.Duration
+	// LimitReqStatusCode answers requests over a rate or connection limit.
+	LimitReqStatusCode int
+
+	// Forwarded headers: whether X-Forwarded-* from peers in
+	// ProxyRealIPCIDR are trusted, which header carries the client
+	// address, and whether X-Forwarded-For is appended to.
+	UseForwardedHeaders     bool
+	ForwardedForHeader      string
+	ComputeFullForwardedFor bool
+	ProxyRealIPCIDR         []netip.Prefix
+
+	// Annotation policy.
+	AllowSnippetAnnotations bool
+	AnnotationsRiskLevel    string
+
+	// CustomHTTPErrors are intercepted on every location (default for the
+	// custom-http-errors annotation).
+	CustomHTTPErrors []int
+	// WhitelistSourceRange is the default allow-list of every location.
+	WhitelistSourceRange []netip.Prefix
+	// BlockCIDRs and BlockUserAgents are refused with 403 everywhere.
+	BlockCIDRs      []netip.Prefix
+	BlockUserAgents []string
+	// GlobalAllowedResponseHeaders lists the headers the custom-headers
+	// annotation may set.
+	GlobalAllowedResponseHeaders []string
+
+	// ServerTokens sends a Server header; off by default.
+	ServerTokens bool
+
+	// TLS listener settings, for the data plane's listeners.
+	UseHTTP2 bool
+	// SSLProtocols as written and as tls versions (Min..Max).
+	SSLProtocols        string
+	TLSMinVersion       uint16
+	TLSMaxVersion       uint16
+	SSLCiphers          string
+	SSLCipherSuites     []uint16
+	SSLSessionCache     bool
+	SSLSessionCacheSize string
+	SSLSessionTimeout   time.Duration
+	SSLSessionTickets   bool
+
+	// GlobalAuth is external authentication for every location unless an
+	// Ingress sets enable-global-auth: "false" or its own auth-url.
+	GlobalAuth GlobalAuth
+}
+
+// GlobalAuth holds the global-auth-* keys; URL "" means off.
+type GlobalAuth struct {
+	URL                 string
+	Method              string
+	Signin              string
+	SigninRedirectParam string
+	ResponseHeaders     []string
+	RequestRedirect     string
+	CacheKey            string
+	CacheDuration       string
+	AlwaysSetCookie     bool
+}
+
+// HSTSValue is the Strict-Transport-Security value, or "" when off.
+func (c *Config) HSTSValue() string {
+	if !c.HSTS {
+		return ""
+	}
+	v := "max-age=" + strconv.FormatInt(c.HSTSMaxAge, 10)
+	if c.HSTSIncludeSubdomains {
+		v += "; includeSubDomains"
+	}
+	if c.HSTSPreload {
+		v += "; preload"
+	}
+	return v
+}
+
+// Key is one ConfigMap key.
+type Key struct {
+	Name    string
+	Default string
+	Doc     string
+	set     func(c *Config, v string) error
+}
+
+// Keys is the table, sorted by name.
+func Keys() []Key { return keys }
+
+var keys = []Key{
+	{"allow-snippet-annotations", "false", "Allow snippet annotations; moat then applies only a literal subset of directives (see docs/annotations.md).", boolean(func(c *Config) *bool { return &c.AllowSnippetAnnotations })},
+	{"annotations-risk-level", "High", "Highest annotation risk accepted: Low, Medium, High or Critical. An Ingress with a riskier annotation is not served.", func(c *Config, v string) error {
+		if annotations.RiskRank(v) == 0 {
+			return fmt.Errorf("expected Low, Medium, High or Critical")
+		}
+		c.AnnotationsRiskLevel = v
+		return nil
+	}},
+	{"block-cidrs", "", "Comma-separated CIDRs answered 403 on every host.", cidrs(func(c *Config) *[]netip.Prefix { return &c.BlockCIDRs })},
+	{"block-user-agents", "", "Comma-separated User-Agent values answered 403: exact strings, or nginx regexes starting with ~ (~* case-insensitive).", func(c *Config, v string) error {
+		c.BlockUserAgents = annotations.SplitList(v)
+		for _, ua := range c.BlockUserAgents {
+			if err := ValidStringMatch(ua); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+	{"compute-full-forwarded-for", "false", "Append the peer address to the incoming X-Forwarded-For instead of replacing it (with use-forwarded-headers).", boolean(func(c *Config) *bool { return &c.ComputeFullForwardedFor })},
+	{"custom-http-errors", "", "Comma-separated upstream status codes (300-599) answered by the default backend on every location.", func(c *Config, v string) error {
+		codes, err := annotations.StatusCodes(v, 300, 599)
+		c.CustomHTTPErrors = codes
+		return err
+	}},
+	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
+	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
+		if !validHeaderName(v) {
+			return fmt.Errorf("not a header name")
+		}
+		c.ForwardedForHeader = v
+		return nil
+	}},
+	{"global-allowed-response-headers", "", "Comma-separated response headers that the custom-headers annotation may set.", func(c *Config, v string) error {
+		c.GlobalAllowedResponseHeaders = annotations.SplitList(v)
+		return nil
+	}},
+	{"global-auth-always-set-cookie", "false", "auth-always-set-cookie for global-auth-url.", boolean(func(c *Config) *bool { return &c.GlobalAuth.AlwaysSetCookie })},
+	{"global-auth-cache-duration", "200 202 401 5m", "auth-cache-duration for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.CacheDuration = v; return nil }},
+	{"global-auth-cache-key", "", "auth-cache-key for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.CacheKey = v; return nil }},
+	{"global-auth-method", "", "auth-method for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.Method = v; return nil }},
+	{"global-auth-request-redirect", "", "auth-request-redirect for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.RequestRedirect = v; return nil }},
+	{"global-auth-response-headers", "", "auth-response-headers for global-auth-url.", func(c *Config, v string) error {
+		c.GlobalAuth.ResponseHeaders = annotations.SplitList(v)
+		return nil
+	}},
+	{"global-auth-signin", "", "auth-signin for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.Signin = v; return nil }},
+	{"global-auth-signin-redirect-param", "rd", "auth-signin-redirect-param for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.SigninRedirectParam = v; return nil }},
+	{"global-auth-url", "", "External authentication URL applied to every location (see auth-url); an Ingress opts out with enable-global-auth: \"false\".", func(c *Config, v string) error { c.GlobalAuth.URL = v; return nil }},
+	{"hsts", "true", "Send Strict-Transport-Security on HTTPS responses.", boolean(func(c *Config) *bool { return &c.HSTS })},
+	{"hsts-include-subdomains", "true", "Add includeSubDomains to the HSTS header.", boolean(func(c *Config) *bool { return &c.HSTSIncludeSubdomains })},
+	{"hsts-max-age", "31536000", "HSTS max-age in seconds.", func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("expected a number of seconds")
+		}
+		c.HSTSMaxAge = n
+		return nil
+	}},
+	{"hsts-preload", "false", "Add preload to the HSTS header.", boolean(func(c *Config) *bool { return &c.HSTSPreload })},
+	{"http-redirect-code", "308", "Status of HTTP to HTTPS and www redirects: 301, 302, 307 or 308.", func(c *Config, v string) error {
+		switch v {
+		case "301", "302", "307", "308":
+			c.HTTPRedirectCode, _ = strconv.Atoi(v)
+			return nil
+		}
+		return fmt.Errorf("expected 301, 302, 307 or 308")
+	}},
+	{"limit-req-status-code", "503", "Status of requests refused by limit-rps, limit-rpm and limit-connections.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 400 || n > 599 {
+			return fmt.Errorf("expected a status code from 400 to 599")
+		}
+		c.LimitReqStatusCode = n
+		return nil
+	}},
+	{"no-tls-redirect-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes never redirected to HTTPS.", func(c *Config, v string) error {
+		c.NoTLSRedirectLocations = annotations.SplitList(v)
+		for _, p := range c.NoTLSRedirectLocations {
+			if !strings.HasPrefix(p, "/") {
+				return fmt.Errorf("%q does not start with /", p)
+			}
+		}
+		return nil
+	}},
+	{"proxy-body-size", "1m", "Default request body limit (nginx size; 0 is unlimited); larger bodies get 413.", func(c *Config, v string) error {
+		n, err := annotations.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		c.ProxyBodySize, c.ProxyBodySizeRaw = n, v
+		return nil
+	}},
+	{"proxy-connect-timeout", "5", "Default upstream connect timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyConnectTimeout })},
+	{"proxy-read-timeout", "60", "Default upstream read timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyReadTimeout })},
+	{"proxy-real-ip-cidr", "0.0.0.0/0", "Comma-separated CIDRs of proxies whose forwarded headers are trusted (with use-forwarded-headers).", cidrs(func(c *Config) *[]netip.Prefix { return &c.ProxyRealIPCIDR })},
+	{"proxy-send-timeout", "60", "Default upstream send timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxySendTimeout })},
+	{"server-tokens", "false", "Send a Server header (moat) on responses; off removes it, including the upstream's.", boolean(func(c *Config) *bool { return &c.ServerTokens })},
+	{"ssl-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", "TLS 1.2 cipher suites in OpenSSL names; suites Go does not implement (DHE) are skipped.", func(c *Config, v string) error {
+		suites, err := cipherSuites(v)
+		if err != nil {
+			return err
+		}
+		c.SSLCiphers, c.SSLCipherSuites = v, suites
+		return nil
+	}},
+	{"ssl-protocols", "TLSv1.2 TLSv1.3", "Space-separated TLS versions offered: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3.", func(c *Config, v string) error {
+		lo, hi, err := tlsVersions(v)
+		if err != nil {
+			return err
+		}
+		c.SSLProtocols, c.TLSMinVersion, c.TLSMaxVersion = v, lo, hi
+		return nil
+	}},
+	{"ssl-redirect", "true", "Default of the ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.SSLRedirect })},
+	{"ssl-session-cache", "true", "Resume TLS sessions.", boolean(func(c *Config) *bool { return &c.SSLSessionCache })},
+	{"ssl-session-cache-size", "10m", "Size of the TLS session cache (nginx size).", func(c *Config, v string) error {
+		if _, err := annotations.ParseSize(v); err != nil {
+			return err
+		}
+		c.SSLSessionCacheSize = v
+		return nil
+	}},
+	{"ssl-session-tickets", "false", "Offer TLS session tickets.", boolean(func(c *Config) *bool { return &c.SSLSessionTickets })},
+	{"ssl-session-timeout", "10m", "Lifetime of a resumable TLS session (nginx time: 10m, 1h, 30s).", func(c *Config, v string) error {
+		d, err := nginxDuration(v)
+		c.SSLSessionTimeout = d
+		return err
+	}},
+	{"use-forwarded-headers", "false", "Trust X-Forwarded-For, -Proto, -Host and -Port from peers in proxy-real-ip-cidr.", boolean(func(c *Config) *bool { return &c.UseForwardedHeaders })},
+	{"use-http2", "true", "Offer HTTP/2 on the HTTPS listener.", boolean(func(c *Config) *bool { return &c.UseHTTP2 })},
+	{"whitelist-source-range", "", "Comma-separated CIDRs allowed on every location without its own allowlist-source-range; others get 403.", cidrs(func(c *Config) *[]netip.Prefix { return &c.WhitelistSourceRange })},
+}
+
+// Default returns ingress-nginx's defaults.
+func Default() Config {
+	var c Config
+	for _, k := range keys {
+		if err := k.set(&c, k.Default); err != nil {
+			panic("controllerconfig: bad default for " + k.Name + ": " + err.Error())
+		}
+	}
+	return c
+}
+
+// Parse applies a ConfigMap's data over the defaults. A bad value keeps
+// the default and is reported; an unknown key is reported.
+func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnostic) {
+	c := Default()
+	var out []diag.Diagnostic
+	names := make([]string, 0, len(data))
+	for k := range data {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v := strings.TrimSpace(data[name])
+		k, ok := lookup(name)
+		if !ok {
+			d := diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "ConfigMapKeyUnknown", Field: "data." + name,
+				Message: fmt.Sprintf("controller setting %q is not supported by moat and is ignored", name)}
+			if s := closest(name); s != "" {
+				d.Hint = "did you mean " + s + "?"
+			}
+			out = append(out, d)
+			continue
+		}
+		if err := k.set(&c, v); err != nil {
+			_ = k.set(&c, k.Default)
+			out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Error, Reason: "ConfigMapInvalidValue", Field: "data." + name,
+				Message: fmt.Sprintf("invalid value %q for %s: %v; the default %q is used", v, name, err, k.Default)})
+		}
+	}
+	return c, out
+}
+
+func lookup(name string) (Key, bool) {
+	i := sort.Search(len(keys), func(i int) bool { return keys[i].Name >= name })
+	if i < len(keys) && keys[i].Name == name {
+		return keys[i], true
+	}
+	return Key{}, false
+}
+
+func closest(name string) string {
+	best, bestD := "", 3
+	for _, k := range keys {
+		if d := annotations.EditDistance(name, k.Name); d < bestD {
+			best, bestD = k.Name, d
+		}
+	}
+	return best
+}
+
+func boolean(f func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("expected true or false")
+		}
+		*f(c) = b
+		return nil
+	}
+}
+
+func seconds(f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("expected a whole number of seconds")
+		}
+		*f(c) = time.Duration(n) * time.Second
+		return nil
+	}
+}
+
+func cidrs(f func(*Config) *[]netip.Prefix) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		p, err := annotations.ParseCIDRs(v)
+		if err != nil {
+			return err
+		}
+		*f(c) = p
+		return nil
+	}
+}
+
+// nginxDuration parses nginx time values: a number with an optional unit
+// ms, s, m, h, d (default seconds).
+func nginxDuration(v string) (time.Duration, error) {
+	units := []struct {
+		suffix string
+		d      time.Duration
+	}{{"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}, {"h", time.Hour}, {"d", 24 * time.Hour}}
+	num, unit := v, time.Second
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			num, unit = strings.TrimSuffix(v, u.suffix), u.d
+			break
+		}
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not an nginx time (a number with an optional ms, s, m, h or d)", v)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+func tlsVersions(v string) (lo, hi uint16, err error) {
+	for _, p := range strings.Fields(v) {
+		var ver uint16
+		switch p {
+		case "TLSv1":
+			ver = tls.VersionTLS10
+		case "TLSv1.1":
+			ver = tls.VersionTLS11
+		case "TLSv1.2":
+			ver = tls.VersionTLS12
+		case "TLSv1.3":
+			ver = tls.VersionTLS13
+		default:
+			return 0, 0, fmt.Errorf("%q is not a protocol moat offers (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)", p)
+		}
+		if lo == 0 || ver < lo {
+			lo = ver
+		}
+		if ver > hi {
+			hi = ver
+		}
+	}
+	if lo == 0 {
+		return 0, 0, fmt.Errorf("no protocol named")
+	}
+	return lo, hi, nil
+}
+
+// openSSLSuites maps OpenSSL cipher names to Go's TLS 1.2 suites.
+var openSSLSuites = map[string]uint16{
+	"ECDHE-ECDSA-AES128-GCM-SHA256": tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-RSA-AES128-GCM-SHA256":   tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	"ECDHE-ECDSA-AES256-GCM-SHA384": tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-RSA-AES256-GCM-SHA384":   tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	"ECDHE-ECDSA-CHACHA20-POLY1305": tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-RSA-CHACHA20-POLY1305":   tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	"ECDHE-ECDSA-AES128-SHA256":     tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-RSA-AES128-SHA256":       tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+	"ECDHE-ECDSA-AES128-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-RSA-AES128-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	"ECDHE-ECDSA-AES256-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	"ECDHE-RSA-AES256-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	"AES128-GCM-SHA256":             tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
+	"AES256-GCM-SHA384":             tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
+	"AES128-SHA256":                 tls.TLS_RSA_WITH_AES_128_CBC_SHA256,
+	"AES128-SHA":                    tls.TLS_RSA_WITH_AES_128_CBC_SHA,
+	"AES256-SHA":                    tls.TLS_RSA_WITH_AES_256_CBC_SHA,
+}
+
+// cipherSuites maps an OpenSSL cipher list to Go suites. Names Go does
+// not implement (DHE, CCM, ...) and OpenSSL keywords (!aNULL, HIGH) are
+// skipped; a list with no usable suite is an error.
+func cipherSuites(v string) ([]uint16, error) {
+	var out []uint16
+	for _, name := range strings.FieldsFunc(v, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
+		if id, ok := openSSLSuites[name]; ok {
+			out = append(out, id)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no cipher suite that Go implements")
+	}
+	return out, nil
+}
+
+// ValidStringMatch checks an nginx map source value: "~re" or "~*re" is a
+// regular expression, anything else an exact (case-insensitive) string.
+func ValidStringMatch(v string) error {
+	if re, ok := strings.CutPrefix(v, "~"); ok {
+		re = strings.TrimPrefix(re, "*")
+		if _, err := regexp.Compile(re); err != nil {
+			return fmt.Errorf("%q is not a valid regular expression: %v", v, err)
+		}
+	}
+	return nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}

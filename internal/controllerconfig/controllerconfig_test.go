@@ -1,0 +1,124 @@
+package controllerconfig
+
+import (
+	"crypto/tls"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/diag"
+)
+
+func TestTableSorted(t *testing.T) {
+	if !sort.SliceIsSorted(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name }) {
+		t.Fatal("keys must be sorted by name (lookup uses binary search)")
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c := Default()
+	if !c.SSLRedirect || c.ForceSSLRedirect || c.HTTPRedirectCode != 308 {
+		t.Errorf("redirect defaults: %+v", c)
+	}
+	if got := c.HSTSValue(); got != "max-age=31536000; includeSubDomains" {
+		t.Errorf("HSTS = %q", got)
+	}
+	if c.ProxyBodySize != 1<<20 || c.ProxyConnectTimeout != 5*time.Second || c.ProxyReadTimeout != 60*time.Second || c.ProxySendTimeout != 60*time.Second {
+		t.Errorf("proxy defaults: %d %v %v %v", c.ProxyBodySize, c.ProxyConnectTimeout, c.ProxyReadTimeout, c.ProxySendTimeout)
+	}
+	if c.UseForwardedHeaders || c.ForwardedForHeader != "X-Forwarded-For" || len(c.ProxyRealIPCIDR) != 1 || c.ProxyRealIPCIDR[0] != netip.MustParsePrefix("0.0.0.0/0") {
+		t.Errorf("forwarded defaults: %+v", c)
+	}
+	if c.AllowSnippetAnnotations || c.AnnotationsRiskLevel != "High" || c.LimitReqStatusCode != 503 || c.ServerTokens || !c.UseHTTP2 {
+		t.Errorf("policy defaults: %+v", c)
+	}
+	if c.TLSMinVersion != tls.VersionTLS12 || c.TLSMaxVersion != tls.VersionTLS13 || len(c.SSLCipherSuites) != 6 {
+		t.Errorf("tls defaults: %x %x %v", c.TLSMinVersion, c.TLSMaxVersion, c.SSLCipherSuites)
+	}
+	if len(c.NoTLSRedirectLocations) != 1 || c.NoTLSRedirectLocations[0] != "/.well-known/acme-challenge" {
+		t.Errorf("no-tls-redirect-locations: %v", c.NoTLSRedirectLocations)
+	}
+}
+
+func TestParse(t *testing.T) {
+	c, ds := Parse(map[string]string{
+		"hsts-max-age":            "86400",
+		"hsts-preload":            "true",
+		"hsts-include-subdomains": "false",
+		"proxy-body-size":         "8m",
+		"http-redirect-code":      "301",
+		"use-forwarded-headers":   "true",
+		"proxy-real-ip-cidr":      "10.0.0.0/8, 192.168.1.1",
+		"block-user-agents":       "curl/7.0, ~*bot",
+		"custom-http-errors":      "404,503",
+		"ssl-protocols":           "TLSv1.3",
+		"global-auth-url":         "http://auth.example/check",
+	}, diag.ObjectRef{Kind: "ConfigMap", Namespace: "ingress", Name: "moat"})
+	if len(ds) != 0 {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	if c.HSTSValue() != "max-age=86400; preload" || c.ProxyBodySize != 8<<20 || c.HTTPRedirectCode != 301 || !c.UseForwardedHeaders {
+		t.Errorf("parsed: %+v", c)
+	}
+	if len(c.ProxyRealIPCIDR) != 2 || c.ProxyRealIPCIDR[1] != netip.MustParsePrefix("192.168.1.1/32") {
+		t.Errorf("proxy-real-ip-cidr: %v", c.ProxyRealIPCIDR)
+	}
+	if len(c.BlockUserAgents) != 2 || c.BlockUserAgents[1] != "~*bot" || len(c.CustomHTTPErrors) != 2 || c.TLSMinVersion != tls.VersionTLS13 {
+		t.Errorf("lists: %+v", c)
+	}
+	if c.GlobalAuth.URL != "http://auth.example/check" {
+		t.Errorf("global auth: %+v", c.GlobalAuth)
+	}
+}
+
+// TestBadValues: every bad value is reported with key and value and the
+// default stays; unknown keys get a did-you-mean.
+func TestBadValues(t *testing.T) {
+	bad := map[string]string{
+		"ssl-redirect":              "yes",
+		"http-redirect-code":        "303",
+		"hsts-max-age":              "-1",
+		"proxy-body-size":           "1x",
+		"proxy-read-timeout":        "60s",
+		"proxy-real-ip-cidr":        "10.0.0.0/33",
+		"annotations-risk-level":    "Severe",
+		"custom-http-errors":        "404,abc",
+		"ssl-protocols":             "SSLv3",
+		"ssl-ciphers":               "DHE-RSA-AES128-GCM-SHA256",
+		"limit-req-status-code":     "200",
+		"no-tls-redirect-locations": "well-known",
+		"forwarded-for-header":      "X Bad",
+		"hsts-prelaod":              "true",
+	}
+	c, ds := Parse(bad, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})
+	if len(ds) != len(bad) {
+		t.Fatalf("got %d diagnostics for %d bad keys: %v", len(ds), len(bad), ds)
+	}
+	for _, d := range ds {
+		key := strings.TrimPrefix(d.Field, "data.")
+		if d.Reason == "ConfigMapKeyUnknown" {
+			if key != "hsts-prelaod" || d.Hint != "did you mean hsts-preload?" {
+				t.Errorf("unknown key diagnostic: %+v", d)
+			}
+			continue
+		}
+		if d.Reason != "ConfigMapInvalidValue" || !strings.Contains(d.Message, key) || !strings.Contains(d.Message, bad[key]) {
+			t.Errorf("diagnostic must name key and value: %+v", d)
+		}
+	}
+	def := Default()
+	if c.HTTPRedirectCode != 308 || c.ProxyBodySize != def.ProxyBodySize || c.AnnotationsRiskLevel != "High" || c.ProxyReadTimeout != 60*time.Second {
+		t.Errorf("defaults not kept: %+v", c)
+	}
+}
+
+// TestDocsUpToDate fails when docs/configmap.md differs from the table.
+func TestDocsUpToDate(t *testing.T) {
+	got, err := os.ReadFile("../../docs/configmap.md")
+	if err != nil || string(got) != Markdown() {
+		t.Errorf("docs/configmap.md is stale: run go run ./internal/annotations/gen from the repository root")
+	}
+}

@@ -1,0 +1,52 @@
+package routecfg
+
+import "time"
+
+// BasicAuth is auth-type basic with its user file.
+type BasicAuth struct {
+	// Realm is sent in WWW-Authenticate.
+	Realm string
+	// Users maps a user name to its htpasswd hash (bcrypt, {SHA},
+	// $apr1$ or $1$).
+	Users map[string]string
+}
+
+// ExternalAuth is the auth-url family: a sub-request decides.
+type ExternalAuth struct {
+	// URL is the auth endpoint; it may use the request variables that
+	// Template allows.
+	URL Template
+	// Method overrides the sub-request's method (auth-method).
+	Method string
+	// Signin, when set, turns a 401 into a 302 to it (auth-signin); the
+	// rd parameter is already part of it.
+	Signin Template
+	// ResponseHeaders are copied from the auth response to the upstream
+	// request (and removed from the client's request).
+	ResponseHeaders []string
+	// RequestRedirect is X-Auth-Request-Redirect; empty: the request URI.
+	RequestRedirect Template
+	// SetHeaders are set on the sub-request (auth-proxy-set-headers).
+	SetHeaders []TemplateHeader
+	// CacheKey, when set, caches auth answers per key for the statuses
+	// and durations of CacheRules.
+	CacheKey   Template
+	CacheRules []CacheRule
+	// AlwaysSetCookie passes the auth response's Set-Cookie on every
+	// response, not only 2xx/3xx ones.
+	AlwaysSetCookie bool
+}
+
+// CacheRule is one auth-cache-duration entry; Codes empty means 200,
+// 301 and 302 (nginx proxy_cache_valid), "any" is Any.
+type CacheRule struct {
+	Codes []int
+	Any   bool
+	TTL   time.Duration
+}
+
+// TemplateHeader is a header with a templated value.
+type TemplateHeader struct {
+	Name  string
+	Value Template
+}

@@ -1,0 +1,37 @@
+package routecfg
+
+// Template is a string with a closed set of request variables, parsed by
+// translate from nginx syntax ($host, ${host}). Nothing else is expanded:
+// it is not a template language, and unknown variables are refused.
+type Template []TemplatePart
+
+// TemplatePart is a literal or one variable.
+type TemplatePart struct {
+	Literal string
+	// Var is one of TemplateVars, or "" for a literal.
+	Var string
+}
+
+// TemplateVars are the variables a Template may use, as nginx names them.
+var TemplateVars = []string{
+	"host", "http_host", "best_http_host", "scheme", "pass_access_scheme",
+	"request_uri", "escaped_request_uri", "uri", "args", "query_string",
+	"request_method", "remote_addr", "server_port", "request_id", "http_user_agent",
+	"http_cookie", "http_authorization", "http_x_forwarded_for",
+}
+
+// IsZero reports an empty template.
+func (t Template) IsZero() bool { return len(t) == 0 }
+
+// String renders the template back in nginx syntax.
+func (t Template) String() string {
+	s := ""
+	for _, p := range t {
+		if p.Var != "" {
+			s += "${" + p.Var + "}"
+		} else {
+			s += p.Literal
+		}
+	}
+	return s
+}

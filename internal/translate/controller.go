@@ -1,0 +1,66 @@
+package translate
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/moat-ingress/moat/internal/controllerconfig"
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/store"
+)
+
+// ControllerConfig parses the controller ConfigMap named by opts.ConfigMap
+// from the snapshot; defaults when it is unset or missing. The diagnostics
+// name the ConfigMap's bad keys and values.
+func ControllerConfig(sn *store.Snapshot, opts Options) (controllerconfig.Config, []diag.Diagnostic) {
+	name := opts.ConfigMap
+	if name == "" {
+		return controllerconfig.Default(), nil
+	}
+	ns, n, ok := strings.Cut(name, "/")
+	if !ok || ns == "" || n == "" {
+		return controllerconfig.Default(), []diag.Diagnostic{{Object: diag.ObjectRef{Name: "--configmap"}, Severity: diag.Error, Reason: "ConfigMapInvalid",
+			Message: fmt.Sprintf("%q is not namespace/name; the controller settings are the defaults", name)}}
+	}
+	cm, ok := sn.ConfigMaps[name]
+	if !ok {
+		return controllerconfig.Default(), []diag.Diagnostic{{Object: sn.Ref(store.KindConfigMap, ns, n), Severity: diag.Error, Reason: "ConfigMapNotFound",
+			Message: fmt.Sprintf("controller ConfigMap %s (--configmap) not found; the controller settings are the defaults", name)}}
+	}
+	return controllerconfig.Parse(cm.Data, sn.Ref(store.KindConfigMap, ns, n))
+}
+
+// loadControllerConfig sets t.ctrl and the data plane's global settings.
+func (t *translator) loadControllerConfig() {
+	c, ds := ControllerConfig(t.sn, t.opts)
+	t.ctrl = c
+	t.diags = append(t.diags, ds...)
+	t.cfg.Global = globalSettings(&c)
+}
+
+// globalSettings is the part of the ConfigMap the proxy applies per
+// request; nil when everything is at its default.
+func globalSettings(c *controllerconfig.Config) *routecfg.Global {
+	g := &routecfg.Global{
+		HTTPRedirectCode:        c.HTTPRedirectCode,
+		NoTLSRedirectLocations:  c.NoTLSRedirectLocations,
+		UseForwardedHeaders:     c.UseForwardedHeaders,
+		ForwardedForHeader:      c.ForwardedForHeader,
+		ComputeFullForwardedFor: c.ComputeFullForwardedFor,
+		TrustedProxies:          c.ProxyRealIPCIDR,
+		BlockCIDRs:              c.BlockCIDRs,
+		ServerTokens:            c.ServerTokens,
+	}
+	for _, ua := range c.BlockUserAgents {
+		m, err := routecfg.NewStringMatch(ua)
+		if err != nil {
+			continue // reported below, at parse time, would be better; validated by NewStringMatch
+		}
+		g.BlockUserAgents = append(g.BlockUserAgents, m)
+	}
+	return g
+}
+
+// hsts is the Strict-Transport-Security value for TLS hosts.
+func (t *translator) hsts() string { return t.ctrl.HSTSValue() }
