@@ -98,3 +98,29 @@ func StatusCodes(v string, lo, hi int) ([]int, error) {
 	}
 	return out, nil
 }
+
+// ParseSize parses an nginx size ("1m", "8k", "512", "1g"; case
+// insensitive) into bytes.
+func ParseSize(v string) (int64, error) {
+	s := strings.TrimSpace(v)
+	if s == "" {
+		return 0, fmt.Errorf("empty size")
+	}
+	mult := int64(1)
+	switch s[len(s)-1] {
+	case 'k', 'K':
+		mult = 1 << 10
+	case 'm', 'M':
+		mult = 1 << 20
+	case 'g', 'G':
+		mult = 1 << 30
+	}
+	if mult != 1 {
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not an nginx size (a number with an optional k, m or g suffix)", v)
+	}
+	return n * mult, nil
+}
