@@ -6,12 +6,18 @@ import (
 	"sync"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/affinity"
 	"github.com/moat-ingress/moat/internal/annotations/authtls"
 	"github.com/moat-ingress/moat/internal/annotations/backendprotocol"
+	"github.com/moat-ingress/moat/internal/annotations/balance"
+	"github.com/moat-ingress/moat/internal/annotations/buffering"
+	"github.com/moat-ingress/moat/internal/annotations/canary"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
+	"github.com/moat-ingress/moat/internal/annotations/ratelimit"
 	"github.com/moat-ingress/moat/internal/annotations/rewrite"
 	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
+	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/annotations/unsupported"
 )
 
@@ -26,6 +32,12 @@ type Family struct {
 func Families() []Family {
 	return []Family{
 		{"rewrite", rewrite.Keys},
+		{"canary", canary.Keys},
+		{"affinity", affinity.Keys},
+		{"balance", balance.Keys},
+		{"ratelimit", ratelimit.Keys},
+		{"buffering", buffering.Keys},
+		{"timeouts", timeouts.Keys},
 		{"authtls", authtls.Keys},
 		{"backendprotocol", backendprotocol.Keys},
 		{"proxyssl", proxyssl.Keys},

@@ -1,0 +1,51 @@
+// Package buffering parses the request-body limit and ingress-nginx's
+// buffering annotations. nginx spools bodies to memory and disk; moat's
+// data plane streams them, so most buffer sizes have nothing to size: they
+// are validated and documented as partial.
+package buffering
+
+import (
+	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/nginxval"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// Keys is the family's table.
+var Keys = []annotations.Key{
+	{Name: "proxy-body-size", Scope: annotations.ScopeLocation, Risk: "Medium", Status: annotations.Supported,
+		Doc: "Largest request body (nginx size: 8k, 1m, 2g); larger ones get 413, before the upstream is contacted when Content-Length says so. `0` is unlimited. Default 1m (controller setting proxy-body-size)."},
+	{Name: "proxy-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
+		Doc: "`on`: moat stops flushing after each upstream write, so the client gets the response in buffer-sized batches, and honours X-Accel-Buffering from the upstream (hidden from the client) as nginx does. Differs: nginx also spools the whole response to memory and disk to release the upstream early; moat holds the upstream until the client has read. Default off, as ingress-nginx."},
+	{Name: "proxy-request-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
+		Doc: "Accepted. `off` is what moat does: request bodies are streamed to the upstream. Differs for `on` (ingress-nginx's default): nginx reads the whole body before contacting the upstream; moat streams it, so a request whose body was partly sent is not retried."},
+	{Name: "client-body-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
+		Doc: "Validated; no effect: nginx's in-memory size before spooling request bodies to disk, and moat never spools (bodies are streamed)."},
+	{Name: "proxy-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
+		Doc: "Validated; no effect: nginx answers 502 when upstream response headers exceed it (default 4k); moat accepts upstream headers up to 1 MiB, so manifests that raised it work unchanged."},
+	{Name: "proxy-buffers-number", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
+		Doc: "Validated; no effect: moat does not spool responses (see proxy-buffering)."},
+	{Name: "proxy-max-temp-file-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
+		Doc: "Validated; no effect: moat never writes responses to temporary files."},
+}
+
+// Parse reads the family over the controller defaults; nil when no key
+// that changes behaviour is set. The validation-only keys are checked
+// either way.
+func Parse(r *annotations.Reader, def routecfg.Body) *routecfg.Body {
+	nginxval.Size(r, "client-body-buffer-size", 0)
+	nginxval.Size(r, "proxy-buffer-size", 0)
+	nginxval.Size(r, "proxy-max-temp-file-size", 0)
+	nginxval.Int(r, "proxy-buffers-number", 0, 1, 1024)
+	if !nginxval.Set(r, "proxy-body-size", "proxy-buffering", "proxy-request-buffering") {
+		return nil
+	}
+	b := def
+	b.MaxBytes, _ = nginxval.Size(r, "proxy-body-size", def.MaxBytes)
+	if v, ok := nginxval.OneOf(r, "proxy-buffering", "", "on", "off"); ok {
+		b.ResponseBuffering = v == "on"
+	}
+	if v, ok := nginxval.OneOf(r, "proxy-request-buffering", "", "on", "off"); ok {
+		b.RequestBuffering = v == "on"
+	}
+	return &b
+}
