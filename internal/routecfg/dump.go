@@ -50,6 +50,15 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 	if vh.HSTS != "" {
 		b.WriteString(" hsts")
 	}
+	if ca := vh.ClientAuth; ca != nil {
+		fmt.Fprintf(b, " mtls=%s:%s", ca.Mode, ca.Secret)
+		if ca.Error != "" {
+			b.WriteString(":refuse-403")
+		}
+	}
+	if vh.Passthrough != nil {
+		fmt.Fprintf(b, " passthrough=%s", vh.Passthrough.Pool)
+	}
 	b.WriteByte('\n')
 	for _, r := range vh.Routes {
 		fmt.Fprintf(b, "  %s %s -> ", r.Match, r.Path)

@@ -43,6 +43,8 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	}
 	rt.Source.Service, rt.Source.Port = b.Service.Name, port
 	key := ing.Namespace + "/" + b.Service.Name + ":" + port
+	proto, upTLS, suffix := t.upstreamFor(ann.tls, b.Service.Name, field)
+	key += suffix
 	if _, ok := t.cfg.Pools[key]; ok {
 		rt.Pool = key
 		return rt
@@ -55,6 +57,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 		rt.Status = 503
 		return rt
 	}
+	pool.Protocol, pool.TLS = proto, upTLS
 	t.cfg.Pools[key] = pool
 	rt.Pool = key
 	return rt

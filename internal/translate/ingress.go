@@ -32,6 +32,10 @@ type hostBuilder struct {
 	seen       map[pathKey]*networkingv1.Ingress
 	// fallback is the "/" route from the creator's defaultBackend.
 	fallback *routecfg.Route
+	// clientAuthFrom and passthroughFrom are the Ingresses that set the
+	// host's auth-tls-* and ssl-passthrough (tls_annotations.go).
+	clientAuthFrom, passthroughFrom *networkingv1.Ingress
+	passthroughWarned               bool
 }
 
 type pathKey struct {
@@ -56,6 +60,8 @@ type ingAnn struct {
 	ssl     sslredirect.Config
 	// policy is shared by every route of the Ingress (see policy.go).
 	policy *routecfg.RoutePolicy
+	// tls holds the TLS families (tls_annotations.go).
+	tls *tlsAnn
 }
 
 func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
@@ -63,6 +69,7 @@ func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
 	r := annotations.NewReader(t.opts.AnnotationPrefix, ing.Annotations, ref)
 	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.Parse(r)}
 	a.policy = t.policyFor(r, ing)
+	a.tls = t.tlsAnnotations(r, ing)
 	t.diags = append(t.diags, r.Diags...)
 	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ing.Annotations, ref, registry.Known())...)
 	return a
@@ -126,6 +133,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 			}
 		}
 		hb := t.host(host, ing)
+		t.hostTLS(hb, ing, ann.tls, field)
 		hosts = append(hosts, hb)
 		if ann.rewrite.EnforcesRegex() {
 			hb.regex = true
@@ -234,6 +242,7 @@ func (t *translator) finish() {
 	for _, n := range names {
 		hb := t.hosts[n]
 		t.finishHost(hb)
+		t.finishPassthrough(hb)
 		t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, hb.vh)
 	}
 	if t.catchAll != nil {

@@ -243,7 +243,16 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 			}
 		}
 	}
+	src := "ingress " + ing.Namespace + "/" + ing.Name + ": "
 	if secret == "" || strings.Contains(secret, "/") {
+		switch {
+		case field == "":
+			hb.vh.CertificateNote = src + "no tls entry lists the host and no tls secret's certificate covers it"
+		case secret == "":
+			hb.vh.CertificateNote = src + field + " lists the host without a secretName"
+		default:
+			hb.vh.CertificateNote = src + field + " names secret " + secret + " of another namespace"
+		}
 		// Reported by tlsEntries already when the entry lacks a secretName.
 		if field == "" {
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSNoCertificateForHost", Field: "spec.tls",
@@ -253,12 +262,18 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 	}
 	c, _, err := t.loadSecret(ing.Namespace, secret)
 	if err != nil {
+		if err == errNotFound {
+			hb.vh.CertificateNote = src + "secret " + ing.Namespace + "/" + secret + " not found"
+		} else {
+			hb.vh.CertificateNote = src + err.Error()
+		}
 		return // reported by tlsEntries
 	}
 	leaf := c.Cert.Leaf
 	if err := leaf.VerifyHostname(host); err != nil {
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateHostMismatch", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s does not cover host %q (it covers %s): served with the default certificate", c.Ref, host, coverage(leaf))})
+		hb.vh.CertificateNote = fmt.Sprintf("%scertificate in secret %s does not cover the host (it covers %s)", src, c.Ref, coverage(leaf))
 		return
 	}
 	hb.vh.Certificate = c.Ref

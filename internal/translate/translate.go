@@ -27,6 +27,9 @@ type Options struct {
 	DefaultSSLCertificate string
 	// AnnotationPrefix defaults to nginx.ingress.kubernetes.io.
 	AnnotationPrefix string
+	// EnableSSLPassthrough honours the ssl-passthrough annotation
+	// (--enable-ssl-passthrough); without it the annotation is reported.
+	EnableSSLPassthrough bool
 	// ConfigMap is "namespace/name" of the controller ConfigMap
 	// (--configmap), read from the snapshot; "" uses the defaults.
 	ConfigMap string

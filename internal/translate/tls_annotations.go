@@ -1,0 +1,354 @@
+package translate
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/authtls"
+	"github.com/moat-ingress/moat/internal/annotations/backendprotocol"
+	"github.com/moat-ingress/moat/internal/annotations/passthrough"
+	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// caKey is the Secret key holding CA certificates (ingress-nginx's).
+const caKey = "ca.crt"
+
+// tlsAnn is what the TLS annotation families yield for one Ingress. The
+// Secrets they name are loaded once per Ingress, on first use, so their
+// diagnostics appear once.
+type tlsAnn struct {
+	ing         *networkingv1.Ingress
+	auth        *authtls.Config
+	protocol    routecfg.BackendProtocol
+	proxySSL    proxyssl.Config
+	passthrough bool
+
+	clientAuth     *routecfg.ClientAuth
+	clientAuthDone bool
+	upstreamDone   bool
+	upstreamErr    bool
+	upstream       upstreamSecret
+	upstreamByName map[string]*routecfg.UpstreamTLS // by service name
+	suffixByName   map[string]string
+	warnedNoTLS    bool
+}
+
+// upstreamSecret is the loaded proxy-ssl-secret.
+type upstreamSecret struct {
+	ref    string
+	digest [32]byte
+	cert   *routecfg.Certificate
+	roots  *x509.CertPool
+}
+
+func (t *translator) tlsAnnotations(r *annotations.Reader, ing *networkingv1.Ingress) *tlsAnn {
+	return &tlsAnn{
+		ing:         ing,
+		auth:        authtls.Parse(r),
+		protocol:    backendprotocol.Parse(r),
+		proxySSL:    proxyssl.Parse(r),
+		passthrough: passthrough.Parse(r),
+	}
+}
+
+// hostTLS applies the Ingress's host-level TLS annotations to a rule host:
+// the oldest Ingress with auth-tls-secret sets the host's client
+// authentication (ingress-nginx createServers); ssl-passthrough is on when
+// any Ingress of the host sets it.
+func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *tlsAnn, field string) {
+	if a == nil {
+		return
+	}
+	ref := t.ref(ing)
+	if a.auth != nil {
+		switch {
+		case hb.vh.Host == "":
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSWithoutHost", Field: field,
+				Message: "auth-tls-* applies per host (client certificates are requested by SNI); this rule has no host, so it is served without client-certificate checks"})
+		case hb.vh.ClientAuth == nil:
+			hb.vh.ClientAuth = t.clientAuth(a)
+			hb.clientAuthFrom = ing
+		case hb.clientAuthFrom != ing:
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSConflict", Field: "metadata.annotations",
+				Message: fmt.Sprintf("host %q already has client-certificate authentication from ingress %s/%s (older), which wins; this Ingress's auth-tls-* annotations are ignored for it",
+					hb.vh.Host, hb.clientAuthFrom.Namespace, hb.clientAuthFrom.Name)})
+		}
+	}
+	if a.passthrough && hb.vh.Host != "" {
+		if !t.opts.EnableSSLPassthrough {
+			if !hb.passthroughWarned {
+				hb.passthroughWarned = true
+				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLPassthroughDisabled", Field: "metadata.annotations." + t.annKey("ssl-passthrough"),
+					Message: fmt.Sprintf("ssl-passthrough is set but moat runs without --enable-ssl-passthrough: host %q is terminated by moat", hb.vh.Host),
+					Hint:    "start moat with --enable-ssl-passthrough, as ingress-nginx requires too"})
+			}
+		} else if hb.passthroughFrom == nil {
+			hb.passthroughFrom = ing
+		}
+	}
+}
+
+func (t *translator) annKey(name string) string {
+	p := t.opts.AnnotationPrefix
+	if p == "" {
+		p = annotations.DefaultPrefix
+	}
+	return p + "/" + name
+}
+
+// clientAuth loads auth-tls-secret's ca.crt. A Secret that cannot be used
+// makes the host refuse HTTPS requests (403), as ingress-nginx's
+// AuthTLSError does: serving without the check would drop access control.
+func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
+	if a.clientAuthDone {
+		return a.clientAuth
+	}
+	a.clientAuthDone = true
+	ing := a.ing
+	c := a.auth
+	ns := c.Namespace
+	if ns == "" {
+		ns = ing.Namespace
+	}
+	ca := &routecfg.ClientAuth{Secret: ns + "/" + c.Name, VerifyDepth: c.VerifyDepth, ErrorPage: c.ErrorPage,
+		PassCertificate: c.PassCert, MatchCN: c.MatchCN}
+	switch c.Mode {
+	case "optional":
+		ca.Mode = routecfg.VerifyOptional
+	case "optional_no_ca":
+		ca.Mode = routecfg.VerifyOptionalNoCA
+	default:
+		ca.Mode = routecfg.VerifyOn
+	}
+	a.clientAuth = ca
+	field := "metadata.annotations." + t.annKey("auth-tls-secret")
+	fail := func(reason, msg, hint string) *routecfg.ClientAuth {
+		ca.Error = msg
+		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: reason, Field: field,
+			Message: msg + ": HTTPS requests to the Ingress's hosts are refused with 403 (as ingress-nginx does)", Hint: hint})
+		return ca
+	}
+	if ns != ing.Namespace {
+		return fail("AuthTLSSecretCrossNamespace", fmt.Sprintf("auth-tls-secret %s is in another namespace; an Ingress may only use Secrets of its own namespace (%s)", ca.Secret, ing.Namespace), "")
+	}
+	sec, ok := t.sn.Secrets[ca.Secret]
+	if !ok {
+		return fail("AuthTLSSecretNotFound", fmt.Sprintf("auth-tls-secret %s not found", ca.Secret), t.similarName(t.secretNames(), ns, c.Name, "Secret"))
+	}
+	pem := sec.Data[caKey]
+	if len(pem) == 0 {
+		return fail("AuthTLSSecretInvalid", fmt.Sprintf("secret %s has no %s", ca.Secret, caKey), "put the CA certificate(s) that sign client certificates under the key ca.crt")
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fail("AuthTLSSecretInvalid", fmt.Sprintf("secret %s: %s holds no PEM certificate", ca.Secret, caKey), "")
+	}
+	ca.CAs = pool
+	return ca
+}
+
+// upstreamFor returns the protocol and TLS client settings of a backend of
+// the Ingress, and the suffix that makes its pool key distinct from the
+// same Service port reached another way. Plain HTTP keeps the bare key.
+func (t *translator) upstreamFor(a *tlsAnn, service, field string) (routecfg.BackendProtocol, *routecfg.UpstreamTLS, string) {
+	if a == nil {
+		return routecfg.ProtocolHTTP, nil, ""
+	}
+	if !a.protocol.TLS() {
+		if a.proxySSL.Set() && !a.warnedNoTLS {
+			a.warnedNoTLS = true
+			t.add(diag.Diagnostic{Object: t.ref(a.ing), Severity: diag.Warning, Reason: "ProxySSLWithoutTLSBackend", Field: "metadata.annotations",
+				Message: fmt.Sprintf("proxy-ssl-* annotations have no effect: backend-protocol is %s", a.protocol),
+				Hint:    "set backend-protocol: HTTPS (or GRPCS) for TLS to the backend"})
+		}
+		if a.protocol == routecfg.ProtocolHTTP {
+			return a.protocol, nil, ""
+		}
+		return a.protocol, nil, "#" + a.protocol.String()
+	}
+	t.loadUpstreamSecret(a)
+	if u := a.upstreamByName[service]; u != nil {
+		return a.protocol, u, a.suffixByName[service]
+	}
+	p := a.proxySSL
+	u := &routecfg.UpstreamTLS{
+		Secret:       a.upstream.ref,
+		Verify:       p.Verify,
+		VerifyDepth:  p.VerifyDepth,
+		Name:         p.SSLName,
+		ServerName:   p.ServerName,
+		MinVersion:   p.MinVersion,
+		MaxVersion:   p.MaxVersion,
+		CipherSuites: p.CipherSuites,
+	}
+	if u.Name == "" {
+		// nginx verifies $proxy_host, which in ingress-nginx is the
+		// meaningless "upstream_balancer"; the Service's DNS name is what a
+		// backend certificate for it would carry.
+		u.Name = service + "." + a.ing.Namespace + ".svc"
+	}
+	if a.upstream.cert != nil {
+		u.ClientCert = a.upstream.cert.Cert
+	}
+	if p.Verify {
+		u.RootCAs = a.upstream.roots
+		if u.RootCAs == nil {
+			// Verifying against nothing fails every handshake (502), as
+			// nginx's proxy_ssl_verify without a trusted certificate does.
+			u.RootCAs = x509.NewCertPool()
+			if !a.upstreamErr {
+				a.upstreamErr = true
+				t.add(diag.Diagnostic{Object: t.ref(a.ing), Severity: diag.Error, Reason: "ProxySSLVerifyWithoutCA", Field: "metadata.annotations." + t.annKey("proxy-ssl-verify"),
+					Message: "proxy-ssl-verify is on but no proxy-ssl-secret with ca.crt is usable: every request to the backend fails verification (502)",
+					Hint:    "set proxy-ssl-secret to a Secret of this namespace holding the backend's CA in ca.crt"})
+			}
+		}
+	}
+	// The pool key names the settings and the Secret; the ID also covers
+	// the Secret's content, so a rotated certificate gets a new transport
+	// while the pool (and its endpoint state) stays.
+	suffix := "#" + a.protocol.String() + "-" + upstreamID(a.protocol, u, sha256.Sum256([]byte(u.Secret)))[:12]
+	u.ID = upstreamID(a.protocol, u, a.upstream.digest)
+	if a.upstreamByName == nil {
+		a.upstreamByName = map[string]*routecfg.UpstreamTLS{}
+		a.suffixByName = map[string]string{}
+	}
+	a.upstreamByName[service] = u
+	a.suffixByName[service] = suffix
+	return a.protocol, u, suffix
+}
+
+// loadUpstreamSecret reads proxy-ssl-secret: tls.crt/tls.key for a client
+// certificate and/or ca.crt to verify the backend.
+func (t *translator) loadUpstreamSecret(a *tlsAnn) {
+	if a.upstreamDone || a.proxySSL.Name == "" {
+		return
+	}
+	a.upstreamDone = true
+	ing := a.ing
+	ns := a.proxySSL.Namespace
+	if ns == "" {
+		ns = ing.Namespace
+	}
+	ref := ns + "/" + a.proxySSL.Name
+	field := "metadata.annotations." + t.annKey("proxy-ssl-secret")
+	bad := func(reason, msg string) {
+		a.upstreamErr = true
+		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: reason, Field: field, Message: msg})
+	}
+	if ns != ing.Namespace {
+		bad("ProxySSLSecretCrossNamespace", fmt.Sprintf("proxy-ssl-secret %s is in another namespace; an Ingress may only use Secrets of its own namespace (%s); it is ignored", ref, ing.Namespace))
+		return
+	}
+	sec, ok := t.sn.Secrets[ref]
+	if !ok {
+		bad("ProxySSLSecretNotFound", fmt.Sprintf("proxy-ssl-secret %s not found; no client certificate is sent and nothing is trusted", ref))
+		return
+	}
+	a.upstream.ref = ref
+	a.upstream.digest = secretDigest(sec)
+	crt, key, caPEM := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], sec.Data[caKey]
+	if len(crt) == 0 && len(key) == 0 && len(caPEM) == 0 {
+		bad("ProxySSLSecretInvalid", fmt.Sprintf("secret %s has neither tls.crt/tls.key nor ca.crt", ref))
+		return
+	}
+	if len(crt) > 0 || len(key) > 0 {
+		if c, _, err := t.loadSecret(ns, a.proxySSL.Name); err != nil {
+			bad("ProxySSLSecretInvalid", fmt.Sprintf("proxy-ssl-secret %s: %v; no client certificate is sent", ref, err))
+		} else {
+			a.upstream.cert = c
+		}
+	}
+	if len(caPEM) > 0 {
+		pool := x509.NewCertPool()
+		if pool.AppendCertsFromPEM(caPEM) {
+			a.upstream.roots = pool
+		} else {
+			bad("ProxySSLSecretInvalid", fmt.Sprintf("secret %s: ca.crt holds no PEM certificate", ref))
+		}
+	}
+}
+
+// secretDigest identifies a Secret's content.
+func secretDigest(sec *corev1.Secret) [32]byte {
+	keys := make([]string, 0, len(sec.Data))
+	for k := range sec.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write(sec.Data[k])
+		h.Write([]byte{0})
+	}
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return d
+}
+
+// upstreamID digests everything a TLS transport depends on.
+func upstreamID(p routecfg.BackendProtocol, u *routecfg.UpstreamTLS, secret [32]byte) string {
+	h := sha256.New()
+	var buf [8]byte
+	put := func(v uint64) {
+		binary.BigEndian.PutUint64(buf[:], v)
+		h.Write(buf[:])
+	}
+	put(uint64(p))
+	h.Write(secret[:])
+	b := func(v bool) uint64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	put(b(u.Verify))
+	put(uint64(u.VerifyDepth))
+	put(b(u.ServerName))
+	put(uint64(u.MinVersion))
+	put(uint64(u.MaxVersion))
+	put(uint64(len(u.CipherSuites)))
+	for _, s := range u.CipherSuites {
+		put(uint64(s))
+	}
+	h.Write([]byte(u.Name))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// finishPassthrough points a passthrough host at the backend of its "/"
+// path, as ingress-nginx does (only the root location's backend is used).
+func (t *translator) finishPassthrough(hb *hostBuilder) {
+	ing := hb.passthroughFrom
+	if ing == nil {
+		return
+	}
+	var root *routecfg.Route
+	for _, rt := range hb.vh.Routes {
+		if rt.Path == "/" && rt.Match != routecfg.MatchExact {
+			root = rt
+			break
+		}
+	}
+	if root == nil || root.Pool == "" {
+		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughNoBackend", Field: "spec.rules",
+			Message: fmt.Sprintf("ssl-passthrough for host %q needs a path \"/\" with a Service backend; the host is terminated by moat", hb.vh.Host)})
+		return
+	}
+	hb.vh.Passthrough = &routecfg.Passthrough{Pool: root.Pool, Source: root.Source}
+	if hb.vh.ClientAuth != nil {
+		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughIgnoresAuthTLS", Field: "metadata.annotations",
+			Message: fmt.Sprintf("host %q is passed through: moat never sees its TLS, so its auth-tls-* client-certificate checks do not apply", hb.vh.Host)})
+	}
+}
