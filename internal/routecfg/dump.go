@@ -80,6 +80,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		if r.ForceSSLRedirect {
 			b.WriteString(" force-ssl-redirect")
 		}
+		dumpTraffic(b, r.Policy)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
 	}
 }

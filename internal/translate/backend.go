@@ -43,6 +43,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	}
 	rt.Source.Service, rt.Source.Port = b.Service.Name, port
 	key := ing.Namespace + "/" + b.Service.Name + ":" + port
+	key += serviceUpstreamSuffix(ann)
 	proto, upTLS, suffix := t.upstreamFor(ann.tls, b.Service.Name, field)
 	key += suffix
 	if _, ok := t.cfg.Pools[key]; ok {
@@ -50,6 +51,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 		return rt
 	}
 	pool, d := t.pool(ing, b.Service, key, field)
+	pool, d = t.serviceUpstream(ing, b.Service, pool, d, ann)
 	if d != nil {
 		t.add(*d)
 	}

@@ -119,6 +119,9 @@ func validHost(h string) string {
 func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ref := t.ref(ing)
 	ann := t.annotationsFor(ing)
+	if t.deferCanary(ing, ann) {
+		return
+	}
 	tlsHosts := t.tlsEntries(ing)
 
 	var hosts []*hostBuilder
@@ -234,6 +237,7 @@ func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networki
 // finish orders each host's routes now that regex mode is known, and
 // emits the virtual hosts in host order.
 func (t *translator) finish() {
+	t.finishTraffic()
 	names := make([]string, 0, len(t.hosts))
 	for n := range t.hosts {
 		names = append(names, n)

@@ -84,6 +84,8 @@ type translator struct {
 	ctrl   controllerconfig.Config
 	claims map[*networkingv1.Ingress]bool
 	diags  []diag.Diagnostic
+	// traffic holds canaries until every main route exists (policy_traffic.go).
+	traffic trafficState
 }
 
 func (t *translator) add(d diag.Diagnostic) { t.diags = append(t.diags, d) }
