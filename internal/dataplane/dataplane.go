@@ -22,6 +22,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -68,6 +69,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Now is the clock for metrics and logs; nil means time.Now.
 	Now func() time.Time
+	// EnableSSLPassthrough makes the HTTPS listener read each ClientHello's
+	// SNI and forward passthrough hosts unterminated (tls.go).
+	EnableSSLPassthrough bool
 }
 
 // Dataplane serves the last good configuration.
@@ -82,6 +86,13 @@ type Dataplane struct {
 	upstreams *upstream.Manager
 	transport *http.Transport
 	handler   *proxy.Handler
+
+	// TLS (tls.go): per-SNI server configs, per-pool backend transports,
+	// passthrough hosts.
+	tlsServer   *certs.Server
+	backends    *upstream.Transports
+	pass        atomic.Pointer[passTable]
+	passEnabled bool
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 }
@@ -108,17 +119,25 @@ func New(opts Options) (*Dataplane, error) {
 		d.shutdownTimeout = DefaultShutdownTimeout
 	}
 	d.certs = certs.New(opts.DefaultCert)
+	d.tlsServer = certs.NewServer(d.certs, d.now, []string{"h2", "http/1.1"})
+	d.passEnabled = opts.EnableSSLPassthrough
+	d.pass.Store(&passTable{})
 	d.upstreams = upstream.NewManager(upstream.Options{Now: d.now})
 	d.transport = upstream.NewTransport(upstream.TransportOptions{
 		ConnectTimeout:        opts.ConnectTimeout,
 		ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
 	})
+	d.backends = upstream.NewTransports(upstream.TransportOptions{
+		ConnectTimeout:        opts.ConnectTimeout,
+		ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
+	}, d.transport)
 	empty := &routecfg.Config{}
 	d.snap.Store(&proxy.Snapshot{Table: router.Compile(empty), Config: empty})
 	d.handler = proxy.New(proxy.Options{
 		Snapshot:          d.snap.Load,
 		Upstreams:         d.upstreams,
 		Transport:         d.transport,
+		Backends:          d.backends,
 		HTTPSRedirectPort: opts.HTTPSRedirectPort,
 		AccessLog:         opts.AccessLog,
 		Logger:            d.log,
@@ -150,6 +169,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	}
 	table := router.Compile(cfg)
 	d.certs.Apply(cfg)
+	d.tlsServer.Apply(cfg)
 	// Pools are added before the swap and removed after it, so a request
 	// that loaded the old snapshot just before the swap still finds its
 	// pool, and a request on the new one always does.
@@ -159,11 +179,15 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 			gone[k] = p
 		}
 		d.upstreams.Apply(gone)
+		d.backends.Apply(gone)
 	} else {
 		d.upstreams.Apply(cfg.Pools)
+		d.backends.Apply(cfg.Pools)
 	}
+	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
 	d.upstreams.Apply(cfg.Pools)
+	d.backends.Apply(cfg.Pools)
 	d.metrics.Prune(cfg)
 	d.metrics.SetCertificates(cfg)
 	d.metrics.ConfigApplied(true, d.now())
@@ -222,6 +246,7 @@ func Validate(cfg *routecfg.Config) error {
 		if p.Key != key {
 			add("pool %q: Key is %q", key, p.Key)
 		}
+		validatePoolTLS(key, p, add)
 		for _, e := range p.Endpoints {
 			if _, port, err := net.SplitHostPort(e.Address); err != nil || port == "" {
 				add("pool %q: endpoint address %q is not host:port", key, e.Address)
@@ -260,6 +285,7 @@ func validateVHost(cfg *routecfg.Config, vh *routecfg.VirtualHost, add func(stri
 			add("host %q: certificate %q not in config", name, vh.Certificate)
 		}
 	}
+	validateTLS(cfg, vh, name, add)
 	if vh.HSTS != "" && !httpguts.ValidHeaderFieldValue(vh.HSTS) {
 		add("host %q: HSTS value %q is not a valid header value", name, vh.HSTS)
 	}
@@ -308,18 +334,6 @@ func checkCert(c *routecfg.Certificate) error {
 	return nil
 }
 
-// TLS 1.2 suites: ECDHE (forward secrecy) with AEAD ciphers only, the
-// modern subset of ingress-nginx's default ssl-ciphers. TLS 1.3 suites are
-// not configurable in Go and are all AEAD.
-var cipherSuites = []uint16{
-	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-}
-
 func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) *http.Server {
 	port := 0
 	if a, ok := ln.Addr().(*net.TCPAddr); ok {
@@ -345,12 +359,10 @@ func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) 
 	}
 	if https {
 		protos.SetHTTP2(true)
-		srv.TLSConfig = &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			CipherSuites:   cipherSuites,
-			GetCertificate: d.certs.GetCertificate,
-			NextProtos:     []string{"h2", "http/1.1"},
-		}
+		// Each handshake gets its config by SNI (policy, client-cert
+		// request); the listener terminates TLS itself (Serve).
+		srv.TLSConfig = d.tlsServer.Config()
+		srv.ConnContext = connContext
 	}
 	return srv
 }
@@ -369,12 +381,19 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(httpLn) }()
 	}
+	var front *passthrough.Listener
 	if httpsLn != nil {
 		srv := d.newServer(ctx, httpsLn, true)
 		servers = append(servers, srv)
-		// ServeTLS with empty file names uses TLSConfig.GetCertificate and
-		// enables HTTP/2 per srv.Protocols.
-		go func() { errc <- srv.ServeTLS(httpsLn, "", "") }()
+		// The front terminates TLS with srv.TLSConfig (so Serve, not
+		// ServeTLS, which would wrap it again) and, with passthrough on,
+		// forwards passthrough hosts by SNI first.
+		po := passthrough.Options{TLS: srv.TLSConfig, Logger: d.log}
+		if d.passEnabled {
+			po.Route, po.Active = d.passRoute, d.passActive
+		}
+		front = passthrough.New(httpsLn, po)
+		go func() { errc <- srv.Serve(front) }()
 	}
 	if len(servers) == 0 {
 		return errors.New("dataplane: no listener to serve")
@@ -409,9 +428,13 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 		})
 	}
 	wg.Wait()
+	if front != nil {
+		front.Shutdown(sctx)
+	}
 	for ; pending > 0; pending-- {
 		<-errc // http.ErrServerClosed once shut down
 	}
 	d.transport.CloseIdleConnections()
+	d.backends.CloseIdleConnections()
 	return err
 }

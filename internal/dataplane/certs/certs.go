@@ -74,13 +74,13 @@ func (s *Store) Apply(cfg *routecfg.Config) {
 			if c == nil || c.Cert == nil {
 				continue
 			}
-			h := strings.TrimSuffix(strings.ToLower(vh.Host), ".")
-			m, key := t.exact, h
-			if rest, ok := strings.CutPrefix(h, "*."); ok {
-				m, key = t.wildcard, rest
+			key, wild, ok := hostKey(vh.Host)
+			if !ok {
+				continue
 			}
-			if key == "" {
-				continue // the catch-all has no name to match by SNI
+			m := t.exact
+			if wild {
+				m = t.wildcard
 			}
 			if _, dup := m[key]; !dup {
 				m[key] = c.Cert
@@ -108,10 +108,19 @@ func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 // possibly empty), or nil only if the Store has no default certificate.
 func (s *Store) Lookup(serverName string) *tls.Certificate {
 	t := s.table.Load()
-	// No Ingress host is longer than a DNS name, so an overlong SNI can
-	// only get the default.
-	if serverName == "" || len(serverName) > maxNameLen {
-		return t.def
+	if c, ok := lookup(t.exact, t.wildcard, serverName); ok {
+		return c
+	}
+	return t.def
+}
+
+// lookup finds serverName in exact, then the wildcard covering it, without
+// allocating. An empty or overlong name finds nothing: no Ingress host is
+// longer than a DNS name.
+func lookup[T any](exact, wildcard map[string]T, serverName string) (T, bool) {
+	var zero T
+	if serverName == "" || len(serverName) > maxNameLen || (len(exact) == 0 && len(wildcard) == 0) {
+		return zero, false
 	}
 	// Lower-case into a stack buffer; indexing a map with string(b) does
 	// not allocate.
@@ -128,24 +137,35 @@ func (s *Store) Lookup(serverName string) *tls.Certificate {
 		b = b[:n-1]
 	}
 	if len(b) == 0 {
-		return t.def
+		return zero, false
 	}
-	if c, ok := t.exact[string(b)]; ok {
-		return c
+	if c, ok := exact[string(b)]; ok {
+		return c, true
 	}
 	// A wildcard covers exactly one non-empty label: "*.foo.com" serves
 	// "bar.foo.com" but neither "foo.com" nor "a.bar.foo.com".
 	for i, c := range b {
 		if c == '.' {
 			if i > 0 && i+1 < len(b) {
-				if c, ok := t.wildcard[string(b[i+1:])]; ok {
-					return c
+				if c, ok := wildcard[string(b[i+1:])]; ok {
+					return c, true
 				}
 			}
 			break
 		}
 	}
-	return t.def
+	return zero, false
+}
+
+// hostKey splits a virtual host name into the map and key lookup uses:
+// wildcard hosts are keyed by the suffix after "*.". ok is false for the
+// catch-all, which has no name to match by SNI.
+func hostKey(host string) (key string, wildcard, ok bool) {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if rest, found := strings.CutPrefix(h, "*."); found {
+		return rest, true, rest != ""
+	}
+	return h, false, h != ""
 }
 
 // GenerateDefault makes the self-signed fallback certificate served for

@@ -24,7 +24,7 @@ var (
 func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	st := pr.In.Context().Value(stateKey{}).(*reqState)
 	in, out := pr.In, pr.Out
-	out.URL.Scheme = "http"
+	out.URL.Scheme = st.upstreamScheme()
 	out.URL.Host = st.ep.Address
 	out.Host = in.Host // the upstream sees the client's Host, like nginx's proxy_set_header Host $best_http_host
 	if st.rewritten {
@@ -51,6 +51,7 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	}
 	hdr["X-Forwarded-Proto"] = proto
 	hdr["X-Forwarded-Scheme"] = proto
+	setClientHeaders(hdr, st.client)
 }
 
 // modifyResponse runs once the upstream answered (including 101).

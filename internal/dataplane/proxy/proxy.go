@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/metrics"
@@ -40,6 +41,10 @@ type Options struct {
 	Upstreams *upstream.Manager
 	// Transport carries proxied requests (upstream.NewTransport).
 	Transport http.RoundTripper
+	// Backends, when set, chooses the transport and scheme per pool for
+	// backend-protocol and proxy-ssl-* (backend.go); Transport serves
+	// pools it does not know.
+	Backends Backends
 	// HTTPSRedirectPort is the port in HTTP→HTTPS redirects; 0 means 443,
 	// which is omitted from Location.
 	HTTPSRedirectPort int
@@ -65,6 +70,7 @@ type Handler struct {
 	metrics      *metrics.Metrics
 	now          func() time.Time
 	redirectPort string // "" when 443
+	backends     Backends
 	rp           *httputil.ReverseProxy
 }
 
@@ -78,6 +84,7 @@ func New(opts Options) *Handler {
 		logger:    opts.Logger,
 		metrics:   opts.Metrics,
 		now:       opts.Now,
+		backends:  opts.Backends,
 	}
 	if h.snapshot == nil {
 		h.snapshot = func() *Snapshot { return nil }
@@ -100,7 +107,7 @@ func New(opts Options) *Handler {
 	}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewriteOut,
-		Transport:      transport,
+		Transport:      dispatch{fallback: transport},
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.errorHandler,
 		// Flush every write: ingress-nginx's proxy-buffering is off by
@@ -160,6 +167,11 @@ type reqState struct {
 	path      string // upstream path when rewritten
 	rawQuery  string // upstream query when rewritten
 	hsts      string // Strict-Transport-Security value to set, or ""
+
+	// client is the client-certificate verdict (clientauth.go).
+	client *certs.ClientResult
+	// backend is the pool's transport and scheme (backend.go).
+	backend upstream.Backend
 }
 
 var statePool = sync.Pool{New: func() any { return new(reqState) }}
@@ -187,6 +199,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.hsts = vh.HSTS
 	}
 
+	if r.TLS != nil && h.checkClientAuth(st, r, table, vh) {
+		return
+	}
 	if r.TLS == nil && wantsHTTPS(vh, rt) && !isACMEChallenge(path) {
 		h.redirectHTTPS(st, r)
 		return
@@ -216,6 +231,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.ep = ep
 	ep.Acquire()
+	h.chooseBackend(st, rt.Pool)
 	st.port = listenerPort(r)
 	h.rp.ServeHTTP(&st.rw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }

@@ -1,0 +1,147 @@
+package certs
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// ConnInfo is per-connection TLS state shared by the requests of one
+// connection: the client-certificate verdict, computed on the first
+// request and reused by the others (an HTTP/2 connection carries many).
+type ConnInfo struct {
+	client atomic.Pointer[ClientResult]
+}
+
+type connInfoKey struct{}
+
+// WithConnInfo returns ctx carrying ci; use it in http.Server.ConnContext.
+func WithConnInfo(ctx context.Context, ci *ConnInfo) context.Context {
+	return context.WithValue(ctx, connInfoKey{}, ci)
+}
+
+// ConnInfoFrom returns the connection's ConnInfo, or nil.
+func ConnInfoFrom(ctx context.Context) *ConnInfo {
+	ci, _ := ctx.Value(connInfoKey{}).(*ConnInfo)
+	return ci
+}
+
+// ClientResult is the verdict on a connection's client certificate for one
+// host's ClientAuth, with nginx's variables for the upstream headers.
+type ClientResult struct {
+	// Auth is the policy the verdict is for.
+	Auth *routecfg.ClientAuth
+	// OK is false when the request must be refused with 400 (or sent to
+	// the error page).
+	OK bool
+	// Verify is $ssl_client_verify: SUCCESS, NONE or FAILED:reason.
+	Verify string
+	// SubjectDN and IssuerDN are RFC 2253 strings ($ssl_client_s_dn,
+	// $ssl_client_i_dn); empty without a certificate.
+	SubjectDN, IssuerDN string
+	// EscapedCert is the URL-encoded PEM leaf ($ssl_client_escaped_cert).
+	EscapedCert string
+}
+
+// Client returns the verdict for ca on this connection, verifying peer
+// (the TLS peer certificates, leaf first) on first use.
+func (ci *ConnInfo) Client(ca *routecfg.ClientAuth, peer []*x509.Certificate, now time.Time) *ClientResult {
+	if ci == nil {
+		return VerifyClient(ca, peer, now)
+	}
+	if r := ci.client.Load(); r != nil && r.Auth == ca {
+		return r
+	}
+	r := VerifyClient(ca, peer, now)
+	ci.client.Store(r)
+	return r
+}
+
+// VerifyClient checks peer against ca the way nginx's ssl_verify_client
+// does: chain to ca.CAs for client authentication, with at most
+// ca.VerifyDepth intermediates. optional_no_ca accepts any certificate
+// but reports the failure in Verify.
+func VerifyClient(ca *routecfg.ClientAuth, peer []*x509.Certificate, now time.Time) *ClientResult {
+	r := &ClientResult{Auth: ca}
+	if len(peer) == 0 {
+		r.Verify = "NONE"
+		r.OK = ca.Mode != routecfg.VerifyOn
+		return r
+	}
+	leaf := peer[0]
+	r.SubjectDN = leaf.Subject.String()
+	r.IssuerDN = leaf.Issuer.String()
+	if ca.PassCertificate {
+		p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leaf.Raw})
+		// nginx escapes as a URI component: a space is %20, not "+".
+		r.EscapedCert = strings.ReplaceAll(url.QueryEscape(string(p)), "+", "%20")
+	}
+	if err := verifyChain(ca, peer, now); err != nil {
+		r.Verify = "FAILED:" + err.Error()
+		r.OK = ca.Mode == routecfg.VerifyOptionalNoCA
+		return r
+	}
+	r.Verify = "SUCCESS"
+	r.OK = true
+	return r
+}
+
+var errDepth = errors.New("certificate chain too long")
+
+func verifyChain(ca *routecfg.ClientAuth, peer []*x509.Certificate, now time.Time) error {
+	if ca.CAs == nil {
+		return errors.New("no trusted CA")
+	}
+	opts := x509.VerifyOptions{
+		Roots:       ca.CAs,
+		CurrentTime: now,
+		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if len(peer) > 1 {
+		opts.Intermediates = x509.NewCertPool()
+		for _, c := range peer[1:] {
+			opts.Intermediates.AddCert(c)
+		}
+	}
+	chains, err := peer[0].Verify(opts)
+	if err != nil {
+		return opensslReason(err)
+	}
+	// OpenSSL's verify depth counts the intermediates between the leaf
+	// and the trust anchor.
+	for _, ch := range chains {
+		if len(ch)-2 <= ca.VerifyDepth {
+			return nil
+		}
+	}
+	return errDepth
+}
+
+// opensslReason words a Go verification error as OpenSSL's
+// X509_verify_cert_error_string does, which backends may parse.
+func opensslReason(err error) error {
+	var ua x509.UnknownAuthorityError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return errors.New("unable to get local issuer certificate")
+	case errors.As(err, &ci):
+		switch ci.Reason {
+		case x509.Expired:
+			if strings.Contains(ci.Detail, "not yet valid") || strings.Contains(ci.Error(), "not yet valid") {
+				return errors.New("certificate is not yet valid")
+			}
+			return errors.New("certificate has expired")
+		case x509.IncompatibleUsage:
+			return errors.New("unsupported certificate purpose")
+		}
+	}
+	return errors.New("certificate verify failed")
+}

@@ -1,0 +1,276 @@
+// Package passthrough is the HTTPS listener's front: it accepts TCP
+// connections and either hands them to TLS termination or, for hosts with
+// ssl-passthrough, reads the ClientHello's SNI without terminating and
+// forwards the raw stream to the backend, all on the same port.
+package passthrough
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// Defaults bounding the work done before a connection is routed.
+const (
+	DefaultPeekTimeout = 10 * time.Second
+	DefaultDialTimeout = 5 * time.Second
+)
+
+// Backend is where a passthrough connection goes. Release, if set, is
+// called once the connection ends (for in-flight counts).
+type Backend struct {
+	Address string
+	Release func()
+	// Failed, if set, is called when dialling Address fails.
+	Failed func()
+}
+
+// Options configures a Listener.
+type Options struct {
+	// TLS terminates every connection that is not passed through.
+	TLS *tls.Config
+	// Route returns the backend for a passthrough SNI, ok false for names
+	// moat terminates. Nil disables peeking (no --enable-ssl-passthrough):
+	// connections go straight to TLS.
+	Route func(serverName string) (Backend, bool)
+	// Active reports whether any host is passed through; when false,
+	// connections skip the peek. Nil means always peek when Route is set.
+	Active func() bool
+	// PeekTimeout bounds reading the ClientHello; DialTimeout the
+	// connection to the backend.
+	PeekTimeout, DialTimeout time.Duration
+	Logger                   *slog.Logger
+}
+
+// Listener wraps a TCP listener; Accept returns *tls.Conn for terminated
+// connections only. Close it, then call Shutdown to end passthrough
+// streams.
+type Listener struct {
+	inner net.Listener
+	opts  Options
+
+	conns   chan net.Conn
+	errc    chan error
+	done    chan struct{}
+	once    sync.Once
+	started sync.Once
+
+	mu     sync.Mutex
+	active map[net.Conn]struct{} // passthrough client conns
+	wg     sync.WaitGroup
+}
+
+// New returns a Listener over inner.
+func New(inner net.Listener, opts Options) *Listener {
+	if opts.PeekTimeout <= 0 {
+		opts.PeekTimeout = DefaultPeekTimeout
+	}
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = DefaultDialTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Listener{inner: inner, opts: opts, conns: make(chan net.Conn), errc: make(chan error, 1),
+		done: make(chan struct{}), active: map[net.Conn]struct{}{}}
+}
+
+// Accept returns the next connection to terminate.
+func (l *Listener) Accept() (net.Conn, error) {
+	if l.opts.Route == nil {
+		c, err := l.inner.Accept()
+		if err != nil {
+			return nil, err
+		}
+		return tls.Server(c, l.opts.TLS), nil
+	}
+	// Peeking happens off the accept loop, one goroutine per connection,
+	// so a slow client cannot hold up others.
+	l.started.Do(func() { go l.acceptLoop() })
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case err := <-l.errc:
+		l.errc <- err // every later Accept gets it too
+		return nil, err
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *Listener) acceptLoop() {
+	for {
+		c, err := l.inner.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(5 * time.Millisecond)
+				continue
+			}
+			l.errc <- err
+			return
+		}
+		go l.route(c)
+	}
+}
+
+// route peeks at the ClientHello and passes the connection through or on
+// to TLS termination with the peeked bytes replayed.
+func (l *Listener) route(c net.Conn) {
+	if l.opts.Active != nil && !l.opts.Active() {
+		l.deliver(tls.Server(c, l.opts.TLS))
+		return
+	}
+	_ = c.SetReadDeadline(time.Now().Add(l.opts.PeekTimeout))
+	buf := make([]byte, 0, 2048)
+	var name string
+	var err error
+	for {
+		if len(buf) == cap(buf) {
+			if cap(buf) >= maxHelloBytes+4*recordHeader {
+				err = errTooLarge
+				break
+			}
+			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
+		}
+		n, rerr := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		name, err = ServerName(buf)
+		if !errors.Is(err, errNeedMore) {
+			break
+		}
+		if rerr != nil {
+			err = rerr
+			break
+		}
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	if err == nil {
+		if be, ok := l.opts.Route(name); ok {
+			l.pass(c, buf, name, be)
+			return
+		}
+	}
+	// Not ours to pass through (or not a parsable ClientHello): TLS gives
+	// the client the usual answer or alert.
+	l.deliver(tls.Server(&prefixConn{Conn: c, prefix: buf}, l.opts.TLS))
+}
+
+func (l *Listener) deliver(c net.Conn) {
+	select {
+	case l.conns <- c:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+// pass forwards the connection to the backend, replaying the ClientHello.
+func (l *Listener) pass(c net.Conn, hello []byte, name string, be Backend) {
+	if be.Release != nil {
+		defer be.Release()
+	}
+	if !l.track(c) {
+		c.Close()
+		return
+	}
+	defer l.untrack(c)
+	d := net.Dialer{Timeout: l.opts.DialTimeout}
+	up, err := d.Dial("tcp", be.Address)
+	if err != nil {
+		if be.Failed != nil {
+			be.Failed()
+		}
+		l.opts.Logger.Warn("ssl passthrough: backend unreachable", "sni", name, "upstream", be.Address, "error", err)
+		c.Close()
+		return
+	}
+	defer up.Close()
+	defer c.Close()
+	if _, err := up.Write(hello); err != nil {
+		return
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- copyHalf(up, c) }()
+	go func() { errc <- copyHalf(c, up) }()
+	<-errc
+	<-errc
+}
+
+// copyHalf copies until EOF and then half-closes dst, so each side can
+// finish sending (TLS close_notify) while the other still reads.
+func copyHalf(dst, src net.Conn) error {
+	_, err := io.Copy(dst, src)
+	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	} else {
+		_ = dst.Close()
+	}
+	return err
+}
+
+func (l *Listener) track(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.done:
+		return false
+	default:
+	}
+	l.active[c] = struct{}{}
+	l.wg.Add(1)
+	return true
+}
+
+func (l *Listener) untrack(c net.Conn) {
+	l.mu.Lock()
+	delete(l.active, c)
+	l.mu.Unlock()
+	l.wg.Done()
+}
+
+// Close stops accepting; passthrough streams continue until Shutdown.
+func (l *Listener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.inner.Close()
+}
+
+// Addr is the underlying listener's address.
+func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
+
+// Shutdown waits for passthrough streams to end until ctx is done, then
+// closes the remaining ones. Call it after Close.
+func (l *Listener) Shutdown(ctx context.Context) {
+	finished := make(chan struct{})
+	go func() { l.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	for c := range l.active {
+		c.Close()
+	}
+	l.mu.Unlock()
+	<-finished
+}
+
+// prefixConn replays the peeked bytes before reading the connection.
+type prefixConn struct {
+	net.Conn
+	prefix []byte
+}
+
+func (p *prefixConn) Read(b []byte) (int, error) {
+	if len(p.prefix) > 0 {
+		n := copy(b, p.prefix)
+		p.prefix = p.prefix[n:]
+		return n, nil
+	}
+	return p.Conn.Read(b)
+}

@@ -1,0 +1,110 @@
+package proxy
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/router"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// Headers nginx sets upstream for a host with client authentication; they
+// are removed from every other request so a client cannot forge them.
+const (
+	hdrClientVerify    = "Ssl-Client-Verify"
+	hdrClientSubjectDN = "Ssl-Client-Subject-Dn"
+	hdrClientIssuerDN  = "Ssl-Client-Issuer-Dn"
+	hdrClientCert      = "Ssl-Client-Cert"
+)
+
+// checkClientAuth enforces the host's client-certificate policy on an HTTPS
+// request, as nginx does before any location runs; it returns true when it
+// answered the request.
+func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.Table, vh *routecfg.VirtualHost) bool {
+	sni := r.TLS.ServerName
+	if !sameHost(r.Host, sni) {
+		// A connection that passed (or was asked for) a client
+		// certificate for the SNI's host must not be used for another
+		// host: 421, as nginx answers ("client attempted to request the
+		// server name different from the one that was negotiated"). A
+		// client then opens a new connection with the right SNI.
+		if sv, _ := table.Lookup(sni, "/"); sv != nil && sv.ClientAuth != nil && sv != vh {
+			h.local(st, http.StatusMisdirectedRequest)
+			return true
+		}
+	}
+	if vh == nil || vh.ClientAuth == nil {
+		return false
+	}
+	ca := vh.ClientAuth
+	if ca.Error != "" {
+		// The CA could not be loaded: refuse rather than serve unchecked
+		// (ingress-nginx's AuthTLSError).
+		h.local(st, http.StatusForbidden)
+		return true
+	}
+	res := certs.ConnInfoFrom(r.Context()).Client(ca, r.TLS.PeerCertificates, h.now())
+	if !res.OK {
+		if ca.ErrorPage != "" {
+			// error_page 495 496 = URL: nginx redirects with 302.
+			h.redirect(st, http.StatusFound, ca.ErrorPage)
+		} else {
+			// nginx's 495/496 reach the client as 400 Bad Request.
+			h.local(st, http.StatusBadRequest)
+		}
+		return true
+	}
+	if ca.MatchCN != nil && !ca.MatchCN.MatchString(res.SubjectDN) {
+		h.local(st, http.StatusForbidden)
+		return true
+	}
+	st.client = res
+	return false
+}
+
+// setClientHeaders sets (or, without client authentication, removes) the
+// ssl-client-* headers of the upstream request.
+func setClientHeaders(hdr http.Header, res *certs.ClientResult) {
+	if res == nil {
+		if len(hdr) > 0 {
+			delete(hdr, hdrClientVerify)
+			delete(hdr, hdrClientSubjectDN)
+			delete(hdr, hdrClientIssuerDN)
+			delete(hdr, hdrClientCert)
+		}
+		return
+	}
+	hdr[hdrClientVerify] = []string{res.Verify}
+	// nginx's proxy_set_header with an empty value sends no header.
+	setOrDelete(hdr, hdrClientSubjectDN, res.SubjectDN)
+	setOrDelete(hdr, hdrClientIssuerDN, res.IssuerDN)
+	if res.Auth.PassCertificate {
+		setOrDelete(hdr, hdrClientCert, res.EscapedCert)
+	} else {
+		delete(hdr, hdrClientCert)
+	}
+}
+
+func setOrDelete(hdr http.Header, k, v string) {
+	if v == "" {
+		delete(hdr, k)
+		return
+	}
+	hdr[k] = []string{v}
+}
+
+// sameHost compares a Host header (maybe with a port) with an SNI name,
+// ignoring case and one trailing dot.
+func sameHost(host, sni string) bool {
+	if len(host) > 0 && host[0] == '[' {
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			host = host[1:end]
+		}
+	} else if i := strings.IndexByte(host, ':'); i >= 0 && strings.IndexByte(host[i+1:], ':') < 0 {
+		host = host[:i]
+	}
+	host = strings.TrimSuffix(host, ".")
+	sni = strings.TrimSuffix(sni, ".")
+	return strings.EqualFold(host, sni)
+}

@@ -1,0 +1,87 @@
+package dataplane
+
+import (
+	"context"
+	"net"
+
+	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// passTable maps passthrough hosts to their pool keys.
+type passTable struct {
+	names certs.NameTable[string]
+}
+
+func buildPassTable(cfg *routecfg.Config) *passTable {
+	t := &passTable{}
+	for _, vh := range cfg.VirtualHosts {
+		if vh != nil && vh.Passthrough != nil {
+			t.names.Add(vh.Host, vh.Passthrough.Pool)
+		}
+	}
+	return t
+}
+
+// passActive reports whether any host is passed through, so the listener
+// skips the ClientHello peek when none is.
+func (d *Dataplane) passActive() bool { return d.pass.Load().names.Len() > 0 }
+
+// passRoute picks the endpoint for a passthrough SNI. A passthrough host
+// without endpoints gets its connection closed, like nginx's stream proxy.
+func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
+	pool, ok := d.pass.Load().names.Lookup(sni)
+	if !ok {
+		return passthrough.Backend{}, false
+	}
+	ep := d.upstreams.Pick(pool)
+	if ep == nil {
+		return passthrough.Backend{}, true
+	}
+	ep.Acquire()
+	return passthrough.Backend{
+		Address: ep.Address,
+		Release: ep.Release,
+		Failed:  func() { d.upstreams.MarkFailed(ep) },
+	}, true
+}
+
+// connContext gives each HTTPS connection the state its requests share
+// (the client-certificate verdict).
+func connContext(ctx context.Context, _ net.Conn) context.Context {
+	return certs.WithConnInfo(ctx, &certs.ConnInfo{})
+}
+
+// validateTLS checks what the TLS features rely on in a virtual host.
+func validateTLS(cfg *routecfg.Config, vh *routecfg.VirtualHost, name string, add func(string, ...any)) {
+	if ca := vh.ClientAuth; ca != nil {
+		if ca.Error == "" && ca.CAs == nil {
+			add("host %q: client authentication without CA certificates", name)
+		}
+		if vh.Host == "" {
+			add("host %q: client authentication needs a host name", name)
+		}
+	}
+	if p := vh.Passthrough; p != nil && cfg.Pools[p.Pool] == nil {
+		add("host %q: passthrough pool %q not in config", name, p.Pool)
+	}
+}
+
+// validatePoolTLS checks a pool's protocol settings.
+func validatePoolTLS(key string, p *routecfg.Pool, add func(string, ...any)) {
+	if p.Protocol > routecfg.ProtocolGRPCS {
+		add("pool %q: unknown protocol %d", key, p.Protocol)
+	}
+	if u := p.TLS; u != nil {
+		if !p.Protocol.TLS() {
+			add("pool %q: TLS settings on a %s pool", key, p.Protocol)
+		}
+		if u.ID == "" {
+			add("pool %q: TLS settings without an ID", key)
+		}
+		if u.Verify && u.RootCAs == nil {
+			add("pool %q: verification without CA certificates", key)
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// leaf issues a certificate from ca: a client certificate when client is
+// true, else a server certificate for the DNS names.
+func (ca *testCA) leaf(t *testing.T, cn string, client bool, dns ...string) *tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sn, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	usage := x509.ExtKeyUsageServerAuth
+	if client {
+		usage = x509.ExtKeyUsageClientAuth
+	}
+	tmpl := &x509.Certificate{SerialNumber: sn, Subject: pkix.Name{CommonName: cn, Organization: []string{"moat e2e"}}, DNSNames: dns,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// caPEM is the CA certificate as PEM.
+func (ca *testCA) caPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
+}
+
+// opaqueSecret returns a Secret manifest with the given data keys.
+func opaqueSecret(ns, name string, data map[string][]byte) string {
+	keys := make([]string, 0, len(data))
+	for k := range data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: v1\nkind: Secret\nmetadata: {name: %s, namespace: %s}\ndata:\n", name, ns)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %s: %s\n", k, base64.StdEncoding.EncodeToString(data[k]))
+	}
+	return b.String()
+}
+
+// certPEM returns tls.crt and tls.key of a certificate.
+func certPEM(t *testing.T, c *tls.Certificate) (crt, key []byte) {
+	t.Helper()
+	kd, err := x509.MarshalECPrivateKey(c.PrivateKey.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
+}
+
+// annotate adds annotations to a manifest made by ingress().
+func annotate(manifest string, ann map[string]string) string {
+	keys := make([]string, 0, len(ann))
+	for k := range ann {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "    nginx.ingress.kubernetes.io/%s: %q\n", k, ann[k])
+	}
+	i := strings.Index(manifest, "metadata: {name: ")
+	end := strings.Index(manifest[i:], "}\n") + i
+	inner := manifest[i+len("metadata: {") : end]
+	parts := strings.Split(inner, ", ")
+	return manifest[:i] + "metadata:\n  " + parts[0] + "\n  " + parts[1] + "\n  annotations:\n" + b.String() + manifest[end+2:]
+}
+
+// tlsClient returns a client that connects to moat's HTTPS listener with
+// the given SNI (whatever the URL's host, which becomes the Host header)
+// and client certificate (nil for none).
+func (m *moat) tlsClient(sni string, cert *tls.Certificate, h2 bool) *http.Client {
+	cfg := &tls.Config{ServerName: sni, InsecureSkipVerify: true}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{*cert}
+	}
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, m.addrs.HTTPS)
+	}
+	tr := &http.Transport{DialContext: dial, TLSClientConfig: cfg, ForceAttemptHTTP2: h2, DisableCompression: true}
+	if !h2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// doHeaders is do with extra request headers.
+func doHeaders(c *http.Client, url string, hdr map[string]string) (result, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return result{}, err
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return result{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return result{}, err
+	}
+	r := result{status: resp.StatusCode, header: resp.Header, body: body, proto: resp.Proto, tls: resp.TLS}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		_ = json.Unmarshal(body, &r.echo)
+	}
+	return r, nil
+}
