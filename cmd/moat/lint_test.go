@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// run executes moat with args and stdin, returning stdout and the exit
+// status main would use.
+func run(t *testing.T, stdin string, args ...string) (string, int) {
+	t.Helper()
+	cmd := newRootCmd()
+	var out bytes.Buffer
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetIn(strings.NewReader(stdin))
+	err := cmd.Execute()
+	if err == nil {
+		return out.String(), 0
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		out.WriteString(err.Error())
+	}
+	return out.String(), exitCode(err)
+}
+
+func TestLintExitStatus(t *testing.T) {
+	out, code := run(t, "", "lint", "../../examples/blog-post/as-written")
+	if code != 1 {
+		t.Errorf("blog post as written: exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []string{
+		"web-app-tls.yaml:9: warning TLSEntrySplit",
+		"web-app-tls.yaml:12: error TLSSecretNotFound",
+		"web-app-tls.yaml:7: warning AnnotationPrefixIgnored",
+		"web-app-tls.yaml:1: warning DeprecatedAPIVersion",
+		"web-ingress.yaml:1: warning DeprecatedAPIVersion",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if out, code := run(t, "", "lint", "../../examples/blog-post/corrected"); code != 0 || !strings.HasPrefix(out, "no problems found") {
+		t.Errorf("corrected: exit %d\n%s", code, out)
+	}
+
+	warnOnly := `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  defaultBackend: {service: {name: web, port: {number: 80}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {ports: [{port: 80}]}
+`
+	if out, code := run(t, warnOnly, "lint", "-"); code != 0 || !strings.Contains(out, "NoReadyEndpoints") {
+		t.Errorf("warnings only: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, warnOnly, "lint", "--strict", "-"); code != 1 {
+		t.Errorf("--strict with a warning: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, "", "lint", "-o", "yaml", "-"); code != 2 || !strings.Contains(out, "use text or json") {
+		t.Errorf("-o yaml: exit %d\n%s", code, out)
+	}
+	if _, code := run(t, ""); code != 0 {
+		t.Errorf("no args: exit %d", code)
+	}
+}
+
+func TestLintJSON(t *testing.T) {
+	out, code := run(t, "", "lint", "-o", "json", "../../examples/blog-post/as-written")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	var rep struct {
+		Diagnostics []struct {
+			Reason string
+			Object struct {
+				File string
+				Line int
+			}
+		}
+		Summary struct{ Errors int }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("-o json is not JSON: %v\n%s", err, out)
+	}
+	if rep.Summary.Errors == 0 || len(rep.Diagnostics) == 0 || rep.Diagnostics[0].Object.Line == 0 {
+		t.Errorf("report = %+v", rep)
+	}
+}

@@ -1,0 +1,188 @@
+package lint
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// repoRoot is the module root, two levels above this package.
+const repoRoot = "../.."
+
+// reasonCodes finds every diagnostic code the Go sources (tests excluded)
+// can emit, by syntax rather than by a hand-kept list:
+//   - Reason: "X" in composite literals and d.Reason = "X" assignments;
+//   - constants and variables whose name contains "reason" (k8s.ReasonParseError);
+//   - string literals passed as a parameter named reason, found by looking
+//     up each function's parameter names (nginxval.Warn(r, key, "X", msg)).
+func reasonCodes(t *testing.T) map[string][]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	var files []*ast.File
+	err := filepath.WalkDir(repoRoot, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if e.IsDir() && (strings.HasPrefix(e.Name(), ".") && p != repoRoot || e.Name() == "testdata" || e.Name() == "vendor") {
+			return filepath.SkipDir
+		}
+		if e.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil {
+			// Someone else's file mid-edit must not hide every code.
+			t.Logf("skipping %s: %v", p, err)
+			return nil
+		}
+		files = append(files, f)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := map[string][]string{}
+	add := func(lit ast.Expr) {
+		bl, ok := lit.(*ast.BasicLit)
+		if !ok || bl.Kind != token.STRING {
+			return
+		}
+		s, err := strconv.Unquote(bl.Value)
+		if err != nil || !codeRe.MatchString(s) {
+			return
+		}
+		pos := fset.Position(bl.Pos())
+		codes[s] = append(codes[s], pos.String())
+	}
+	// Parameter positions named reason, by function name.
+	reasonParam := map[string]int{}
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			fd, ok := n.(*ast.FuncDecl)
+			if !ok {
+				return true
+			}
+			i := 0
+			for _, fld := range fd.Type.Params.List {
+				names := fld.Names
+				if len(names) == 0 {
+					i++
+					continue
+				}
+				for _, nm := range names {
+					if strings.EqualFold(nm.Name, "reason") {
+						reasonParam[fd.Name.Name] = i
+					}
+					i++
+				}
+			}
+			return true
+		})
+	}
+	isReasonName := func(name string) bool { return strings.Contains(strings.ToLower(name), "reason") }
+	for _, f := range files {
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.KeyValueExpr:
+				if id, ok := x.Key.(*ast.Ident); ok && id.Name == "Reason" {
+					add(x.Value)
+				}
+			case *ast.AssignStmt:
+				for i, lhs := range x.Lhs {
+					if i >= len(x.Rhs) {
+						break
+					}
+					switch l := lhs.(type) {
+					case *ast.SelectorExpr:
+						if l.Sel.Name == "Reason" {
+							add(x.Rhs[i])
+						}
+					case *ast.Ident:
+						if isReasonName(l.Name) {
+							add(x.Rhs[i])
+						}
+					}
+				}
+			case *ast.ValueSpec:
+				for i, nm := range x.Names {
+					if isReasonName(nm.Name) && i < len(x.Values) {
+						add(x.Values[i])
+					}
+				}
+			case *ast.CallExpr:
+				name := ""
+				switch fn := x.Fun.(type) {
+				case *ast.Ident:
+					name = fn.Name
+				case *ast.SelectorExpr:
+					name = fn.Sel.Name
+				}
+				if i, ok := reasonParam[name]; ok && i < len(x.Args) {
+					add(x.Args[i])
+				}
+			}
+			return true
+		})
+	}
+	return codes
+}
+
+var codeRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9]+$`)
+
+// documentedCodes returns the codes docs/diagnostics.md has a "### Code"
+// section for.
+func documentedCodes(t *testing.T) map[string]bool {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "docs", "diagnostics.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^### `?([A-Za-z0-9]+)`?\\s*$").FindAllStringSubmatch(string(data), -1) {
+		out[m[1]] = true
+	}
+	return out
+}
+
+// TestEveryCodeIsDocumented fails when code emits a diagnostic code that
+// docs/diagnostics.md does not explain.
+func TestEveryCodeIsDocumented(t *testing.T) {
+	codes := reasonCodes(t)
+	// Guard against a scanner that silently finds nothing.
+	for _, c := range []string{"ManifestParseError", "TLSSecretNotFound", "AnnotationPrefixIgnored", ReasonNoManifests, "TLSKeyMismatch"} {
+		if _, ok := codes[c]; !ok {
+			t.Errorf("the source scan did not find %s; reasonCodes needs fixing", c)
+		}
+	}
+	docs := documentedCodes(t)
+	var missing []string
+	for c, where := range codes {
+		if !docs[c] {
+			missing = append(missing, c+" (used at "+where[0]+")")
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		t.Errorf("diagnostic code %s is not documented in docs/diagnostics.md: add a ### section", m)
+	}
+	var stale []string
+	for c := range docs {
+		if _, ok := codes[c]; !ok {
+			stale = append(stale, c)
+		}
+	}
+	sort.Strings(stale)
+	// Only logged: a code documented just before its emitter is merged
+	// (or just after it is removed) is harmless, a missing one is not.
+	for _, c := range stale {
+		t.Logf("docs/diagnostics.md documents %s, which no code emits", c)
+	}
+}

@@ -1,0 +1,225 @@
+// Package lint is `moat lint`: the file source's decoding plus translate,
+// run over manifests that are not served, with every diagnostic pointed at
+// the line of the field it is about, and printed for people (text) or
+// tools (JSON).
+package lint
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/k8s"
+	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate"
+)
+
+// Reasons produced by this package.
+const (
+	// ReasonNoManifests: the paths named no manifest file at all.
+	ReasonNoManifests = "NoManifests"
+)
+
+// StdinName is the file name diagnostics use for manifests read from stdin.
+const StdinName = "<stdin>"
+
+// Options are the serve options that change what translate reports.
+type Options struct {
+	// IngressClass is the class to check as. Empty checks every class the
+	// manifests name, each as if moat served it, so that manifests written
+	// for ingress-nginx ("nginx") are checked without a flag.
+	IngressClass          string
+	ControllerClass       string
+	WatchWithoutClass     bool
+	DefaultSSLCertificate string
+	EnableSSLPassthrough  bool
+	// ConfigMap is "namespace/name" of the controller ConfigMap, read from
+	// the manifests like every other object.
+	ConfigMap string
+	// Now is the time certificates are checked against.
+	Now time.Time
+}
+
+// Result is what one lint run found.
+type Result struct {
+	Diagnostics []diag.Diagnostic
+	// Files are the manifest files read, in order.
+	Files []string
+	// Objects counts the objects decoded.
+	Objects int
+	// Classes are the ingress classes the Ingresses were checked as.
+	Classes []string
+	// sources keeps each file's content for line lookups and excerpts.
+	sources map[string][]byte
+}
+
+// Count returns how many diagnostics have severity sev.
+func (r *Result) Count(sev diag.Severity) int {
+	n := 0
+	for _, d := range r.Diagnostics {
+		if d.Severity == sev {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed reports whether the run should exit non-zero: any error, or with
+// strict any warning too.
+func (r *Result) Failed(strict bool) bool {
+	if strict {
+		return diag.AtLeast(r.Diagnostics, diag.Warning)
+	}
+	return diag.AtLeast(r.Diagnostics, diag.Error)
+}
+
+// Run lints the manifests that paths name (see k8s.ManifestFiles); the path
+// "-" reads stdin.
+func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
+	r := &Result{sources: map[string][]byte{}}
+	var files []string
+	readStdin := false
+	for _, p := range paths {
+		if p == "-" {
+			readStdin = true
+		} else {
+			files = append(files, p)
+		}
+	}
+	var objs []store.Object
+	var diags []diag.Diagnostic
+	if len(files) > 0 {
+		list, ds := k8s.ManifestFiles(files)
+		diags = append(diags, ds...)
+		for _, f := range list {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				diags = append(diags, diag.Diagnostic{Object: diag.ObjectRef{Origin: diag.Origin{File: f}},
+					Severity: diag.Error, Reason: k8s.ReasonFileReadError, Message: fmt.Sprintf("cannot read %s: %v", f, err)})
+				continue
+			}
+			r.add(f, data, &objs, &diags)
+		}
+		if len(list) == 0 && len(ds) == 0 {
+			diags = append(diags, diag.Diagnostic{Object: diag.ObjectRef{Origin: diag.Origin{File: strings.Join(files, ", ")}},
+				Severity: diag.Error, Reason: ReasonNoManifests,
+				Message: "no manifest files found: directories are searched for *.yaml, *.yml and *.json files (hidden names are skipped)"})
+		}
+	}
+	if readStdin {
+		data, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading stdin: %w", err)
+		}
+		r.add(StdinName, data, &objs, &diags)
+	}
+	objs, dups := k8s.Dedupe(objs)
+	diags = append(diags, dups...)
+	r.Objects = len(objs)
+	sn := store.FromObjects(objs, nil)
+
+	classes := []string{opts.IngressClass}
+	auto := opts.IngressClass == ""
+	if auto {
+		classes = classesOf(sn)
+	}
+	r.Classes = classes
+	seen := map[diag.Diagnostic]bool{}
+	for _, d := range diags {
+		seen[d] = true
+	}
+	for _, class := range classes {
+		_, ds := translate.Translate(sn, translate.Options{
+			IngressClass:          class,
+			ControllerClass:       opts.ControllerClass,
+			WatchWithoutClass:     opts.WatchWithoutClass,
+			DefaultSSLCertificate: opts.DefaultSSLCertificate,
+			EnableSSLPassthrough:  opts.EnableSSLPassthrough,
+			ConfigMap:             opts.ConfigMap,
+			Now:                   opts.Now,
+		})
+		for _, d := range ds {
+			// Every class gets its own pass, so "not our class" only
+			// means "checked in another pass".
+			if auto && d.Reason == "IngressClassNotMatched" {
+				continue
+			}
+			if !seen[d] {
+				seen[d] = true
+				diags = append(diags, d)
+			}
+		}
+	}
+	locate(diags, r.sources)
+	diag.Sort(diags)
+	r.Diagnostics = dedupe(diags)
+	return r, nil
+}
+
+func (r *Result) add(name string, data []byte, objs *[]store.Object, diags *[]diag.Diagnostic) {
+	r.Files = append(r.Files, name)
+	r.sources[name] = data
+	o, d := k8s.Decode(data, name)
+	*objs = append(*objs, o...)
+	*diags = append(*diags, d...)
+}
+
+// dedupe drops repeats that line refinement made identical.
+func dedupe(ds []diag.Diagnostic) []diag.Diagnostic {
+	out := ds[:0]
+	seen := map[diag.Diagnostic]bool{}
+	for _, d := range ds {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// defaultClass is the class checked when the manifests name none; it is
+// serve's default, and only matters with --watch-ingress-without-class=false.
+const defaultClass = "moat"
+
+const (
+	classAnnotation   = "kubernetes.io/ingress.class"
+	defaultClassAnnot = "ingressclass.kubernetes.io/is-default-class"
+)
+
+// classesOf lists the classes the Ingresses name (spec.ingressClassName,
+// else the deprecated annotation) and the default IngressClasses, sorted.
+func classesOf(sn *store.Snapshot) []string {
+	set := map[string]bool{}
+	for _, ing := range sn.Ingresses {
+		if c := className(ing); c != "" {
+			set[c] = true
+		}
+	}
+	for _, ic := range sn.IngressClasses {
+		if ic.Annotations[defaultClassAnnot] == "true" {
+			set[ic.Name] = true
+		}
+	}
+	if len(set) == 0 {
+		return []string{defaultClass}
+	}
+	out := make([]string, 0, len(set))
+	for c := range set {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func className(ing *networkingv1.Ingress) string {
+	if n := ing.Spec.IngressClassName; n != nil && *n != "" {
+		return *n
+	}
+	return ing.Annotations[classAnnotation]
+}
