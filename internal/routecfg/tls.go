@@ -137,6 +137,8 @@ type ServerTLS struct {
 	SessionTickets bool
 	// SessionTimeout is how long a ticket may be used to resume.
 	SessionTimeout time.Duration
+	// DisableHTTP2 stops offering h2 by ALPN (use-http2: false).
+	DisableHTTP2 bool
 }
 
 // DefaultServerTLS is TLS 1.2 and 1.3 with ECDHE+AEAD suites (the Go-

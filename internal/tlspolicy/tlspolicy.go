@@ -1,17 +1,13 @@
 // Package tlspolicy turns nginx's TLS settings (OpenSSL protocol and cipher
-// names, the controller ConfigMap's ssl-* keys, the proxy-ssl-* annotation
-// values) into Go crypto/tls values. It is pure: callers turn the returned
-// problems into diagnostics naming their object.
+// names) into Go crypto/tls values for the proxy-ssl-*
+// annotations. It is pure: callers turn errors into diagnostics naming
+// their object.
 package tlspolicy
 
 import (
 	"crypto/tls"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
-
-	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 // ParseProtocols reads an nginx protocol list ("TLSv1.2 TLSv1.3") into the
@@ -108,109 +104,4 @@ func isKeyword(f string) bool {
 		return true
 	}
 	return f == strings.ToUpper(f) && !strings.Contains(f, "-") && !strings.Contains(f, "_")
-}
-
-// Problem is one ConfigMap value moat could not use as written.
-type Problem struct {
-	Key, Value, Why string
-}
-
-// ServerFromConfigMap builds the listener policy from the controller
-// ConfigMap's ssl-protocols, ssl-ciphers, ssl-session-tickets and
-// ssl-session-timeout; get returns a key's value and whether it is set.
-// Bad values keep the default and are returned as problems.
-func ServerFromConfigMap(get func(key string) (string, bool)) (*routecfg.ServerTLS, []Problem) {
-	p := routecfg.DefaultServerTLS()
-	var probs []Problem
-	if v, ok := get("ssl-protocols"); ok {
-		minV, maxV, uns, err := ParseProtocols(v)
-		if err != nil {
-			probs = append(probs, Problem{"ssl-protocols", v, err.Error() + "; using TLSv1.2 TLSv1.3"})
-		} else {
-			p.MinVersion, p.MaxVersion = minV, maxV
-			if len(uns) > 0 {
-				probs = append(probs, Problem{"ssl-protocols", v, strings.Join(uns, ", ") + " not supported by Go and ignored"})
-			}
-		}
-	}
-	if v, ok := get("ssl-ciphers"); ok && strings.TrimSpace(v) != "" {
-		suites, uns := ParseCiphers(v)
-		if len(suites) > 0 {
-			p.CipherSuites = suites
-		} else {
-			p.CipherSuites = nil
-		}
-		if len(uns) > 0 {
-			probs = append(probs, Problem{"ssl-ciphers", v, "no Go cipher suite for " + strings.Join(uns, ", ") + "; ignored"})
-		}
-	}
-	if v, ok := get("ssl-session-tickets"); ok {
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			probs = append(probs, Problem{"ssl-session-tickets", v, "expected true or false"})
-		} else {
-			p.SessionTickets = b
-		}
-	}
-	if v, ok := get("ssl-session-timeout"); ok {
-		d, err := ParseNginxTime(v)
-		if err != nil || d <= 0 {
-			probs = append(probs, Problem{"ssl-session-timeout", v, "expected an nginx time such as 10m, 1h or 600"})
-		} else {
-			p.SessionTimeout = d
-		}
-	}
-	return p, probs
-}
-
-// ParseNginxTime parses an nginx time value: a number with an optional unit
-// (ms, s, m, h, d, w, M, y; no unit means seconds), possibly several
-// ("1h 30m").
-func ParseNginxTime(v string) (time.Duration, error) {
-	s := strings.ReplaceAll(strings.TrimSpace(v), " ", "")
-	if s == "" {
-		return 0, fmt.Errorf("empty time")
-	}
-	var total time.Duration
-	for s != "" {
-		i := 0
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-		if i == 0 {
-			return 0, fmt.Errorf("%q is not an nginx time", v)
-		}
-		n, err := strconv.ParseInt(s[:i], 10, 64)
-		if err != nil {
-			return 0, err
-		}
-		s = s[i:]
-		unit := time.Second
-		switch {
-		case strings.HasPrefix(s, "ms"):
-			unit, s = time.Millisecond, s[2:]
-		case s == "" || s[0] >= '0' && s[0] <= '9':
-		default:
-			switch s[0] {
-			case 's':
-			case 'm':
-				unit = time.Minute
-			case 'h':
-				unit = time.Hour
-			case 'd':
-				unit = 24 * time.Hour
-			case 'w':
-				unit = 7 * 24 * time.Hour
-			case 'M':
-				unit = 30 * 24 * time.Hour
-			case 'y':
-				unit = 365 * 24 * time.Hour
-			default:
-				return 0, fmt.Errorf("%q is not an nginx time", v)
-			}
-			s = s[1:]
-		}
-		total += time.Duration(n) * unit
-	}
-	return total, nil
 }

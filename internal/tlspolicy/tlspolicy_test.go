@@ -3,7 +3,6 @@ package tlspolicy
 import (
 	"crypto/tls"
 	"testing"
-	"time"
 )
 
 func TestParseProtocols(t *testing.T) {
@@ -39,31 +38,5 @@ func TestParseCiphers(t *testing.T) {
 	}
 	if s, _ := ParseCiphers("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_AES_128_GCM_SHA256"); len(s) != 1 || s[0] != tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 {
 		t.Errorf("IANA names: got %v", s)
-	}
-}
-
-func TestServerFromConfigMap(t *testing.T) {
-	m := map[string]string{"ssl-protocols": "TLSv1.3", "ssl-session-tickets": "false", "ssl-session-timeout": "1h", "ssl-ciphers": "ECDHE-RSA-AES256-GCM-SHA384"}
-	p, probs := ServerFromConfigMap(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
-	if len(probs) != 0 || p.MinVersion != tls.VersionTLS13 || p.SessionTickets || p.SessionTimeout != time.Hour || len(p.CipherSuites) != 1 {
-		t.Errorf("got %+v %v", p, probs)
-	}
-	m = map[string]string{"ssl-protocols": "bogus", "ssl-session-timeout": "soon"}
-	p, probs = ServerFromConfigMap(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
-	if len(probs) != 2 || p.MinVersion != tls.VersionTLS12 || !p.SessionTickets || p.SessionTimeout != 10*time.Minute {
-		t.Errorf("bad values: got %+v %v", p, probs)
-	}
-}
-
-func TestParseNginxTime(t *testing.T) {
-	for in, want := range map[string]time.Duration{"10m": 10 * time.Minute, "600": 600 * time.Second, "1h 30m": 90 * time.Minute, "500ms": 500 * time.Millisecond, "1d": 24 * time.Hour} {
-		if got, err := ParseNginxTime(in); err != nil || got != want {
-			t.Errorf("%q: got %v %v", in, got, err)
-		}
-	}
-	for _, in := range []string{"", "m", "10x"} {
-		if _, err := ParseNginxTime(in); err == nil {
-			t.Errorf("%q: no error", in)
-		}
 	}
 }

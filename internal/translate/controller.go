@@ -37,6 +37,7 @@ func (t *translator) loadControllerConfig() {
 	t.ctrl = c
 	t.diags = append(t.diags, ds...)
 	t.cfg.Global = globalSettings(&c)
+	t.cfg.ServerTLS = serverTLS(&c)
 }
 
 // globalSettings is the part of the ConfigMap the proxy applies per

@@ -103,6 +103,9 @@ func (s *Server) build(p *routecfg.ServerTLS) *tls.Config {
 		NextProtos:             s.nextProtos,
 		SessionTicketsDisabled: !p.SessionTickets,
 	}
+	if p.DisableHTTP2 {
+		c.NextProtos = []string{"http/1.1"}
+	}
 	if p.SessionTickets {
 		c.WrapSession = s.tickets.wrap
 		c.UnwrapSession = s.tickets.unwrap
