@@ -71,6 +71,7 @@ type Handler struct {
 	now          func() time.Time
 	redirectPort string // "" when 443
 	backends     Backends
+	traffic      trafficState
 	rp           *httputil.ReverseProxy
 }
 
@@ -86,6 +87,7 @@ func New(opts Options) *Handler {
 		now:       opts.Now,
 		backends:  opts.Backends,
 	}
+	h.traffic = newTrafficState()
 	if h.snapshot == nil {
 		h.snapshot = func() *Snapshot { return nil }
 	}
@@ -107,7 +109,7 @@ func New(opts Options) *Handler {
 	}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewriteOut,
-		Transport:      dispatch{fallback: transport},
+		Transport:      &trafficTransport{h: h, base: dispatch{fallback: transport}},
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.errorHandler,
 		// Flush every write: ingress-nginx's proxy-buffering is off by
@@ -168,6 +170,9 @@ type reqState struct {
 	rawQuery  string // upstream query when rewritten
 	hsts      string // Strict-Transport-Security value to set, or ""
 
+	// tr is the traffic families' state (policy_traffic.go).
+	tr trafficReq
+
 	// client is the client-certificate verdict (clientauth.go).
 	client *certs.ClientResult
 	// backend is the pool's transport and scheme (backend.go).
@@ -188,6 +193,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var table *router.Table
 	if s := h.snapshot(); s != nil {
 		table = s.Table
+		st.tr.setConfig(s.Config)
 	}
 	// Match on the normalised path, as nginx does ($uri); the upstream
 	// still gets the request URI as sent unless a rewrite applies.
@@ -210,6 +216,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.local(st, http.StatusNotFound)
 		return
 	}
+	if h.trafficGate(st, r) {
+		return
+	}
 	if rt.Policy != nil && h.applyPolicy(st, r) {
 		return
 	}
@@ -224,7 +233,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.local(st, code)
 		return
 	}
-	ep := h.upstreams.Pick(rt.Pool)
+	ep := h.pickEndpoint(st, r)
 	if ep == nil {
 		h.local(st, http.StatusServiceUnavailable)
 		return
@@ -270,6 +279,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if h.accessLog != nil {
 		h.writeAccessLog(st, r, start, status, d)
 	}
+	h.trafficFinish(st)
 	*st = reqState{}
 	statePool.Put(st)
 }

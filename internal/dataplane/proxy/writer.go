@@ -16,6 +16,8 @@ type responseWriter struct {
 	bytes       int64
 	wroteHeader bool
 	hijacked    bool
+	// holdFlush skips flushes: proxy-buffering on (policy_traffic.go).
+	holdFlush bool
 }
 
 func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
@@ -48,6 +50,9 @@ func (rw *responseWriter) Write(b []byte) (int, error) {
 // net/http's own writers implement http.Flusher; asking them directly
 // avoids a ResponseController allocation per flush.
 func (rw *responseWriter) FlushError() error {
+	if rw.holdFlush {
+		return nil
+	}
 	switch w := rw.w.(type) {
 	case interface{ FlushError() error }:
 		return w.FlushError()

@@ -31,6 +31,8 @@ type Endpoint struct {
 	inFlight atomic.Int64
 	failures atomic.Int64
 	lastFail atomic.Int64 // unix nanoseconds of the last connect failure; 0 none
+
+	bal balanceState // balance.go
 }
 
 // InFlight is the number of requests currently using the endpoint.
@@ -201,7 +203,10 @@ const (
 
 // TransportOptions tunes NewTransport; zero values mean the defaults.
 type TransportOptions struct {
-	ConnectTimeout        time.Duration
+	ConnectTimeout time.Duration
+	// ResponseHeaderTimeout zero means none: the proxy enforces each
+	// route's proxy-read-timeout itself (a transport-wide bound would cut
+	// routes that allow longer).
 	ResponseHeaderTimeout time.Duration
 	MaxIdleConnsPerHost   int
 }
@@ -215,9 +220,6 @@ func NewTransport(opts TransportOptions) *http.Transport {
 	if opts.ConnectTimeout <= 0 {
 		opts.ConnectTimeout = DefaultConnectTimeout
 	}
-	if opts.ResponseHeaderTimeout <= 0 {
-		opts.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
-	}
 	if opts.MaxIdleConnsPerHost <= 0 {
 		opts.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
@@ -226,7 +228,7 @@ func NewTransport(opts TransportOptions) *http.Transport {
 	protos.SetHTTP1(true)
 	return &http.Transport{
 		Proxy:                  nil,
-		DialContext:            d.DialContext,
+		DialContext:            dialContext(d),
 		ForceAttemptHTTP2:      false,
 		Protocols:              &protos,
 		MaxIdleConns:           0, // bounded per host instead

@@ -1,0 +1,450 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/dataplane/upstream"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// trafficTransport wraps the ReverseProxy's transport with the route's
+// upstream timeouts (proxy-send/read-timeout, per attempt), retries on the
+// next endpoint (proxy-next-upstream*), the streamed body limit, the
+// upstream Host (upstream-vhost), the affinity cookie and response
+// pacing (limit-rate). Everything it decides comes from the reqState.
+type trafficTransport struct {
+	h    *Handler
+	base http.RoundTripper
+}
+
+// errUpstreamTimeout ends an attempt whose upstream stayed silent for
+// longer than proxy-read-timeout or proxy-send-timeout; errorHandler maps
+// it to 504 (it is a net.Error with Timeout).
+var errUpstreamTimeout error = timeoutError{}
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string {
+	return "upstream timed out (proxy-read-timeout / proxy-send-timeout)"
+}
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// errBodyTooLarge ends a streamed request body over proxy-body-size.
+var errBodyTooLarge = errors.New("request body larger than proxy-body-size")
+
+func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	st, _ := req.Context().Value(stateKey{}).(*reqState)
+	if st == nil || st.rt == nil || st.ep == nil {
+		return t.base.RoundTrip(req)
+	}
+	h, tr := t.h, &st.tr
+	tm := st.timeouts()
+	if p := st.rt.Policy; p != nil && p.Balance != nil && p.Balance.UpstreamVHost != "" {
+		req.Host = p.Balance.UpstreamVHost
+	}
+	if len(tr.tried) == 0 {
+		tr.tried = append(tr.triedBuf[:0], st.ep)
+	}
+	var rb *reqBody
+	if req.Body != nil && req.Body != http.NoBody {
+		rb = &reqBody{src: req.Body, max: tr.bodyMax}
+		req.Body = rb
+	}
+	ctx := req.Context()
+	if tm.Connect > 0 && tm.Connect != upstream.DefaultConnectTimeout {
+		ctx = upstream.WithConnectTimeout(ctx, tm.Connect)
+	}
+	start := h.now()
+	for {
+		a := newAttempt(ctx, tm, rb != nil)
+		if rb != nil {
+			rb.attach(a)
+		}
+		areq := req.WithContext(a.ctx)
+		if areq.URL.Host != st.ep.Address {
+			u := *req.URL
+			u.Host = st.ep.Address
+			areq.URL = &u
+		}
+		tr.attStart = h.now()
+		res, err := t.base.RoundTrip(areq)
+		if err == nil {
+			a.disarm()
+			if c := statusCondition(res.StatusCode); c != 0 && tm.Next&c != 0 && t.mayRetry(st, req, rb, tm, start, false) {
+				if prev := st.ep; h.retryPick(st) != nil {
+					h.logger.Debug("retrying on another endpoint", "upstream", prev.Address, "status", res.StatusCode, "next", st.ep.Address, "request_id", st.reqID)
+					io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // only to reuse the connection
+					res.Body.Close()
+					a.release()
+					continue
+				}
+			}
+			t.respond(st, res, a)
+			return res, nil
+		}
+		timedOut := a.timedOut()
+		a.release()
+		if rb != nil && rb.tooLarge() {
+			return tooLarge(req), nil
+		}
+		if timedOut {
+			err = errUpstreamTimeout
+		}
+		dial := isDialError(err)
+		if c := errorCondition(err, timedOut); tm.Next&c != 0 && t.mayRetry(st, req, rb, tm, start, dial) {
+			prev := st.ep
+			if h.retryPick(st) != nil {
+				if dial {
+					h.upstreams.MarkFailed(prev)
+					h.metrics.UpstreamConnectError(st.vh, st.rt)
+				}
+				h.logger.Debug("retrying on another endpoint", "upstream", prev.Address, "error", err, "next", st.ep.Address, "request_id", st.reqID)
+				continue
+			}
+		}
+		return nil, err
+	}
+}
+
+// respond decorates the upstream's response: the timed body, the
+// affinity cookie, X-Accel-Buffering.
+func (t *trafficTransport) respond(st *reqState, res *http.Response, a *attempt) {
+	tr := &st.tr
+	tr.att = a
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		// An upgraded connection (WebSocket) is closed after
+		// proxy-read-timeout without data from the upstream, as nginx
+		// does; ReverseProxy needs the body to stay writable.
+		if rwc, ok := res.Body.(io.ReadWriteCloser); ok {
+			a.mu.Lock()
+			a.closeOnFire = rwc
+			a.mu.Unlock()
+			res.Body = upgradeBody{rwc, a}
+		}
+		if tr.setCookie != "" {
+			res.Header.Add("Set-Cookie", tr.setCookie)
+		}
+		return
+	}
+	tr.resBody = respBody{rc: res.Body, a: a, ctx: st.tr.inCtx(res.Request)}
+	if p := st.rt.Policy; p != nil && p.Limits != nil && p.Limits.Rate > 0 {
+		tr.resBody.rate, tr.resBody.after, tr.resBody.start = p.Limits.Rate, p.Limits.RateAfter, time.Now()
+	}
+	res.Body = &tr.resBody
+	if tr.setCookie != "" {
+		res.Header.Add("Set-Cookie", tr.setCookie)
+	}
+	// nginx honours X-Accel-Buffering from the upstream and does not pass
+	// it on (proxy_hide_header's defaults).
+	if v, ok := res.Header["X-Accel-Buffering"]; ok {
+		switch strings.ToLower(strings.Join(v, "")) {
+		case "yes":
+			st.rw.holdFlush = true
+		case "no":
+			st.rw.holdFlush = false
+		}
+		delete(res.Header, "X-Accel-Buffering")
+	}
+}
+
+func (tr *trafficReq) inCtx(r *http.Request) context.Context {
+	if tr.in != nil {
+		return tr.in.Context()
+	}
+	return r.Context()
+}
+
+// mayRetry says whether another endpoint may be tried: tries and time
+// left, the client still there, and the request safe to send again:
+// nothing of a streamed body read, and POST, LOCK or PATCH only if they
+// never reached an upstream (or with non_idempotent), as nginx.
+func (t *trafficTransport) mayRetry(st *reqState, req *http.Request, rb *reqBody, tm *routecfg.Timeouts, start time.Time, dial bool) bool {
+	tries := tm.Tries
+	if tries == 0 {
+		tries = len(t.h.upstreams.Endpoints(st.tr.pool))
+	}
+	switch {
+	case len(st.tr.tried) >= tries:
+		return false
+	case tm.NextTimeout > 0 && t.h.now().Sub(start) >= tm.NextTimeout:
+		return false
+	case st.tr.inCtx(req).Err() != nil:
+		return false
+	case rb != nil && !rb.untouched():
+		return false
+	case !dial && tm.Next&routecfg.NextNonIdempotent == 0 && !idempotent(req.Method):
+		return false
+	}
+	return true
+}
+
+// idempotent is nginx's test: only POST, LOCK and PATCH are not.
+func idempotent(m string) bool {
+	return m != http.MethodPost && m != http.MethodPatch && m != "LOCK"
+}
+
+// retryPick moves the request to another endpoint of its pool.
+func (h *Handler) retryPick(st *reqState) *upstream.Endpoint {
+	ep := h.choose(st, true)
+	if ep == nil {
+		return nil
+	}
+	st.ep.Release()
+	ep.Acquire()
+	st.ep = ep
+	return ep
+}
+
+func statusCondition(code int) routecfg.NextUpstream {
+	switch code {
+	case 500:
+		return routecfg.NextHTTP500
+	case 502:
+		return routecfg.NextHTTP502
+	case 503:
+		return routecfg.NextHTTP503
+	case 504:
+		return routecfg.NextHTTP504
+	case 403:
+		return routecfg.NextHTTP403
+	case 404:
+		return routecfg.NextHTTP404
+	case 429:
+		return routecfg.NextHTTP429
+	}
+	return 0
+}
+
+func errorCondition(err error, timedOut bool) routecfg.NextUpstream {
+	switch {
+	case timedOut || isTimeout(err):
+		return routecfg.NextTimeout
+	case strings.Contains(err.Error(), "malformed HTTP"):
+		return routecfg.NextInvalidHeader
+	}
+	return routecfg.NextError
+}
+
+// tooLarge is the 413 answered when a streamed body exceeds the limit.
+func tooLarge(req *http.Request) *http.Response {
+	body := statusBody(http.StatusRequestEntityTooLarge)
+	return &http.Response{
+		Status:     "413 " + http.StatusText(http.StatusRequestEntityTooLarge),
+		StatusCode: http.StatusRequestEntityTooLarge,
+		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": valTextPlain, "X-Content-Type-Options": valNoSniff,
+			"Content-Length": {strconv.Itoa(len(body))}, "Connection": {"close"}},
+		Body:          io.NopCloser(strings.NewReader(string(body))),
+		ContentLength: int64(len(body)),
+		Request:       req,
+	}
+}
+
+// monoBase anchors attempt deadlines on the monotonic clock.
+var monoBase = time.Now()
+
+// attempt bounds one exchange with an endpoint: silence longer than the
+// send timeout while the request is written, or than the read timeout
+// while waiting for or reading the response, cancels it. The connect
+// phase is bounded by the dialer (proxy-connect-timeout).
+type attempt struct {
+	ctx        context.Context
+	send, read time.Duration
+	trace      httptrace.ClientTrace
+
+	mu          sync.Mutex
+	closeOnFire io.Closer // an upgraded connection
+	cancel      context.CancelCauseFunc
+	deadline    time.Duration // since monoBase; 0 disarmed
+	fired       bool
+	timer       *time.Timer
+}
+
+func newAttempt(parent context.Context, tm *routecfg.Timeouts, hasBody bool) *attempt {
+	a := &attempt{send: tm.Send, read: tm.Read}
+	ctx, cancel := context.WithCancelCause(parent)
+	a.cancel = cancel
+	a.trace.WroteRequest = a.wroteRequest
+	a.ctx = httptrace.WithClientTrace(ctx, &a.trace)
+	// Until the request is written: connecting is bounded by the dialer,
+	// then writing by the send timeout.
+	first := tm.Send
+	if tm.Connect > 0 {
+		first += tm.Connect
+	}
+	a.timer = time.AfterFunc(first, a.fire)
+	a.deadline = time.Since(monoBase) + first
+	return a
+}
+
+func (a *attempt) wroteRequest(httptrace.WroteRequestInfo) { a.arm(a.read) }
+
+// arm restarts the silence timer with d (0: no bound).
+func (a *attempt) arm(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel == nil || a.fired {
+		return
+	}
+	if d <= 0 {
+		a.deadline = 0
+		a.timer.Stop()
+		return
+	}
+	a.deadline = time.Since(monoBase) + d
+	a.timer.Reset(d)
+}
+
+func (a *attempt) disarm() { a.arm(0) }
+
+func (a *attempt) fire() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	// A stale firing (the timer was re-armed meanwhile) finds a later
+	// deadline and does nothing.
+	if a.cancel == nil || a.fired || a.deadline == 0 || time.Since(monoBase) < a.deadline {
+		return
+	}
+	a.fired = true
+	a.cancel(errUpstreamTimeout)
+	if a.closeOnFire != nil {
+		a.closeOnFire.Close()
+	}
+}
+
+func (a *attempt) timedOut() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.fired
+}
+
+// release ends the attempt and frees its context.
+func (a *attempt) release() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cancel != nil {
+		a.cancel(context.Canceled)
+		a.cancel = nil
+	}
+	a.timer.Stop()
+}
+
+// reqBody is the request body seen by the transport: it counts bytes
+// (a partly sent body is never sent again), enforces proxy-body-size on
+// bodies of unknown length, and feeds the send timeout. Close does not
+// close the client's body, so a retry after a connection failure can
+// still send it; net/http closes it when the handler returns.
+type reqBody struct {
+	src io.ReadCloser
+	max int64
+
+	mu   sync.Mutex
+	n    int64
+	big  bool
+	a    *attempt
+	done bool
+}
+
+func (b *reqBody) attach(a *attempt) {
+	b.mu.Lock()
+	b.a = a
+	b.mu.Unlock()
+}
+
+func (b *reqBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.big {
+		return 0, errBodyTooLarge
+	}
+	if b.a != nil {
+		b.a.arm(b.a.send)
+	}
+	n, err := b.src.Read(p)
+	b.n += int64(n)
+	if b.max > 0 && b.n > b.max {
+		b.big = true
+		return 0, errBodyTooLarge
+	}
+	if err == io.EOF && b.a != nil {
+		b.done = true
+		b.a.arm(b.a.read)
+	}
+	return n, err
+}
+
+func (b *reqBody) Close() error { return nil }
+
+func (b *reqBody) untouched() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n == 0 && !b.done
+}
+
+func (b *reqBody) tooLarge() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.big
+}
+
+// respBody is the upstream response body seen by the ReverseProxy: each
+// read is bounded by the read timeout, and limit-rate paces it.
+type respBody struct {
+	rc    io.ReadCloser
+	a     *attempt
+	ctx   context.Context
+	rate  int64 // bytes per second; 0 unlimited
+	after int64
+	start time.Time
+	n     int64
+}
+
+func (b *respBody) Read(p []byte) (int, error) {
+	if b.rate > 0 {
+		// Small reads keep the pace smooth (a tenth of a second's worth).
+		p = p[:min(int64(len(p)), max(b.rate/10, 512))]
+	}
+	b.a.arm(b.a.read)
+	n, err := b.rc.Read(p)
+	b.a.disarm()
+	if err != nil && b.a.timedOut() {
+		err = errUpstreamTimeout
+	}
+	b.n += int64(n)
+	if b.rate > 0 && b.n > b.after && err == nil {
+		due := time.Duration(float64(b.n-b.after) / float64(b.rate) * float64(time.Second))
+		if wait := due - time.Since(b.start); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-b.ctx.Done():
+				t.Stop()
+				return n, b.ctx.Err()
+			}
+		}
+	}
+	return n, err
+}
+
+func (b *respBody) Close() error { return b.rc.Close() }
+
+// upgradeBody is an upgraded connection's upstream side: reads are bounded
+// by the read timeout.
+type upgradeBody struct {
+	io.ReadWriteCloser
+	a *attempt
+}
+
+func (u upgradeBody) Read(p []byte) (int, error) {
+	u.a.arm(u.a.read)
+	return u.ReadWriteCloser.Read(p)
+}
