@@ -112,6 +112,12 @@ func (r *Reader) Invalid(name, value, why string) {
 	})
 }
 
+// Missing returns a diagnostic for a key that another key requires.
+func (r *Reader) Missing(name, why string) diag.Diagnostic {
+	return diag.Diagnostic{Object: r.Object, Severity: diag.Error, Reason: "AnnotationMissing",
+		Field: "metadata.annotations." + r.FullKey(name), Message: fmt.Sprintf("annotation %s is not set: %s", r.FullKey(name), why)}
+}
+
 // CheckUnknown reports annotations under the prefix that no table knows,
 // and annotations under prefixes ingress-nginx ignores that look like ours.
 // known maps key names (without prefix) to their table entry.

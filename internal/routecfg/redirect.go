@@ -5,9 +5,11 @@ package routecfg
 // redirects (relative-redirects, use-port-in-redirects,
 // preserve-trailing-slash).
 type Redirect struct {
-	// URL, when set, answers every request with Code and this Location.
-	URL  string
-	Code int
+	// URL, when set, answers every request with Code and Location, the
+	// URL with its request variables expanded.
+	URL      string
+	Location Template
+	Code     int
 	// Relative keeps a relative URL as written (nginx absolute_redirect
 	// off); otherwise it is made absolute with the request's scheme and
 	// host.

@@ -32,6 +32,11 @@ type hostBuilder struct {
 	seen       map[pathKey]*networkingv1.Ingress
 	// fallback is the "/" route from the creator's defaultBackend.
 	fallback *routecfg.Route
+	// wwwRedirect, aliases and aliasFrom are host-level HTTP annotations
+	// (from-to-www-redirect, server-alias); see policy_http.go.
+	wwwRedirect bool
+	aliases     []string
+	aliasFrom   *networkingv1.Ingress
 	// clientAuthFrom and passthroughFrom are the Ingresses that set the
 	// host's auth-tls-* and ssl-passthrough (tls_annotations.go).
 	clientAuthFrom, passthroughFrom *networkingv1.Ingress
@@ -67,7 +72,7 @@ type ingAnn struct {
 func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
 	ref := t.ref(ing)
 	r := annotations.NewReader(t.opts.AnnotationPrefix, ing.Annotations, ref)
-	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.Parse(r)}
+	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.ParseDefaults(r, t.ctrl.SSLRedirect, t.ctrl.ForceSSLRedirect)}
 	a.policy = t.policyFor(r, ing)
 	a.tls = t.tlsAnnotations(r, ing)
 	t.diags = append(t.diags, r.Diags...)
@@ -117,6 +122,9 @@ func validHost(h string) string {
 }
 
 func (t *translator) ingress(ing *networkingv1.Ingress) {
+	if t.refusedIngress(ing) {
+		return
+	}
 	ref := t.ref(ing)
 	ann := t.annotationsFor(ing)
 	if t.deferCanary(ing, ann) {
@@ -138,6 +146,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 		hb := t.host(host, ing)
 		t.hostTLS(hb, ing, ann.tls, field)
 		hosts = append(hosts, hb)
+		t.hostHTTP(hb, ing)
 		if ann.rewrite.EnforcesRegex() {
 			hb.regex = true
 		}
@@ -253,6 +262,7 @@ func (t *translator) finish() {
 		t.finishHost(t.catchAll)
 		t.cfg.CatchAll = t.catchAll.vh
 	}
+	t.finishHTTP()
 }
 
 func (t *translator) finishHost(hb *hostBuilder) {

@@ -216,7 +216,7 @@ func (t *translator) secretNames() []string {
 func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann ingAnn) {
 	hb.tlsDecided = true
 	hb.vh.TLS = true
-	hb.vh.HSTS = HSTSValue
+	hb.vh.HSTS = t.hsts()
 	hb.vh.RedirectHTTPS = ann.ssl.SSLRedirect || ann.ssl.ForceSSLRedirect
 	ref := t.ref(ing)
 	secret, field := "", ""

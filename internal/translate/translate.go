@@ -82,6 +82,7 @@ type translator struct {
 	certs    *CertCache
 	// ctrl is the parsed controller ConfigMap (controller.go).
 	ctrl   controllerconfig.Config
+	http   httpState
 	claims map[*networkingv1.Ingress]bool
 	diags  []diag.Diagnostic
 	// traffic holds canaries until every main route exists (policy_traffic.go).

@@ -7,15 +7,25 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/annotations/affinity"
+	"github.com/moat-ingress/moat/internal/annotations/authbasic"
+	"github.com/moat-ingress/moat/internal/annotations/authexternal"
 	"github.com/moat-ingress/moat/internal/annotations/authtls"
 	"github.com/moat-ingress/moat/internal/annotations/backendprotocol"
 	"github.com/moat-ingress/moat/internal/annotations/balance"
 	"github.com/moat-ingress/moat/internal/annotations/buffering"
 	"github.com/moat-ingress/moat/internal/annotations/canary"
+	"github.com/moat-ingress/moat/internal/annotations/cors"
+	"github.com/moat-ingress/moat/internal/annotations/errorpages"
+	"github.com/moat-ingress/moat/internal/annotations/headers"
+	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
+	"github.com/moat-ingress/moat/internal/annotations/logs"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
 	"github.com/moat-ingress/moat/internal/annotations/ratelimit"
+	"github.com/moat-ingress/moat/internal/annotations/redirect"
 	"github.com/moat-ingress/moat/internal/annotations/rewrite"
+	"github.com/moat-ingress/moat/internal/annotations/serveralias"
+	"github.com/moat-ingress/moat/internal/annotations/snippet"
 	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/annotations/unsupported"
@@ -43,6 +53,16 @@ func Families() []Family {
 		{"proxyssl", proxyssl.Keys},
 		{"passthrough", passthrough.Keys},
 		{"sslredirect", sslredirect.Keys},
+		{"redirect", redirect.Keys},
+		{"cors", cors.Keys},
+		{"ipaccess", ipaccess.Keys},
+		{"authbasic", authbasic.Keys},
+		{"authexternal", authexternal.Keys},
+		{"errorpages", errorpages.Keys},
+		{"serveralias", serveralias.Keys},
+		{"headers", headers.Keys},
+		{"logs", logs.Keys},
+		{"snippet", snippet.Keys},
 		{"unsupported", unsupported.Keys},
 	}
 }

@@ -18,9 +18,13 @@ type Config struct {
 }
 
 // Parse reads the family with ingress-nginx's defaults.
-func Parse(r *annotations.Reader) Config {
+func Parse(r *annotations.Reader) Config { return ParseDefaults(r, true, false) }
+
+// ParseDefaults reads the family with the controller ConfigMap's
+// ssl-redirect and force-ssl-redirect as defaults.
+func ParseDefaults(r *annotations.Reader, ssl, force bool) Config {
 	return Config{
-		SSLRedirect:      r.Bool("ssl-redirect", true),
-		ForceSSLRedirect: r.Bool("force-ssl-redirect", false),
+		SSLRedirect:      r.Bool("ssl-redirect", ssl),
+		ForceSSLRedirect: r.Bool("force-ssl-redirect", force),
 	}
 }

@@ -52,6 +52,7 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	hdr["X-Forwarded-Proto"] = proto
 	hdr["X-Forwarded-Scheme"] = proto
 	setClientHeaders(hdr, st.client)
+	h.httpRequestOut(st, in, out)
 }
 
 // modifyResponse runs once the upstream answered (including 101).
@@ -63,6 +64,10 @@ func (h *Handler) modifyResponse(res *http.Response) error {
 		// past our ResponseWriter; record it for the access log here.
 		st.rw.status = http.StatusSwitchingProtocols
 	}
+	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ErrorPages != nil {
+		h.interceptError(st, res)
+	}
+	h.decorate(st, res.Header, res.StatusCode)
 	if st.hsts != "" {
 		// Replace, not add: exactly one HSTS header (ingress-nginx e2e
 		// "overriding what's set from the upstream").

@@ -1,8 +1,632 @@
 package proxy
 
-import "net/http"
+import (
+	"context"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
 
-// applyHTTPPolicies runs the HTTP behaviour families; true: answered.
+	"github.com/moat-ingress/moat/internal/htpasswd"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// httpReq is the per-request state of the HTTP families.
+type httpReq struct {
+	global *routecfg.Global
+	// https is the scheme the client used: the connection's, or a trusted
+	// X-Forwarded-Proto (ingress-nginx's $pass_access_scheme).
+	https bool
+	// host is $best_http_host: Host, or a trusted X-Forwarded-Host.
+	host string
+	// client is the client address ($remote_addr after real_ip).
+	client netip.Addr
+	// trusted: the peer may set forwarded headers.
+	trusted bool
+	// cors: the Origin is allowed; the response gets the CORS headers.
+	cors bool
+	// authHeaders are copied from the auth response to the upstream
+	// request; authCookie is its Set-Cookie.
+	authHeaders http.Header
+	authCookie  []string
+	// stripAuthorization: basic auth consumed the credentials.
+	stripAuthorization bool
+	req                *http.Request
+}
+
+// applyHTTPPolicies runs the access-phase families after the HTTPS
+// redirect: source addresses, basic auth, external auth; true: answered.
 func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
+	p := st.rt.Policy
+	a := p.Access
+	if a != nil && a.Denied != "" {
+		h.local(st, http.StatusServiceUnavailable)
+		return true
+	}
+	addrOK, addrChecked := true, false
+	if a != nil && (len(a.Deny) > 0 || len(a.Allow) > 0) {
+		addrChecked = true
+		c := st.http.client
+		if routecfg.ContainsAddr(a.Deny, c) || (len(a.Allow) > 0 && !routecfg.ContainsAddr(a.Allow, c)) {
+			addrOK = false
+		}
+	}
+	any := a != nil && a.SatisfyAny
+	if !any && !addrOK {
+		h.local(st, http.StatusForbidden)
+		return true
+	}
+	if any && addrChecked && addrOK {
+		return false // satisfy any: the address check alone lets it through
+	}
+	if p.BasicAuth == nil && p.ExternalAuth == nil {
+		if !addrOK {
+			h.local(st, http.StatusForbidden)
+			return true
+		}
+		return false
+	}
+	if b := p.BasicAuth; b != nil {
+		if !h.basicAuthOK(b, r) {
+			if any && p.ExternalAuth != nil && h.externalAuth(st, r, true) {
+				return false
+			}
+			st.rw.Header()["Www-Authenticate"] = []string{`Basic realm="` + strings.ReplaceAll(b.Realm, `"`, ``) + `"`}
+			h.local(st, http.StatusUnauthorized)
+			return true
+		}
+		st.http.stripAuthorization = true
+		if any {
+			return false
+		}
+	}
+	if p.ExternalAuth != nil {
+		return !h.externalAuth(st, r, false)
+	}
 	return false
+}
+
+func (h *Handler) basicAuthOK(b *routecfg.BasicAuth, r *http.Request) bool {
+	v := r.Header.Get("Authorization")
+	enc, ok := strings.CutPrefix(v, "Basic ")
+	if !ok {
+		return false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return false
+	}
+	user, pw, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return false
+	}
+	hash, ok := b.Users[user]
+	return ok && htpasswd.Verify(hash, pw)
+}
+
+// externalAuth runs the auth sub-request. It returns true when the
+// request may go on; otherwise it has answered (unless quiet, used by
+// satisfy any after a failed basic auth).
+func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
+	a := st.rt.Policy.ExternalAuth
+	target := h.expand(nil, a.URL, st, r)
+	method := a.Method
+	if method == "" {
+		method = r.Method
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, string(target), nil)
+	if err != nil {
+		h.local(st, http.StatusInternalServerError)
+		return false
+	}
+	// The original headers, no body, and ingress-nginx's auth headers.
+	for k, v := range r.Header {
+		req.Header[k] = v
+	}
+	hdr := req.Header
+	hdr.Del("Content-Length")
+	hdr.Del("X-Forwarded-Proto")
+	hdr.Del("Connection")
+	scheme := "http"
+	if st.http.https {
+		scheme = "https"
+	}
+	hdr.Set("X-Request-Id", st.reqID)
+	hdr.Set("X-Original-Url", scheme+"://"+r.Host+r.RequestURI)
+	hdr.Set("X-Original-Method", r.Method)
+	hdr.Set("X-Sent-From", "nginx-ingress-controller")
+	hdr.Set("X-Real-Ip", st.http.client.String())
+	hdr.Set("X-Forwarded-For", st.http.client.String())
+	if a.Method != "" {
+		hdr.Set("X-Original-Uri", r.RequestURI)
+		hdr.Set("X-Scheme", scheme)
+	}
+	if a.RequestRedirect.IsZero() {
+		hdr.Set("X-Auth-Request-Redirect", r.RequestURI)
+	} else {
+		hdr.Set("X-Auth-Request-Redirect", string(h.expand(nil, a.RequestRedirect, st, r)))
+	}
+	for _, sh := range a.SetHeaders {
+		hdr.Set(sh.Name, string(h.expand(nil, sh.Value, st, r)))
+	}
+	res, err := h.http.authClient.Do(req)
+	if err != nil {
+		h.logger.Warn("auth request failed", "url", string(target), "request_id", st.reqID, "error", err)
+		if !quiet {
+			h.local(st, http.StatusInternalServerError)
+		}
+		return false
+	}
+	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // drained for connection reuse
+	res.Body.Close()
+	st.http.authCookie = res.Header["Set-Cookie"]
+	switch {
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		if len(a.ResponseHeaders) > 0 {
+			st.http.authHeaders = make(http.Header, len(a.ResponseHeaders))
+			for _, name := range a.ResponseHeaders {
+				st.http.authHeaders[http.CanonicalHeaderKey(name)] = res.Header.Values(name)
+			}
+		}
+		return true
+	case quiet:
+		return false
+	case res.StatusCode == http.StatusUnauthorized && !a.Signin.IsZero():
+		h.redirect(st, http.StatusFound, string(h.expand(nil, a.Signin, st, r)))
+	case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
+		if v := res.Header["Www-Authenticate"]; len(v) > 0 && res.StatusCode == http.StatusUnauthorized {
+			st.rw.Header()["Www-Authenticate"] = v
+		}
+		h.local(st, res.StatusCode)
+	default:
+		h.local(st, http.StatusInternalServerError)
+	}
+	return false
+}
+
+// expand appends the template with the request's variables.
+func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.Request) []byte {
+	for _, p := range t {
+		switch p.Var {
+		case "":
+			dst = append(dst, p.Literal...)
+		case "host":
+			dst = append(dst, strings.ToLower(hostWithoutPort(r.Host))...)
+		case "http_host":
+			dst = append(dst, r.Host...)
+		case "best_http_host":
+			dst = append(dst, st.http.host...)
+		case "scheme", "pass_access_scheme":
+			if (p.Var == "scheme" && r.TLS != nil) || (p.Var != "scheme" && st.http.https) {
+				dst = append(dst, "https"...)
+			} else {
+				dst = append(dst, "http"...)
+			}
+		case "request_uri":
+			dst = append(dst, r.RequestURI...)
+		case "escaped_request_uri":
+			dst = append(dst, url.QueryEscape(r.RequestURI)...)
+		case "uri":
+			dst = append(dst, r.URL.Path...)
+		case "args", "query_string":
+			dst = append(dst, r.URL.RawQuery...)
+		case "request_method":
+			dst = append(dst, r.Method...)
+		case "remote_addr":
+			dst = append(dst, st.http.client.String()...)
+		case "server_port":
+			dst = append(dst, listenerPort(r)...)
+		case "request_id":
+			dst = append(dst, st.reqID...)
+		case "http_user_agent":
+			dst = append(dst, r.Header.Get("User-Agent")...)
+		case "http_cookie":
+			dst = append(dst, r.Header.Get("Cookie")...)
+		case "http_authorization":
+			dst = append(dst, r.Header.Get("Authorization")...)
+		case "http_x_forwarded_for":
+			dst = append(dst, r.Header.Get("X-Forwarded-For")...)
+		}
+	}
+	return dst
+}
+
+// applyEarly runs what nginx does in its rewrite phases, before the HTTPS
+// redirect: the forwarded-header trust, the global block lists,
+// more_set_input_headers, host redirects (www, app-root), return
+// redirects and CORS (preflights are answered here). True: answered.
+func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
+	hs := &st.http
+	hs.req = r
+	hs.https = r.TLS != nil
+	hs.host = r.Host
+	addr, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err == nil {
+		hs.client = addr.Addr().Unmap()
+	}
+	g := hs.global
+	if g != nil && g.UseForwardedHeaders {
+		hs.trusted = routecfg.ContainsAddr(g.TrustedProxies, hs.client)
+		if hs.trusted {
+			if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
+				hs.https = strings.EqualFold(v, "https")
+			}
+			if v := r.Header.Get("X-Forwarded-Host"); v != "" {
+				hs.host, _, _ = strings.Cut(v, ",")
+			}
+			hs.client = realIP(r.Header.Get(g.ForwardedForHeader), hs.client, g.TrustedProxies)
+		}
+	}
+	if g != nil && (len(g.BlockCIDRs) > 0 || len(g.BlockUserAgents) > 0) {
+		blocked := routecfg.ContainsAddr(g.BlockCIDRs, hs.client)
+		ua := r.Header.Get("User-Agent")
+		for _, m := range g.BlockUserAgents {
+			blocked = blocked || m.Match(ua)
+		}
+		if blocked {
+			h.local(st, http.StatusForbidden)
+			return true
+		}
+	}
+	var p *routecfg.RoutePolicy
+	if st.rt != nil {
+		p = st.rt.Policy
+	}
+	if p != nil && p.Headers != nil {
+		for _, hd := range p.Headers.Input {
+			if hd.Value == "" {
+				r.Header.Del(hd.Name)
+			} else {
+				r.Header.Set(hd.Name, hd.Value)
+			}
+		}
+	}
+	if vh := st.vh; vh != nil && vh.Policy != nil {
+		hp := vh.Policy
+		if hp.RedirectHost != "" {
+			uri := r.RequestURI
+			if strings.IndexByte(uri, '?') < 0 && strings.HasSuffix(uri, "/") {
+				uri = uri[:len(uri)-1]
+			}
+			code := hp.RedirectCode
+			if code == 0 {
+				code = http.StatusPermanentRedirect
+			}
+			h.redirect(st, code, h.scheme(st)+"://"+hp.RedirectHost+h.redirectPortSuffix()+uri)
+			return true
+		}
+		if hp.AppRoot != "" && path == "/" {
+			h.redirect(st, http.StatusFound, h.scheme(st)+"://"+r.Host+hp.AppRoot)
+			return true
+		}
+	}
+	if p == nil {
+		return false
+	}
+	if rd := p.Redirect; rd != nil && rd.URL != "" {
+		h.redirect(st, rd.Code, string(h.expand(nil, rd.Location, st, r)))
+		return true
+	}
+	if c := p.CORS; c != nil {
+		origin := r.Header.Get("Origin")
+		if c.AnyOrigin || (origin != "" && c.Allows(origin)) {
+			hs.cors = true
+			if r.Method == http.MethodOptions {
+				hdr := st.rw.Header()
+				h.corsHeaders(st, hdr)
+				hdr["Content-Type"] = []string{"text/plain charset=UTF-8"}
+				hdr["Content-Length"] = valZero
+				st.rw.WriteHeader(http.StatusNoContent)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (h *Handler) scheme(st *reqState) string {
+	if st.http.https {
+		return "https"
+	}
+	return "http"
+}
+
+func (h *Handler) redirectPortSuffix() string {
+	if h.redirectPort == "" {
+		return ""
+	}
+	return ":" + h.redirectPort
+}
+
+// realIP is nginx's real_ip with real_ip_recursive on: the rightmost
+// address of the header that is not a trusted proxy; if all are trusted,
+// the leftmost.
+func realIP(header string, peer netip.Addr, trusted []netip.Prefix) netip.Addr {
+	if header == "" {
+		return peer
+	}
+	parts := strings.Split(header, ",")
+	out := peer
+	for i := len(parts) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
+		if err != nil {
+			return out
+		}
+		out = a.Unmap()
+		if !routecfg.ContainsAddr(trusted, out) {
+			return out
+		}
+	}
+	return out
+}
+
+// noTLSRedirect: no-tls-redirect-locations (ACME challenges by default).
+func (h *Handler) noTLSRedirect(st *reqState, path string) bool {
+	g := st.http.global
+	if g == nil {
+		return isACMEChallenge(path)
+	}
+	for _, p := range g.NoTLSRedirectLocations {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// redirectToHTTPS is ingress-nginx's redirect_to_https with the
+// http-redirect-code, preserve-trailing-slash and use-port-in-redirects.
+func (h *Handler) redirectToHTTPS(st *reqState, r *http.Request) {
+	var rd *routecfg.Redirect
+	if st.rt != nil && st.rt.Policy != nil {
+		rd = st.rt.Policy.Redirect
+	}
+	g := st.http.global
+	if rd == nil && (g == nil || g.HTTPRedirectCode == 0 || g.HTTPRedirectCode == http.StatusPermanentRedirect) && st.http.host == r.Host {
+		h.redirectHTTPS(st, r)
+		return
+	}
+	uri := r.RequestURI
+	if uri == "" || uri[0] != '/' {
+		uri = r.URL.RequestURI()
+	}
+	if (rd == nil || !rd.PreserveTrailingSlash) && strings.IndexByte(uri, '?') < 0 && strings.HasSuffix(uri, "/") {
+		uri = uri[:len(uri)-1]
+	}
+	port := h.redirectPortSuffix()
+	if rd != nil && rd.UsePort && port == "" {
+		port = ":443"
+	}
+	code := http.StatusPermanentRedirect
+	if g != nil && g.HTTPRedirectCode != 0 {
+		code = g.HTTPRedirectCode
+	}
+	h.redirect(st, code, "https://"+hostWithoutPort(st.http.host)+port+uri)
+}
+
+// corsHeaders sets ingress-nginx's CORS response headers.
+func (h *Handler) corsHeaders(st *reqState, hdr http.Header) {
+	c := st.rt.Policy.CORS
+	origin := "*"
+	if !c.AnyOrigin {
+		origin = st.http.req.Header.Get("Origin")
+	}
+	hdr["Access-Control-Allow-Origin"] = []string{origin}
+	if c.AllowCredentials {
+		hdr["Access-Control-Allow-Credentials"] = []string{"true"}
+	}
+	hdr["Access-Control-Allow-Methods"] = []string{c.AllowMethods}
+	hdr["Access-Control-Allow-Headers"] = []string{c.AllowHeaders}
+	if c.ExposeHeaders != "" {
+		hdr["Access-Control-Expose-Headers"] = []string{c.ExposeHeaders}
+	}
+	hdr["Access-Control-Max-Age"] = []string{c.MaxAge}
+}
+
+// decorate applies the response-header families to a response's headers:
+// CORS, more_set_headers (every status), add_header (2xx/3xx unless
+// always), the auth Set-Cookie and server-tokens.
+func (h *Handler) decorate(st *reqState, hdr http.Header, code int) {
+	if g := st.http.global; g == nil || !g.ServerTokens {
+		delete(hdr, "Server")
+	} else {
+		hdr["Server"] = []string{"moat"}
+	}
+	var vhh, rth *routecfg.Headers
+	if st.vh != nil && st.vh.Policy != nil {
+		vhh = st.vh.Policy.Headers
+	}
+	var p *routecfg.RoutePolicy
+	if st.rt != nil {
+		p = st.rt.Policy
+	}
+	if p == nil && vhh == nil {
+		return
+	}
+	if p != nil {
+		rth = p.Headers
+		if p.CORS != nil && st.http.cors {
+			h.corsHeaders(st, hdr)
+		}
+	}
+	addOK := code >= 200 && code < 400
+	for _, hh := range [...]*routecfg.Headers{vhh, rth} {
+		if hh == nil {
+			continue
+		}
+		for _, x := range hh.Set {
+			if x.Value == "" {
+				hdr.Del(x.Name)
+			} else {
+				hdr.Set(x.Name, x.Value)
+			}
+		}
+		for _, x := range hh.Add {
+			if addOK || x.Always {
+				hdr.Add(x.Name, x.Value)
+			}
+		}
+	}
+	if p != nil && p.ExternalAuth != nil && len(st.http.authCookie) > 0 && (addOK || p.ExternalAuth.AlwaysSetCookie) {
+		hdr["Set-Cookie"] = append(hdr["Set-Cookie"], st.http.authCookie...)
+	}
+}
+
+// httpRequestOut adjusts the proxied request: forwarded headers per the
+// ConfigMap, X-Forwarded-Prefix, proxy_set_header, auth response headers,
+// the Connection header and the basic-auth Authorization removal.
+func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
+	hs := &st.http
+	hdr := out.Header
+	if g := hs.global; g != nil && g.UseForwardedHeaders {
+		client := hs.client.String()
+		if g.ComputeFullForwardedFor && hs.trusted {
+			peer := in.RemoteAddr
+			if ap, err := netip.ParseAddrPort(peer); err == nil {
+				peer = ap.Addr().Unmap().String()
+			}
+			if prior := in.Header.Get("X-Forwarded-For"); prior != "" {
+				hdr["X-Forwarded-For"] = []string{prior + ", " + peer}
+			} else {
+				hdr["X-Forwarded-For"] = []string{peer}
+			}
+		} else {
+			hdr["X-Forwarded-For"] = []string{client}
+		}
+		hdr["X-Real-Ip"] = []string{client}
+		proto := valHTTP
+		if hs.https {
+			proto = valHTTPS
+		}
+		hdr["X-Forwarded-Proto"], hdr["X-Forwarded-Scheme"] = proto, proto
+		hdr["X-Forwarded-Host"] = []string{hs.host}
+		if p := in.Header.Get("X-Forwarded-Port"); p != "" && hs.trusted {
+			hdr["X-Forwarded-Port"] = []string{p}
+		}
+	}
+	if prior := in.Header.Get("X-Forwarded-For"); prior != "" {
+		hdr["X-Original-Forwarded-For"] = []string{prior}
+	}
+	if st.rt == nil || st.rt.Policy == nil {
+		return
+	}
+	p := st.rt.Policy
+	if hs.stripAuthorization {
+		delete(hdr, "Authorization")
+	}
+	if p.ExternalAuth != nil {
+		for _, name := range p.ExternalAuth.ResponseHeaders {
+			k := http.CanonicalHeaderKey(name)
+			if v := hs.authHeaders[k]; len(v) > 0 {
+				hdr[k] = v
+			} else {
+				delete(hdr, k)
+			}
+		}
+	}
+	hh := p.Headers
+	if hh == nil {
+		return
+	}
+	if hh.XForwardedPrefix != "" && st.rewritten {
+		hdr["X-Forwarded-Prefix"] = []string{hh.XForwardedPrefix}
+	}
+	for _, x := range hh.Upstream {
+		if x.Value == "" {
+			hdr.Del(x.Name)
+		} else {
+			hdr.Set(x.Name, x.Value)
+		}
+	}
+	if hh.Connection != "" && hdr.Get("Upgrade") == "" {
+		hdr["Connection"] = []string{hh.Connection}
+		if strings.EqualFold(hh.Connection, "close") {
+			out.Close = true
+		}
+	}
+	if hh.HTTP10 {
+		out.Close = true
+	}
+}
+
+// interceptError replaces an upstream answer listed in custom-http-errors
+// with the default backend's answer to "/" (ingress-nginx's
+// @custom_<upstream>_<code> location); true when res was replaced.
+func (h *Handler) interceptError(st *reqState, res *http.Response) {
+	p := st.rt.Policy
+	if p == nil || p.ErrorPages == nil || !p.ErrorPages.Has(res.StatusCode) {
+		return
+	}
+	code := res.StatusCode
+	res.Body.Close()
+	body, status, hdr := h.errorPage(st, code)
+	res.StatusCode, res.Status = status, strconv.Itoa(status)+" "+http.StatusText(status)
+	res.Header = hdr
+	res.Body = body
+	res.ContentLength = -1
+	res.Header.Del("Content-Length")
+}
+
+// errorPage asks the default backend; without one it is ingress-nginx's
+// built-in default backend, which answers 404.
+func (h *Handler) errorPage(st *reqState, code int) (io.ReadCloser, int, http.Header) {
+	ep := st.rt.Policy.ErrorPages
+	r := st.http.req
+	if ep.Pool != "" {
+		if e := h.upstreams.Pick(ep.Pool); e != nil {
+			u := "http://" + e.Address + "/"
+			if r.URL.RawQuery != "" {
+				u += "?" + r.URL.RawQuery
+			}
+			req, err := http.NewRequestWithContext(r.Context(), r.Method, u, nil)
+			if err == nil {
+				for k, v := range r.Header {
+					req.Header[k] = v
+				}
+				req.Host = r.Host
+				src := st.rt.Source
+				for k, v := range map[string]string{"X-Code": strconv.Itoa(code), "X-Format": r.Header.Get("Accept"),
+					"X-Original-Uri": r.RequestURI, "X-Namespace": src.Namespace, "X-Ingress-Name": src.Ingress,
+					"X-Service-Name": src.Service, "X-Service-Port": src.Port, "X-Request-Id": st.reqID,
+					"X-Forwarded-For": st.http.client.String()} {
+					req.Header[k] = []string{v}
+				}
+				if res, err := h.rp.Transport.RoundTrip(req); err == nil {
+					return res.Body, res.StatusCode, res.Header
+				}
+			}
+		}
+	}
+	body := statusBody(http.StatusNotFound)
+	return io.NopCloser(strings.NewReader(string(body))), http.StatusNotFound,
+		http.Header{"Content-Type": valTextPlain, "X-Content-Type-Options": valNoSniff}
+}
+
+// newAuthClient is the client for auth sub-requests: no redirects
+// followed, its own connection pool.
+func newAuthClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 32,
+		IdleConnTimeout:     90 * time.Second,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// httpHandlerState is the Handler's share of the HTTP families.
+type httpHandlerState struct {
+	authClient *http.Client
+}
+
+// accessLogged reports whether the route keeps its access log.
+func accessLogged(st *reqState) bool {
+	return st.rt == nil || st.rt.Policy == nil || st.rt.Policy.Logging == nil || !st.rt.Policy.Logging.NoAccessLog
 }

@@ -73,6 +73,8 @@ type Handler struct {
 	backends     Backends
 	traffic      trafficState
 	rp           *httputil.ReverseProxy
+	// http is the HTTP families' shared state (policy_http.go).
+	http httpHandlerState
 }
 
 // New returns a Handler. One ReverseProxy is built here and shared by all
@@ -100,6 +102,7 @@ func New(opts Options) *Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.http.authClient = newAuthClient()
 	if p := opts.HTTPSRedirectPort; p != 0 && p != 443 {
 		h.redirectPort = strconv.Itoa(p)
 	}
@@ -177,6 +180,8 @@ type reqState struct {
 	client *certs.ClientResult
 	// backend is the pool's transport and scheme (backend.go).
 	backend upstream.Backend
+	// http is the HTTP families' request state (policy_http.go).
+	http httpReq
 }
 
 var statePool = sync.Pool{New: func() any { return new(reqState) }}
@@ -194,6 +199,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s := h.snapshot(); s != nil {
 		table = s.Table
 		st.tr.setConfig(s.Config)
+		if s.Config != nil {
+			st.http.global = s.Config.Global
+		}
 	}
 	// Match on the normalised path, as nginx does ($uri); the upstream
 	// still gets the request URI as sent unless a rewrite applies.
@@ -208,8 +216,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.TLS != nil && h.checkClientAuth(st, r, table, vh) {
 		return
 	}
-	if r.TLS == nil && wantsHTTPS(vh, rt) && !isACMEChallenge(path) {
-		h.redirectHTTPS(st, r)
+	if h.applyEarly(st, r, path) {
+		return
+	}
+	if !st.http.https && wantsHTTPS(vh, rt) && !h.noTLSRedirect(st, path) {
+		h.redirectToHTTPS(st, r)
 		return
 	}
 	if vh == nil || rt == nil {
@@ -276,7 +287,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	}
 	d := end.Sub(start)
 	h.metrics.ObserveRequest(st.vh, st.rt, status, d)
-	if h.accessLog != nil {
+	if h.accessLog != nil && accessLogged(st) {
 		h.writeAccessLog(st, r, start, status, d)
 	}
 	h.trafficFinish(st)

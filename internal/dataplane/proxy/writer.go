@@ -88,6 +88,7 @@ func (h *Handler) local(st *reqState, code int) {
 	hdr["Content-Type"] = valTextPlain
 	hdr["X-Content-Type-Options"] = valNoSniff
 	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h.decorate(st, hdr, code)
 	if st.hsts != "" {
 		hdr["Strict-Transport-Security"] = []string{st.hsts}
 	}
@@ -100,6 +101,7 @@ func (h *Handler) redirect(st *reqState, code int, loc string) {
 	hdr := st.rw.Header()
 	hdr["Location"] = []string{loc}
 	hdr["Content-Length"] = valZero
+	h.decorate(st, hdr, code)
 	if st.hsts != "" {
 		hdr["Strict-Transport-Security"] = []string{st.hsts}
 	}

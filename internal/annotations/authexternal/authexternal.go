@@ -1,0 +1,215 @@
+// Package authexternal parses ingress-nginx's external authentication
+// annotations (auth-url and friends).
+package authexternal
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// Keys is the family's table.
+var Keys = []annotations.Key{
+	{Name: "auth-url", Status: annotations.Supported,
+		Doc: "Ask this URL first: a sub-request with the original method and headers and no body; 2xx lets the request through, 401 and 403 are returned, anything else is 500. Request variables ($host, $request_uri, ...) are expanded."},
+	{Name: "auth-method", Status: annotations.Supported,
+		Doc: "Method of the auth sub-request instead of the original one."},
+	{Name: "auth-signin", Status: annotations.Supported,
+		Doc: "On 401, redirect (302) here with rd=<original URL> appended unless the URL already has it."},
+	{Name: "auth-signin-redirect-param", Status: annotations.Supported,
+		Doc: "Name of the parameter auth-signin adds (default rd)."},
+	{Name: "auth-response-headers", Status: annotations.Supported,
+		Doc: "Comma-separated headers copied from the auth response to the upstream request (a client's own copies are dropped)."},
+	{Name: "auth-request-redirect", Status: annotations.Supported,
+		Doc: "Value of X-Auth-Request-Redirect on the sub-request (default: the request URI)."},
+	{Name: "auth-proxy-set-headers", Status: annotations.Supported,
+		Doc: "ConfigMap (same namespace) whose entries are set as headers on the auth sub-request; values may use request variables."},
+	{Name: "auth-cache-key", Status: annotations.Supported,
+		Doc: "Cache auth answers under this key (request variables expanded), per Ingress host and auth URL."},
+	{Name: "auth-cache-duration", Status: annotations.Supported,
+		Doc: "Which auth answers are cached and for how long: nginx proxy_cache_valid syntax, default \"200 202 401 5m\"."},
+	{Name: "auth-always-set-cookie", Status: annotations.Supported,
+		Doc: "Pass the auth response's Set-Cookie on every response, not only 2xx and 3xx ones."},
+	{Name: "auth-keepalive", Status: annotations.Partial,
+		Doc: "Validated; moat always reuses connections to the auth service (Go's connection pool), whatever the value."},
+	{Name: "auth-keepalive-requests", Status: annotations.Partial,
+		Doc: "Validated; connection reuse is managed by Go's connection pool."},
+	{Name: "auth-keepalive-timeout", Status: annotations.Partial,
+		Doc: "Validated; idle connections to the auth service close after 90 s."},
+	{Name: "auth-keepalive-share-vars", Status: annotations.Partial,
+		Doc: "Validated; moat has no nginx variables to share, response headers are copied either way."},
+	{Name: "auth-snippet", Status: annotations.Refused,
+		Doc: "Raw nginx configuration for the auth sub-request; moat never takes nginx directives (and it is Critical risk)."},
+	{Name: "enable-global-auth", Status: annotations.Supported,
+		Doc: "false opts the Ingress out of the ConfigMap's global-auth-url (default true)."},
+}
+
+// Settings are the values shared by auth-* and the ConfigMap's global-auth-*.
+type Settings struct {
+	URL, Method, Signin, SigninParam, RequestRedirect, CacheKey, CacheDuration string
+	ResponseHeaders                                                            []string
+	AlwaysSetCookie                                                            bool
+}
+
+// Config is the parsed family.
+type Config struct {
+	Settings Settings
+	// ProxySetHeaders names the ConfigMap for auth-proxy-set-headers.
+	ProxySetHeaders string
+	// GlobalAuth is enable-global-auth.
+	GlobalAuth bool
+	// Denied is set when auth-url is set but unusable: ingress-nginx then
+	// denies the location rather than serve it unauthenticated.
+	Denied string
+}
+
+// Parse reads the family.
+func Parse(r *annotations.Reader) Config {
+	c := Config{GlobalAuth: r.Bool("enable-global-auth", true)}
+	r.Int("auth-keepalive", 0, 0, 1<<20)
+	r.Int("auth-keepalive-requests", 1000, 1, 1<<30)
+	r.Int("auth-keepalive-timeout", 60, 1, 1<<20)
+	r.Bool("auth-keepalive-share-vars", false)
+	v, ok := r.Raw("auth-url")
+	if !ok {
+		return c
+	}
+	s := Settings{
+		URL:             strings.TrimSpace(v),
+		Method:          r.String("auth-method", ""),
+		Signin:          r.String("auth-signin", ""),
+		SigninParam:     r.String("auth-signin-redirect-param", "rd"),
+		RequestRedirect: r.String("auth-request-redirect", ""),
+		CacheKey:        r.String("auth-cache-key", ""),
+		CacheDuration:   r.String("auth-cache-duration", "200 202 401 5m"),
+		ResponseHeaders: annotations.SplitList(r.String("auth-response-headers", "")),
+		AlwaysSetCookie: r.Bool("auth-always-set-cookie", false),
+	}
+	c.Settings = s
+	c.ProxySetHeaders = r.String("auth-proxy-set-headers", "")
+	return c
+}
+
+// Build checks settings and turns them into the route's ExternalAuth. bad
+// is called with the key (without prefix), value and reason of each
+// problem; a nil result means auth is unusable and the location must be
+// denied.
+func Build(s Settings, bad func(key, value, why string)) *routecfg.ExternalAuth {
+	u, err := url.Parse(s.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("auth-url", s.URL, "expected an absolute http:// or https:// URL; the paths are denied (503)")
+		return nil
+	}
+	a := &routecfg.ExternalAuth{Method: s.Method, AlwaysSetCookie: s.AlwaysSetCookie}
+	if a.URL, err = annotations.ParseTemplate(s.URL); err != nil {
+		bad("auth-url", s.URL, err.Error()+"; the paths are denied (503)")
+		return nil
+	}
+	switch s.Method {
+	case "", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS":
+	default:
+		bad("auth-method", s.Method, "expected an HTTP method such as GET or POST")
+		a.Method = ""
+	}
+	if s.Signin != "" {
+		if su, err := url.Parse(s.Signin); err != nil || (su.Scheme != "http" && su.Scheme != "https") {
+			bad("auth-signin", s.Signin, "expected an absolute http:// or https:// URL; 401 is returned instead")
+		} else if t, err := annotations.ParseTemplate(signinURL(s.Signin, su, s.SigninParam)); err != nil {
+			bad("auth-signin", s.Signin, err.Error())
+		} else {
+			a.Signin = t
+		}
+	}
+	for _, h := range s.ResponseHeaders {
+		if !annotations.ValidHeaderName(h) {
+			bad("auth-response-headers", h, "not a header name; skipped")
+			continue
+		}
+		a.ResponseHeaders = append(a.ResponseHeaders, h)
+	}
+	if s.RequestRedirect != "" {
+		if a.RequestRedirect, err = annotations.ParseTemplate(s.RequestRedirect); err != nil {
+			bad("auth-request-redirect", s.RequestRedirect, err.Error())
+		}
+	}
+	if s.CacheKey != "" {
+		if a.CacheKey, err = annotations.ParseTemplate(s.CacheKey); err != nil {
+			bad("auth-cache-key", s.CacheKey, err.Error()+"; answers are not cached")
+		} else if a.CacheRules, err = ParseCacheDuration(s.CacheDuration); err != nil {
+			bad("auth-cache-duration", s.CacheDuration, err.Error()+"; answers are not cached")
+			a.CacheKey = nil
+		}
+	}
+	return a
+}
+
+// signinURL appends the redirect parameter as ingress-nginx's
+// buildAuthSignURL: $pass_access_scheme://$http_host$escaped_request_uri,
+// unless the URL already carries the parameter.
+func signinURL(raw string, u *url.URL, param string) string {
+	if param == "" {
+		param = "rd"
+	}
+	q := u.Query()
+	if q.Get(param) != "" {
+		return raw
+	}
+	sep := "?"
+	if len(q) > 0 || strings.Contains(raw, "?") {
+		sep = "&"
+	}
+	return raw + sep + param + "=${pass_access_scheme}://${http_host}${escaped_request_uri}"
+}
+
+// ParseCacheDuration parses nginx proxy_cache_valid entries separated by
+// commas: "[code ...|any] time".
+func ParseCacheDuration(v string) ([]routecfg.CacheRule, error) {
+	var out []routecfg.CacheRule
+	for _, entry := range annotations.SplitList(v) {
+		f := strings.Fields(entry)
+		d, err := nginxTime(f[len(f)-1])
+		if err != nil {
+			return nil, err
+		}
+		rule := routecfg.CacheRule{TTL: d}
+		for _, c := range f[:len(f)-1] {
+			if c == "any" {
+				rule.Any = true
+				continue
+			}
+			n, err := strconv.Atoi(c)
+			if err != nil || n < 100 || n > 599 {
+				return nil, errorf("%q is not a status code or any", c)
+			}
+			rule.Codes = append(rule.Codes, n)
+		}
+		if len(rule.Codes) == 0 && !rule.Any {
+			rule.Codes = []int{200, 301, 302}
+		}
+		out = append(out, rule)
+	}
+	if len(out) == 0 {
+		return nil, errorf("no duration")
+	}
+	return out, nil
+}
+
+func nginxTime(s string) (time.Duration, error) {
+	units := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour}
+	unit := time.Second
+	if u, ok := units[s[len(s)-1]]; ok {
+		unit, s = u, s[:len(s)-1]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, errorf("%q is not an nginx time such as 5m", s)
+	}
+	return time.Duration(n) * unit, nil
+}
+
+func errorf(format string, a ...any) error { return fmt.Errorf(format, a...) }
