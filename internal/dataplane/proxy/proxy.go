@@ -251,7 +251,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.ep = ep
 	ep.Acquire()
-	h.chooseBackend(st, rt.Pool)
+	h.chooseBackend(st, st.tr.pool) // the canary's pool when the canary was chosen
 	st.port = listenerPort(r)
 	h.rp.ServeHTTP(&st.rw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
 }
