@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/moat-ingress/moat/internal/convert"
+	"github.com/moat-ingress/moat/internal/k8s"
+)
+
+func newConvertCmd() *cobra.Command {
+	var opts convert.Options
+	var outDir string
+	cmd := &cobra.Command{
+		Use:   "convert PATH...",
+		Short: "Rewrite extensions/v1beta1 and networking.k8s.io/v1beta1 Ingresses as networking.k8s.io/v1",
+		Long: `convert prints the manifests that PATH names (files, directories, or "-" for
+stdin) with every legacy Ingress and IngressClass rewritten for the
+networking.k8s.io/v1 API, as kubectl convert did: serviceName/servicePort
+become service.name and service.port.number (or .name), spec.backend becomes
+spec.defaultBackend, and each path gets the pathType that keeps
+ingress-nginx's matching (Prefix for "/", ImplementationSpecific elsewhere).
+Every other document is copied unchanged; comments are kept.
+
+Problems that need a decision, such as a tls list split in two or a
+placeholder host, are not changed: run moat lint on the result.`,
+		Example: `  moat convert examples/blog-post/as-written > converted.yaml
+  moat convert -o converted/ manifests/ && moat lint converted/`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			inputs, err := convertInputs(args, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			log := cmd.ErrOrStderr()
+			var all bytes.Buffer
+			total := 0
+			for i, in := range inputs {
+				out, changes, err := convert.File(in.data, opts)
+				if err != nil {
+					return fmt.Errorf("%s: %w", in.name, err)
+				}
+				for _, c := range changes {
+					fmt.Fprintf(log, "%s: converted %s\n", in.name, c)
+				}
+				total += len(changes)
+				if outDir != "" {
+					if err := writeConverted(outDir, in, out); err != nil {
+						return err
+					}
+					continue
+				}
+				if i > 0 && len(bytes.TrimSpace(out)) > 0 && !bytes.HasPrefix(out, []byte("---")) {
+					all.WriteString("---\n")
+				}
+				all.Write(out)
+				if len(out) > 0 && out[len(out)-1] != '\n' {
+					all.WriteByte('\n')
+				}
+			}
+			if total == 0 {
+				fmt.Fprintf(log, "nothing to convert: no extensions/v1beta1 or networking.k8s.io/v1beta1 Ingress or IngressClass found\n")
+			}
+			if outDir == "" {
+				_, err = cmd.OutOrStdout().Write(all.Bytes())
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write each file under this directory (same relative paths) instead of printing")
+	cmd.Flags().BoolVar(&opts.MoveClassAnnotation, "move-class-annotation", false,
+		"also move the deprecated kubernetes.io/ingress.class annotation to spec.ingressClassName")
+	return cmd
+}
+
+// convertInput is one file to convert and where it goes under -o DIR.
+type convertInput struct {
+	name, rel string
+	data      []byte
+}
+
+// convertInputs lists the files that args name, each with its path
+// relative to the directory argument that found it (for -o DIR).
+func convertInputs(args []string, stdin io.Reader) ([]convertInput, error) {
+	var out []convertInput
+	seen := map[string]string{}
+	for _, a := range args {
+		if a == "-" {
+			data, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, fmt.Errorf("reading stdin: %w", err)
+			}
+			out = append(out, convertInput{name: "<stdin>", rel: "stdin.yaml", data: data})
+			continue
+		}
+		files, diags := k8s.ManifestFiles([]string{a})
+		if len(diags) > 0 {
+			return nil, errors.New(diags[0].Message)
+		}
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if fi.IsDir() && len(files) == 0 {
+			return nil, fmt.Errorf("%s: no manifest files (*.yaml, *.yml, *.json)", a)
+		}
+		for _, f := range files {
+			rel := filepath.Base(f)
+			if fi.IsDir() {
+				if r, err := filepath.Rel(a, f); err == nil {
+					rel = r
+				}
+			}
+			if prev, dup := seen[rel]; dup {
+				return nil, fmt.Errorf("%s and %s would both be written as %s; convert them separately", prev, f, rel)
+			}
+			seen[rel] = f
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, convertInput{name: f, rel: rel, data: data})
+		}
+	}
+	return out, nil
+}
+
+// writeConverted writes one converted file under dir, refusing to
+// overwrite its own input.
+func writeConverted(dir string, in convertInput, data []byte) error {
+	p := filepath.Join(dir, in.rel)
+	if in.name != "<stdin>" {
+		if a, b := absPath(p), absPath(in.name); a == b {
+			return fmt.Errorf("-o %s would overwrite %s; write the result to another directory", dir, in.name)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, data, 0o644)
+}
+
+func absPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
