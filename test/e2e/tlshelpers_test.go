@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/echo"
 )
 
 // leaf issues a certificate from ca: a client certificate when client is
@@ -138,4 +140,29 @@ func doHeaders(c *http.Client, url string, hdr map[string]string) (result, error
 		_ = json.Unmarshal(body, &r.echo)
 	}
 	return r, nil
+}
+
+// startTLSEcho runs an echo backend over TLS with cert; with clientCAs set
+// it requires a client certificate from them. It returns "ip:port".
+func startTLSEcho(t *testing.T, name string, cert *tls.Certificate, clientCAs *x509.CertPool) string {
+	t.Helper()
+	cfg := &tls.Config{Certificates: []tls.Certificate{*cert}}
+	if clientCAs != nil {
+		cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, clientCAs
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := echo.Handler(name)
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+			w.Header().Set("X-Backend-Saw-Client", r.TLS.PeerCertificates[0].Subject.CommonName)
+		}
+		w.Header().Set("X-Backend-SNI", r.TLS.ServerName)
+		h.ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
 }
