@@ -40,6 +40,10 @@ type ServeConfig struct {
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	HTTPSRedirectPort        int
+	// ConfigMap is the controller ConfigMap, "namespace/name" (one of the
+	// manifests); AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
+	ConfigMap         string
+	AnnotationsPrefix string
 
 	// Log receives operational logs; AccessLog one JSON line per request.
 	Log       *slog.Logger
@@ -117,6 +121,8 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			ControllerClass:       c.ControllerClass,
 			WatchWithoutClass:     c.WatchIngressWithoutClass,
 			DefaultSSLCertificate: c.DefaultSSLCertificate,
+			ConfigMap:             c.ConfigMap,
+			AnnotationPrefix:      c.AnnotationsPrefix,
 			Certs:                 translate.NewCertCache(),
 		},
 		Now:      time.Now,
