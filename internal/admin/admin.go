@@ -54,6 +54,9 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte(routecfg.Dump(r.Config)))
 	})
+	// Every host's certificate, issuer, SANs, expiry and why it fell
+	// back to the default certificate (certs.go).
+	mux.HandleFunc("GET /debug/certs", s.certs)
 	mux.HandleFunc("GET /debug/diagnostics", func(w http.ResponseWriter, _ *http.Request) {
 		r := s.last.Load()
 		if r == nil {
