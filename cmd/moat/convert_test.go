@@ -12,7 +12,7 @@ func TestConvertCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	if strings.Contains(out, "extensions/v1beta1 ->") == false || strings.Count(out, "apiVersion: networking.k8s.io/v1\n") != 2 {
+	if !strings.Contains(out, "extensions/v1beta1 ->") || strings.Count(out, "apiVersion: networking.k8s.io/v1\n") != 2 {
 		t.Errorf("stdout+stderr:\n%s", out)
 	}
 

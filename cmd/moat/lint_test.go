@@ -3,30 +3,33 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 )
 
-// run executes moat with args and stdin, returning stdout and the exit
-// status main would use.
-func run(t *testing.T, stdin string, args ...string) (string, int) {
+// runIO executes moat with args and stdin, returning stdout, stderr (with
+// the error main would print) and the exit status main would use.
+func runIO(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := newRootCmd()
-	var out bytes.Buffer
+	var out, errOut bytes.Buffer
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
-	cmd.SetErr(&out)
+	cmd.SetErr(&errOut)
 	cmd.SetIn(strings.NewReader(stdin))
 	err := cmd.Execute()
 	if err == nil {
-		return out.String(), 0
+		return out.String(), errOut.String(), 0
 	}
-	var ee *exitError
-	if !errors.As(err, &ee) {
-		out.WriteString(err.Error())
-	}
-	return out.String(), exitCode(err)
+	errOut.WriteString("moat: " + err.Error() + "\n")
+	return out.String(), errOut.String(), exitCode(err)
+}
+
+// run is runIO with stdout and stderr together.
+func run(t *testing.T, stdin string, args ...string) (string, int) {
+	t.Helper()
+	out, errOut, code := runIO(t, stdin, args...)
+	return out + errOut, code
 }
 
 func TestLintExitStatus(t *testing.T) {
@@ -75,7 +78,7 @@ spec: {ports: [{port: 80}]}
 }
 
 func TestLintJSON(t *testing.T) {
-	out, code := run(t, "", "lint", "-o", "json", "../../examples/blog-post/as-written")
+	out, _, code := runIO(t, "", "lint", "-o", "json", "../../examples/blog-post/as-written")
 	if code != 1 {
 		t.Errorf("exit %d, want 1", code)
 	}

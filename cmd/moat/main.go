@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
+	root.AddCommand(newLintCmd(), newConvertCmd(), newSecretCmd(), newCertCmd())
 	root.AddCommand(newLintCmd(), newConvertCmd())
 	root.AddCommand(newLintCmd())
 	return root

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/moat-ingress/moat/internal/certkit"
+)
+
+// expirySoon matches translate's TLSCertificateExpiringSoon threshold.
+const expirySoon = 21 * 24 * time.Hour
+
+func newSecretCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "secret",
+		Short: "Write Secret manifests (see moat secret tls)",
+	}
+	cmd.AddCommand(newSecretTLSCmd())
+	return cmd
+}
+
+// secretTLS is what `moat secret tls` takes.
+type secretTLS struct {
+	name, namespace       string
+	certFile, keyFile, ca string
+	hosts                 []string
+}
+
+func newSecretTLSCmd() *cobra.Command {
+	var s secretTLS
+	cmd := &cobra.Command{
+		Use:   "tls NAME --cert FILE --key FILE [--namespace NS] [--ca FILE]",
+		Short: "Print a kubernetes.io/tls Secret for a certificate and key, after checking them",
+		Long: `secret tls prints a kubernetes.io/tls Secret manifest holding FILE's
+certificate chain and key, base64-encoded for you. Before writing it checks
+that the key belongs to the certificate (and refuses otherwise), puts the
+chain in order (server certificate, then each intermediate followed by its
+issuer, root left out), and warns about expiry, weak keys and SHA-1
+signatures.
+
+--ca names a bundle of intermediate and root certificates used to complete
+and verify the chain; a root found there is stored as ca.crt, as
+cert-manager does. --host refuses a certificate that does not cover a host.
+
+The Secret must live in the Ingress's namespace: an Ingress cannot use
+Secrets of another namespace. The key is printed only inside the manifest.`,
+		Example: `  moat secret tls my-web-app-tls --cert cert.crt --key cert.key --namespace default > secret.yaml
+  moat secret tls shop-tls --cert shop.crt --key shop.key --ca chain.pem --host shop.example.com | kubectl apply -f -`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s.name = args[0]
+			return s.run(cmd.OutOrStdout(), cmd.ErrOrStderr(), time.Now())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&s.certFile, "cert", "", "PEM file with the server certificate (and optionally its intermediates, in any order)")
+	f.StringVar(&s.keyFile, "key", "", "PEM file with the certificate's private key (PKCS #1, PKCS #8 or SEC 1, not encrypted)")
+	f.StringVarP(&s.namespace, "namespace", "n", "", "metadata.namespace of the Secret: the Ingress's namespace (default: none, so kubectl's current namespace)")
+	f.StringVar(&s.ca, "ca", "", "PEM bundle of intermediate and root certificates to complete and verify the chain")
+	f.StringArrayVar(&s.hosts, "host", nil, "refuse the certificate unless it covers this host; repeatable")
+	_ = cmd.MarkFlagRequired("cert")
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+// refuse is a problem with the user's files: exit status 1, not 2.
+func refuse(format string, a ...any) error {
+	return &exitError{code: 1, msg: fmt.Sprintf(format, a...)}
+}
+
+func (s *secretTLS) run(out, log io.Writer, now time.Time) error {
+	if errs := validation.IsDNS1123Subdomain(s.name); len(errs) > 0 {
+		return refuse("Secret name %q: %s", s.name, strings.Join(errs, "; "))
+	}
+	if s.namespace != "" {
+		if errs := validation.IsDNS1123Label(s.namespace); len(errs) > 0 {
+			return refuse("namespace %q: %s", s.namespace, strings.Join(errs, "; "))
+		}
+	}
+	crtPEM, err := os.ReadFile(s.certFile)
+	if err != nil {
+		return refuse("--cert: %v", err)
+	}
+	certs, err := certkit.ParseCertificates(crtPEM)
+	if err != nil {
+		return refuse("--cert %s: %v", s.certFile, err)
+	}
+	keyPEM, err := os.ReadFile(s.keyFile)
+	if err != nil {
+		return refuse("--key: %v", err)
+	}
+	// Errors about the key never quote its content.
+	key, keyBlock, err := certkit.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return refuse("--key %s: %v", s.keyFile, err)
+	}
+	var leaf *x509.Certificate
+	for _, c := range certs {
+		if certkit.KeyMatches(c, key.Public()) {
+			leaf = c
+			break
+		}
+	}
+	if leaf == nil {
+		var names []string
+		for _, c := range certs {
+			names = append(names, certkit.Name(c))
+		}
+		return refuse("the key in %s does not match the certificate in %s (%s): they are not a pair; use the key generated with this certificate",
+			s.keyFile, s.certFile, strings.Join(names, ", "))
+	}
+	var extra []*x509.Certificate
+	if s.ca != "" {
+		caPEM, err := os.ReadFile(s.ca)
+		if err != nil {
+			return refuse("--ca: %v", err)
+		}
+		if extra, err = certkit.ParseCertificates(caPEM); err != nil {
+			return refuse("--ca %s: %v", s.ca, err)
+		}
+	}
+	chain, root, unused := certkit.OrderChain(leaf, append(append([]*x509.Certificate(nil), certs...), extra...))
+	warn := func(format string, a ...any) { fmt.Fprintf(log, "moat secret tls: warning: "+format+"\n", a...) }
+	note := func(format string, a ...any) { fmt.Fprintf(log, "moat secret tls: "+format+"\n", a...) }
+
+	for _, h := range s.hosts {
+		if err := leaf.VerifyHostname(h); err != nil {
+			return refuse("the certificate does not cover host %q (it covers %s)", h, covers(leaf))
+		}
+	}
+	if reordered(certs, chain, root) {
+		note("put tls.crt in chain order: %s", names(chain))
+	}
+	for _, c := range unused {
+		if containsCert(certs, c) {
+			warn("left out %s from %s: it is not part of the chain of %s", certkit.Name(c), s.certFile, certkit.Name(leaf))
+		}
+	}
+	if root != nil && containsCert(certs, root) {
+		note("left the root %s out of tls.crt: clients must already trust it", certkit.Name(root))
+	}
+	if s.ca != "" {
+		roots := x509.NewCertPool()
+		if root != nil {
+			roots.AddCert(root)
+		}
+		inter := x509.NewCertPool()
+		for _, c := range chain[1:] {
+			inter.AddCert(c)
+		}
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: now}); err != nil && root != nil {
+			warn("the chain does not verify against %s: %v", s.ca, err)
+		} else if root == nil {
+			warn("%s holds no root certificate that issued this chain; clients will need it from elsewhere", s.ca)
+		}
+	}
+	for _, c := range chain {
+		switch {
+		case now.After(c.NotAfter):
+			warn("%s expired on %s", certkit.Name(c), c.NotAfter.UTC().Format(time.DateOnly))
+		case now.Before(c.NotBefore):
+			warn("%s is not valid before %s", certkit.Name(c), c.NotBefore.UTC().Format(time.RFC3339))
+		case c.NotAfter.Sub(now) < expirySoon:
+			warn("%s expires on %s", certkit.Name(c), c.NotAfter.UTC().Format(time.DateOnly))
+		}
+		for _, w := range certkit.Weaknesses(c) {
+			warn("%s", w.Message)
+		}
+	}
+	if s.namespace == "" {
+		note("no --namespace: the Secret goes to the namespace you apply it in, which must be the Ingress's")
+	}
+
+	var caPEM []byte
+	if root != nil {
+		caPEM = certkit.EncodeCertificates([]*x509.Certificate{root})
+	}
+	_, err = io.WriteString(out, secretManifest(s.name, s.namespace, leaf, certkit.EncodeCertificates(chain), pem.EncodeToMemory(keyBlock), caPEM))
+	return err
+}
+
+// secretManifest renders the Secret. The comment says what is inside, so
+// that a reviewer need not decode it.
+func secretManifest(name, namespace string, leaf *x509.Certificate, crt, key, ca []byte) string {
+	enc := base64.StdEncoding.EncodeToString
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s, valid until %s, issued by %q (moat secret tls)\n", covers(leaf), leaf.NotAfter.UTC().Format(time.DateOnly), leaf.Issuer.CommonName)
+	b.WriteString("apiVersion: v1\nkind: Secret\nmetadata:\n")
+	fmt.Fprintf(&b, "  name: %s\n", name)
+	if namespace != "" {
+		fmt.Fprintf(&b, "  namespace: %s\n", namespace)
+	}
+	b.WriteString("type: kubernetes.io/tls\ndata:\n")
+	fmt.Fprintf(&b, "  tls.crt: %s\n  tls.key: %s\n", enc(crt), enc(key))
+	if ca != nil {
+		fmt.Fprintf(&b, "  ca.crt: %s\n", enc(ca))
+	}
+	return b.String()
+}
+
+func covers(c *x509.Certificate) string {
+	var out []string
+	out = append(out, c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		out = append(out, ip.String())
+	}
+	if len(out) == 0 {
+		return "no host names (CN " + c.Subject.CommonName + " only, which clients ignore)"
+	}
+	return strings.Join(out, ", ")
+}
+
+func names(cs []*x509.Certificate) string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, certkit.Name(c))
+	}
+	return strings.Join(out, " -> ")
+}
+
+func containsCert(cs []*x509.Certificate, c *x509.Certificate) bool {
+	for _, x := range cs {
+		if x.Equal(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// reordered reports whether the input bundle lists the chain's
+// certificates in another order than the chain.
+func reordered(in, chain []*x509.Certificate, root *x509.Certificate) bool {
+	prev := -1
+	for _, c := range in {
+		if root != nil && c.Equal(root) {
+			continue
+		}
+		for i, x := range chain {
+			if x.Equal(c) {
+				if i < prev {
+					return true
+				}
+				prev = i
+			}
+		}
+	}
+	return false
+}
