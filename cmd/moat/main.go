@@ -29,8 +29,6 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
 	root.AddCommand(newLintCmd(), newConvertCmd(), newSecretCmd(), newCertCmd())
-	root.AddCommand(newLintCmd(), newConvertCmd())
-	root.AddCommand(newLintCmd())
 	return root
 }
 
