@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,8 +62,16 @@ type Listener struct {
 	started sync.Once
 
 	mu     sync.Mutex
-	active map[net.Conn]struct{} // passthrough client conns
+	active map[net.Conn]*stream // passthrough client conns
 	wg     sync.WaitGroup
+}
+
+// stream counts the copies of one passthrough connection, so Shutdown can
+// tell idle streams (a kept-alive tunnel) from busy ones.
+type stream struct {
+	activity atomic.Uint64
+	idleFor  int // shutdown ticks without activity
+	last     uint64
 }
 
 // New returns a Listener over inner.
@@ -77,7 +86,7 @@ func New(inner net.Listener, opts Options) *Listener {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Listener{inner: inner, opts: opts, conns: make(chan net.Conn), errc: make(chan error, 1),
-		done: make(chan struct{}), active: map[net.Conn]struct{}{}}
+		done: make(chan struct{}), active: map[net.Conn]*stream{}}
 }
 
 // Accept returns the next connection to terminate.
@@ -174,7 +183,8 @@ func (l *Listener) pass(c net.Conn, hello []byte, name string, be Backend) {
 	if be.Release != nil {
 		defer be.Release()
 	}
-	if !l.track(c) {
+	st := l.track(c)
+	if st == nil {
 		c.Close()
 		return
 	}
@@ -195,16 +205,34 @@ func (l *Listener) pass(c net.Conn, hello []byte, name string, be Backend) {
 		return
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- copyHalf(up, c) }()
-	go func() { errc <- copyHalf(c, up) }()
+	go func() { errc <- copyHalf(up, c, &st.activity) }()
+	go func() { errc <- copyHalf(c, up, &st.activity) }()
 	<-errc
 	<-errc
 }
 
 // copyHalf copies until EOF and then half-closes dst, so each side can
-// finish sending (TLS close_notify) while the other still reads.
-func copyHalf(dst, src net.Conn) error {
-	_, err := io.Copy(dst, src)
+// finish sending (TLS close_notify) while the other still reads. Each
+// chunk counts as activity.
+func copyHalf(dst, src net.Conn, activity *atomic.Uint64) error {
+	buf := make([]byte, 32<<10)
+	var err error
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			activity.Add(1)
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				err = werr
+				break
+			}
+		}
+		if rerr != nil {
+			if rerr != io.EOF {
+				err = rerr
+			}
+			break
+		}
+	}
 	if cw, ok := dst.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	} else {
@@ -213,17 +241,18 @@ func copyHalf(dst, src net.Conn) error {
 	return err
 }
 
-func (l *Listener) track(c net.Conn) bool {
+func (l *Listener) track(c net.Conn) *stream {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	select {
 	case <-l.done:
-		return false
+		return nil
 	default:
 	}
-	l.active[c] = struct{}{}
+	st := &stream{}
+	l.active[c] = st
 	l.wg.Add(1)
-	return true
+	return st
 }
 
 func (l *Listener) untrack(c net.Conn) {
@@ -242,22 +271,50 @@ func (l *Listener) Close() error {
 // Addr is the underlying listener's address.
 func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
 
-// Shutdown waits for passthrough streams to end until ctx is done, then
-// closes the remaining ones. Call it after Close.
+// Shutdown ends passthrough streams after Close: a stream idle for
+// idleGrace (a kept-alive tunnel between requests) is closed at once,
+// busy ones may finish until ctx is done, then the rest are closed. moat
+// cannot see requests inside the TLS, so idleness is the only signal.
 func (l *Listener) Shutdown(ctx context.Context) {
 	finished := make(chan struct{})
 	go func() { l.wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-		return
-	case <-ctx.Done():
+	tick := time.NewTicker(shutdownTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+			l.closeStreams(func(*stream) bool { return true })
+			<-finished
+			return
+		case <-tick.C:
+			l.closeStreams(func(st *stream) bool {
+				n := st.activity.Load()
+				if n != st.last {
+					st.last, st.idleFor = n, 0
+					return false
+				}
+				st.idleFor++
+				return time.Duration(st.idleFor)*shutdownTick >= idleGrace
+			})
+		}
 	}
+}
+
+const (
+	shutdownTick = 250 * time.Millisecond
+	idleGrace    = time.Second
+)
+
+func (l *Listener) closeStreams(which func(*stream) bool) {
 	l.mu.Lock()
-	for c := range l.active {
-		c.Close()
+	defer l.mu.Unlock()
+	for c, st := range l.active {
+		if which(st) {
+			c.Close()
+		}
 	}
-	l.mu.Unlock()
-	<-finished
 }
 
 // prefixConn replays the peeked bytes before reading the connection.
