@@ -251,6 +251,13 @@ var coveredElsewhere = map[string]string{
 	"AnnotationMissing":            "internal/annotations (a family's required companion key)",
 	"AuthTLSConflict":              "internal/translate golden tls-annotations (needs a client CA Secret per Ingress)",
 	"SSLPassthroughIgnoresAuthTLS": "internal/translate golden tls-annotations",
+	"AnnotationCrossNamespace":     "internal/translate golden http-annotations (needs the controller ConfigMap)",
+	"AuthSecretInvalid":            "internal/translate golden http-annotations",
+	"AuthSecretNotFound":           "internal/translate golden http-annotations",
+	"CustomHeaderNotAllowed":       "internal/translate golden http-annotations (needs global-allowed-response-headers)",
+	"FromToWWWConflict":            "internal/translate golden http-annotations",
+	"ServerAliasConflict":          "internal/translate golden http-annotations",
+	"SnippetRefused":               "internal/translate golden http-annotations (needs allow-snippet-annotations)",
 }
 
 // TestCodeCases runs every case through lint and checks that the code is

@@ -112,6 +112,8 @@ func parseOptions(t *testing.T, s string) Options {
 			opts.DefaultSSLCertificate = v
 		case "controller-class":
 			opts.ControllerClass = v
+		case "configmap":
+			opts.ConfigMap = v
 		case "enable-ssl-passthrough":
 			opts.EnableSSLPassthrough = v == "true"
 		default:
