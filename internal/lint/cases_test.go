@@ -231,6 +231,14 @@ var codeCases = []codeCase{
 	{code: "AuthTLSWithoutHost", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("ca", "CERT(a.example.com)", "KEY(a.example.com)") + "---\n" +
 		annotate(strings.Replace(ing("web", "a.example.com", ""), "  - host: a.example.com\n    http:", "  - http:", 1), `auth-tls-secret: default/ca`)}, obj: "ingress default/web", at: "m.yaml:29"},
 
+	{code: "AuthTLSSecretNotFound", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-tls-secret: default/client-ca`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "AuthTLSSecretCrossNamespace", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-tls-secret: other/client-ca`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "AuthTLSSecretInvalid", files: map[string]string{"m.yaml": svc + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: client-ca}\ndata: {other: eA==}\n---\n" + annotate(ing("web", "a.example.com", ""), `auth-tls-secret: default/client-ca`)},
+		obj: "ingress default/web", at: "m.yaml:23"},
+	{code: "ProxySSLSecretNotFound", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: default/backend-ca`)}, obj: "ingress default/web", at: "m.yaml:19"},
+	{code: "ProxySSLSecretCrossNamespace", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: other/backend-ca`)}, obj: "ingress default/web", at: "m.yaml:19"},
+	{code: "ProxySSLSecretInvalid", files: map[string]string{"m.yaml": svc + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: backend-ca}\ndata: {other: eA==}\n---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: default/backend-ca`)},
+		obj: "ingress default/web", at: "m.yaml:24"},
 	// The controller ConfigMap.
 	{code: "ConfigMapInvalid", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.ConfigMap = "moat" }, obj: "--configmap"},
 	{code: "ConfigMapNotFound", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat"},

@@ -22,7 +22,8 @@ const repoRoot = "../.."
 //   - Reason: "X" in composite literals and d.Reason = "X" assignments;
 //   - constants and variables whose name contains "reason" (k8s.ReasonParseError);
 //   - string literals passed as a parameter named reason, found by looking
-//     up each function's parameter names (nginxval.Warn(r, key, "X", msg)).
+//     up the parameter names of each function and closure
+//     (nginxval.Warn(r, key, "X", msg), fail("X", msg, hint)).
 func reasonCodes(t *testing.T) map[string][]string {
 	t.Helper()
 	fset := token.NewFileSet()
@@ -65,23 +66,33 @@ func reasonCodes(t *testing.T) map[string][]string {
 	// Parameter positions named reason, by function name.
 	reasonParam := map[string]int{}
 	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			fd, ok := n.(*ast.FuncDecl)
-			if !ok {
-				return true
-			}
+		record := func(name string, ft *ast.FuncType) {
 			i := 0
-			for _, fld := range fd.Type.Params.List {
-				names := fld.Names
-				if len(names) == 0 {
+			for _, fld := range ft.Params.List {
+				if len(fld.Names) == 0 {
 					i++
 					continue
 				}
-				for _, nm := range names {
+				for _, nm := range fld.Names {
 					if strings.EqualFold(nm.Name, "reason") {
-						reasonParam[fd.Name.Name] = i
+						reasonParam[name] = i
 					}
 					i++
+				}
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			switch x := n.(type) {
+			case *ast.FuncDecl:
+				record(x.Name.Name, x.Type)
+			case *ast.AssignStmt:
+				// fail := func(reason, msg string) ... closures.
+				for i, rhs := range x.Rhs {
+					if fl, ok := rhs.(*ast.FuncLit); ok && i < len(x.Lhs) {
+						if id, ok := x.Lhs[i].(*ast.Ident); ok {
+							record(id.Name, fl.Type)
+						}
+					}
 				}
 			}
 			return true

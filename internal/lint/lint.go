@@ -38,7 +38,9 @@ type Options struct {
 	ControllerClass       string
 	WatchWithoutClass     bool
 	DefaultSSLCertificate string
-	EnableSSLPassthrough  bool
+	// AnnotationPrefix defaults to nginx.ingress.kubernetes.io.
+	AnnotationPrefix     string
+	EnableSSLPassthrough bool
 	// ConfigMap is "namespace/name" of the controller ConfigMap, read from
 	// the manifests like every other object.
 	ConfigMap string
@@ -57,6 +59,10 @@ type Result struct {
 	Classes []string
 	// sources keeps each file's content for line lookups and excerpts.
 	sources map[string][]byte
+	// snapshot is what was checked; claimed maps "namespace/name" of each
+	// Ingress checked to the class it was checked as.
+	snapshot *store.Snapshot
+	claimed  map[string]string
 }
 
 // Count returns how many diagnostics have severity sev.
@@ -120,9 +126,23 @@ func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
 		r.add(StdinName, data, &objs, &diags)
 	}
 	objs, dups := k8s.Dedupe(objs)
-	diags = append(diags, dups...)
+	r.check(objs, append(diags, dups...), opts)
+	return r, nil
+}
+
+// RunObjects lints objects that come from elsewhere than files (a
+// cluster); their diagnostics carry no file or line.
+func RunObjects(objs []store.Object, opts Options) *Result {
+	r := &Result{sources: map[string][]byte{}}
+	r.check(objs, nil, opts)
+	return r
+}
+
+// check translates objs once per class and collects every diagnostic.
+func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Options) {
 	r.Objects = len(objs)
 	sn := store.FromObjects(objs, nil)
+	r.snapshot = sn
 
 	classes := []string{opts.IngressClass}
 	auto := opts.IngressClass == ""
@@ -130,20 +150,28 @@ func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
 		classes = classesOf(sn)
 	}
 	r.Classes = classes
+	r.claimed = map[string]string{}
 	seen := map[diag.Diagnostic]bool{}
 	for _, d := range diags {
 		seen[d] = true
 	}
 	for _, class := range classes {
-		_, ds := translate.Translate(sn, translate.Options{
+		topts := translate.Options{
 			IngressClass:          class,
 			ControllerClass:       opts.ControllerClass,
 			WatchWithoutClass:     opts.WatchWithoutClass,
 			DefaultSSLCertificate: opts.DefaultSSLCertificate,
+			AnnotationPrefix:      opts.AnnotationPrefix,
 			EnableSSLPassthrough:  opts.EnableSSLPassthrough,
 			ConfigMap:             opts.ConfigMap,
 			Now:                   opts.Now,
-		})
+		}
+		for nn := range translate.Claimed(sn, topts) {
+			if _, ok := r.claimed[nn]; !ok {
+				r.claimed[nn] = class
+			}
+		}
+		_, ds := translate.Translate(sn, topts)
 		for _, d := range ds {
 			// Every class gets its own pass, so "not our class" only
 			// means "checked in another pass".
@@ -159,7 +187,6 @@ func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
 	locate(diags, r.sources)
 	diag.Sort(diags)
 	r.Diagnostics = dedupe(diags)
-	return r, nil
 }
 
 func (r *Result) add(name string, data []byte, objs *[]store.Object, diags *[]diag.Diagnostic) {
