@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ const pfx = "nginx.ingress.kubernetes.io/"
 // without the prefix) and path→service pairs (Prefix, port 80).
 func trafficIngress(name, host string, ann map[string]string, paths ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %s\n  namespace: default\n", name)
+	fmt.Fprintf(&b, "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: %q\n  namespace: default\n", name)
 	if len(ann) > 0 {
 		keys := make([]string, 0, len(ann))
 		for k := range ann {
@@ -364,5 +365,470 @@ func TestAffinity(t *testing.T) {
 	}
 	if r := send(t, c, "GET", "http://stay.example/", map[string]string{"Cookie": stayOnTwo}, nil); r.status != 502 {
 		t.Errorf("without change-on-failure: %d from %q, want 502", r.status, r.backendName())
+	}
+}
+
+// TestBalancing: upstream-hash-by keeps a key on one endpoint and spreads
+// keys; ewma prefers the faster endpoint; service-upstream sends to the
+// cluster IP; upstream-vhost sets the Host the upstream sees.
+func TestBalancing(t *testing.T) {
+	dir := t.TempDir()
+	one := startEcho(t, "127.0.0.1:0", "one")
+	_, port, _ := net.SplitHostPort(one)
+	startEcho(t, "127.0.0.2:"+port, "two")
+	startEcho(t, "127.0.0.3:"+port, "three")
+	fast, _ := startHandler(t, "127.0.0.1:0", "fast", func(w http.ResponseWriter, r *http.Request) {})
+	_, sport, _ := net.SplitHostPort(fast)
+	startHandler(t, "127.0.0.2:"+sport, "slow", func(w http.ResponseWriter, r *http.Request) { time.Sleep(30 * time.Millisecond) })
+	// service-upstream: the Service's port is 80, so the cluster IP gets
+	// a listener on port 80 only if we may bind it; use a Service whose
+	// port equals the echo port instead.
+	viaEP := startEcho(t, "127.0.0.1:0", "via-endpoints")
+	_, vport, _ := net.SplitHostPort(viaEP)
+	startEcho(t, "127.0.0.4:"+vport, "via-cluster-ip")
+	svcUp := fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: svcup, namespace: default}
+spec:
+  clusterIP: 127.0.0.4
+  ports: [{name: http, port: %[1]s, targetPort: %[1]s}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: svcup-1, namespace: default, labels: {kubernetes.io/service-name: svcup}}
+addressType: IPv4
+ports: [{name: http, port: %[1]s}]
+endpoints:
+- addresses: ["127.0.0.1"]
+  conditions: {ready: true}
+`, vport)
+	svcIngress := func(name, host string, ann map[string]string) string {
+		return strings.Replace(trafficIngress(name, host, ann, "/", "svcup"), "number: 80", "number: "+vport, 1)
+	}
+	writeFile(t, dir, "balance.yaml", join(
+		service("default", "app", one, "127.0.0.2:"+port, "127.0.0.3:"+port),
+		service("default", "timed", fast, "127.0.0.2:"+sport),
+		svcUp,
+		trafficIngress("uri", "uri.example", map[string]string{"upstream-hash-by": "$request_uri"}, "/", "app"),
+		trafficIngress("user", "user.example", map[string]string{"upstream-hash-by": "$http_x_user"}, "/", "app"),
+		trafficIngress("subset", "subset.example", map[string]string{"upstream-hash-by": "$arg_id", "upstream-hash-by-subset": "true", "upstream-hash-by-subset-size": "2"}, "/", "app"),
+		trafficIngress("ewma", "ewma.example", map[string]string{"load-balance": "ewma"}, "/", "timed"),
+		trafficIngress("vhost", "vhost.example", map[string]string{"upstream-vhost": "internal.svc.local"}, "/", "app"),
+		svcIngress("svcup", "svcup.example", map[string]string{"service-upstream": "true"}),
+		svcIngress("eps", "eps.example", nil),
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+
+	owners := map[string]bool{}
+	for k := 0; k < 12; k++ {
+		url := fmt.Sprintf("http://uri.example/item/%d?x=1", k)
+		want := get(t, c, url).backendName()
+		owners[want] = true
+		for i := 0; i < 5; i++ {
+			if got := get(t, c, url).backendName(); got != want {
+				t.Fatalf("%s went to %s, then %s", url, want, got)
+			}
+		}
+	}
+	if len(owners) < 2 {
+		t.Errorf("12 URIs all hashed to %v", owners)
+	}
+	for _, user := range []string{"alice", "bob", "carol"} {
+		want := send(t, c, "GET", "http://user.example/", map[string]string{"X-User": user}, nil).backendName()
+		for i := 0; i < 5; i++ {
+			if got := send(t, c, "GET", "http://user.example/other", map[string]string{"X-User": user}, nil).backendName(); got != want {
+				t.Fatalf("user %s went to %s, then %s", user, want, got)
+			}
+		}
+	}
+	// A subset of 2 of the 3 endpoints per key.
+	sub := count(t, 60, func() result { return get(t, c, "http://subset.example/?id=42") })
+	if len(sub) != 2 {
+		t.Errorf("one key over %d endpoints with subsets of 2: %v", len(sub), sub)
+	}
+
+	// ewma: after a warm-up the fast endpoint takes most requests.
+	count(t, 10, func() result { return get(t, c, "http://ewma.example/") })
+	seen := count(t, 40, func() result { return get(t, c, "http://ewma.example/") })
+	if seen["fast"] < 30 {
+		t.Errorf("ewma sent %v; want most to the fast endpoint", seen)
+	}
+
+	r := get(t, c, "http://vhost.example/")
+	if r.echo.Host != "internal.svc.local" || first(r.echo.Headers["X-Forwarded-Host"]) != "vhost.example" {
+		t.Errorf("upstream-vhost: Host %q, X-Forwarded-Host %q", r.echo.Host, first(r.echo.Headers["X-Forwarded-Host"]))
+	}
+	if r := get(t, c, "http://svcup.example/"); r.backendName() != "via-cluster-ip" {
+		t.Errorf("service-upstream reached %q (%d)", r.backendName(), r.status)
+	}
+	if r := get(t, c, "http://eps.example/"); r.backendName() != "via-endpoints" {
+		t.Errorf("without service-upstream reached %q (%d)", r.backendName(), r.status)
+	}
+}
+
+// TestBodySize: the default 1m limit applies to every route (413 before
+// the upstream is contacted), an annotation raises, lowers or removes it,
+// and a chunked body over the limit is refused too.
+func TestBodySize(t *testing.T) {
+	dir := t.TempDir()
+	var hits atomic.Int64
+	up, _ := startHandler(t, "127.0.0.1:0", "sink", func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprintf(w, "%d", n)
+	})
+	writeFile(t, dir, "body.yaml", join(
+		service("default", "sink", up),
+		trafficIngress("default-limit", "default.example", nil, "/", "sink"),
+		trafficIngress("small", "small.example", map[string]string{"proxy-body-size": "8k"}, "/", "sink"),
+		trafficIngress("big", "big.example", map[string]string{"proxy-body-size": "4m"}, "/", "sink"),
+		trafficIngress("unlimited", "unlimited.example", map[string]string{"proxy-body-size": "0"}, "/", "sink"),
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	post := func(url string, n int, chunked bool) result {
+		var body io.Reader = strings.NewReader(strings.Repeat("x", n))
+		if chunked {
+			body = io.MultiReader(body) // hides the length: Transfer-Encoding: chunked
+		}
+		r, err := sendErr(c, "POST", url, nil, body)
+		if err != nil && r.status == 0 {
+			t.Fatalf("POST %s (%d bytes): %v", url, n, err)
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		url     string
+		n       int
+		chunked bool
+		status  int
+	}{
+		{"http://default.example/", 1 << 20, false, 200},
+		{"http://default.example/", 1<<20 + 1, false, 413},
+		{"http://default.example/", 2 << 20, true, 413},
+		{"http://small.example/", 8 << 10, false, 200},
+		{"http://small.example/", 9 << 10, false, 413},
+		{"http://small.example/", 64 << 10, true, 413},
+		{"http://big.example/", 3 << 20, false, 200},
+		{"http://unlimited.example/", 6 << 20, true, 200},
+	} {
+		before := hits.Load()
+		r := post(tc.url, tc.n, tc.chunked)
+		if r.status != tc.status {
+			t.Errorf("POST %s with %d bytes (chunked %v): %d, want %d", tc.url, tc.n, tc.chunked, r.status, tc.status)
+		}
+		if tc.status == 200 && string(r.body) != fmt.Sprint(tc.n) {
+			t.Errorf("POST %s: upstream read %s bytes, want %d", tc.url, r.body, tc.n)
+		}
+		if tc.status == 413 && !tc.chunked && hits.Load() != before {
+			t.Errorf("POST %s over the limit reached the upstream", tc.url)
+		}
+	}
+}
+
+// TestRateLimits: limit-rps with its burst answers 503 past the burst per
+// client, limit-allowlist exempts clients, limit-rpm counts per minute,
+// limit-connections bounds requests in flight, and the counters survive
+// a config swap.
+func TestRateLimits(t *testing.T) {
+	dir := t.TempDir()
+	up := startEcho(t, "127.0.0.1:0", "app")
+	release := make(chan struct{})
+	var inFlight atomic.Int64
+	blocking, _ := startHandler(t, "127.0.0.1:0", "blocking", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			inFlight.Add(1)
+			select {
+			case <-release:
+			case <-time.After(10 * time.Second):
+			}
+		}
+	})
+	manifests := []string{
+		service("default", "app", up),
+		service("default", "blocking", blocking),
+		trafficIngress("rps", "rps.example", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "2"}, "/", "app", "/other", "app"),
+		trafficIngress("allowed", "allowed.example", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "1", "limit-allowlist": "10.0.0.0/8, 127.0.0.1"}, "/", "app"),
+		trafficIngress("rpm", "rpm.example", map[string]string{"limit-rpm": "2", "limit-burst-multiplier": "1"}, "/", "app"),
+		trafficIngress("conn", "conn.example", map[string]string{"limit-connections": "1"}, "/", "blocking"),
+	}
+	writeFile(t, dir, "limits.yaml", join(manifests...))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	statuses := func(url string, n int) []int {
+		var out []int
+		for i := 0; i < n; i++ {
+			out = append(out, get(t, c, url).status)
+		}
+		return out
+	}
+	// rps 1 × multiplier 2: the first request plus a burst of 2 pass at
+	// once, then 503 (nginx limit_req burst=2 nodelay). The Ingress's
+	// paths share the zone.
+	got := statuses("http://rps.example/", 3)
+	got = append(got, statuses("http://rps.example/other", 2)...)
+	if fmt.Sprint(got) != "[200 200 200 503 503]" {
+		t.Errorf("limit-rps: %v", got)
+	}
+	if got := statuses("http://allowed.example/", 6); fmt.Sprint(got) != "[200 200 200 200 200 200]" {
+		t.Errorf("allowlisted client limited: %v", got)
+	}
+	// limit-rpm 2 × 1: the first plus a burst of 2, then 503.
+	if got := statuses("http://rpm.example/", 4); fmt.Sprint(got) != "[200 200 200 503]" {
+		t.Errorf("limit-rpm: %v", got)
+	}
+	// The rps zone keeps its state over a config swap.
+	writeFile(t, dir, "limits.yaml", join(append(manifests, trafficIngress("extra", "extra.example", nil, "/", "app"))...))
+	eventually(t, 5*time.Second, "the new Ingress", func() bool { return get(t, c, "http://extra.example/").status == 200 })
+	if got := statuses("http://rpm.example/", 1); got[0] != 503 {
+		t.Errorf("limit-rpm forgot the client after a config swap: %v", got)
+	}
+	// After a second the rps bucket has room for one more.
+	time.Sleep(1100 * time.Millisecond)
+	if got := statuses("http://rps.example/", 2); fmt.Sprint(got) != "[200 503]" {
+		t.Errorf("limit-rps after 1.1 s: %v", got)
+	}
+
+	// limit-connections 1: a second request while one is in flight gets 503.
+	done := make(chan result, 1)
+	go func() {
+		r, _ := sendErr(c, "GET", "http://conn.example/hold", nil, nil)
+		done <- r
+	}()
+	eventually(t, 5*time.Second, "the held request to reach the backend", func() bool { return inFlight.Load() == 1 })
+	if r := get(t, c, "http://conn.example/quick"); r.status != 503 {
+		t.Errorf("second concurrent request: %d, want 503", r.status)
+	}
+	close(release)
+	if r := <-done; r.status != 200 {
+		t.Errorf("held request: %d", r.status)
+	}
+	if r := get(t, c, "http://conn.example/quick"); r.status != 200 {
+		t.Errorf("after the first finished: %d", r.status)
+	}
+}
+
+// blackhole returns an address whose connects hang: a loopback listener
+// with a one-connection backlog, filled and never accepted, so the kernel
+// drops further SYNs.
+func blackhole(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Skipf("socket: %v", err)
+	}
+	sa := &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if err := syscall.Bind(fd, sa); err != nil {
+		syscall.Close(fd)
+		t.Skipf("bind: %v", err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		syscall.Close(fd)
+		t.Skipf("listen: %v", err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	got, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", got.(*syscall.SockaddrInet4).Port)
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for i := 0; i < 64; i++ {
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+		if err != nil {
+			return addr
+		}
+		conns = append(conns, c)
+	}
+	t.Skip("could not fill the accept queue of a loopback listener")
+	return ""
+}
+
+// TestTimeoutsAndRetries: proxy-read-timeout (504 before the header, a
+// cut body after it), proxy-connect-timeout, and proxy-next-upstream with
+// its conditions, tries, and the idempotency rule.
+func TestTimeoutsAndRetries(t *testing.T) {
+	dir := t.TempDir()
+	slow, _ := startHandler(t, "127.0.0.1:0", "slow", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall-body" {
+			w.Header().Set("Content-Length", "10")
+			w.Write([]byte("12345"))
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-time.After(1500 * time.Millisecond):
+		case <-r.Context().Done():
+		}
+	})
+	good, _ := startHandler(t, "127.0.0.1:0", "good", func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	_, gport, _ := net.SplitHostPort(good)
+	// 503 from one endpoint, 200 from the other, on the same port.
+	var badHits atomic.Int64
+	startHandler(t, "127.0.0.2:"+gport, "bad", func(w http.ResponseWriter, r *http.Request) {
+		badHits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(503)
+	})
+	dead := deadAddr(t, "127.0.0.3")
+	_, dport, _ := net.SplitHostPort(dead)
+	alive, _ := startHandler(t, "127.0.0.1:"+dport, "alive", func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	hole := blackhole(t)
+	_, hport, _ := net.SplitHostPort(hole)
+	holeAlive, _ := startHandler(t, "127.0.0.5:"+hport, "hole-alive", func(w http.ResponseWriter, r *http.Request) {})
+	writeFile(t, dir, "timeouts.yaml", join(
+		service("default", "slow", slow),
+		service("default", "mixed", good, "127.0.0.2:"+gport),
+		service("default", "halfdead", alive, dead),
+		service("default", "halfdead2", alive, dead),
+		service("default", "halfdead3", alive, dead),
+		service("default", "hole", hole),
+		service("default", "holepair", hole, holeAlive),
+		trafficIngress("read", "read.example", map[string]string{"proxy-read-timeout": "1"}, "/", "slow"),
+		trafficIngress("default-read", "default-read.example", nil, "/", "slow"),
+		trafficIngress("connect", "connect.example", map[string]string{"proxy-connect-timeout": "1"}, "/", "hole"),
+		trafficIngress("connect-retry", "connect-retry.example", map[string]string{"proxy-connect-timeout": "1"}, "/", "holepair"),
+		trafficIngress("default-retry", "retry.example", nil, "/", "halfdead"),
+		trafficIngress("no-retry", "noretry.example", map[string]string{"proxy-next-upstream": "off"}, "/", "halfdead2"),
+		trafficIngress("one-try", "onetry.example", map[string]string{"proxy-next-upstream-tries": "1"}, "/", "halfdead3"),
+		trafficIngress("status", "status.example", map[string]string{"proxy-next-upstream": "error timeout http_503"}, "/", "mixed"),
+		trafficIngress("status-post", "status-post.example", map[string]string{"proxy-next-upstream": "error timeout http_503 non_idempotent"}, "/", "mixed"),
+		trafficIngress("plain", "plain.example", nil, "/", "mixed"),
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+
+	start := time.Now()
+	if r := get(t, c, "http://read.example/"); r.status != 504 {
+		t.Errorf("read timeout: %d, want 504", r.status)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 2300*time.Millisecond {
+		t.Errorf("read timeout after %v, want about 1s", d)
+	}
+	// After the header, a silent upstream cuts the response.
+	start = time.Now()
+	if _, err := sendErr(c, "GET", "http://read.example/stall-body", nil, nil); err == nil {
+		t.Errorf("a body stalled past proxy-read-timeout was not cut")
+	}
+	if d := time.Since(start); d > 2300*time.Millisecond {
+		t.Errorf("stalled body cut after %v", d)
+	}
+	if r := get(t, c, "http://default-read.example/"); r.status != 200 {
+		t.Errorf("1.5 s answer within the default 60 s: %d", r.status)
+	}
+
+	start = time.Now()
+	if r := get(t, c, "http://connect.example/"); r.status != 504 {
+		t.Errorf("connect timeout: %d, want 504", r.status)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond || d > 3*time.Second {
+		t.Errorf("connect timeout after %v, want about 1s", d)
+	}
+	// A connect timeout moves on to the next endpoint (timeout is in the
+	// default proxy-next-upstream).
+	for i := 0; i < 4; i++ {
+		if r := get(t, c, "http://connect-retry.example/"); r.status != 200 || r.backendName() != "hole-alive" {
+			t.Errorf("connect timeout retry: %d from %q", r.status, r.backendName())
+		}
+	}
+
+	// A dead endpoint: the default "error timeout" retries every request,
+	// even a POST (nothing reached the upstream).
+	for i := 0; i < 6; i++ {
+		if r := get(t, c, "http://retry.example/"); r.status != 200 {
+			t.Fatalf("GET with the default retries: %d", r.status)
+		}
+		if r := send(t, c, "POST", "http://retry.example/", nil, strings.NewReader("data")); r.status != 200 {
+			t.Fatalf("POST with the default retries: %d", r.status)
+		}
+	}
+	// Without retries the dead endpoint's first request fails (then
+	// passive health skips it for a while).
+	for _, host := range []string{"noretry.example", "onetry.example"} {
+		if seen := count(t, 6, func() result { return get(t, c, "http://"+host+"/") }); seen["502"] != 1 {
+			t.Errorf("%s: no 502 without retries: %v", host, seen)
+		}
+	}
+	// http_503: GETs always end on the good endpoint; POSTs are not sent
+	// again unless non_idempotent; without http_503 the 503 comes back.
+	if seen := count(t, 6, func() result { return get(t, c, "http://status.example/") }); seen["good"] != 6 {
+		t.Errorf("http_503 retries: %v", seen)
+	}
+	posts := count(t, 6, func() result { return send(t, c, "POST", "http://status.example/", nil, nil) })
+	if posts["503"] == 0 {
+		t.Errorf("POST was retried after reaching the upstream: %v", posts)
+	}
+	if seen := count(t, 6, func() result { return send(t, c, "POST", "http://status-post.example/", nil, nil) }); seen["good"] != 6 {
+		t.Errorf("non_idempotent POST retries: %v", seen)
+	}
+	if seen := count(t, 6, func() result { return get(t, c, "http://plain.example/") }); seen["503"] == 0 {
+		t.Errorf("503 retried without http_503: %v", seen)
+	}
+}
+
+// TestBuffering: proxy-buffering off (the default) streams each upstream
+// write; on holds them; X-Accel-Buffering from the upstream overrides
+// either way and is not passed on. limit-rate paces the response.
+func TestBuffering(t *testing.T) {
+	dir := t.TempDir()
+	stream, _ := startHandler(t, "127.0.0.1:0", "stream", func(w http.ResponseWriter, r *http.Request) {
+		if v := r.URL.Query().Get("accel"); v != "" {
+			w.Header().Set("X-Accel-Buffering", v)
+		}
+		if r.URL.Path == "/big" {
+			w.Write([]byte(strings.Repeat("y", 60<<10)))
+			return
+		}
+		for i := 0; i < 3; i++ {
+			fmt.Fprintf(w, "line %d\n", i)
+			w.(http.Flusher).Flush()
+			time.Sleep(300 * time.Millisecond)
+		}
+	})
+	writeFile(t, dir, "buffering.yaml", join(
+		service("default", "stream", stream),
+		trafficIngress("off", "off.example", nil, "/", "stream"),
+		trafficIngress("on", "on.example", map[string]string{"proxy-buffering": "on"}, "/", "stream"),
+		trafficIngress("rate", "rate.example", map[string]string{"limit-rate": "40", "limit-rate-after": "20"}, "/", "stream"),
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	firstByte := func(url string) (time.Duration, http.Header) {
+		start := time.Now()
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			t.Fatal(err)
+		}
+		d := time.Since(start)
+		io.Copy(io.Discard, resp.Body)
+		return d, resp.Header
+	}
+	if d, _ := firstByte("http://off.example/"); d > 250*time.Millisecond {
+		t.Errorf("proxy-buffering off: first byte after %v", d)
+	}
+	if d, _ := firstByte("http://on.example/"); d < 550*time.Millisecond {
+		t.Errorf("proxy-buffering on: first byte after %v, want the whole response", d)
+	}
+	if d, h := firstByte("http://on.example/?accel=no"); d > 250*time.Millisecond || h.Get("X-Accel-Buffering") != "" {
+		t.Errorf("X-Accel-Buffering: no: first byte after %v, header %q", d, h.Get("X-Accel-Buffering"))
+	}
+	if d, _ := firstByte("http://off.example/?accel=yes"); d < 550*time.Millisecond {
+		t.Errorf("X-Accel-Buffering: yes: first byte after %v", d)
+	}
+	// 60 KiB at 40 KiB/s after the first 20 KiB: about a second.
+	start := time.Now()
+	r := get(t, c, "http://rate.example/big")
+	if d := time.Since(start); r.status != 200 || len(r.body) != 60<<10 || d < 800*time.Millisecond || d > 3*time.Second {
+		t.Errorf("limit-rate: %d, %d bytes in %v; want 60 KiB in about 1 s", r.status, len(r.body), d)
 	}
 }

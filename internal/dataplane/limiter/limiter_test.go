@@ -40,8 +40,8 @@ func TestBurstThenRate(t *testing.T) {
 		t.Fatal("rpm arithmetic")
 	}
 	z3 := NewRequests(0)
-	if !z3.Allow(a, now, 1, 1000, 1) || !z3.Allow(a, now, 1, 1000, 1) || z3.Allow(a, now, 1, 1000, 1) {
-		t.Fatal("burst 1")
+	if got := []bool{z3.Allow(a, now, 1, 1000, 1), z3.Allow(a, now, 1, 1000, 1), z3.Allow(a, now, 1, 1000, 1)}; !got[0] || !got[1] || got[2] {
+		t.Fatalf("burst 1: %v", got)
 	}
 	z3.Refund(a)
 	if !z3.Allow(a, now, 1, 1000, 1) {
@@ -64,8 +64,8 @@ func TestBounded(t *testing.T) {
 
 func TestConns(t *testing.T) {
 	z := NewConns()
-	if !z.Acquire(a, 2, 0) || !z.Acquire(a, 2, 0) || z.Acquire(a, 2, 0) {
-		t.Fatal("limit 2")
+	if got := []bool{z.Acquire(a, 2, 0), z.Acquire(a, 2, 0), z.Acquire(a, 2, 0)}; !got[0] || !got[1] || got[2] {
+		t.Fatalf("limit 2: %v", got)
 	}
 	if !z.Acquire(b, 2, 0) {
 		t.Fatal("other client")

@@ -131,7 +131,7 @@ func TestTokens(t *testing.T) {
 	if m2.FindToken("ns/svc:80", "nope") != nil || m2.FindToken("other", tok) != nil {
 		t.Fatal("bad token found something")
 	}
-	if PoolToken("a") == PoolToken("b") || PoolToken("a") != PoolToken("a") {
+	if a1, a2 := PoolToken("a"), PoolToken("a"); a1 == PoolToken("b") || a1 != a2 {
 		t.Fatal("pool tokens")
 	}
 }
