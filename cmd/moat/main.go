@@ -28,6 +28,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
+	root.AddCommand(newControllerCmd())
 	root.AddCommand(newLintCmd(), newConvertCmd(), newSecretCmd(), newCertCmd())
 	return root
 }

@@ -1,28 +1,19 @@
-// Package app wires moat's components for the serve command: the file
-// source, the store, the reconcile loop, the data plane and the admin
-// listener, run together in one errgroup. cmd/moat only parses flags; tests
+// Package app wires moat's components for the serve and controller
+// commands: a source (files or informers), the store, the reconcile loop,
+// the data plane and the admin listener, run together in one errgroup. cmd/moat only parses flags; tests
 // start the same wiring in-process on loopback ports.
 package app
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/moat-ingress/moat/internal/admin"
-	"github.com/moat-ingress/moat/internal/dataplane"
-	"github.com/moat-ingress/moat/internal/dataplane/certs"
-	"github.com/moat-ingress/moat/internal/metrics"
 	"github.com/moat-ingress/moat/internal/reconcile"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/source/file"
@@ -70,41 +61,10 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	if len(c.Manifests) == 0 {
 		return errors.New("no --manifests given: name at least one file or directory of Kubernetes YAML")
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := metrics.New(reg)
-
-	defCert, err := certs.GenerateDefault(time.Now())
-	if err != nil {
-		return fmt.Errorf("generating the default certificate: %w", err)
-	}
-	dp, err := dataplane.New(dataplane.Options{
-		Logger:            log,
-		AccessLog:         c.AccessLog,
-		Metrics:           m,
-		HTTPSRedirectPort: c.HTTPSRedirectPort,
-		DefaultCert:       defCert,
-	})
+	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort}, log, c.AccessLog)
 	if err != nil {
 		return err
 	}
-
-	httpLn, err := net.Listen("tcp", c.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("--http-addr: %w", err)
-	}
-	httpsLn, err := net.Listen("tcp", c.HTTPSAddr)
-	if err != nil {
-		httpLn.Close()
-		return fmt.Errorf("--https-addr: %w", err)
-	}
-	adminLn, err := net.Listen("tcp", c.AdminAddr)
-	if err != nil {
-		httpLn.Close()
-		httpsLn.Close()
-		return fmt.Errorf("--admin-addr: %w", err)
-	}
-	addrs := Addrs{HTTP: httpLn.Addr().String(), HTTPS: httpsLn.Addr().String(), Admin: adminLn.Addr().String()}
 
 	st := store.New()
 	src := file.New(c.Manifests, st, log)
@@ -113,7 +73,6 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	}
 	src.Load()
 
-	var listening atomic.Bool
 	loop := &reconcile.Loop{
 		Store: st,
 		Options: translate.Options{
@@ -126,42 +85,22 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			Certs:                 translate.NewCertCache(),
 		},
 		Now:      time.Now,
-		Apply:    func(cfg *routecfg.Config) error { return dp.Apply(cfg) },
+		Apply:    func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },
 		Log:      log,
 		HoldOff:  c.HoldOff,
 		MaxDelay: c.MaxDelay,
 	}
-	ready := func() bool { return loop.Applied() && listening.Load() }
-	adm := admin.New(reg, ready)
+	ready := func() bool { return loop.Applied() && p.listening.Load() }
+	adm := admin.New(p.reg, ready)
 	loop.Observe = adm.Observe
 	// The first pass runs before the listeners serve so that the first
 	// request already sees the configuration.
 	loop.Once()
 
-	adminSrv := &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return src.Run(gctx) })
 	g.Go(func() error { return loop.Run(gctx) })
-	g.Go(func() error {
-		return dp.Serve(gctx, httpLn, httpsLn, func() {
-			listening.Store(true)
-			log.Info("moat is serving", "http", addrs.HTTP, "https", addrs.HTTPS, "admin", addrs.Admin)
-			if c.Ready != nil {
-				c.Ready(addrs)
-			}
-		})
-	})
-	g.Go(func() error {
-		if err := adminSrv.Serve(adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("admin listener: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return adminSrv.Shutdown(sctx)
-	})
+	p.serveTraffic(g, gctx, c.Ready)
+	p.serveAdmin(g, gctx, adm)
 	return g.Wait()
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
+
+	"github.com/moat-ingress/moat/internal/app"
+	"github.com/moat-ingress/moat/internal/translate"
+)
+
+func newControllerCmd() *cobra.Command {
+	c := app.ControllerConfig{}
+	var accessLog bool
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Run as an Ingress controller against the Kubernetes API server (cluster mode)",
+		Long: `controller watches Ingress, IngressClass, Service, EndpointSlice and Secret
+objects through the API server and serves the Ingresses of its class over
+HTTP and HTTPS. Every replica serves traffic; the one holding the Lease
+(--election-id, in $POD_NAMESPACE) writes the publish address into each
+claimed Ingress's status and reports problems as Warning Events.
+
+It uses the in-cluster configuration when run in a pod, else --kubeconfig,
+$KUBECONFIG or ~/.kube/config.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c.Log = newLogger(logLevel)
+			// client-go logs through klog; send it to the same JSON log.
+			klog.SetSlogLogger(c.Log)
+			if accessLog {
+				c.AccessLog = os.Stdout
+			}
+			return app.Controller(cmd.Context(), c)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, then $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")
+	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
+	f.StringArrayVar(&c.WatchNamespaces, "watch-namespace", nil, "watch only this namespace; repeatable (default: all namespaces)")
+	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class (a default IngressClass of ours claims them anyway)")
+	f.StringVar(&c.PublishService, "publish-service", "", "NAMESPACE/NAME of the Service whose address is written into Ingress status")
+	f.StringVar(&c.PublishStatusAddress, "publish-status-address", "", "comma-separated IPs or DNS names written into Ingress status (instead of --publish-service)")
+	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
+	f.StringVar(&c.ElectionID, "election-id", "moat-leader", "name of the Lease that elects the replica writing status")
+	f.StringVar(&c.HTTPAddr, "http-addr", ":8080", "plain HTTP listener address")
+	f.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "HTTPS listener address")
+	f.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:10254", "admin listener address (/healthz, /readyz, /metrics, /debug); use :10254 for kubelet probes")
+	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
+	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	// The Downward API provides these in a pod (see deploy/deployment.yaml).
+	c.ElectionNamespace = envOr("POD_NAMESPACE", "moat-system")
+	c.Identity = os.Getenv("POD_NAME")
+	return cmd
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,329 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
+	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/client-go/tools/record"
+
+	"github.com/moat-ingress/moat/internal/admin"
+	"github.com/moat-ingress/moat/internal/reconcile"
+	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/source/kube"
+	"github.com/moat-ingress/moat/internal/status"
+	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate"
+)
+
+// ControllerConfig is everything `moat controller` takes.
+type ControllerConfig struct {
+	Listen
+	// Kubeconfig is a kubeconfig file; empty means in-cluster, then the
+	// usual KUBECONFIG / ~/.kube/config. RestConfig, when set, wins (tests).
+	Kubeconfig string
+	RestConfig *rest.Config
+
+	// WatchNamespaces limits Ingress, Service, EndpointSlice and Secret to
+	// these namespaces; empty means all.
+	WatchNamespaces          []string
+	IngressClass             string
+	ControllerClass          string
+	WatchIngressWithoutClass bool
+	DefaultSSLCertificate    string
+
+	// PublishService ("namespace/name") or PublishStatusAddress (a comma-
+	// separated list) is written into status.loadBalancer.ingress.
+	PublishService       string
+	PublishStatusAddress string
+
+	// ElectionID names the Lease in ElectionNamespace; Identity is this
+	// replica's holder identity.
+	ElectionID        string
+	ElectionNamespace string
+	Identity          string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero means 15 s, 10 s and 2 s (client-go's usual values).
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+	// KeepLeaseOnExit skips releasing the Lease on shutdown, as a crash
+	// would; tests use it to check failover by expiry.
+	KeepLeaseOnExit bool
+
+	Log       *slog.Logger
+	AccessLog io.Writer
+	// Ready, when set, is called once with the bound addresses after the
+	// caches synced, the first configuration is applied and the listeners
+	// accept.
+	Ready func(Addrs)
+	// HoldOff and MaxDelay tune the reconcile hold-off; zero means the
+	// defaults (100 ms / 500 ms).
+	HoldOff, MaxDelay time.Duration
+}
+
+// Controller runs moat in cluster mode until ctx is done: informers fill
+// the store, the reconcile loop feeds the data plane on every replica, and
+// the replica holding the Lease writes Ingress status and Events.
+func Controller(ctx context.Context, c ControllerConfig) error {
+	log := c.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	restCfg, err := c.restConfig()
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+
+	p, err := newPlane(c.Listen, log, c.AccessLog)
+	if err != nil {
+		return err
+	}
+
+	st := store.New()
+	var secretNSs []string
+	if ns, _, ok := strings.Cut(c.DefaultSSLCertificate, "/"); ok {
+		secretNSs = append(secretNSs, ns)
+	}
+	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs})
+	if err != nil {
+		p.close()
+		return err
+	}
+	opts := translate.Options{
+		IngressClass:          c.IngressClass,
+		ControllerClass:       c.ControllerClass,
+		WatchWithoutClass:     c.WatchIngressWithoutClass,
+		DefaultSSLCertificate: c.DefaultSSLCertificate,
+		Certs:                 translate.NewCertCache(),
+	}
+	loop := &reconcile.Loop{
+		Store:    st,
+		Options:  opts,
+		Now:      time.Now,
+		Apply:    func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },
+		Log:      log,
+		HoldOff:  c.HoldOff,
+		MaxDelay: c.MaxDelay,
+	}
+
+	broadcaster := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{
+		// De-duplication happens in the writer; the correlator's
+		// per-object budget (25 by default) only needs to absorb bursts.
+		BurstSize: 100, QPS: 1.0 / 30,
+	}))
+	defer broadcaster.Shutdown()
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: client.CoreV1().Events("")})
+
+	var publish status.Addresses
+	var publishSvc *status.ServiceAddresses
+	switch {
+	case c.PublishStatusAddress != "":
+		if publish, err = status.ParseStatic(c.PublishStatusAddress); err != nil {
+			p.close()
+			return err
+		}
+	case c.PublishService != "":
+		ns, name, _ := strings.Cut(c.PublishService, "/")
+		publishSvc = status.NewServiceAddresses(client, ns, name, log)
+		publish = publishSvc
+	default:
+		log.Info("neither --publish-service nor --publish-status-address is set: Ingress status is left alone")
+	}
+	writer := status.New(status.Options{
+		Client:     client,
+		Addresses:  publish,
+		Recorder:   broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "moat", Host: c.Identity}),
+		Translate:  opts,
+		Log:        log,
+		Registerer: p.reg,
+	})
+	if publishSvc != nil {
+		publishSvc.OnChange(writer.Kick)
+	}
+
+	ready := func() bool { return src.HasSynced() && loop.Applied() && p.listening.Load() }
+	adm := admin.New(p.reg, ready)
+	loop.Observe = func(r reconcile.Result) {
+		adm.Observe(r)
+		writer.Observe(r)
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	// The admin listener starts first so that /healthz answers while the
+	// caches sync; /readyz stays 503 until the first configuration.
+	p.serveAdmin(g, gctx, adm)
+	g.Go(func() error { return src.Run(gctx) })
+	if publishSvc != nil {
+		g.Go(func() error { return publishSvc.Run(gctx) })
+	}
+	g.Go(func() error { return c.elect(gctx, restCfg, log, writer.Lead) })
+	g.Go(func() error {
+		if err := src.WaitForSync(gctx); err != nil {
+			if gctx.Err() != nil {
+				p.close()
+				return nil
+			}
+			return err
+		}
+		// As in serve: the first pass runs before the listeners serve so
+		// that the first request already sees the configuration.
+		loop.Once()
+		g.Go(func() error { return loop.Run(gctx) })
+		p.serveTraffic(g, gctx, c.Ready)
+		return nil
+	})
+	return g.Wait()
+}
+
+func (c *ControllerConfig) validate() error {
+	if c.PublishService != "" && c.PublishStatusAddress != "" {
+		return errors.New("--publish-service and --publish-status-address are exclusive: set one")
+	}
+	if c.PublishService != "" && !isNamespacedName(c.PublishService) {
+		return fmt.Errorf("--publish-service %q: want NAMESPACE/NAME", c.PublishService)
+	}
+	if c.DefaultSSLCertificate != "" && !isNamespacedName(c.DefaultSSLCertificate) {
+		return fmt.Errorf("--default-ssl-certificate %q: want NAMESPACE/NAME", c.DefaultSSLCertificate)
+	}
+	if c.ElectionID == "" {
+		return errors.New("--election-id is empty")
+	}
+	for _, ns := range c.WatchNamespaces {
+		if ns == "" {
+			return errors.New("--watch-namespace: empty namespace name (omit the flag to watch all namespaces)")
+		}
+	}
+	return nil
+}
+
+func isNamespacedName(s string) bool {
+	ns, name, ok := strings.Cut(s, "/")
+	return ok && ns != "" && name != "" && !strings.Contains(name, "/")
+}
+
+// restConfig loads the client configuration: an explicit kubeconfig, else
+// in-cluster, else the usual kubeconfig locations.
+func (c *ControllerConfig) restConfig() (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	switch {
+	case c.RestConfig != nil:
+		cfg = rest.CopyConfig(c.RestConfig)
+	case c.Kubeconfig != "":
+		if cfg, err = clientcmd.BuildConfigFromFlags("", c.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", c.Kubeconfig, err)
+		}
+	default:
+		if cfg, err = rest.InClusterConfig(); err != nil {
+			rules := clientcmd.NewDefaultClientConfigLoadingRules()
+			cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, nil).ClientConfig()
+			if err != nil {
+				return nil, fmt.Errorf("no in-cluster configuration and no usable kubeconfig (set --kubeconfig or KUBECONFIG): %w", err)
+			}
+		}
+	}
+	cfg.UserAgent = "moat/" + c.identity()
+	// client-go's default 5 QPS would make status writes for many
+	// Ingresses crawl after a leader change.
+	if cfg.QPS == 0 {
+		cfg.QPS, cfg.Burst = 20, 40
+	}
+	return cfg, nil
+}
+
+func (c *ControllerConfig) identity() string {
+	if c.Identity != "" {
+		return c.Identity
+	}
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return "moat"
+}
+
+// elect campaigns for the Lease until ctx is done and runs lead while this
+// replica holds it. Losing the Lease (the API server away longer than the
+// renew deadline) stops lead and campaigns again; serving is unaffected.
+func (c *ControllerConfig) elect(ctx context.Context, restCfg *rest.Config, log *slog.Logger, lead func(context.Context)) error {
+	lease, renew, retry := c.LeaseDuration, c.RenewDeadline, c.RetryPeriod
+	if lease <= 0 {
+		lease = 15 * time.Second
+	}
+	if renew <= 0 {
+		renew = 10 * time.Second
+	}
+	if retry <= 0 {
+		retry = 2 * time.Second
+	}
+	ns := c.ElectionNamespace
+	if ns == "" {
+		ns = "moat-system"
+	}
+	// A client of its own whose timeout is below the renew deadline, so
+	// that one hung request cannot cost the lease (as client-go's
+	// resourcelock.NewFromKubeconfig does).
+	cfg := rest.CopyConfig(restCfg)
+	cfg.Timeout = max(renew/2, time.Second)
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("leader election client: %w", err)
+	}
+	id := c.identity()
+	lock := &resourcelock.LeaseLock{
+		LeaseMeta:  metav1.ObjectMeta{Namespace: ns, Name: c.ElectionID},
+		Client:     client.CoordinationV1(),
+		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
+	}
+	for ctx.Err() == nil {
+		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
+			Lock:            lock,
+			LeaseDuration:   lease,
+			RenewDeadline:   renew,
+			RetryPeriod:     retry,
+			ReleaseOnCancel: !c.KeepLeaseOnExit,
+			Name:            c.ElectionID,
+			Callbacks: leaderelection.LeaderCallbacks{
+				OnStartedLeading: func(lctx context.Context) {
+					log.Info("leading: writing Ingress status and events", "lease", ns+"/"+c.ElectionID, "identity", id)
+					lead(lctx)
+				},
+				OnStoppedLeading: func() {
+					if ctx.Err() == nil {
+						log.Warn("lost the lease; campaigning again", "lease", ns+"/"+c.ElectionID, "identity", id)
+					}
+				},
+				OnNewLeader: func(holder string) {
+					log.Info("leader elected", "lease", ns+"/"+c.ElectionID, "leader", holder, "self", holder == id)
+				},
+			},
+		})
+		if err != nil {
+			return fmt.Errorf("leader election: %w", err)
+		}
+		// Run returns when ctx is done or the lease is lost; lead's
+		// context ends with it.
+		le.Run(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/moat-ingress/moat/internal/admin"
+	"github.com/moat-ingress/moat/internal/dataplane"
+	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/metrics"
+)
+
+// Listen are the listener settings serve and controller share.
+type Listen struct {
+	HTTPAddr, HTTPSAddr string
+	AdminAddr           string
+	HTTPSRedirectPort   int
+}
+
+// plane is the serving half shared by serve and controller: the metrics
+// registry, the data plane and the three bound listeners.
+type plane struct {
+	log       *slog.Logger
+	reg       *prometheus.Registry
+	dp        *dataplane.Dataplane
+	httpLn    net.Listener
+	httpsLn   net.Listener
+	adminLn   net.Listener
+	addrs     Addrs
+	listening atomic.Bool
+}
+
+// newPlane builds the data plane and binds the listeners, so that a busy
+// port fails the command before anything else starts.
+func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defCert, err := certs.GenerateDefault(time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("generating the default certificate: %w", err)
+	}
+	dp, err := dataplane.New(dataplane.Options{
+		Logger:            log,
+		AccessLog:         accessLog,
+		Metrics:           metrics.New(reg),
+		HTTPSRedirectPort: l.HTTPSRedirectPort,
+		DefaultCert:       defCert,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p := &plane{log: log, reg: reg, dp: dp}
+	if p.httpLn, err = net.Listen("tcp", l.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("--http-addr: %w", err)
+	}
+	if p.httpsLn, err = net.Listen("tcp", l.HTTPSAddr); err != nil {
+		p.close()
+		return nil, fmt.Errorf("--https-addr: %w", err)
+	}
+	if p.adminLn, err = net.Listen("tcp", l.AdminAddr); err != nil {
+		p.close()
+		return nil, fmt.Errorf("--admin-addr: %w", err)
+	}
+	p.addrs = Addrs{HTTP: p.httpLn.Addr().String(), HTTPS: p.httpsLn.Addr().String(), Admin: p.adminLn.Addr().String()}
+	return p, nil
+}
+
+// close releases the listeners when the plane never ran.
+func (p *plane) close() {
+	for _, ln := range []net.Listener{p.httpLn, p.httpsLn, p.adminLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// serveAdmin runs the admin listener in g until gctx is done.
+func (p *plane) serveAdmin(g *errgroup.Group, gctx context.Context, adm *admin.Server) {
+	srv := &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		if err := srv.Serve(p.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+}
+
+// serveTraffic runs the HTTP and HTTPS listeners in g; ready is called once
+// they accept.
+func (p *plane) serveTraffic(g *errgroup.Group, gctx context.Context, ready func(Addrs)) {
+	g.Go(func() error {
+		return p.dp.Serve(gctx, p.httpLn, p.httpsLn, func() {
+			p.listening.Store(true)
+			p.log.Info("moat is serving", "http", p.addrs.HTTP, "https", p.addrs.HTTPS, "admin", p.addrs.Admin)
+			if ready != nil {
+				ready(p.addrs)
+			}
+		})
+	})
+}

@@ -1,0 +1,228 @@
+// Package kube is the cluster-mode source: informers on the API server for
+// Ingress, IngressClass, Service, EndpointSlice and Secret. Their callbacks
+// only copy the (stripped) object into the store, which signals the
+// reconcile loop; nothing here translates or serves.
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/moat-ingress/moat/internal/store"
+)
+
+// secretFieldSelector leaves out the Secret types that are numerous or
+// large and never hold an Ingress certificate: Helm release records and
+// service-account tokens.
+const secretFieldSelector = "type!=helm.sh/release.v1,type!=" + string(corev1.SecretTypeServiceAccountToken)
+
+// Options configures a Source.
+type Options struct {
+	Client kubernetes.Interface
+	Store  *store.Store
+	Log    *slog.Logger
+	// Namespaces limits the namespaced kinds to these namespaces; empty
+	// means all. IngressClasses are cluster-scoped and always watched.
+	Namespaces []string
+	// SecretNamespaces are extra namespaces whose Secrets are watched
+	// (the --default-ssl-certificate's), when Namespaces is not empty.
+	SecretNamespaces []string
+}
+
+// Source runs the informers.
+type Source struct {
+	opts      Options
+	log       *slog.Logger
+	informers []cache.SharedIndexInformer
+	synced    []cache.InformerSynced
+}
+
+// New builds the informers; Run starts them.
+func New(opts Options) (*Source, error) {
+	if opts.Client == nil || opts.Store == nil {
+		return nil, errors.New("kube source: Client and Store are required")
+	}
+	s := &Source{opts: opts, log: opts.Log}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	c := opts.Client
+	nss := namespaces(opts.Namespaces)
+	secretNSs := nss
+	if len(opts.Namespaces) > 0 {
+		secretNSs = namespaces(append(slices.Clone(opts.Namespaces), opts.SecretNamespaces...))
+	}
+
+	s.add("IngressClass", &networkingv1.IngressClass{}, s.listWatch(
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.NetworkingV1().IngressClasses().List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.NetworkingV1().IngressClasses().Watch(ctx, o)
+		}, ""))
+	for _, ns := range nss {
+		s.add("Ingress", &networkingv1.Ingress{}, s.listWatch(
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.NetworkingV1().Ingresses(ns).List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return c.NetworkingV1().Ingresses(ns).Watch(ctx, o)
+			}, ""))
+		s.add("Service", &corev1.Service{}, s.listWatch(
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.CoreV1().Services(ns).List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return c.CoreV1().Services(ns).Watch(ctx, o)
+			}, ""))
+		s.add("EndpointSlice", &discoveryv1.EndpointSlice{}, s.listWatch(
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return c.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
+			}, ""))
+	}
+	for _, ns := range secretNSs {
+		s.add("Secret", &corev1.Secret{}, s.listWatch(
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.CoreV1().Secrets(ns).List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return c.CoreV1().Secrets(ns).Watch(ctx, o)
+			}, secretFieldSelector))
+	}
+	return s, nil
+}
+
+// namespaces returns the namespaces to watch, deduplicated; [""] (all)
+// when none are given.
+func namespaces(in []string) []string {
+	if len(in) == 0 {
+		return []string{metav1.NamespaceAll}
+	}
+	out := slices.Clone(in)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (s *Source) listWatch(list cache.ListWithContextFunc, w cache.WatchFuncWithContext, fieldSelector string) cache.ListerWatcher {
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.FieldSelector = fieldSelector
+			return list(ctx, o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.FieldSelector = fieldSelector
+			return w(ctx, o)
+		},
+	}
+	// Lets the reflector know when the client (a fake in unit tests)
+	// cannot stream the initial list.
+	return cache.ToListWatcherWithWatchListSemantics(lw, s.opts.Client)
+}
+
+// add creates one informer that strips objects before caching them and
+// mirrors them into the store.
+func (s *Source) add(kind string, example runtime.Object, lw cache.ListerWatcher) {
+	inf := cache.NewSharedIndexInformerWithOptions(lw, example, cache.SharedIndexInformerOptions{ObjectDescription: kind})
+	// SetTransform and the handler only fail after Run; both are set first.
+	_ = inf.SetTransform(Strip)
+	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		// The reflector retries with backoff; the data plane keeps serving
+		// the last configuration meanwhile.
+		s.log.Warn("watch failed; retrying", "kind", kind, "err", err)
+	})
+	reg, _ := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { s.upsert(obj) },
+		UpdateFunc: func(old, obj any) {
+			// A relist after a reconnect replays unchanged objects.
+			if o, n := accessor(old), accessor(obj); o != nil && n != nil && o.GetResourceVersion() == n.GetResourceVersion() {
+				return
+			}
+			s.upsert(obj)
+		},
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if ro, ok := obj.(runtime.Object); ok {
+				if k, ok := store.KeyOf(ro); ok {
+					s.opts.Store.Delete(k)
+				}
+			}
+		},
+	})
+	s.informers = append(s.informers, inf)
+	// The registration's HasSynced also waits for the handler to have seen
+	// the initial list, so the store is complete once it reports true.
+	s.synced = append(s.synced, reg.HasSynced)
+}
+
+func accessor(obj any) metav1.Object {
+	if m, ok := obj.(metav1.Object); ok {
+		return m
+	}
+	return nil
+}
+
+func (s *Source) upsert(obj any) {
+	if ro, ok := obj.(runtime.Object); ok {
+		s.opts.Store.Upsert(store.Object{Obj: ro})
+	}
+}
+
+// Run runs the informers until ctx is done.
+func (s *Source) Run(ctx context.Context) error {
+	for _, inf := range s.informers {
+		go inf.RunWithContext(ctx)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// HasSynced reports whether every informer has delivered its initial list
+// to the store.
+func (s *Source) HasSynced() bool {
+	for _, f := range s.synced {
+		if !f() {
+			return false
+		}
+	}
+	return true
+}
+
+// WaitForSync blocks until HasSynced or ctx is done; it logs while
+// waiting so that an unreachable API server is visible.
+func (s *Source) WaitForSync(ctx context.Context) error {
+	start := time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	next := 10 * time.Second
+	for !s.HasSynced() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("informer caches not synced: %w", ctx.Err())
+		case <-tick.C:
+		}
+		if w := time.Since(start); w > next {
+			s.log.Warn("waiting for the informer caches to sync", "waited_s", int(w.Seconds()))
+			next *= 2
+		}
+	}
+	s.log.Info("informer caches synced", "informers", len(s.informers), "duration_ms", time.Since(start).Milliseconds())
+	return nil
+}
