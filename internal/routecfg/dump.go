@@ -13,6 +13,7 @@ func Dump(c *Config) string {
 	if c.DefaultCertificate != nil {
 		fmt.Fprintf(&b, "default-certificate %s\n", c.DefaultCertificate.Ref)
 	}
+	dumpTrafficDefaults(&b, c.TrafficDefaults)
 	for _, vh := range c.VirtualHosts {
 		dumpHost(&b, vh.Host, vh)
 	}

@@ -111,3 +111,14 @@ func (p HashPart) String() string {
 	}
 	return "?"
 }
+
+// dumpTrafficDefaults shows the controller traffic defaults when they
+// differ from ingress-nginx's.
+func dumpTrafficDefaults(b *strings.Builder, d *TrafficDefaults) {
+	if d == nil || *d == DefaultTraffic() {
+		return
+	}
+	fmt.Fprintf(b, "traffic-defaults body[max=%d buffering=%t] timeouts[connect=%s send=%s read=%s next=%#x tries=%d next-timeout=%s] lb=%s limit-status=%d/%d\n",
+		d.Body.MaxBytes, d.Body.ResponseBuffering, d.Timeouts.Connect, d.Timeouts.Send, d.Timeouts.Read, uint16(d.Timeouts.Next), d.Timeouts.Tries, d.Timeouts.NextTimeout,
+		d.Balance, d.LimitReqStatus, d.LimitConnStatus)
+}

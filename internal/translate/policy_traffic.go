@@ -36,10 +36,20 @@ type pendingCanary struct {
 	c   *routecfg.Canary
 }
 
-// trafficDefaults are the controller-wide traffic settings.
+// trafficDefaults are the controller-wide traffic settings: the controller
+// ConfigMap's keys over ingress-nginx's defaults.
 func (t *translator) trafficDefaults() *routecfg.TrafficDefaults {
 	if t.traffic.defaults == nil {
 		d := routecfg.DefaultTraffic()
+		c := &t.ctrl
+		d.Body.MaxBytes = c.ProxyBodySize
+		if c.ProxyConnectTimeout > 0 {
+			d.Timeouts.Connect = c.ProxyConnectTimeout
+		}
+		d.Timeouts.Read, d.Timeouts.Send = c.ProxyReadTimeout, c.ProxySendTimeout
+		if c.LimitReqStatusCode != 0 {
+			d.LimitReqStatus = c.LimitReqStatusCode
+		}
 		t.traffic.defaults = &d
 	}
 	return t.traffic.defaults
@@ -57,6 +67,9 @@ func (t *translator) trafficPolicies(r *annotations.Reader, ing *networkingv1.In
 	}
 	p.Affinity = affinity.Parse(r)
 	p.Balance = balance.Parse(r)
+	if _, set := r.Raw("load-balance"); p.Balance != nil && !set {
+		p.Balance.Algorithm = def.Balance
+	}
 	p.Limits = ratelimit.Parse(r)
 	p.Body = buffering.Parse(r, def.Body)
 	p.Timeouts = timeouts.Parse(r, def.Timeouts)
