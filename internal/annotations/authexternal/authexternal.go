@@ -49,6 +49,9 @@ var Keys = []annotations.Key{
 		Doc: "false opts the Ingress out of the ConfigMap's global-auth-url (default true)."},
 }
 
+// defaultCacheDuration is ingress-nginx's auth-cache-duration default.
+const defaultCacheDuration = "200 202 401 5m"
+
 // Settings are the values shared by auth-* and the ConfigMap's global-auth-*.
 type Settings struct {
 	URL, Method, Signin, SigninParam, RequestRedirect, CacheKey, CacheDuration string
@@ -86,7 +89,7 @@ func Parse(r *annotations.Reader) Config {
 		SigninParam:     r.String("auth-signin-redirect-param", "rd"),
 		RequestRedirect: r.String("auth-request-redirect", ""),
 		CacheKey:        r.String("auth-cache-key", ""),
-		CacheDuration:   r.String("auth-cache-duration", "200 202 401 5m"),
+		CacheDuration:   r.String("auth-cache-duration", defaultCacheDuration),
 		ResponseHeaders: annotations.SplitList(r.String("auth-response-headers", "")),
 		AlwaysSetCookie: r.Bool("auth-always-set-cookie", false),
 	}
@@ -137,12 +140,24 @@ func Build(s Settings, bad func(key, value, why string)) *routecfg.ExternalAuth 
 			bad("auth-request-redirect", s.RequestRedirect, err.Error())
 		}
 	}
+	// The duration is checked even without a cache key, so that a bad
+	// value is reported rather than silently unused; empty is the
+	// default, as ingress-nginx's ParseStringToCacheDurations.
+	dur := s.CacheDuration
+	if strings.TrimSpace(dur) == "" {
+		dur = defaultCacheDuration
+	}
+	rules, derr := ParseCacheDuration(dur)
+	if derr != nil {
+		bad("auth-cache-duration", s.CacheDuration, derr.Error()+"; answers are not cached")
+	}
 	if s.CacheKey != "" {
 		if a.CacheKey, err = annotations.ParseTemplate(s.CacheKey); err != nil {
 			bad("auth-cache-key", s.CacheKey, err.Error()+"; answers are not cached")
-		} else if a.CacheRules, err = ParseCacheDuration(s.CacheDuration); err != nil {
-			bad("auth-cache-duration", s.CacheDuration, err.Error()+"; answers are not cached")
+		} else if derr != nil {
 			a.CacheKey = nil
+		} else {
+			a.CacheRules = rules
 		}
 	}
 	return a

@@ -52,12 +52,14 @@ func Parse(r *annotations.Reader) Config {
 		UsePort:               r.Bool("use-port-in-redirects", false),
 		PreserveTrailingSlash: r.Bool("preserve-trailing-slash", false),
 	}
+	// Both codes are read up front so that a bad one is reported even
+	// when its URL is unset or loses to temporal-redirect.
 	for _, k := range []struct {
-		url, code string
-		def       int
+		url  string
+		code int
 	}{
-		{"temporal-redirect", "temporal-redirect-code", 302},
-		{"permanent-redirect", "permanent-redirect-code", 301},
+		{"temporal-redirect", r.Int("temporal-redirect-code", 302, 300, 308)},
+		{"permanent-redirect", r.Int("permanent-redirect-code", 301, 300, 308)},
 	} {
 		v := r.String(k.url, "")
 		if v == "" {
@@ -74,7 +76,7 @@ func Parse(r *annotations.Reader) Config {
 			continue
 		}
 		c.URL, rd.URL = t, v
-		rd.Code = r.Int(k.code, k.def, 300, 308)
+		rd.Code = k.code
 		break // temporal-redirect wins
 	}
 	if rd.URL != "" || rd.Relative || rd.UsePort || rd.PreserveTrailingSlash {
