@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/echo"
 )
 
@@ -830,5 +831,104 @@ func TestBuffering(t *testing.T) {
 	r := get(t, c, "http://rate.example/big")
 	if d := time.Since(start); r.status != 200 || len(r.body) != 60<<10 || d < 800*time.Millisecond || d > 3*time.Second {
 		t.Errorf("limit-rate: %d, %d bytes in %v; want 60 KiB in about 1 s", r.status, len(r.body), d)
+	}
+}
+
+// TestTrafficConfigMap: the controller ConfigMap's proxy-body-size,
+// proxy-read-timeout and limit-req-status-code apply to every route; an
+// annotation still wins for its Ingress.
+func TestTrafficConfigMap(t *testing.T) {
+	dir := t.TempDir()
+	up, _ := startHandler(t, "127.0.0.1:0", "sink", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/slow" {
+			time.Sleep(1500 * time.Millisecond)
+		}
+	})
+	writeFile(t, dir, "cm.yaml", join(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: moat, namespace: ingress}
+data:
+  proxy-body-size: 16k
+  proxy-read-timeout: "1"
+  limit-req-status-code: "429"`,
+		service("default", "sink", up),
+		trafficIngress("plain", "plain.example", nil, "/", "sink"),
+		trafficIngress("own", "own.example", map[string]string{"proxy-body-size": "1m", "proxy-read-timeout": "5", "limit-rps": "1", "limit-burst-multiplier": "1"}, "/", "sink"),
+	))
+	m := startMoat(t, dir, func(c *app.ServeConfig) { c.ConfigMap = "ingress/moat" })
+	c := m.client(nil, false)
+	body := func(n int) io.Reader { return strings.NewReader(strings.Repeat("z", n)) }
+	if r := send(t, c, "POST", "http://plain.example/", nil, body(20<<10)); r.status != 413 {
+		t.Errorf("20 KiB over the ConfigMap's 16k: %d", r.status)
+	}
+	if r := send(t, c, "POST", "http://own.example/", nil, body(20<<10)); r.status != 200 {
+		t.Errorf("20 KiB with the annotation's 1m: %d", r.status)
+	}
+	if r := get(t, c, "http://plain.example/slow"); r.status != 504 {
+		t.Errorf("1.5 s answer with the ConfigMap's read timeout of 1 s: %d", r.status)
+	}
+	if r := get(t, c, "http://own.example/slow"); r.status != 200 {
+		t.Errorf("1.5 s answer with the annotation's 5 s: %d", r.status)
+	}
+	// Burst 1: two pass at once, the third is refused.
+	codes := []int{get(t, c, "http://own.example/").status, get(t, c, "http://own.example/").status, get(t, c, "http://own.example/").status}
+	if codes[2] != 429 {
+		t.Errorf("over limit-rps with limit-req-status-code 429: %v", codes)
+	}
+}
+
+// TestCanaryAffinity: with affinity on both, a client whose cookie names
+// the main or the canary backend stays there whatever the weight
+// (affinity-canary-behavior sticky, the default); legacy ignores it.
+func TestCanaryAffinity(t *testing.T) {
+	dir := t.TempDir()
+	stable := startEcho(t, "127.0.0.1:0", "stable")
+	beta := startEcho(t, "127.0.0.1:0", "beta")
+	canary := func(name, host string, extra map[string]string) string {
+		ann := map[string]string{"canary": "true", "canary-weight": "50", "affinity": "cookie"}
+		for k, v := range extra {
+			ann[k] = v
+		}
+		return trafficIngress(name, host, ann, "/", "beta")
+	}
+	writeFile(t, dir, "ca.yaml", join(
+		service("default", "stable", stable),
+		service("default", "beta", beta),
+		trafficIngress("main", "sticky.example", map[string]string{"affinity": "cookie"}, "/", "stable"),
+		canary("c", "sticky.example", nil),
+		trafficIngress("main-l", "legacy.example", map[string]string{"affinity": "cookie"}, "/", "stable"),
+		canary("c-l", "legacy.example", map[string]string{"affinity-canary-behavior": "legacy"}),
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	sessions := map[string]string{}
+	for i := 0; i < 40 && len(sessions) < 2; i++ {
+		r := get(t, c, "http://sticky.example/")
+		if sc := setCookie(r, "INGRESSCOOKIE"); sc != "" {
+			sessions[r.backendName()] = cookiePair(sc)
+		}
+	}
+	if len(sessions) != 2 {
+		t.Fatalf("sessions: %v", sessions)
+	}
+	for backend, pair := range sessions {
+		for i := 0; i < 20; i++ {
+			if r := send(t, c, "GET", "http://sticky.example/", map[string]string{"Cookie": pair}, nil); r.backendName() != backend {
+				t.Fatalf("a %s session went to %s", backend, r.backendName())
+			}
+		}
+	}
+	var pair string
+	for i := 0; i < 40 && pair == ""; i++ {
+		if r := get(t, c, "http://legacy.example/"); r.backendName() == "stable" {
+			pair = cookiePair(setCookie(r, "INGRESSCOOKIE"))
+		}
+	}
+	seen := count(t, 60, func() result {
+		return send(t, c, "GET", "http://legacy.example/", map[string]string{"Cookie": pair}, nil)
+	})
+	if seen["beta"] == 0 {
+		t.Errorf("legacy: a main session never went to the canary: %v", seen)
 	}
 }
