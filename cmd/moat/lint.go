@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/moat-ingress/moat/internal/lint"
 	"github.com/moat-ingress/moat/internal/translate"
@@ -14,9 +17,10 @@ func newLintCmd() *cobra.Command {
 	var opts lint.Options
 	var output string
 	var strict bool
+	var cl clusterFlags
 	cmd := &cobra.Command{
-		Use:   "lint PATH...",
-		Short: "Check Ingress, Service and Secret manifests before they meet a cluster",
+		Use:   "lint PATH... | lint --kubeconfig FILE [--namespace NS | --all-namespaces]",
+		Short: "Check Ingress, Service and Secret manifests, or a cluster's Ingresses, before moat serves them",
 		Long: `lint reads manifests from files, directories (recursively: *.yaml, *.yml,
 *.json) or stdin ("-"), and reports everything moat would report when serving
 them, each with a stable code, the file and line, and a hint: removed API
@@ -28,25 +32,56 @@ every code.
 Without --ingress-class every class the manifests name is checked as if moat
 served it, so manifests written for ingress-nginx need no flag.
 
+With --kubeconfig, lint reads the live objects of a cluster instead and
+prints a migration report: for each Ingress, the annotations moat does not
+support or supports only partly, the diagnostics, and whether it will work
+on moat; then a summary. It only reads (list and get), with your
+credentials, including Secrets, to check certificates.
+
 Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwise.`,
 		Example: `  moat lint examples/blog-post/as-written
   kubectl get ingress,service,secret -A -o yaml | moat lint -
-  moat lint -o json manifests/ | jq '.diagnostics[] | select(.severity == "error")'`,
-		Args: cobra.MinimumNArgs(1),
+  moat lint -o json manifests/ | jq '.diagnostics[] | select(.severity == "error")'
+  moat lint --kubeconfig ~/.kube/config --all-namespaces --ingress-class nginx`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cl.kubeconfig != "" {
+				if len(args) > 0 {
+					return fmt.Errorf("give either paths or --kubeconfig, not both")
+				}
+				return nil
+			}
+			if cl.namespace != "" || cl.all || cl.context != "" {
+				return fmt.Errorf("--namespace, --all-namespaces and --context need --kubeconfig")
+			}
+			return cobra.MinimumNArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
 				return fmt.Errorf("-o %q: use text or json", output)
 			}
 			opts.Now = time.Now()
-			r, err := lint.Run(args, cmd.InOrStdin(), opts)
-			if err != nil {
-				return err
-			}
 			out := cmd.OutOrStdout()
-			if output == "json" {
-				err = lint.WriteJSON(out, r)
+			var r *lint.Result
+			var err error
+			if cl.kubeconfig != "" {
+				if r, err = cl.lint(cmd.Context(), opts); err != nil {
+					return err
+				}
+				m := r.Migration(opts.AnnotationPrefix)
+				if output == "json" {
+					err = lint.WriteMigrationJSON(out, m)
+				} else {
+					err = lint.WriteMigrationText(out, m)
+				}
 			} else {
-				err = lint.WriteText(out, r)
+				if r, err = lint.Run(args, cmd.InOrStdin(), opts); err != nil {
+					return err
+				}
+				if output == "json" {
+					err = lint.WriteJSON(out, r)
+				} else {
+					err = lint.WriteText(out, r)
+				}
 			}
 			if err != nil {
 				return err
@@ -70,6 +105,46 @@ Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwis
 	f.StringVar(&opts.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of the Secret serve would use as the default certificate")
 	f.StringVar(&opts.AnnotationPrefix, "annotations-prefix", "nginx.ingress.kubernetes.io", "prefix of the annotations moat reads")
 	f.BoolVar(&opts.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation, as serve would with this flag")
+	f.StringVar(&cl.kubeconfig, "kubeconfig", "", "read the Ingresses of the cluster this kubeconfig file names, and print a migration report")
+	f.StringVar(&cl.context, "context", "", "kubeconfig context to use (default: the current one)")
+	f.StringVarP(&cl.namespace, "namespace", "n", "", "namespace to read (default: the context's, else default)")
+	f.BoolVarP(&cl.all, "all-namespaces", "A", false, "read every namespace")
 	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests) whose settings apply")
 	return cmd
+}
+
+// clusterFlags select the cluster and namespaces of a migration report.
+type clusterFlags struct {
+	kubeconfig, context, namespace string
+	all                            bool
+}
+
+func (c clusterFlags) lint(ctx context.Context, opts lint.Options) (*lint.Result, error) {
+	if c.all && c.namespace != "" {
+		return nil, fmt.Errorf("give either --namespace or --all-namespaces")
+	}
+	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		&clientcmd.ClientConfigLoadingRules{ExplicitPath: c.kubeconfig},
+		&clientcmd.ConfigOverrides{CurrentContext: c.context})
+	cfg, err := loader.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", c.kubeconfig, err)
+	}
+	ns := c.namespace
+	if ns == "" && !c.all {
+		if ns, _, err = loader.Namespace(); err != nil || ns == "" {
+			ns = "default"
+		}
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	objs, err := lint.FromCluster(ctx, client, ns, opts.ConfigMap)
+	if err != nil {
+		return nil, err
+	}
+	return lint.RunObjects(objs, opts), nil
 }

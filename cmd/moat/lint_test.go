@@ -72,6 +72,12 @@ spec: {ports: [{port: 80}]}
 	if out, code := run(t, "", "lint", "-o", "yaml", "-"); code != 2 || !strings.Contains(out, "use text or json") {
 		t.Errorf("-o yaml: exit %d\n%s", code, out)
 	}
+	if out, code := run(t, "", "lint", "-n", "shop", "x.yaml"); code != 2 || !strings.Contains(out, "need --kubeconfig") {
+		t.Errorf("--namespace without --kubeconfig: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, "", "lint", "--kubeconfig", "k", "x.yaml"); code != 2 || !strings.Contains(out, "not both") {
+		t.Errorf("paths and --kubeconfig: exit %d\n%s", code, out)
+	}
 	if _, code := run(t, ""); code != 0 {
 		t.Errorf("no args: exit %d", code)
 	}

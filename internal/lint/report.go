@@ -20,14 +20,18 @@ const maxExcerpt = 100
 func WriteText(w io.Writer, r *Result) error {
 	var b strings.Builder
 	for _, d := range r.Diagnostics {
-		loc := d.Object.Origin.String()
+		loc, obj := d.Object.Origin.String(), d.Object.String()
+		if loc == "" {
+			// Objects from a flag or a cluster have no file.
+			loc, obj = obj, ""
+		}
 		if loc == "" {
 			loc = "moat"
 		}
 		fmt.Fprintf(&b, "%s: %s %s", loc, d.Severity, d.Reason)
 		var about []string
-		if o := d.Object.String(); o != "" {
-			about = append(about, o)
+		if obj != "" {
+			about = append(about, obj)
 		}
 		if d.Field != "" {
 			about = append(about, d.Field)
@@ -100,6 +104,9 @@ func (r *Result) Summary() string {
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
+	}
+	if strings.HasSuffix(word, "s") {
+		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -1,0 +1,158 @@
+package lint
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/registry"
+)
+
+// keyWith returns an annotation key (with prefix) whose support is st,
+// chosen from the registry so that the test follows the tables.
+func keyWith(t *testing.T, st annotations.Status) string {
+	t.Helper()
+	var names []string
+	for n, k := range registry.Known() {
+		if k.Status == st && k.AliasOf == "" && !annotations.IsSnippet(n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		t.Skipf("no annotation is %s today", st)
+	}
+	sort.Strings(names)
+	return annotations.DefaultPrefix + "/" + names[0]
+}
+
+func migrationObjects(refused, partial string) []runtime.Object {
+	class := func(c string) *string { return &c }
+	prefix := networkingv1.PathTypePrefix
+	ingress := func(name, cls, svc string, ann map[string]string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", Annotations: ann},
+			Spec: networkingv1.IngressSpec{IngressClassName: class(cls), Rules: []networkingv1.IngressRule{{
+				Host: name + ".shop.example",
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
+					Path: "/", PathType: &prefix,
+					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: svc, Port: networkingv1.ServiceBackendPort{Number: 80}}},
+				}}}},
+			}}},
+		}
+	}
+	ready := true
+	port := int32(8080)
+	return []runtime.Object{
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
+			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", Ports: []corev1.ServicePort{{Port: 80, Protocol: corev1.ProtocolTCP}}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop", Labels: map[string]string{discoveryv1.LabelServiceName: "web"}},
+			AddressType: discoveryv1.AddressTypeIPv4, Ports: []discoveryv1.EndpointPort{{Port: &port}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.244.0.5"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "unrelated", Namespace: "shop"}, Data: map[string][]byte{"password": []byte("hunter2")}},
+		ingress("ready", "nginx", "web", nil),
+		ingress("legacy", "nginx", "web", map[string]string{refused: "x", partial: "1"}),
+		ingress("broken", "nginx", "missing", nil),
+		ingress("elsewhere", "traefik", "web", nil),
+		// Another namespace, not read with -n shop.
+		&networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "other-ns", Namespace: "blog"}},
+	}
+}
+
+// TestMigrationReport runs the report against a fake API server: the
+// Ingress with an unsupported annotation is reported, with the verdict of
+// every Ingress and the summary.
+func TestMigrationReport(t *testing.T) {
+	refused, partial := keyWith(t, annotations.Refused), keyWith(t, annotations.Partial)
+	client := fake.NewClientset(migrationObjects(refused, partial)...)
+	objs, err := FromCluster(context.Background(), client, "shop", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if s, ok := o.Obj.(*corev1.Secret); ok && len(s.Data["password"]) > 0 {
+			t.Errorf("the report keeps non-TLS Secret data in memory")
+		}
+	}
+	r := RunObjects(objs, Options{IngressClass: "nginx", WatchWithoutClass: true, Now: testNow})
+	m := r.Migration("")
+	got := map[string]IngressReport{}
+	for _, rep := range m.Ingresses {
+		got[rep.Name] = rep
+	}
+	if v := got["ready"].Verdict; v != VerdictSupported {
+		t.Errorf("ready: %s %v", v, got["ready"].Diagnostics)
+	}
+	legacy := got["legacy"]
+	if legacy.Verdict != VerdictWarnings || len(legacy.Annotations) != 2 ||
+		legacy.Annotations[0].Key > legacy.Annotations[1].Key {
+		t.Errorf("legacy: %+v", legacy)
+	}
+	supports := map[string]string{}
+	for _, a := range legacy.Annotations {
+		supports[a.Key] = a.Support
+	}
+	if supports[refused] != "refused" || supports[partial] != "partial" {
+		t.Errorf("legacy annotations: %v", supports)
+	}
+	if got["broken"].Verdict != VerdictErrors || got["broken"].Diagnostics[0].Reason != "ServiceNotFound" {
+		t.Errorf("broken: %+v", got["broken"])
+	}
+	if _, ok := got["elsewhere"]; ok || m.Summary.NotChecked != 1 {
+		t.Errorf("the traefik Ingress was checked as nginx: %+v", m.Summary)
+	}
+	if m.Summary != (MigrationSummary{Ingresses: 3, Supported: 1, WithWarnings: 1, WithErrors: 1, NotChecked: 1}) {
+		t.Errorf("summary = %+v", m.Summary)
+	}
+
+	var b bytes.Buffer
+	if err := WriteMigrationText(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"ingress shop/legacy (class nginx): works, with warnings\n  annotation ",
+		"  annotation " + refused + ": not supported: ",
+		"  annotation " + partial + ": partly supported: ",
+		"ingress shop/broken (class nginx): has errors\n  error ServiceNotFound (spec.rules[0].http.paths[0].backend.service.name): service \"missing\" not found",
+		"3 Ingresses: 1 fully supported, 1 with warnings, 1 with errors (1 of other classes not checked)\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := WriteMigrationJSON(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Ingresses []struct{ Name, Verdict string }
+		Summary   MigrationSummary
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || back.Summary != m.Summary {
+		t.Errorf("JSON: %v\n%s", err, b.String())
+	}
+}
+
+func TestFromClusterForbidden(t *testing.T) {
+	client := fake.NewClientset()
+	client.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", nil)
+	})
+	_, err := FromCluster(context.Background(), client, "shop", "")
+	if err == nil || !strings.Contains(err.Error(), "listing secrets in namespace shop is forbidden") {
+		t.Errorf("err = %v", err)
+	}
+}
