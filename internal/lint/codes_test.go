@@ -63,10 +63,12 @@ func reasonCodes(t *testing.T) map[string][]string {
 		pos := fset.Position(bl.Pos())
 		codes[s] = append(codes[s], pos.String())
 	}
-	// Parameter positions named reason, by function name.
-	reasonParam := map[string]int{}
+	// Parameter positions named reason: functions by "package.Name",
+	// closures by "package.name", methods by name.
+	funcs, methods := map[string]int{}, map[string]int{}
 	for _, f := range files {
-		record := func(name string, ft *ast.FuncType) {
+		pkg := f.Name.Name
+		record := func(m map[string]int, name string, ft *ast.FuncType) {
 			i := 0
 			for _, fld := range ft.Params.List {
 				if len(fld.Names) == 0 {
@@ -75,7 +77,7 @@ func reasonCodes(t *testing.T) map[string][]string {
 				}
 				for _, nm := range fld.Names {
 					if strings.EqualFold(nm.Name, "reason") {
-						reasonParam[name] = i
+						m[name] = i
 					}
 					i++
 				}
@@ -84,19 +86,39 @@ func reasonCodes(t *testing.T) map[string][]string {
 		ast.Inspect(f, func(n ast.Node) bool {
 			switch x := n.(type) {
 			case *ast.FuncDecl:
-				record(x.Name.Name, x.Type)
+				if x.Recv != nil {
+					record(methods, x.Name.Name, x.Type)
+				} else {
+					record(funcs, pkg+"."+x.Name.Name, x.Type)
+				}
 			case *ast.AssignStmt:
 				// fail := func(reason, msg string) ... closures.
 				for i, rhs := range x.Rhs {
 					if fl, ok := rhs.(*ast.FuncLit); ok && i < len(x.Lhs) {
 						if id, ok := x.Lhs[i].(*ast.Ident); ok {
-							record(id.Name, fl.Type)
+							record(funcs, pkg+"."+id.Name, fl.Type)
 						}
 					}
 				}
 			}
 			return true
 		})
+	}
+	// reasonArg returns the index of the reason argument of a call, if any.
+	reasonArg := func(f *ast.File, call *ast.CallExpr) (int, bool) {
+		switch fn := call.Fun.(type) {
+		case *ast.Ident:
+			i, ok := funcs[f.Name.Name+"."+fn.Name]
+			return i, ok
+		case *ast.SelectorExpr:
+			if id, ok := fn.X.(*ast.Ident); ok && importsName(f, id.Name) {
+				i, ok := funcs[id.Name+"."+fn.Sel.Name]
+				return i, ok
+			}
+			i, ok := methods[fn.Sel.Name]
+			return i, ok
+		}
+		return 0, false
 	}
 	isReasonName := func(name string) bool { return strings.Contains(strings.ToLower(name), "reason") }
 	for _, f := range files {
@@ -129,14 +151,7 @@ func reasonCodes(t *testing.T) map[string][]string {
 					}
 				}
 			case *ast.CallExpr:
-				name := ""
-				switch fn := x.Fun.(type) {
-				case *ast.Ident:
-					name = fn.Name
-				case *ast.SelectorExpr:
-					name = fn.Sel.Name
-				}
-				if i, ok := reasonParam[name]; ok && i < len(x.Args) {
+				if i, ok := reasonArg(f, x); ok && i < len(x.Args) {
 					add(x.Args[i])
 				}
 			}
@@ -144,6 +159,24 @@ func reasonCodes(t *testing.T) map[string][]string {
 		})
 	}
 	return codes
+}
+
+// importsName reports whether name is a package f imports (by its last
+// path element or its alias), as opposed to a variable.
+func importsName(f *ast.File, name string) bool {
+	for _, im := range f.Imports {
+		if im.Name != nil {
+			if im.Name.Name == name {
+				return true
+			}
+			continue
+		}
+		p, _ := strconv.Unquote(im.Path.Value)
+		if p[strings.LastIndexByte(p, '/')+1:] == name {
+			return true
+		}
+	}
+	return false
 }
 
 var codeRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9]+$`)
@@ -168,7 +201,7 @@ func documentedCodes(t *testing.T) map[string]bool {
 func TestEveryCodeIsDocumented(t *testing.T) {
 	codes := reasonCodes(t)
 	// Guard against a scanner that silently finds nothing.
-	for _, c := range []string{"ManifestParseError", "TLSSecretNotFound", "AnnotationPrefixIgnored", ReasonNoManifests, "TLSKeyMismatch"} {
+	for _, c := range []string{"ManifestParseError", "TLSSecretNotFound", "AnnotationPrefixIgnored", ReasonNoManifests, "TLSKeyMismatch", "CanaryNotEnabled", "AuthTLSSecretInvalid"} {
 		if _, ok := codes[c]; !ok {
 			t.Errorf("the source scan did not find %s; reasonCodes needs fixing", c)
 		}
