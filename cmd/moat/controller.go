@@ -50,6 +50,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "HTTPS listener address")
 	f.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:10254", "admin listener address (/healthz, /readyz, /metrics, /debug); use :10254 for kubelet probes")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
+	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
 	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	// The Downward API provides these in a pod (see deploy/deployment.yaml).

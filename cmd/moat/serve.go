@@ -42,6 +42,7 @@ keeps serving.`,
 	f.StringVar(&c.AnnotationsPrefix, "annotations-prefix", "nginx.ingress.kubernetes.io", "prefix of the ingress-nginx annotations moat reads")
 	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
+	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
 	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("manifests")

@@ -116,6 +116,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		WatchWithoutClass:     c.WatchIngressWithoutClass,
 		DefaultSSLCertificate: c.DefaultSSLCertificate,
 		Certs:                 translate.NewCertCache(),
+		EnableSSLPassthrough:  c.EnableSSLPassthrough,
 	}
 	loop := &reconcile.Loop{
 		Store:    st,

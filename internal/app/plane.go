@@ -26,6 +26,9 @@ type Listen struct {
 	HTTPAddr, HTTPSAddr string
 	AdminAddr           string
 	HTTPSRedirectPort   int
+	// EnableSSLPassthrough lets ssl-passthrough hosts through the HTTPS
+	// listener unterminated (--enable-ssl-passthrough).
+	EnableSSLPassthrough bool
 }
 
 // plane is the serving half shared by serve and controller: the metrics
@@ -51,11 +54,12 @@ func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 		return nil, fmt.Errorf("generating the default certificate: %w", err)
 	}
 	dp, err := dataplane.New(dataplane.Options{
-		Logger:            log,
-		AccessLog:         accessLog,
-		Metrics:           metrics.New(reg),
-		HTTPSRedirectPort: l.HTTPSRedirectPort,
-		DefaultCert:       defCert,
+		Logger:               log,
+		AccessLog:            accessLog,
+		Metrics:              metrics.New(reg),
+		HTTPSRedirectPort:    l.HTTPSRedirectPort,
+		EnableSSLPassthrough: l.EnableSSLPassthrough,
+		DefaultCert:          defCert,
 	})
 	if err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ type ServeConfig struct {
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	HTTPSRedirectPort        int
+	EnableSSLPassthrough     bool
 	// ConfigMap is the controller ConfigMap, "namespace/name" (one of the
 	// manifests); AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
 	ConfigMap         string
@@ -61,7 +62,8 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	if len(c.Manifests) == 0 {
 		return errors.New("no --manifests given: name at least one file or directory of Kubernetes YAML")
 	}
-	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort}, log, c.AccessLog)
+	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
+		EnableSSLPassthrough: c.EnableSSLPassthrough}, log, c.AccessLog)
 	if err != nil {
 		return err
 	}
@@ -83,6 +85,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			ConfigMap:             c.ConfigMap,
 			AnnotationPrefix:      c.AnnotationsPrefix,
 			Certs:                 translate.NewCertCache(),
+			EnableSSLPassthrough:  c.EnableSSLPassthrough,
 		},
 		Now:      time.Now,
 		Apply:    func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },
