@@ -217,8 +217,15 @@ func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingre
 func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.ErrorPages {
 	c := errorpages.Parse(r)
 	codes := c.Codes
-	if !c.CodesSet && !c.NoIntercept {
+	if !c.CodesSet {
 		codes = t.ctrl.CustomHTTPErrors
+	}
+	// disable-proxy-intercept-errors is nginx's proxy_intercept_errors
+	// off for the location: no upstream answer is replaced, whether the
+	// codes come from the annotation or the ConfigMap (moat intercepts
+	// only upstream answers, so no code is left).
+	if c.NoIntercept {
+		codes = nil
 	}
 	pool := ""
 	if c.DefaultBackend != "" {

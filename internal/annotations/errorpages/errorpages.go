@@ -13,7 +13,7 @@ var Keys = []annotations.Key{
 	{Name: "custom-http-errors", Status: annotations.Supported,
 		Doc: "Comma-separated codes (300-599): such upstream answers are replaced by the default backend's answer for / (same method, query kept, no body) with X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port, X-Request-ID; without a default backend, 404 as ingress-nginx's built-in one."},
 	{Name: "disable-proxy-intercept-errors", Status: annotations.Supported,
-		Doc: "true: the upstream's error answers pass through even when the ConfigMap's custom-http-errors lists them."},
+		Doc: "true: the upstream's error answers pass through even when custom-http-errors (the annotation or the ConfigMap's) lists them."},
 }
 
 // Config is the parsed family.

@@ -48,9 +48,8 @@ func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
 		h.local(st, http.StatusServiceUnavailable)
 		return true
 	}
-	addrOK, addrChecked := true, false
+	addrOK := true
 	if a != nil && (len(a.Deny) > 0 || len(a.Allow) > 0) {
-		addrChecked = true
 		c := st.http.client
 		if routecfg.ContainsAddr(a.Deny, c) || (len(a.Allow) > 0 && !routecfg.ContainsAddr(a.Allow, c)) {
 			addrOK = false
@@ -61,8 +60,12 @@ func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
 		h.local(st, http.StatusForbidden)
 		return true
 	}
-	if any && addrChecked && addrOK {
-		return false // satisfy any: the address check alone lets it through
+	// satisfy any: an allow rule that matched lets the request through
+	// alone. An address that is merely not denied (a denylist without an
+	// allowlist) does not: nginx's access module declines then, and
+	// authentication still decides.
+	if any && addrOK && len(a.Allow) > 0 {
+		return false
 	}
 	if p.BasicAuth == nil && p.ExternalAuth == nil {
 		if !addrOK {
