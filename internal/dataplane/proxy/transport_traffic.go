@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,16 +59,13 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		req.Body = rb
 	}
 	ctx := req.Context()
-	if tm.Connect > 0 && tm.Connect != upstream.DefaultConnectTimeout {
-		ctx = upstream.WithConnectTimeout(ctx, tm.Connect)
-	}
 	start := h.now()
 	for {
 		a := newAttempt(ctx, tm, rb != nil)
 		if rb != nil {
 			rb.attach(a)
 		}
-		areq := req.WithContext(a.ctx)
+		areq := req.WithContext(&a.ctx)
 		if areq.URL.Host != st.ep.Address {
 			u := *req.URL
 			u.Host = st.ep.Address
@@ -125,9 +121,7 @@ func (t *trafficTransport) respond(st *reqState, res *http.Response, a *attempt)
 		// proxy-read-timeout without data from the upstream, as nginx
 		// does; ReverseProxy needs the body to stay writable.
 		if rwc, ok := res.Body.(io.ReadWriteCloser); ok {
-			a.mu.Lock()
-			a.closeOnFire = rwc
-			a.mu.Unlock()
+			a.closeOnFire(rwc)
 			res.Body = upgradeBody{rwc, a}
 		}
 		if tr.setCookie != "" {
@@ -255,87 +249,156 @@ var monoBase = time.Now()
 // attempt bounds one exchange with an endpoint: silence longer than the
 // send timeout while the request is written, or than the read timeout
 // while waiting for or reading the response, cancels it. The connect
-// phase is bounded by the dialer (proxy-connect-timeout).
+// phase is bounded by the dialer (proxy-connect-timeout). The timer is
+// pooled; the attempt carries the generation it was given, so a
+// transport goroutine that calls back late (after the request ended)
+// cannot touch the timer's next use.
 type attempt struct {
-	ctx        context.Context
-	send, read time.Duration
-	trace      httptrace.ClientTrace
+	t                   *silenceTimer
+	gen                 uint64
+	connect, send, read time.Duration
+	// hasBody: the request body's reads arm the send timeout and its end
+	// the read timeout; without one the request is written at once.
+	hasBody  bool
+	ctx      attemptCtx
+	released bool
+}
+
+// attemptCtx is the attempt's context: a cancel context that also answers
+// the dialer's upstream.DialHookKey with the attempt (no extra
+// allocation).
+type attemptCtx struct {
+	context.Context
+	a *attempt
+}
+
+func (c *attemptCtx) Value(key any) any {
+	if _, ok := key.(upstream.DialHookKey); ok {
+		return c.a
+	}
+	return c.Context.Value(key)
+}
+
+// ConnectTimeout, Dialing and Dialed are the upstream.DialHook: the
+// silence timer stops while a connection is dialed for the attempt.
+func (a *attempt) ConnectTimeout() time.Duration { return a.connect }
+func (a *attempt) Dialing()                      { a.disarm() }
+func (a *attempt) Dialed()                       { a.arm(a.firstPhase()) }
+
+// firstPhase is the bound while the request is written: the send timeout
+// for a body, else the read timeout (a bodiless request is written as
+// soon as there is a connection).
+func (a *attempt) firstPhase() time.Duration {
+	if a.hasBody {
+		return a.send
+	}
+	return a.read
+}
+
+// silenceTimer is the pooled part of an attempt.
+type silenceTimer struct {
+	timer *time.Timer
 
 	mu          sync.Mutex
-	closeOnFire io.Closer // an upgraded connection
+	gen         uint64
 	cancel      context.CancelCauseFunc
 	deadline    time.Duration // since monoBase; 0 disarmed
 	fired       bool
-	timer       *time.Timer
+	closeOnFire io.Closer // an upgraded connection
 }
 
+var silenceTimers = sync.Pool{New: func() any {
+	t := &silenceTimer{}
+	t.timer = time.AfterFunc(time.Hour, t.fire)
+	t.timer.Stop()
+	return t
+}}
+
 func newAttempt(parent context.Context, tm *routecfg.Timeouts, hasBody bool) *attempt {
-	a := &attempt{send: tm.Send, read: tm.Read}
+	t := silenceTimers.Get().(*silenceTimer)
 	ctx, cancel := context.WithCancelCause(parent)
-	a.cancel = cancel
-	a.trace.WroteRequest = a.wroteRequest
-	a.ctx = httptrace.WithClientTrace(ctx, &a.trace)
-	// Until the request is written: connecting is bounded by the dialer,
-	// then writing by the send timeout.
-	first := tm.Send
-	if tm.Connect > 0 {
-		first += tm.Connect
+	a := &attempt{t: t, connect: tm.Connect, send: tm.Send, read: tm.Read, hasBody: hasBody}
+	a.ctx = attemptCtx{Context: ctx, a: a}
+	first := a.firstPhase()
+	t.mu.Lock()
+	t.gen++
+	a.gen = t.gen
+	t.cancel, t.fired, t.closeOnFire, t.deadline = cancel, false, nil, 0
+	if first > 0 {
+		t.deadline = time.Since(monoBase) + first
+		t.timer.Reset(first)
 	}
-	a.timer = time.AfterFunc(first, a.fire)
-	a.deadline = time.Since(monoBase) + first
+	t.mu.Unlock()
 	return a
 }
 
-func (a *attempt) wroteRequest(httptrace.WroteRequestInfo) { a.arm(a.read) }
-
 // arm restarts the silence timer with d (0: no bound).
 func (a *attempt) arm(d time.Duration) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cancel == nil || a.fired {
+	t := a.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.gen != a.gen || t.cancel == nil || t.fired {
 		return
 	}
 	if d <= 0 {
-		a.deadline = 0
-		a.timer.Stop()
+		t.deadline = 0
+		t.timer.Stop()
 		return
 	}
-	a.deadline = time.Since(monoBase) + d
-	a.timer.Reset(d)
+	t.deadline = time.Since(monoBase) + d
+	t.timer.Reset(d)
 }
 
 func (a *attempt) disarm() { a.arm(0) }
 
-func (a *attempt) fire() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	// A stale firing (the timer was re-armed meanwhile) finds a later
-	// deadline and does nothing.
-	if a.cancel == nil || a.fired || a.deadline == 0 || time.Since(monoBase) < a.deadline {
+func (t *silenceTimer) fire() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	// A stale firing (the timer was re-armed or reused meanwhile) finds
+	// a later deadline and does nothing.
+	if t.cancel == nil || t.fired || t.deadline == 0 || time.Since(monoBase) < t.deadline {
 		return
 	}
-	a.fired = true
-	a.cancel(errUpstreamTimeout)
-	if a.closeOnFire != nil {
-		a.closeOnFire.Close()
+	t.fired = true
+	t.cancel(errUpstreamTimeout)
+	if t.closeOnFire != nil {
+		t.closeOnFire.Close()
 	}
+}
+
+// closeOnFire makes a timeout also close c (an upgraded connection,
+// which the context no longer governs).
+func (a *attempt) closeOnFire(c io.Closer) {
+	a.t.mu.Lock()
+	if a.t.gen == a.gen {
+		a.t.closeOnFire = c
+	}
+	a.t.mu.Unlock()
 }
 
 func (a *attempt) timedOut() bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.fired
+	a.t.mu.Lock()
+	defer a.t.mu.Unlock()
+	return a.t.gen == a.gen && a.t.fired
 }
 
-// release ends the attempt and frees its context.
+// release ends the attempt, frees its context and returns the timer to
+// the pool. It is called once, by the goroutine that owns the attempt.
 func (a *attempt) release() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cancel != nil {
-		a.cancel(context.Canceled)
-		a.cancel = nil
+	if a.released {
+		return
 	}
-	a.timer.Stop()
+	a.released = true
+	t := a.t
+	t.mu.Lock()
+	if t.cancel != nil {
+		t.cancel(context.Canceled)
+	}
+	t.cancel, t.closeOnFire, t.deadline = nil, nil, 0
+	t.gen++
+	t.mu.Unlock()
+	t.timer.Stop()
+	silenceTimers.Put(t)
 }
 
 // reqBody is the request body seen by the transport: it counts bytes
