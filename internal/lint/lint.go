@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -125,8 +126,12 @@ func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
 		}
 		r.add(StdinName, data, &objs, &diags)
 	}
+	shadowed := shadowedObjects(objs)
 	objs, dups := k8s.Dedupe(objs)
 	r.check(objs, append(diags, dups...), opts)
+	r.checkShadowed(objs, shadowed, opts)
+	diag.Sort(r.Diagnostics)
+	r.Diagnostics = dedupe(r.Diagnostics)
 	return r, nil
 }
 
@@ -187,6 +192,55 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 	locate(diags, r.sources)
 	diag.Sort(diags)
 	r.Diagnostics = dedupe(diags)
+}
+
+// shadowedObjects returns the definitions that Dedupe drops: every one but
+// the last of each object defined more than once.
+func shadowedObjects(objs []store.Object) []store.Object {
+	last := map[store.Key]int{}
+	for i, o := range objs {
+		if k, ok := store.KeyOf(o.Obj); ok {
+			last[k] = i
+		}
+	}
+	var out []store.Object
+	for i, o := range objs {
+		if k, ok := store.KeyOf(o.Obj); ok && last[k] != i {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// checkShadowed checks each definition that another one replaced, as if
+// it were the one served, and keeps the findings about it: serve uses only
+// the last definition, but a linter that skipped the others would pass
+// files it never looked at (two overlays, or a directory holding a
+// manifest's broken and fixed versions side by side).
+func (r *Result) checkShadowed(objs, shadowed []store.Object, opts Options) {
+	for _, sh := range shadowed {
+		key, _ := store.KeyOf(sh.Obj)
+		alt := make([]store.Object, 0, len(objs))
+		for _, o := range objs {
+			if k, _ := store.KeyOf(o.Obj); k == key {
+				o = sh
+			}
+			alt = append(alt, o)
+		}
+		extra := &Result{sources: r.sources}
+		extra.check(alt, nil, opts)
+		for _, d := range extra.Diagnostics {
+			if d.Object.Kind == key.Kind && d.Object.Namespace == key.Namespace && d.Object.Name == key.Name && d.Object.File == sh.Origin.File {
+				r.Diagnostics = append(r.Diagnostics, d)
+			}
+		}
+		for _, c := range extra.Classes {
+			if !slices.Contains(r.Classes, c) {
+				r.Classes = append(r.Classes, c)
+			}
+		}
+	}
+	sort.Strings(r.Classes)
 }
 
 func (r *Result) add(name string, data []byte, objs *[]store.Object, diags *[]diag.Diagnostic) {
