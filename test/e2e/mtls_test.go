@@ -60,9 +60,13 @@ func TestClientCertificates(t *testing.T) {
 		// Domain fronting: a connection verified for secure.example is
 		// not used for another host...
 		{"verified SNI, other Host", "secure.example", "public.example", good, 421, ""},
-		// ...and a connection to a host without mTLS carries no
-		// certificate to an mTLS host.
-		{"public SNI, mTLS Host", "public.example", "secure.example", good, 400, ""},
+		// ...and a connection negotiated for a host without mTLS is not
+		// used for an mTLS host (nginx: 400; 421 makes HTTP/2 clients
+		// that coalesced connections retry with the right SNI)...
+		{"public SNI, mTLS Host", "public.example", "secure.example", good, 421, ""},
+		// ...but without SNI (clients by IP) the Host's policy applies
+		// as in nginx: no certificate was requested, so 400.
+		{"no SNI, mTLS Host", "", "secure.example", good, 400, ""},
 		{"public host", "public.example", "public.example", nil, 200, ""},
 	}
 	for _, tc := range cases {

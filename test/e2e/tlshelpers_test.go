@@ -110,6 +110,24 @@ func (m *moat) tlsClient(sni string, cert *tls.Certificate, h2 bool) *http.Clien
 		return d.DialContext(ctx, network, m.addrs.HTTPS)
 	}
 	tr := &http.Transport{DialContext: dial, TLSClientConfig: cfg, ForceAttemptHTTP2: h2, DisableCompression: true}
+	if sni == "" {
+		// http.Transport would send the URL's host as SNI.
+		if h2 {
+			cfg.NextProtos = []string{"h2", "http/1.1"}
+		}
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(c, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return tc, nil
+		}
+	}
 	if !h2 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}

@@ -23,13 +23,17 @@ const (
 // answered the request.
 func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.Table, vh *routecfg.VirtualHost) bool {
 	sni := r.TLS.ServerName
-	if !sameHost(r.Host, sni) {
-		// A connection that passed (or was asked for) a client
-		// certificate for the SNI's host must not be used for another
-		// host: 421, as nginx answers ("client attempted to request the
-		// server name different from the one that was negotiated"). A
-		// client then opens a new connection with the right SNI.
-		if sv, _ := table.Lookup(sni, "/"); sv != nil && sv.ClientAuth != nil && sv != vh {
+	if sni != "" && !sameHost(r.Host, sni) {
+		// A connection whose client certificate was requested (or not)
+		// for the SNI's host must not serve another host with other
+		// rules: 421, as nginx answers when the negotiated host verifies
+		// clients ("client attempted to request the server name different
+		// from the one that was negotiated"). moat also answers 421 where
+		// nginx would say 400 (the SNI's host does not verify, the Host's
+		// does), so that HTTP/2 clients that coalesced the connection
+		// retry on a new one with the right SNI.
+		sv, _ := table.Lookup(sni, "/")
+		if sv != vh && ((sv != nil && sv.ClientAuth != nil) || (vh != nil && vh.ClientAuth != nil)) {
 			h.local(st, http.StatusMisdirectedRequest)
 			return true
 		}
