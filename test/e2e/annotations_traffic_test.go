@@ -851,10 +851,13 @@ metadata: {name: moat, namespace: ingress}
 data:
   proxy-body-size: 16k
   proxy-read-timeout: "1"
-  limit-req-status-code: "429"`,
+  limit-req-status-code: "429"
+  use-forwarded-headers: "true"
+  proxy-real-ip-cidr: 127.0.0.1/32`,
 		service("default", "sink", up),
 		trafficIngress("plain", "plain.example", nil, "/", "sink"),
 		trafficIngress("own", "own.example", map[string]string{"proxy-body-size": "1m", "proxy-read-timeout": "5", "limit-rps": "1", "limit-burst-multiplier": "1"}, "/", "sink"),
+		trafficIngress("xff", "xff.example", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "0"}, "/", "sink"),
 	))
 	m := startMoat(t, dir, func(c *app.ServeConfig) { c.ConfigMap = "ingress/moat" })
 	c := m.client(nil, false)
@@ -875,6 +878,14 @@ data:
 	codes := []int{get(t, c, "http://own.example/").status, get(t, c, "http://own.example/").status, get(t, c, "http://own.example/").status}
 	if codes[2] != 429 {
 		t.Errorf("over limit-rps with limit-req-status-code 429: %v", codes)
+	}
+	// With forwarded headers trusted from 127.0.0.1, limits count per
+	// X-Forwarded-For client, as nginx's realip module makes them.
+	xff := func(ip string) int {
+		return send(t, c, "GET", "http://xff.example/", map[string]string{"X-Forwarded-For": ip}, nil).status
+	}
+	if got := []int{xff("192.0.2.1"), xff("192.0.2.1"), xff("192.0.2.2")}; fmt.Sprint(got) != "[200 429 200]" {
+		t.Errorf("limits per forwarded client: %v", got)
 	}
 }
 

@@ -113,6 +113,15 @@ func (h *Handler) trafficGate(st *reqState, r *http.Request) bool {
 	return false
 }
 
+// remoteAddr is the client's address as nginx's $remote_addr: the real IP
+// when forwarded headers are trusted (set by applyEarly), else the peer.
+func (st *reqState) remoteAddr(r *http.Request) netip.Addr {
+	if st.http.client.IsValid() {
+		return st.http.client
+	}
+	return clientAddr(r)
+}
+
 // clientAddr is the connection's peer address.
 func clientAddr(r *http.Request) netip.Addr {
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
@@ -128,7 +137,7 @@ func (h *Handler) limit(st *reqState, r *http.Request, l *routecfg.Limits) int {
 	if l.RPS == 0 && l.RPM == 0 && l.Connections == 0 {
 		return 0
 	}
-	a := clientAddr(r)
+	a := st.remoteAddr(r)
 	for _, p := range l.Allow {
 		if p.Contains(a) {
 			return 0
@@ -297,11 +306,8 @@ func hashKey(st *reqState, r *http.Request, parts []routecfg.HashPart) uint64 {
 			}
 			h = upstream.HashString(h, strings.ToLower(host))
 		case routecfg.HashRemoteAddr:
-			ip := r.RemoteAddr
-			if hh, _, err := net.SplitHostPort(ip); err == nil {
-				ip = hh
-			}
-			h = upstream.HashString(h, ip)
+			var buf [64]byte
+			h = upstream.HashBytes(h, st.remoteAddr(r).AppendTo(buf[:0]))
 		case routecfg.HashHeader:
 			if vs := headerValues(r, p.Name); len(vs) > 0 {
 				h = upstream.HashString(h, vs[0])

@@ -143,6 +143,15 @@ func HashString(h uint64, s string) uint64 {
 	return h
 }
 
+// HashBytes is HashString for a byte slice.
+func HashBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
+
 // HashSeed is the initial value for HashString.
 const HashSeed uint64 = fnvOffset
 
