@@ -210,7 +210,7 @@ var keys = []Key{
 		c.LimitReqStatusCode = n
 		return nil
 	}},
-	{"no-tls-redirect-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes never redirected to HTTPS.", func(c *Config, v string) error {
+	{"no-tls-redirect-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one is never redirected to HTTPS (the path of the Ingress, not of the request, as ingress-nginx).", func(c *Config, v string) error {
 		c.NoTLSRedirectLocations = annotations.SplitList(v)
 		for _, p := range c.NoTLSRedirectLocations {
 			if !strings.HasPrefix(p, "/") {

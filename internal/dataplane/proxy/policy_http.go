@@ -371,10 +371,16 @@ func realIP(header string, peer netip.Addr, trusted []netip.Prefix) netip.Addr {
 }
 
 // noTLSRedirect: no-tls-redirect-locations (ACME challenges by default).
+// As ingress-nginx's isLocationInLocationList, the matched route's path
+// is tested, not the request's: with /plain listed, /plainly served by
+// the "/" route is still redirected.
 func (h *Handler) noTLSRedirect(st *reqState, path string) bool {
 	g := st.http.global
 	if g == nil {
 		return isACMEChallenge(path)
+	}
+	if st.rt != nil {
+		path = st.rt.Path
 	}
 	for _, p := range g.NoTLSRedirectLocations {
 		if strings.HasPrefix(path, p) {
