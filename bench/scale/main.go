@@ -1,0 +1,642 @@
+// Command scale measures moat in file mode at scale: it generates N
+// Ingresses (each with its own host, Service and EndpointSlice) and up to
+// -certs TLS Secrets, starts `moat serve` on them, and reports the time to
+// ready (/readyz), the memory used, and the delay from a file change to the
+// change serving, for an Ingress change and for an endpoint-only change,
+// as seen by a client polling over loopback.
+//
+// Usage: go run ./bench/scale -moat ./moat [-sizes 1000,10000] [-certs 5000] [-changes 100]
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	moat       string
+	sizes      []int
+	certs      int
+	changes    int
+	perFile    int
+	poll       time.Duration
+	changeWait time.Duration
+	readyWait  time.Duration
+	out        string
+	keep       bool
+}
+
+// Result is one size's measurements.
+type Result struct {
+	Ingresses    int     `json:"ingresses"`
+	Certificates int     `json:"certificates"`
+	Files        int     `json:"files"`
+	ManifestMiB  float64 `json:"manifest_mib"`
+	// ReadyS is the time from exec to /readyz answering 200.
+	ReadyS float64 `json:"ready_s"`
+	// FirstRouteS is the time from exec to the first proxied 200.
+	FirstRouteS   float64 `json:"first_route_s"`
+	RSSReadyMiB   float64 `json:"rss_ready_mib"`
+	RSSPeakMiB    float64 `json:"rss_peak_mib"`
+	IngressChange Delays  `json:"ingress_change"`
+	EndpointOnly  Delays  `json:"endpoint_change"`
+}
+
+// Delays summarises change-to-serving delays in milliseconds.
+type Delays struct {
+	N        int       `json:"n"`
+	Failed   int       `json:"failed"`
+	P50ms    float64   `json:"p50_ms"`
+	P99ms    float64   `json:"p99_ms"`
+	MaxMs    float64   `json:"max_ms"`
+	CPUPerMs float64   `json:"moat_cpu_ms_per_change"`
+	Samples  []float64 `json:"samples_ms"`
+}
+
+func main() {
+	var o options
+	var sizes string
+	flag.StringVar(&o.moat, "moat", "", "path to the moat binary (required)")
+	flag.StringVar(&sizes, "sizes", "1000,10000", "comma-separated Ingress counts")
+	flag.IntVar(&o.certs, "certs", 5000, "TLS Secrets: the first min(N, certs) Ingresses each get their own certificate")
+	flag.IntVar(&o.changes, "changes", 100, "changes of each kind to time")
+	flag.IntVar(&o.perFile, "per-file", 100, "Ingresses (with their Services and EndpointSlices) per manifest file")
+	flag.DurationVar(&o.poll, "poll", 2*time.Millisecond, "client polling interval")
+	flag.DurationVar(&o.changeWait, "change-timeout", 20*time.Second, "give up on one change after this long")
+	flag.DurationVar(&o.readyWait, "ready-timeout", 120*time.Second, "give up on start after this long")
+	flag.StringVar(&o.out, "json", "", "write results as JSON to this file")
+	flag.BoolVar(&o.keep, "keep", false, "keep the generated manifests")
+	flag.Parse()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fatal(fmt.Errorf("stopped by %v", s))
+	}()
+	if o.moat == "" {
+		fatal(errors.New("-moat is required (go build -o moat ./cmd/moat)"))
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			fatal(fmt.Errorf("-sizes: bad count %q", s))
+		}
+		o.sizes = append(o.sizes, n)
+	}
+
+	// Two loopback backends that answer with their name: every generated
+	// EndpointSlice points at a; the endpoint-only change flips the probe
+	// Service between a and b.
+	a, err := startBackend("a")
+	if err != nil {
+		fatal(err)
+	}
+	b, err := startBackend("b")
+	if err != nil {
+		fatal(err)
+	}
+	pki, err := newPKI()
+	if err != nil {
+		fatal(err)
+	}
+
+	var results []Result
+	for _, n := range o.sizes {
+		r, err := runSize(o, n, pki, a, b)
+		if err != nil {
+			fatal(fmt.Errorf("%d Ingresses: %w", n, err))
+		}
+		results = append(results, r)
+		printResult(r)
+		// Written after each size, so a long run stopped half-way keeps
+		// what it measured.
+		if o.out != "" {
+			writeJSON(o, results)
+		}
+	}
+	if o.out != "" {
+		fmt.Printf("results: %s\n", o.out)
+	}
+}
+
+func writeJSON(o options, results []Result) {
+	meta := map[string]any{
+		"date":           time.Now().UTC().Format(time.RFC3339),
+		"nproc":          runtime.NumCPU(),
+		"go":             runtime.Version(),
+		"poll":           o.poll.String(),
+		"changes":        o.changes,
+		"note":           "moat serve defaults: file debounce 100 ms hold-off, reconcile hold-off 100 ms",
+		"loadavg_at_end": loadavg(),
+	}
+	buf, _ := json.MarshalIndent(map[string]any{"meta": meta, "results": results}, "", "  ")
+	if err := os.WriteFile(o.out, append(buf, '\n'), 0o644); err != nil {
+		fatal(err)
+	}
+}
+
+// running is the moat process under test, killed on every exit path.
+var running struct {
+	sync.Mutex
+	p *os.Process
+}
+
+func setRunning(p *os.Process) {
+	running.Lock()
+	running.p = p
+	running.Unlock()
+}
+
+func killRunning() {
+	running.Lock()
+	defer running.Unlock()
+	if running.p != nil {
+		_ = running.p.Kill()
+		running.p = nil
+	}
+}
+
+func fatal(err error) {
+	killRunning()
+	fmt.Fprintln(os.Stderr, "scale:", err)
+	os.Exit(1)
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
+}
+
+type backend struct {
+	name string
+	port int
+}
+
+func startBackend(name string) (backend, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return backend{}, err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			io.WriteString(w, name)
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go srv.Serve(ln)
+	return backend{name: name, port: ln.Addr().(*net.TCPAddr).Port}, nil
+}
+
+// pki issues one leaf certificate per host from a throwaway CA. All leaves
+// share one key: moat parses each Secret's pair all the same.
+type pki struct {
+	ca     *x509.Certificate
+	caKey  *ecdsa.PrivateKey
+	key    *ecdsa.PrivateKey
+	keyPEM []byte
+	serial int64
+}
+
+func newPKI() (*pki, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "moat scale benchmark CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(7 * 24 * time.Hour),
+		IsCA:                  true,
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	kd, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return &pki{ca: ca, caKey: caKey, key: key, keyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kd}), serial: 1}, nil
+}
+
+func (p *pki) leaf(host string) ([]byte, error) {
+	p.serial++
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(p.serial),
+		Subject:      pkix.Name{CommonName: host},
+		DNSNames:     []string{host},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(7 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &p.key.PublicKey, p.caKey)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+const serviceTmpl = `apiVersion: v1
+kind: Service
+metadata: {name: %[1]s, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: %[2]d}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: %[1]s-1, namespace: default, labels: {kubernetes.io/service-name: %[1]s}}
+addressType: IPv4
+ports: [{name: http, port: %[2]d}]
+endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
+---
+`
+
+const ingressTmpl = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: %[1]s, namespace: default}
+spec:
+  ingressClassName: moat
+%[4]s  rules:
+  - host: %[2]s
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: %[3]s, port: {name: http}}}}]}
+---
+`
+
+const secretTmpl = `apiVersion: v1
+kind: Secret
+metadata: {name: %s, namespace: default}
+type: kubernetes.io/tls
+data:
+  tls.crt: %s
+  tls.key: %s
+---
+`
+
+// generate writes n Ingresses, Services and EndpointSlices and min(n,
+// certs) Secrets into dir, perFile Ingresses to a file, plus the probe
+// objects the change measurements rewrite. It returns the file count and
+// total bytes.
+func generate(dir string, n, certs, perFile int, p *pki, a backend) (files int, size int64, err error) {
+	keyB64 := base64.StdEncoding.EncodeToString(p.keyPEM)
+	var sb strings.Builder
+	flush := func(name string) error {
+		if sb.Len() == 0 {
+			return nil
+		}
+		files++
+		size += int64(sb.Len())
+		err := os.WriteFile(filepath.Join(dir, name), []byte(sb.String()), 0o644)
+		sb.Reset()
+		return err
+	}
+	for i := range n {
+		svc := fmt.Sprintf("svc-%d", i)
+		host := fmt.Sprintf("host-%d.scale.local", i)
+		tls := ""
+		if i < certs {
+			tls = fmt.Sprintf("  tls: [{hosts: [%s], secretName: tls-%d}]\n", host, i)
+		}
+		fmt.Fprintf(&sb, serviceTmpl, svc, a.port)
+		fmt.Fprintf(&sb, ingressTmpl, fmt.Sprintf("ing-%d", i), host, svc, tls)
+		if (i+1)%perFile == 0 || i == n-1 {
+			if err := flush(fmt.Sprintf("objects-%05d.yaml", i/perFile)); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	m := min(n, certs)
+	for i := range m {
+		crt, err := p.leaf(fmt.Sprintf("host-%d.scale.local", i))
+		if err != nil {
+			return 0, 0, err
+		}
+		fmt.Fprintf(&sb, secretTmpl, fmt.Sprintf("tls-%d", i), base64.StdEncoding.EncodeToString(crt), keyB64)
+		if (i+1)%perFile == 0 || i == m-1 {
+			if err := flush(fmt.Sprintf("secrets-%05d.yaml", i/perFile)); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	// The probe Service (endpoints flipped by the endpoint-only change)
+	// and its Ingress, without TLS so the client polls plain HTTP.
+	fmt.Fprintf(&sb, "apiVersion: v1\nkind: Service\nmetadata: {name: probe-svc, namespace: default}\nspec:\n  ports: [{name: http, port: 80}]\n---\n")
+	fmt.Fprintf(&sb, ingressTmpl, "probe-ep", "ep.scale.local", "probe-svc", "")
+	if err := flush("probe.yaml"); err != nil {
+		return 0, 0, err
+	}
+	if err := writeAtomic(dir, "probe-endpoints.yaml", endpointsYAML(a.port)); err != nil {
+		return 0, 0, err
+	}
+	if err := writeAtomic(dir, "probe-ingress.yaml", probeIngressYAML(0)); err != nil {
+		return 0, 0, err
+	}
+	return files + 2, size, nil
+}
+
+func endpointsYAML(port int) string {
+	return fmt.Sprintf(`apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: probe-svc-1, namespace: default, labels: {kubernetes.io/service-name: probe-svc}}
+addressType: IPv4
+ports: [{name: http, port: %d}]
+endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
+`, port)
+}
+
+func probeIngressYAML(i int) string {
+	return fmt.Sprintf(ingressTmpl, "probe-ing", probeHost(i), "svc-0", "")
+}
+
+func probeHost(i int) string { return fmt.Sprintf("probe-%d.scale.local", i) }
+
+// writeAtomic replaces dir/name by rename, as editors and kubelet do.
+func writeAtomic(dir, name, content string) error {
+	tmp := filepath.Join(dir, "."+name+".tmp")
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
+	r := Result{Ingresses: n, Certificates: min(n, o.certs)}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("moat-scale-%d-", n))
+	if err != nil {
+		return r, err
+	}
+	if !o.keep {
+		defer os.RemoveAll(dir)
+	}
+	fmt.Printf("== %d Ingresses, %d certificates: generating manifests in %s\n", n, r.Certificates, dir)
+	files, size, err := generate(dir, n, o.certs, o.perFile, p, a)
+	if err != nil {
+		return r, err
+	}
+	r.Files, r.ManifestMiB = files, round1(float64(size)/(1<<20))
+
+	var addrs [3]string
+	for i := range addrs {
+		if addrs[i], err = freeAddr(); err != nil {
+			return r, err
+		}
+	}
+	httpAddr, httpsAddr, adminAddr := addrs[0], addrs[1], addrs[2]
+	ctx, cancel := context.WithTimeout(context.Background(), o.readyWait+time.Duration(2*o.changes)*o.changeWait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, o.moat, "serve", "--manifests", dir,
+		"--http-addr", httpAddr, "--https-addr", httpsAddr, "--admin-addr", adminAddr,
+		"--access-log=false", "--log-level", "warn")
+	logf, err := os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("moat-scale-%d.log", n)))
+	if err != nil {
+		return r, err
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return r, err
+	}
+	setRunning(cmd.Process)
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		setRunning(nil)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}()
+	pid := cmd.Process.Pid
+
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true, Proxy: nil},
+		Timeout:   5 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+	// Time to ready, then to the first proxied request.
+	deadline := start.Add(o.readyWait)
+	for {
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("not ready within %s (log: %s)", o.readyWait, logf.Name())
+		}
+		select {
+		case err := <-exited:
+			return r, fmt.Errorf("moat exited before ready: %v (log: %s)", err, logf.Name())
+		default:
+		}
+		if code, _ := get(client, "http://"+adminAddr+"/readyz", ""); code == 200 {
+			r.ReadyS = round3(time.Since(start).Seconds())
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	for {
+		if time.Now().After(deadline) {
+			return r, errors.New("no route served after ready")
+		}
+		if code, body := get(client, "http://"+httpAddr+"/", "ep.scale.local"); code == 200 && body == a.name {
+			r.FirstRouteS = round3(time.Since(start).Seconds())
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r.RSSReadyMiB = procMiB(pid, "VmRSS")
+	fmt.Printf("   ready in %.2f s (first route %.2f s), RSS %.1f MiB\n", r.ReadyS, r.FirstRouteS, r.RSSReadyMiB)
+	// Let the start-up settle (the source's first watch pass re-reads).
+	time.Sleep(time.Second)
+
+	// Ingress change: each change replaces the probe Ingress's host; the
+	// client polls the new host until it is served.
+	r.IngressChange = measureChanges(o, pid, func(i int) (string, func() bool) {
+		host := probeHost(i)
+		return probeIngressYAML(i), func() bool {
+			code, body := get(client, "http://"+httpAddr+"/", host)
+			return code == 200 && body == a.name
+		}
+	}, dir, "probe-ingress.yaml")
+	fmt.Printf("   Ingress change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
+		r.IngressChange.P50ms, r.IngressChange.P99ms, r.IngressChange.MaxMs, r.IngressChange.N, r.IngressChange.Failed, r.IngressChange.CPUPerMs)
+
+	// Endpoint-only change: the probe Service's EndpointSlice flips
+	// between backends a and b; the client polls until the other answers.
+	r.EndpointOnly = measureChanges(o, pid, func(i int) (string, func() bool) {
+		to := a
+		if i%2 == 1 {
+			to = b
+		}
+		return endpointsYAML(to.port), func() bool {
+			code, body := get(client, "http://"+httpAddr+"/", "ep.scale.local")
+			return code == 200 && body == to.name
+		}
+	}, dir, "probe-endpoints.yaml")
+	fmt.Printf("   endpoint change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
+		r.EndpointOnly.P50ms, r.EndpointOnly.P99ms, r.EndpointOnly.MaxMs, r.EndpointOnly.N, r.EndpointOnly.Failed, r.EndpointOnly.CPUPerMs)
+	r.RSSPeakMiB = procMiB(pid, "VmHWM")
+	return r, nil
+}
+
+// measureChanges applies o.changes changes (change(i) gives the file
+// content and a check that the change is serving) and times each from
+// just before the rename to the first successful check.
+func measureChanges(o options, pid int, change func(i int) (string, func() bool), dir, name string) Delays {
+	var d Delays
+	cpu0 := cpuTicks(pid)
+	for i := 1; i <= o.changes; i++ {
+		content, serving := change(i)
+		t0 := time.Now()
+		if err := writeAtomic(dir, name, content); err != nil {
+			fatal(err)
+		}
+		ok := false
+		for time.Since(t0) < o.changeWait {
+			if serving() {
+				ok = true
+				break
+			}
+			time.Sleep(o.poll)
+		}
+		if !ok {
+			d.Failed++
+			continue
+		}
+		d.Samples = append(d.Samples, round1(float64(time.Since(t0).Microseconds())/1000))
+		// Changes are spaced out so that each is its own reload rather
+		// than coalesced with the next.
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.N = len(d.Samples)
+	if n := cpuTicks(pid) - cpu0; o.changes > 0 {
+		d.CPUPerMs = round1(float64(n) * 10 / float64(o.changes)) // 100 ticks/s
+	}
+	if d.N > 0 {
+		s := slices.Clone(d.Samples)
+		slices.Sort(s)
+		d.P50ms = pct(s, 50)
+		d.P99ms = pct(s, 99)
+		d.MaxMs = s[len(s)-1]
+	}
+	return d
+}
+
+// pct is the nearest-rank percentile of sorted s.
+func pct(s []float64, p int) float64 {
+	i := (p*len(s)+99)/100 - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func get(c *http.Client, url, host string) (int, string) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, ""
+	}
+	if host != "" {
+		req.Host = host
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b)
+}
+
+// procMiB reads a kB field (VmRSS, VmHWM) of /proc/PID/status in MiB.
+func procMiB(pid int, field string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && k == field {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return round1(kb / 1024)
+		}
+	}
+	return 0
+}
+
+// cpuTicks is utime+stime of pid in clock ticks (USER_HZ, 100 on Linux).
+func cpuTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 {
+		s = s[i+1:]
+	}
+	f := strings.Fields(s)
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + st
+}
+
+func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
+func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
+
+func printResult(r Result) {
+	fmt.Printf("   %d Ingresses, %d certs, %d files (%.1f MiB): ready %.2f s, RSS %.1f MiB ready / %.1f MiB peak\n",
+		r.Ingresses, r.Certificates, r.Files, r.ManifestMiB, r.ReadyS, r.RSSReadyMiB, r.RSSPeakMiB)
+}
