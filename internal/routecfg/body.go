@@ -11,7 +11,10 @@ type Body struct {
 	// moat's write buffer instead of flushing each upstream write;
 	// X-Accel-Buffering from the upstream overrides it either way.
 	ResponseBuffering bool
-	// RequestBuffering is proxy-request-buffering as written; moat
-	// streams request bodies either way (see docs/annotations.md).
+	// RequestBuffering (proxy-request-buffering: on) reads request bodies
+	// of up to BufferBytes whole before the upstream is contacted, so a
+	// failed attempt can send them again; larger ones are streamed.
 	RequestBuffering bool
+	// BufferBytes is client-body-buffer-size.
+	BufferBytes int64
 }

@@ -48,7 +48,7 @@ func dumpTraffic(b *strings.Builder, p *RoutePolicy) {
 		fmt.Fprintf(b, " limits=%s[rps=%d/%d rpm=%d/%d conn=%d allow=%d rate=%d/%d]", l.Zone, l.RPS, l.BurstRPS, l.RPM, l.BurstRPM, l.Connections, len(l.Allow), l.Rate, l.RateAfter)
 	}
 	if bd := p.Body; bd != nil {
-		fmt.Fprintf(b, " body[max=%d buffering=%t request-buffering=%t]", bd.MaxBytes, bd.ResponseBuffering, bd.RequestBuffering)
+		fmt.Fprintf(b, " body[max=%d buffering=%t request-buffering=%t/%d]", bd.MaxBytes, bd.ResponseBuffering, bd.RequestBuffering, bd.BufferBytes)
 	}
 	if t := p.Timeouts; t != nil {
 		fmt.Fprintf(b, " timeouts[connect=%s send=%s read=%s next=%#x tries=%d next-timeout=%s]", t.Connect, t.Send, t.Read, uint16(t.Next), t.Tries, t.NextTimeout)
@@ -118,7 +118,7 @@ func dumpTrafficDefaults(b *strings.Builder, d *TrafficDefaults) {
 	if d == nil || *d == DefaultTraffic() {
 		return
 	}
-	fmt.Fprintf(b, "traffic-defaults body[max=%d buffering=%t] timeouts[connect=%s send=%s read=%s next=%#x tries=%d next-timeout=%s] lb=%s limit-status=%d/%d\n",
-		d.Body.MaxBytes, d.Body.ResponseBuffering, d.Timeouts.Connect, d.Timeouts.Send, d.Timeouts.Read, uint16(d.Timeouts.Next), d.Timeouts.Tries, d.Timeouts.NextTimeout,
+	fmt.Fprintf(b, "traffic-defaults body[max=%d buffering=%t request-buffering=%t/%d] timeouts[connect=%s send=%s read=%s next=%#x tries=%d next-timeout=%s] lb=%s limit-status=%d/%d\n",
+		d.Body.MaxBytes, d.Body.ResponseBuffering, d.Body.RequestBuffering, d.Body.BufferBytes, d.Timeouts.Connect, d.Timeouts.Send, d.Timeouts.Read, uint16(d.Timeouts.Next), d.Timeouts.Tries, d.Timeouts.NextTimeout,
 		d.Balance, d.LimitReqStatus, d.LimitConnStatus)
 }

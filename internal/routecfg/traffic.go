@@ -19,10 +19,11 @@ type TrafficDefaults struct {
 // DefaultTraffic returns ingress-nginx's defaults (configmap.md):
 // proxy-body-size 1m, proxy-connect-timeout 5, proxy-send-timeout and
 // proxy-read-timeout 60, proxy-next-upstream "error timeout" with 3 tries,
-// proxy-buffering off, proxy-request-buffering on, limits answered 503.
+// proxy-buffering off, proxy-request-buffering on, client-body-buffer-size
+// 8k, limits answered 503.
 func DefaultTraffic() TrafficDefaults {
 	return TrafficDefaults{
-		Body: Body{MaxBytes: 1 << 20, RequestBuffering: true},
+		Body: Body{MaxBytes: 1 << 20, RequestBuffering: true, BufferBytes: 8 << 10},
 		Timeouts: Timeouts{
 			Connect: 5 * time.Second,
 			Send:    60 * time.Second,

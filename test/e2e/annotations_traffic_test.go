@@ -700,6 +700,8 @@ func TestTimeoutsAndRetries(t *testing.T) {
 		trafficIngress("status", "status.example", map[string]string{"proxy-next-upstream": "error timeout http_503"}, "/", "mixed"),
 		trafficIngress("status-post", "status-post.example", map[string]string{"proxy-next-upstream": "error timeout http_503 non_idempotent"}, "/", "mixed"),
 		trafficIngress("plain", "plain.example", nil, "/", "mixed"),
+		trafficIngress("unbuffered", "unbuffered.example", map[string]string{"proxy-next-upstream": "error timeout http_503", "proxy-request-buffering": "off"}, "/", "mixed"),
+		trafficIngress("bigbuffer", "bigbuffer.example", map[string]string{"proxy-next-upstream": "error timeout http_503", "client-body-buffer-size": "32k"}, "/", "mixed"),
 	))
 	m := startMoat(t, dir, nil)
 	c := m.client(nil, false)
@@ -769,6 +771,26 @@ func TestTimeoutsAndRetries(t *testing.T) {
 	}
 	if seen := count(t, 6, func() result { return get(t, c, "http://plain.example/") }); seen["503"] == 0 {
 		t.Errorf("503 retried without http_503: %v", seen)
+	}
+	// PUT is idempotent: its body, read whole when it fits in
+	// client-body-buffer-size (8k by default, proxy-request-buffering on),
+	// is sent again; a larger or unbuffered one was streamed and is not.
+	put := func(host string, n int) map[string]int {
+		return count(t, 6, func() result {
+			return send(t, c, "PUT", "http://"+host+"/", nil, strings.NewReader(strings.Repeat("p", n)))
+		})
+	}
+	if seen := put("status.example", 4<<10); seen["good"] != 6 {
+		t.Errorf("buffered PUT retries: %v", seen)
+	}
+	if seen := put("status.example", 20<<10); seen["503"] == 0 {
+		t.Errorf("a 20 KiB streamed PUT was sent again: %v", seen)
+	}
+	if seen := put("bigbuffer.example", 20<<10); seen["good"] != 6 {
+		t.Errorf("20 KiB PUT with client-body-buffer-size 32k: %v", seen)
+	}
+	if seen := put("unbuffered.example", 1<<10); seen["503"] == 0 {
+		t.Errorf("PUT with proxy-request-buffering off was sent again: %v", seen)
 	}
 }
 

@@ -25,7 +25,7 @@ var Keys = []annotations.Key{
 	{Name: "session-cookie-name", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Name of the affinity cookie; default INGRESSCOOKIE."},
 	{Name: "session-cookie-path", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
-		Doc: "Path of the affinity cookie; default the route's path (set it when the host uses regex paths)."},
+		Doc: "Path of the affinity cookie; default the route's path. On regex paths without it moat uses / (ingress-nginx would write the regex as the cookie path, which browsers never send back)."},
 	{Name: "session-cookie-domain", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Domain attribute of the affinity cookie."},
 	{Name: "session-cookie-samesite", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,

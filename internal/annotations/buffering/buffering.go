@@ -17,9 +17,9 @@ var Keys = []annotations.Key{
 	{Name: "proxy-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
 		Doc: "`on`: moat stops flushing after each upstream write, so the client gets the response in buffer-sized batches, and honours X-Accel-Buffering from the upstream (hidden from the client) as nginx does. Differs: nginx also spools the whole response to memory and disk to release the upstream early; moat holds the upstream until the client has read. Default off, as ingress-nginx."},
 	{Name: "proxy-request-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "Accepted. `off` is what moat does: request bodies are streamed to the upstream. Differs for `on` (ingress-nginx's default): nginx reads the whole body before contacting the upstream; moat streams it, so a request whose body was partly sent is not retried."},
+		Doc: "`on` (default): a body with a Content-Length up to client-body-buffer-size is read whole before the upstream is contacted (and can be sent again on a retry); `off`: bodies are streamed. Differs: nginx also reads larger and chunked bodies whole, spooling them to disk; moat streams those."},
 	{Name: "client-body-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "Validated; no effect: nginx's in-memory size before spooling request bodies to disk, and moat never spools (bodies are streamed)."},
+		Doc: "Largest body read into memory before proxying (default 8k; see proxy-request-buffering). Differs: nginx spools larger bodies to disk; moat streams them."},
 	{Name: "proxy-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
 		Doc: "Validated; no effect: nginx answers 502 when upstream response headers exceed it (default 4k); moat accepts upstream headers up to 1 MiB, so manifests that raised it work unchanged."},
 	{Name: "proxy-buffers-number", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
@@ -28,19 +28,27 @@ var Keys = []annotations.Key{
 		Doc: "Validated; no effect: moat never writes responses to temporary files."},
 }
 
+// maxBuffer bounds the memory one request may hold for its body.
+const maxBuffer = 1 << 20
+
 // Parse reads the family over the controller defaults; nil when no key
 // that changes behaviour is set. The validation-only keys are checked
 // either way.
 func Parse(r *annotations.Reader, def routecfg.Body) *routecfg.Body {
-	nginxval.Size(r, "client-body-buffer-size", 0)
 	nginxval.Size(r, "proxy-buffer-size", 0)
 	nginxval.Size(r, "proxy-max-temp-file-size", 0)
 	nginxval.Int(r, "proxy-buffers-number", 0, 1, 1024)
-	if !nginxval.Set(r, "proxy-body-size", "proxy-buffering", "proxy-request-buffering") {
+	if !nginxval.Set(r, "proxy-body-size", "proxy-buffering", "proxy-request-buffering", "client-body-buffer-size") {
 		return nil
 	}
 	b := def
 	b.MaxBytes, _ = nginxval.Size(r, "proxy-body-size", def.MaxBytes)
+	b.BufferBytes, _ = nginxval.Size(r, "client-body-buffer-size", def.BufferBytes)
+	if b.BufferBytes > maxBuffer {
+		nginxval.Warn(r, "client-body-buffer-size", "BodyBufferCapped",
+			"moat holds at most 1m of a request body in memory; larger bodies are streamed")
+		b.BufferBytes = maxBuffer
+	}
 	if v, ok := nginxval.OneOf(r, "proxy-buffering", "", "on", "off"); ok {
 		b.ResponseBuffering = v == "on"
 	}

@@ -20,16 +20,23 @@ func reader(kv ...string) *annotations.Reader {
 
 func TestParse(t *testing.T) {
 	def := routecfg.DefaultTraffic().Body
-	if b := Parse(reader("client-body-buffer-size", "16k", "proxy-buffer-size", "128k"), def); b != nil {
+	if b := Parse(reader("proxy-buffer-size", "128k", "proxy-buffers-number", "8"), def); b != nil {
 		t.Fatalf("validation-only keys gave %+v", b)
 	}
 	b := Parse(reader("proxy-body-size", "8m"), def)
-	if b.MaxBytes != 8<<20 || b.ResponseBuffering || !b.RequestBuffering {
+	if b.MaxBytes != 8<<20 || b.ResponseBuffering || !b.RequestBuffering || b.BufferBytes != 8<<10 {
 		t.Fatalf("%+v", b)
 	}
 	b = Parse(reader("proxy-body-size", "0", "proxy-buffering", "on", "proxy-request-buffering", "off"), def)
 	if b.MaxBytes != 0 || !b.ResponseBuffering || b.RequestBuffering {
 		t.Fatalf("%+v", b)
+	}
+	if b := Parse(reader("client-body-buffer-size", "64k"), def); b.BufferBytes != 64<<10 || b.MaxBytes != 1<<20 {
+		t.Fatalf("%+v", b)
+	}
+	r := reader("client-body-buffer-size", "10m")
+	if b := Parse(r, def); b.BufferBytes != 1<<20 || len(r.Diags) != 1 || r.Diags[0].Reason != "BodyBufferCapped" {
+		t.Fatalf("%+v %v", b, r.Diags)
 	}
 	// Without proxy-body-size the controller default stays.
 	def.MaxBytes = 5 << 20

@@ -19,7 +19,7 @@ const DefaultBurstMultiplier = 5
 // Keys is the family's table.
 var Keys = []annotations.Key{
 	{Name: "limit-rps", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
-		Doc: "Requests per second per client address (nginx limit_req with burst = rps × limit-burst-multiplier, nodelay); excess requests get limit-req-status-code (503). Counted per replica, shared by the Ingress's paths."},
+		Doc: "Requests per second per client address (the real client when forwarded headers are trusted), as nginx limit_req with burst = rps × limit-burst-multiplier, nodelay; excess requests get limit-req-status-code (503). Counted per replica, shared by the Ingress's paths, kept across reloads."},
 	{Name: "limit-rpm", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "Requests per minute per client address, as limit-rps; both apply when both are set."},
 	{Name: "limit-burst-multiplier", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -54,18 +55,31 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		tr.tried = append(tr.triedBuf[:0], st.ep)
 	}
 	var rb *reqBody
+	var buffered []byte
 	if req.Body != nil && req.Body != http.NoBody {
-		rb = &reqBody{src: req.Body, max: tr.bodyMax}
-		req.Body = rb
+		if body := st.bodyPolicy(); body.RequestBuffering && req.ContentLength > 0 && req.ContentLength <= body.BufferBytes {
+			// proxy-request-buffering: a small body is read whole first,
+			// so every attempt can send it in full.
+			buffered = make([]byte, req.ContentLength)
+			if _, err := io.ReadFull(req.Body, buffered); err != nil {
+				return nil, err
+			}
+		} else {
+			rb = &reqBody{src: req.Body, max: tr.bodyMax}
+		}
 	}
 	ctx := req.Context()
 	start := h.now()
 	for {
+		if buffered != nil {
+			rb = &reqBody{src: io.NopCloser(bytes.NewReader(buffered)), buffered: true}
+		}
 		a := newAttempt(ctx, tm, rb != nil)
+		areq := req.WithContext(&a.ctx)
 		if rb != nil {
 			rb.attach(a)
+			areq.Body = rb
 		}
-		areq := req.WithContext(&a.ctx)
 		if areq.URL.Host != st.ep.Address {
 			u := *req.URL
 			u.Host = st.ep.Address
@@ -159,7 +173,7 @@ func (tr *trafficReq) inCtx(r *http.Request) context.Context {
 
 // mayRetry says whether another endpoint may be tried: tries and time
 // left, the client still there, and the request safe to send again:
-// nothing of a streamed body read, and POST, LOCK or PATCH only if they
+// a body held in memory or not read at all, and POST, LOCK or PATCH only if they
 // never reached an upstream (or with non_idempotent), as nginx.
 func (t *trafficTransport) mayRetry(st *reqState, req *http.Request, rb *reqBody, tm *routecfg.Timeouts, start time.Time, dial bool) bool {
 	tries := tm.Tries
@@ -173,7 +187,7 @@ func (t *trafficTransport) mayRetry(st *reqState, req *http.Request, rb *reqBody
 		return false
 	case st.tr.inCtx(req).Err() != nil:
 		return false
-	case rb != nil && !rb.untouched():
+	case rb != nil && !rb.replayable():
 		return false
 	case !dial && tm.Next&routecfg.NextNonIdempotent == 0 && !idempotent(req.Method):
 		return false
@@ -409,6 +423,8 @@ func (a *attempt) release() {
 type reqBody struct {
 	src io.ReadCloser
 	max int64
+	// buffered: src is the whole body held in memory, new per attempt.
+	buffered bool
 
 	mu   sync.Mutex
 	n    int64
@@ -447,10 +463,12 @@ func (b *reqBody) Read(p []byte) (int, error) {
 
 func (b *reqBody) Close() error { return nil }
 
-func (b *reqBody) untouched() bool {
+// replayable says whether the body can be sent again: held in memory,
+// or not read at all yet.
+func (b *reqBody) replayable() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.n == 0 && !b.done
+	return b.buffered || (b.n == 0 && !b.done)
 }
 
 func (b *reqBody) tooLarge() bool {
