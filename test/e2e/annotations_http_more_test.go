@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -366,6 +367,138 @@ func TestAnnotationsHTTPMore(t *testing.T) {
 			if r.status != 308 || r.header.Get("Location") != tc.want {
 				t.Errorf("%s: %d %q, want 308 %q", tc.url, r.status, r.header.Get("Location"), tc.want)
 			}
+		}
+	})
+}
+
+// TestAnnotationsHTTPRest covers the remaining supported or partial keys
+// of the HTTP families: permanent-redirect-code, relative-redirects, the
+// CORS values, auth-secret-type auth-map, auth-signin-redirect-param,
+// auth-cache-* and auth-keepalive-* (validated, not acted on),
+// proxy-http-version, enable-rewrite-log and auth-snippet (refused).
+func TestAnnotationsHTTPRest(t *testing.T) {
+	dir := t.TempDir()
+	app := startEcho(t, "127.0.0.1:0", "app")
+	var authCalls atomic.Int64
+	authSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authCalls.Add(1)
+		if r.Header.Get("X-Token") == "good" {
+			w.WriteHeader(200)
+			return
+		}
+		w.WriteHeader(401)
+	}))
+	t.Cleanup(authSrv.Close)
+	hash, _ := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	writeFile(t, dir, "all.yaml", join(
+		service("default", "app", app),
+		fmt.Sprintf("apiVersion: v1\nkind: Secret\nmetadata: {name: usermap, namespace: default}\nstringData:\n  bob: %q\n  carol: plaintext\n", hash),
+		annIngress("perm308", "perm308.example", "app", map[string]string{"permanent-redirect": "https://new.example/", "permanent-redirect-code": "308"}),
+		annIngress("rel", "rel.example", "app", map[string]string{"relative-redirects": "true", "app-root": "/app1"}),
+		annIngress("cors", "cors.example", "app", map[string]string{"enable-cors": "true", "cors-allow-origin": "https://a.example",
+			"cors-allow-methods": "GET, POST", "cors-allow-headers": "X-A, X-B", "cors-allow-credentials": "false", "cors-max-age": "600"}),
+		annIngress("authmap", "authmap.example", "app", map[string]string{"auth-type": "basic", "auth-secret": "usermap", "auth-secret-type": "auth-map"}),
+		annIngress("signin", "signin.example", "app", map[string]string{"auth-url": authSrv.URL, "auth-signin": "https://login.example/start", "auth-signin-redirect-param": "orig"}),
+		annIngress("cache", "cache.example", "app", map[string]string{"auth-url": authSrv.URL, "auth-cache-key": "$http_x_token", "auth-cache-duration": "200 10m",
+			"auth-keepalive": "10", "auth-keepalive-requests": "100", "auth-keepalive-timeout": "30", "auth-keepalive-share-vars": "true"}),
+		annIngress("http10", "http10.example", "app", map[string]string{"proxy-http-version": "1.0"}),
+		annIngress("authsnippet", "authsnippet.example", "app", map[string]string{"auth-url": authSrv.URL, "auth-snippet": "proxy_set_header X-A 1;"}),
+		`apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: rewritelog
+  namespace: default
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+    nginx.ingress.kubernetes.io/enable-rewrite-log: "true"
+spec:
+  rules:
+  - host: rewritelog.example
+    http:
+      paths:
+      - {path: /logged(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: app, port: {number: 80}}}}`,
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+
+	t.Run("permanent-redirect-code", func(t *testing.T) {
+		if r := get(t, c, "http://perm308.example/x"); r.status != 308 || r.header.Get("Location") != "https://new.example/" {
+			t.Errorf("%d %q", r.status, r.header.Get("Location"))
+		}
+	})
+	t.Run("relative-redirects", func(t *testing.T) {
+		// Accepted; moat's redirects are absolute URLs built from the
+		// request either way.
+		if r := get(t, c, "http://rel.example/"); r.status != 302 || r.header.Get("Location") != "http://rel.example/app1" {
+			t.Errorf("%d %q", r.status, r.header.Get("Location"))
+		}
+	})
+	t.Run("cors values", func(t *testing.T) {
+		r := req(t, c, "OPTIONS", "http://cors.example/", map[string]string{"Origin": "https://a.example", "Access-Control-Request-Method": "POST"})
+		if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "https://a.example" || r.header.Get("Access-Control-Allow-Methods") != "GET, POST" ||
+			r.header.Get("Access-Control-Allow-Headers") != "X-A, X-B" || r.header.Get("Access-Control-Max-Age") != "600" ||
+			r.header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("preflight: %d %v", r.status, r.header)
+		}
+		r = req(t, c, "GET", "http://cors.example/", map[string]string{"Origin": "https://a.example"})
+		if r.status != 200 || r.echo.Name != "app" || r.header.Get("Access-Control-Allow-Origin") != "https://a.example" || r.header.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("simple: %d %v", r.status, r.header)
+		}
+	})
+	t.Run("auth-secret-type auth-map", func(t *testing.T) {
+		if r := basicReq(t, c, "http://authmap.example/", "bob", "s3cret"); r.status != 200 || r.echo.Name != "app" {
+			t.Errorf("bob: %d", r.status)
+		}
+		if r := basicReq(t, c, "http://authmap.example/", "bob", "wrong"); r.status != 401 {
+			t.Errorf("bob, wrong password: %d", r.status)
+		}
+		// A plain-text entry is refused: that user cannot log in.
+		if r := basicReq(t, c, "http://authmap.example/", "carol", "plaintext"); r.status != 401 {
+			t.Errorf("carol (plain text): %d", r.status)
+		}
+	})
+	t.Run("auth-signin-redirect-param", func(t *testing.T) {
+		r := get(t, c, "http://signin.example/a?b=c")
+		if r.status != 302 || r.header.Get("Location") != "https://login.example/start?orig=http://signin.example%2Fa%3Fb%3Dc" {
+			t.Errorf("%d %q", r.status, r.header.Get("Location"))
+		}
+	})
+	t.Run("auth-cache and auth-keepalive (partial)", func(t *testing.T) {
+		// Accepted, but no caching yet: every request asks the auth service.
+		before := authCalls.Load()
+		for range 3 {
+			if r := req(t, c, "GET", "http://cache.example/", map[string]string{"X-Token": "good"}); r.status != 200 || r.echo.Name != "app" {
+				t.Fatalf("cache.example: %d", r.status)
+			}
+		}
+		if n := authCalls.Load() - before; n != 3 {
+			t.Errorf("auth service asked %d times for 3 requests", n)
+		}
+		if r := req(t, c, "GET", "http://cache.example/", nil); r.status != 401 {
+			t.Errorf("no token: %d", r.status)
+		}
+	})
+	t.Run("proxy-http-version", func(t *testing.T) {
+		// 1.0: one upstream connection per request.
+		r1 := get(t, c, "http://http10.example/1")
+		r2 := get(t, c, "http://http10.example/2")
+		if r1.status != 200 || r1.echoHeader("Connection") != "close" || r1.echo.RemoteAddr == r2.echo.RemoteAddr {
+			t.Errorf("1.0: %d %v, remote %s then %s", r1.status, r1.echo.Headers, r1.echo.RemoteAddr, r2.echo.RemoteAddr)
+		}
+	})
+	t.Run("enable-rewrite-log", func(t *testing.T) {
+		r := get(t, c, "http://rewritelog.example/logged/deep/path")
+		if r.status != 200 || r.echo.Path != "/deep/path" {
+			t.Fatalf("%d %q", r.status, r.echo.Path)
+		}
+		eventually(t, 5e9, "rewrite log line", func() bool {
+			return strings.Contains(m.logs.String(), `"msg":"rewrite"`) && strings.Contains(m.logs.String(), `"rewritten":"/deep/path"`)
+		})
+	})
+	t.Run("auth-snippet refused", func(t *testing.T) {
+		// Critical risk: the whole Ingress is refused, as ingress-nginx.
+		if r := req(t, c, "GET", "http://authsnippet.example/", map[string]string{"X-Token": "good"}); r.status != 404 {
+			t.Errorf("%d", r.status)
 		}
 	})
 }

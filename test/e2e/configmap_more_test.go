@@ -376,3 +376,42 @@ func TestConfigMapNoTLSRedirectLocations(t *testing.T) {
 		}
 	})
 }
+
+// TestConfigMapServerSnippet: with snippets allowed, server-snippet's
+// response header directives reach every response of the host (the
+// oldest Ingress wins); anything else refuses it whole. auth-snippet is
+// never applied.
+func TestConfigMapServerSnippet(t *testing.T) {
+	appAddr := startEcho(t, "127.0.0.1:0", "app")
+	ingWith := func(name, host, path string, ann map[string]string) string {
+		s := annIngress(name, host, "app", ann)
+		return strings.Replace(s, "{path: /,", fmt.Sprintf("{path: %s,", path), 1)
+	}
+	m := startWithConfigMap(t, map[string]string{"allow-snippet-annotations": "true", "annotations-risk-level": "Critical"},
+		service("default", "app", appAddr),
+		ingWith("srv", "srv.example", "/app", map[string]string{"server-snippet": "more_set_headers \"X-Server: s\";\nadd_header X-Added 1;"}),
+		ingWith("srvbad", "srvbad.example", "/", map[string]string{"server-snippet": "more_set_headers \"X-Server: s\";\nproxy_set_header X-Up 1;"}),
+		ingWith("authsnip", "authsnip.example", "/", map[string]string{"auth-snippet": "proxy_set_header X-A 1;"}),
+	)
+	c := m.client(nil, false)
+	r := get(t, c, "http://srv.example/app/x")
+	if r.status != 200 || r.header.Get("X-Server") != "s" || r.header.Get("X-Added") != "1" {
+		t.Errorf("matched path: %d %v", r.status, r.header)
+	}
+	// An unmatched path of the host gets the server headers too;
+	// add_header only on 2xx/3xx.
+	r = get(t, c, "http://srv.example/elsewhere")
+	if r.status != 404 || r.header.Get("X-Server") != "s" || r.header.Get("X-Added") != "" {
+		t.Errorf("unmatched path: %d %v", r.status, r.header)
+	}
+	// A refused server-snippet applies nothing; the host is still served.
+	r = get(t, c, "http://srvbad.example/")
+	if r.status != 200 || r.header.Get("X-Server") != "" || r.echoHeader("X-Up") != "" {
+		t.Errorf("refused server-snippet: %d %v %v", r.status, r.header, r.echo.Headers)
+	}
+	// auth-snippet is refused (never nginx directives); the rest is served.
+	r = get(t, c, "http://authsnip.example/")
+	if r.status != 200 || r.echoHeader("X-A") != "" {
+		t.Errorf("auth-snippet: %d %v", r.status, r.echo.Headers)
+	}
+}

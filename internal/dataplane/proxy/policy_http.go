@@ -635,6 +635,15 @@ type httpHandlerState struct {
 	authClient *http.Client
 }
 
+// logRewrite is enable-rewrite-log: nginx's rewrite_log notice for a
+// rewrite that applied, as one info line with the path before and after.
+func (h *Handler) logRewrite(st *reqState, r *http.Request, from, to string) {
+	if p := st.rt.Policy; p == nil || p.Logging == nil || !p.Logging.RewriteLog {
+		return
+	}
+	h.logger.Info("rewrite", "host", r.Host, "pattern", st.rt.Rewrite.Pattern.String(), "path", from, "rewritten", to, "request_id", st.reqID)
+}
+
 // accessLogged reports whether the route keeps its access log.
 func accessLogged(st *reqState) bool {
 	return st.rt == nil || st.rt.Policy == nil || st.rt.Policy.Logging == nil || !st.rt.Policy.Logging.NoAccessLog

@@ -140,6 +140,7 @@ func (h *Handler) applyRewrite(st *reqState, r *http.Request, p string) bool {
 		if query != "" {
 			loc = append(append(loc, '?'), query...)
 		}
+		h.logRewrite(st, r, p, string(loc))
 		// nginx answers 302 for a rewrite to an absolute URL.
 		h.redirect(st, http.StatusFound, string(loc))
 		return true
@@ -150,6 +151,7 @@ func (h *Handler) applyRewrite(st *reqState, r *http.Request, p string) bool {
 		st.path = "/"
 	}
 	st.rawQuery = query
+	h.logRewrite(st, r, p, st.path)
 	return false
 }
 
