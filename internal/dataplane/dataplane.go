@@ -170,24 +170,22 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	table := router.Compile(cfg)
 	d.certs.Apply(cfg)
 	d.tlsServer.Apply(cfg)
-	// Pools are added before the swap and removed after it, so a request
-	// that loaded the old snapshot just before the swap still finds its
-	// pool, and a request on the new one always does.
+	// Pools are added before the swap, and a pool the new config drops is
+	// kept until the next Apply: a request that loaded the old snapshot can
+	// pick its endpoint a moment after the swap (longer on a loaded
+	// machine), and must still find the pool rather than answer 503.
 	prev := d.snap.Load().Config
+	pools := cfg.Pools
 	if gone := removedPools(prev.Pools, cfg.Pools); len(gone) > 0 {
 		for k, p := range cfg.Pools {
 			gone[k] = p
 		}
-		d.upstreams.Apply(gone)
-		d.backends.Apply(gone)
-	} else {
-		d.upstreams.Apply(cfg.Pools)
-		d.backends.Apply(cfg.Pools)
+		pools = gone
 	}
+	d.upstreams.Apply(pools)
+	d.backends.Apply(pools)
 	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
-	d.upstreams.Apply(cfg.Pools)
-	d.backends.Apply(cfg.Pools)
 	d.metrics.Prune(cfg)
 	d.metrics.SetCertificates(cfg)
 	d.metrics.ConfigApplied(true, d.now())
