@@ -681,6 +681,28 @@ func TestTimeoutsAndRetries(t *testing.T) {
 	alive, _ := startHandler(t, "127.0.0.1:"+dport, "alive", func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
 	hole := blackhole(t)
 	_, hport, _ := net.SplitHostPort(hole)
+	// An upstream that accepts and never reads: writes to it block once
+	// the socket buffers are full.
+	deaf, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deaf.Close() })
+	go func() {
+		var held []net.Conn
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := deaf.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
 	holeAlive, _ := startHandler(t, "127.0.0.5:"+hport, "hole-alive", func(w http.ResponseWriter, r *http.Request) {})
 	writeFile(t, dir, "timeouts.yaml", join(
 		service("default", "slow", slow),
@@ -690,10 +712,14 @@ func TestTimeoutsAndRetries(t *testing.T) {
 		service("default", "halfdead3", alive, dead),
 		service("default", "hole", hole),
 		service("default", "holepair", hole, holeAlive),
+		service("default", "holepair2", hole, holeAlive),
+		service("default", "deaf", deaf.Addr().String()),
 		trafficIngress("read", "read.example", map[string]string{"proxy-read-timeout": "1"}, "/", "slow"),
 		trafficIngress("default-read", "default-read.example", nil, "/", "slow"),
 		trafficIngress("connect", "connect.example", map[string]string{"proxy-connect-timeout": "1"}, "/", "hole"),
 		trafficIngress("connect-retry", "connect-retry.example", map[string]string{"proxy-connect-timeout": "1"}, "/", "holepair"),
+		trafficIngress("budget", "budget.example", map[string]string{"proxy-connect-timeout": "1", "proxy-next-upstream-timeout": "1"}, "/", "holepair2"),
+		trafficIngress("send", "send.example", map[string]string{"proxy-send-timeout": "1", "proxy-body-size": "0"}, "/", "deaf"),
 		trafficIngress("default-retry", "retry.example", nil, "/", "halfdead"),
 		trafficIngress("no-retry", "noretry.example", map[string]string{"proxy-next-upstream": "off"}, "/", "halfdead2"),
 		trafficIngress("one-try", "onetry.example", map[string]string{"proxy-next-upstream-tries": "1"}, "/", "halfdead3"),
@@ -738,6 +764,21 @@ func TestTimeoutsAndRetries(t *testing.T) {
 		if r := get(t, c, "http://connect-retry.example/"); r.status != 200 || r.backendName() != "hole-alive" {
 			t.Errorf("connect timeout retry: %d from %q", r.status, r.backendName())
 		}
+	}
+
+	// proxy-next-upstream-timeout: after a 1 s connect timeout the 1 s
+	// budget for retries is spent.
+	if r := get(t, c, "http://budget.example/"); r.status != 504 {
+		t.Errorf("retry budget spent: %d from %q, want 504", r.status, r.backendName())
+	}
+	// proxy-send-timeout: an upstream that stops reading a streamed body.
+	start = time.Now()
+	big := io.MultiReader(strings.NewReader(strings.Repeat("s", 64<<20)))
+	if r, err := sendErr(c, "POST", "http://send.example/", nil, big); err == nil && r.status != 504 {
+		t.Errorf("send timeout: %d, want 504", r.status)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("send timeout after %v, want about 1s", d)
 	}
 
 	// A dead endpoint: the default "error timeout" retries every request,
