@@ -255,7 +255,7 @@ func (t *translator) finish() {
 	for _, n := range names {
 		hb := t.hosts[n]
 		t.finishHost(hb)
-		t.finishPassthrough(hb)
+		t.finishHostTLS(hb)
 		t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, hb.vh)
 	}
 	if t.catchAll != nil {

@@ -327,6 +327,34 @@ func upstreamID(p routecfg.BackendProtocol, u *routecfg.UpstreamTLS, secret [32]
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// finishHostTLS completes a host's TLS annotations once its routes are
+// final.
+func (t *translator) finishHostTLS(hb *hostBuilder) {
+	t.finishPassthrough(hb)
+	t.plainHTTPWithClientAuth(hb)
+}
+
+// plainHTTPWithClientAuth warns when a host that verifies client
+// certificates on HTTPS also serves some path over plain HTTP, where no
+// certificate can be asked for (nginx behaves the same; the redirect to
+// HTTPS is what closes the gap).
+func (t *translator) plainHTTPWithClientAuth(hb *hostBuilder) {
+	vh := hb.vh
+	if vh.ClientAuth == nil || vh.Passthrough != nil {
+		return
+	}
+	for _, rt := range vh.Routes {
+		if rt.ForceSSLRedirect || (vh.TLS && rt.SSLRedirect) || (rt.Pool == "" && rt.Status != 0) {
+			continue
+		}
+		ing := hb.clientAuthFrom
+		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "AuthTLSPlainHTTP", Field: "metadata.annotations." + t.annKey("auth-tls-secret"),
+			Message: fmt.Sprintf("host %q verifies client certificates on HTTPS, but path %q (ingress %s/%s) is also served over plain HTTP without them", vh.Host, rt.Path, rt.Source.Namespace, rt.Source.Ingress),
+			Hint:    "list the host under spec.tls (ssl-redirect then sends plain HTTP to HTTPS) or set force-ssl-redirect: \"true\""})
+		return
+	}
+}
+
 // finishPassthrough points a passthrough host at the backend of its "/"
 // path, as ingress-nginx does (only the root location's backend is used).
 func (t *translator) finishPassthrough(hb *hostBuilder) {
