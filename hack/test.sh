@@ -10,6 +10,12 @@ need() {
 need go "Go 1.26 from https://go.dev/dl or your distribution"
 need curl "apt-get install curl: the demo test runs the README's curl lines"
 
+# test/cluster runs kube-apiserver and etcd built by hack/kube/build.sh
+# (it fails, saying so, when they are missing or when not run as root).
+if [ -z "${KUBEBUILDER_ASSETS:-}" ] && assets=$(hack/kube/build.sh --print 2>/dev/null); then
+  export KUBEBUILDER_ASSETS="$assets"
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then

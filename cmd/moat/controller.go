@@ -44,6 +44,8 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class (a default IngressClass of ours claims them anyway)")
 	f.StringVar(&c.PublishService, "publish-service", "", "NAMESPACE/NAME of the Service whose address is written into Ingress status")
 	f.StringVar(&c.PublishStatusAddress, "publish-status-address", "", "comma-separated IPs or DNS names written into Ingress status (instead of --publish-service)")
+	f.StringVar(&c.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (ingress-nginx's keys)")
+	f.StringVar(&c.AnnotationsPrefix, "annotations-prefix", "nginx.ingress.kubernetes.io", "prefix of the ingress-nginx annotations moat reads")
 	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
 	f.StringVar(&c.ElectionID, "election-id", "moat-leader", "name of the Lease that elects the replica writing status")
 	f.StringVar(&c.HTTPAddr, "http-addr", ":8080", "plain HTTP listener address")

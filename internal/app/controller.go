@@ -46,6 +46,10 @@ type ControllerConfig struct {
 	ControllerClass          string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
+	// ConfigMap is the controller ConfigMap, "namespace/name";
+	// AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
+	ConfigMap         string
+	AnnotationsPrefix string
 
 	// PublishService ("namespace/name") or PublishStatusAddress (a comma-
 	// separated list) is written into status.loadBalancer.ingress.
@@ -105,7 +109,11 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if ns, _, ok := strings.Cut(c.DefaultSSLCertificate, "/"); ok {
 		secretNSs = append(secretNSs, ns)
 	}
-	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs})
+	var configMaps []string
+	if c.ConfigMap != "" {
+		configMaps = append(configMaps, c.ConfigMap)
+	}
+	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ConfigMaps: configMaps})
 	if err != nil {
 		p.close()
 		return err
@@ -115,6 +123,8 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		ControllerClass:       c.ControllerClass,
 		WatchWithoutClass:     c.WatchIngressWithoutClass,
 		DefaultSSLCertificate: c.DefaultSSLCertificate,
+		ConfigMap:             c.ConfigMap,
+		AnnotationPrefix:      c.AnnotationsPrefix,
 		Certs:                 translate.NewCertCache(),
 		EnableSSLPassthrough:  c.EnableSSLPassthrough,
 	}
@@ -206,6 +216,9 @@ func (c *ControllerConfig) validate() error {
 	}
 	if c.DefaultSSLCertificate != "" && !isNamespacedName(c.DefaultSSLCertificate) {
 		return fmt.Errorf("--default-ssl-certificate %q: want NAMESPACE/NAME", c.DefaultSSLCertificate)
+	}
+	if c.ConfigMap != "" && !isNamespacedName(c.ConfigMap) {
+		return fmt.Errorf("--configmap %q: want NAMESPACE/NAME", c.ConfigMap)
 	}
 	if c.ElectionID == "" {
 		return errors.New("--election-id is empty")

@@ -1,5 +1,6 @@
 // Package kube is the cluster-mode source: informers on the API server for
-// Ingress, IngressClass, Service, EndpointSlice and Secret. Their callbacks
+// Ingress, IngressClass, Service, EndpointSlice, Secret and the controller
+// ConfigMap. Their callbacks
 // only copy the (stripped) object into the store, which signals the
 // reconcile loop; nothing here translates or serves.
 package kube
@@ -10,12 +11,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -40,6 +43,9 @@ type Options struct {
 	// SecretNamespaces are extra namespaces whose Secrets are watched
 	// (the --default-ssl-certificate's), when Namespaces is not empty.
 	SecretNamespaces []string
+	// ConfigMaps are "namespace/name" of single ConfigMaps to watch (the
+	// controller ConfigMap); other ConfigMaps are never read.
+	ConfigMaps []string
 }
 
 // Source runs the informers.
@@ -104,6 +110,19 @@ func New(opts Options) (*Source, error) {
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return c.CoreV1().Secrets(ns).Watch(ctx, o)
 			}, secretFieldSelector))
+	}
+	for _, nn := range opts.ConfigMaps {
+		ns, name, ok := strings.Cut(nn, "/")
+		if !ok {
+			return nil, fmt.Errorf("kube source: configmap %q: want namespace/name", nn)
+		}
+		s.add("ConfigMap", &corev1.ConfigMap{}, s.listWatch(
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.CoreV1().ConfigMaps(ns).List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return c.CoreV1().ConfigMaps(ns).Watch(ctx, o)
+			}, fields.OneTermEqualSelector("metadata.name", name).String()))
 	}
 	return s, nil
 }

@@ -46,11 +46,7 @@ func stripMeta(m metav1.Object) {
 	m.SetManagedFields(nil)
 	m.SetOwnerReferences(nil)
 	m.SetFinalizers(nil)
-	if a := m.GetAnnotations(); a != nil {
-		if _, ok := a[lastApplied]; ok {
-			delete(a, lastApplied)
-		}
-	}
+	delete(m.GetAnnotations(), lastApplied)
 }
 
 func keep(m map[string]string, key string) map[string]string {
