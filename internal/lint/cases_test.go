@@ -259,6 +259,7 @@ var coveredElsewhere = map[string]string{
 	"AnnotationMissing":            "internal/annotations (a family's required companion key)",
 	"AuthTLSConflict":              "internal/translate golden tls-annotations (needs a client CA Secret per Ingress)",
 	"SSLPassthroughIgnoresAuthTLS": "internal/translate golden tls-annotations",
+	"AuthTLSPlainHTTP":             "internal/translate golden tls-annotations",
 	"AnnotationCrossNamespace":     "internal/translate golden http-annotations (needs the controller ConfigMap)",
 	"AuthSecretInvalid":            "internal/translate golden http-annotations",
 	"AuthSecretNotFound":           "internal/translate golden http-annotations",
