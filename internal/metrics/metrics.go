@@ -232,7 +232,8 @@ func (m *Metrics) ConfigApplied(ok bool, now time.Time) {
 
 // SetCertificates replaces the certificate expiry series with one per
 // virtual host (including the catch-all) that names a certificate present
-// in cfg, valued at the leaf's NotAfter.
+// in cfg, or that has TLS and falls back to cfg's DefaultCertificate,
+// valued at the leaf's NotAfter.
 func (m *Metrics) SetCertificates(cfg *routecfg.Config) {
 	if m == nil || cfg == nil {
 		return
@@ -242,14 +243,19 @@ func (m *Metrics) SetCertificates(cfg *routecfg.Config) {
 	defer m.certExpiryLock.Unlock()
 	m.certExpiry.Reset()
 	set := func(vh *routecfg.VirtualHost) {
-		if vh == nil || vh.Certificate == "" {
+		if vh == nil {
 			return
 		}
 		c := cfg.Certificates[vh.Certificate]
+		if vh.Certificate == "" && vh.TLS {
+			// A TLS host that fell back is served the
+			// --default-ssl-certificate Secret, when there is one.
+			c = cfg.DefaultCertificate
+		}
 		if c == nil || c.Cert == nil || c.Cert.Leaf == nil {
 			return
 		}
-		m.certExpiry.WithLabelValues(vh.Certificate, HostLabel(vh)).Set(float64(c.Cert.Leaf.NotAfter.Unix()))
+		m.certExpiry.WithLabelValues(c.Ref, HostLabel(vh)).Set(float64(c.Cert.Leaf.NotAfter.Unix()))
 	}
 	for _, vh := range cfg.VirtualHosts {
 		set(vh)
