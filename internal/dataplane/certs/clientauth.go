@@ -135,7 +135,8 @@ func opensslReason(err error) error {
 	case errors.As(err, &ci):
 		switch ci.Reason {
 		case x509.Expired:
-			if strings.Contains(ci.Detail, "not yet valid") || strings.Contains(ci.Error(), "not yet valid") {
+			// Go's detail reads "current time X is before|after Y".
+			if strings.Contains(ci.Detail, " is before ") {
 				return errors.New("certificate is not yet valid")
 			}
 			return errors.New("certificate has expired")
