@@ -87,8 +87,15 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := c.validate(); err != nil {
+	err := c.validate()
+	if err != nil {
 		return err
+	}
+	var static status.Static
+	if c.PublishStatusAddress != "" {
+		if static, err = status.ParseStatic(c.PublishStatusAddress); err != nil {
+			return err
+		}
 	}
 	restCfg, err := c.restConfig()
 	if err != nil {
@@ -150,10 +157,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	var publishSvc *status.ServiceAddresses
 	switch {
 	case c.PublishStatusAddress != "":
-		if publish, err = status.ParseStatic(c.PublishStatusAddress); err != nil {
-			p.close()
-			return err
-		}
+		publish = static
 	case c.PublishService != "":
 		ns, name, _ := strings.Cut(c.PublishService, "/")
 		publishSvc = status.NewServiceAddresses(client, ns, name, log)
@@ -192,7 +196,10 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	g.Go(func() error {
 		if err := src.WaitForSync(gctx); err != nil {
 			if gctx.Err() != nil {
-				p.close()
+				// Stopped before the caches synced: the traffic
+				// listeners never served.
+				p.httpLn.Close()
+				p.httpsLn.Close()
 				return nil
 			}
 			return err
