@@ -59,6 +59,7 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 func (h *Handler) modifyResponse(res *http.Response) error {
 	st := res.Request.Context().Value(stateKey{}).(*reqState)
 	h.upstreams.MarkSucceeded(st.ep)
+	grpcTrailersOnly(res)
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The upgraded response is written on the hijacked connection,
 		// past our ResponseWriter; record it for the access log here.
