@@ -178,7 +178,7 @@ func (h *Handler) trafficFinish(st *reqState) {
 	}
 	if tr.att != nil {
 		tr.att.release()
-		if tr.bal != nil && tr.bal.Algorithm == routecfg.EWMA && st.ep != nil {
+		if algorithm(tr) == routecfg.EWMA && st.ep != nil {
 			h.upstreams.ObserveLatency(st.ep, h.now().Sub(tr.attStart))
 		}
 	}
