@@ -56,6 +56,10 @@ type ClientAuth struct {
 	// MatchCN, when set, must match the subject DN ("CN=...,O=...") or the
 	// request gets 403 (nginx `if ($ssl_client_s_dn !~ ...)`).
 	MatchCN *regexp.Regexp
+	// CRLs are the revocation lists of the Secret's ca.crl. When set, every
+	// certificate of the client's chain needs a current CRL from its issuer
+	// (nginx's ssl_crl checks the whole chain).
+	CRLs []*x509.RevocationList
 	// Error is set when the annotations ask for mTLS but the CA cannot be
 	// loaded: like ingress-nginx (AuthTLSError) the host then answers 403
 	// to every HTTPS request rather than serving without the check.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"sort"
 
@@ -20,8 +21,12 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// caKey is the Secret key holding CA certificates (ingress-nginx's).
-const caKey = "ca.crt"
+// caKey and crlKey are the Secret keys of CA certificates and of their
+// revocation lists (ingress-nginx's).
+const (
+	caKey  = "ca.crt"
+	crlKey = "ca.crl"
+)
 
 // tlsAnn is what the TLS annotation families yield for one Ingress. The
 // Secrets they name are loaded once per Ingress, on first use, so their
@@ -154,7 +159,43 @@ func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
 		return fail("AuthTLSSecretInvalid", fmt.Sprintf("secret %s: %s holds no PEM certificate", ca.Secret, caKey), "")
 	}
 	ca.CAs = pool
+	if crl := sec.Data[crlKey]; len(crl) > 0 {
+		lists, err := parseCRLs(crl)
+		if err != nil {
+			return fail("AuthTLSSecretInvalid", fmt.Sprintf("secret %s: %s: %v", ca.Secret, crlKey, err), "put PEM \"X509 CRL\" blocks from the CA under ca.crl, or remove the key")
+		}
+		ca.CRLs = lists
+	}
 	return ca
+}
+
+// parseCRLs reads PEM "X509 CRL" blocks, or one DER list.
+func parseCRLs(data []byte) ([]*x509.RevocationList, error) {
+	var out []*x509.RevocationList
+	rest := data
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "X509 CRL" {
+			continue
+		}
+		l, err := x509.ParseRevocationList(b.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	if len(out) == 0 {
+		l, err := x509.ParseRevocationList(data)
+		if err != nil {
+			return nil, fmt.Errorf("no PEM X509 CRL block and not a DER CRL")
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // upstreamFor returns the protocol and TLS client settings of a backend of

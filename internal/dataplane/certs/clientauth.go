@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -118,10 +119,43 @@ func verifyChain(ca *routecfg.ClientAuth, peer []*x509.Certificate, now time.Tim
 	// and the trust anchor.
 	for _, ch := range chains {
 		if len(ch)-2 <= ca.VerifyDepth {
+			if len(ca.CRLs) > 0 {
+				return checkCRLs(ch, ca.CRLs, now)
+			}
 			return nil
 		}
 	}
 	return errDepth
+}
+
+// checkCRLs checks every certificate of chain but the root against the
+// CRLs as OpenSSL's CRL_CHECK_ALL (nginx's ssl_crl) does: each needs a
+// current CRL signed by its issuer, and must not be listed in it.
+func checkCRLs(chain []*x509.Certificate, crls []*x509.RevocationList, now time.Time) error {
+	for i := 0; i+1 < len(chain); i++ {
+		c, issuer := chain[i], chain[i+1]
+		var crl *x509.RevocationList
+		for _, l := range crls {
+			if bytes.Equal(l.RawIssuer, c.RawIssuer) && l.CheckSignatureFrom(issuer) == nil {
+				crl = l
+				break
+			}
+		}
+		switch {
+		case crl == nil:
+			return errors.New("unable to get certificate CRL")
+		case now.Before(crl.ThisUpdate):
+			return errors.New("CRL is not yet valid")
+		case !crl.NextUpdate.IsZero() && now.After(crl.NextUpdate):
+			return errors.New("CRL has expired")
+		}
+		for _, r := range crl.RevokedCertificateEntries {
+			if r.SerialNumber != nil && r.SerialNumber.Cmp(c.SerialNumber) == 0 {
+				return errors.New("certificate revoked")
+			}
+		}
+	}
+	return nil
 }
 
 // opensslReason words a Go verification error as OpenSSL's

@@ -87,3 +87,71 @@ func TestVerifyClient(t *testing.T) {
 		t.Error("verdict reused for another policy")
 	}
 }
+
+// crl returns a CRL from ca revoking serials, valid from thisUpdate for a day.
+func (ca *benchCA) crl(t *testing.T, thisUpdate time.Time, serials ...*big.Int) *x509.RevocationList {
+	var entries []x509.RevocationListEntry
+	for _, s := range serials {
+		entries = append(entries, x509.RevocationListEntry{SerialNumber: s, RevocationTime: thisUpdate})
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: thisUpdate,
+		NextUpdate: thisUpdate.Add(24 * time.Hour), RevokedCertificateEntries: entries}, ca.cert, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// TestVerifyClientCRL: with ca.crl, revoked certificates fail, and every
+// certificate of the chain needs a current CRL from its issuer (nginx's
+// ssl_crl).
+func TestVerifyClientCRL(t *testing.T) {
+	root := reissueWithCRLSign(t, newBenchCA(t))
+	revoked := root.issue(t, "revoked", x509.ExtKeyUsageClientAuth).Leaf
+	good := root.issue(t, "good", x509.ExtKeyUsageClientAuth).Leaf
+	now := time.Now()
+	auth := &routecfg.ClientAuth{Mode: routecfg.VerifyOn, CAs: root.pool, VerifyDepth: 1,
+		CRLs: []*x509.RevocationList{root.crl(t, now.Add(-time.Minute), revoked.SerialNumber)}}
+	for _, c := range []struct {
+		cert *x509.Certificate
+		at   time.Time
+		want string
+	}{
+		{good, now, "SUCCESS"},
+		{revoked, now, "FAILED:certificate revoked"},
+		{good, now.Add(25 * time.Hour), "FAILED:certificate has expired"}, // the certificate expires first
+	} {
+		if r := VerifyClient(auth, []*x509.Certificate{c.cert}, c.at); r.Verify != c.want {
+			t.Errorf("%s at %s: %q, want %q", c.cert.Subject.CommonName, c.at, r.Verify, c.want)
+		}
+	}
+	other := newBenchCA(t)
+	noCRL := &routecfg.ClientAuth{Mode: routecfg.VerifyOn, CAs: root.pool, VerifyDepth: 1, CRLs: []*x509.RevocationList{reissueWithCRLSign(t, other).crl(t, now)}}
+	if r := VerifyClient(noCRL, []*x509.Certificate{good}, now); r.Verify != "FAILED:unable to get certificate CRL" {
+		t.Errorf("CRL of another CA only: %q", r.Verify)
+	}
+	stale := &routecfg.ClientAuth{Mode: routecfg.VerifyOn, CAs: root.pool, VerifyDepth: 1, CRLs: []*x509.RevocationList{root.crl(t, now.Add(-48*time.Hour))}}
+	if r := VerifyClient(stale, []*x509.Certificate{good}, now); r.Verify != "FAILED:CRL has expired" {
+		t.Errorf("stale CRL: %q", r.Verify)
+	}
+}
+
+// reissueWithCRLSign returns a self-signed CA like ca whose key usage
+// allows signing CRLs.
+func reissueWithCRLSign(t *testing.T, ca *benchCA) *benchCA {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "crl CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &ca.key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(c)
+	return &benchCA{cert: c, key: ca.key, pool: pool}
+}
