@@ -14,7 +14,7 @@ import (
 // Keys is the family's table.
 var Keys = []annotations.Key{
 	{Name: "auth-tls-secret", Status: annotations.Supported,
-		Doc: "Secret (namespace/name, same namespace only) whose ca.crt verifies client certificates for the host; a missing or bad Secret makes the host answer 403."},
+		Doc: "Secret (namespace/name, same namespace only) whose ca.crt verifies client certificates for the host (optional ca.crl: revocation); a missing or bad Secret makes the host answer 403."},
 	{Name: "auth-tls-verify-client", Status: annotations.Supported,
 		Doc: "on (default: 400 without a valid certificate), optional (400 only for a bad one), optional_no_ca (not verified, passed on) or off."},
 	{Name: "auth-tls-verify-depth", Status: annotations.Supported,
