@@ -88,7 +88,8 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		tr.attStart = h.now()
 		res, err := t.base.RoundTrip(areq)
 		if err == nil {
-			a.disarm()
+			// The header is in; body reads set their own deadline.
+			a.set(readDeadline, 0)
 			if c := statusCondition(res.StatusCode); c != 0 && tm.Next&c != 0 && t.mayRetry(st, req, rb, tm, start, false) {
 				if prev := st.ep; h.retryPick(st) != nil {
 					h.logger.Debug("retrying on another endpoint", "upstream", prev.Address, "status", res.StatusCode, "next", st.ep.Address, "request_id", st.reqID)
@@ -260,23 +261,32 @@ func tooLarge(req *http.Request) *http.Response {
 // monoBase anchors attempt deadlines on the monotonic clock.
 var monoBase = time.Now()
 
-// attempt bounds one exchange with an endpoint: silence longer than the
-// send timeout while the request is written, or than the read timeout
-// while waiting for or reading the response, cancels it. The connect
-// phase is bounded by the dialer (proxy-connect-timeout). The timer is
-// pooled; the attempt carries the generation it was given, so a
-// transport goroutine that calls back late (after the request ended)
-// cannot touch the timer's next use.
+// attempt bounds one exchange with an endpoint, as nginx's
+// proxy_send_timeout and proxy_read_timeout: a write of the request that
+// the upstream does not take within the send timeout, or a wait for the
+// upstream (response header, then each read of the body) longer than the
+// read timeout, cancels it. The two run independently (a gRPC stream
+// writes and reads at once). Connecting is bounded by the dialer
+// (proxy-connect-timeout). The timer is pooled; the attempt carries the
+// generation it was given, so a transport goroutine that calls back late
+// (after the request ended) cannot touch the timer's next use.
 type attempt struct {
 	t                   *silenceTimer
 	gen                 uint64
 	connect, send, read time.Duration
-	// hasBody: the request body's reads arm the send timeout and its end
-	// the read timeout; without one the request is written at once.
+	// hasBody: the request body's reads drive the send deadline and its
+	// end starts the read deadline; without one the request is written
+	// as soon as there is a connection.
 	hasBody  bool
 	ctx      attemptCtx
 	released bool
 }
+
+// Which deadline of a silenceTimer.
+const (
+	sendDeadline = iota
+	readDeadline
+)
 
 // attemptCtx is the attempt's context: a cancel context that also answers
 // the dialer's upstream.DialHookKey with the attempt (no extra
@@ -294,29 +304,35 @@ func (c *attemptCtx) Value(key any) any {
 }
 
 // ConnectTimeout, Dialing and Dialed are the upstream.DialHook: the
-// silence timer stops while a connection is dialed for the attempt.
+// deadlines stop while a connection is dialed for the attempt.
 func (a *attempt) ConnectTimeout() time.Duration { return a.connect }
-func (a *attempt) Dialing()                      { a.disarm() }
-func (a *attempt) Dialed()                       { a.arm(a.firstPhase()) }
 
-// firstPhase is the bound while the request is written: the send timeout
-// for a body, else the read timeout (a bodiless request is written as
-// soon as there is a connection).
-func (a *attempt) firstPhase() time.Duration {
-	if a.hasBody {
-		return a.send
-	}
-	return a.read
+func (a *attempt) Dialing() {
+	a.set(sendDeadline, 0)
+	a.set(readDeadline, 0)
 }
 
-// silenceTimer is the pooled part of an attempt.
+func (a *attempt) Dialed() { a.start() }
+
+// start sets the deadline of the first phase: sending the request when
+// it has a body, else waiting for the response.
+func (a *attempt) start() {
+	if a.hasBody {
+		a.set(sendDeadline, a.send)
+	} else {
+		a.set(readDeadline, a.read)
+	}
+}
+
+// silenceTimer is the pooled part of an attempt: one timer for the
+// earlier of two deadlines.
 type silenceTimer struct {
 	timer *time.Timer
 
 	mu          sync.Mutex
 	gen         uint64
 	cancel      context.CancelCauseFunc
-	deadline    time.Duration // since monoBase; 0 disarmed
+	deadline    [2]time.Duration // since monoBase; 0 unset
 	fired       bool
 	closeOnFire io.Closer // an upgraded connection
 }
@@ -333,51 +349,66 @@ func newAttempt(parent context.Context, tm *routecfg.Timeouts, hasBody bool) *at
 	ctx, cancel := context.WithCancelCause(parent)
 	a := &attempt{t: t, connect: tm.Connect, send: tm.Send, read: tm.Read, hasBody: hasBody}
 	a.ctx = attemptCtx{Context: ctx, a: a}
-	first := a.firstPhase()
 	t.mu.Lock()
 	t.gen++
 	a.gen = t.gen
-	t.cancel, t.fired, t.closeOnFire, t.deadline = cancel, false, nil, 0
-	if first > 0 {
-		t.deadline = time.Since(monoBase) + first
-		t.timer.Reset(first)
-	}
+	t.cancel, t.fired, t.closeOnFire, t.deadline = cancel, false, nil, [2]time.Duration{}
 	t.mu.Unlock()
+	a.start()
 	return a
 }
 
-// arm restarts the silence timer with d (0: no bound).
-func (a *attempt) arm(d time.Duration) {
+// set starts deadline which d from now (0: clears it).
+func (a *attempt) set(which int, d time.Duration) {
 	t := a.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.gen != a.gen || t.cancel == nil || t.fired {
 		return
 	}
+	now := time.Since(monoBase)
 	if d <= 0 {
-		t.deadline = 0
+		t.deadline[which] = 0
+	} else {
+		t.deadline[which] = now + d
+	}
+	t.schedule(now)
+}
+
+// schedule points the timer at the earlier deadline. t.mu is held.
+func (t *silenceTimer) schedule(now time.Duration) {
+	next := time.Duration(0)
+	for _, d := range t.deadline {
+		if d != 0 && (next == 0 || d < next) {
+			next = d
+		}
+	}
+	if next == 0 {
 		t.timer.Stop()
 		return
 	}
-	t.deadline = time.Since(monoBase) + d
-	t.timer.Reset(d)
+	t.timer.Reset(max(next-now, 0))
 }
-
-func (a *attempt) disarm() { a.arm(0) }
 
 func (t *silenceTimer) fire() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	// A stale firing (the timer was re-armed or reused meanwhile) finds
-	// a later deadline and does nothing.
-	if t.cancel == nil || t.fired || t.deadline == 0 || time.Since(monoBase) < t.deadline {
+	if t.cancel == nil || t.fired {
 		return
 	}
-	t.fired = true
-	t.cancel(errUpstreamTimeout)
-	if t.closeOnFire != nil {
-		t.closeOnFire.Close()
+	now := time.Since(monoBase)
+	for _, d := range t.deadline {
+		if d != 0 && d <= now {
+			t.fired = true
+			t.cancel(errUpstreamTimeout)
+			if t.closeOnFire != nil {
+				t.closeOnFire.Close()
+			}
+			return
+		}
 	}
+	// A stale firing (a deadline moved meanwhile): wait for the next.
+	t.schedule(now)
 }
 
 // closeOnFire makes a timeout also close c (an upgraded connection,
@@ -408,7 +439,7 @@ func (a *attempt) release() {
 	if t.cancel != nil {
 		t.cancel(context.Canceled)
 	}
-	t.cancel, t.closeOnFire, t.deadline = nil, nil, 0
+	t.cancel, t.closeOnFire, t.deadline = nil, nil, [2]time.Duration{}
 	t.gen++
 	t.mu.Unlock()
 	t.timer.Stop()
@@ -445,8 +476,11 @@ func (b *reqBody) Read(p []byte) (int, error) {
 	if b.big {
 		return 0, errBodyTooLarge
 	}
+	// The transport asks for more once the previous chunk is written:
+	// the upstream took it. Waiting for the client is not the upstream's
+	// silence.
 	if b.a != nil {
-		b.a.arm(b.a.send)
+		b.a.set(sendDeadline, 0)
 	}
 	n, err := b.src.Read(p)
 	b.n += int64(n)
@@ -454,9 +488,14 @@ func (b *reqBody) Read(p []byte) (int, error) {
 		b.big = true
 		return 0, errBodyTooLarge
 	}
-	if err == io.EOF && b.a != nil {
-		b.done = true
-		b.a.arm(b.a.read)
+	if b.a != nil {
+		if n > 0 {
+			b.a.set(sendDeadline, b.a.send)
+		}
+		if err == io.EOF {
+			b.done = true
+			b.a.set(readDeadline, b.a.read)
+		}
 	}
 	return n, err
 }
@@ -494,9 +533,9 @@ func (b *respBody) Read(p []byte) (int, error) {
 		// Small reads keep the pace smooth (a tenth of a second's worth).
 		p = p[:min(int64(len(p)), max(b.rate/10, 512))]
 	}
-	b.a.arm(b.a.read)
+	b.a.set(readDeadline, b.a.read)
 	n, err := b.rc.Read(p)
-	b.a.disarm()
+	b.a.set(readDeadline, 0)
 	if err != nil && b.a.timedOut() {
 		err = errUpstreamTimeout
 	}
@@ -526,6 +565,6 @@ type upgradeBody struct {
 }
 
 func (u upgradeBody) Read(p []byte) (int, error) {
-	u.a.arm(u.a.read)
+	u.a.set(readDeadline, u.a.read)
 	return u.ReadWriteCloser.Read(p)
 }
