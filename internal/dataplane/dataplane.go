@@ -308,6 +308,7 @@ func validateVHost(cfg *routecfg.Config, vh *routecfg.VirtualHost, add func(stri
 		if rt.Rewrite != nil && rt.Rewrite.Pattern == nil {
 			add("%s: rewrite without a compiled pattern", where)
 		}
+		validateTraffic(cfg, rt, where, add)
 		if rt.Pool != "" {
 			if cfg.Pools[rt.Pool] == nil {
 				add("%s: pool %q not in config", where, rt.Pool)

@@ -246,8 +246,9 @@ func (h *Handler) toCanary(st *reqState, r *http.Request, c *routecfg.Canary) bo
 			}
 		}
 	}
-	// math.random(total) <= weight: weight out of total requests.
-	return c.Weight > 0 && rand.IntN(c.WeightTotal) < c.Weight
+	// balancer.lua: math.random(total) <= weight, where total is
+	// canary-weight-total only when above 100.
+	return c.Weight > 0 && rand.IntN(max(c.WeightTotal, 100)) < c.Weight
 }
 
 func headerValues(r *http.Request, name string) []string {
