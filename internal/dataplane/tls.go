@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
@@ -83,5 +84,16 @@ func validatePoolTLS(key string, p *routecfg.Pool, add func(string, ...any)) {
 		if u.Verify && u.RootCAs == nil {
 			add("pool %q: verification without CA certificates", key)
 		}
+	}
+}
+
+// validateServerTLS checks the listener policy crypto/tls would otherwise
+// reject at every handshake.
+func validateServerTLS(p *routecfg.ServerTLS, add func(string, ...any)) {
+	if p == nil {
+		return
+	}
+	if p.MinVersion < tls.VersionTLS10 || p.MaxVersion > tls.VersionTLS13 || p.MinVersion > p.MaxVersion {
+		add("server TLS: versions %#x..%#x are not a TLS range", p.MinVersion, p.MaxVersion)
 	}
 }
