@@ -126,15 +126,16 @@ func controllerUser(t *testing.T) *rest.Config {
 	return u.Config()
 }
 
-// namespace creates a namespace for one test. Namespaces cannot be
-// deleted without a controller-manager, so each test's name is unique.
-func namespace(t *testing.T, name string) string {
+// namespace creates a namespace for one test, named prefix-<random>:
+// namespaces cannot be deleted without a controller-manager, and -count=N
+// runs a test again against the same API server.
+func namespace(t *testing.T, prefix string) string {
 	t.Helper()
-	_, err := cp.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
+	ns, err := cp.client.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("namespace %s: %v", name, err)
+		t.Fatalf("namespace %s-*: %v", prefix, err)
 	}
-	return name
+	return ns.Name
 }
 
 // moat is one in-process controller replica.
