@@ -263,7 +263,8 @@ func TestAffinity(t *testing.T) {
 		trafficIngress("balanced", "balanced.example", map[string]string{"affinity": "cookie"}, "/", "app"),
 		trafficIngress("persistent", "persistent.example", map[string]string{"affinity": "cookie", "affinity-mode": "persistent",
 			"session-cookie-name": "route", "session-cookie-path": "/shop", "session-cookie-max-age": "3600",
-			"session-cookie-expires": "7200", "session-cookie-samesite": "Strict", "session-cookie-domain": "persistent.example"}, "/", "app"),
+			"session-cookie-expires": "7200", "session-cookie-samesite": "Strict", "session-cookie-domain": "persistent.example",
+			"session-cookie-partitioned": "true"}, "/", "app"),
 		trafficIngress("secure", "secure.example", map[string]string{"affinity": "cookie", "session-cookie-secure": "true",
 			"session-cookie-samesite": "None", "session-cookie-conditional-samesite-none": "true"}, "/app", "app"),
 		trafficIngress("plain", "plain.example", nil, "/", "app"),
@@ -308,7 +309,7 @@ func TestAffinity(t *testing.T) {
 	}
 	// Attributes.
 	sc := setCookie(get(t, c, "http://persistent.example/shop"), "route")
-	for _, want := range []string{"Path=/shop", "Max-Age=3600", "Expires=", "SameSite=Strict", "Domain=persistent.example", "HttpOnly"} {
+	for _, want := range []string{"Path=/shop", "Max-Age=3600", "Expires=", "SameSite=Strict", "Domain=persistent.example", "HttpOnly", "Partitioned"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("persistent cookie %q lacks %s", sc, want)
 		}
@@ -552,6 +553,8 @@ func TestRateLimits(t *testing.T) {
 		trafficIngress("rps", "rps.example", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "2"}, "/", "app", "/other", "app"),
 		trafficIngress("allowed", "allowed.example", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "1", "limit-allowlist": "10.0.0.0/8, 127.0.0.1"}, "/", "app"),
 		trafficIngress("rpm", "rpm.example", map[string]string{"limit-rpm": "2", "limit-burst-multiplier": "1"}, "/", "app"),
+		trafficIngress("whitelisted", "whitelisted.example", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "1", "limit-whitelist": "127.0.0.0/8"}, "/", "app"),
+		trafficIngress("other-client", "other.example", map[string]string{"limit-rps": "1", "limit-burst-multiplier": "1", "limit-allowlist": "10.0.0.0/8"}, "/", "app"),
 		trafficIngress("conn", "conn.example", map[string]string{"limit-connections": "1"}, "/", "blocking"),
 	}
 	writeFile(t, dir, "limits.yaml", join(manifests...))
@@ -574,6 +577,12 @@ func TestRateLimits(t *testing.T) {
 	}
 	if got := statuses("http://allowed.example/", 6); fmt.Sprint(got) != "[200 200 200 200 200 200]" {
 		t.Errorf("allowlisted client limited: %v", got)
+	}
+	if got := statuses("http://whitelisted.example/", 6); fmt.Sprint(got) != "[200 200 200 200 200 200]" {
+		t.Errorf("limit-whitelist (the older name) client limited: %v", got)
+	}
+	if got := statuses("http://other.example/", 3); fmt.Sprint(got) != "[200 200 503]" {
+		t.Errorf("a client outside limit-allowlist: %v", got)
 	}
 	// limit-rpm 2 × 1: the first plus a burst of 2, then 503.
 	if got := statuses("http://rpm.example/", 4); fmt.Sprint(got) != "[200 200 200 503]" {
@@ -859,6 +868,7 @@ func TestBuffering(t *testing.T) {
 		trafficIngress("off", "off.example", nil, "/", "stream"),
 		trafficIngress("on", "on.example", map[string]string{"proxy-buffering": "on"}, "/", "stream"),
 		trafficIngress("rate", "rate.example", map[string]string{"limit-rate": "40", "limit-rate-after": "20"}, "/", "stream"),
+		trafficIngress("tuned", "tuned.example", map[string]string{"proxy-buffer-size": "128k", "proxy-buffers-number": "8", "proxy-max-temp-file-size": "0"}, "/", "stream"),
 	))
 	m := startMoat(t, dir, nil)
 	c := m.client(nil, false)
@@ -888,6 +898,14 @@ func TestBuffering(t *testing.T) {
 	}
 	if d, _ := firstByte("http://off.example/?accel=yes"); d < 550*time.Millisecond {
 		t.Errorf("X-Accel-Buffering: yes: first byte after %v", d)
+	}
+	// nginx's buffer sizes are accepted and change nothing for a client:
+	// a response header larger than nginx's default 4k passes.
+	if r := get(t, c, "http://tuned.example/big"); r.status != 200 || len(r.body) != 60<<10 {
+		t.Errorf("tuned buffers: %d, %d bytes", r.status, len(r.body))
+	}
+	if d := m.diagnostics(t); strings.Contains(d, "tuned") {
+		t.Errorf("diagnostics for valid buffer annotations:\n%s", d)
 	}
 	// 60 KiB at 40 KiB/s after the first 20 KiB: about a second.
 	start := time.Now()
