@@ -261,6 +261,7 @@ var coveredElsewhere = map[string]string{
 	"AuthTLSConflict":              "internal/translate golden tls-annotations (needs a client CA Secret per Ingress)",
 	"SSLPassthroughIgnoresAuthTLS": "internal/translate golden tls-annotations",
 	"AuthTLSPlainHTTP":             "internal/translate golden tls-annotations",
+	"SSLCiphersConflict":           "internal/translate golden tls-annotations",
 	"AnnotationCrossNamespace":     "internal/translate golden http-annotations (needs the controller ConfigMap)",
 	"AuthSecretInvalid":            "internal/translate golden http-annotations",
 	"AuthSecretNotFound":           "internal/translate golden http-annotations",

@@ -60,6 +60,9 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 	if vh.Passthrough != nil {
 		fmt.Fprintf(b, " passthrough=%s", vh.Passthrough.Pool)
 	}
+	if len(vh.TLSCipherSuites) > 0 {
+		fmt.Fprintf(b, " ssl-ciphers=%d", len(vh.TLSCipherSuites))
+	}
 	b.WriteByte('\n')
 	for _, r := range vh.Routes {
 		fmt.Fprintf(b, "  %s %s -> ", r.Match, r.Path)

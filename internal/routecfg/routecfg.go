@@ -71,6 +71,9 @@ type VirtualHost struct {
 	// ClientAuth, when set, is the host's client-certificate policy on
 	// HTTPS (see tls.go).
 	ClientAuth *ClientAuth
+	// TLSCipherSuites, when set, replace the listener's TLS 1.2 suites for
+	// the host (the ssl-ciphers annotation).
+	TLSCipherSuites []uint16
 	// Passthrough, when set, forwards the host's TLS connections to a pool
 	// without terminating them (needs --enable-ssl-passthrough).
 	Passthrough *Passthrough

@@ -72,7 +72,8 @@ var openSSLNames = map[string]uint16{
 // keywords and exclusions (DEFAULT, HIGH, !aNULL, ...) and TLS 1.3 names
 // are skipped, since Go's own defaults already exclude what they exclude
 // and TLS 1.3 suites are not configurable in Go. A nil result means Go's
-// defaults. unsupported lists names Go has no suite for (DHE-*, ...).
+// defaults. unsupported lists names Go has no suite for, except the DHE
+// suites, which are skipped.
 func ParseCiphers(v string) (suites []uint16, unsupported []string) {
 	iana := map[string]uint16{}
 	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
@@ -91,6 +92,12 @@ func ParseCiphers(v string) (suites []uint16, unsupported []string) {
 			continue
 		}
 		if isKeyword(f) || strings.HasPrefix(f, "TLS_AES_") || strings.HasPrefix(f, "TLS_CHACHA20_") {
+			continue
+		}
+		// Finite-field DHE suites (in ingress-nginx's default list) have
+		// no Go implementation; skipping them keeps copied defaults
+		// working, as the controller ConfigMap does.
+		if strings.HasPrefix(f, "DHE-") || strings.HasPrefix(f, "EDH-") {
 			continue
 		}
 		unsupported = append(unsupported, f)

@@ -40,6 +40,7 @@ type hostBuilder struct {
 	// clientAuthFrom and passthroughFrom are the Ingresses that set the
 	// host's auth-tls-* and ssl-passthrough (tls_annotations.go).
 	clientAuthFrom, passthroughFrom *networkingv1.Ingress
+	ciphersFrom                     *networkingv1.Ingress
 	passthroughWarned               bool
 }
 

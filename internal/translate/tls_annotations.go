@@ -17,6 +17,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/backendprotocol"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
+	"github.com/moat-ingress/moat/internal/annotations/sslciphers"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -37,6 +38,7 @@ type tlsAnn struct {
 	protocol    routecfg.BackendProtocol
 	proxySSL    proxyssl.Config
 	passthrough bool
+	ciphers     []uint16
 
 	clientAuth     *routecfg.ClientAuth
 	clientAuthDone bool
@@ -63,6 +65,7 @@ func (t *translator) tlsAnnotations(r *annotations.Reader, ing *networkingv1.Ing
 		protocol:    backendprotocol.Parse(r),
 		proxySSL:    proxyssl.Parse(r),
 		passthrough: passthrough.Parse(r),
+		ciphers:     sslciphers.Parse(r),
 	}
 }
 
@@ -87,6 +90,17 @@ func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *tlsA
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSConflict", Field: "metadata.annotations",
 				Message: fmt.Sprintf("host %q already has client-certificate authentication from ingress %s/%s (older), which wins; this Ingress's auth-tls-* annotations are ignored for it",
 					hb.vh.Host, hb.clientAuthFrom.Namespace, hb.clientAuthFrom.Name)})
+		}
+	}
+	if a.ciphers != nil && hb.vh.Host != "" {
+		// Server-level in ingress-nginx: the oldest Ingress wins.
+		switch {
+		case hb.ciphersFrom == nil:
+			hb.vh.TLSCipherSuites, hb.ciphersFrom = a.ciphers, ing
+		case hb.ciphersFrom != ing:
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLCiphersConflict", Field: "metadata.annotations." + t.annKey("ssl-ciphers"),
+				Message: fmt.Sprintf("host %q already has ssl-ciphers from ingress %s/%s (older), which wins; this one is ignored for it",
+					hb.vh.Host, hb.ciphersFrom.Namespace, hb.ciphersFrom.Name)})
 		}
 	}
 	if a.passthrough && hb.vh.Host != "" {

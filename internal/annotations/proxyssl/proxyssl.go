@@ -73,18 +73,18 @@ func Parse(r *annotations.Reader) Config {
 		switch {
 		case err != nil:
 			r.Invalid("proxy-ssl-protocols", v, err.Error())
+		case len(uns) > 0:
+			r.Invalid("proxy-ssl-protocols", v, strings.Join(uns, ", ")+" not supported by Go")
 		default:
 			c.MinVersion, c.MaxVersion = minV, maxV
-			if len(uns) > 0 {
-				r.Invalid("proxy-ssl-protocols", v, strings.Join(uns, ", ")+" not supported by Go; the others are used")
-			}
 		}
 	}
 	if v := r.String("proxy-ssl-ciphers", ""); v != "" {
 		suites, uns := tlspolicy.ParseCiphers(v)
-		c.CipherSuites = suites
 		if len(uns) > 0 {
-			r.Invalid("proxy-ssl-ciphers", v, "no Go cipher suite for "+strings.Join(uns, ", ")+"; the others are used")
+			r.Invalid("proxy-ssl-ciphers", v, "no Go cipher suite for "+strings.Join(uns, ", "))
+		} else {
+			c.CipherSuites = suites
 		}
 	}
 	return c

@@ -26,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/rewrite"
 	"github.com/moat-ingress/moat/internal/annotations/serveralias"
 	"github.com/moat-ingress/moat/internal/annotations/snippet"
+	"github.com/moat-ingress/moat/internal/annotations/sslciphers"
 	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/annotations/unsupported"
@@ -52,6 +53,7 @@ func Families() []Family {
 		{"backendprotocol", backendprotocol.Keys},
 		{"proxyssl", proxyssl.Keys},
 		{"passthrough", passthrough.Keys},
+		{"sslciphers", sslciphers.Keys},
 		{"sslredirect", sslredirect.Keys},
 		{"redirect", redirect.Keys},
 		{"cors", cors.Keys},

@@ -16,7 +16,8 @@ import (
 
 // Server chooses the tls.Config of each handshake by SNI: the listener
 // policy (routecfg.ServerTLS) for every host, plus a client-certificate
-// request for hosts with ClientAuth. The configs are built once per Apply
+// request for hosts with ClientAuth and the suites of hosts with
+// ssl-ciphers. The configs are built once per Apply
 // and swapped whole; GetConfigForClient only looks one up.
 type Server struct {
 	certs      *Store
@@ -66,7 +67,11 @@ func (s *Server) Apply(cfg *routecfg.Config) {
 	t := &serverTable{base: base, exact: map[string]*tls.Config{}, wildcard: map[string]*tls.Config{}}
 	if cfg != nil {
 		for _, vh := range cfg.VirtualHosts {
-			if vh == nil || vh.ClientAuth == nil || vh.ClientAuth.CAs == nil {
+			if vh == nil {
+				continue
+			}
+			mtls := vh.ClientAuth != nil && vh.ClientAuth.CAs != nil
+			if !mtls && len(vh.TLSCipherSuites) == 0 {
 				continue
 			}
 			key, wild, ok := hostKey(vh.Host)
@@ -81,13 +86,18 @@ func (s *Server) Apply(cfg *routecfg.Config) {
 				continue
 			}
 			c := base.Clone()
-			// Request, never require or verify here: a missing or bad
-			// certificate must become an HTTP 400 (or a redirect to
-			// auth-tls-error-page), as nginx answers, not a handshake
-			// alert. The handler verifies (VerifyClient). ClientCAs only
-			// names the acceptable CAs to the client.
-			c.ClientAuth = tls.RequestClientCert
-			c.ClientCAs = vh.ClientAuth.CAs
+			if len(vh.TLSCipherSuites) > 0 {
+				c.CipherSuites = vh.TLSCipherSuites
+			}
+			if mtls {
+				// Request, never require or verify here: a missing or
+				// bad certificate must become an HTTP 400 (or a redirect
+				// to auth-tls-error-page), as nginx answers, not a
+				// handshake alert. The handler verifies (VerifyClient).
+				// ClientCAs only names the acceptable CAs to the client.
+				c.ClientAuth = tls.RequestClientCert
+				c.ClientCAs = vh.ClientAuth.CAs
+			}
 			m[key] = c
 		}
 	}
