@@ -477,6 +477,7 @@ func TestBodySize(t *testing.T) {
 	var hits atomic.Int64
 	up, _ := startHandler(t, "127.0.0.1:0", "sink", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
+		w.Header().Set("X-Content-Length", fmt.Sprint(r.ContentLength))
 		n, _ := io.Copy(io.Discard, r.Body)
 		fmt.Fprintf(w, "%d", n)
 	})
@@ -526,6 +527,15 @@ func TestBodySize(t *testing.T) {
 		if tc.status == 413 && !tc.chunked && hits.Load() != before {
 			t.Errorf("POST %s over the limit reached the upstream", tc.url)
 		}
+	}
+	// proxy-request-buffering on: a chunked body that fits in
+	// client-body-buffer-size (8k) reaches the upstream with a
+	// Content-Length; a larger one is streamed chunked.
+	if r := post("http://default.example/", 4<<10, true); r.header.Get("X-Content-Length") != "4096" {
+		t.Errorf("small chunked body: upstream saw Content-Length %q", r.header.Get("X-Content-Length"))
+	}
+	if r := post("http://default.example/", 20<<10, true); r.status != 200 || r.header.Get("X-Content-Length") != "-1" || string(r.body) != "20480" {
+		t.Errorf("large chunked body: %d, Content-Length %q, %s bytes", r.status, r.header.Get("X-Content-Length"), r.body)
 	}
 }
 

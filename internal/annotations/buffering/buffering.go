@@ -17,7 +17,7 @@ var Keys = []annotations.Key{
 	{Name: "proxy-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
 		Doc: "`on`: moat stops flushing after each upstream write, so the client gets the response in buffer-sized batches, and honours X-Accel-Buffering from the upstream (hidden from the client) as nginx does. Differs: nginx also spools the whole response to memory and disk to release the upstream early; moat holds the upstream until the client has read. Default off, as ingress-nginx."},
 	{Name: "proxy-request-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "`on` (default): a body with a Content-Length up to client-body-buffer-size is read whole before the upstream is contacted (and can be sent again on a retry); `off`: bodies are streamed. Differs: nginx also reads larger and chunked bodies whole, spooling them to disk; moat streams those."},
+		Doc: "`on` (default): a body up to client-body-buffer-size is read whole before the upstream is contacted, sent with a Content-Length even when the client sent it chunked, and sent again on a retry; `off`: bodies are streamed. Differs: nginx also reads larger bodies whole, spooling them to disk; moat streams those."},
 	{Name: "client-body-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
 		Doc: "Largest body read into memory before proxying (default 8k; see proxy-request-buffering). Differs: nginx spools larger bodies to disk; moat streams them."},
 	{Name: "proxy-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,

@@ -57,14 +57,38 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	var rb *reqBody
 	var buffered []byte
 	if req.Body != nil && req.Body != http.NoBody {
-		if body := st.bodyPolicy(); body.RequestBuffering && req.ContentLength > 0 && req.ContentLength <= body.BufferBytes {
+		body := st.bodyPolicy()
+		switch {
+		case body.RequestBuffering && req.ContentLength > 0 && req.ContentLength <= body.BufferBytes:
 			// proxy-request-buffering: a small body is read whole first,
 			// so every attempt can send it in full.
 			buffered = make([]byte, req.ContentLength)
 			if _, err := io.ReadFull(req.Body, buffered); err != nil {
 				return nil, err
 			}
-		} else {
+		case body.RequestBuffering && req.ContentLength < 0 && body.BufferBytes > 0:
+			// A chunked body that fits is sent with a Content-Length, as
+			// nginx does once it has buffered it; a larger one streams on
+			// after what was read.
+			head, err := io.ReadAll(io.LimitReader(req.Body, body.BufferBytes+1))
+			if err != nil {
+				return nil, err
+			}
+			if int64(len(head)) <= body.BufferBytes {
+				if tr.bodyMax > 0 && int64(len(head)) > tr.bodyMax {
+					return tooLarge(req), nil
+				}
+				buffered = head
+				req.ContentLength = int64(len(head))
+				req.TransferEncoding = nil
+				if len(head) == 0 {
+					req.Body = http.NoBody
+					buffered = nil
+				}
+				break
+			}
+			rb = &reqBody{src: io.NopCloser(io.MultiReader(bytes.NewReader(head), req.Body)), max: tr.bodyMax}
+		default:
 			rb = &reqBody{src: req.Body, max: tr.bodyMax}
 		}
 	}
