@@ -270,6 +270,7 @@ func Validate(cfg *routecfg.Config) error {
 	if cfg.CatchAll != nil {
 		validateVHost(cfg, cfg.CatchAll, add)
 	}
+	validateServerTLS(cfg.ServerTLS, add)
 	return errors.Join(errs...)
 }
 
