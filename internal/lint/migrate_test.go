@@ -33,7 +33,7 @@ func keyWith(t *testing.T, st annotations.Status) string {
 		}
 	}
 	if len(names) == 0 {
-		t.Skipf("no annotation is %s today", st)
+		t.Fatalf("no annotation is %s today: pick another status for this test", st)
 	}
 	sort.Strings(names)
 	return annotations.DefaultPrefix + "/" + names[0]
