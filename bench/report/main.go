@@ -209,7 +209,11 @@ var rows = []row{
 	{"moat echo backend, 50 conns: req/s", "echo50", "rps", "%.0f"},
 	{"Access log on, 50 conns: req/s", "log50", "rps", "%.0f"},
 	{"CPU-s per 100k req (50 conns)", "wrk50", "cpu_s_per_100k", "%.2f"},
+	{"CPU-s per 100k req (200 conns)", "wrk200", "cpu_s_per_100k", "%.2f"},
 	{"CPU-s per 100k req (HTTP/2)", "h2", "cpu_s_per_100k", "%.2f"},
+	{"CPU-s per 100k full handshakes", "hs_full", "cpu_s_per_100k", "%.1f"},
+	{"CPU-s per 100k resumed handshakes", "hs_resumed", "cpu_s_per_100k", "%.1f"},
+	{"CPU-s per 100k req (access log on)", "log50", "cpu_s_per_100k", "%.2f"},
 	{"Proxy CPU use, 50 conns (cores)", "wrk50", "cpu_util", "%.2f"},
 	{"Peak RSS MiB", "all", "rss_peak_mib", "%.1f"},
 }
