@@ -8,6 +8,7 @@ package controllerconfig
 import (
 	"crypto/tls"
 	"fmt"
+	"github.com/moat-ingress/moat/internal/tlspolicy"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -410,41 +411,15 @@ func tlsVersions(v string) (lo, hi uint16, err error) {
 	return lo, hi, nil
 }
 
-// openSSLSuites maps OpenSSL cipher names to Go's TLS 1.2 suites.
-var openSSLSuites = map[string]uint16{
-	"ECDHE-ECDSA-AES128-GCM-SHA256": tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	"ECDHE-RSA-AES128-GCM-SHA256":   tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	"ECDHE-ECDSA-AES256-GCM-SHA384": tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	"ECDHE-RSA-AES256-GCM-SHA384":   tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	"ECDHE-ECDSA-CHACHA20-POLY1305": tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	"ECDHE-RSA-CHACHA20-POLY1305":   tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-	"ECDHE-ECDSA-AES128-SHA256":     tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
-	"ECDHE-RSA-AES128-SHA256":       tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
-	"ECDHE-ECDSA-AES128-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
-	"ECDHE-RSA-AES128-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-	"ECDHE-ECDSA-AES256-SHA":        tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
-	"ECDHE-RSA-AES256-SHA":          tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
-	"AES128-GCM-SHA256":             tls.TLS_RSA_WITH_AES_128_GCM_SHA256,
-	"AES256-GCM-SHA384":             tls.TLS_RSA_WITH_AES_256_GCM_SHA384,
-	"AES128-SHA256":                 tls.TLS_RSA_WITH_AES_128_CBC_SHA256,
-	"AES128-SHA":                    tls.TLS_RSA_WITH_AES_128_CBC_SHA,
-	"AES256-SHA":                    tls.TLS_RSA_WITH_AES_256_CBC_SHA,
-}
-
-// cipherSuites maps an OpenSSL cipher list to Go suites. Names Go does
-// not implement (DHE, CCM, ...) and OpenSSL keywords (!aNULL, HIGH) are
-// skipped; a list with no usable suite is an error.
+// cipherSuites maps an OpenSSL cipher list to Go suites with the listener's
+// own parser (tlspolicy), so the ConfigMap and the listener agree on every
+// name; a list with no usable suite is an error.
 func cipherSuites(v string) ([]uint16, error) {
-	var out []uint16
-	for _, name := range strings.FieldsFunc(v, func(r rune) bool { return r == ':' || r == ',' || r == ' ' }) {
-		if id, ok := openSSLSuites[name]; ok {
-			out = append(out, id)
-		}
-	}
-	if len(out) == 0 {
+	suites, _ := tlspolicy.ParseCiphers(v)
+	if len(suites) == 0 {
 		return nil, fmt.Errorf("no cipher suite that Go implements")
 	}
-	return out, nil
+	return suites, nil
 }
 
 // ValidStringMatch checks an nginx map source value: "~re" or "~*re" is a
