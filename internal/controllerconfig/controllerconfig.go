@@ -8,7 +8,6 @@ package controllerconfig
 import (
 	"crypto/tls"
 	"fmt"
-	"github.com/moat-ingress/moat/internal/tlspolicy"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
 
 // Config is the parsed ConfigMap. Default() gives ingress-nginx's defaults.
