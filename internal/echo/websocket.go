@@ -28,6 +28,13 @@ const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // 1009 (RFC 6455 §7.4.1).
 const maxMessage = 1 << 20
 
+// lingerTimeout and lingerLimit bound how long and how much a closing
+// connection keeps reading so the peer can take its Close frame.
+const (
+	lingerTimeout = time.Second
+	lingerLimit   = 4 * maxMessage
+)
+
 const (
 	opContinuation = 0x0
 	opText         = 0x1
@@ -147,9 +154,12 @@ func (h *handler) goAway() {
 		conns = append(conns, c)
 	}
 	h.mu.Unlock()
+	// In parallel: each close may linger for its peer's Close reply.
+	var wg sync.WaitGroup
 	for _, c := range conns {
-		c.close(closeGoingAway)
+		wg.Go(func() { c.close(closeGoingAway) })
 	}
+	wg.Wait()
 }
 
 // wsConn is the server side of one WebSocket connection.
@@ -168,10 +178,18 @@ func (c *wsConn) write(op byte, payload []byte) error {
 }
 
 // close sends a Close frame with code and closes the connection; the
-// server closes TCP first (RFC 6455 §7.1.1).
+// server closes TCP first (RFC 6455 §7.1.1). It half-closes and discards
+// what the peer is still sending for a moment before closing: closing with
+// unread data makes the kernel answer with a reset, which can destroy the
+// Close frame before the peer reads it (a rejected oversized message is
+// typically still arriving).
 func (c *wsConn) close(code uint16) {
 	c.once.Do(func() {
 		c.write(opClose, closePayload(code))
+		if hc, ok := c.conn.(interface{ CloseWrite() error }); ok && hc.CloseWrite() == nil {
+			c.conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+			io.Copy(io.Discard, io.LimitReader(c.conn, lingerLimit))
+		}
 		c.conn.Close()
 	})
 }
