@@ -7,6 +7,7 @@ package controllerconfig
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/netip"
 	"regexp"
@@ -16,7 +17,9 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
 
@@ -48,8 +51,25 @@ type Config struct {
 	ProxyConnectTimeout time.Duration
 	ProxyReadTimeout    time.Duration
 	ProxySendTimeout    time.Duration
-	// LimitReqStatusCode answers requests over a rate or connection limit.
-	LimitReqStatusCode int
+	// LimitReqStatusCode answers requests over limit-rps / limit-rpm,
+	// LimitConnStatusCode those over limit-connections.
+	LimitReqStatusCode  int
+	LimitConnStatusCode int
+	// LoadBalance is the default load-balance algorithm.
+	LoadBalance routecfg.Algorithm
+	// Retries: the defaults of proxy-next-upstream, -tries and -timeout;
+	// RetryNonIdempotent adds non_idempotent to every location's
+	// conditions, as ingress-nginx's retry-non-idempotent.
+	ProxyNextUpstream        routecfg.NextUpstream
+	ProxyNextUpstreamTries   int
+	ProxyNextUpstreamTimeout time.Duration
+	RetryNonIdempotent       bool
+	// Buffering defaults (proxy-buffering, proxy-request-buffering,
+	// client-body-buffer-size, proxy-buffer-size), in bytes for sizes.
+	ProxyBuffering        bool
+	ProxyRequestBuffering bool
+	ClientBodyBufferSize  int64
+	ProxyBufferSize       int64
 
 	// Forwarded headers: whether X-Forwarded-* from peers in
 	// ProxyRealIPCIDR are trusted, which header carries the client
@@ -154,6 +174,18 @@ var keys = []Key{
 		}
 		return nil
 	}},
+	{"client-body-buffer-size", "8k", "Default of the client-body-buffer-size annotation: request bodies up to this size are read whole before the upstream is contacted (with proxy-request-buffering on). moat holds at most 1m.", func(c *Config, v string) error {
+		n, err := annotations.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		if n > MaxBodyBuffer {
+			c.ClientBodyBufferSize = MaxBodyBuffer
+			return capped{"moat holds at most 1m of a request body in memory; 1m is used"}
+		}
+		c.ClientBodyBufferSize = n
+		return nil
+	}},
 	{"compute-full-forwarded-for", "false", "Append the peer address to the incoming X-Forwarded-For instead of replacing it (with use-forwarded-headers).", boolean(func(c *Config) *bool { return &c.ComputeFullForwardedFor })},
 	{"custom-http-errors", "", "Comma-separated upstream status codes (300-599) answered by the default backend on every location.", func(c *Config, v string) error {
 		codes, err := annotations.StatusCodes(v, 300, 599)
@@ -203,12 +235,17 @@ var keys = []Key{
 		}
 		return fmt.Errorf("expected 301, 302, 307 or 308")
 	}},
-	{"limit-req-status-code", "503", "Status of requests refused by limit-rps, limit-rpm and limit-connections.", func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 400 || n > 599 {
-			return fmt.Errorf("expected a status code from 400 to 599")
+	{"limit-conn-status-code", "503", "Status of requests refused by limit-connections.", statusCode(func(c *Config) *int { return &c.LimitConnStatusCode })},
+	{"limit-req-status-code", "503", "Status of requests refused by limit-rps and limit-rpm.", statusCode(func(c *Config) *int { return &c.LimitReqStatusCode })},
+	{"load-balance", "round_robin", "Default of the load-balance annotation: round_robin or ewma.", func(c *Config, v string) error {
+		switch v {
+		case "round_robin":
+			c.LoadBalance = routecfg.RoundRobin
+		case "ewma":
+			c.LoadBalance = routecfg.EWMA
+		default:
+			return fmt.Errorf("expected round_robin or ewma")
 		}
-		c.LimitReqStatusCode = n
 		return nil
 	}},
 	{"no-tls-redirect-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one is never redirected to HTTPS (the path of the Ingress, not of the request, as ingress-nginx).", func(c *Config, v string) error {
@@ -228,10 +265,38 @@ var keys = []Key{
 		c.ProxyBodySize, c.ProxyBodySizeRaw = n, v
 		return nil
 	}},
+	{"proxy-buffer-size", "4k", "Default of the proxy-buffer-size annotation (nginx size).", func(c *Config, v string) error {
+		n, err := annotations.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		c.ProxyBufferSize = n
+		return nil
+	}},
+	{"proxy-buffering", "off", "Default of the proxy-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyBuffering })},
 	{"proxy-connect-timeout", "5", "Default upstream connect timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyConnectTimeout })},
+	{"proxy-next-upstream", "error timeout", "Default of the proxy-next-upstream annotation: when another endpoint is tried.", func(c *Config, v string) error {
+		n, ok := timeouts.ParseNextUpstream(v)
+		if !ok {
+			return fmt.Errorf("expected space-separated conditions from error, timeout, invalid_header, http_500, http_502, http_503, http_504, http_403, http_404, http_429, non_idempotent, or off")
+		}
+		c.ProxyNextUpstream = n
+		return nil
+	}},
+	{"proxy-next-upstream-timeout", "0", "Default of the proxy-next-upstream-timeout annotation, in seconds (0: unlimited).", seconds(func(c *Config) *time.Duration { return &c.ProxyNextUpstreamTimeout })},
+	{"proxy-next-upstream-tries", "3", "Default of the proxy-next-upstream-tries annotation: attempts in all (0: one per endpoint).", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return fmt.Errorf("expected a number from 0 to 100")
+		}
+		c.ProxyNextUpstreamTries = n
+		return nil
+	}},
 	{"proxy-read-timeout", "60", "Default upstream read timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyReadTimeout })},
 	{"proxy-real-ip-cidr", "0.0.0.0/0", "Comma-separated CIDRs of proxies whose forwarded headers are trusted (with use-forwarded-headers).", cidrs(func(c *Config) *[]netip.Prefix { return &c.ProxyRealIPCIDR })},
+	{"proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyRequestBuffering })},
 	{"proxy-send-timeout", "60", "Default upstream send timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxySendTimeout })},
+	{"retry-non-idempotent", "false", "Also retry POST, LOCK and PATCH on another endpoint (adds non_idempotent to every location's proxy-next-upstream).", boolean(func(c *Config) *bool { return &c.RetryNonIdempotent })},
 	{"server-tokens", "false", "Send a Server header (moat) on responses; off removes it, including the upstream's.", boolean(func(c *Config) *bool { return &c.ServerTokens })},
 	{"ssl-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", "TLS 1.2 cipher suites in OpenSSL names; suites Go does not implement (DHE) are skipped.", func(c *Config, v string) error {
 		suites, err := cipherSuites(v)
@@ -303,6 +368,12 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 			continue
 		}
 		if err := k.set(&c, v); err != nil {
+			var cp capped
+			if errors.As(err, &cp) {
+				out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "ConfigMapValueCapped", Field: "data." + name,
+					Message: fmt.Sprintf("value %q for %s: %s", v, name, cp.why)})
+				continue
+			}
 			_ = k.set(&c, k.Default)
 			out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Error, Reason: "ConfigMapInvalidValue", Field: "data." + name,
 				Message: fmt.Sprintf("invalid value %q for %s: %v; the default %q is used", v, name, err, k.Default)})
@@ -336,6 +407,41 @@ func boolean(f func(*Config) *bool) func(*Config, string) error {
 			return fmt.Errorf("expected true or false")
 		}
 		*f(c) = b
+		return nil
+	}
+}
+
+// MaxBodyBuffer bounds the memory one request may hold for its body
+// (client-body-buffer-size).
+const MaxBodyBuffer = 1 << 20
+
+// capped is a value moat applies only up to a bound: reported as a
+// warning, with the bound in effect.
+type capped struct{ why string }
+
+func (c capped) Error() string { return c.why }
+
+func onOff(f func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		switch v {
+		case "on":
+			*f(c) = true
+		case "off":
+			*f(c) = false
+		default:
+			return fmt.Errorf("expected on or off")
+		}
+		return nil
+	}
+}
+
+func statusCode(f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 400 || n > 599 {
+			return fmt.Errorf("expected a status code from 400 to 599")
+		}
+		*f(c) = n
 		return nil
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 func TestTableSorted(t *testing.T) {
@@ -78,20 +79,30 @@ func TestParse(t *testing.T) {
 // default stays; unknown keys get a did-you-mean.
 func TestBadValues(t *testing.T) {
 	bad := map[string]string{
-		"ssl-redirect":              "yes",
-		"http-redirect-code":        "303",
-		"hsts-max-age":              "-1",
-		"proxy-body-size":           "1x",
-		"proxy-read-timeout":        "60s",
-		"proxy-real-ip-cidr":        "10.0.0.0/33",
-		"annotations-risk-level":    "Severe",
-		"custom-http-errors":        "404,abc",
-		"ssl-protocols":             "SSLv3",
-		"ssl-ciphers":               "DHE-RSA-AES128-GCM-SHA256",
-		"limit-req-status-code":     "200",
-		"no-tls-redirect-locations": "well-known",
-		"forwarded-for-header":      "X Bad",
-		"hsts-prelaod":              "true",
+		"ssl-redirect":                "yes",
+		"http-redirect-code":          "303",
+		"hsts-max-age":                "-1",
+		"proxy-body-size":             "1x",
+		"proxy-read-timeout":          "60s",
+		"proxy-real-ip-cidr":          "10.0.0.0/33",
+		"annotations-risk-level":      "Severe",
+		"custom-http-errors":          "404,abc",
+		"ssl-protocols":               "SSLv3",
+		"ssl-ciphers":                 "DHE-RSA-AES128-GCM-SHA256",
+		"limit-req-status-code":       "200",
+		"no-tls-redirect-locations":   "well-known",
+		"forwarded-for-header":        "X Bad",
+		"hsts-prelaod":                "true",
+		"load-balance":                "ip_hash",
+		"proxy-next-upstream":         "error sometimes",
+		"proxy-next-upstream-tries":   "-1",
+		"proxy-next-upstream-timeout": "5s",
+		"limit-conn-status-code":      "302",
+		"proxy-buffering":             "true",
+		"proxy-request-buffering":     "yes",
+		"client-body-buffer-size":     "8q",
+		"proxy-buffer-size":           "big",
+		"retry-non-idempotent":        "on",
 	}
 	c, ds := Parse(bad, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})
 	if len(ds) != len(bad) {
@@ -112,6 +123,45 @@ func TestBadValues(t *testing.T) {
 	def := Default()
 	if c.HTTPRedirectCode != 308 || c.ProxyBodySize != def.ProxyBodySize || c.AnnotationsRiskLevel != "High" || c.ProxyReadTimeout != 60*time.Second {
 		t.Errorf("defaults not kept: %+v", c)
+	}
+	if c.LoadBalance != routecfg.RoundRobin || c.ProxyNextUpstream != routecfg.NextError|routecfg.NextTimeout || c.ProxyNextUpstreamTries != 3 ||
+		c.LimitConnStatusCode != 503 || c.ProxyBuffering || !c.ProxyRequestBuffering || c.ClientBodyBufferSize != 8<<10 || c.ProxyBufferSize != 4<<10 {
+		t.Errorf("traffic defaults not kept: %+v", c)
+	}
+}
+
+// TestTrafficKeys: the traffic defaults that the annotations override.
+func TestTrafficKeys(t *testing.T) {
+	def := Default()
+	if def.LoadBalance != routecfg.RoundRobin || def.ProxyNextUpstream != routecfg.NextError|routecfg.NextTimeout || def.ProxyNextUpstreamTries != 3 ||
+		def.ProxyNextUpstreamTimeout != 0 || def.LimitConnStatusCode != 503 || def.ProxyBuffering || !def.ProxyRequestBuffering ||
+		def.ClientBodyBufferSize != 8<<10 || def.ProxyBufferSize != 4<<10 || def.RetryNonIdempotent {
+		t.Errorf("ingress-nginx defaults: %+v", def)
+	}
+	c, ds := Parse(map[string]string{
+		"load-balance":                "ewma",
+		"proxy-next-upstream":         "error http_502 non_idempotent",
+		"proxy-next-upstream-tries":   "0",
+		"proxy-next-upstream-timeout": "7",
+		"limit-conn-status-code":      "429",
+		"proxy-buffering":             "on",
+		"proxy-request-buffering":     "off",
+		"client-body-buffer-size":     "64k",
+		"proxy-buffer-size":           "16k",
+		"retry-non-idempotent":        "true",
+	}, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})
+	if len(ds) != 0 {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	if c.LoadBalance != routecfg.EWMA || c.ProxyNextUpstream != routecfg.NextError|routecfg.NextHTTP502|routecfg.NextNonIdempotent || c.ProxyNextUpstreamTries != 0 ||
+		c.ProxyNextUpstreamTimeout != 7*time.Second || c.LimitConnStatusCode != 429 || !c.ProxyBuffering || c.ProxyRequestBuffering ||
+		c.ClientBodyBufferSize != 64<<10 || c.ProxyBufferSize != 16<<10 || !c.RetryNonIdempotent {
+		t.Errorf("parsed: %+v", c)
+	}
+	// Above what moat holds in memory: a warning, and the cap applies.
+	c, ds = Parse(map[string]string{"client-body-buffer-size": "10m"}, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})
+	if len(ds) != 1 || ds[0].Severity != diag.Warning || ds[0].Reason != "ConfigMapValueCapped" || !strings.Contains(ds[0].Message, "10m") || c.ClientBodyBufferSize != MaxBodyBuffer {
+		t.Errorf("capped: %d %v", c.ClientBodyBufferSize, ds)
 	}
 }
 

@@ -47,8 +47,18 @@ func (t *translator) trafficDefaults() *routecfg.TrafficDefaults {
 			d.Timeouts.Connect = c.ProxyConnectTimeout
 		}
 		d.Timeouts.Read, d.Timeouts.Send = c.ProxyReadTimeout, c.ProxySendTimeout
+		d.Timeouts.Next, d.Timeouts.Tries, d.Timeouts.NextTimeout = c.ProxyNextUpstream, c.ProxyNextUpstreamTries, c.ProxyNextUpstreamTimeout
+		if c.RetryNonIdempotent && d.Timeouts.Next != 0 {
+			d.Timeouts.Next |= routecfg.NextNonIdempotent
+		}
+		d.Body.ResponseBuffering, d.Body.RequestBuffering = c.ProxyBuffering, c.ProxyRequestBuffering
+		d.Body.BufferBytes = c.ClientBodyBufferSize
+		d.Balance = c.LoadBalance
 		if c.LimitReqStatusCode != 0 {
 			d.LimitReqStatus = c.LimitReqStatusCode
+		}
+		if c.LimitConnStatusCode != 0 {
+			d.LimitConnStatus = c.LimitConnStatusCode
 		}
 		t.traffic.defaults = &d
 	}
@@ -73,6 +83,11 @@ func (t *translator) trafficPolicies(r *annotations.Reader, ing *networkingv1.In
 	p.Limits = ratelimit.Parse(r)
 	p.Body = buffering.Parse(r, def.Body)
 	p.Timeouts = timeouts.Parse(r, def.Timeouts)
+	if p.Timeouts != nil && t.ctrl.RetryNonIdempotent && p.Timeouts.Next != 0 {
+		// ingress-nginx's buildNextUpstream appends non_idempotent to
+		// every location's list.
+		p.Timeouts.Next |= routecfg.NextNonIdempotent
+	}
 	if p.Affinity != nil && p.Balance != nil && p.Balance.HashBy != nil {
 		t.add(diag.Diagnostic{Object: r.Object, Severity: diag.Warning, Reason: "HashByWithAffinity", Field: "metadata.annotations." + r.FullKey("upstream-hash-by"),
 			Message: "upstream-hash-by has no effect with affinity: cookie (ingress-nginx's precedence)"})

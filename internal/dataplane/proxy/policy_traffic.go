@@ -190,11 +190,16 @@ func (h *Handler) pickEndpoint(st *reqState, r *http.Request) *upstream.Endpoint
 	rt := st.rt
 	st.tr.pool = rt.Pool
 	p := rt.Policy
-	if p == nil {
+	if p == nil && st.tr.def().Balance == routecfg.RoundRobin {
 		return h.upstreams.Pick(rt.Pool)
 	}
 	st.tr.in = r
 	st.tr.tried = st.tr.triedBuf[:0]
+	if p == nil {
+		// The ConfigMap's load-balance (ewma) applies to every route.
+		st.tr.bal, st.tr.aff = nil, nil
+		return h.choose(st, false)
+	}
 	st.tr.bal, st.tr.aff = p.Balance, p.Affinity
 	if c := p.Canary; c != nil && h.toCanary(st, r, c) {
 		st.tr.pool, st.tr.bal, st.tr.aff, st.tr.canary = c.Pool, c.Balance, c.Affinity, true
