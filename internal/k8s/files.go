@@ -142,11 +142,7 @@ func DecodeFiles(paths []string) ([]store.Object, []diag.Diagnostic) {
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			diags = append(diags, diag.Diagnostic{
-				Object:   diag.ObjectRef{Origin: diag.Origin{File: f}},
-				Severity: diag.Error, Reason: ReasonFileReadError,
-				Message: fmt.Sprintf("cannot read %s: %v", f, unwrapPath(err)),
-			})
+			diags = append(diags, ReadError(f, err))
 			continue
 		}
 		o, d := Decode(data, f)
@@ -155,6 +151,15 @@ func DecodeFiles(paths []string) ([]store.Object, []diag.Diagnostic) {
 	}
 	objs, dups := Dedupe(objs)
 	return objs, append(diags, dups...)
+}
+
+// ReadError is the diagnostic for a manifest file that cannot be read.
+func ReadError(file string, err error) diag.Diagnostic {
+	return diag.Diagnostic{
+		Object:   diag.ObjectRef{Origin: diag.Origin{File: file}},
+		Severity: diag.Error, Reason: ReasonFileReadError,
+		Message: fmt.Sprintf("cannot read %s: %v", file, unwrapPath(err)),
+	}
 }
 
 // Dedupe keeps the last definition of each object and reports the

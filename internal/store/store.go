@@ -69,11 +69,17 @@ type Store struct {
 	objs    map[Key]Object
 	diags   []diag.Diagnostic
 	changed chan struct{}
+
+	// What changed since the last SnapshotChanges, so that the reconcile
+	// loop can tell an endpoint-only change from one that needs translate.
+	dirty      map[Key]struct{}
+	dirtyAll   bool
+	dirtyDiags bool
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{objs: map[Key]Object{}, changed: make(chan struct{}, 1)}
+	return &Store{objs: map[Key]Object{}, changed: make(chan struct{}, 1), dirty: map[Key]struct{}{}, dirtyAll: true}
 }
 
 // Changed is signalled (coalesced) after every change.
@@ -99,8 +105,49 @@ func (s *Store) Replace(objs []Object, diags []diag.Diagnostic) {
 	s.mu.Lock()
 	s.objs = m
 	s.diags = append([]diag.Diagnostic(nil), diags...)
+	s.dirtyAll = true
 	s.bump()
 	s.mu.Unlock()
+}
+
+// Batch is a set of changes applied together, with one version bump: the
+// file source hands over only what a reload changed.
+type Batch struct {
+	Upserts []Object
+	Deletes []Key
+	// Diagnostics replace the sources' findings when SetDiagnostics is
+	// true.
+	Diagnostics    []diag.Diagnostic
+	SetDiagnostics bool
+}
+
+// Apply applies b; an empty batch changes nothing and bumps nothing.
+func (s *Store) Apply(b Batch) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	changed := false
+	for _, k := range b.Deletes {
+		if _, ok := s.objs[k]; ok {
+			delete(s.objs, k)
+			s.dirty[k] = struct{}{}
+			changed = true
+		}
+	}
+	for _, o := range b.Upserts {
+		if k, ok := KeyOf(o.Obj); ok {
+			s.objs[k] = o
+			s.dirty[k] = struct{}{}
+			changed = true
+		}
+	}
+	if b.SetDiagnostics {
+		s.diags = append([]diag.Diagnostic(nil), b.Diagnostics...)
+		s.dirtyDiags = true
+		changed = true
+	}
+	if changed {
+		s.bump()
+	}
 }
 
 // Upsert adds or replaces one object.
@@ -111,6 +158,7 @@ func (s *Store) Upsert(o Object) {
 	}
 	s.mu.Lock()
 	s.objs[k] = o
+	s.dirty[k] = struct{}{}
 	s.bump()
 	s.mu.Unlock()
 }
@@ -120,6 +168,7 @@ func (s *Store) Delete(k Key) {
 	s.mu.Lock()
 	if _, ok := s.objs[k]; ok {
 		delete(s.objs, k)
+		s.dirty[k] = struct{}{}
 		s.bump()
 	}
 	s.mu.Unlock()
@@ -159,6 +208,43 @@ func (s *Store) Snapshot() *Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Build(s.version, s.objs, s.diags)
+}
+
+// Changes says what differs between two snapshots taken with
+// SnapshotChanges.
+type Changes struct {
+	// All is set on the first call and after Replace: anything may have
+	// changed.
+	All bool
+	// Keys were upserted or deleted (possibly back to what they were).
+	Keys map[Key]struct{}
+	// Diagnostics is set when the sources' findings were replaced.
+	Diagnostics bool
+}
+
+// OnlyKind reports whether every change is to objects of kind (and there
+// is at least one).
+func (c Changes) OnlyKind(kind string) bool {
+	if c.All || c.Diagnostics || len(c.Keys) == 0 {
+		return false
+	}
+	for k := range c.Keys {
+		if k.Kind != kind {
+			return false
+		}
+	}
+	return true
+}
+
+// SnapshotChanges returns the current content and what changed since the
+// previous call. It has one consumer, the reconcile loop; Snapshot does
+// not reset the record.
+func (s *Store) SnapshotChanges() (*Snapshot, Changes) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := Changes{All: s.dirtyAll, Keys: s.dirty, Diagnostics: s.dirtyDiags}
+	s.dirty, s.dirtyAll, s.dirtyDiags = map[Key]struct{}{}, false, false
+	return Build(s.version, s.objs, s.diags), c
 }
 
 // Build assembles a snapshot from objects; exported for tests and lint.

@@ -53,3 +53,42 @@ func TestSnapshotIsImmutableAndVersioned(t *testing.T) {
 		t.Errorf("no change signal pending")
 	}
 }
+
+// TestChanges: SnapshotChanges reports what changed since its last call;
+// an empty batch changes nothing.
+func TestChanges(t *testing.T) {
+	s := New()
+	svc := func(name string) Object {
+		return Object{Obj: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: name}}}
+	}
+	slice := Object{Obj: &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "x-1"}}}
+	if _, c := s.SnapshotChanges(); !c.All {
+		t.Errorf("first call: %+v, want All", c)
+	}
+	s.Apply(Batch{Upserts: []Object{svc("x"), slice}})
+	sn, c := s.SnapshotChanges()
+	if c.All || len(c.Keys) != 2 || c.OnlyKind(KindEndpointSlice) || sn.Version != 1 {
+		t.Errorf("after a batch of two: %+v, version %d", c, sn.Version)
+	}
+	s.Apply(Batch{})
+	s.Apply(Batch{Deletes: []Key{{KindService, "a", "absent"}}})
+	if sn, c := s.SnapshotChanges(); len(c.Keys) != 0 || sn.Version != 1 {
+		t.Errorf("empty batches changed something: %+v, version %d", c, sn.Version)
+	}
+	s.Apply(Batch{Upserts: []Object{slice}})
+	if _, c := s.SnapshotChanges(); !c.OnlyKind(KindEndpointSlice) {
+		t.Errorf("slice-only change: %+v", c)
+	}
+	s.Apply(Batch{Upserts: []Object{slice}, SetDiagnostics: true})
+	if _, c := s.SnapshotChanges(); c.OnlyKind(KindEndpointSlice) || !c.Diagnostics {
+		t.Errorf("slice and diagnostics change: %+v", c)
+	}
+	s.Delete(Key{KindService, "a", "x"})
+	if sn, c := s.SnapshotChanges(); len(c.Keys) != 1 || len(sn.Services) != 0 {
+		t.Errorf("after delete: %+v", c)
+	}
+	s.Replace(nil, nil)
+	if _, c := s.SnapshotChanges(); !c.All {
+		t.Errorf("after Replace: %+v", c)
+	}
+}
