@@ -35,6 +35,10 @@ type Config struct {
 	// NoTLSRedirectLocations are path prefixes never redirected to HTTPS
 	// (ACME HTTP-01 challenges by default).
 	NoTLSRedirectLocations []string
+	// NoAuthLocations are path prefixes whose locations get no
+	// authentication (auth-url, global-auth-url, auth-type basic): ACME
+	// HTTP-01 challenges by default.
+	NoAuthLocations []string
 
 	// HSTS settings; HSTSValue renders the header.
 	HSTS                  bool
@@ -245,6 +249,15 @@ var keys = []Key{
 			c.LoadBalance = routecfg.EWMA
 		default:
 			return fmt.Errorf("expected round_robin or ewma")
+		}
+		return nil
+	}},
+	{"no-auth-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one gets no authentication (auth-url, global-auth-url, basic auth), so ACME HTTP-01 challenges pass; the path of the Ingress, not of the request, as ingress-nginx.", func(c *Config, v string) error {
+		c.NoAuthLocations = annotations.SplitList(v)
+		for _, p := range c.NoAuthLocations {
+			if !strings.HasPrefix(p, "/") {
+				return fmt.Errorf("%q does not start with /", p)
+			}
 		}
 		return nil
 	}},

@@ -42,6 +42,9 @@ func TestDefaults(t *testing.T) {
 	if len(c.NoTLSRedirectLocations) != 1 || c.NoTLSRedirectLocations[0] != "/.well-known/acme-challenge" {
 		t.Errorf("no-tls-redirect-locations: %v", c.NoTLSRedirectLocations)
 	}
+	if len(c.NoAuthLocations) != 1 || c.NoAuthLocations[0] != "/.well-known/acme-challenge" {
+		t.Errorf("no-auth-locations: %v", c.NoAuthLocations)
+	}
 }
 
 func TestParse(t *testing.T) {

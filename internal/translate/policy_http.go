@@ -411,8 +411,35 @@ func (t *translator) finishHTTP() {
 	}
 	for _, vh := range t.cfg.VirtualHosts {
 		fallback(vh)
+		t.noAuth(vh)
 	}
 	fallback(t.cfg.CatchAll)
+	t.noAuth(t.cfg.CatchAll)
+}
+
+// noAuth drops authentication from routes whose Ingress path starts with
+// one of the ConfigMap's no-auth-locations: ingress-nginx's template skips
+// auth_request, the signin error_page and auth_basic for those locations
+// (isLocationInLocationList on the location's path), whether the auth
+// comes from the Ingress or from global-auth-url. The address checks stay.
+func (t *translator) noAuth(vh *routecfg.VirtualHost) {
+	if vh == nil || len(t.ctrl.NoAuthLocations) == 0 {
+		return
+	}
+	for _, rt := range vh.Routes {
+		p := rt.Policy
+		if p == nil || (p.BasicAuth == nil && p.ExternalAuth == nil) {
+			continue
+		}
+		for _, loc := range t.ctrl.NoAuthLocations {
+			if strings.HasPrefix(rt.Path, loc) {
+				np := *p
+				np.BasicAuth, np.ExternalAuth = nil, nil
+				rt.Policy = &np
+				break
+			}
+		}
+	}
 }
 
 func (t *translator) certCovers(ref, host string) bool {
