@@ -42,7 +42,7 @@ func TestWarningEvents(t *testing.T) {
 	if _, err := cp.client.CoreV1().Secrets(ns).Create(ctx, tlsSecret(ns, "shop-tls", crt, key), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "certificate served", serves(m.client(ca.pool), "https://shop.events.test/", http.StatusOK, "shop", serial))
+	eventually(t, 5*time.Second, "certificate served", serves(m.client(ca.Pool), "https://shop.events.test/", http.StatusOK, "shop", serial))
 	// A third problem marks a later pass again; the fixed one stays at
 	// one Event, with count 1.
 	addPath(t, ns, "shop", "/also-missing", "other-missing-service")

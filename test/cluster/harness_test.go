@@ -3,13 +3,8 @@ package cluster
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +31,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/echo"
+	"github.com/moat-ingress/moat/internal/testutil"
 )
 
 // The Lease and Service names deploy/ creates; the ServiceAccount's RBAC
@@ -147,22 +143,7 @@ type moat struct {
 	done   chan error
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testutil.SyncBuffer
 
 // startMoat runs a controller replica watching the namespaces until the
 // test ends (or stop).
@@ -292,17 +273,7 @@ func (m *moat) metric(name string) (float64, error) {
 // since the call, and returns how long it took.
 func eventually(t *testing.T, d time.Duration, what string, cond func() error) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > d {
-			t.Fatalf("%s: not within %v: %v", what, d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return testutil.Eventually(t, d, what, cond)
 }
 
 // backend runs an echo server on a fresh address of the namespace's
@@ -399,48 +370,13 @@ func updateIngress(t *testing.T, ns, name string, mod func(*networkingv1.Ingress
 }
 
 // testCA issues server certificates.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
+type testCA struct{ *testutil.CA }
 
-func newCA(t *testing.T) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "moat cluster test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(c)
-	return &testCA{cert: c, key: key, pool: pool}
-}
+func newCA(t *testing.T) *testCA { return &testCA{testutil.NewCA(t, "moat cluster test CA")} }
 
 // issue returns a PEM certificate and key for the names and its serial.
 func (ca *testCA) issue(t *testing.T, dns ...string) (crt, key []byte, serial *big.Int) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, _ = rand.Int(rand.Reader, big.NewInt(1<<62))
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: dns[0]}, DNSNames: dns,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &k.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kd, _ := x509.MarshalECPrivateKey(k)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd}), serial
+	return ca.Issue(t, dns...)
 }
 
 func tlsSecret(ns, name string, crt, key []byte) *corev1.Secret {

@@ -26,7 +26,7 @@ func TestRoutesHTTPS(t *testing.T) {
 	createIngress(t, ingress(ns, "web", "web.routing.test", "/app", "web", "web-tls"))
 
 	m := startMoat(t, "moat-routing", nil, ns)
-	c := m.client(ca.pool)
+	c := m.client(ca.Pool)
 	// Everything existed before moat started: the first configuration,
 	// applied before readiness, already serves it.
 	if err := serves(c, "https://web.routing.test/app/x", http.StatusOK, "web", serial)(); err != nil {

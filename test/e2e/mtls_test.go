@@ -100,7 +100,7 @@ func TestClientCertificates(t *testing.T) {
 		t.Fatalf("verified request: %v %d", err, r.status)
 	}
 	h := r.echo.Headers
-	if got := h["Ssl-Client-Subject-Dn"]; len(got) != 1 || got[0] != "CN=allowed,O=moat e2e" {
+	if got := h["Ssl-Client-Subject-Dn"]; len(got) != 1 || got[0] != "CN=allowed,O=moat test" {
 		t.Errorf("ssl-client-subject-dn %q", got)
 	}
 	if got := h["Ssl-Client-Issuer-Dn"]; len(got) != 1 || got[0] != "CN=moat e2e CA" {

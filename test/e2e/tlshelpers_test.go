@@ -2,18 +2,12 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"sort"
@@ -22,36 +16,17 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/echo"
+	"github.com/moat-ingress/moat/internal/testutil"
 )
 
 // leaf issues a certificate from ca: a client certificate when client is
 // true, else a server certificate for the DNS names.
 func (ca *testCA) leaf(t *testing.T, cn string, client bool, dns ...string) *tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sn, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
-	usage := x509.ExtKeyUsageServerAuth
-	if client {
-		usage = x509.ExtKeyUsageClientAuth
-	}
-	tmpl := &x509.Certificate{SerialNumber: sn, Subject: pkix.Name{CommonName: cn, Organization: []string{"moat e2e"}}, DNSNames: dns,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+	return ca.Leaf(t, cn, client, dns...)
 }
 
 // caPEM is the CA certificate as PEM.
-func (ca *testCA) caPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw})
-}
+func (ca *testCA) caPEM() []byte { return ca.PEM() }
 
 // opaqueSecret returns a Secret manifest with the given data keys.
 func opaqueSecret(ns, name string, data map[string][]byte) string {
@@ -69,15 +44,7 @@ func opaqueSecret(ns, name string, data map[string][]byte) string {
 }
 
 // certPEM returns tls.crt and tls.key of a certificate.
-func certPEM(t *testing.T, c *tls.Certificate) (crt, key []byte) {
-	t.Helper()
-	kd, err := x509.MarshalECPrivateKey(c.PrivateKey.(*ecdsa.PrivateKey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
-}
+func certPEM(t *testing.T, c *tls.Certificate) (crt, key []byte) { return testutil.PEM(t, c) }
 
 // annotate adds annotations to a manifest made by ingress().
 func annotate(manifest string, ann map[string]string) string {

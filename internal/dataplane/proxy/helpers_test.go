@@ -1,13 +1,11 @@
 package proxy
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/testutil"
 )
 
 // seen is what a test backend reports about the request it got.
@@ -54,22 +53,7 @@ type fixture struct {
 	log  *lockedBuffer
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type lockedBuffer = testutil.SyncBuffer
 
 type fixtureOpt func(*Options, *upstream.TransportOptions)
 
