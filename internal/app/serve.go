@@ -43,8 +43,9 @@ type ServeConfig struct {
 	// Ready, when set, is called once with the bound addresses after the
 	// first configuration is applied and the listeners accept.
 	Ready func(Addrs)
-	// HoldOff and MaxDelay tune change coalescing (file debounce and
-	// reconcile hold-off); zero means the defaults (100 ms / 500 ms).
+	// HoldOff and MaxDelay tune change coalescing (the file debounce and
+	// the reconcile loop's trailing hold-off); zero means the defaults
+	// (file: 20 ms / 500 ms; reconcile: 100 ms / 500 ms).
 	HoldOff, MaxDelay time.Duration
 }
 

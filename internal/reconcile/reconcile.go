@@ -38,11 +38,20 @@ type Loop struct {
 	// Observe, when set, is called after every pass.
 	Observe func(Result)
 	Log     *slog.Logger
-	// HoldOff waits for this much quiet after a change (default 100 ms);
-	// MaxDelay bounds the wait from the first change (default 500 ms).
+	// HoldOff and MaxDelay shape the passes of a burst. The first change
+	// after a quiet spell is reconciled at once (the file source has
+	// already debounced it, and informer events need none); changes that
+	// arrive during a pass are coalesced into one more pass after HoldOff
+	// of quiet (default 100 ms), at most MaxDelay (default 500 ms) after
+	// that pass ended.
 	HoldOff, MaxDelay time.Duration
 
+	// clock and after replace time.Now and time.After in tests.
+	clock func() time.Time
+	after func(time.Duration) <-chan time.Time
+
 	applied atomic.Bool
+	version atomic.Uint64 // of the last snapshot reconciled
 	logged  map[string]bool
 }
 
@@ -60,35 +69,54 @@ func (l *Loop) Run(ctx context.Context) error {
 	if maxDelay <= 0 {
 		maxDelay = 500 * time.Millisecond
 	}
+	now, after := l.clock, l.after
+	if now == nil {
+		now = time.Now
+	}
+	if after == nil {
+		after = time.After
+	}
 	if !l.Applied() {
 		l.Once()
 	}
 	for {
+		// Idle: the first change runs a pass at once (leading edge). A
+		// signal for a change the last pass already saw is dropped.
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-l.Store.Changed():
 		}
-		first := time.Now()
-		quiet := time.NewTimer(holdOff)
-	wait:
-		for {
-			select {
-			case <-ctx.Done():
-				quiet.Stop()
-				return nil
-			case <-l.Store.Changed():
-				rest := maxDelay - time.Since(first)
-				if rest <= 0 {
-					quiet.Stop()
-					break wait
-				}
-				quiet.Reset(min(holdOff, rest))
-			case <-quiet.C:
-				break wait
-			}
+		if l.Store.Version() == l.version.Load() {
+			continue
 		}
 		l.Once()
+		// Changes made during the pass: a burst is under way; wait for
+		// it to settle (trailing edge), at most maxDelay.
+		for l.Store.Version() != l.version.Load() {
+			// The signal of the changes just seen; only later ones
+			// restart the quiet window.
+			select {
+			case <-l.Store.Changed():
+			default:
+			}
+			first := now()
+		wait:
+			for {
+				rest := maxDelay - now().Sub(first)
+				if rest <= 0 {
+					break
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-l.Store.Changed():
+				case <-after(min(holdOff, rest)):
+					break wait
+				}
+			}
+			l.Once()
+		}
 	}
 }
 
@@ -96,6 +124,7 @@ func (l *Loop) Run(ctx context.Context) error {
 func (l *Loop) Once() Result {
 	start := time.Now()
 	sn := l.Store.Snapshot()
+	l.version.Store(sn.Version)
 	opts := l.Options
 	if l.Now != nil {
 		opts.Now = l.Now()

@@ -82,6 +82,13 @@ func New() *Store {
 	return &Store{objs: map[Key]Object{}, changed: make(chan struct{}, 1), dirty: map[Key]struct{}{}, dirtyAll: true}
 }
 
+// Version is the number of changes so far.
+func (s *Store) Version() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
 // Changed is signalled (coalesced) after every change.
 func (s *Store) Changed() <-chan struct{} { return s.changed }
 

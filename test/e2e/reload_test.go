@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -99,12 +101,23 @@ func TestMalformedFileNextToGoodOnes(t *testing.T) {
 		return err == nil && r.status == 200
 	})
 	writeFile(t, dir, "good.yaml", "kind: [unbalanced\n")
-	eventually(t, 5*time.Second, "the diagnostic for good.yaml", func() bool { return strings.Contains(m.diagnostics(t), "good.yaml") })
-	// good.yaml held the Service; fixed.example now has no Service (503),
-	// but moat itself keeps serving and reports it.
-	if r := get(t, c, "http://fixed.example/"); r.status != 503 {
-		t.Fatalf("fixed.example after its Service's file broke: %d, want 503", r.status)
+	eventually(t, 5*time.Second, "the diagnostic for good.yaml", func() bool {
+		d := m.diagnostics(t)
+		return strings.Contains(d, "good.yaml") && strings.Contains(d, "LastGoodManifestKept")
+	})
+	// good.yaml held the Service: its last good content keeps serving
+	// until the file is fixed, so fixed.example still reaches web.
+	if r := get(t, c, "http://fixed.example/"); r.status != 200 || r.echo.Name != "web" {
+		t.Fatalf("fixed.example after its Service's file broke: %d, want 200 from the last good Service", r.status)
 	}
+	// Deleting the file is deliberate: its objects go.
+	if err := os.Remove(filepath.Join(dir, "good.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "fixed.example to answer 503 without its Service", func() bool {
+		r, err := do(c, "http://fixed.example/")
+		return err == nil && r.status == 503
+	})
 }
 
 // diagnostics returns the admin endpoint's JSON.

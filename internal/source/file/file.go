@@ -30,10 +30,13 @@ import (
 )
 
 // Default debounce: editors and tools (kubectl cp, git checkout, kubelet's
-// ConfigMap swap) change several files in a burst; one reload after the
-// burst settles is enough.
+// ConfigMap swap) change several files in a burst, within a few
+// milliseconds; one reload after the burst settles is enough. The window
+// is short because it is the only wait between a save and serving (the
+// reconcile loop starts at once), and a file read half-written costs
+// little: it keeps its last good content until the reload that follows.
 const (
-	DefaultHoldOff  = 100 * time.Millisecond
+	DefaultHoldOff  = 20 * time.Millisecond
 	DefaultMaxDelay = 500 * time.Millisecond
 )
 
