@@ -49,6 +49,64 @@ type Key struct {
 	// AliasOf names the key this one is a second name for (read only
 	// when that key is unset), or "".
 	AliasOf string
+	// Needs, when set, is the key that enables this one: ingress-nginx
+	// ignores this key without it, and moat says so (CheckNeeds).
+	Needs *Needs
+}
+
+// Needs is what a key depends on.
+type Needs struct {
+	// Key enables the dependent key when set (to "true" with True).
+	Key  string
+	True bool
+	// Reason is the diagnostic's reason.
+	Reason string
+}
+
+// Requires returns n for the dependent keys' tables.
+func Requires(key, reason string) *Needs { return &Needs{Key: key, Reason: reason} }
+
+// RequiresTrue is Requires for a boolean switch that must be "true".
+func RequiresTrue(key, reason string) *Needs { return &Needs{Key: key, True: true, Reason: reason} }
+
+// CheckNeeds warns about every key set without the key that enables it
+// (cors-* without enable-cors, auth-* without auth-url, ...): ingress-nginx
+// ignores them silently; moat serves the route the same way and says so.
+func CheckNeeds(prefix string, ann map[string]string, obj diag.ObjectRef, known map[string]Key) []diag.Diagnostic {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	keys := make([]string, 0, len(ann))
+	for k := range ann {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []diag.Diagnostic
+	for _, full := range keys {
+		name, ok := strings.CutPrefix(full, prefix+"/")
+		if !ok {
+			continue
+		}
+		k, found := known[name]
+		if !found || k.Needs == nil {
+			continue
+		}
+		v, set := ann[prefix+"/"+k.Needs.Key]
+		if set && k.Needs.True {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			set = err == nil && b
+		}
+		if set {
+			continue
+		}
+		want := prefix + "/" + k.Needs.Key
+		if k.Needs.True {
+			want += `: "true"`
+		}
+		out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: k.Needs.Reason, Field: "metadata.annotations." + full,
+			Message: fmt.Sprintf("annotation %s has no effect without %s: ingress-nginx ignores it, and so does moat; the paths are served without it", full, want)})
+	}
+	return out
 }
 
 // Reader reads one Ingress's annotations under a prefix and collects

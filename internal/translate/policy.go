@@ -4,6 +4,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/registry"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -14,6 +15,7 @@ import (
 // families (canary, affinity, balancing, limits, timeouts, retries) in
 // policy_traffic.go.
 func (t *translator) policyFor(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.RoutePolicy {
+	r.Diags = append(r.Diags, annotations.CheckNeeds(r.Prefix, r.Annotations, r.Object, registry.Known())...)
 	p := &routecfg.RoutePolicy{}
 	set := t.httpPolicies(r, ing, p)
 	set = t.trafficPolicies(r, ing, p) || set

@@ -18,29 +18,29 @@ const DefaultCookieName = "INGRESSCOOKIE"
 var Keys = []annotations.Key{
 	{Name: "affinity", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "`cookie`: keep a client on one endpoint with a cookie set by moat (HttpOnly; Secure on HTTPS). The cookie holds hashes, never an address. Only the paths of the Ingress that sets it are sticky."},
-	{Name: "affinity-mode", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "affinity-mode", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "`balanced` (default: the cookie's key is consistently hashed onto the endpoints, so scaling moves some sessions) or `persistent` (the cookie names the endpoint; a session moves only when its endpoint goes away)."},
-	{Name: "affinity-canary-behavior", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "affinity-canary-behavior", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "On a canary Ingress: `sticky` (default: a client whose cookie belongs to the main or the canary backend stays there) or `legacy` (the canary decision ignores affinity)."},
-	{Name: "session-cookie-name", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "session-cookie-name", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Name of the affinity cookie; default INGRESSCOOKIE."},
-	{Name: "session-cookie-path", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "session-cookie-path", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Path of the affinity cookie; default the route's path. On regex paths without it moat uses / (ingress-nginx would write the regex as the cookie path, which browsers never send back)."},
-	{Name: "session-cookie-domain", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "session-cookie-domain", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Domain attribute of the affinity cookie."},
-	{Name: "session-cookie-samesite", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "session-cookie-samesite", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "SameSite attribute of the affinity cookie: None, Lax or Strict."},
-	{Name: "session-cookie-conditional-samesite-none", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "session-cookie-conditional-samesite-none", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "Omit SameSite=None for user agents known to reject it (ingress-nginx's list: Chrome 51-66, iOS 12, macOS 10.14 Safari)."},
-	{Name: "session-cookie-secure", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "session-cookie-secure", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "Set Secure on the affinity cookie even for plain-HTTP requests (HTTPS requests always get it)."},
-	{Name: "session-cookie-partitioned", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "session-cookie-partitioned", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "Set the Partitioned attribute on the affinity cookie."},
-	{Name: "session-cookie-max-age", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "session-cookie-max-age", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Max-Age of the affinity cookie in seconds; without it (and without -expires) the cookie lasts the browser session."},
-	{Name: "session-cookie-expires", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "session-cookie-expires", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Legacy form of max-age: an Expires date this many seconds after the response."},
-	{Name: "session-cookie-change-on-failure", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "session-cookie-change-on-failure", Needs: annotations.Requires("affinity", "AffinityNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "When an attempt fails and the request is retried, move the session to another endpoint and reset the cookie (default false: retries go to the cookie's endpoint)."},
 }
 
@@ -59,9 +59,7 @@ var pathChars = regexp.MustCompile(`^/[^;\x00-\x1f\x7f]*$`)
 func Parse(r *annotations.Reader) *routecfg.Affinity {
 	typ, ok := r.Raw("affinity")
 	if !ok {
-		if nginxval.Set(r, "affinity-mode", "session-cookie-name", "session-cookie-path", "session-cookie-max-age", "session-cookie-expires") {
-			nginxval.Warn(r, "affinity", "AffinityNotEnabled", `session cookie annotations have no effect without affinity: "cookie"`)
-		}
+		// The other keys are reported by annotations.CheckNeeds.
 		return nil
 	}
 	if strings.TrimSpace(typ) != "cookie" {

@@ -13,11 +13,11 @@ import (
 var Keys = []annotations.Key{
 	{Name: "auth-type", Status: annotations.Supported,
 		Doc: "basic: HTTP basic authentication from auth-secret; wrong or missing credentials get 401 with WWW-Authenticate. digest is refused (the paths are denied, 503)."},
-	{Name: "auth-secret", Status: annotations.Supported,
+	{Name: "auth-secret", Needs: annotations.Requires("auth-type", "AuthTypeMissing"), Status: annotations.Supported,
 		Doc: "Secret with the users: name or namespace/name, but only in the Ingress's namespace. A missing or unusable Secret denies the paths (503), as ingress-nginx."},
-	{Name: "auth-secret-type", Status: annotations.Supported,
+	{Name: "auth-secret-type", Needs: annotations.Requires("auth-type", "AuthTypeMissing"), Status: annotations.Supported,
 		Doc: "auth-file (default: htpasswd lines in the key auth) or auth-map (one key per user, the value its hash). Hashes: bcrypt, {SHA}, $apr1$, $1$; plain text is refused."},
-	{Name: "auth-realm", Status: annotations.Supported,
+	{Name: "auth-realm", Needs: annotations.Requires("auth-type", "AuthTypeMissing"), Status: annotations.Supported,
 		Doc: "Realm in WWW-Authenticate: Basic realm=\"...\"."},
 }
 

@@ -15,15 +15,15 @@ import (
 var Keys = []annotations.Key{
 	{Name: "auth-tls-secret", Status: annotations.Supported,
 		Doc: "Secret (namespace/name, same namespace only) whose ca.crt verifies client certificates for the host (optional ca.crl: revocation); a missing or bad Secret makes the host answer 403."},
-	{Name: "auth-tls-verify-client", Status: annotations.Supported,
+	{Name: "auth-tls-verify-client", Needs: annotations.Requires("auth-tls-secret", "AuthTLSSecretMissing"), Status: annotations.Supported,
 		Doc: "on (default: 400 without a valid certificate), optional (400 only for a bad one), optional_no_ca (not verified, passed on) or off."},
-	{Name: "auth-tls-verify-depth", Status: annotations.Supported,
+	{Name: "auth-tls-verify-depth", Needs: annotations.Requires("auth-tls-secret", "AuthTLSSecretMissing"), Status: annotations.Supported,
 		Doc: "Most intermediate CAs between the client certificate and ca.crt (default 1)."},
-	{Name: "auth-tls-error-page", Status: annotations.Supported,
+	{Name: "auth-tls-error-page", Needs: annotations.Requires("auth-tls-secret", "AuthTLSSecretMissing"), Status: annotations.Supported,
 		Doc: "URL a failed verification redirects to (302) instead of answering 400."},
-	{Name: "auth-tls-pass-certificate-to-upstream", Status: annotations.Supported,
+	{Name: "auth-tls-pass-certificate-to-upstream", Needs: annotations.Requires("auth-tls-secret", "AuthTLSSecretMissing"), Status: annotations.Supported,
 		Doc: "Send the client certificate upstream URL-encoded in ssl-client-cert."},
-	{Name: "auth-tls-match-cn", Status: annotations.Supported,
+	{Name: "auth-tls-match-cn", Needs: annotations.Requires("auth-tls-secret", "AuthTLSSecretMissing"), Status: annotations.Supported,
 		Doc: "Regex (starting CN=) the client subject DN must match, else 403."},
 }
 

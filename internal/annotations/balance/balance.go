@@ -24,7 +24,7 @@ var Keys = []annotations.Key{
 		Doc: "Consistent hashing (rendezvous) on a key built from nginx variables: $request_uri, $uri, $args, $host, $remote_addr, $binary_remote_addr, $scheme, $request_method, $http_NAME, $cookie_NAME, $arg_NAME and literal text. The key is parsed once, never templated; other variables are reported. Affinity wins over it."},
 	{Name: "upstream-hash-by-subset", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "Hash onto subsets of endpoints and pick one at random inside the subset."},
-	{Name: "upstream-hash-by-subset-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+	{Name: "upstream-hash-by-subset-size", Needs: annotations.RequiresTrue("upstream-hash-by-subset", "HashSubsetNotEnabled"), Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "Endpoints per subset; default 3."},
 	{Name: "service-upstream", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "Send traffic to the Service's cluster IP and port instead of its endpoints (kube-proxy balances); headless Services keep their endpoints."},

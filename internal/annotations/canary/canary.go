@@ -19,17 +19,17 @@ import (
 var Keys = []annotations.Key{
 	{Name: "canary", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "Mark the Ingress as a canary: each of its paths adds an alternative backend to the main Ingress's route with the same host, path and pathType (one canary per route; a canary without a main route is reported)."},
-	{Name: "canary-by-header", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "canary-by-header", Needs: annotations.RequiresTrue("canary", "CanaryNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Header that sends the request to the canary when its value is `always` and never when `never`; other values fall through to the cookie and the weight."},
-	{Name: "canary-by-header-value", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "canary-by-header-value", Needs: annotations.RequiresTrue("canary", "CanaryNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "With canary-by-header: the exact value that sends the request to the canary; other values fall through."},
-	{Name: "canary-by-header-pattern", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "canary-by-header-pattern", Needs: annotations.RequiresTrue("canary", "CanaryNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "With canary-by-header and no -value: a regular expression (unanchored) the header value must match; PCRE-only syntax is reported."},
-	{Name: "canary-by-cookie", Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
+	{Name: "canary-by-cookie", Needs: annotations.RequiresTrue("canary", "CanaryNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Cookie that sends the request to the canary when `always` and never when `never`; other values fall through to the weight."},
-	{Name: "canary-weight", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "canary-weight", Needs: annotations.RequiresTrue("canary", "CanaryNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "Requests (out of canary-weight-total) not decided by header or cookie that go to the canary, chosen at random per request."},
-	{Name: "canary-weight-total", Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
+	{Name: "canary-weight-total", Needs: annotations.RequiresTrue("canary", "CanaryNotEnabled"), Scope: annotations.ScopeIngress, Risk: "Low", Status: annotations.Supported,
 		Doc: "Total of canary-weight; default 100 (as in ingress-nginx, a total below 100 counts as 100)."},
 }
 
@@ -41,15 +41,8 @@ const maxWeightTotal = 1_000_000
 // the result has no Pool yet (translate resolves the backend).
 func Parse(r *annotations.Reader) *routecfg.Canary {
 	enabled := r.Bool("canary", false)
-	others := []string{"canary-by-header", "canary-by-header-value", "canary-by-header-pattern", "canary-by-cookie", "canary-weight", "canary-weight-total"}
 	if !enabled {
-		for _, k := range others {
-			if _, ok := r.Raw(k); ok {
-				nginxval.Warn(r, k, "CanaryNotEnabled",
-					"canary annotations have no effect without "+r.FullKey("canary")+`: "true"; the Ingress is served as a normal Ingress`)
-				break
-			}
-		}
+		// The other keys are reported by annotations.CheckNeeds.
 		return nil
 	}
 	c := &routecfg.Canary{WeightTotal: 100}

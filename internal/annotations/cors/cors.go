@@ -20,17 +20,17 @@ const (
 var Keys = []annotations.Key{
 	{Name: "enable-cors", Status: annotations.Supported,
 		Doc: "Answer CORS: an allowed Origin gets the Access-Control-* headers on every response, and its OPTIONS requests get 204 from moat."},
-	{Name: "cors-allow-origin", Status: annotations.Supported,
+	{Name: "cors-allow-origin", Needs: annotations.RequiresTrue("enable-cors", "CORSNotEnabled"), Status: annotations.Supported,
 		Doc: "Comma-separated origins (scheme://host[:port], * for one DNS label as in https://*.example.com) or * (default); a matching Origin is echoed."},
-	{Name: "cors-allow-methods", Status: annotations.Supported,
+	{Name: "cors-allow-methods", Needs: annotations.RequiresTrue("enable-cors", "CORSNotEnabled"), Status: annotations.Supported,
 		Doc: "Access-Control-Allow-Methods; default GET, PUT, POST, DELETE, PATCH, OPTIONS."},
-	{Name: "cors-allow-headers", Status: annotations.Supported,
+	{Name: "cors-allow-headers", Needs: annotations.RequiresTrue("enable-cors", "CORSNotEnabled"), Status: annotations.Supported,
 		Doc: "Access-Control-Allow-Headers; default DNT,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Range,Authorization."},
-	{Name: "cors-expose-headers", Status: annotations.Supported,
+	{Name: "cors-expose-headers", Needs: annotations.RequiresTrue("enable-cors", "CORSNotEnabled"), Status: annotations.Supported,
 		Doc: "Access-Control-Expose-Headers; none by default."},
-	{Name: "cors-allow-credentials", Status: annotations.Supported,
+	{Name: "cors-allow-credentials", Needs: annotations.RequiresTrue("enable-cors", "CORSNotEnabled"), Status: annotations.Supported,
 		Doc: "Send Access-Control-Allow-Credentials: true; default true."},
-	{Name: "cors-max-age", Status: annotations.Supported,
+	{Name: "cors-max-age", Needs: annotations.RequiresTrue("enable-cors", "CORSNotEnabled"), Status: annotations.Supported,
 		Doc: "Access-Control-Max-Age in seconds; default 1728000."},
 }
 

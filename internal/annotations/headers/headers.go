@@ -17,7 +17,7 @@ var Keys = []annotations.Key{
 		Doc: "Connection header sent to the upstream (e.g. keep-alive or close) instead of the default; WebSocket upgrades keep Connection: upgrade."},
 	{Name: "proxy-http-version", Status: annotations.Partial,
 		Doc: "1.1 (default) or 1.0; with 1.0 moat still speaks HTTP/1.1 on the wire but closes the upstream connection after each request."},
-	{Name: "x-forwarded-prefix", Status: annotations.Supported,
+	{Name: "x-forwarded-prefix", Needs: annotations.Requires("rewrite-target", "RewriteTargetMissing"), Status: annotations.Supported,
 		Doc: "Send X-Forwarded-Prefix with this value upstream when the path's rewrite-target applies (ingress-nginx sets it only with a rewrite)."},
 }
 

@@ -32,7 +32,7 @@ var Keys = []annotations.Key{
 		Doc: "Older name of limit-allowlist, read when limit-allowlist is unset."},
 	{Name: "limit-rate", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "Kilobytes per second sent to the client per response (nginx limit_rate); 0 is unlimited."},
-	{Name: "limit-rate-after", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+	{Name: "limit-rate-after", Needs: annotations.Requires("limit-rate", "LimitRateMissing"), Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "Kilobytes of a response sent at full speed before limit-rate applies."},
 }
 

@@ -15,11 +15,11 @@ import (
 var Keys = []annotations.Key{
 	{Name: "permanent-redirect", Status: annotations.Supported,
 		Doc: "Answer every request with permanent-redirect-code (301) and this http(s) URL as Location; nginx request variables such as $request_uri are expanded."},
-	{Name: "permanent-redirect-code", Status: annotations.Supported,
+	{Name: "permanent-redirect-code", Needs: annotations.Requires("permanent-redirect", "RedirectMissing"), Status: annotations.Supported,
 		Doc: "Status for permanent-redirect, 300-308; default 301."},
 	{Name: "temporal-redirect", Status: annotations.Supported,
 		Doc: "Like permanent-redirect with temporal-redirect-code (302); wins over permanent-redirect."},
-	{Name: "temporal-redirect-code", Status: annotations.Supported,
+	{Name: "temporal-redirect-code", Needs: annotations.Requires("temporal-redirect", "RedirectMissing"), Status: annotations.Supported,
 		Doc: "Status for temporal-redirect, 300-308; default 302."},
 	{Name: "from-to-www-redirect", Status: annotations.Supported,
 		Doc: "Redirect foo.com to www.foo.com (or the reverse) with http-redirect-code (308), keeping scheme and URI; not for wildcard hosts or a host another rule serves."},

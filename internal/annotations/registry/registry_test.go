@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/diag"
 )
 
 // TestTablesMatchCatalogue: every family key is an ingress-nginx key or
@@ -60,5 +61,46 @@ func TestDocsUpToDate(t *testing.T) {
 	}
 	if string(got) != Markdown() {
 		t.Errorf("docs/annotations.md is stale: run go run ./internal/annotations/gen from the repository root")
+	}
+}
+
+// TestNeeds: every key that depends on another is reported, naming it,
+// when set alone, and not once its switch is on; a switch set to "false"
+// still leaves it without effect.
+func TestNeeds(t *testing.T) {
+	obj := diag.ObjectRef{Kind: "Ingress", Namespace: "ns", Name: "web"}
+	full := func(k string) string { return annotations.DefaultPrefix + "/" + k }
+	n := 0
+	for name, k := range Known() {
+		if k.Needs == nil {
+			continue
+		}
+		n++
+		if _, ok := Known()[k.Needs.Key]; !ok {
+			t.Errorf("%s needs unknown key %s", name, k.Needs.Key)
+		}
+		ds := annotations.CheckNeeds("", map[string]string{full(name): "x"}, obj, Known())
+		if len(ds) != 1 || ds[0].Reason != k.Needs.Reason || ds[0].Severity != diag.Warning ||
+			ds[0].Field != "metadata.annotations."+full(name) || !strings.Contains(ds[0].Message, full(k.Needs.Key)) {
+			t.Errorf("%s alone: %v", name, ds)
+		}
+		on := "anything"
+		if k.Needs.True {
+			on = "true"
+			if ds := annotations.CheckNeeds("", map[string]string{full(name): "x", full(k.Needs.Key): "false"}, obj, Known()); len(ds) != 1 {
+				t.Errorf("%s with %s false: %v", name, k.Needs.Key, ds)
+			}
+		}
+		if ds := annotations.CheckNeeds("", map[string]string{full(name): "x", full(k.Needs.Key): on}, obj, Known()); len(ds) != 0 {
+			t.Errorf("%s with %s: %v", name, k.Needs.Key, ds)
+		}
+	}
+	if n < 40 {
+		t.Errorf("only %d keys declare what they need", n)
+	}
+	// Another prefix is honoured.
+	if ds := annotations.CheckNeeds("example.com", map[string]string{"example.com/cors-max-age": "5", full("cors-max-age"): "5"}, obj, Known()); len(ds) != 1 ||
+		ds[0].Field != "metadata.annotations.example.com/cors-max-age" {
+		t.Errorf("custom prefix: %v", ds)
 	}
 }
