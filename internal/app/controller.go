@@ -136,13 +136,15 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		EnableSSLPassthrough:  c.EnableSSLPassthrough,
 	}
 	loop := &reconcile.Loop{
-		Store:    st,
-		Options:  opts,
-		Now:      time.Now,
-		Apply:    func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },
-		Log:      log,
-		HoldOff:  c.HoldOff,
-		MaxDelay: c.MaxDelay,
+		Store:   st,
+		Options: opts,
+		Now:     time.Now,
+		Apply:   func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },
+		// Endpoint-only changes update the pools without translate.
+		ApplyEndpoints: p.dp.ApplyEndpoints,
+		Log:            log,
+		HoldOff:        c.HoldOff,
+		MaxDelay:       c.MaxDelay,
 	}
 
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{

@@ -88,11 +88,13 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			Certs:                 translate.NewCertCache(),
 			EnableSSLPassthrough:  c.EnableSSLPassthrough,
 		},
-		Now:      time.Now,
-		Apply:    func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },
-		Log:      log,
-		HoldOff:  c.HoldOff,
-		MaxDelay: c.MaxDelay,
+		Now:   time.Now,
+		Apply: func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },
+		// Endpoint-only changes update the pools without translate.
+		ApplyEndpoints: p.dp.ApplyEndpoints,
+		Log:            log,
+		HoldOff:        c.HoldOff,
+		MaxDelay:       c.MaxDelay,
 	}
 	ready := func() bool { return loop.Applied() && p.listening.Load() }
 	adm := admin.New(p.reg, ready)

@@ -192,6 +192,38 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	return nil
 }
 
+// ApplyEndpoints serves cfg, which must differ from the served
+// configuration only in the endpoints of the pools named by keys (see
+// translate.UpdateEndpoints): those pools get their new endpoints and cfg
+// replaces the served config without recompiling routes, certificates or
+// transports. It refuses, changing nothing, when a pool is unknown or an
+// address invalid; the caller then applies cfg in full.
+func (d *Dataplane) ApplyEndpoints(cfg *routecfg.Config, keys []string) error {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	cur := d.snap.Load()
+	update := make(map[string][]routecfg.Endpoint, len(keys))
+	for _, k := range keys {
+		p, old := cfg.Pools[k], cur.Config.Pools[k]
+		if p == nil || old == nil || p.Key != k || p.Protocol != old.Protocol || p.TLS != old.TLS {
+			return fmt.Errorf("endpoint update: pool %q is not a served pool with new endpoints", k)
+		}
+		for _, e := range p.Endpoints {
+			if _, port, err := net.SplitHostPort(e.Address); err != nil || port == "" {
+				return fmt.Errorf("endpoint update: pool %q: endpoint address %q is not host:port", k, e.Address)
+			}
+		}
+		update[k] = p.Endpoints
+	}
+	if unknown := d.upstreams.SetEndpoints(update); len(unknown) > 0 {
+		// Pools of the served config are always known; a bug otherwise.
+		return fmt.Errorf("endpoint update: pools %q unknown to the upstream manager", unknown)
+	}
+	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg})
+	d.metrics.ConfigApplied(true, d.now())
+	return nil
+}
+
 // removedPools returns the pools of prev that next no longer has.
 func removedPools(prev, next map[string]*routecfg.Pool) map[string]*routecfg.Pool {
 	var gone map[string]*routecfg.Pool

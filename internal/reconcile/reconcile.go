@@ -25,6 +25,9 @@ type Result struct {
 	// the last good one keeps serving.
 	ApplyErr error
 	Duration time.Duration
+	// EndpointsOnly is set for a pass that only updated pool endpoints,
+	// without translate; Diagnostics are the last full pass's.
+	EndpointsOnly bool
 }
 
 // Loop is the reconcile loop. Fields must be set before Run.
@@ -35,6 +38,13 @@ type Loop struct {
 	Now func() time.Time
 	// Apply hands a configuration to the data plane.
 	Apply func(*routecfg.Config) error
+	// ApplyEndpoints, when set, hands the data plane a configuration
+	// that differs from the last applied one only in the endpoints of
+	// the named pools (dataplane.ApplyEndpoints); endpoint-only changes
+	// then skip translate. An error falls back to a full pass.
+	ApplyEndpoints func(cfg *routecfg.Config, pools []string) error
+	// Translate is translate.Translate when nil (tests count calls).
+	Translate func(*store.Snapshot, translate.Options) (*routecfg.Config, []diag.Diagnostic)
 	// Observe, when set, is called after every pass.
 	Observe func(Result)
 	Log     *slog.Logger
@@ -52,7 +62,10 @@ type Loop struct {
 
 	applied atomic.Bool
 	version atomic.Uint64 // of the last snapshot reconciled
-	logged  map[string]bool
+	// last is the last pass applied, when the store's changes since are
+	// relative to what is served; nil after a refused apply.
+	last   *Result
+	logged map[string]bool
 }
 
 // Applied reports whether a configuration has been applied successfully.
@@ -123,22 +136,33 @@ func (l *Loop) Run(ctx context.Context) error {
 // Once runs a single pass synchronously.
 func (l *Loop) Once() Result {
 	start := time.Now()
-	sn := l.Store.Snapshot()
+	sn, changes := l.Store.SnapshotChanges()
 	l.version.Store(sn.Version)
-	opts := l.Options
-	if l.Now != nil {
-		opts.Now = l.Now()
-	}
-	cfg, diags := translate.Translate(sn, opts)
-	err := l.Apply(cfg)
-	res := Result{Snapshot: sn, Config: cfg, Diagnostics: diags, ApplyErr: err, Duration: time.Since(start)}
 	log := l.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if res, ok := l.endpointsOnly(sn, changes, start, log); ok {
+		return res
+	}
+	opts := l.Options
+	if l.Now != nil {
+		opts.Now = l.Now()
+	}
+	tr := l.Translate
+	if tr == nil {
+		tr = translate.Translate
+	}
+	cfg, diags := tr(sn, opts)
+	err := l.Apply(cfg)
+	res := Result{Snapshot: sn, Config: cfg, Diagnostics: diags, ApplyErr: err, Duration: time.Since(start)}
 	if err != nil {
+		// The served config is no longer what the store's changes
+		// since this snapshot are relative to.
+		l.last = nil
 		log.Error("configuration refused; the last good configuration keeps serving", "version", sn.Version, "err", err)
 	} else {
+		l.last = &res
 		l.applied.Store(true)
 		log.Info("configuration applied", "version", sn.Version, "hosts", len(cfg.VirtualHosts), "pools", len(cfg.Pools),
 			"diagnostics", len(diags), "duration_ms", float64(res.Duration.Microseconds())/1000)
@@ -148,6 +172,49 @@ func (l *Loop) Once() Result {
 		l.Observe(res)
 	}
 	return res
+}
+
+// endpointsOnly handles a change to EndpointSlices alone without
+// translate: the pools that read the changed slices get their new
+// endpoints (translate.UpdateEndpoints, the same derivation), and the
+// rest of the served configuration stays. EndpointSlice churn is the
+// hottest input in a cluster, and a full translate costs 0.4 s at 10,000
+// Ingresses. It reports false when a full pass is needed.
+func (l *Loop) endpointsOnly(sn *store.Snapshot, c store.Changes, start time.Time, log *slog.Logger) (Result, bool) {
+	if l.ApplyEndpoints == nil || l.last == nil || !c.OnlyKind(store.KindEndpointSlice) {
+		return Result{}, false
+	}
+	prev := l.last
+	// A slice's Service is its label, in the old snapshot for a deleted
+	// or relabelled slice and in the new one otherwise.
+	services := map[string]bool{}
+	for _, s := range []*store.Snapshot{prev.Snapshot, sn} {
+		for svc, list := range s.EndpointSlices {
+			for _, es := range list {
+				if _, ok := c.Keys[store.Key{Kind: store.KindEndpointSlice, Namespace: es.Namespace, Name: es.Name}]; ok {
+					services[svc] = true
+				}
+			}
+		}
+	}
+	cfg, pools, ok := translate.UpdateEndpoints(prev.Config, sn, services)
+	if !ok {
+		return Result{}, false
+	}
+	if len(pools) > 0 {
+		if err := l.ApplyEndpoints(cfg, pools); err != nil {
+			log.Warn("endpoint update refused; translating in full", "version", sn.Version, "err", err)
+			return Result{}, false
+		}
+	}
+	res := Result{Snapshot: sn, Config: cfg, Diagnostics: prev.Diagnostics, Duration: time.Since(start), EndpointsOnly: true}
+	l.last = &res
+	log.Info("endpoints updated", "version", sn.Version, "pools", len(pools),
+		"duration_ms", float64(res.Duration.Microseconds())/1000)
+	if l.Observe != nil {
+		l.Observe(res)
+	}
+	return res, true
 }
 
 // logNew logs each diagnostic once while it persists, so an unchanged
