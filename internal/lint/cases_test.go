@@ -224,6 +224,8 @@ var codeCases = []codeCase{
 	{code: "RewriteTargetMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `x-forwarded-prefix: /app`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "LimitRateMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `limit-rate-after: "100"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "HashSubsetNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `upstream-hash-by: $request_uri`, `upstream-hash-by-subset-size: "2"`)}, obj: "ingress default/web", at: "m.yaml:19"},
+	{code: "ProxyRedirectFromMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-redirect-to: /`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "ProxyRedirectToMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-redirect-from: http://a/`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "AuthURLMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-signin: https://login.example/`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "SameSiteNoneWithoutSecure", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `affinity: cookie`, `session-cookie-samesite: None`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "HashByWithAffinity", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `affinity: cookie`, `upstream-hash-by: $remote_addr`)}, obj: "ingress default/web", at: "m.yaml:19"},

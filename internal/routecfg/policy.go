@@ -16,6 +16,8 @@ type RoutePolicy struct {
 	Headers      *Headers
 	ErrorPages   *ErrorPages
 	Logging      *Logging
+	// ProxyRewrite is proxy-redirect-*, proxy-cookie-domain and -path.
+	ProxyRewrite *ProxyRewrite
 
 	// Traffic families (see policy_traffic.go in translate and proxy).
 	Canary   *Canary

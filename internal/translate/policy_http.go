@@ -16,6 +16,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/headers"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
 	"github.com/moat-ingress/moat/internal/annotations/logs"
+	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/redirect"
 	"github.com/moat-ingress/moat/internal/annotations/registry"
 	"github.com/moat-ingress/moat/internal/annotations/serveralias"
@@ -70,6 +71,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 	p.ErrorPages = t.errorPages(r, ing)
 	p.Headers = t.headers(r, ing, deny)
 	p.Logging = logs.Parse(r)
+	p.ProxyRewrite = proxyrewrite.Parse(r)
 
 	hh := &hostHTTP{appRoot: rd.AppRoot, fromToWWW: rd.FromToWWW, aliases: serveralias.Parse(r)}
 	if v, ok := r.Raw("server-snippet"); ok {
@@ -95,7 +97,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 		p.Access.Denied = denied
 	}
 	return p.Redirect != nil || p.CORS != nil || p.Access != nil || p.BasicAuth != nil || p.ExternalAuth != nil ||
-		p.ErrorPages != nil || p.Headers != nil || p.Logging != nil
+		p.ErrorPages != nil || p.Headers != nil || p.Logging != nil || p.ProxyRewrite != nil
 }
 
 func (t *translator) annDiag(r *annotations.Reader, key string, sev diag.Severity, reason, msg string) {

@@ -20,6 +20,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
 	"github.com/moat-ingress/moat/internal/annotations/logs"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
+	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
 	"github.com/moat-ingress/moat/internal/annotations/ratelimit"
 	"github.com/moat-ingress/moat/internal/annotations/redirect"
@@ -63,6 +64,7 @@ func Families() []Family {
 		{"errorpages", errorpages.Keys},
 		{"serveralias", serveralias.Keys},
 		{"headers", headers.Keys},
+		{"proxyrewrite", proxyrewrite.Keys},
 		{"logs", logs.Keys},
 		{"snippet", snippet.Keys},
 		{"unsupported", unsupported.Keys},

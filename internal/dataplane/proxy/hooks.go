@@ -65,6 +65,9 @@ func (h *Handler) modifyResponse(res *http.Response) error {
 		// past our ResponseWriter; record it for the access log here.
 		st.rw.status = http.StatusSwitchingProtocols
 	}
+	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ProxyRewrite != nil {
+		rewriteResponseHeaders(st.rt.Policy.ProxyRewrite, res.Header)
+	}
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ErrorPages != nil {
 		h.interceptError(st, res)
 	}
