@@ -28,9 +28,10 @@ type ExternalAuth struct {
 	RequestRedirect Template
 	// SetHeaders are set on the sub-request (auth-proxy-set-headers).
 	SetHeaders []TemplateHeader
-	// CacheKey, when set, caches auth answers per key for the statuses
-	// and durations of CacheRules.
-	CacheKey   Template
+	// CacheKey, when set, caches auth answers per location and per the
+	// key's value for the statuses and durations of CacheRules
+	// (auth-cache-key, evaluated like upstream-hash-by, never templated).
+	CacheKey   []HashPart
 	CacheRules []CacheRule
 	// AlwaysSetCookie passes the auth response's Set-Cookie on every
 	// response, not only 2xx/3xx ones.

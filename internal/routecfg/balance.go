@@ -45,6 +45,8 @@ const (
 	HashScheme
 	// HashMethod is $request_method.
 	HashMethod
+	// HashRemoteUser is $remote_user: the user name of Basic credentials.
+	HashRemoteUser
 )
 
 // HashPart is a literal or a request value.

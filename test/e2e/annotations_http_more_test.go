@@ -464,15 +464,16 @@ spec:
 		}
 	})
 	t.Run("auth-cache and auth-keepalive (partial)", func(t *testing.T) {
-		// Accepted, but no caching yet: every request asks the auth service.
+		// Cached per key (see TestAuthCache); the keepalive keys are
+		// accepted.
 		before := authCalls.Load()
 		for range 3 {
 			if r := req(t, c, "GET", "http://cache.example/", map[string]string{"X-Token": "good"}); r.status != 200 || r.echo.Name != "app" {
 				t.Fatalf("cache.example: %d", r.status)
 			}
 		}
-		if n := authCalls.Load() - before; n != 3 {
-			t.Errorf("auth service asked %d times for 3 requests", n)
+		if n := authCalls.Load() - before; n > 1 {
+			t.Errorf("auth service asked %d times for 3 requests with one cache key", n)
 		}
 		if r := req(t, c, "GET", "http://cache.example/", nil); r.status != 401 {
 			t.Errorf("no token: %d", r.status)

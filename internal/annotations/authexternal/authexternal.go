@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/balance"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -29,10 +30,10 @@ var Keys = []annotations.Key{
 		Doc: "Value of X-Auth-Request-Redirect on the sub-request (default: the request URI)."},
 	{Name: "auth-proxy-set-headers", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
 		Doc: "ConfigMap (same namespace) whose entries are set as headers on the auth sub-request; values may use request variables."},
-	{Name: "auth-cache-key", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Partial,
-		Doc: "Validated (request variables allowed), but moat does not cache auth answers yet: every request asks the auth service."},
-	{Name: "auth-cache-duration", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Partial,
-		Doc: "Validated (nginx proxy_cache_valid syntax, default \"200 202 401 5m\"); no caching yet, see auth-cache-key."},
+	{Name: "auth-cache-key", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
+		Doc: "Cache the auth service's answers per location (host and path) and per the value of this key: literal text and the nginx variables $remote_user, $http_NAME (e.g. $http_authorization), $cookie_NAME, $arg_NAME, $host, $request_uri, $uri, $args, $remote_addr, $scheme and $request_method; any other variable is reported and nothing is cached. A cached answer (its status and auth-response-headers) decides without asking the service. At most 10,000 answers; one unused for 30 minutes is dropped (ingress-nginx's auth_cache zone: inactive=30m)."},
+	{Name: "auth-cache-duration", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
+		Doc: "nginx proxy_cache_valid entries separated by commas, `[code ...|any] time` (default `200 202 401 5m`; without codes 200 301 302). As nginx, the auth answer's X-Accel-Expires, then Cache-Control s-maxage / max-age, then Expires win over it; answers with Set-Cookie, Vary: * or Cache-Control no-cache, no-store or private are not cached."},
 	{Name: "auth-always-set-cookie", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
 		Doc: "Pass the auth response's Set-Cookie on every response, not only 2xx and 3xx ones."},
 	{Name: "auth-keepalive", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Partial,
@@ -152,7 +153,7 @@ func Build(s Settings, bad func(key, value, why string)) *routecfg.ExternalAuth 
 		bad("auth-cache-duration", s.CacheDuration, derr.Error()+"; answers are not cached")
 	}
 	if s.CacheKey != "" {
-		if a.CacheKey, err = annotations.ParseTemplate(s.CacheKey); err != nil {
+		if a.CacheKey, err = balance.ParseVarString(s.CacheKey); err != nil {
 			bad("auth-cache-key", s.CacheKey, err.Error()+"; answers are not cached")
 		} else if derr != nil {
 			a.CacheKey = nil

@@ -105,7 +105,7 @@ func TestBuildGood(t *testing.T) {
 	}
 	if a.URL.String() != "https://auth.example/check?u=${request_uri}" || a.Method != "GET" || !a.AlwaysSetCookie ||
 		!slices.Equal(a.ResponseHeaders, []string{"X-User"}) || a.RequestRedirect.String() != "https://app.example${request_uri}" ||
-		a.CacheKey.String() != "${remote_addr}" {
+		!slices.Equal(a.CacheKey, []routecfg.HashPart{{Source: routecfg.HashRemoteAddr}}) {
 		t.Errorf("%+v", a)
 	}
 	// auth-signin gets rd=<original URL>, as ingress-nginx's buildAuthSignURL.
@@ -163,14 +163,16 @@ func TestBuildBad(t *testing.T) {
 			func(a *routecfg.ExternalAuth) bool { return slices.Equal(a.ResponseHeaders, []string{"X-Good"}) }},
 		{"auth-request-redirect", "https://app.example/$nope", func(s *Settings) { s.RequestRedirect = "https://app.example/$nope" },
 			func(a *routecfg.ExternalAuth) bool { return a.RequestRedirect.IsZero() }},
-		{"auth-cache-key", "$", func(s *Settings) { s.CacheKey = "$" }, func(a *routecfg.ExternalAuth) bool { return a.CacheKey.IsZero() }},
+		{"auth-cache-key", "$", func(s *Settings) { s.CacheKey = "$" }, func(a *routecfg.ExternalAuth) bool { return a.CacheKey == nil }},
+		{"auth-cache-key", "$upstream_addr", func(s *Settings) { s.CacheKey = "$upstream_addr" }, func(a *routecfg.ExternalAuth) bool { return a.CacheKey == nil }},
+		{"auth-cache-key", "${cookie_sid", func(s *Settings) { s.CacheKey = "${cookie_sid" }, func(a *routecfg.ExternalAuth) bool { return a.CacheKey == nil }},
 		{"auth-cache-duration", "200 soon", func(s *Settings) { s.CacheKey = "$remote_addr"; s.CacheDuration = "200 soon" },
-			func(a *routecfg.ExternalAuth) bool { return a.CacheKey.IsZero() && len(a.CacheRules) == 0 }},
+			func(a *routecfg.ExternalAuth) bool { return a.CacheKey == nil && len(a.CacheRules) == 0 }},
 		{"auth-cache-duration", "999 5m", func(s *Settings) { s.CacheKey = "$remote_addr"; s.CacheDuration = "999 5m" },
-			func(a *routecfg.ExternalAuth) bool { return a.CacheKey.IsZero() }},
+			func(a *routecfg.ExternalAuth) bool { return a.CacheKey == nil }},
 		// Reported even without auth-cache-key: never silently ignored.
 		{"auth-cache-duration", "forever", func(s *Settings) { s.CacheDuration = "forever" },
-			func(a *routecfg.ExternalAuth) bool { return a.CacheKey.IsZero() }},
+			func(a *routecfg.ExternalAuth) bool { return a.CacheKey == nil }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
@@ -207,6 +209,22 @@ func TestParseCacheDuration(t *testing.T) {
 			t.Errorf("%q: no error", bad)
 		} else if strings.Contains(err.Error(), "%!") {
 			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// TestCacheKeyVariables: the variables ingress-nginx users put in
+// auth-cache-key, and literal text (one answer for every client).
+func TestCacheKeyVariables(t *testing.T) {
+	for key, want := range map[string][]routecfg.HashPart{
+		"$remote_user$http_authorization": {{Source: routecfg.HashRemoteUser}, {Source: routecfg.HashHeader, Name: "Authorization"}},
+		"$cookie_session-$host":           {{Source: routecfg.HashCookie, Name: "session"}, {Source: routecfg.HashLiteral, Name: "-"}, {Source: routecfg.HashHost}},
+		"${http_x_api_key}$request_uri":   {{Source: routecfg.HashHeader, Name: "X-Api-Key"}, {Source: routecfg.HashRequestURI}},
+		"foo":                             {{Source: routecfg.HashLiteral, Name: "foo"}},
+	} {
+		a, bad := build(Settings{URL: "http://auth.example/", CacheKey: key})
+		if len(bad) != 0 || !slices.Equal(a.CacheKey, want) {
+			t.Errorf("%q: %+v %v", key, a.CacheKey, bad)
 		}
 	}
 }

@@ -21,7 +21,7 @@ var Keys = []annotations.Key{
 	{Name: "load-balance", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "`round_robin` (default) or `ewma` (the better of two random endpoints by decaying average response time, as ingress-nginx's Lua balancer)."},
 	{Name: "upstream-hash-by", Scope: annotations.ScopeLocation, Risk: "High", Status: annotations.Supported,
-		Doc: "Consistent hashing (rendezvous) on a key built from nginx variables: $request_uri, $uri, $args, $host, $remote_addr, $binary_remote_addr, $scheme, $request_method, $http_NAME, $cookie_NAME, $arg_NAME and literal text. The key is parsed once, never templated; other variables are reported. Affinity wins over it."},
+		Doc: "Consistent hashing (rendezvous) on a key built from nginx variables: $request_uri, $uri, $args, $host, $remote_addr, $binary_remote_addr, $remote_user, $scheme, $request_method, $http_NAME, $cookie_NAME, $arg_NAME and literal text. The key is parsed once, never templated; other variables are reported. Affinity wins over it."},
 	{Name: "upstream-hash-by-subset", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
 		Doc: "Hash onto subsets of endpoints and pick one at random inside the subset."},
 	{Name: "upstream-hash-by-subset-size", Needs: annotations.RequiresTrue("upstream-hash-by-subset", "HashSubsetNotEnabled"), Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
@@ -96,8 +96,25 @@ func validVHost(s string) bool {
 }
 
 // ParseHashKey splits an nginx variable string ("$host$request_uri",
-// "user-$http_x_user", "${cookie_sid}") into typed parts.
+// "user-$http_x_user", "${cookie_sid}") into typed parts; a key without a
+// variable is refused (every request would go to one endpoint).
 func ParseHashKey(s string) ([]routecfg.HashPart, error) {
+	parts, err := ParseVarString(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		if p.Source != routecfg.HashLiteral {
+			return parts, nil
+		}
+	}
+	return nil, fmt.Errorf("the key has no variable, so every request would go to the same endpoint")
+}
+
+// ParseVarString splits an nginx variable string into literal text and
+// the request variables moat evaluates itself; any other variable is an
+// error.
+func ParseVarString(s string) ([]routecfg.HashPart, error) {
 	var parts []routecfg.HashPart
 	lit := func(t string) {
 		if t == "" {
@@ -137,12 +154,7 @@ func ParseHashKey(s string) ([]routecfg.HashPart, error) {
 		}
 		parts = append(parts, p)
 	}
-	for _, p := range parts {
-		if p.Source != routecfg.HashLiteral {
-			return parts, nil
-		}
-	}
-	return nil, fmt.Errorf("the key has no variable, so every request would go to the same endpoint")
+	return parts, nil
 }
 
 func isVarChar(c byte) bool {
@@ -165,6 +177,8 @@ func variable(name string) (routecfg.HashPart, error) {
 		return routecfg.HashPart{Source: routecfg.HashScheme}, nil
 	case "request_method":
 		return routecfg.HashPart{Source: routecfg.HashMethod}, nil
+	case "remote_user":
+		return routecfg.HashPart{Source: routecfg.HashRemoteUser}, nil
 	}
 	for prefix, src := range map[string]routecfg.HashSource{"http_": routecfg.HashHeader, "cookie_": routecfg.HashCookie, "arg_": routecfg.HashArg} {
 		if rest, ok := strings.CutPrefix(name, prefix); ok && rest != "" {
@@ -178,5 +192,5 @@ func variable(name string) (routecfg.HashPart, error) {
 	if name == "" {
 		return routecfg.HashPart{}, fmt.Errorf("a $ without a variable name")
 	}
-	return routecfg.HashPart{}, fmt.Errorf("variable $%s is not supported (supported: $request_uri, $uri, $args, $host, $remote_addr, $binary_remote_addr, $scheme, $request_method, $http_NAME, $cookie_NAME, $arg_NAME)", name)
+	return routecfg.HashPart{}, fmt.Errorf("variable $%s is not supported (supported: $request_uri, $uri, $args, $host, $remote_addr, $binary_remote_addr, $remote_user, $scheme, $request_method, $http_NAME, $cookie_NAME, $arg_NAME)", name)
 }

@@ -117,6 +117,14 @@ func (h *Handler) basicAuthOK(b *routecfg.BasicAuth, r *http.Request) bool {
 // satisfy any after a failed basic auth).
 func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	a := st.rt.Policy.ExternalAuth
+	var key [32]byte
+	if a.CacheKey != nil {
+		key = authCacheKey(st, r, a.CacheKey)
+		if e, ok := h.http.authCache.get(key, h.now()); ok {
+			st.http.authCookie = nil
+			return h.authDecision(st, r, a, e.status, e.header, quiet)
+		}
+	}
 	target := h.expand(nil, a.URL, st, r)
 	method := a.Method
 	if method == "" {
@@ -170,24 +178,50 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // drained for connection reuse
 	res.Body.Close()
 	st.http.authCookie = res.Header["Set-Cookie"]
+	if a.CacheKey != nil {
+		now := h.now()
+		if ttl := authCacheTTL(a.CacheRules, res.StatusCode, res.Header, now); ttl > 0 {
+			h.http.authCache.put(key, &authEntry{status: res.StatusCode, header: authKept(a, res.Header), expires: now.Add(ttl), lastUsed: now})
+		}
+	}
+	return h.authDecision(st, r, a, res.StatusCode, res.Header, quiet)
+}
+
+// authKept is what a cached auth answer needs of its headers.
+func authKept(a *routecfg.ExternalAuth, hdr http.Header) http.Header {
+	out := make(http.Header, len(a.ResponseHeaders)+1)
+	for _, name := range a.ResponseHeaders {
+		if v := hdr.Values(name); len(v) > 0 {
+			out[http.CanonicalHeaderKey(name)] = v
+		}
+	}
+	if v := hdr["Www-Authenticate"]; len(v) > 0 {
+		out["Www-Authenticate"] = v
+	}
+	return out
+}
+
+// authDecision acts on the auth answer (fresh or cached): true lets the
+// request on.
+func (h *Handler) authDecision(st *reqState, r *http.Request, a *routecfg.ExternalAuth, status int, hdr http.Header, quiet bool) bool {
 	switch {
-	case res.StatusCode >= 200 && res.StatusCode < 300:
+	case status >= 200 && status < 300:
 		if len(a.ResponseHeaders) > 0 {
 			st.http.authHeaders = make(http.Header, len(a.ResponseHeaders))
 			for _, name := range a.ResponseHeaders {
-				st.http.authHeaders[http.CanonicalHeaderKey(name)] = res.Header.Values(name)
+				st.http.authHeaders[http.CanonicalHeaderKey(name)] = hdr.Values(name)
 			}
 		}
 		return true
 	case quiet:
 		return false
-	case res.StatusCode == http.StatusUnauthorized && !a.Signin.IsZero():
+	case status == http.StatusUnauthorized && !a.Signin.IsZero():
 		h.redirect(st, http.StatusFound, string(h.expand(nil, a.Signin, st, r)))
-	case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
-		if v := res.Header["Www-Authenticate"]; len(v) > 0 && res.StatusCode == http.StatusUnauthorized {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		if v := hdr["Www-Authenticate"]; len(v) > 0 && status == http.StatusUnauthorized {
 			st.rw.Header()["Www-Authenticate"] = v
 		}
-		h.local(st, res.StatusCode)
+		h.local(st, status)
 	default:
 		h.local(st, http.StatusInternalServerError)
 	}
@@ -633,6 +667,8 @@ func newAuthClient() *http.Client {
 // httpHandlerState is the Handler's share of the HTTP families.
 type httpHandlerState struct {
 	authClient *http.Client
+	// authCache is auth-cache-key's cache, kept across swaps.
+	authCache authCache
 }
 
 // logRewrite is enable-rewrite-log: nginx's rewrite_log notice for a

@@ -331,6 +331,9 @@ func hashKey(st *reqState, r *http.Request, parts []routecfg.HashPart) uint64 {
 			}
 		case routecfg.HashMethod:
 			h = upstream.HashString(h, r.Method)
+		case routecfg.HashRemoteUser:
+			u, _, _ := r.BasicAuth()
+			h = upstream.HashString(h, u)
 		}
 	}
 	return h
