@@ -182,19 +182,24 @@ func Dedupe(objs []store.Object) ([]store.Object, []diag.Diagnostic) {
 			continue
 		}
 		if j := last[k]; j != i {
-			winner := objs[j].Origin
-			diags = append(diags, diag.Diagnostic{
-				Object:   diag.ObjectRef{Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Origin: winner},
-				Severity: diag.Warning,
-				Reason:   ReasonDuplicateObject,
-				Message: fmt.Sprintf("%s %s is defined in both %s and %s; the definition in %s is used",
-					k.Kind, keyName(k), o.Origin, winner, winner),
-			})
+			diags = append(diags, DuplicateObject(k, o.Origin, objs[j].Origin))
 			continue
 		}
 		out = append(out, o)
 	}
 	return out, diags
+}
+
+// DuplicateObject is the warning for a definition of k at loser that the
+// one at winner overrides.
+func DuplicateObject(k store.Key, loser, winner diag.Origin) diag.Diagnostic {
+	return diag.Diagnostic{
+		Object:   diag.ObjectRef{Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, Origin: winner},
+		Severity: diag.Warning,
+		Reason:   ReasonDuplicateObject,
+		Message: fmt.Sprintf("%s %s is defined in both %s and %s; the definition in %s is used",
+			k.Kind, keyName(k), loser, winner, winner),
+	}
 }
 
 func keyName(k store.Key) string {

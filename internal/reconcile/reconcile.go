@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	discoveryv1 "k8s.io/api/discovery/v1"
+
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
@@ -185,15 +187,14 @@ func (l *Loop) endpointsOnly(sn *store.Snapshot, c store.Changes, start time.Tim
 		return Result{}, false
 	}
 	prev := l.last
-	// A slice's Service is its label, in the old snapshot for a deleted
-	// or relabelled slice and in the new one otherwise.
+	// A slice's Service is its label: before the change for a deleted or
+	// relabelled slice, after it otherwise.
 	services := map[string]bool{}
-	for _, s := range []*store.Snapshot{prev.Snapshot, sn} {
-		for svc, list := range s.EndpointSlices {
-			for _, es := range list {
-				if _, ok := c.Keys[store.Key{Kind: store.KindEndpointSlice, Namespace: es.Namespace, Name: es.Name}]; ok {
-					services[svc] = true
-				}
+	for k, before := range c.Keys {
+		after, _ := sn.Get(k)
+		for _, o := range []store.Object{before, after} {
+			if es, ok := o.Obj.(*discoveryv1.EndpointSlice); ok && es.Labels[discoveryv1.LabelServiceName] != "" {
+				services[es.Namespace+"/"+es.Labels[discoveryv1.LabelServiceName]] = true
 			}
 		}
 	}

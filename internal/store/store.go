@@ -6,6 +6,8 @@
 package store
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -71,15 +73,23 @@ type Store struct {
 	changed chan struct{}
 
 	// What changed since the last SnapshotChanges, so that the reconcile
-	// loop can tell an endpoint-only change from one that needs translate.
-	dirty      map[Key]struct{}
+	// loop can tell an endpoint-only change from one that needs translate:
+	// each key with its value before the first of those changes.
+	dirty      map[Key]Object
 	dirtyAll   bool
 	dirtyDiags bool
+
+	// snap is the last snapshot built and pending the keys changed since,
+	// with their value in snap: the next snapshot patches snap instead of
+	// rebuilding 30,000 objects' worth of maps for one change.
+	snap    *Snapshot
+	pending map[Key]Object
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{objs: map[Key]Object{}, changed: make(chan struct{}, 1), dirty: map[Key]struct{}{}, dirtyAll: true}
+	return &Store{objs: map[Key]Object{}, changed: make(chan struct{}, 1), dirty: map[Key]Object{}, dirtyAll: true,
+		pending: map[Key]Object{}}
 }
 
 // Version is the number of changes so far.
@@ -100,8 +110,25 @@ func (s *Store) bump() {
 	}
 }
 
-// Replace swaps the whole content, as the file source does after each read.
-// diags are the source's own findings (parse errors, unknown kinds).
+// set records k's current value as its "before" and then sets it (present
+// false deletes).
+func (s *Store) set(k Key, o Object, present bool) {
+	before := s.objs[k]
+	if _, ok := s.dirty[k]; !ok {
+		s.dirty[k] = before
+	}
+	if _, ok := s.pending[k]; !ok {
+		s.pending[k] = before
+	}
+	if present {
+		s.objs[k] = o
+	} else {
+		delete(s.objs, k)
+	}
+}
+
+// Replace swaps the whole content, as the file source does on its first
+// read. diags are the source's own findings (parse errors, unknown kinds).
 func (s *Store) Replace(objs []Object, diags []diag.Diagnostic) {
 	m := make(map[Key]Object, len(objs))
 	for _, o := range objs {
@@ -113,6 +140,7 @@ func (s *Store) Replace(objs []Object, diags []diag.Diagnostic) {
 	s.objs = m
 	s.diags = append([]diag.Diagnostic(nil), diags...)
 	s.dirtyAll = true
+	s.snap, s.pending = nil, map[Key]Object{}
 	s.bump()
 	s.mu.Unlock()
 }
@@ -135,15 +163,13 @@ func (s *Store) Apply(b Batch) {
 	changed := false
 	for _, k := range b.Deletes {
 		if _, ok := s.objs[k]; ok {
-			delete(s.objs, k)
-			s.dirty[k] = struct{}{}
+			s.set(k, Object{}, false)
 			changed = true
 		}
 	}
 	for _, o := range b.Upserts {
 		if k, ok := KeyOf(o.Obj); ok {
-			s.objs[k] = o
-			s.dirty[k] = struct{}{}
+			s.set(k, o, true)
 			changed = true
 		}
 	}
@@ -164,8 +190,7 @@ func (s *Store) Upsert(o Object) {
 		return
 	}
 	s.mu.Lock()
-	s.objs[k] = o
-	s.dirty[k] = struct{}{}
+	s.set(k, o, true)
 	s.bump()
 	s.mu.Unlock()
 }
@@ -174,8 +199,7 @@ func (s *Store) Upsert(o Object) {
 func (s *Store) Delete(k Key) {
 	s.mu.Lock()
 	if _, ok := s.objs[k]; ok {
-		delete(s.objs, k)
-		s.dirty[k] = struct{}{}
+		s.set(k, Object{}, false)
 		s.bump()
 	}
 	s.mu.Unlock()
@@ -194,15 +218,16 @@ type Snapshot struct {
 	// EndpointSlices keyed by "namespace/service" (the slice's
 	// kubernetes.io/service-name label), each list sorted by name.
 	EndpointSlices map[string][]*discoveryv1.EndpointSlice
-	// Origins says where each object came from (file mode).
-	Origins map[Key]diag.Origin
 	// Diagnostics are the sources' own findings.
 	Diagnostics []diag.Diagnostic
+
+	// objs are all the objects, for Origin and Get.
+	objs map[Key]Object
 }
 
 // Origin returns where the object came from, if known.
 func (sn *Snapshot) Origin(kind, namespace, name string) diag.Origin {
-	return sn.Origins[Key{kind, namespace, name}]
+	return sn.objs[Key{kind, namespace, name}].Origin
 }
 
 // Ref returns a diagnostic reference to an object of the snapshot.
@@ -214,7 +239,18 @@ func (sn *Snapshot) Ref(kind, namespace, name string) diag.ObjectRef {
 func (s *Store) Snapshot() *Snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Build(s.version, s.objs, s.diags)
+	return s.snapshot()
+}
+
+func (s *Store) snapshot() *Snapshot {
+	switch {
+	case s.snap == nil || len(s.pending) > len(s.objs)/8:
+		s.snap = Build(s.version, s.objs, s.diags)
+	case len(s.pending) > 0 || s.snap.Version != s.version:
+		s.snap = s.snap.patch(s.version, s.objs, s.pending, s.diags)
+	}
+	clear(s.pending)
+	return s.snap
 }
 
 // Changes says what differs between two snapshots taken with
@@ -223,8 +259,9 @@ type Changes struct {
 	// All is set on the first call and after Replace: anything may have
 	// changed.
 	All bool
-	// Keys were upserted or deleted (possibly back to what they were).
-	Keys map[Key]struct{}
+	// Keys were upserted or deleted (possibly back to what they were),
+	// each with its value in the previous snapshot (Obj nil if absent).
+	Keys map[Key]Object
 	// Diagnostics is set when the sources' findings were replaced.
 	Diagnostics bool
 }
@@ -250,8 +287,110 @@ func (s *Store) SnapshotChanges() (*Snapshot, Changes) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := Changes{All: s.dirtyAll, Keys: s.dirty, Diagnostics: s.dirtyDiags}
-	s.dirty, s.dirtyAll, s.dirtyDiags = map[Key]struct{}{}, false, false
-	return Build(s.version, s.objs, s.diags), c
+	s.dirty, s.dirtyAll, s.dirtyDiags = map[Key]Object{}, false, false
+	return s.snapshot(), c
+}
+
+// Get returns the object stored under k.
+func (sn *Snapshot) Get(k Key) (Object, bool) {
+	o, ok := sn.objs[k]
+	return o, ok
+}
+
+// patch returns a copy of sn with the keys of pending (valued as in sn)
+// set to their value in objs. Only the maps a change touches are copied.
+func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []diag.Diagnostic) *Snapshot {
+	n := *sn
+	n.Version = version
+	n.Diagnostics = append([]diag.Diagnostic(nil), diags...)
+	if len(pending) > 0 {
+		n.objs = maps.Clone(sn.objs)
+	}
+	cloned := map[string]bool{}
+	once := func(kind string, clone func()) {
+		if !cloned[kind] {
+			cloned[kind] = true
+			clone()
+		}
+	}
+	ingresses := false
+	for k, before := range pending {
+		after, present := objs[k]
+		if present {
+			n.objs[k] = after
+		} else {
+			delete(n.objs, k)
+		}
+		nn := k.Namespace + "/" + k.Name
+		switch k.Kind {
+		case KindIngress:
+			ingresses = true
+		case KindIngressClass:
+			once(k.Kind, func() { n.IngressClasses = maps.Clone(n.IngressClasses) })
+			patchMap(n.IngressClasses, k.Name, after.Obj, present)
+		case KindService:
+			once(k.Kind, func() { n.Services = maps.Clone(n.Services) })
+			patchMap(n.Services, nn, after.Obj, present)
+		case KindSecret:
+			once(k.Kind, func() { n.Secrets = maps.Clone(n.Secrets) })
+			patchMap(n.Secrets, nn, after.Obj, present)
+		case KindConfigMap:
+			once(k.Kind, func() { n.ConfigMaps = maps.Clone(n.ConfigMaps) })
+			patchMap(n.ConfigMaps, nn, after.Obj, present)
+		case KindEndpointSlice:
+			once(k.Kind, func() { n.EndpointSlices = maps.Clone(n.EndpointSlices) })
+			if old, ok := before.Obj.(*discoveryv1.EndpointSlice); ok {
+				if svc := old.Labels[discoveryv1.LabelServiceName]; svc != "" {
+					sk := old.Namespace + "/" + svc
+					l := slices.DeleteFunc(slices.Clone(n.EndpointSlices[sk]), func(e *discoveryv1.EndpointSlice) bool { return e.Name == old.Name })
+					if len(l) == 0 {
+						delete(n.EndpointSlices, sk)
+					} else {
+						n.EndpointSlices[sk] = l
+					}
+				}
+			}
+			if v, ok := after.Obj.(*discoveryv1.EndpointSlice); ok && present {
+				if svc := v.Labels[discoveryv1.LabelServiceName]; svc != "" {
+					sk := v.Namespace + "/" + svc
+					l := append(slices.Clone(n.EndpointSlices[sk]), v)
+					sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
+					n.EndpointSlices[sk] = l
+				}
+			}
+		}
+	}
+	if ingresses {
+		n.Ingresses = slices.DeleteFunc(slices.Clone(n.Ingresses), func(ing *networkingv1.Ingress) bool {
+			_, ok := pending[Key{KindIngress, ing.Namespace, ing.Name}]
+			return ok
+		})
+		for k := range pending {
+			if o, ok := objs[k]; ok && k.Kind == KindIngress {
+				n.Ingresses = append(n.Ingresses, o.Obj.(*networkingv1.Ingress))
+			}
+		}
+		sortIngresses(n.Ingresses)
+	}
+	return &n
+}
+
+func patchMap[V any](m map[string]V, k string, obj runtime.Object, present bool) {
+	if v, ok := obj.(V); ok && present {
+		m[k] = v
+	} else {
+		delete(m, k)
+	}
+}
+
+func sortIngresses(l []*networkingv1.Ingress) {
+	sort.Slice(l, func(i, j int) bool {
+		a, b := l[i], l[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
 }
 
 // Build assembles a snapshot from objects; exported for tests and lint.
@@ -263,13 +402,13 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 		Secrets:        map[string]*corev1.Secret{},
 		ConfigMaps:     map[string]*corev1.ConfigMap{},
 		EndpointSlices: map[string][]*discoveryv1.EndpointSlice{},
-		Origins:        make(map[Key]diag.Origin, len(objs)),
 		Diagnostics:    append([]diag.Diagnostic(nil), diags...),
+		objs:           maps.Clone(objs),
+	}
+	if sn.objs == nil {
+		sn.objs = map[Key]Object{}
 	}
 	for k, o := range objs {
-		if o.Origin != (diag.Origin{}) {
-			sn.Origins[k] = o.Origin
-		}
 		nn := k.Namespace + "/" + k.Name
 		switch v := o.Obj.(type) {
 		case *networkingv1.Ingress:
@@ -291,13 +430,7 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 			sn.EndpointSlices[sk] = append(sn.EndpointSlices[sk], v)
 		}
 	}
-	sort.Slice(sn.Ingresses, func(i, j int) bool {
-		a, b := sn.Ingresses[i], sn.Ingresses[j]
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
+	sortIngresses(sn.Ingresses)
 	for _, l := range sn.EndpointSlices {
 		sort.Slice(l, func(i, j int) bool { return l[i].Name < l[j].Name })
 	}

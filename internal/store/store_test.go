@@ -1,6 +1,9 @@
 package store
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -90,5 +93,61 @@ func TestChanges(t *testing.T) {
 	s.Replace(nil, nil)
 	if _, c := s.SnapshotChanges(); !c.All {
 		t.Errorf("after Replace: %+v", c)
+	}
+}
+
+// TestSnapshotPatchedEqualsBuilt: a snapshot patched from the previous one
+// after a few changes is the one a full Build gives, across random
+// upserts, deletes and relabelled slices.
+func TestSnapshotPatchedEqualsBuilt(t *testing.T) {
+	s := New()
+	rng := rand.New(rand.NewPCG(1, 2))
+	obj := func(i int) Object {
+		ns, name := fmt.Sprint("ns", i%3), fmt.Sprint("o", i%40)
+		origin := diag.Origin{File: fmt.Sprint("f", rng.IntN(3), ".yaml"), Line: rng.IntN(9)}
+		switch i % 6 {
+		case 0:
+			return Object{Obj: &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}, Origin: origin}
+		case 1:
+			return Object{Obj: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}, Origin: origin}
+		case 2:
+			return Object{Obj: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}}
+		case 3:
+			return Object{Obj: &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}}
+		case 4:
+			return Object{Obj: &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: name}}}
+		}
+		labels := map[string]string{discoveryv1.LabelServiceName: fmt.Sprint("svc", rng.IntN(3))}
+		if rng.IntN(5) == 0 {
+			labels = nil
+		}
+		return Object{Obj: &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}}, Origin: origin}
+	}
+	for i := range 300 {
+		s.Upsert(obj(rng.IntN(240)))
+		if i == 0 {
+			s.Snapshot() // the full build the others patch
+		}
+	}
+	for round := range 300 {
+		for range rng.IntN(4) + 1 {
+			o := obj(rng.IntN(240))
+			switch rng.IntN(3) {
+			case 0:
+				k, _ := KeyOf(o.Obj)
+				s.Delete(k)
+			case 1:
+				s.Apply(Batch{Upserts: []Object{o}, SetDiagnostics: rng.IntN(4) == 0, Diagnostics: []diag.Diagnostic{{Reason: fmt.Sprint(round)}}})
+			default:
+				s.Upsert(o)
+			}
+		}
+		got := s.Snapshot()
+		s.mu.Lock()
+		want := Build(s.version, s.objs, s.diags)
+		s.mu.Unlock()
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("round %d: patched snapshot differs from a full build\ngot  %+v\nwant %+v", round, got, want)
+		}
 	}
 }

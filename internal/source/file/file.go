@@ -70,7 +70,10 @@ type Source struct {
 	mu sync.Mutex // serialises reloads and guards the fields below
 	// files holds each manifest file's last decode; cur is what the
 	// store holds from this source, and diags the findings handed to it.
-	files  map[string]*fileEntry
+	files map[string]*fileEntry
+	// defs holds every definition of each key, in file order (two files
+	// may define one object; the last wins); cur the winners.
+	defs   map[store.Key][]store.Object
 	cur    map[store.Key]store.Object
 	diags  []diag.Diagnostic
 	loaded bool
@@ -118,6 +121,8 @@ func New(paths []string, st *store.Store, log *slog.Logger, opts ...Option) *Sou
 		holdOff:  DefaultHoldOff,
 		maxDelay: DefaultMaxDelay,
 		readFile: os.ReadFile,
+		defs:     map[store.Key][]store.Object{},
+		cur:      map[store.Key]store.Object{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -140,6 +145,7 @@ func (s *Source) reload(trigger string) {
 	start := time.Now()
 	list, diags := k8s.ManifestFiles(s.paths)
 	next := make(map[string]*fileEntry, len(list))
+	touched := map[store.Key]struct{}{}
 	decoded := 0
 	for _, f := range list {
 		fi, err := os.Stat(f)
@@ -149,44 +155,58 @@ func (s *Source) reload(trigger string) {
 			continue
 		}
 		decoded++
-		next[f] = s.read(f, fi, err, old)
+		e := s.read(f, fi, err, old)
+		next[f] = e
+		if old != nil {
+			s.undefine(f, old.objs, touched)
+		}
+		s.define(f, e.objs, touched)
+	}
+	for f, old := range s.files {
+		if _, ok := next[f]; !ok {
+			s.undefine(f, old.objs, touched)
+		}
 	}
 	s.files = next
 
-	var all []store.Object
-	for _, f := range list {
-		e := next[f]
-		all = append(all, e.objs...)
-		diags = append(diags, e.diags...)
-	}
-	objs, dups := k8s.Dedupe(all)
-	diags = append(diags, dups...)
-
-	cur := make(map[store.Key]store.Object, len(objs))
+	// The winner of each touched key is its last definition in file
+	// order, as k8s.DecodeFiles has it.
 	var b store.Batch
-	for _, o := range objs {
-		k, _ := store.KeyOf(o.Obj) // Dedupe keeps only keyed objects
-		cur[k] = o
-		if prev, ok := s.cur[k]; !ok || prev.Obj != o.Obj || prev.Origin != o.Origin {
-			b.Upserts = append(b.Upserts, o)
+	for k := range touched {
+		defs := s.defs[k]
+		if len(defs) == 0 {
+			delete(s.defs, k)
+			if _, ok := s.cur[k]; ok {
+				delete(s.cur, k)
+				b.Deletes = append(b.Deletes, k)
+			}
+			continue
+		}
+		w := defs[len(defs)-1]
+		if prev, ok := s.cur[k]; !ok || prev.Obj != w.Obj || prev.Origin != w.Origin {
+			s.cur[k] = w
+			b.Upserts = append(b.Upserts, w)
 		}
 	}
-	for k := range s.cur {
-		if _, ok := cur[k]; !ok {
-			b.Deletes = append(b.Deletes, k)
-		}
+	for _, f := range list {
+		diags = append(diags, next[f].diags...)
 	}
+	diags = append(diags, s.duplicates()...)
 	if !reflect.DeepEqual(diags, s.diags) {
 		b.Diagnostics, b.SetDiagnostics = diags, true
 	}
 	changed := !s.loaded || len(b.Upserts) > 0 || len(b.Deletes) > 0 || b.SetDiagnostics
 	switch {
 	case !s.loaded:
+		objs := make([]store.Object, 0, len(s.cur))
+		for _, o := range s.cur {
+			objs = append(objs, o)
+		}
 		s.st.Replace(objs, diags)
 	case changed:
 		s.st.Apply(b)
 	}
-	s.cur, s.diags, s.loaded = cur, diags, true
+	s.diags, s.loaded = diags, true
 
 	var errs, warns int
 	for _, d := range diags {
@@ -203,13 +223,56 @@ func (s *Source) reload(trigger string) {
 	}
 	s.log.Log(context.Background(), level, "manifests read",
 		"trigger", trigger, "changed", changed,
-		"files", len(list), "decoded", decoded, "objects", len(objs),
+		"files", len(list), "decoded", decoded, "objects", len(s.cur),
 		"upserts", len(b.Upserts), "deletes", len(b.Deletes),
 		"errors", errs, "warnings", warns,
 		"duration", time.Since(start).Round(time.Microsecond))
 	if s.afterReload != nil {
 		s.afterReload(changed)
 	}
+}
+
+// define adds the definitions of file f, keeping each key's definitions
+// in file order (and in document order within a file).
+func (s *Source) define(f string, objs []store.Object, touched map[store.Key]struct{}) {
+	for _, o := range objs {
+		k, ok := store.KeyOf(o.Obj)
+		if !ok {
+			continue
+		}
+		touched[k] = struct{}{}
+		defs := s.defs[k]
+		i := len(defs)
+		for i > 0 && defs[i-1].Origin.File > f {
+			i--
+		}
+		s.defs[k] = slices.Insert(defs, i, o)
+	}
+}
+
+// undefine removes the definitions of file f.
+func (s *Source) undefine(f string, objs []store.Object, touched map[store.Key]struct{}) {
+	for _, o := range objs {
+		k, ok := store.KeyOf(o.Obj)
+		if !ok {
+			continue
+		}
+		touched[k] = struct{}{}
+		s.defs[k] = slices.DeleteFunc(s.defs[k], func(d store.Object) bool { return d.Origin.File == f })
+	}
+}
+
+// duplicates reports every definition that another one overrides.
+func (s *Source) duplicates() []diag.Diagnostic {
+	var out []diag.Diagnostic
+	for k, defs := range s.defs {
+		w := defs[len(defs)-1].Origin
+		for _, d := range defs[:len(defs)-1] {
+			out = append(out, k8s.DuplicateObject(k, d.Origin, w))
+		}
+	}
+	diag.Sort(out)
+	return out
 }
 
 // read decodes file f. When its new content cannot be read or parsed but
@@ -344,7 +407,9 @@ func (s *Source) Run(ctx context.Context) error {
 			// not only the files whose stat changed.
 			s.log.Warn("file watcher error; re-reading all manifests", "err", err)
 			s.mu.Lock()
-			s.files = nil
+			for _, e := range s.files {
+				e.racy = true
+			}
 			s.mu.Unlock()
 			schedule()
 		case <-timer.C:

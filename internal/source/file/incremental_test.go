@@ -193,3 +193,35 @@ func TestRacyFileReadAgain(t *testing.T) {
 	h.expect("a.yaml", "", "a1:80")
 	h.expect("", "", "a1:80")
 }
+
+// TestIncrementalDuplicates: an object defined in two files comes from the
+// later one in file order, with a warning, however the files change.
+func TestIncrementalDuplicates(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+	h := newIncremental(t, map[string]string{a: service("x", 1), b: service("x", 2)}, dir)
+	sn := h.expect("", "", "x:2")
+	if !hasDiag(sn.Diagnostics, k8s.ReasonDuplicateObject, b) {
+		t.Errorf("no duplicate warning: %v", sn.Diagnostics)
+	}
+	h.settled(a, service("x", 3))
+	h.expect("a.yaml", "", "x:2")
+	must(t, os.Remove(b))
+	sn = h.expect("", "Service/x", "x:3")
+	if hasDiag(sn.Diagnostics, k8s.ReasonDuplicateObject, "") {
+		t.Errorf("duplicate warning left: %v", sn.Diagnostics)
+	}
+	h.settled(b, service("x", 4)+"---\n"+service("x", 5))
+	sn = h.expect("b.yaml", "Service/x", "x:5")
+	if n := strings.Count(renderDiagReasons(sn), k8s.ReasonDuplicateObject); n != 2 {
+		t.Errorf("%d duplicate warnings, want 2 (a.yaml's and b.yaml's first): %v", n, sn.Diagnostics)
+	}
+}
+
+func renderDiagReasons(sn *store.Snapshot) string {
+	var b strings.Builder
+	for _, d := range sn.Diagnostics {
+		b.WriteString(d.Reason + " ")
+	}
+	return b.String()
+}
