@@ -24,8 +24,9 @@ const expiryWarning = 21 * 24 * time.Hour
 // CertCache memoises key-pair parsing by content, so a resync with thousands
 // of unchanged Secrets does not parse them again. Safe for concurrent use.
 type CertCache struct {
-	mu sync.Mutex
-	m  map[[32]byte]certResult
+	mu       sync.Mutex
+	m        map[[32]byte]certResult
+	findings map[*tls.Certificate]certFindings // cert_health.go
 }
 
 type certResult struct {
@@ -34,7 +35,9 @@ type certResult struct {
 }
 
 // NewCertCache returns an empty cache.
-func NewCertCache() *CertCache { return &CertCache{m: map[[32]byte]certResult{}} }
+func NewCertCache() *CertCache {
+	return &CertCache{m: map[[32]byte]certResult{}, findings: map[*tls.Certificate]certFindings{}}
+}
 
 func (c *CertCache) parse(crt, key []byte) (*tls.Certificate, error) {
 	h := sha256.New()
