@@ -45,7 +45,7 @@ type ServeConfig struct {
 	Ready func(Addrs)
 	// HoldOff and MaxDelay tune change coalescing (the file debounce and
 	// the reconcile loop's trailing hold-off); zero means the defaults
-	// (file: 20 ms / 500 ms; reconcile: 100 ms / 500 ms).
+	// (file: 10 ms / 500 ms; reconcile: 100 ms / 500 ms).
 	HoldOff, MaxDelay time.Duration
 }
 

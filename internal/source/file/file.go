@@ -36,7 +36,7 @@ import (
 // reconcile loop starts at once), and a file read half-written costs
 // little: it keeps its last good content until the reload that follows.
 const (
-	DefaultHoldOff  = 20 * time.Millisecond
+	DefaultHoldOff  = 10 * time.Millisecond
 	DefaultMaxDelay = 500 * time.Millisecond
 )
 
@@ -74,6 +74,7 @@ type Source struct {
 	// defs holds every definition of each key, in file order (two files
 	// may define one object; the last wins); cur the winners.
 	defs   map[store.Key][]store.Object
+	multi  map[store.Key]struct{} // keys with more than one definition
 	cur    map[store.Key]store.Object
 	diags  []diag.Diagnostic
 	loaded bool
@@ -122,6 +123,7 @@ func New(paths []string, st *store.Store, log *slog.Logger, opts ...Option) *Sou
 		maxDelay: DefaultMaxDelay,
 		readFile: os.ReadFile,
 		defs:     map[store.Key][]store.Object{},
+		multi:    map[store.Key]struct{}{},
 		cur:      map[store.Key]store.Object{},
 	}
 	for _, o := range opts {
@@ -174,6 +176,11 @@ func (s *Source) reload(trigger string) {
 	var b store.Batch
 	for k := range touched {
 		defs := s.defs[k]
+		if len(defs) > 1 {
+			s.multi[k] = struct{}{}
+		} else {
+			delete(s.multi, k)
+		}
 		if len(defs) == 0 {
 			delete(s.defs, k)
 			if _, ok := s.cur[k]; ok {
@@ -265,7 +272,8 @@ func (s *Source) undefine(f string, objs []store.Object, touched map[store.Key]s
 // duplicates reports every definition that another one overrides.
 func (s *Source) duplicates() []diag.Diagnostic {
 	var out []diag.Diagnostic
-	for k, defs := range s.defs {
+	for k := range s.multi {
+		defs := s.defs[k]
 		w := defs[len(defs)-1].Origin
 		for _, d := range defs[:len(defs)-1] {
 			out = append(out, k8s.DuplicateObject(k, d.Origin, w))
