@@ -74,6 +74,8 @@ type Config struct {
 	ProxyRequestBuffering bool
 	ClientBodyBufferSize  int64
 	ProxyBufferSize       int64
+	ProxyBuffersNumber    int64
+	ProxyMaxTempFileSize  int64
 
 	// Forwarded headers: whether X-Forwarded-* from peers in
 	// ProxyRealIPCIDR are trusted, which header carries the client
@@ -278,16 +280,39 @@ var keys = []Key{
 		c.ProxyBodySize, c.ProxyBodySizeRaw = n, v
 		return nil
 	}},
-	{"proxy-buffer-size", "4k", "Default of the proxy-buffer-size annotation (nginx size).", func(c *Config, v string) error {
+	{"proxy-buffer-size", "4k", "Default of the proxy-buffer-size annotation (nginx size): larger upstream response heads get 502. moat reads heads of at most 1m.", func(c *Config, v string) error {
 		n, err := annotations.ParseSize(v)
 		if err != nil {
 			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("nginx needs room for the response head")
+		}
+		if n > MaxResponseHeader {
+			c.ProxyBufferSize = MaxResponseHeader
+			return capped{"moat reads upstream response heads of at most 1m; 1m is used"}
 		}
 		c.ProxyBufferSize = n
 		return nil
 	}},
 	{"proxy-buffering", "off", "Default of the proxy-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyBuffering })},
+	{"proxy-buffers-number", "4", "Default of the proxy-buffers-number annotation.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			return fmt.Errorf("expected a number from 1 to 1024")
+		}
+		c.ProxyBuffersNumber = int64(n)
+		return nil
+	}},
 	{"proxy-connect-timeout", "5", "Default upstream connect timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyConnectTimeout })},
+	{"proxy-max-temp-file-size", "1024m", "Default of the proxy-max-temp-file-size annotation (nginx size; 0: no temporary file).", func(c *Config, v string) error {
+		n, err := annotations.ParseSize(v)
+		if err != nil {
+			return err
+		}
+		c.ProxyMaxTempFileSize = n
+		return nil
+	}},
 	{"proxy-next-upstream", "error timeout", "Default of the proxy-next-upstream annotation: when another endpoint is tried.", func(c *Config, v string) error {
 		n, ok := timeouts.ParseNextUpstream(v)
 		if !ok {
@@ -423,6 +448,9 @@ func boolean(f func(*Config) *bool) func(*Config, string) error {
 		return nil
 	}
 }
+
+// MaxResponseHeader is the largest upstream response head moat reads.
+const MaxResponseHeader = 1 << 20
 
 // MaxBodyBuffer bounds the memory one request may hold for its body
 // (client-body-buffer-size).

@@ -152,14 +152,23 @@ func TestTrafficKeys(t *testing.T) {
 		"client-body-buffer-size":     "64k",
 		"proxy-buffer-size":           "16k",
 		"retry-non-idempotent":        "true",
+		"proxy-buffers-number":        "8",
+		"proxy-max-temp-file-size":    "0",
 	}, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})
 	if len(ds) != 0 {
 		t.Fatalf("diagnostics: %v", ds)
 	}
 	if c.LoadBalance != routecfg.EWMA || c.ProxyNextUpstream != routecfg.NextError|routecfg.NextHTTP502|routecfg.NextNonIdempotent || c.ProxyNextUpstreamTries != 0 ||
 		c.ProxyNextUpstreamTimeout != 7*time.Second || c.LimitConnStatusCode != 429 || !c.ProxyBuffering || c.ProxyRequestBuffering ||
-		c.ClientBodyBufferSize != 64<<10 || c.ProxyBufferSize != 16<<10 || !c.RetryNonIdempotent {
+		c.ClientBodyBufferSize != 64<<10 || c.ProxyBufferSize != 16<<10 || !c.RetryNonIdempotent || c.ProxyBuffersNumber != 8 || c.ProxyMaxTempFileSize != 0 {
 		t.Errorf("parsed: %+v", c)
+	}
+	if def.ProxyBuffersNumber != 4 || def.ProxyMaxTempFileSize != 1<<30 {
+		t.Errorf("buffer defaults: %+v", def)
+	}
+	c, ds = Parse(map[string]string{"proxy-buffer-size": "2m"}, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})
+	if len(ds) != 1 || ds[0].Reason != "ConfigMapValueCapped" || c.ProxyBufferSize != MaxResponseHeader {
+		t.Errorf("proxy-buffer-size capped: %d %v", c.ProxyBufferSize, ds)
 	}
 	// Above what moat holds in memory: a warning, and the cap applies.
 	c, ds = Parse(map[string]string{"client-body-buffer-size": "10m"}, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})

@@ -231,6 +231,7 @@ var codeCases = []codeCase{
 	{code: "HashByWithAffinity", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `affinity: cookie`, `upstream-hash-by: $remote_addr`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "HashSubsetWithoutKey", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `upstream-hash-by-subset: "true"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "LimitWithoutRate", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `limit-burst-multiplier: "3"`)}, obj: "ingress default/web", at: "m.yaml:17"},
+	{code: "ProxyBufferSizeCapped", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-buffer-size: 2m`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "BodyBufferCapped", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `client-body-buffer-size: 10m`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "ServiceUpstreamHeadless", files: map[string]string{"m.yaml": strings.Replace(svc, "spec: {ports", "spec: {clusterIP: None, ports", 1) + "---\n" + annotate(ing("web", "a.example.com", ""), `service-upstream: "true"`)},
 		obj: "ingress default/web", at: "m.yaml:18"},

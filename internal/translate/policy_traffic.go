@@ -53,6 +53,8 @@ func (t *translator) trafficDefaults() *routecfg.TrafficDefaults {
 		}
 		d.Body.ResponseBuffering, d.Body.RequestBuffering = c.ProxyBuffering, c.ProxyRequestBuffering
 		d.Body.BufferBytes = c.ClientBodyBufferSize
+		d.Body.ResponseHeaderMax, d.Body.BuffersNumber, d.Body.MaxTempFile = c.ProxyBufferSize, c.ProxyBuffersNumber, c.ProxyMaxTempFileSize
+		d.Body.ResponseBuffers = buffering.ReadAhead(c.ProxyBuffersNumber, c.ProxyBufferSize)
 		d.Balance = c.LoadBalance
 		if c.LimitReqStatusCode != 0 {
 			d.LimitReqStatus = c.LimitReqStatusCode

@@ -31,14 +31,22 @@ var Keys = []annotations.Key{
 // maxBuffer bounds the memory one request may hold for its body.
 const maxBuffer = 1 << 20
 
+// maxHeader is the largest response head the upstream transports read.
+const maxHeader = 1 << 20
+
+// maxReadAhead bounds the memory a response reads ahead of the client; the
+// rest goes to the temporary file.
+const maxReadAhead = 1 << 20
+
+// ReadAhead is the memory a buffered response reads ahead of the client:
+// nginx's proxy_buffers (number × size), at most 1m.
+func ReadAhead(number, size int64) int64 { return min(number*size, maxReadAhead) }
+
 // Parse reads the family over the controller defaults; nil when no key
-// that changes behaviour is set. The validation-only keys are checked
-// either way.
+// is set.
 func Parse(r *annotations.Reader, def routecfg.Body) *routecfg.Body {
-	nginxval.Size(r, "proxy-buffer-size", 0)
-	nginxval.Size(r, "proxy-max-temp-file-size", 0)
-	nginxval.Int(r, "proxy-buffers-number", 0, 1, 1024)
-	if !nginxval.Set(r, "proxy-body-size", "proxy-buffering", "proxy-request-buffering", "client-body-buffer-size") {
+	if !nginxval.Set(r, "proxy-body-size", "proxy-buffering", "proxy-request-buffering", "client-body-buffer-size",
+		"proxy-buffer-size", "proxy-buffers-number", "proxy-max-temp-file-size") {
 		return nil
 	}
 	b := def
@@ -55,5 +63,21 @@ func Parse(r *annotations.Reader, def routecfg.Body) *routecfg.Body {
 	if v, ok := nginxval.OneOf(r, "proxy-request-buffering", "", "on", "off"); ok {
 		b.RequestBuffering = v == "on"
 	}
+	size, sizeSet := nginxval.Size(r, "proxy-buffer-size", def.ResponseHeaderMax)
+	if size > maxHeader {
+		nginxval.Warn(r, "proxy-buffer-size", "ProxyBufferSizeCapped",
+			"moat reads upstream response heads of at most 1m; larger ones get 502")
+		size = maxHeader
+	}
+	if sizeSet && size == 0 {
+		r.Invalid("proxy-buffer-size", "0", "nginx needs room for the response head")
+		size = def.ResponseHeaderMax
+	}
+	b.ResponseHeaderMax = size
+	if n, ok := nginxval.Int(r, "proxy-buffers-number", 0, 1, 1024); ok {
+		b.BuffersNumber = int64(n)
+	}
+	b.ResponseBuffers = ReadAhead(b.BuffersNumber, size)
+	b.MaxTempFile, _ = nginxval.Size(r, "proxy-max-temp-file-size", def.MaxTempFile)
 	return &b
 }

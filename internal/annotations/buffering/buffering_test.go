@@ -20,10 +20,22 @@ func reader(kv ...string) *annotations.Reader {
 
 func TestParse(t *testing.T) {
 	def := routecfg.DefaultTraffic().Body
-	if b := Parse(reader("proxy-buffer-size", "128k", "proxy-buffers-number", "8"), def); b != nil {
-		t.Fatalf("validation-only keys gave %+v", b)
+	if b := Parse(reader(), def); b != nil {
+		t.Fatalf("no keys gave %+v", b)
 	}
-	b := Parse(reader("proxy-body-size", "8m"), def)
+	b := Parse(reader("proxy-buffer-size", "16k", "proxy-buffers-number", "8", "proxy-max-temp-file-size", "0"), def)
+	if b.ResponseHeaderMax != 16<<10 || b.BuffersNumber != 8 || b.ResponseBuffers != 128<<10 || b.MaxTempFile != 0 || b.MaxBytes != 1<<20 {
+		t.Fatalf("buffer sizes: %+v", b)
+	}
+	// Memory read ahead is capped at 1m (the rest goes to the file).
+	if b := Parse(reader("proxy-buffer-size", "512k"), def); b.ResponseHeaderMax != 512<<10 || b.ResponseBuffers != 1<<20 || b.MaxTempFile != 1<<30 {
+		t.Fatalf("defaults under proxy-buffer-size: %+v", b)
+	}
+	r := reader("proxy-buffer-size", "2m")
+	if b := Parse(r, def); b.ResponseHeaderMax != 1<<20 || len(r.Diags) != 1 || r.Diags[0].Reason != "ProxyBufferSizeCapped" {
+		t.Fatalf("%+v %v", b, r.Diags)
+	}
+	b = Parse(reader("proxy-body-size", "8m"), def)
 	if b.MaxBytes != 8<<20 || b.ResponseBuffering || !b.RequestBuffering || b.BufferBytes != 8<<10 {
 		t.Fatalf("%+v", b)
 	}
@@ -34,7 +46,7 @@ func TestParse(t *testing.T) {
 	if b := Parse(reader("client-body-buffer-size", "64k"), def); b.BufferBytes != 64<<10 || b.MaxBytes != 1<<20 {
 		t.Fatalf("%+v", b)
 	}
-	r := reader("client-body-buffer-size", "10m")
+	r = reader("client-body-buffer-size", "10m")
 	if b := Parse(r, def); b.BufferBytes != 1<<20 || len(r.Diags) != 1 || r.Diags[0].Reason != "BodyBufferCapped" {
 		t.Fatalf("%+v %v", b, r.Diags)
 	}
@@ -56,6 +68,7 @@ func TestBadValues(t *testing.T) {
 		{"proxy-buffer-size", "4kb"},
 		{"proxy-buffers-number", "0"},
 		{"proxy-max-temp-file-size", "1t"},
+		{"proxy-buffer-size", "0"},
 	}
 	for _, tc := range cases {
 		r := reader(tc.key, tc.value)
