@@ -36,14 +36,17 @@ func UpdateEndpoints(cfg *routecfg.Config, sn *store.Snapshot, services map[stri
 		if svc.Spec.Type == corev1.ServiceTypeExternalName {
 			continue // the external name, not slices
 		}
-		// The key is backendRoute's: "ns/svc:port", then the
-		// service-upstream and protocol suffixes.
+		// The key is backendRoute's: "ns/svc:port", then suffixes for
+		// service-upstream, protocol and the like, each starting with a
+		// character a port name or number cannot hold.
 		rest, found := strings.CutPrefix(key, p.Namespace+"/"+p.Service+":")
 		if !found {
 			return nil, nil, false
 		}
 		port := rest
-		if i := strings.IndexAny(rest, "|#"); i >= 0 {
+		if i := strings.IndexFunc(rest, func(r rune) bool {
+			return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-'
+		}); i >= 0 {
 			port = rest[:i]
 		}
 		if strings.Contains(rest, clusterIPSuffix) && svc.Spec.ClusterIP != "" && svc.Spec.ClusterIP != corev1.ClusterIPNone {
