@@ -56,9 +56,11 @@ type Key struct {
 
 // Needs is what a key depends on.
 type Needs struct {
-	// Key enables the dependent key when set (to "true" with True).
-	Key  string
-	True bool
+	// Key enables the dependent key when set (to "true" with True, to
+	// Value, case-insensitively, when Value is not "").
+	Key   string
+	True  bool
+	Value string
 	// Reason is the diagnostic's reason.
 	Reason string
 }
@@ -68,6 +70,11 @@ func Requires(key, reason string) *Needs { return &Needs{Key: key, Reason: reaso
 
 // RequiresTrue is Requires for a boolean switch that must be "true".
 func RequiresTrue(key, reason string) *Needs { return &Needs{Key: key, True: true, Reason: reason} }
+
+// RequiresValue is Requires for a key that must have a given value.
+func RequiresValue(key, value, reason string) *Needs {
+	return &Needs{Key: key, Value: value, Reason: reason}
+}
 
 // CheckNeeds warns about every key set without the key that enables it
 // (cors-* without enable-cors, auth-* without auth-url, ...): ingress-nginx
@@ -96,12 +103,18 @@ func CheckNeeds(prefix string, ann map[string]string, obj diag.ObjectRef, known 
 			b, err := strconv.ParseBool(strings.TrimSpace(v))
 			set = err == nil && b
 		}
+		if set && k.Needs.Value != "" {
+			set = strings.EqualFold(strings.TrimSpace(v), k.Needs.Value)
+		}
 		if set {
 			continue
 		}
 		want := prefix + "/" + k.Needs.Key
 		if k.Needs.True {
 			want += `: "true"`
+		}
+		if k.Needs.Value != "" {
+			want += `: "` + k.Needs.Value + `"`
 		}
 		out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: k.Needs.Reason, Field: "metadata.annotations." + full,
 			Message: fmt.Sprintf("annotation %s has no effect without %s: ingress-nginx ignores it, and so does moat; the paths are served without it", full, want)})

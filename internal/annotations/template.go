@@ -13,6 +13,12 @@ import (
 // closed set routecfg.TemplateVars. Any other variable is an error: moat
 // never hands user strings to a configuration language.
 func ParseTemplate(s string) (routecfg.Template, error) {
+	return ParseTemplateVars(s, routecfg.TemplateVars)
+}
+
+// ParseTemplateVars is ParseTemplate with another closed set of variables
+// (e.g. routecfg.FastCGIVars).
+func ParseTemplateVars(s string, vars []string) (routecfg.Template, error) {
 	var t routecfg.Template
 	lit := strings.Builder{}
 	for i := 0; i < len(s); i++ {
@@ -40,8 +46,8 @@ func ParseTemplate(s string) (routecfg.Template, error) {
 		if name == "" {
 			return nil, fmt.Errorf("a lone $ at offset %d", i)
 		}
-		if !slices.Contains(routecfg.TemplateVars, name) {
-			return nil, fmt.Errorf("variable $%s is not supported (moat knows $%s)", name, strings.Join(routecfg.TemplateVars, ", $"))
+		if !slices.Contains(vars, name) {
+			return nil, fmt.Errorf("variable $%s is not supported (moat knows $%s)", name, strings.Join(vars, ", $"))
 		}
 		if lit.Len() > 0 {
 			t = append(t, routecfg.TemplatePart{Literal: lit.String()})

@@ -71,8 +71,11 @@ func validateTLS(cfg *routecfg.Config, vh *routecfg.VirtualHost, name string, ad
 
 // validatePoolTLS checks a pool's protocol settings.
 func validatePoolTLS(key string, p *routecfg.Pool, add func(string, ...any)) {
-	if p.Protocol > routecfg.ProtocolGRPCS {
+	if p.Protocol > routecfg.ProtocolFCGI {
 		add("pool %q: unknown protocol %d", key, p.Protocol)
+	}
+	if p.FastCGI != nil && p.Protocol != routecfg.ProtocolFCGI {
+		add("pool %q: FastCGI settings on a %s pool", key, p.Protocol)
 	}
 	if u := p.TLS; u != nil {
 		if !p.Protocol.TLS() {

@@ -198,6 +198,7 @@ var codeCases = []codeCase{
 	{code: "DefaultCertificateInvalid", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.DefaultSSLCertificate = "infra/missing" }, obj: "secret infra/missing"},
 
 	// Annotation families, checked through lint so that their lines are too.
+	{code: "FastCGIWithoutFCGIBackend", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `fastcgi-index: "index.php"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "CanaryNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `canary-weight: "10"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "CanaryWithoutMain", files: map[string]string{"m.yaml": svc + "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: c\n  annotations: {nginx.ingress.kubernetes.io/canary: \"true\"}\nspec:\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n"},
 		obj: "ingress default/c", at: "m.yaml:18"},

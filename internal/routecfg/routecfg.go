@@ -167,6 +167,8 @@ type Pool struct {
 	// both, so one Service port reached two ways gets two pools.
 	Protocol BackendProtocol
 	TLS      *UpstreamTLS
+	// FastCGI is set for ProtocolFCGI pools.
+	FastCGI *FastCGI
 }
 
 // Endpoint is one backend address.

@@ -20,6 +20,16 @@ var TemplateVars = []string{
 	"http_cookie", "http_authorization", "http_x_forwarded_for",
 }
 
+// FastCGIVars are the variables a fastcgi-params-configmap value may use:
+// those of nginx's fastcgi_params file and $fastcgi_script_name.
+var FastCGIVars = []string{
+	"fastcgi_script_name", "fastcgi_path_info", "document_root", "realpath_root",
+	"request_uri", "uri", "document_uri", "query_string", "args", "is_args",
+	"request_method", "content_type", "content_length", "scheme", "https",
+	"host", "server_name", "server_port", "server_addr", "server_protocol",
+	"remote_addr", "remote_port",
+}
+
 // IsZero reports an empty template.
 func (t Template) IsZero() bool { return len(t) == 0 }
 

@@ -78,6 +78,13 @@ const (
 	ProtocolGRPC
 	// ProtocolGRPCS is HTTP/2 over TLS.
 	ProtocolGRPCS
+	// ProtocolAutoHTTP is the client's own scheme: HTTP/1.1 in clear text
+	// for requests that came over HTTP, over TLS for those that came over
+	// HTTPS (nginx's proxy_pass $scheme://).
+	ProtocolAutoHTTP
+	// ProtocolFCGI is FastCGI (nginx's fastcgi_pass); Pool.FastCGI holds
+	// its settings.
+	ProtocolFCGI
 )
 
 func (p BackendProtocol) String() string {
@@ -90,11 +97,30 @@ func (p BackendProtocol) String() string {
 		return "GRPC"
 	case ProtocolGRPCS:
 		return "GRPCS"
+	case ProtocolAutoHTTP:
+		return "AUTO_HTTP"
+	case ProtocolFCGI:
+		return "FCGI"
 	}
 	return "unknown"
 }
 
-// TLS reports whether the protocol runs over TLS.
+// FastCGI is a FastCGI pool's settings (fastcgi-index,
+// fastcgi-params-configmap).
+type FastCGI struct {
+	// Index is appended to $fastcgi_script_name for URIs ending in "/".
+	Index string
+	// Params are sent after the standard ones, in order, so they win.
+	Params []FastCGIParam
+}
+
+// FastCGIParam is one fastcgi_param; Value uses FastCGIVars.
+type FastCGIParam struct {
+	Name  string
+	Value Template
+}
+
+// TLS reports whether the protocol always runs over TLS.
 func (p BackendProtocol) TLS() bool { return p == ProtocolHTTPS || p == ProtocolGRPCS }
 
 // UpstreamTLS is how moat's TLS client talks to a pool's endpoints (the

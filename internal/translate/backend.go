@@ -45,7 +45,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	key := ing.Namespace + "/" + b.Service.Name + ":" + port
 	key += serviceUpstreamSuffix(ann)
 	proto, upTLS, suffix := t.upstreamFor(ann.tls, b.Service.Name, field)
-	key += suffix
+	key += suffix + fastCGISuffix(ann.fastcgi)
 	if _, ok := t.cfg.Pools[key]; ok {
 		rt.Pool = key
 		return rt
@@ -60,6 +60,9 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 		return rt
 	}
 	pool.Protocol, pool.TLS = proto, upTLS
+	if proto == routecfg.ProtocolFCGI {
+		pool.FastCGI = ann.fastcgi
+	}
 	t.cfg.Pools[key] = pool
 	rt.Pool = key
 	return rt

@@ -68,6 +68,8 @@ type ingAnn struct {
 	policy *routecfg.RoutePolicy
 	// tls holds the TLS families (tls_annotations.go).
 	tls *tlsAnn
+	// fastcgi is set when backend-protocol is FCGI (fastcgi.go).
+	fastcgi *routecfg.FastCGI
 }
 
 func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
@@ -76,6 +78,9 @@ func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
 	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.ParseDefaults(r, t.ctrl.SSLRedirect, t.ctrl.ForceSSLRedirect)}
 	a.policy = t.policyFor(r, ing)
 	a.tls = t.tlsAnnotations(r, ing)
+	if a.tls.protocol == routecfg.ProtocolFCGI {
+		a.fastcgi = t.fastCGI(r, ing)
+	}
 	t.diags = append(t.diags, r.Diags...)
 	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ing.Annotations, ref, registry.Known())...)
 	return a

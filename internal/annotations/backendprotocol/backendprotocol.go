@@ -10,8 +10,8 @@ import (
 
 // Keys is the family's table.
 var Keys = []annotations.Key{
-	{Name: "backend-protocol", Status: annotations.Partial,
-		Doc: "HTTP (default), HTTPS, GRPC (h2c) or GRPCS (h2 over TLS) to the backend; AUTO_HTTP, FCGI and AJP are refused and served as HTTP."},
+	{Name: "backend-protocol", Status: annotations.Supported,
+		Doc: "HTTP (default), HTTPS, GRPC (h2c), GRPCS (h2 over TLS), AUTO_HTTP (the client's scheme: HTTP requests over HTTP, HTTPS ones over TLS) or FCGI (FastCGI, with nginx's fastcgi_params; see fastcgi-index and fastcgi-params-configmap). Case-insensitive; any other value (AJP included, which ingress-nginx dropped) is reported and served as HTTP."},
 }
 
 // Parse returns the protocol; values are case-insensitive as in
@@ -30,10 +30,12 @@ func Parse(r *annotations.Reader) routecfg.BackendProtocol {
 		return routecfg.ProtocolGRPC
 	case "GRPCS":
 		return routecfg.ProtocolGRPCS
-	case "AUTO_HTTP", "FCGI", "AJP":
-		r.Invalid("backend-protocol", v, "moat does not speak this protocol to backends; HTTP is used")
+	case "AUTO_HTTP":
+		return routecfg.ProtocolAutoHTTP
+	case "FCGI":
+		return routecfg.ProtocolFCGI
 	default:
-		r.Invalid("backend-protocol", v, "expected HTTP, HTTPS, GRPC or GRPCS")
+		r.Invalid("backend-protocol", v, "expected HTTP, HTTPS, AUTO_HTTP, GRPC, GRPCS or FCGI; HTTP is used")
 	}
 	return routecfg.ProtocolHTTP
 }

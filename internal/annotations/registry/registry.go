@@ -16,6 +16,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/canary"
 	"github.com/moat-ingress/moat/internal/annotations/cors"
 	"github.com/moat-ingress/moat/internal/annotations/errorpages"
+	"github.com/moat-ingress/moat/internal/annotations/fastcgi"
 	"github.com/moat-ingress/moat/internal/annotations/headers"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
 	"github.com/moat-ingress/moat/internal/annotations/logs"
@@ -52,6 +53,7 @@ func Families() []Family {
 		{"timeouts", timeouts.Keys},
 		{"authtls", authtls.Keys},
 		{"backendprotocol", backendprotocol.Keys},
+		{"fastcgi", fastcgi.Keys},
 		{"proxyssl", proxyssl.Keys},
 		{"passthrough", passthrough.Keys},
 		{"sslciphers", sslciphers.Keys},

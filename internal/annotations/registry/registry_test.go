@@ -85,6 +85,9 @@ func TestNeeds(t *testing.T) {
 			t.Errorf("%s alone: %v", name, ds)
 		}
 		on := "anything"
+		if k.Needs.Value != "" {
+			on = k.Needs.Value
+		}
 		if k.Needs.True {
 			on = "true"
 			if ds := annotations.CheckNeeds("", map[string]string{full(name): "x", full(k.Needs.Key): "false"}, obj, Known()); len(ds) != 1 {

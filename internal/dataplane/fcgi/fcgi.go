@@ -25,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 // Record types and roles of the FastCGI 1.0 specification.
@@ -47,26 +49,9 @@ const (
 	maxHeaderBytes = 64 << 10
 )
 
-// Param is one fastcgi_param. Value is a Template so that nginx variables
-// in fastcgi-params-configmap values are evaluated per request.
-type Param struct {
-	Name  string
-	Value Template
-}
-
-// Settings are a pool's FastCGI options.
-type Settings struct {
-	// Index is fastcgi-index: appended to $fastcgi_script_name when the
-	// URI ends with "/".
-	Index string
-	// Params are fastcgi-params-configmap's entries, sent after the
-	// standard ones so that they override them.
-	Params []Param
-}
-
 // Transport speaks FastCGI to the request URL's host:port.
 type Transport struct {
-	settings Settings
+	settings routecfg.FastCGI
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
 	logger   *slog.Logger
 }
@@ -74,7 +59,7 @@ type Transport struct {
 // New returns a Transport. dial connects to endpoints (the data plane's
 // dialer, which applies proxy-connect-timeout); logger receives what the
 // application writes to stderr, as nginx logs "FastCGI sent in stderr".
-func New(s Settings, dial func(ctx context.Context, network, addr string) (net.Conn, error), logger *slog.Logger) *Transport {
+func New(s routecfg.FastCGI, dial func(ctx context.Context, network, addr string) (net.Conn, error), logger *slog.Logger) *Transport {
 	if dial == nil {
 		var d net.Dialer
 		dial = d.DialContext
@@ -226,7 +211,7 @@ func (t *Transport) params(r *http.Request, length int64) [][2]string {
 		add("HTTP_HOST", r.Host)
 	}
 	for _, p := range t.settings.Params {
-		add(p.Name, p.Value.expand(v))
+		add(p.Name, expand(p.Value, v))
 	}
 	return out
 }

@@ -12,6 +12,8 @@ import (
 	"net/http/fcgi"
 	"strings"
 	"testing"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 // app runs a real FastCGI responder (the standard library's) that answers
@@ -81,14 +83,12 @@ func roundTrip(t *testing.T, tr *Transport, r *http.Request) (*http.Response, []
 
 func TestRequestParamsAndBody(t *testing.T) {
 	addr := app(t)
-	script, err := ParseTemplate("/srv$fastcgi_script_name")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := New(Settings{Index: "index.php", Params: []Param{
+	script := routecfg.Template{{Literal: "/srv"}, {Var: "fastcgi_script_name"}}
+	lit := func(s string) routecfg.Template { return routecfg.Template{{Literal: s}} }
+	tr := New(routecfg.FastCGI{Index: "index.php", Params: []routecfg.FastCGIParam{
 		{Name: "SCRIPT_FILENAME", Value: script},
-		{Name: "APP_ENV", Value: Literal("production")},
-		{Name: "SERVER_SOFTWARE", Value: Literal("overridden")},
+		{Name: "APP_ENV", Value: lit("production")},
+		{Name: "SERVER_SOFTWARE", Value: lit("overridden")},
 	}}, nil, nil)
 
 	r, _ := http.NewRequest("POST", "http://"+addr+"/shop/?item=7", strings.NewReader("a=1&b=2"))
@@ -144,7 +144,7 @@ func TestRequestParamsAndBody(t *testing.T) {
 
 func TestChunkedBodyGetsAContentLength(t *testing.T) {
 	addr := app(t)
-	tr := New(Settings{}, nil, nil)
+	tr := New(routecfg.FastCGI{}, nil, nil)
 	big := strings.Repeat("x", 200<<10) // several STDIN records
 	r, _ := http.NewRequest("PUT", "http://"+addr+"/up", io.NopCloser(strings.NewReader(big)))
 	r.ContentLength = -1
@@ -160,7 +160,7 @@ func TestChunkedBodyGetsAContentLength(t *testing.T) {
 
 func TestStatusAndRedirects(t *testing.T) {
 	addr := app(t)
-	tr := New(Settings{}, nil, nil)
+	tr := New(routecfg.FastCGI{}, nil, nil)
 	for _, tc := range []struct {
 		query    string
 		status   int
@@ -229,7 +229,7 @@ func TestCGIRedirectAndStderr(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	addr := rawApp(t, "Location: https://elsewhere.example/\r\nContent-Type: text/plain\r\n\r\nmoved", "PHP Notice: undefined index")
 	r, _ := http.NewRequest("GET", "http://"+addr+"/", nil)
-	res, b := roundTrip(t, New(Settings{}, nil, logger), r)
+	res, b := roundTrip(t, New(routecfg.FastCGI{}, nil, logger), r)
 	if res.StatusCode != 302 || res.Header.Get("Location") != "https://elsewhere.example/" || string(b) != "moved" {
 		t.Errorf("Location without Status: %d %v %q, want 302", res.StatusCode, res.Header, b)
 	}
@@ -238,12 +238,12 @@ func TestCGIRedirectAndStderr(t *testing.T) {
 	}
 	addr = rawApp(t, "Status: 200 OK\nX-Powered-By: PHP\n\n", "")
 	r, _ = http.NewRequest("GET", "http://"+addr+"/", nil)
-	if res, b := roundTrip(t, New(Settings{}, nil, nil), r); res.StatusCode != 200 || len(b) != 0 || res.Header.Get("X-Powered-By") != "PHP" {
+	if res, b := roundTrip(t, New(routecfg.FastCGI{}, nil, nil), r); res.StatusCode != 200 || len(b) != 0 || res.Header.Get("X-Powered-By") != "PHP" {
 		t.Errorf("bare-LF head with empty body: %d %v %q", res.StatusCode, res.Header, b)
 	}
 	addr = rawApp(t, "Content-Type: text/html\r\n", "")
 	r, _ = http.NewRequest("GET", "http://"+addr+"/", nil)
-	if _, err := New(Settings{}, nil, nil).RoundTrip(r); err == nil {
+	if _, err := New(routecfg.FastCGI{}, nil, nil).RoundTrip(r); err == nil {
 		t.Error("a head without its blank line is not an error")
 	}
 }
@@ -259,7 +259,7 @@ func TestLargeResponseStreams(t *testing.T) {
 		io.WriteString(w, body)
 	}))
 	r, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
-	res, b := roundTrip(t, New(Settings{}, nil, nil), r)
+	res, b := roundTrip(t, New(routecfg.FastCGI{}, nil, nil), r)
 	if res.StatusCode != 200 || string(b) != body {
 		t.Errorf("status %d, %d bytes, want %d", res.StatusCode, len(b), len(body))
 	}
@@ -279,7 +279,7 @@ func TestApplicationThatDiesIsAnError(t *testing.T) {
 		}
 	}()
 	r, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/", nil)
-	if _, err := New(Settings{}, nil, nil).RoundTrip(r); err == nil {
+	if _, err := New(routecfg.FastCGI{}, nil, nil).RoundTrip(r); err == nil {
 		t.Fatal("no error from an application that closed the connection")
 	}
 }
@@ -304,7 +304,7 @@ func TestCanceledRequestClosesTheConnection(t *testing.T) {
 	r, _ := http.NewRequestWithContext(ctx, "GET", "http://"+ln.Addr().String()+"/", nil)
 	errc := make(chan error, 1)
 	go func() {
-		_, err := New(Settings{}, nil, nil).RoundTrip(r)
+		_, err := New(routecfg.FastCGI{}, nil, nil).RoundTrip(r)
 		errc <- err
 	}()
 	<-accepted
@@ -315,34 +315,28 @@ func TestCanceledRequestClosesTheConnection(t *testing.T) {
 	<-closed
 }
 
-func TestParseTemplate(t *testing.T) {
+func TestVariables(t *testing.T) {
+	for _, name := range routecfg.FastCGIVars {
+		if variables[name] == nil {
+			t.Errorf("routecfg.FastCGIVars has $%s, which fcgi does not evaluate", name)
+		}
+	}
+	if len(variables) != len(routecfg.FastCGIVars) {
+		t.Errorf("fcgi evaluates %d variables, routecfg.FastCGIVars lists %d", len(variables), len(routecfg.FastCGIVars))
+	}
+	r, _ := http.NewRequest("GET", "http://shop.example:8080/a/?q=1", nil)
+	r.RemoteAddr = "10.1.2.3:4444"
+	v := varsFor(r, "index.php", 0)
 	for _, tc := range []struct {
-		in, want string
-		bad      bool
+		t    routecfg.Template
+		want string
 	}{
-		{in: "/var/www$fastcgi_script_name", want: "/var/www/a/index.php"},
-		{in: "${document_root}${fastcgi_script_name}", want: "/etc/nginx/html/a/index.php"},
-		{in: "cost: 5$", want: "cost: 5$"},
-		{in: "$http_x_tenant-$host", want: "t1-shop.example"},
-		{in: "$request_uri", want: "/a/?q=1"},
-		{in: "$remote_user", bad: true},
-		{in: "${uri", bad: true},
+		{routecfg.Template{{Var: "document_root"}, {Var: "fastcgi_script_name"}}, "/etc/nginx/html/a/index.php"},
+		{routecfg.Template{{Var: "uri"}, {Var: "is_args"}, {Var: "args"}}, "/a/?q=1"},
+		{routecfg.Template{{Literal: "host="}, {Var: "host"}, {Literal: " from "}, {Var: "remote_addr"}}, "host=shop.example from 10.1.2.3"},
 	} {
-		tpl, err := ParseTemplate(tc.in)
-		if tc.bad {
-			if err == nil {
-				t.Errorf("%q: no error", tc.in)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%q: %v", tc.in, err)
-			continue
-		}
-		r, _ := http.NewRequest("GET", "http://shop.example/a/?q=1", nil)
-		r.Header.Set("X-Tenant", "t1")
-		if got := tpl.expand(varsFor(r, "index.php", 0)); got != tc.want {
-			t.Errorf("%q: %q, want %q", tc.in, got, tc.want)
+		if got := expand(tc.t, v); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.t, got, tc.want)
 		}
 	}
 }

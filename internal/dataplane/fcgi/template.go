@@ -5,22 +5,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// Template is a fastcgi_param value: literal text and nginx variables,
-// parsed once from the ConfigMap and evaluated per request. Only the
-// variables below are known; anything else is an error at parse time
-// (nginx itself refuses a configuration with an unknown variable).
-type Template struct {
-	parts []part
-}
-
-type part struct {
-	lit string
-	v   string // variable name, when lit is ""
-}
-
-// variables are the nginx variables a FastCGI parameter may use.
+// variables evaluate routecfg.FastCGIVars (TestEveryVariableIsKnown keeps
+// the two lists together).
 var variables = map[string]func(*vars) string{
 	"fastcgi_script_name": func(v *vars) string { return v.scriptName },
 	"fastcgi_path_info":   func(*vars) string { return "" }, // no fastcgi_split_path_info
@@ -51,74 +41,17 @@ var variables = map[string]func(*vars) string{
 	"remote_port":     func(v *vars) string { return v.remotePort },
 }
 
-// ParseTemplate parses s. "$name" and "${name}" are variables; a "$" not
-// followed by a name is literal, as in nginx.
-func ParseTemplate(s string) (Template, error) {
-	var t Template
-	var lit strings.Builder
-	flush := func() {
-		if lit.Len() > 0 {
-			t.parts = append(t.parts, part{lit: lit.String()})
-			lit.Reset()
-		}
-	}
-	for i := 0; i < len(s); {
-		if s[i] != '$' {
-			lit.WriteByte(s[i])
-			i++
-			continue
-		}
-		var name string
-		if strings.HasPrefix(s[i+1:], "{") {
-			end := strings.IndexByte(s[i+2:], '}')
-			if end < 0 {
-				return Template{}, fmt.Errorf("unterminated ${ in %q", s)
-			}
-			name = s[i+2 : i+2+end]
-			i += 3 + end
-		} else {
-			j := i + 1
-			for j < len(s) && (s[j] == '_' || s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9') {
-				j++
-			}
-			name = s[i+1 : j]
-			if name == "" {
-				lit.WriteByte('$')
-				i++
-				continue
-			}
-			i = j
-		}
-		if _, ok := variables[name]; !ok && !isHeaderVar(name) {
-			return Template{}, fmt.Errorf("unknown variable $%s (moat knows $fastcgi_script_name, $document_root, $request_uri, $uri, $args, $host, $http_NAME and the other request variables of nginx's fastcgi_params)", name)
-		}
-		flush()
-		t.parts = append(t.parts, part{v: name})
-	}
-	flush()
-	return t, nil
-}
-
-// Literal is a Template of constant text.
-func Literal(s string) Template { return Template{parts: []part{{lit: s}}} }
-
-func isHeaderVar(name string) bool {
-	return strings.HasPrefix(name, "http_") && len(name) > len("http_")
-}
-
-func (t Template) expand(v *vars) string {
-	if len(t.parts) == 1 && t.parts[0].v == "" {
-		return t.parts[0].lit
+// expand evaluates a parameter value for the request.
+func expand(t routecfg.Template, v *vars) string {
+	if len(t) == 1 && t[0].Var == "" {
+		return t[0].Literal
 	}
 	var b strings.Builder
-	for _, p := range t.parts {
-		switch {
-		case p.v == "":
-			b.WriteString(p.lit)
-		case isHeaderVar(p.v):
-			b.WriteString(v.header(p.v[len("http_"):]))
-		default:
-			b.WriteString(variables[p.v](v))
+	for _, p := range t {
+		if p.Var == "" {
+			b.WriteString(p.Literal)
+		} else if f := variables[p.Var]; f != nil {
+			b.WriteString(f(v))
 		}
 	}
 	return b.String()
@@ -126,7 +59,6 @@ func (t Template) expand(v *vars) string {
 
 // vars are the request's nginx variables.
 type vars struct {
-	r             *http.Request
 	method        string
 	requestURI    string
 	uri           string
@@ -146,7 +78,6 @@ type vars struct {
 
 func varsFor(r *http.Request, index string, length int64) *vars {
 	v := &vars{
-		r:           r,
 		method:      r.Method,
 		requestURI:  r.URL.RequestURI(),
 		uri:         r.URL.Path,
@@ -182,9 +113,4 @@ func varsFor(r *http.Request, index string, length int64) *vars {
 		v.serverAddr, v.serverPort, _ = net.SplitHostPort(a.String())
 	}
 	return v
-}
-
-// header is $http_NAME: the request header with "_" for "-".
-func (v *vars) header(name string) string {
-	return strings.Join(v.r.Header.Values(strings.ReplaceAll(name, "_", "-")), ", ")
 }

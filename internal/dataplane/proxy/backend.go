@@ -19,6 +19,11 @@ type dispatch struct{ fallback http.RoundTripper }
 
 func (d dispatch) RoundTrip(r *http.Request) (*http.Response, error) {
 	if st, ok := r.Context().Value(stateKey{}).(*reqState); ok && st.backend.Transport != nil {
+		if st.backend.AutoTLS != nil && r.TLS != nil {
+			// AUTO_HTTP: the request came over HTTPS (the outgoing
+			// request is a clone of the incoming one, TLS state included).
+			return st.backend.AutoTLS.RoundTrip(r)
+		}
 		return st.backend.Transport.RoundTrip(r)
 	}
 	return d.fallback.RoundTrip(r)
@@ -31,8 +36,12 @@ func (h *Handler) chooseBackend(st *reqState, pool string) {
 	}
 }
 
-// upstreamScheme is the outgoing URL's scheme.
-func (st *reqState) upstreamScheme() string {
+// upstreamScheme is the outgoing URL's scheme; overTLS tells whether the
+// request came over HTTPS, which AUTO_HTTP follows.
+func (st *reqState) upstreamScheme(overTLS bool) string {
+	if overTLS && st.backend.AutoTLS != nil {
+		return "https"
+	}
 	if st.backend.Scheme != "" {
 		return st.backend.Scheme
 	}

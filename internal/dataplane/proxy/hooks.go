@@ -24,7 +24,7 @@ var (
 func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	st := pr.In.Context().Value(stateKey{}).(*reqState)
 	in, out := pr.In, pr.Out
-	out.URL.Scheme = st.upstreamScheme()
+	out.URL.Scheme = st.upstreamScheme(in.TLS != nil)
 	out.URL.Host = st.ep.Address
 	out.Host = in.Host // the upstream sees the client's Host, like nginx's proxy_set_header Host $best_http_host
 	if st.rewritten {

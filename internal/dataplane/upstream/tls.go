@@ -33,6 +33,9 @@ type Backend struct {
 	Transport http.RoundTripper
 	// Scheme is "http" or "https" for the outgoing URL.
 	Scheme string
+	// AutoTLS, for backend-protocol AUTO_HTTP, carries the requests that
+	// came over HTTPS, with scheme "https" (nginx's proxy_pass $scheme://).
+	AutoTLS http.RoundTripper
 }
 
 // NewTransports returns a set whose plain HTTP pools use plain.
@@ -61,6 +64,10 @@ func (t *Transports) Apply(pools map[string]*routecfg.Pool) {
 	used := map[string]bool{}
 	for key, p := range pools {
 		if p == nil || p.Protocol == routecfg.ProtocolHTTP {
+			continue
+		}
+		if b, ok := t.special(p, used); ok {
+			next[key] = b
 			continue
 		}
 		id := p.Protocol.String()
