@@ -480,11 +480,14 @@ spec:
 		}
 	})
 	t.Run("proxy-http-version", func(t *testing.T) {
-		// 1.0: one upstream connection per request.
+		// 1.0: HTTP/1.0 on the wire, one upstream connection per request.
 		r1 := get(t, c, "http://http10.example/1")
 		r2 := get(t, c, "http://http10.example/2")
-		if r1.status != 200 || r1.echoHeader("Connection") != "close" || r1.echo.RemoteAddr == r2.echo.RemoteAddr {
-			t.Errorf("1.0: %d %v, remote %s then %s", r1.status, r1.echo.Headers, r1.echo.RemoteAddr, r2.echo.RemoteAddr)
+		if r1.status != 200 || r1.echo.Proto != "HTTP/1.0" || r1.echoHeader("Connection") != "close" || r1.echo.RemoteAddr == r2.echo.RemoteAddr {
+			t.Errorf("1.0: %d %s %v, remote %s then %s", r1.status, r1.echo.Proto, r1.echo.Headers, r1.echo.RemoteAddr, r2.echo.RemoteAddr)
+		}
+		if r := get(t, c, "http://rel.example/app1"); r.echo.Proto != "HTTP/1.1" {
+			t.Errorf("default proxy-http-version: backend saw %s", r.echo.Proto)
 		}
 	})
 	t.Run("enable-rewrite-log", func(t *testing.T) {

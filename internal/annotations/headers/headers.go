@@ -15,8 +15,8 @@ var Keys = []annotations.Key{
 		Doc: "ConfigMap (name or namespace/name, only the Ingress's namespace) whose entries are set on every response; each header must be listed in the controller ConfigMap's global-allowed-response-headers, else the annotation is ignored with a diagnostic."},
 	{Name: "connection-proxy-header", Status: annotations.Supported,
 		Doc: "Connection header sent to the upstream (e.g. keep-alive or close) instead of the default; WebSocket upgrades keep Connection: upgrade."},
-	{Name: "proxy-http-version", Status: annotations.Partial,
-		Doc: "1.1 (default) or 1.0; with 1.0 moat still speaks HTTP/1.1 on the wire but closes the upstream connection after each request."},
+	{Name: "proxy-http-version", Status: annotations.Supported,
+		Doc: "1.1 (default) or 1.0: HTTP/1.0 to the upstream, one connection per request with Connection: close, a body of unknown length sent with a Content-Length; WebSocket upgrades stay on HTTP/1.1; gRPC and FastCGI backends ignore it, as nginx's grpc_pass and fastcgi_pass do."},
 	{Name: "x-forwarded-prefix", Needs: annotations.Requires("rewrite-target", "RewriteTargetMissing"), Status: annotations.Supported,
 		Doc: "Send X-Forwarded-Prefix with this value upstream when the path's rewrite-target applies (ingress-nginx sets it only with a rewrite)."},
 }

@@ -11,6 +11,8 @@ import (
 // (upstream.Transports.For).
 type Backends interface {
 	For(pool string) upstream.Backend
+	// Plain reports a pool reached over plain HTTP/1.1.
+	Plain(pool string) bool
 }
 
 // dispatch is the ReverseProxy's transport: it sends each request through
@@ -24,15 +26,32 @@ func (d dispatch) RoundTrip(r *http.Request) (*http.Response, error) {
 			// request is a clone of the incoming one, TLS state included).
 			return st.backend.AutoTLS.RoundTrip(r)
 		}
+		if h10, ok := st.backend.Transport.(upstream.HTTP10); ok && h10.Next == nil {
+			h10.Next = d.fallback
+			return h10.RoundTrip(r)
+		}
 		return st.backend.Transport.RoundTrip(r)
 	}
 	return d.fallback.RoundTrip(r)
 }
 
-// chooseBackend records the pool's transport and scheme in st.
+// wantsHTTP10 is proxy-http-version 1.0 on the request's route.
+func (st *reqState) wantsHTTP10() bool {
+	return st.rt != nil && st.rt.Policy != nil && st.rt.Policy.Headers != nil && st.rt.Policy.Headers.HTTP10
+}
+
+// chooseBackend records the pool's transport and scheme in st;
+// proxy-http-version 1.0 applies to plain-HTTP pools only (nginx's
+// grpc_pass and fastcgi_pass ignore it; HTTPS keeps closing instead).
 func (h *Handler) chooseBackend(st *reqState, pool string) {
+	plain := true
 	if h.backends != nil {
 		st.backend = h.backends.For(pool)
+		plain = h.backends.Plain(pool)
+	}
+	if plain && st.wantsHTTP10() {
+		// A nil Next (no Backends) is dispatch's fallback.
+		st.backend = upstream.Backend{Transport: upstream.HTTP10{Next: st.backend.Transport}, Scheme: "http"}
 	}
 }
 

@@ -40,3 +40,10 @@ func (t *Transports) special(p *routecfg.Pool, used map[string]bool) (Backend, b
 	}
 	return Backend{}, false
 }
+
+// Plain reports whether pool is reached over plain HTTP/1.1 (the default
+// backend-protocol), the only protocol proxy-http-version applies to.
+func (t *Transports) Plain(pool string) bool {
+	_, special := (*t.byPool.Load())[pool]
+	return !special
+}
