@@ -82,14 +82,15 @@ type Store struct {
 	// snap is the last snapshot built and pending the keys changed since,
 	// with their value in snap: the next snapshot patches snap instead of
 	// rebuilding 30,000 objects' worth of maps for one change.
-	snap    *Snapshot
-	pending map[Key]Object
+	snap     *Snapshot
+	pending  map[Key]Object
+	maxDelta int
 }
 
 // New returns an empty store.
 func New() *Store {
 	return &Store{objs: map[Key]Object{}, changed: make(chan struct{}, 1), dirty: map[Key]Object{}, dirtyAll: true,
-		pending: map[Key]Object{}}
+		pending: map[Key]Object{}, maxDelta: defaultMaxDelta}
 }
 
 // Version is the number of changes so far.
@@ -221,13 +222,20 @@ type Snapshot struct {
 	// Diagnostics are the sources' own findings.
 	Diagnostics []diag.Diagnostic
 
-	// objs are all the objects, for Origin and Get.
-	objs map[Key]Object
+	// objs are all the objects, for Origin and Get: a base shared with
+	// earlier snapshots, and the keys changed since it was built (Obj
+	// nil: deleted), so that one change does not copy 30,000 entries.
+	objs, delta map[Key]Object
 }
+
+// defaultMaxDelta bounds the changed keys a snapshot looks up before its
+// base; past it the next snapshot folds them into a new base.
+const defaultMaxDelta = 1024
 
 // Origin returns where the object came from, if known.
 func (sn *Snapshot) Origin(kind, namespace, name string) diag.Origin {
-	return sn.objs[Key{kind, namespace, name}].Origin
+	o, _ := sn.Get(Key{kind, namespace, name})
+	return o.Origin
 }
 
 // Ref returns a diagnostic reference to an object of the snapshot.
@@ -247,7 +255,7 @@ func (s *Store) snapshot() *Snapshot {
 	case s.snap == nil || len(s.pending) > len(s.objs)/8:
 		s.snap = Build(s.version, s.objs, s.diags)
 	case len(s.pending) > 0 || s.snap.Version != s.version:
-		s.snap = s.snap.patch(s.version, s.objs, s.pending, s.diags)
+		s.snap = s.snap.patch(s.version, s.objs, s.pending, s.diags, s.maxDelta)
 	}
 	clear(s.pending)
 	return s.snap
@@ -293,18 +301,36 @@ func (s *Store) SnapshotChanges() (*Snapshot, Changes) {
 
 // Get returns the object stored under k.
 func (sn *Snapshot) Get(k Key) (Object, bool) {
+	if o, ok := sn.delta[k]; ok {
+		return o, o.Obj != nil
+	}
 	o, ok := sn.objs[k]
 	return o, ok
 }
 
 // patch returns a copy of sn with the keys of pending (valued as in sn)
 // set to their value in objs. Only the maps a change touches are copied.
-func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []diag.Diagnostic) *Snapshot {
+func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []diag.Diagnostic, maxDelta int) *Snapshot {
 	n := *sn
 	n.Version = version
 	n.Diagnostics = append([]diag.Diagnostic(nil), diags...)
 	if len(pending) > 0 {
-		n.objs = maps.Clone(sn.objs)
+		if len(sn.delta)+len(pending) > maxDelta {
+			n.objs = maps.Clone(sn.objs)
+			for k, o := range sn.delta {
+				if o.Obj == nil {
+					delete(n.objs, k)
+				} else {
+					n.objs[k] = o
+				}
+			}
+			n.delta = make(map[Key]Object, len(pending))
+		} else {
+			n.delta = maps.Clone(sn.delta)
+			if n.delta == nil {
+				n.delta = make(map[Key]Object, len(pending))
+			}
+		}
 	}
 	cloned := map[string]bool{}
 	once := func(kind string, clone func()) {
@@ -316,11 +342,7 @@ func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []
 	ingresses := false
 	for k, before := range pending {
 		after, present := objs[k]
-		if present {
-			n.objs[k] = after
-		} else {
-			delete(n.objs, k)
-		}
+		n.delta[k] = after // Obj nil when deleted
 		nn := k.Namespace + "/" + k.Name
 		switch k.Kind {
 		case KindIngress:

@@ -24,9 +24,17 @@ import (
 // or losing its last endpoint changes diagnostics (NoReadyEndpoints) and
 // custom-error fallbacks.
 func UpdateEndpoints(cfg *routecfg.Config, sn *store.Snapshot, services map[string]bool) (next *routecfg.Config, changed []string, ok bool) {
+	// By namespace and name, so that the walk over every pool allocates
+	// nothing.
+	want := make(map[[2]string]bool, len(services))
+	for s := range services {
+		if ns, name, ok := strings.Cut(s, "/"); ok {
+			want[[2]string{ns, name}] = true
+		}
+	}
 	var pools map[string]*routecfg.Pool
 	for key, p := range cfg.Pools {
-		if p == nil || !services[p.Namespace+"/"+p.Service] {
+		if p == nil || !want[[2]string{p.Namespace, p.Service}] {
 			continue
 		}
 		svc := sn.Services[p.Namespace+"/"+p.Service]
