@@ -13,8 +13,8 @@ import (
 func TestRoundTripHTTP10(t *testing.T) {
 	type seen struct {
 		proto, conn, body string
-		length           int64
-		te               []string
+		length            int64
+		te                []string
 	}
 	got := make(chan seen, 4)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
