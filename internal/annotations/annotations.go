@@ -144,6 +144,11 @@ func (r *Reader) FullKey(name string) string { return r.Prefix + "/" + name }
 
 // Raw returns the value and whether the key is set.
 func (r *Reader) Raw(name string) (string, bool) {
+	if len(r.Annotations) == 0 {
+		// Most Ingresses carry none; building every family's key for
+		// them was a sixth of translate at 10,000 Ingresses.
+		return "", false
+	}
 	v, ok := r.Annotations[r.FullKey(name)]
 	return v, ok
 }

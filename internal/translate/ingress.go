@@ -116,9 +116,12 @@ func validHost(h string) string {
 	}
 	var errs []string
 	h = strings.ToLower(h)
-	if strings.HasPrefix(h, "*.") {
+	switch {
+	case strings.HasPrefix(h, "*."):
 		errs = validation.IsWildcardDNS1123Subdomain(h)
-	} else {
+	case isDNS1123Subdomain(h):
+		// The common case, without the validator's regular expression.
+	default:
 		errs = validation.IsDNS1123Subdomain(h)
 	}
 	if len(errs) > 0 {
@@ -126,6 +129,31 @@ func validHost(h string) string {
 	}
 	return ""
 }
+
+// isDNS1123Subdomain is validation.IsDNS1123Subdomain's test without its
+// regular expression: at most 253 characters, dot-separated labels of
+// lower-case letters, digits and '-', each starting and ending with a
+// letter or digit. A false here falls back to the validator, which words
+// the error.
+func isDNS1123Subdomain(h string) bool {
+	if len(h) == 0 || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		n := len(label)
+		if n == 0 || !alnum(label[0]) || !alnum(label[n-1]) {
+			return false
+		}
+		for i := 1; i < n-1; i++ {
+			if c := label[i]; !alnum(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 func (t *translator) ingress(ing *networkingv1.Ingress) {
 	if t.refusedIngress(ing) {
