@@ -84,6 +84,7 @@ type Source struct {
 	afterReload func(changed bool)
 	onDecode    func(path string)
 	readFile    func(path string) ([]byte, error) // os.ReadFile
+	now         func() time.Time                  // time.Now
 }
 
 // fileEntry is one manifest file as last read.
@@ -101,9 +102,17 @@ type fileEntry struct {
 	racy bool
 }
 
-// racyWindow is above the coarsest timestamp granularity moat is likely
-// to meet (1 s on ext3 and some network filesystems).
-const racyWindow = 2 * time.Second
+// racyAge is how long after its modification a file's stat may not yet
+// tell a second write from the first: a timestamp tick. Filesystems with
+// nanosecond timestamps tick with the kernel's coarse clock (at most
+// 10 ms); those with whole seconds (ext3, some network filesystems) every
+// second or two. A file is read again while younger than this.
+func racyAge(mtime time.Time) time.Duration {
+	if mtime.Nanosecond()%int(time.Millisecond) != 0 {
+		return 50 * time.Millisecond
+	}
+	return 2 * time.Second
+}
 
 // ReasonLastGoodKept reports a manifest file that no longer parses and
 // whose last good content keeps serving.
@@ -122,6 +131,7 @@ func New(paths []string, st *store.Store, log *slog.Logger, opts ...Option) *Sou
 		holdOff:  DefaultHoldOff,
 		maxDelay: DefaultMaxDelay,
 		readFile: os.ReadFile,
+		now:      time.Now,
 		defs:     map[store.Key][]store.Object{},
 		multi:    map[store.Key]struct{}{},
 		cur:      map[store.Key]store.Object{},
@@ -293,7 +303,7 @@ func (s *Source) read(f string, fi os.FileInfo, statErr error, old *fileEntry) *
 	data, err := []byte(nil), statErr
 	racy := false
 	if err == nil {
-		racy = time.Since(fi.ModTime()) < racyWindow
+		racy = s.now().Sub(fi.ModTime()) < racyAge(fi.ModTime())
 		data, err = s.readFile(f)
 	}
 	var objs []store.Object

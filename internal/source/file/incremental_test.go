@@ -185,11 +185,24 @@ func TestRacyFileReadAgain(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.yaml")
 	h := newIncremental(t, nil, dir)
-	write(t, a, service("a1", 80)) // mtime now
+	mt := time.Date(2026, 1, 2, 3, 4, 5, 6007, time.UTC) // nanosecond timestamps
+	write(t, a, service("a1", 80))
+	must(t, os.Chtimes(a, mt, mt))
+	now := mt.Add(10 * time.Millisecond)
+	h.src.now = func() time.Time { return now }
 	h.expect("a.yaml", "Service/a1", "a1:80")
+	h.expect("a.yaml", "", "a1:80") // read 10 ms after the write: racy
+	now = mt.Add(time.Second)
+	h.expect("a.yaml", "", "a1:80") // no longer racy once read a second later
+	h.expect("", "", "a1:80")
+
+	// Whole-second timestamps: racy for two seconds.
+	mt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	must(t, os.Chtimes(a, mt, mt))
+	now = mt.Add(time.Second)
 	h.expect("a.yaml", "", "a1:80")
-	old := time.Now().Add(-time.Hour)
-	must(t, os.Chtimes(a, old, old))
+	h.expect("a.yaml", "", "a1:80")
+	now = mt.Add(3 * time.Second)
 	h.expect("a.yaml", "", "a1:80")
 	h.expect("", "", "a1:80")
 }
