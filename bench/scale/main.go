@@ -152,7 +152,7 @@ func writeJSON(o options, results []Result) {
 		"go":             runtime.Version(),
 		"poll":           o.poll.String(),
 		"changes":        o.changes,
-		"note":           "moat serve defaults: file debounce 100 ms hold-off, reconcile hold-off 100 ms",
+		"note":           "moat serve defaults: file debounce 10 ms; reconcile passes at once after a quiet spell, trailing hold-off 100 ms; endpoint-only changes skip translate",
 		"loadavg_at_end": loadavg(),
 	}
 	buf, _ := json.MarshalIndent(map[string]any{"meta": meta, "results": results}, "", "  ")
