@@ -69,6 +69,7 @@ func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagn
 	}
 	t.certHealth()
 	t.finish()
+	t.certs.sweep()
 	diag.Sort(t.diags)
 	return t.cfg, t.diags
 }
