@@ -36,6 +36,23 @@ type ExternalAuth struct {
 	// AlwaysSetCookie passes the auth response's Set-Cookie on every
 	// response, not only 2xx/3xx ones.
 	AlwaysSetCookie bool
+	// Keepalive, when set, is ingress-nginx's auth-keepalive mode; nil is
+	// its default: a new connection per auth request.
+	Keepalive *AuthKeepalive
+}
+
+// AuthKeepalive is auth-keepalive: ingress-nginx then asks the auth
+// service through a Lua subrequest over an upstream block with keepalive
+// connections, which differs from auth_request: the method is GET unless
+// auth-method says otherwise, only 200 lets the request through (other
+// 2xx give 500), a 401 carries no WWW-Authenticate, and X-Request-ID is
+// the request's own only with ShareVars.
+type AuthKeepalive struct {
+	// Conns is the number of idle connections kept; Requests the most a
+	// connection carries; Timeout how long an idle one stays open.
+	Conns, Requests int
+	Timeout         time.Duration
+	ShareVars       bool
 }
 
 // CacheRule is one auth-cache-duration entry; Codes empty means 200,

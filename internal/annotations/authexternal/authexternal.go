@@ -36,14 +36,14 @@ var Keys = []annotations.Key{
 		Doc: "nginx proxy_cache_valid entries separated by commas, `[code ...|any] time` (default `200 202 401 5m`; without codes 200 301 302). As nginx, the auth answer's X-Accel-Expires, then Cache-Control s-maxage / max-age, then Expires win over it; answers with Set-Cookie, Vary: * or Cache-Control no-cache, no-store or private are not cached."},
 	{Name: "auth-always-set-cookie", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
 		Doc: "Pass the auth response's Set-Cookie on every response, not only 2xx and 3xx ones."},
-	{Name: "auth-keepalive", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Partial,
-		Doc: "Validated; moat always reuses connections to the auth service (Go's connection pool), whatever the value."},
-	{Name: "auth-keepalive-requests", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Partial,
-		Doc: "Validated; connection reuse is managed by Go's connection pool."},
-	{Name: "auth-keepalive-timeout", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Partial,
-		Doc: "Validated; idle connections to the auth service close after 90 s."},
-	{Name: "auth-keepalive-share-vars", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Partial,
-		Doc: "Validated; moat has no nginx variables to share, response headers are copied either way."},
+	{Name: "auth-keepalive", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
+		Doc: "Idle connections kept to the auth service. 0 (default): a new connection per auth request, with Connection: close, as nginx's auth location. Above 0, ingress-nginx's keepalive mode (a Lua subrequest): the sub-request is a GET unless auth-method says otherwise, only 200 lets the request through (other 2xx answer 500) and a 401 carries no WWW-Authenticate. Off when the auth-url host has a variable."},
+	{Name: "auth-keepalive-requests", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
+		Doc: "Requests one keepalive connection carries before it is closed (default 1000); 0 or less turns auth-keepalive off, as in ingress-nginx."},
+	{Name: "auth-keepalive-timeout", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
+		Doc: "Seconds an idle keepalive connection stays open (default 60); 0 or less turns auth-keepalive off, as in ingress-nginx."},
+	{Name: "auth-keepalive-share-vars", Needs: annotations.Requires("auth-url", "AuthURLMissing"), Status: annotations.Supported,
+		Doc: "With auth-keepalive: true sends the request's own X-Request-ID to the auth service; false (default) evaluates it again, as the Lua subrequest's own variables: the client's X-Request-ID if it sent one, else a new ID."},
 	{Name: "auth-snippet", Status: annotations.Refused,
 		Doc: "Raw nginx configuration for the auth sub-request; moat never takes nginx directives (and it is Critical risk)."},
 	{Name: "enable-global-auth", Status: annotations.Supported,
@@ -58,6 +58,13 @@ type Settings struct {
 	URL, Method, Signin, SigninParam, RequestRedirect, CacheKey, CacheDuration string
 	ResponseHeaders                                                            []string
 	AlwaysSetCookie                                                            bool
+	Keepalive                                                                  Keepalive
+}
+
+// Keepalive is auth-keepalive and its options (seconds for Timeout).
+type Keepalive struct {
+	Conns, Requests, Timeout int
+	ShareVars                bool
 }
 
 // Config is the parsed family.
@@ -75,10 +82,23 @@ type Config struct {
 // Parse reads the family.
 func Parse(r *annotations.Reader) Config {
 	c := Config{GlobalAuth: r.Bool("enable-global-auth", true)}
-	r.Int("auth-keepalive", 0, 0, 1<<20)
-	r.Int("auth-keepalive-requests", 1000, 1, 1<<30)
-	r.Int("auth-keepalive-timeout", 60, 1, 1<<20)
-	r.Bool("auth-keepalive-share-vars", false)
+	keep := Keepalive{
+		Conns:     r.Int("auth-keepalive", 0, 0, 1<<20),
+		Requests:  r.Int("auth-keepalive-requests", 1000, -1<<30, 1<<30),
+		Timeout:   r.Int("auth-keepalive-timeout", 60, -1<<30, 1<<20),
+		ShareVars: r.Bool("auth-keepalive-share-vars", false),
+	}
+	// ingress-nginx turns keepalive off when either bound is not
+	// positive.
+	for _, kv := range []struct {
+		key string
+		n   int
+	}{{"auth-keepalive-requests", keep.Requests}, {"auth-keepalive-timeout", keep.Timeout}} {
+		if kv.n <= 0 {
+			r.Invalid(kv.key, strconv.Itoa(kv.n), "must be greater than zero; auth-keepalive is off, as in ingress-nginx")
+			keep.Conns = 0
+		}
+	}
 	v, ok := r.Raw("auth-url")
 	if !ok {
 		return c
@@ -93,6 +113,7 @@ func Parse(r *annotations.Reader) Config {
 		CacheDuration:   r.String("auth-cache-duration", defaultCacheDuration),
 		ResponseHeaders: annotations.SplitList(r.String("auth-response-headers", "")),
 		AlwaysSetCookie: r.Bool("auth-always-set-cookie", false),
+		Keepalive:       keep,
 	}
 	c.Settings = s
 	c.ProxySetHeaders = r.String("auth-proxy-set-headers", "")
@@ -110,6 +131,14 @@ func Build(s Settings, bad func(key, value, why string)) *routecfg.ExternalAuth 
 		return nil
 	}
 	a := &routecfg.ExternalAuth{Method: s.Method, AlwaysSetCookie: s.AlwaysSetCookie}
+	if k := s.Keepalive; k.Conns > 0 {
+		if strings.Contains(u.Host, "$") {
+			// An nginx upstream block cannot name a variable host.
+			bad("auth-keepalive", strconv.Itoa(k.Conns), "the auth-url host has a variable; keepalive is off, as in ingress-nginx")
+		} else {
+			a.Keepalive = &routecfg.AuthKeepalive{Conns: k.Conns, Requests: k.Requests, Timeout: time.Duration(k.Timeout) * time.Second, ShareVars: k.ShareVars}
+		}
+	}
 	if a.URL, err = annotations.ParseTemplate(s.URL); err != nil {
 		bad("auth-url", s.URL, err.Error()+"; the paths are denied (503)")
 		return nil
@@ -131,8 +160,9 @@ func Build(s Settings, bad func(key, value, why string)) *routecfg.ExternalAuth 
 	}
 	for _, h := range s.ResponseHeaders {
 		if !annotations.ValidHeaderName(h) {
-			bad("auth-response-headers", h, "not a header name; skipped")
-			continue
+			// ingress-nginx: "invalid headers list", location denied.
+			bad("auth-response-headers", h, "not a header name; the paths are denied (503), as in ingress-nginx")
+			return nil
 		}
 		a.ResponseHeaders = append(a.ResponseHeaders, h)
 	}
@@ -141,22 +171,21 @@ func Build(s Settings, bad func(key, value, why string)) *routecfg.ExternalAuth 
 			bad("auth-request-redirect", s.RequestRedirect, err.Error())
 		}
 	}
-	// The duration is checked even without a cache key, so that a bad
-	// value is reported rather than silently unused; empty is the
-	// default, as ingress-nginx's ParseStringToCacheDurations.
+	// The duration is checked even without a cache key, as ingress-nginx's
+	// ParseStringToCacheDurations, whose error denies the location; empty
+	// is the default.
 	dur := s.CacheDuration
 	if strings.TrimSpace(dur) == "" {
 		dur = defaultCacheDuration
 	}
 	rules, derr := ParseCacheDuration(dur)
 	if derr != nil {
-		bad("auth-cache-duration", s.CacheDuration, derr.Error()+"; answers are not cached")
+		bad("auth-cache-duration", s.CacheDuration, derr.Error()+"; the paths are denied (503), as in ingress-nginx")
+		return nil
 	}
 	if s.CacheKey != "" {
 		if a.CacheKey, err = balance.ParseVarString(s.CacheKey); err != nil {
 			bad("auth-cache-key", s.CacheKey, err.Error()+"; answers are not cached")
-		} else if derr != nil {
-			a.CacheKey = nil
 		} else {
 			a.CacheRules = rules
 		}

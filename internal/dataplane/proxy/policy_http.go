@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -129,6 +130,10 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	method := a.Method
 	if method == "" {
 		method = r.Method
+		if a.Keepalive != nil {
+			// ingress-nginx's keepalive mode asks with a GET subrequest.
+			method = http.MethodGet
+		}
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
@@ -149,7 +154,14 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	if st.http.https {
 		scheme = "https"
 	}
-	hdr.Set("X-Request-Id", st.reqID)
+	if k := a.Keepalive; k != nil && !k.ShareVars {
+		// The Lua subrequest has variables of its own, so ingress-nginx's
+		// $req_id (the client's X-Request-ID, else $request_id) is
+		// evaluated again: a new ID unless the client sent one.
+		hdr.Set("X-Request-Id", requestID(r))
+	} else {
+		hdr.Set("X-Request-Id", st.reqID)
+	}
 	hdr.Set("X-Original-Url", scheme+"://"+r.Host+r.RequestURI)
 	hdr.Set("X-Original-Method", r.Method)
 	hdr.Set("X-Sent-From", "nginx-ingress-controller")
@@ -167,7 +179,13 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	for _, sh := range a.SetHeaders {
 		hdr.Set(sh.Name, string(h.expand(nil, sh.Value, st, r)))
 	}
-	res, err := h.http.authClient.Do(req)
+	client := h.http.authClient
+	var last net.Conn
+	if k := a.Keepalive; k != nil {
+		client = h.http.authPools.get(k)
+		req = req.WithContext(httptrace.WithClientTrace(req.Context(), traceUses(k, &last)))
+	}
+	res, err := client.Do(req)
 	if err != nil {
 		h.logger.Warn("auth request failed", "url", string(target), "request_id", st.reqID, "error", err)
 		if !quiet {
@@ -177,7 +195,13 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // drained for connection reuse
 	res.Body.Close()
+	if last != nil {
+		last.Close() // auth-keepalive-requests reached
+	}
 	st.http.authCookie = res.Header["Set-Cookie"]
+	if a.Keepalive != nil && res.StatusCode != http.StatusOK {
+		st.http.authCookie = nil // the Lua keeps Set-Cookie of a 200 only
+	}
 	if a.CacheKey != nil {
 		now := h.now()
 		if ttl := authCacheTTL(a.CacheRules, res.StatusCode, res.Header, now); ttl > 0 {
@@ -204,6 +228,18 @@ func authKept(a *routecfg.ExternalAuth, hdr http.Header) http.Header {
 // authDecision acts on the auth answer (fresh or cached): true lets the
 // request on.
 func (h *Handler) authDecision(st *reqState, r *http.Request, a *routecfg.ExternalAuth, status int, hdr http.Header, quiet bool) bool {
+	if a.Keepalive != nil {
+		// ngx_conf_external_auth.lua: 200 passes, 401 and 403 are
+		// returned as nginx's own (no WWW-Authenticate), anything else
+		// is 500.
+		switch {
+		case status == http.StatusOK:
+		case status == http.StatusUnauthorized || status == http.StatusForbidden:
+			hdr = nil
+		default:
+			status = http.StatusInternalServerError
+		}
+	}
 	switch {
 	case status >= 200 && status < 300:
 		if len(a.ResponseHeaders) > 0 {
@@ -652,23 +688,13 @@ func (h *Handler) errorPage(st *reqState, code int) (io.ReadCloser, int, http.He
 		http.Header{"Content-Type": valTextPlain, "X-Content-Type-Options": valNoSniff}
 }
 
-// newAuthClient is the client for auth sub-requests: no redirects
-// followed, its own connection pool.
-func newAuthClient() *http.Client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConnsPerHost: 32,
-		IdleConnTimeout:     90 * time.Second,
-	}
-	return &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
 // httpHandlerState is the Handler's share of the HTTP families.
 type httpHandlerState struct {
 	authClient *http.Client
 	// authCache is auth-cache-key's cache, kept across swaps.
 	authCache authCache
+	// authPools are the auth-keepalive connection pools.
+	authPools authClients
 }
 
 // logRewrite is enable-rewrite-log: nginx's rewrite_log notice for a
