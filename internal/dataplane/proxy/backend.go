@@ -72,9 +72,9 @@ var grpcStatusKeys = [...]string{"Grpc-Status", "Grpc-Message", "Grpc-Status-Det
 
 // grpcTrailersOnly moves the status of a gRPC "trailers-only" response (a
 // HEADERS frame that ends the stream, which the HTTP/2 client reports as
-// headers with an empty body) into trailers. ReverseProxy with
-// FlushInterval -1 may flush the headers before it sees the empty body
-// end, splitting them from END_STREAM; gRPC clients then read the status
+// headers with an empty body) into trailers. ReverseProxy flushes bodies
+// of unknown length as they come and may flush the headers before it sees
+// the empty body end, splitting them from END_STREAM; gRPC clients then read the status
 // as ordinary headers and fail with "server closed the stream without
 // sending trailers". As trailers the status arrives either way.
 func grpcTrailersOnly(res *http.Response) {

@@ -39,7 +39,9 @@ type Options struct {
 	Snapshot func() *Snapshot
 	// Upstreams picks endpoints and records their state.
 	Upstreams *upstream.Manager
-	// Transport carries proxied requests (upstream.NewTransport).
+	// Transport carries proxied requests (upstream.NewTransport); an
+	// *http.Transport is fronted by an upstream.H1Transport, which
+	// carries the bodiless plain-HTTP/1.1 requests itself.
 	Transport http.RoundTripper
 	// Backends, when set, chooses the transport and scheme per pool for
 	// backend-protocol and proxy-ssl-* (backend.go); Transport serves
@@ -110,14 +112,22 @@ func New(opts Options) *Handler {
 	if transport == nil {
 		transport = upstream.NewTransport(upstream.TransportOptions{})
 	}
+	if t, ok := transport.(*http.Transport); ok {
+		transport = upstream.NewH1Transport(t)
+	}
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewriteOut,
 		Transport:      &trafficTransport{h: h, base: dispatch{fallback: transport}},
 		ModifyResponse: h.modifyResponse,
 		ErrorHandler:   h.errorHandler,
-		// Flush every write: ingress-nginx's proxy-buffering is off by
-		// default, so streamed responses must reach the client as they come.
-		FlushInterval: -1,
+		// No flush after every write (a timer goroutine per response and
+		// the header in a TLS record of its own). ingress-nginx's
+		// proxy-buffering is off by default, so streamed responses must
+		// still reach the client as they come: the response body flushes
+		// when the upstream has nothing more to read yet (respBody,
+		// ExchangeHook.UpstreamWait), and ReverseProxy itself flushes
+		// bodies of unknown length and event streams after each write.
+		FlushInterval: 0,
 		BufferPool:    bufferPool{},
 		ErrorLog:      slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
 	}
@@ -182,6 +192,10 @@ type reqState struct {
 	backend upstream.Backend
 	// http is the HTTP families' request state (policy_http.go).
 	http httpReq
+	// maxResponseHeader bounds the upstream's response header for the
+	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
+	// Buffering the response (proxy-buffering) is rw.holdFlush.
+	maxResponseHeader int64
 }
 
 var statePool = sync.Pool{New: func() any { return new(reqState) }}

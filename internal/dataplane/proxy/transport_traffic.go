@@ -99,6 +99,7 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			rb = &reqBody{src: io.NopCloser(bytes.NewReader(buffered)), buffered: true}
 		}
 		a := newAttempt(ctx, tm, rb != nil)
+		a.rw, a.maxHeader = &st.rw, st.maxResponseHeader
 		areq := req.WithContext(&a.ctx)
 		if rb != nil {
 			rb.attach(a)
@@ -171,6 +172,14 @@ func (t *trafficTransport) respond(st *reqState, res *http.Response, a *attempt)
 	tr.resBody = respBody{rc: res.Body, a: a, ctx: st.tr.inCtx(res.Request)}
 	if p := st.rt.Policy; p != nil && p.Limits != nil && p.Limits.Rate > 0 {
 		tr.resBody.rate, tr.resBody.after, tr.resBody.start = p.Limits.Rate, p.Limits.RateAfter, time.Now()
+		// Paced bytes must leave as they are paced.
+		tr.resBody.flush = &st.rw
+	}
+	if !upstream.WaitsUpstream(res.Body) {
+		// This transport does not say when the upstream makes us wait,
+		// so every read may: flush before each (as FlushInterval -1
+		// did, without its timer).
+		tr.resBody.flush = &st.rw
 	}
 	res.Body = &tr.resBody
 	if tr.setCookie != "" {
@@ -304,6 +313,19 @@ type attempt struct {
 	hasBody  bool
 	ctx      attemptCtx
 	released bool
+	// For upstream.ExchangeHook: the client's writer, flushed when the
+	// upstream makes the body wait, and the response header bound.
+	rw        *responseWriter
+	maxHeader int64
+}
+
+// MaxResponseHeaderBytes and UpstreamWait are the upstream.ExchangeHook.
+func (a *attempt) MaxResponseHeaderBytes() int64 { return a.maxHeader }
+
+func (a *attempt) UpstreamWait() {
+	if a.rw != nil {
+		a.rw.flushStarted()
+	}
 }
 
 // Which deadline of a silenceTimer.
@@ -550,9 +572,14 @@ type respBody struct {
 	after int64
 	start time.Time
 	n     int64
+	// flush, when set, is flushed before every read.
+	flush *responseWriter
 }
 
 func (b *respBody) Read(p []byte) (int, error) {
+	if b.flush != nil {
+		b.flush.flushStarted()
+	}
 	if b.rate > 0 {
 		// Small reads keep the pace smooth (a tenth of a second's worth).
 		p = p[:min(int64(len(p)), max(b.rate/10, 512))]

@@ -63,6 +63,14 @@ func (rw *responseWriter) FlushError() error {
 	return http.NewResponseController(rw.w).Flush()
 }
 
+// flushStarted flushes what the client has not got yet, once the
+// response has begun: before that a flush would commit the header early.
+func (rw *responseWriter) flushStarted() {
+	if rw.wroteHeader && !rw.hijacked {
+		rw.FlushError() //nolint:errcheck // a gone client fails the next write
+	}
+}
+
 // Hijack serves WebSocket and other protocol upgrades.
 func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(rw.w).Hijack()

@@ -22,6 +22,8 @@ import (
 type Transports struct {
 	opts  TransportOptions
 	plain *http.Transport
+	// fast carries plain-HTTP pools: H1Transport in front of plain.
+	fast *H1Transport
 
 	mu     sync.Mutex // serialises Apply
 	byID   map[string]*http.Transport
@@ -38,21 +40,22 @@ type Backend struct {
 	AutoTLS http.RoundTripper
 }
 
-// NewTransports returns a set whose plain HTTP pools use plain.
+// NewTransports returns a set whose plain HTTP pools use plain, fronted by
+// an H1Transport for the requests it can carry.
 func NewTransports(opts TransportOptions, plain *http.Transport) *Transports {
-	t := &Transports{opts: opts, plain: plain, byID: map[string]*http.Transport{}}
+	t := &Transports{opts: opts, plain: plain, fast: NewH1Transport(plain), byID: map[string]*http.Transport{}}
 	empty := map[string]Backend{}
 	t.byPool.Store(&empty)
 	return t
 }
 
 // For returns the transport and scheme of a pool; unknown pools (and plain
-// HTTP ones) get the shared plain transport.
+// HTTP ones) get the shared plain transport (H1Transport in front).
 func (t *Transports) For(pool string) Backend {
 	if b, ok := (*t.byPool.Load())[pool]; ok {
 		return b
 	}
-	return Backend{Transport: t.plain, Scheme: "http"}
+	return Backend{Transport: t.fast, Scheme: "http"}
 }
 
 // Apply maps every pool of cfg to its transport, building new ones only
@@ -99,6 +102,7 @@ func (t *Transports) Apply(pools map[string]*routecfg.Pool) {
 
 // CloseIdleConnections closes the idle connections of every transport.
 func (t *Transports) CloseIdleConnections() {
+	t.fast.CloseIdleConnections()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, tr := range t.byID {

@@ -22,7 +22,7 @@ func TestTransports(t *testing.T) {
 		"ns/grpc:80#GRPC":     {Key: "ns/grpc:80#GRPC", Protocol: routecfg.ProtocolGRPC},
 	}
 	ts.Apply(pools)
-	if be := ts.For("ns/web:80"); be.Transport != plain || be.Scheme != "http" {
+	if be := ts.For("ns/web:80"); be.Transport != ts.fast || ts.fast.fallback != plain || be.Scheme != "http" {
 		t.Errorf("plain pool: %+v", be)
 	}
 	ha, hb := ts.For("ns/web:80#HTTPS-a"), ts.For("ns/web:80#HTTPS-b")
@@ -45,7 +45,7 @@ func TestTransports(t *testing.T) {
 	if ts.For("ns/web:80#HTTPS-a").Transport != ha.Transport {
 		t.Error("transport not kept across applies")
 	}
-	if be := ts.For("ns/web:80#HTTPS-b"); be.Transport != plain {
+	if be := ts.For("ns/web:80#HTTPS-b"); be.Transport != ts.fast {
 		t.Error("removed pool still has its transport")
 	}
 	if len(ts.byID) != 2 {
