@@ -154,9 +154,10 @@ func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// h1Eligible: plain HTTP, no request body, no protocol upgrade.
+// h1Eligible: plain HTTP, no request body, no protocol upgrade, no
+// CONNECT.
 func h1Eligible(req *http.Request) bool {
-	return req.URL != nil && req.URL.Scheme == "http" &&
+	return req.URL != nil && req.URL.Scheme == "http" && req.Method != http.MethodConnect &&
 		(req.Body == nil || req.Body == http.NoBody) && req.ContentLength == 0 &&
 		len(req.TransferEncoding) == 0 && req.Header["Upgrade"] == nil
 }
@@ -409,7 +410,7 @@ func (c *h1Conn) exchange(ctx context.Context, req *http.Request, hook ExchangeH
 	c.ctx, c.gotByte = ctx, false
 	c.stop = context.AfterFunc(ctx, c.interruptFn)
 	bw := t.getWriter(c.Conn)
-	err = req.Write(bw)
+	err = writeHead(bw, req)
 	if err == nil {
 		err = bw.Flush()
 	}
