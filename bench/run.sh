@@ -31,7 +31,11 @@
 # LOAD_CPUS (1), BACKEND_CPUS (1), H2_CLIENTS (50), H2_STREAMS (10),
 # HS_CLIENTS (200), LOG_ROW (1), OUT_DIR (bench/results), KEEP_WORK (0),
 # MOAT_BIN (a prebuilt moat binary; default: go build ./cmd/moat) and
-# MOAT_COMMIT (the commit it was built from, for the report).
+# MOAT_COMMIT (the commit it was built from, for the report);
+# MOAT_BASE_BIN (a baseline moat binary, run as a fourth proxy "moat-base"
+# in the same interleaved rounds, so a change is measured against its
+# baseline under the same conditions; the table adds moat/moat-base) and
+# MOAT_BASE_COMMIT.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,7 +44,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-2}
-PROXIES=${PROXIES:-"moat nginx haproxy"}
+MOAT_BASE_BIN=${MOAT_BASE_BIN:-}
+PROXIES=${PROXIES:-"moat${MOAT_BASE_BIN:+ moat-base} nginx haproxy"}
 PROXY_CPUS=${PROXY_CPUS:-0}
 LOAD_CPUS=${LOAD_CPUS:-1}
 BACKEND_CPUS=${BACKEND_CPUS:-1}
@@ -191,6 +196,10 @@ else
   log "building moat"
   (cd "$ROOT" && go build -o "$WORK/moat" ./cmd/moat)
 fi
+if [[ -n $MOAT_BASE_BIN ]]; then
+  log "using baseline moat binary $MOAT_BASE_BIN"
+  cp "$MOAT_BASE_BIN" "$WORK/moat-base"
+fi
 (cd "$ROOT" && go build -o "$WORK/report" ./bench/report)
 
 log "generating an ECDSA P-256 certificate for bench.local"
@@ -232,15 +241,15 @@ haproxy -c -q -f "$WORK/proxy-haproxy-logoff.cfg"
 start_proxy() {
   local name=$1 lg=$2
   case $name in
-    moat)
+    moat|moat-base)
       local al=false; [[ $lg == on ]] && al=true
-      start moat "$PROXY_CPUS" "$WORK/moat" serve --manifests "$WORK/moat-manifests" \
+      start "$name" "$PROXY_CPUS" "$WORK/$name" serve --manifests "$WORK/moat-manifests" \
         --http-addr "$MOAT_HTTP_ADDR" --https-addr "$PROXY_ADDR" --admin-addr "$MOAT_ADMIN_ADDR" \
         --default-ssl-certificate default/bench-tls --access-log="$al" --log-level warn
       PPID_=$PID
       for _ in $(seq 200); do
         curl -fsS -o /dev/null "http://$MOAT_ADMIN_ADDR/readyz" 2>/dev/null && break
-        kill -0 "$PID" 2>/dev/null || { cat "$WORK/moat.err" >&2; exit 1; }
+        kill -0 "$PID" 2>/dev/null || { cat "$WORK/$name.err" >&2; exit 1; }
         sleep 0.05
       done
       ;;
@@ -371,8 +380,8 @@ run_proxy() {
   wrk_load "$round" "$name" hs_resumed 50 "$url" bench.local -H "Connection: close"
   wrk_load "$round" "$name" echo50 50 "$url" echo.bench.local
   rec "$round" "$name" all rss_peak_mib "$(awk -v k="$(hwm_kib "${MPIDS[@]}")" 'BEGIN{printf "%.1f", k/1024}')"
-  if [[ $name == moat ]]; then
-    rec "$round" moat all gomaxprocs "$(curl -fsS "http://$MOAT_ADMIN_ADDR/metrics" | awk '/^go_sched_gomaxprocs_threads /{print $2}')"
+  if [[ $name == moat* ]]; then
+    rec "$round" "$name" all gomaxprocs "$(curl -fsS "http://$MOAT_ADMIN_ADDR/metrics" | awk '/^go_sched_gomaxprocs_threads /{print $2}')"
   fi
   stop "$PPID_"
   if [[ $LOG_ROW == 1 ]]; then
@@ -407,6 +416,7 @@ META=$WORK/meta.txt
   else
     echo "commit=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet HEAD -- cmd internal 2>/dev/null || echo '+dirty')"
   fi
+  [[ -n $MOAT_BASE_BIN ]] && echo "base_commit=${MOAT_BASE_COMMIT:-unknown} (prebuilt $MOAT_BASE_BIN)"
   echo "nproc=$ncpu"
   echo "cpu=$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
   echo "kernel=$(uname -sr)"

@@ -160,8 +160,8 @@ var ratioMetrics = []string{"rps", "p50_ms", "p99_ms", "mean_ms", "cpu_s_per_100
 
 func ratios(m map[string]map[string]map[string]Stat) map[string]map[string]map[string]map[string]float64 {
 	out := map[string]map[string]map[string]map[string]float64{}
-	for _, proxy := range []string{"moat", "nginx", "haproxy"} {
-		for _, ref := range []string{"nginx", "haproxy"} {
+	for _, proxy := range []string{"moat", "moat-base", "nginx", "haproxy"} {
+		for _, ref := range []string{"nginx", "haproxy", "moat-base"} {
 			if proxy == ref || m[proxy] == nil || m[ref] == nil {
 				continue
 			}
@@ -220,13 +220,16 @@ var rows = []row{
 
 func printTable(w io.Writer, r *Report) {
 	targets := []string{}
-	for _, t := range []string{"moat", "nginx", "haproxy", "direct"} {
+	for _, t := range []string{"moat", "moat-base", "nginx", "haproxy", "direct"} {
 		if r.Medians[t] != nil {
 			targets = append(targets, t)
 		}
 	}
 	m := r.Meta
 	fmt.Fprintf(w, "moat vs nginx vs HAProxy — %s, commit %s\n", m["date"], m["commit"])
+	if b := m["base_commit"]; b != "" {
+		fmt.Fprintf(w, "moat-base: commit %s\n", b)
+	}
 	fmt.Fprintf(w, "%s CPU(s), %s, %s; proxy on CPU %s, load generator on CPU %s, backend on CPU %s\n",
 		m["nproc"], m["cpu"], m["kernel"], m["proxy_cpus"], m["load_cpus"], m["backend_cpus"])
 	fmt.Fprintf(w, "%s rounds × %s s per load, medians; load average before %s, after %s\n\n",
@@ -238,11 +241,15 @@ func printTable(w io.Writer, r *Report) {
 		fmt.Fprintf(tw, "%s\t", t)
 	}
 	hasNginx, hasHAProxy := r.Medians["nginx"] != nil, r.Medians["haproxy"] != nil
+	hasBase := r.Medians["moat-base"] != nil
 	if hasNginx {
 		fmt.Fprint(tw, "moat/nginx\t")
 	}
 	if hasHAProxy {
 		fmt.Fprint(tw, "moat/haproxy\t")
+	}
+	if hasBase {
+		fmt.Fprint(tw, "moat/moat-base\t")
 	}
 	fmt.Fprintln(tw)
 	for _, rw := range rows {
@@ -259,6 +266,9 @@ func printTable(w io.Writer, r *Report) {
 		}
 		if hasHAProxy {
 			fmt.Fprint(tw, ratioCell(r, "haproxy", rw)+"\t")
+		}
+		if hasBase {
+			fmt.Fprint(tw, ratioCell(r, "moat-base", rw)+"\t")
 		}
 		fmt.Fprintln(tw)
 	}
