@@ -68,8 +68,8 @@ type Source struct {
 	maxDelay time.Duration
 
 	mu sync.Mutex // serialises reloads and guards the fields below
-	// files holds each manifest file's last decode; cur is what the
-	// store holds from this source, and diags the findings handed to it.
+	// files holds each manifest file's last decode, and diags the
+	// findings last handed to the store.
 	files map[string]*fileEntry
 	// defs holds every definition of each key, in file order (two files
 	// may define one object; the last wins); cur the winners.
