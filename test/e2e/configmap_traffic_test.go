@@ -100,8 +100,9 @@ func TestConfigMapTrafficDefaults(t *testing.T) {
 	}
 
 	// proxy-request-buffering off: a chunked body streams on; on, it is
-	// read whole up to the ConfigMap's client-body-buffer-size (64 bytes)
-	// and sent with a Content-Length; the annotation's 1k holds more.
+	// read whole (the ConfigMap's client-body-buffer-size of 64 bytes in
+	// memory, the rest in a temporary file) and sent with a
+	// Content-Length.
 	chunked := func(host string, n int) result {
 		body := io.MultiReader(strings.NewReader(strings.Repeat("b", n)))
 		return send(t, c, "POST", "http://"+host+"/", nil, body)
@@ -113,7 +114,7 @@ func TestConfigMapTrafficDefaults(t *testing.T) {
 	}{
 		{"streamed.example", 10, "-1"},
 		{"reqbuf.example", 10, "10"},
-		{"reqbuf.example", 100, "-1"},
+		{"reqbuf.example", 100, "100"},
 		{"bigbuf.example", 100, "100"},
 	} {
 		r := chunked(tc.host, tc.n)

@@ -1,7 +1,7 @@
 // Package buffering parses the request-body limit and ingress-nginx's
-// buffering annotations. nginx spools bodies to memory and disk; moat's
-// data plane streams them, so most buffer sizes have nothing to size: they
-// are validated and documented as partial.
+// buffering annotations: like nginx, the data plane holds buffered request
+// and response bodies in memory up to these sizes and in temporary files
+// beyond.
 package buffering
 
 import (
@@ -14,18 +14,18 @@ import (
 var Keys = []annotations.Key{
 	{Name: "proxy-body-size", Scope: annotations.ScopeLocation, Risk: "Medium", Status: annotations.Supported,
 		Doc: "Largest request body (nginx size: 8k, 1m, 2g); larger ones get 413, before the upstream is contacted when Content-Length says so. `0` is unlimited. Default 1m (controller setting proxy-body-size)."},
-	{Name: "proxy-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "`on`: moat stops flushing after each upstream write, so the client gets the response in buffer-sized batches, and honours X-Accel-Buffering from the upstream (hidden from the client) as nginx does. Differs: nginx also spools the whole response to memory and disk to release the upstream early; moat holds the upstream until the client has read. Default off, as ingress-nginx."},
-	{Name: "proxy-request-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "`on` (default): a body up to client-body-buffer-size is read whole before the upstream is contacted, sent with a Content-Length even when the client sent it chunked, and sent again on a retry; `off`: bodies are streamed. Differs: nginx also reads larger bodies whole, spooling them to disk; moat streams those."},
-	{Name: "client-body-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "Largest body read into memory before proxying (default 8k; see proxy-request-buffering). Differs: nginx spools larger bodies to disk; moat streams them."},
-	{Name: "proxy-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "Validated; no effect: nginx answers 502 when upstream response headers exceed it (default 4k); moat accepts upstream headers up to 1 MiB, so manifests that raised it work unchanged."},
-	{Name: "proxy-buffers-number", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "Validated; no effect: moat does not spool responses (see proxy-buffering)."},
-	{Name: "proxy-max-temp-file-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Partial,
-		Doc: "Validated; no effect: moat never writes responses to temporary files."},
+	{Name: "proxy-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+		Doc: "`on`: the response is read from the upstream ahead of the client, in memory up to proxy-buffers-number × proxy-buffer-size (at most 1m) and then in a temporary file up to proxy-max-temp-file-size, and sent without a flush per upstream write, so the upstream is released early; past both bounds the upstream waits for the client, as nginx. X-Accel-Buffering from the upstream turns it on or off per response and is not passed on. Default off: each upstream write reaches the client as it comes. gRPC responses and upgrades are not buffered (nginx's grpc_pass has no proxy_buffering)."},
+	{Name: "proxy-request-buffering", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+		Doc: "`on` (default): the whole request body is read before the upstream is contacted (client-body-buffer-size in memory, the rest in a temporary file), sent with a Content-Length even when the client sent it chunked, and sent again on a retry; a body over proxy-body-size gets 413 without reaching the upstream. `off`: bodies are streamed as they come and not sent again."},
+	{Name: "client-body-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+		Doc: "How much of a buffered request body is held in memory (default 8k); the rest goes to a temporary file, as nginx's client_body_buffer_size. Above 1m moat still holds 1m in memory (BodyBufferCapped), which changes nothing on the wire."},
+	{Name: "proxy-buffer-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+		Doc: "Largest upstream response head, status line and headers (nginx size, default 4k): a larger one gets 502, as nginx's \"upstream sent too big header\", and counts as invalid_header for proxy-next-upstream. With proxy-buffering it also sizes the memory buffers. At most 1m (ProxyBufferSizeCapped). Counted byte for byte on plain-HTTP/1.1 requests without a body, otherwise from the parsed head as `Name: value` lines."},
+	{Name: "proxy-buffers-number", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+		Doc: "With proxy-buffering on, the memory read ahead of the client is this many proxy-buffer-size buffers (default 4; moat holds at most 1m in memory and puts the rest in the temporary file)."},
+	{Name: "proxy-max-temp-file-size", Scope: annotations.ScopeLocation, Risk: "Low", Status: annotations.Supported,
+		Doc: "With proxy-buffering on, how much of a response goes to a temporary file once the memory buffers are full (default 1024m); 0: no file, the upstream waits for the client."},
 }
 
 // maxBuffer bounds the memory one request may hold for its body.
@@ -54,7 +54,7 @@ func Parse(r *annotations.Reader, def routecfg.Body) *routecfg.Body {
 	b.BufferBytes, _ = nginxval.Size(r, "client-body-buffer-size", def.BufferBytes)
 	if b.BufferBytes > maxBuffer {
 		nginxval.Warn(r, "client-body-buffer-size", "BodyBufferCapped",
-			"moat holds at most 1m of a request body in memory; larger bodies are streamed")
+			"moat holds at most 1m of a request body in memory; the rest of a buffered body goes to a temporary file, as it would past nginx's buffer")
 		b.BufferBytes = maxBuffer
 	}
 	if v, ok := nginxval.OneOf(r, "proxy-buffering", "", "on", "off"); ok {

@@ -77,6 +77,7 @@ func (h *Handler) modifyResponse(res *http.Response) error {
 		// "overriding what's set from the upstream").
 		res.Header["Strict-Transport-Security"] = []string{st.hsts}
 	}
+	h.readAhead(st, res)
 	return nil
 }
 

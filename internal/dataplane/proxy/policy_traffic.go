@@ -59,6 +59,8 @@ type trafficReq struct {
 	att      *attempt
 	attStart time.Time
 	resBody  respBody
+	// spool is the request body read whole (proxy-request-buffering).
+	spool *bodySpool
 }
 
 func (tr *trafficReq) setConfig(c *routecfg.Config) {
@@ -104,6 +106,7 @@ func (h *Handler) trafficGate(st *reqState, r *http.Request) bool {
 		}
 	}
 	st.rw.holdFlush = body.ResponseBuffering
+	st.maxResponseHeader = body.ResponseHeaderMax
 	if p := st.rt.Policy; p != nil && p.Limits != nil {
 		if code := h.limit(st, r, p.Limits); code != 0 {
 			h.local(st, code)
@@ -173,6 +176,7 @@ func (h *Handler) limit(st *reqState, r *http.Request, l *routecfg.Limits) int {
 // trafficFinish releases what the request held and feeds the balancers.
 func (h *Handler) trafficFinish(st *reqState) {
 	tr := &st.tr
+	tr.spool.close()
 	if tr.conn != nil {
 		tr.conn.Release(tr.connKey)
 	}

@@ -66,10 +66,15 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			if _, err := io.ReadFull(req.Body, buffered); err != nil {
 				return nil, err
 			}
-		case body.RequestBuffering && req.ContentLength < 0 && body.BufferBytes > 0:
-			// A chunked body that fits is sent with a Content-Length, as
-			// nginx does once it has buffered it; a larger one streams on
-			// after what was read.
+		case body.RequestBuffering && req.ContentLength > 0:
+			// A larger one too, the rest in a temporary file (spool.go).
+			if err := tr.spoolRequest(req, req.Body, body.BufferBytes); err != nil {
+				return nil, err
+			}
+		case body.RequestBuffering && req.ContentLength < 0:
+			// A chunked body is sent with a Content-Length, as nginx does
+			// once it has buffered it; one larger than the buffer goes on
+			// to a temporary file.
 			head, err := io.ReadAll(io.LimitReader(req.Body, body.BufferBytes+1))
 			if err != nil {
 				return nil, err
@@ -87,7 +92,12 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 				}
 				break
 			}
-			rb = &reqBody{src: io.NopCloser(io.MultiReader(bytes.NewReader(head), req.Body)), max: tr.bodyMax}
+			if err := tr.spoolRequest(req, io.MultiReader(bytes.NewReader(head), req.Body), body.BufferBytes); err != nil {
+				if errors.Is(err, errBodyTooLarge) {
+					return tooLarge(req), nil
+				}
+				return nil, err
+			}
 		default:
 			rb = &reqBody{src: req.Body, max: tr.bodyMax}
 		}
@@ -97,6 +107,8 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	for {
 		if buffered != nil {
 			rb = &reqBody{src: io.NopCloser(bytes.NewReader(buffered)), buffered: true}
+		} else if tr.spool != nil {
+			rb = &reqBody{src: io.NopCloser(tr.spool.reader()), buffered: true}
 		}
 		a := newAttempt(ctx, tm, rb != nil)
 		a.rw, a.maxHeader = &st.rw, st.maxResponseHeader
@@ -112,6 +124,9 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		tr.attStart = h.now()
 		res, err := t.base.RoundTrip(areq)
+		if err == nil {
+			err = checkHead(st, res) // proxy-buffer-size (respbuffer.go)
+		}
 		if err == nil {
 			// The header is in; body reads set their own deadline.
 			a.set(readDeadline, 0)
@@ -270,7 +285,7 @@ func errorCondition(err error, timedOut bool) routecfg.NextUpstream {
 	switch {
 	case timedOut || isTimeout(err):
 		return routecfg.NextTimeout
-	case strings.Contains(err.Error(), "malformed HTTP"):
+	case strings.Contains(err.Error(), "malformed HTTP") || headTooBig(err):
 		return routecfg.NextInvalidHeader
 	}
 	return routecfg.NextError
