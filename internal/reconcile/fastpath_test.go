@@ -139,6 +139,18 @@ func TestEndpointOnlyChangeSkipsTranslate(t *testing.T) {
 		t.Errorf("after the mixed change: %q, want b", got)
 	}
 
+	// A translate older than refreshAfter (its certificate validity
+	// findings may be stale) makes the next endpoint change translate.
+	l.fullAt = l.fullAt.Add(-2 * refreshAfter)
+	slice(a, true)
+	if r := l.Once(); r.EndpointsOnly || translations != 5 {
+		t.Errorf("after refreshAfter: endpoints-only %v, %d translations (want 5)", r.EndpointsOnly, translations)
+	}
+	slice(b, true)
+	if r := l.Once(); !r.EndpointsOnly || translations != 5 {
+		t.Errorf("after the refresh: endpoints-only %v, %d translations (want 5)", r.EndpointsOnly, translations)
+	}
+
 	// After a refused apply the fast path is off until a pass applies.
 	l.Apply = func(*routecfg.Config) error { return errors.New("refused") }
 	st.Upsert(store.Object{Obj: &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "d", Name: "third"}}})

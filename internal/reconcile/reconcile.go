@@ -67,8 +67,13 @@ type Loop struct {
 	// last is the last pass applied, when the store's changes since are
 	// relative to what is served; nil after a refused apply.
 	last   *Result
+	fullAt time.Time // when the last translate that applied started
 	logged map[string]bool
 }
+
+// refreshAfter bounds how long endpoint-only passes may reuse the last
+// translate's time-dependent output (certificate validity diagnostics).
+const refreshAfter = time.Minute
 
 // Applied reports whether a configuration has been applied successfully.
 func (l *Loop) Applied() bool { return l.applied.Load() }
@@ -164,7 +169,7 @@ func (l *Loop) Once() Result {
 		l.last = nil
 		log.Error("configuration refused; the last good configuration keeps serving", "version", sn.Version, "err", err)
 	} else {
-		l.last = &res
+		l.last, l.fullAt = &res, start
 		l.applied.Store(true)
 		log.Info("configuration applied", "version", sn.Version, "hosts", len(cfg.VirtualHosts), "pools", len(cfg.Pools),
 			"diagnostics", len(diags), "duration_ms", float64(res.Duration.Microseconds())/1000)
@@ -184,6 +189,11 @@ func (l *Loop) Once() Result {
 // Ingresses. It reports false when a full pass is needed.
 func (l *Loop) endpointsOnly(sn *store.Snapshot, c store.Changes, start time.Time, log *slog.Logger) (Result, bool) {
 	if l.ApplyEndpoints == nil || l.last == nil || !c.OnlyKind(store.KindEndpointSlice) {
+		return Result{}, false
+	}
+	if start.Sub(l.fullAt) > refreshAfter {
+		// Translate reads the clock (certificate validity): under
+		// constant endpoint churn a full pass still runs now and then.
 		return Result{}, false
 	}
 	prev := l.last
