@@ -1,6 +1,8 @@
 package file
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -8,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/store"
 )
@@ -237,4 +240,75 @@ func renderDiagReasons(sn *store.Snapshot) string {
 		b.WriteString(d.Reason + " ")
 	}
 	return b.String()
+}
+
+// TestIncrementalMatchesFullRead: after every random edit (rewrite, add,
+// delete, rename, break, duplicate definitions across files), the store
+// holds what a full read of the files gives, except for broken files that
+// keep their last good objects.
+func TestIncrementalMatchesFullRead(t *testing.T) {
+	dir := t.TempDir()
+	h := newIncremental(t, nil, dir)
+	rng := rand.New(rand.NewPCG(5, 6))
+	names := []string{"a.yaml", "b.yaml", "c.yaml", "sub/d.yaml", "sub/e.yaml"}
+	const broken = "kind: [\n"
+	content := func() string {
+		var docs []string
+		for range rng.IntN(4) {
+			docs = append(docs, service(fmt.Sprint("s", rng.IntN(8)), 80+rng.IntN(3)))
+		}
+		return strings.Join(docs, "---\n")
+	}
+	for step := range 200 {
+		name := filepath.Join(dir, names[rng.IntN(len(names))])
+		bad := false
+		switch rng.IntN(6) {
+		case 0:
+			_ = os.Remove(name)
+		case 1:
+			to := filepath.Join(dir, names[rng.IntN(len(names))])
+			// A broken file renamed over a good one would keep
+			// the good one's objects (TestBadFileKeepsLastGood),
+			// which a full read does not: rename good files only.
+			if b, err := os.ReadFile(name); err == nil && to != name && string(b) != broken {
+				must(t, os.Rename(name, to))
+			}
+		case 2:
+			// Break only files that are not read yet or have no
+			// objects: those have no last good content to keep, so
+			// the full read is the oracle.
+			if _, err := os.Stat(name); err != nil {
+				h.settled(name, broken)
+				bad = true
+			}
+		default:
+			h.settled(name, content())
+		}
+		h.src.reload("test")
+		sn, _ := h.st.SnapshotChanges()
+		objs, diags := k8s.DecodeFiles([]string{dir})
+		want := store.FromObjects(objs, diags)
+		if got, w := services(sn), services(want); got != w {
+			t.Fatalf("step %d: services %q, a full read gives %q", step, got, w)
+		}
+		for k, svc := range want.Services {
+			ns, name, _ := strings.Cut(k, "/")
+			if g, w := sn.Origin(store.KindService, ns, name), want.Origin(store.KindService, ns, name); g != w {
+				t.Fatalf("step %d: origin of %s %v, a full read gives %v (%v)", step, k, g, w, svc.Name)
+			}
+		}
+		if g, w := renderDiagSet(sn.Diagnostics), renderDiagSet(want.Diagnostics); g != w {
+			t.Fatalf("step %d (bad %v): diagnostics\n%s\na full read gives\n%s", step, bad, g, w)
+		}
+	}
+}
+
+// renderDiagSet renders diagnostics sorted, one a line.
+func renderDiagSet(ds []diag.Diagnostic) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.String())
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
 }
