@@ -114,6 +114,10 @@ func (m *Manager) Apply(pools map[string]*routecfg.Pool) {
 // mergeEndpoints builds the new list in cfg order, reusing the *Endpoint of
 // every address that was already there.
 func mergeEndpoints(old []*Endpoint, cfg []routecfg.Endpoint) []*Endpoint {
+	if sameAddresses(old, cfg) {
+		// The common case on an apply: no maps for 10,000 unchanged pools.
+		return old
+	}
 	byAddr := make(map[string]*Endpoint, len(old))
 	for _, e := range old {
 		byAddr[e.Address] = e
@@ -132,6 +136,20 @@ func mergeEndpoints(old []*Endpoint, cfg []routecfg.Endpoint) []*Endpoint {
 		out = append(out, e)
 	}
 	return out
+}
+
+// sameAddresses reports whether cfg lists exactly old's addresses, in order
+// (old holds no empty or repeated address, so neither does cfg then).
+func sameAddresses(old []*Endpoint, cfg []routecfg.Endpoint) bool {
+	if len(old) != len(cfg) {
+		return false
+	}
+	for i, e := range old {
+		if e.Address != cfg[i].Address {
+			return false
+		}
+	}
+	return true
 }
 
 // Pick returns the next endpoint of the pool by round robin, skipping
