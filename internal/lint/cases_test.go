@@ -239,8 +239,9 @@ var codeCases = []codeCase{
 	{code: "SSLPassthroughDisabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `ssl-passthrough: "true"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "SSLPassthroughNoBackend", files: map[string]string{"m.yaml": svc + "---\n" + annotate(strings.Replace(ing("web", "a.example.com", ""), "path: /", "path: /api", 1), `ssl-passthrough: "true"`)},
 		opts: func(o *Options) { o.EnableSSLPassthrough = true }, obj: "ingress default/web", at: "m.yaml:20"},
-	{code: "ProxySSLWithoutTLSBackend", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-ssl-verify: "on"`)}, obj: "ingress default/web", at: "m.yaml:17"},
-	{code: "ProxySSLVerifyWithoutCA", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-verify: "on"`)}, obj: "ingress default/web", at: "m.yaml:19"},
+	{code: "ProxySSLWithoutTLSBackend", files: map[string]string{"m.yaml": svc + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: backend-ca}\ndata: {ca.crt: eA==}\n---\n" + annotate(ing("web", "a.example.com", ""), `proxy-ssl-secret: backend-ca`, `proxy-ssl-verify: "on"`)}, obj: "ingress default/web", at: "m.yaml:22"},
+	{code: "ProxySSLVerifyWithoutCA", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("backend-cert", "CERT(backend.example.com)", "KEY(backend.example.com)") + "---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: backend-cert`, `proxy-ssl-verify: "on"`)}, obj: "ingress default/web", at: "m.yaml:27"},
+	{code: "ProxySSLSecretMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-verify: "on"`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "AuthTLSWithoutHost", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("ca", "CERT(a.example.com)", "KEY(a.example.com)") + "---\n" +
 		annotate(strings.Replace(ing("web", "a.example.com", ""), "  - host: a.example.com\n    http:", "  - http:", 1), `auth-tls-secret: default/ca`)}, obj: "ingress default/web", at: "m.yaml:29"},
 

@@ -66,6 +66,9 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 	if p.Access != nil && p.Access.Denied != "" {
 		deny(p.Access.Denied)
 	}
+	if why := t.proxySSLSecretDenied(r, ing); why != "" {
+		deny(why)
+	}
 	p.BasicAuth = t.basicAuth(r, ing, deny)
 	p.ExternalAuth = t.externalAuth(r, ing, deny)
 	p.ErrorPages = t.errorPages(r, ing)
@@ -117,6 +120,40 @@ func (t *translator) sameNamespace(r *annotations.Reader, ing *networkingv1.Ingr
 		return "", false
 	}
 	return ns + "/" + name, true
+}
+
+// proxySSLSecretDenied is ingress-nginx's proxyssl parser: a
+// proxy-ssl-secret that is malformed, in another namespace, missing or
+// without tls.crt/tls.key or ca.crt makes it return LocationDenied, so
+// the Ingress's paths answer 503, whatever the backend protocol.
+func (t *translator) proxySSLSecretDenied(r *annotations.Reader, ing *networkingv1.Ingress) string {
+	v := strings.TrimSpace(r.String("proxy-ssl-secret", ""))
+	if v == "" {
+		return ""
+	}
+	ns, name, found := strings.Cut(v, "/")
+	if !found {
+		ns, name = ing.Namespace, v
+	}
+	if name == "" || ns == "" || strings.Contains(name, "/") {
+		return "invalid proxy-ssl-secret" // reported by proxyssl.Parse
+	}
+	ref := ns + "/" + name
+	switch sec, ok := t.sn.Secrets[ref]; {
+	case ns != ing.Namespace:
+		t.annDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretCrossNamespace",
+			fmt.Sprintf("proxy-ssl-secret %s is in another namespace; an Ingress may only use Secrets of its own namespace (%s): the paths are denied (503), as in ingress-nginx", ref, ing.Namespace))
+		return "proxy-ssl-secret in another namespace"
+	case !ok:
+		t.annDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretNotFound",
+			fmt.Sprintf("proxy-ssl-secret %s not found: the paths are denied (503) until it exists, as in ingress-nginx", ref))
+		return "proxy-ssl-secret not found"
+	case len(sec.Data["tls.crt"]) == 0 && len(sec.Data["tls.key"]) == 0 && len(sec.Data["ca.crt"]) == 0:
+		t.annDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretInvalid",
+			fmt.Sprintf("secret %s has neither tls.crt/tls.key nor ca.crt: the paths are denied (503), as in ingress-nginx", ref))
+		return "proxy-ssl-secret unusable"
+	}
+	return ""
 }
 
 func (t *translator) basicAuth(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.BasicAuth {

@@ -236,6 +236,17 @@ func (t *translator) upstreamFor(a *tlsAnn, service, field string) (routecfg.Bac
 		return a.protocol, u, a.suffixByName[service]
 	}
 	p := a.proxySSL
+	if a.upstream.roots == nil {
+		// ingress-nginx writes proxy_ssl_verify, _verify_depth,
+		// _protocols and _ciphers only when the Secret has a ca.crt.
+		if (p.Verify || p.VerifyDepth != 1 || p.MinVersion != 0 || p.CipherSuites != nil) && !a.upstreamErr {
+			a.upstreamErr = true
+			t.add(diag.Diagnostic{Object: t.ref(a.ing), Severity: diag.Warning, Reason: "ProxySSLVerifyWithoutCA", Field: "metadata.annotations." + t.annKey("proxy-ssl-secret"),
+				Message: "proxy-ssl-verify, -verify-depth, -protocols and -ciphers have no effect: the proxy-ssl-secret has no ca.crt (ingress-nginx applies them only with one)",
+				Hint:    "put the backend's CA in ca.crt of the proxy-ssl-secret"})
+		}
+		p.Verify, p.VerifyDepth, p.MinVersion, p.MaxVersion, p.CipherSuites = false, 1, 0, 0, nil
+	}
 	u := &routecfg.UpstreamTLS{
 		Secret:       a.upstream.ref,
 		Verify:       p.Verify,
@@ -257,17 +268,6 @@ func (t *translator) upstreamFor(a *tlsAnn, service, field string) (routecfg.Bac
 	}
 	if p.Verify {
 		u.RootCAs = a.upstream.roots
-		if u.RootCAs == nil {
-			// Verifying against nothing fails every handshake (502), as
-			// nginx's proxy_ssl_verify without a trusted certificate does.
-			u.RootCAs = x509.NewCertPool()
-			if !a.upstreamErr {
-				a.upstreamErr = true
-				t.add(diag.Diagnostic{Object: t.ref(a.ing), Severity: diag.Error, Reason: "ProxySSLVerifyWithoutCA", Field: "metadata.annotations." + t.annKey("proxy-ssl-verify"),
-					Message: "proxy-ssl-verify is on but no proxy-ssl-secret with ca.crt is usable: every request to the backend fails verification (502)",
-					Hint:    "set proxy-ssl-secret to a Secret of this namespace holding the backend's CA in ca.crt"})
-			}
-		}
 	}
 	// The pool key names the settings and the Secret; the ID also covers
 	// the Secret's content, so a rotated certificate gets a new transport
@@ -301,20 +301,22 @@ func (t *translator) loadUpstreamSecret(a *tlsAnn) {
 		a.upstreamErr = true
 		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: reason, Field: field, Message: msg})
 	}
+	// A Secret in another namespace, missing or empty denies the paths;
+	// policy_http.go (proxySSLSecretDenied) reports it.
 	if ns != ing.Namespace {
-		bad("ProxySSLSecretCrossNamespace", fmt.Sprintf("proxy-ssl-secret %s is in another namespace; an Ingress may only use Secrets of its own namespace (%s); it is ignored", ref, ing.Namespace))
+		a.upstreamErr = true
 		return
 	}
 	sec, ok := t.sn.Secrets[ref]
 	if !ok {
-		bad("ProxySSLSecretNotFound", fmt.Sprintf("proxy-ssl-secret %s not found; no client certificate is sent and nothing is trusted", ref))
+		a.upstreamErr = true
 		return
 	}
 	a.upstream.ref = ref
 	a.upstream.digest = secretDigest(sec)
 	crt, key, caPEM := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], sec.Data[caKey]
 	if len(crt) == 0 && len(key) == 0 && len(caPEM) == 0 {
-		bad("ProxySSLSecretInvalid", fmt.Sprintf("secret %s has neither tls.crt/tls.key nor ca.crt", ref))
+		a.upstreamErr = true
 		return
 	}
 	if len(crt) > 0 || len(key) > 0 {

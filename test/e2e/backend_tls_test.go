@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -59,6 +60,61 @@ func TestBackendTLS(t *testing.T) {
 		if !r.echo.TLS || r.header.Get("X-Backend-SNI") != tc.sni || r.header.Get("X-Backend-Saw-Client") != tc.client {
 			t.Errorf("%s: backend tls %v, SNI %q, client %q; want SNI %q client %q", tc.host, r.echo.TLS,
 				r.header.Get("X-Backend-SNI"), r.header.Get("X-Backend-Saw-Client"), tc.sni, tc.client)
+		}
+	}
+}
+
+// TestBackendTLSWithoutSecret: as ingress-nginx's proxyssl parser, the
+// proxy-ssl-* keys do nothing without proxy-ssl-secret, verification,
+// protocols and ciphers nothing without a ca.crt in it, and a Secret that
+// is missing or in another namespace denies the paths (503).
+func TestBackendTLSWithoutSecret(t *testing.T) {
+	dir := t.TempDir()
+	ca, backendCA, moatCA := newCA(t), newCA(t), newCA(t)
+	be := startTLSEcho(t, "tls-web", backendCA.leaf(t, "backend.internal", false, "backend.internal"), nil)
+	crt, key := certPEM(t, moatCA.leaf(t, "moat", true))
+	ann := func(extra map[string]string) map[string]string {
+		m := map[string]string{"backend-protocol": "HTTPS", "proxy-ssl-verify": "on", "proxy-ssl-name": "wrong.internal", "proxy-ssl-server-name": "on"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	writeFile(t, dir, "b.yaml", join(
+		service("default", "tls-web", be),
+		ca.secret(t, "default", "site", "nosecret.example", "noca.example", "missing.example", "othens.example"),
+		opaqueSecret("default", "client-only", map[string][]byte{"tls.crt": crt, "tls.key": key}),
+		annotate(ingress("default", "nosecret", "nosecret.example", "site", "/", "tls-web"), ann(nil)),
+		annotate(ingress("default", "noca", "noca.example", "site", "/", "tls-web"), ann(map[string]string{"proxy-ssl-secret": "client-only"})),
+		annotate(ingress("default", "missing", "missing.example", "site", "/", "tls-web"), ann(map[string]string{"proxy-ssl-secret": "nope"})),
+		annotate(ingress("default", "othens", "othens.example", "site", "/", "tls-web"), ann(map[string]string{"proxy-ssl-secret": "other/client-only"})),
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(ca.pool, true)
+	for _, tc := range []struct {
+		host, sni string
+		status    int
+	}{
+		// Verification against the wrong name would fail: it is off.
+		{"nosecret.example", "", 200},
+		// proxy-ssl-name and -server-name apply with the Secret; verify not.
+		{"noca.example", "wrong.internal", 200},
+		{"missing.example", "", 503},
+		{"othens.example", "", 503},
+	} {
+		r := get(t, c, "https://"+tc.host+"/")
+		if r.status != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.host, r.status, tc.status, r.body)
+			continue
+		}
+		if tc.status == 200 && r.header.Get("X-Backend-SNI") != tc.sni {
+			t.Errorf("%s: SNI %q, want %q", tc.host, r.header.Get("X-Backend-SNI"), tc.sni)
+		}
+	}
+	d := m.diagnostics(t)
+	for _, want := range []string{"ProxySSLSecretMissing", "ProxySSLVerifyWithoutCA", "ProxySSLSecretNotFound", "ProxySSLSecretCrossNamespace"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("no %s diagnostic:\n%s", want, d)
 		}
 	}
 }

@@ -12,20 +12,24 @@ import (
 // Keys is the family's table.
 var Keys = []annotations.Key{
 	{Name: "proxy-ssl-secret", Status: annotations.Supported,
-		Doc: "Secret (namespace/name, same namespace only) with tls.crt/tls.key presented to the backend and/or ca.crt to verify it."},
-	{Name: "proxy-ssl-verify", Status: annotations.Supported,
-		Doc: "on: verify the backend certificate against ca.crt and proxy-ssl-name (default off, as nginx)."},
-	{Name: "proxy-ssl-verify-depth", Status: annotations.Supported,
-		Doc: "Most intermediate CAs in the backend chain (default 1)."},
-	{Name: "proxy-ssl-name", Status: annotations.Supported,
+		Doc: "Secret (namespace/name, same namespace only) with tls.crt/tls.key presented to the backend and/or ca.crt to verify it. The other proxy-ssl-* keys apply only with it, as in ingress-nginx; a Secret that is missing, in another namespace or holds neither denies the Ingress's paths (503)."},
+	{Name: "proxy-ssl-verify", Needs: needsSecret, Status: annotations.Supported,
+		Doc: "on: verify the backend certificate against ca.crt and proxy-ssl-name (default off, as nginx). Like proxy-ssl-verify-depth, -protocols and -ciphers it applies only when the Secret has a ca.crt."},
+	{Name: "proxy-ssl-verify-depth", Needs: needsSecret, Status: annotations.Supported,
+		Doc: "Most intermediate CAs in the backend chain (default 1); only with a ca.crt."},
+	{Name: "proxy-ssl-name", Needs: needsSecret, Status: annotations.Supported,
 		Doc: "Name verified in the backend certificate and sent as SNI with proxy-ssl-server-name (default service.namespace.svc)."},
-	{Name: "proxy-ssl-server-name", Status: annotations.Supported,
+	{Name: "proxy-ssl-server-name", Needs: needsSecret, Status: annotations.Supported,
 		Doc: "on: send proxy-ssl-name as SNI (default off)."},
-	{Name: "proxy-ssl-protocols", Status: annotations.Supported,
-		Doc: "Protocols offered to the backend (default Go's TLSv1.2 TLSv1.3)."},
-	{Name: "proxy-ssl-ciphers", Status: annotations.Supported,
-		Doc: "OpenSSL cipher list for TLS 1.2 to the backend (default Go's)."},
+	{Name: "proxy-ssl-protocols", Needs: needsSecret, Status: annotations.Supported,
+		Doc: "Protocols offered to the backend (default Go's TLSv1.2 TLSv1.3); only with a ca.crt."},
+	{Name: "proxy-ssl-ciphers", Needs: needsSecret, Status: annotations.Supported,
+		Doc: "OpenSSL cipher list for TLS 1.2 to the backend (default Go's); only with a ca.crt."},
 }
+
+// needsSecret: ingress-nginx's proxyssl parser returns an empty config
+// when proxy-ssl-secret is unset, so every other key is ignored.
+var needsSecret = annotations.Requires("proxy-ssl-secret", "ProxySSLSecretMissing")
 
 // Config is the parsed family.
 type Config struct {
@@ -38,6 +42,9 @@ type Config struct {
 	MinVersion      uint16
 	MaxVersion      uint16
 	CipherSuites    []uint16
+	// Denied is set when proxy-ssl-secret cannot be used: ingress-nginx
+	// denies the location (503).
+	Denied string
 }
 
 // Set reports whether any key changes the defaults.
@@ -50,17 +57,21 @@ func (c Config) Set() bool {
 // protocols and ciphers are Go's (nginx's default list includes TLSv1).
 func Parse(r *annotations.Reader) Config {
 	c := Config{VerifyDepth: 1}
-	if v := r.String("proxy-ssl-secret", ""); v != "" {
-		ns, n, found := strings.Cut(v, "/")
-		if !found {
-			ns, n = "", v
-		}
-		if n == "" || strings.Contains(n, "/") || (found && ns == "") {
-			r.Invalid("proxy-ssl-secret", v, "expected namespace/name of a Secret")
-		} else {
-			c.Namespace, c.Name = ns, n
-		}
+	v := r.String("proxy-ssl-secret", "")
+	if v == "" {
+		// The other keys are reported by annotations.CheckNeeds.
+		return c
 	}
+	ns, n, found := strings.Cut(v, "/")
+	if !found {
+		ns, n = "", v
+	}
+	if n == "" || strings.Contains(n, "/") || (found && ns == "") {
+		r.Invalid("proxy-ssl-secret", v, "expected namespace/name of a Secret; the paths are denied (503), as in ingress-nginx")
+		c.Denied = "invalid proxy-ssl-secret"
+		return c
+	}
+	c.Namespace, c.Name = ns, n
 	c.Verify = r.OneOf("proxy-ssl-verify", "off", "on", "off") == "on"
 	c.VerifyDepth = r.Int("proxy-ssl-verify-depth", 1, 0, 100)
 	if c.VerifyDepth == 0 {
