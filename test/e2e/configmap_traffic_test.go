@@ -182,3 +182,41 @@ func TestConfigMapTrafficDefaults(t *testing.T) {
 		t.Errorf("held request: %d", r.status)
 	}
 }
+
+// TestConfigMapRetryDefaults: retry-non-idempotent adds non_idempotent to
+// every location's proxy-next-upstream (ingress-nginx's buildNextUpstream),
+// annotations included, and proxy-next-upstream-timeout bounds retries on
+// every route.
+func TestConfigMapRetryDefaults(t *testing.T) {
+	good, _ := startHandler(t, "127.0.0.1:0", "good", func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	_, gport, _ := net.SplitHostPort(good)
+	startHandler(t, "127.0.0.2:"+gport, "bad", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(503)
+	})
+	hole := blackhole(t)
+	_, hport, _ := net.SplitHostPort(hole)
+	holeAlive, _ := startHandler(t, "127.0.0.5:"+hport, "hole-alive", func(w http.ResponseWriter, r *http.Request) {})
+	m := startWithConfigMap(t, map[string]string{
+		"proxy-next-upstream":         "error timeout http_503",
+		"retry-non-idempotent":        "true",
+		"proxy-next-upstream-timeout": "1",
+	},
+		service("default", "mixed", good, "127.0.0.2:"+gport),
+		service("default", "mixed2", good, "127.0.0.2:"+gport),
+		service("default", "holepair", hole, holeAlive),
+		trafficIngress("post", "post.example", nil, "/", "mixed"),
+		trafficIngress("own", "own.example", map[string]string{"proxy-next-upstream": "error http_503"}, "/", "mixed2"),
+		trafficIngress("budget", "budget.example", map[string]string{"proxy-connect-timeout": "1"}, "/", "holepair"),
+	)
+	c := m.client(nil, false)
+	for _, host := range []string{"post.example", "own.example"} {
+		if seen := count(t, 6, func() result { return send(t, c, "POST", "http://"+host+"/", nil, strings.NewReader("x")) }); seen["good"] != 6 {
+			t.Errorf("%s: POST retried with retry-non-idempotent: %v", host, seen)
+		}
+	}
+	// After a 1 s connect timeout the ConfigMap's 1 s budget is spent.
+	if r := get(t, c, "http://budget.example/"); r.status != 504 {
+		t.Errorf("proxy-next-upstream-timeout from the ConfigMap: %d from %q, want 504", r.status, r.backendName())
+	}
+}
