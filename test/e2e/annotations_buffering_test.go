@@ -183,3 +183,53 @@ func TestRequestBufferingWholeBody(t *testing.T) {
 		t.Errorf("streamed: %d, upstream saw Content-Length %q and %q bytes", r.status, r.header.Get("X-Seen-Length"), r.header.Get("X-Seen-Bytes"))
 	}
 }
+
+// TestProxyMaxTempFileSize: with proxy-max-temp-file-size 0 (here from the
+// ConfigMap) nginx reads ahead only into its memory buffers, so a large
+// response keeps the upstream waiting for the client; the annotation's
+// 1024m lets it finish first.
+func TestProxyMaxTempFileSize(t *testing.T) {
+	const size = 64 << 20
+	var done [2]atomic.Int64
+	handler := func(i int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			chunk := []byte(strings.Repeat("m", 64<<10))
+			for n := 0; n < size; n += len(chunk) {
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+			done[i].Add(1)
+		}
+	}
+	noFile, _ := startHandler(t, "127.0.0.1:0", "nofile", handler(0))
+	withFile, _ := startHandler(t, "127.0.0.1:0", "withfile", handler(1))
+	m := startWithConfigMap(t, map[string]string{"proxy-buffering": "on", "proxy-max-temp-file-size": "0", "proxy-buffers-number": "2"},
+		service("default", "nofile", noFile),
+		service("default", "withfile", withFile),
+		trafficIngress("nofile", "nofile.example", nil, "/", "nofile"),
+		trafficIngress("withfile", "withfile.example", map[string]string{"proxy-max-temp-file-size": "1024m"}, "/", "withfile"),
+	)
+	c := m.client(nil, false)
+	open := func(host string) *http.Response {
+		resp, err := c.Get("http://" + host + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	withResp := open("withfile.example")
+	eventually(t, 10*time.Second, "the upstream to finish into the temporary file", func() bool { return done[1].Load() == 1 })
+	noResp := open("nofile.example")
+	time.Sleep(500 * time.Millisecond)
+	if done[0].Load() != 0 {
+		t.Errorf("proxy-max-temp-file-size 0: the upstream finished %d MiB while the client read nothing", size>>20)
+	}
+	for _, resp := range []*http.Response{withResp, noResp} {
+		if n, err := io.Copy(io.Discard, resp.Body); err != nil || n != size {
+			t.Errorf("%s: client got %d bytes, %v", resp.Request.URL.Host, n, err)
+		}
+	}
+}
