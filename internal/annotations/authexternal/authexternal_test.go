@@ -170,7 +170,10 @@ func TestBuildBad(t *testing.T) {
 		{"auth-cache-duration", "200 soon", func(s *Settings) { s.CacheKey = "$remote_addr"; s.CacheDuration = "200 soon" }, nil},
 		{"auth-cache-duration", "999 5m", func(s *Settings) { s.CacheKey = "$remote_addr"; s.CacheDuration = "999 5m" }, nil},
 		{"auth-cache-duration", "forever", func(s *Settings) { s.CacheDuration = "forever" }, nil},
-		{"auth-keepalive", "5", func(s *Settings) { s.URL = "http://$host/auth"; s.Keepalive = Keepalive{Conns: 5, Requests: 10, Timeout: 1} },
+		{"auth-keepalive", "5", func(s *Settings) {
+			s.URL = "http://$host/auth"
+			s.Keepalive = Keepalive{Conns: 5, Requests: 10, Timeout: 1}
+		},
 			func(a *routecfg.ExternalAuth) bool { return a.Keepalive == nil }},
 	}
 	for _, tc := range cases {
