@@ -80,6 +80,9 @@ func RequiresValue(key, value, reason string) *Needs {
 // (cors-* without enable-cors, auth-* without auth-url, ...): ingress-nginx
 // ignores them silently; moat serves the route the same way and says so.
 func CheckNeeds(prefix string, ann map[string]string, obj diag.ObjectRef, known map[string]Key) []diag.Diagnostic {
+	if len(ann) == 0 {
+		return nil
+	}
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
