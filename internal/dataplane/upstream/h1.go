@@ -200,6 +200,12 @@ func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn
 	var now time.Time
 	for {
 		l.mu.Lock()
+		if l.dead {
+			// Swept since list returned it: take the endpoint's new one.
+			l.mu.Unlock()
+			l = t.list(addr)
+			continue
+		}
 		n := len(l.conns)
 		if n == 0 {
 			l.active++ // the one dialed below
