@@ -30,6 +30,9 @@ type Result struct {
 	// EndpointsOnly is set for a pass that only updated pool endpoints,
 	// without translate; Diagnostics are the last full pass's.
 	EndpointsOnly bool
+	// Incremental is set for a pass that translated only the changed
+	// Ingresses (translate.UpdateIngresses).
+	Incremental bool
 }
 
 // Loop is the reconcile loop. Fields must be set before Run.
@@ -67,7 +70,10 @@ type Loop struct {
 	// last is the last pass applied, when the store's changes since are
 	// relative to what is served; nil after a refused apply.
 	last   *Result
-	fullAt time.Time // when the last translate that applied started
+	fullAt time.Time // when the last full translate that applied started
+	// inc is what translate.UpdateIngresses needs of the last translate;
+	// nil when Translate is overridden or after a refused apply.
+	inc    *translate.Incremental
 	logged map[string]bool
 }
 
@@ -156,23 +162,43 @@ func (l *Loop) Once() Result {
 	if l.Now != nil {
 		opts.Now = l.Now()
 	}
-	tr := l.Translate
-	if tr == nil {
-		tr = translate.Translate
+	var (
+		cfg         *routecfg.Config
+		diags       []diag.Diagnostic
+		incremental bool
+	)
+	switch {
+	case l.Translate != nil:
+		cfg, diags = l.Translate(sn, opts)
+		l.inc = nil
+	default:
+		// An Ingress-only change translates just the changed Ingresses
+		// when they are isolated from the rest (translate.UpdateIngresses
+		// declines otherwise); like the endpoint path, it reuses the last
+		// full translate's certificate validity for at most refreshAfter.
+		if l.last != nil && l.inc != nil && start.Sub(l.fullAt) <= refreshAfter {
+			cfg, diags, incremental = translate.UpdateIngresses(l.inc, l.last.Config, sn, changes, opts)
+		}
+		if !incremental {
+			cfg, diags, l.inc = translate.TranslateIncremental(sn, opts)
+		}
 	}
-	cfg, diags := tr(sn, opts)
 	err := l.Apply(cfg)
-	res := Result{Snapshot: sn, Config: cfg, Diagnostics: diags, ApplyErr: err, Duration: time.Since(start)}
+	res := Result{Snapshot: sn, Config: cfg, Diagnostics: diags, ApplyErr: err, Duration: time.Since(start), Incremental: incremental}
 	if err != nil {
 		// The served config is no longer what the store's changes
-		// since this snapshot are relative to.
-		l.last = nil
+		// since this snapshot are relative to, nor is l.inc (which
+		// UpdateIngresses advanced).
+		l.last, l.inc = nil, nil
 		log.Error("configuration refused; the last good configuration keeps serving", "version", sn.Version, "err", err)
 	} else {
-		l.last, l.fullAt = &res, start
+		l.last = &res
+		if !incremental {
+			l.fullAt = start
+		}
 		l.applied.Store(true)
 		log.Info("configuration applied", "version", sn.Version, "hosts", len(cfg.VirtualHosts), "pools", len(cfg.Pools),
-			"diagnostics", len(diags), "duration_ms", float64(res.Duration.Microseconds())/1000)
+			"diagnostics", len(diags), "incremental", incremental, "duration_ms", float64(res.Duration.Microseconds())/1000)
 	}
 	l.logNew(log, diags)
 	if l.Observe != nil {

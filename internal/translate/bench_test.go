@@ -17,6 +17,10 @@ import (
 // benchSnapshot builds n Ingresses, each with its own host, Service and
 // EndpointSlice (two endpoints) and paths paths.
 func benchSnapshot(n, paths int) *store.Snapshot {
+	return store.FromObjects(benchObjects(n, paths), nil)
+}
+
+func benchObjects(n, paths int) []store.Object {
 	prefix := networkingv1.PathTypePrefix
 	var objs []store.Object
 	port := int32(8080)
@@ -43,7 +47,7 @@ func benchSnapshot(n, paths int) *store.Snapshot {
 			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "host" + strconv.Itoa(i) + ".example.com",
 				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: ps}}}}}}})
 	}
-	return store.FromObjects(objs, nil)
+	return objs
 }
 
 // BenchmarkTranslate translates 1,000 (and 10,000) Ingresses with 10 paths
@@ -60,6 +64,38 @@ func BenchmarkTranslate(b *testing.B) {
 				if len(cfg.VirtualHosts) != n || len(diags) != 0 {
 					b.Fatalf("got %d hosts, %d diagnostics", len(cfg.VirtualHosts), len(diags))
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkUpdateIngresses is one Ingress change (its host renamed) among
+// 1,000 (and 10,000) Ingresses as the reconcile loop sees it: the store's
+// patched snapshot and change record, then UpdateIngresses.
+func BenchmarkUpdateIngresses(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n)+"-ingresses", func(b *testing.B) {
+			objs := benchObjects(n, 10)
+			st := store.New()
+			st.Replace(objs, nil)
+			opts := Options{IngressClass: "moat", WatchWithoutClass: true, Certs: NewCertCache()}
+			sn, _ := st.SnapshotChanges()
+			cfg, _, inc := TranslateIncremental(sn, opts)
+			probe := objs[len(objs)-1].Obj.(*networkingv1.Ingress)
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				i++
+				ing := probe.DeepCopy()
+				ing.Spec.Rules[0].Host = "probe-" + strconv.Itoa(i) + ".example.com"
+				st.Upsert(store.Object{Obj: ing})
+				sn, ch := st.SnapshotChanges()
+				next, diags, ok := UpdateIngresses(inc, cfg, sn, ch, opts)
+				if !ok || len(next.VirtualHosts) != n || len(diags) != 0 {
+					b.Fatalf("ok %v, %d hosts, %d diagnostics", ok, len(next.VirtualHosts), len(diags))
+				}
+				cfg = next
 			}
 		})
 	}

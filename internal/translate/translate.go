@@ -49,6 +49,12 @@ const HSTSValue = "max-age=31536000; includeSubDomains"
 // Translate builds the routing configuration for a snapshot. It never fails:
 // what cannot be served is left out and reported.
 func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic) {
+	t := newTranslator(sn, opts)
+	t.run()
+	return t.cfg, t.sortedDiags()
+}
+
+func newTranslator(sn *store.Snapshot, opts Options) *translator {
 	t := &translator{
 		sn:     sn,
 		opts:   opts,
@@ -60,7 +66,12 @@ func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagn
 	if t.certs == nil {
 		t.certs = NewCertCache()
 	}
-	t.diags = append(t.diags, sn.Diagnostics...)
+	return t
+}
+
+// run is a full translate; t.diags are translate's own diagnostics in the
+// order they were found (the snapshot's are added by sortedDiags).
+func (t *translator) run() {
 	ings := t.claimedIngresses()
 	t.loadControllerConfig()
 	t.defaultCertificate()
@@ -70,8 +81,19 @@ func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagn
 	t.certHealth()
 	t.finish()
 	t.certs.sweep()
-	diag.Sort(t.diags)
-	return t.cfg, t.diags
+}
+
+// sortedDiags returns the snapshot's diagnostics and translate's, sorted;
+// t.diags keeps its order.
+func (t *translator) sortedDiags() []diag.Diagnostic {
+	return mergeDiags(t.sn.Diagnostics, t.diags)
+}
+
+func mergeDiags(source, own []diag.Diagnostic) []diag.Diagnostic {
+	out := make([]diag.Diagnostic, 0, len(source)+len(own))
+	out = append(append(out, source...), own...)
+	diag.Sort(out)
+	return out
 }
 
 type translator struct {
@@ -120,6 +142,11 @@ func (t *translator) claimedIngresses() []*networkingv1.Ingress {
 			t.claims[ing] = true
 		}
 	}
+	sortByAge(out)
+	return out
+}
+
+func sortByAge(out []*networkingv1.Ingress) {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
@@ -130,7 +157,6 @@ func (t *translator) claimedIngresses() []*networkingv1.Ingress {
 		}
 		return a.Name < b.Name
 	})
-	return out
 }
 
 // Claimed reports which Ingresses of the snapshot moat serves, by

@@ -1,0 +1,375 @@
+package translate
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/moat-ingress/moat/internal/controllerconfig"
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/store"
+)
+
+// Incremental is what UpdateIngresses needs to know about the last
+// translate besides its config: which Ingresses name which hosts and
+// pools, and translate's own diagnostics in the order they were found. It
+// is owned by one caller (the reconcile loop), not safe for concurrent
+// use, and advanced in place by a successful UpdateIngresses: a caller
+// whose apply of that result fails must drop it and translate in full.
+type Incremental struct {
+	opts Options // Now and Certs zeroed
+	ctrl controllerconfig.Config
+	// own are translate's diagnostics, without the snapshot's, in the
+	// order a full translate emits them (diag.Sort is stable, so the
+	// order of ties is part of the output).
+	own []diag.Diagnostic
+	// hostLevel is set when some Ingress adds hosts that no rule names
+	// (server-alias, from-to-www-redirect): UpdateIngresses declines.
+	hostLevel bool
+	// hosts and pools count, per rule host ("" for the catch-all) and
+	// per pool key of a spec backend, the claimed Ingresses naming it
+	// (once per rule or backend).
+	hosts, pools map[string]int
+	// annotated counts the claimed Ingresses with annotations per
+	// namespace: their pools may carry keys the spec does not show
+	// (default-backend, protocol suffixes), so a change to another
+	// Ingress of the namespace declines.
+	annotated map[string]int
+	// claimed are the claimed Ingresses by "namespace/name".
+	claimed map[string]*networkingv1.Ingress
+}
+
+// TranslateIncremental is Translate, also returning the state
+// UpdateIngresses needs to apply later Ingress changes to the result.
+func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic, *Incremental) {
+	t := newTranslator(sn, opts)
+	t.run()
+	inc := &Incremental{opts: stateOpts(opts), ctrl: t.ctrl, own: t.diags,
+		hosts: map[string]int{}, pools: map[string]int{}, annotated: map[string]int{},
+		claimed: make(map[string]*networkingv1.Ingress, len(t.claims))}
+	for _, hh := range t.http.host {
+		if hh.fromToWWW || len(hh.aliases) > 0 {
+			inc.hostLevel = true
+		}
+	}
+	for ing := range t.claims {
+		inc.add(ing)
+	}
+	return t.cfg, t.sortedDiags(), inc
+}
+
+func stateOpts(o Options) Options {
+	o.Now, o.Certs = time.Time{}, nil
+	return o
+}
+
+func ingKey(ing *networkingv1.Ingress) string { return ing.Namespace + "/" + ing.Name }
+
+// refs lists the rule hosts and spec pool keys an Ingress names, as
+// ingress and backendRoute derive them (without annotation suffixes).
+func refs(ing *networkingv1.Ingress) (hosts, pools []string) {
+	backend := func(b *networkingv1.IngressBackend) {
+		if b == nil || b.Service == nil || b.Service.Name == "" {
+			return
+		}
+		port := b.Service.Port.Name
+		if port == "" {
+			port = strconv.Itoa(int(b.Service.Port.Number))
+		}
+		pools = append(pools, ing.Namespace+"/"+b.Service.Name+":"+port)
+	}
+	for _, r := range ing.Spec.Rules {
+		hosts = append(hosts, strings.ToLower(strings.TrimSuffix(r.Host, ".")))
+		if r.HTTP != nil {
+			for i := range r.HTTP.Paths {
+				backend(&r.HTTP.Paths[i].Backend)
+			}
+		}
+	}
+	if ing.Spec.DefaultBackend != nil {
+		if len(ing.Spec.Rules) == 0 {
+			hosts = append(hosts, "")
+		}
+		backend(ing.Spec.DefaultBackend)
+	}
+	return hosts, pools
+}
+
+func (inc *Incremental) add(ing *networkingv1.Ingress)    { inc.count(ing, 1) }
+func (inc *Incremental) remove(ing *networkingv1.Ingress) { inc.count(ing, -1) }
+
+func (inc *Incremental) count(ing *networkingv1.Ingress, d int) {
+	hosts, pools := refs(ing)
+	bump := func(m map[string]int, k string) {
+		if m[k] += d; m[k] == 0 {
+			delete(m, k)
+		}
+	}
+	for _, h := range hosts {
+		bump(inc.hosts, h)
+	}
+	for _, p := range pools {
+		bump(inc.pools, p)
+	}
+	if len(ing.Annotations) > 0 {
+		bump(inc.annotated, ing.Namespace)
+	}
+	if d > 0 {
+		inc.claimed[ingKey(ing)] = ing
+	} else {
+		delete(inc.claimed, ingKey(ing))
+	}
+}
+
+// plain reports whether an Ingress (nil: absent) is one whose translation
+// UpdateIngresses can isolate: no annotations (no policy, canary, TLS
+// annotation or host-level setting), no spec.tls (no certificate shared
+// by ref), no defaultBackend and no rule without a host (no catch-all).
+func plain(ing *networkingv1.Ingress) bool {
+	if ing == nil {
+		return true
+	}
+	if len(ing.Annotations) > 0 || len(ing.Spec.TLS) > 0 || ing.Spec.DefaultBackend != nil || len(ing.Spec.Rules) == 0 {
+		return false
+	}
+	for _, r := range ing.Spec.Rules {
+		if strings.TrimSuffix(r.Host, ".") == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// UpdateIngresses is Translate for a change to Ingresses only: sn must
+// differ from the snapshot of prev (the config of the last translate,
+// possibly with endpoints updated by UpdateEndpoints since) only in the
+// Ingresses of c (whose values are the previous ones) and in the
+// sources' diagnostics. It translates the changed Ingresses alone and
+// splices the result into prev; the diagnostics are Translate's, with
+// certificate validity as of the last full translate (as UpdateEndpoints).
+//
+// ok is false, and inc unchanged, when the changed Ingresses' output
+// could depend on other Ingresses or on objects they share, and the
+// caller must translate in full: an Ingress that is not plain (before or
+// after), a host another Ingress names, a pool another Ingress uses that
+// has no endpoints (its NoReadyEndpoints warning names the oldest user),
+// a namespace with annotated Ingresses, or different options.
+func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot, c store.Changes, opts Options) (*routecfg.Config, []diag.Diagnostic, bool) {
+	if inc == nil || prev == nil || inc.hostLevel || c.All || len(c.Keys) == 0 || stateOpts(opts) != inc.opts {
+		return nil, nil, false
+	}
+	changedKeys := map[string]bool{}
+	var olds, news []*networkingv1.Ingress
+	for k, before := range c.Keys {
+		if k.Kind != store.KindIngress {
+			return nil, nil, false
+		}
+		key := k.Namespace + "/" + k.Name
+		changedKeys[key] = true
+		old, _ := before.Obj.(*networkingv1.Ingress)
+		var cur *networkingv1.Ingress
+		if o, ok := sn.Get(k); ok {
+			cur, _ = o.Obj.(*networkingv1.Ingress)
+		}
+		if !plain(old) || !plain(cur) || inc.annotated[k.Namespace] > 0 {
+			return nil, nil, false
+		}
+		if was, ok := inc.claimed[key]; ok {
+			if was != old {
+				return nil, nil, false // the state is not the one c is relative to
+			}
+			olds = append(olds, old)
+		}
+		if cur != nil {
+			news = append(news, cur)
+		}
+	}
+
+	// Translate the changed Ingresses alone, as Translate would: class
+	// first (in snapshot order: the diagnostics' order), then by age.
+	s := newTranslator(sn, opts)
+	s.ctrl = inc.ctrl
+	sort.Slice(news, func(i, j int) bool { return ingKey(news[i]) < ingKey(news[j]) })
+	var claimed []*networkingv1.Ingress
+	for _, ing := range news {
+		ok, d := s.classMatches(ing)
+		if d != nil {
+			s.add(*d)
+		}
+		if ok {
+			claimed = append(claimed, ing)
+			s.claims[ing] = true
+		}
+	}
+	sortByAge(claimed)
+	for _, ing := range claimed {
+		s.ingress(ing)
+	}
+	s.finish()
+	if s.catchAll != nil || len(s.cfg.Certificates) > 0 || len(s.http.host) > 0 || len(s.traffic.pending) > 0 {
+		return nil, nil, false
+	}
+	for _, d := range s.diags {
+		if d.Object.Kind != store.KindIngress || !changedKeys[d.Object.Namespace+"/"+d.Object.Name] {
+			return nil, nil, false
+		}
+	}
+
+	// What the other Ingresses name: the index without the changed ones.
+	others := func(m map[string]int, pick func(*networkingv1.Ingress) []string, k string) int {
+		n := m[k]
+		for _, ing := range olds {
+			for _, x := range pick(ing) {
+				if x == k {
+					n--
+				}
+			}
+		}
+		return n
+	}
+	hostsOf := func(ing *networkingv1.Ingress) []string { h, _ := refs(ing); return h }
+	poolsOf := func(ing *networkingv1.Ingress) []string { _, p := refs(ing); return p }
+	oldHosts, keys, newKeys := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, ing := range olds {
+		for _, h := range hostsOf(ing) {
+			oldHosts[h] = true
+		}
+		for _, p := range poolsOf(ing) {
+			keys[p] = true
+		}
+	}
+	for _, ing := range claimed {
+		for _, h := range hostsOf(ing) {
+			if others(inc.hosts, hostsOf, h) > 0 {
+				return nil, nil, false
+			}
+		}
+		for _, p := range poolsOf(ing) {
+			keys[p], newKeys[p] = true, true
+		}
+	}
+	for h := range oldHosts {
+		if others(inc.hosts, hostsOf, h) > 0 {
+			return nil, nil, false
+		}
+	}
+	for k := range s.cfg.Pools {
+		if !keys[k] {
+			return nil, nil, false // a pool the spec does not show
+		}
+	}
+	// The changed Ingresses' diagnostics about the Services they use
+	// (ExternalNameEmpty) cannot be told from other Ingresses'.
+	services := map[string]bool{}
+	for k := range keys {
+		services[k[:strings.LastIndexByte(k, ':')]] = true
+	}
+	for _, d := range inc.own {
+		if d.Object.Kind == store.KindService && services[d.Object.Namespace+"/"+d.Object.Name] {
+			return nil, nil, false
+		}
+	}
+	vhs := make([]*routecfg.VirtualHost, 0, len(prev.VirtualHosts)+len(s.cfg.VirtualHosts))
+	for _, vh := range prev.VirtualHosts {
+		if !oldHosts[vh.Host] {
+			vhs = append(vhs, vh)
+		}
+	}
+	pools := maps.Clone(prev.Pools)
+	for k := range keys {
+		was, now := prev.Pools[k], s.cfg.Pools[k]
+		if others(inc.pools, poolsOf, k) == 0 {
+			if now != nil {
+				pools[k] = now
+			} else {
+				delete(pools, k)
+			}
+			continue
+		}
+		// Named by an unchanged Ingress too: the same pool, built from
+		// the same Service whoever is oldest, unless it has no endpoints
+		// (the warning names the oldest user).
+		switch {
+		case was == nil && now == nil:
+		case was == nil || len(was.Endpoints) == 0:
+			return nil, nil, false
+		case !newKeys[k]:
+			// The index also counts backends that build nothing (a path
+			// that lost a conflict): look for a remaining user.
+			if !poolUsed(k, vhs, prev.CatchAll) {
+				delete(pools, k)
+			}
+		case now == nil || !reflect.DeepEqual(was, now):
+			return nil, nil, false
+		}
+	}
+
+	for _, vh := range s.cfg.VirtualHosts {
+		i, found := slices.BinarySearchFunc(vhs, vh.Host, func(v *routecfg.VirtualHost, h string) int { return strings.Compare(v.Host, h) })
+		if found {
+			return nil, nil, false
+		}
+		vhs = slices.Insert(vhs, i, vh)
+	}
+
+	own := make([]diag.Diagnostic, 0, len(inc.own)+len(s.diags))
+	for _, d := range inc.own {
+		if d.Object.Kind != store.KindIngress || !changedKeys[d.Object.Namespace+"/"+d.Object.Name] {
+			own = append(own, d)
+		}
+	}
+	// The changed Ingresses' diagnostics name only them, so where they
+	// stand among the others' does not change the sorted result.
+	own = append(own, s.diags...)
+
+	if len(vhs) == 0 {
+		vhs = nil // as Translate leaves it
+	}
+	cfg := *prev
+	cfg.VirtualHosts, cfg.Pools = vhs, pools
+	for _, ing := range olds {
+		inc.remove(ing)
+	}
+	for _, ing := range claimed {
+		inc.add(ing)
+	}
+	inc.own = own
+	return &cfg, mergeDiags(sn.Diagnostics, own), true
+}
+
+// poolUsed reports whether a host of vhs or the catch-all refers to pool k.
+func poolUsed(k string, vhs []*routecfg.VirtualHost, catchAll *routecfg.VirtualHost) bool {
+	uses := func(vh *routecfg.VirtualHost) bool {
+		if vh == nil {
+			return false
+		}
+		if vh.Passthrough != nil && vh.Passthrough.Pool == k {
+			return true
+		}
+		for _, rt := range vh.Routes {
+			if rt.Pool == k {
+				return true
+			}
+			if p := rt.Policy; p != nil && (p.Canary != nil && p.Canary.Pool == k || p.ErrorPages != nil && p.ErrorPages.Pool == k) {
+				return true
+			}
+		}
+		return false
+	}
+	if uses(catchAll) {
+		return true
+	}
+	for _, vh := range vhs {
+		if uses(vh) {
+			return true
+		}
+	}
+	return false
+}
