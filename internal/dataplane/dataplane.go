@@ -325,29 +325,36 @@ func validateVHost(cfg *routecfg.Config, vh *routecfg.VirtualHost, add func(stri
 			add("host %q: route #%d: nil", name, i)
 			continue
 		}
-		where := fmt.Sprintf("host %q route %q", name, rt.Path)
-		if rt.Source.Ingress != "" {
-			where += fmt.Sprintf(" (ingress %s/%s)", rt.Source.Namespace, rt.Source.Ingress)
+		// Named only when needed: formatting it for each of 10,000
+		// valid routes was a tenth of an Apply.
+		where := func() string {
+			w := fmt.Sprintf("host %q route %q", name, rt.Path)
+			if rt.Source.Ingress != "" {
+				w += fmt.Sprintf(" (ingress %s/%s)", rt.Source.Namespace, rt.Source.Ingress)
+			}
+			return w
 		}
 		switch rt.Match {
 		case routecfg.MatchExact, routecfg.MatchPrefix:
 		case routecfg.MatchRegex:
 			if rt.Regex == nil {
-				add("%s: Regex match without a compiled regex", where)
+				add("%s: Regex match without a compiled regex", where())
 			}
 		default:
-			add("%s: unknown match kind %d", where, rt.Match)
+			add("%s: unknown match kind %d", where(), rt.Match)
 		}
 		if rt.Rewrite != nil && rt.Rewrite.Pattern == nil {
-			add("%s: rewrite without a compiled pattern", where)
+			add("%s: rewrite without a compiled pattern", where())
 		}
-		validateTraffic(cfg, rt, where, add)
+		if rt.Policy != nil {
+			validateTraffic(cfg, rt, where(), add)
+		}
 		if rt.Pool != "" {
 			if cfg.Pools[rt.Pool] == nil {
-				add("%s: pool %q not in config", where, rt.Pool)
+				add("%s: pool %q not in config", where(), rt.Pool)
 			}
 		} else if rt.Status != 0 && (rt.Status < 200 || rt.Status > 599) {
-			add("%s: status %d is not a final HTTP status", where, rt.Status)
+			add("%s: status %d is not a final HTTP status", where(), rt.Status)
 		}
 	}
 }
