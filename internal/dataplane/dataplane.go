@@ -95,6 +95,9 @@ type Dataplane struct {
 	passEnabled bool
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
+	// keptPools is set when the last Apply kept pools its config dropped
+	// (for requests still on the old snapshot); the next Apply drops them.
+	keptPools bool
 }
 
 // New returns a Dataplane serving an empty configuration (every request
@@ -167,23 +170,30 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 		d.metrics.ConfigApplied(false, d.now())
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
 	}
-	table := router.Compile(cfg)
+	cur := d.snap.Load()
+	table := router.CompileFrom(cur.Table, cfg)
 	d.certs.Apply(cfg)
 	d.tlsServer.Apply(cfg)
 	// Pools are added before the swap, and a pool the new config drops is
 	// kept until the next Apply: a request that loaded the old snapshot can
 	// pick its endpoint a moment after the swap (longer on a loaded
 	// machine), and must still find the pool rather than answer 503.
-	prev := d.snap.Load().Config
-	pools := cfg.Pools
-	if gone := removedPools(prev.Pools, cfg.Pools); len(gone) > 0 {
-		for k, p := range cfg.Pools {
-			gone[k] = p
+	prev := cur.Config
+	// The same pools as served (a change to one Ingress) need nothing,
+	// unless the last Apply kept dropped ones, which go now.
+	if d.keptPools || !samePools(prev.Pools, cfg.Pools) {
+		pools := cfg.Pools
+		gone := removedPools(prev.Pools, cfg.Pools)
+		if len(gone) > 0 {
+			for k, p := range cfg.Pools {
+				gone[k] = p
+			}
+			pools = gone
 		}
-		pools = gone
+		d.keptPools = len(gone) > 0
+		d.upstreams.Apply(pools)
+		d.backends.Apply(pools)
 	}
-	d.upstreams.Apply(pools)
-	d.backends.Apply(pools)
 	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
 	d.metrics.Prune(cfg)
@@ -222,6 +232,19 @@ func (d *Dataplane) ApplyEndpoints(cfg *routecfg.Config, keys []string) error {
 	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg})
 	d.metrics.ConfigApplied(true, d.now())
 	return nil
+}
+
+// samePools reports whether a and b hold the same *Pool under each key.
+func samePools(a, b map[string]*routecfg.Pool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, p := range b {
+		if q, ok := a[k]; !ok || q != p {
+			return false
+		}
+	}
+	return true
 }
 
 // removedPools returns the pools of prev that next no longer has.

@@ -71,13 +71,29 @@ type pathIndex struct {
 // A MatchRegex route whose Regex is nil is compiled here from
 // "(?i)^"+Path; if that fails the route never matches (translate reports
 // invalid regexes, so this only guards against a bad Config).
-func Compile(cfg *routecfg.Config) *Table {
+func Compile(cfg *routecfg.Config) *Table { return CompileFrom(nil, cfg) }
+
+// CompileFrom is Compile reusing prev's compiled hosts whose VirtualHost is
+// the same pointer in cfg: configs are immutable, and an incremental
+// translate shares every unchanged host with the last config, so a change
+// to one host of 10,000 recompiles one. prev may be nil.
+func CompileFrom(prev *Table, cfg *routecfg.Config) *Table {
+	n := 0
+	if cfg != nil {
+		n = len(cfg.VirtualHosts)
+	}
 	t := &Table{
-		exact:    map[string]*vhost{},
+		exact:    make(map[string]*vhost, n),
 		wildcard: map[string]*vhost{},
 	}
 	if cfg == nil {
 		return t
+	}
+	compile := func(prevM map[string]*vhost, key string, vh *routecfg.VirtualHost) *vhost {
+		if v := prevM[key]; v != nil && v.vh == vh {
+			return v
+		}
+		return compileVHost(vh)
 	}
 	for _, vh := range cfg.VirtualHosts {
 		if vh == nil {
@@ -85,16 +101,27 @@ func Compile(cfg *routecfg.Config) *Table {
 		}
 		h := strings.TrimSuffix(strings.ToLower(vh.Host), ".")
 		m, key := t.exact, h
+		var pm map[string]*vhost
+		if prev != nil {
+			pm = prev.exact
+		}
 		if rest, ok := strings.CutPrefix(h, "*."); ok {
 			m, key = t.wildcard, rest
+			if prev != nil {
+				pm = prev.wildcard
+			}
 		}
 		// The first entry wins; translate emits each host once anyway.
 		if _, dup := m[key]; !dup {
-			m[key] = compileVHost(vh)
+			m[key] = compile(pm, key, vh)
 		}
 	}
 	if cfg.CatchAll != nil {
-		t.catchAll = compileVHost(cfg.CatchAll)
+		if prev != nil && prev.catchAll != nil && prev.catchAll.vh == cfg.CatchAll {
+			t.catchAll = prev.catchAll
+		} else {
+			t.catchAll = compileVHost(cfg.CatchAll)
+		}
 	}
 	return t
 }

@@ -1,0 +1,46 @@
+package dataplane
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// BenchmarkApplyHostChange is the data plane's share of an Ingress change
+// at scale once translate is incremental: Apply of a config that differs
+// from the served one in one host (renamed), sharing every other host,
+// pool and certificate with it, as translate.UpdateIngresses makes it.
+func BenchmarkApplyHostChange(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			certs := scaleCerts(b, min(n, 5000))
+			base := scaleConfig(n, certs, 8080)
+			var cfgs [2]*routecfg.Config
+			for i := range cfgs {
+				c := *base
+				c.VirtualHosts = slices.Clone(base.VirtualHosts)
+				last := *c.VirtualHosts[n-1]
+				last.Host = fmt.Sprintf("probe-%d.scale.local", i)
+				c.VirtualHosts[n-1] = &last
+				cfgs[i] = &c
+			}
+			d, err := New(Options{DefaultCert: certs["default/tls-0"].Cert})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := d.Apply(cfgs[1]); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := d.Apply(cfgs[i&1]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
