@@ -282,14 +282,24 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 			vhs = append(vhs, vh)
 		}
 	}
-	pools := maps.Clone(prev.Pools)
+	// Pools are cloned only when one changes: the data plane leaves its
+	// pools alone when the map holds the same ones.
+	var pools map[string]*routecfg.Pool
+	set := func(k string, p *routecfg.Pool) {
+		if pools == nil {
+			pools = maps.Clone(prev.Pools)
+		}
+		if p != nil {
+			pools[k] = p
+		} else {
+			delete(pools, k)
+		}
+	}
 	for k := range keys {
 		was, now := prev.Pools[k], s.cfg.Pools[k]
 		if others(inc.pools, poolsOf, k) == 0 {
-			if now != nil {
-				pools[k] = now
-			} else {
-				delete(pools, k)
+			if was != now && (was == nil || now == nil || !reflect.DeepEqual(was, now)) {
+				set(k, now)
 			}
 			continue
 		}
@@ -304,7 +314,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 			// The index also counts backends that build nothing (a path
 			// that lost a conflict): look for a remaining user.
 			if !poolUsed(k, vhs, prev.CatchAll) {
-				delete(pools, k)
+				set(k, nil)
 			}
 		case now == nil || !reflect.DeepEqual(was, now):
 			return nil, nil, false
@@ -331,6 +341,9 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 
 	if len(vhs) == 0 {
 		vhs = nil // as Translate leaves it
+	}
+	if pools == nil {
+		pools = prev.Pools
 	}
 	cfg := *prev
 	cfg.VirtualHosts, cfg.Pools = vhs, pools
