@@ -32,3 +32,30 @@ func TestApplySharedPools(t *testing.T) {
 		}
 	}
 }
+
+// TestApplySharedPoolsValidates: a config sharing pools, certificates and
+// hosts with the served one is still refused for what its changed hosts
+// get wrong, or for a host listed twice, and the served one stays.
+func TestApplySharedPoolsValidates(t *testing.T) {
+	web := pool("ns/web:80", echoBackend(t, "web"))
+	a := &routecfg.VirtualHost{Host: "a.example", Routes: []*routecfg.Route{prefix("/", web.Key)}}
+	first := config([]*routecfg.Pool{web}, a)
+	r := start(t, first)
+	for name, vhs := range map[string][]*routecfg.VirtualHost{
+		"missing pool":     {a, {Host: "b.example", Routes: []*routecfg.Route{prefix("/", "ns/gone:80")}}},
+		"missing cert":     {a, {Host: "b.example", Certificate: "ns/none"}},
+		"listed twice":     {a, {Host: "A.example", Routes: []*routecfg.Route{prefix("/", web.Key)}}},
+		"unknown match":    {a, {Host: "b.example", Routes: []*routecfg.Route{{Path: "/", Match: 99, Pool: web.Key}}}},
+		"empty host":       {a, {Routes: []*routecfg.Route{prefix("/", web.Key)}}},
+		"nil virtual host": {a, nil},
+	} {
+		next := *first
+		next.VirtualHosts = vhs
+		if err := r.dp.Apply(&next); err == nil {
+			t.Errorf("%s: applied", name)
+		}
+		if r.dp.Config() != first {
+			t.Fatalf("%s: the served config changed", name)
+		}
+	}
+}

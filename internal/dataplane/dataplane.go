@@ -166,12 +166,15 @@ func (d *Dataplane) Config() *routecfg.Config { return d.snap.Load().Config }
 func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	d.applyMu.Lock()
 	defer d.applyMu.Unlock()
-	if err := Validate(cfg); err != nil {
+	cur := d.snap.Load()
+	var table *router.Table
+	if cfg != nil {
+		table = router.CompileFrom(cur.Table, cfg)
+	}
+	if err := validateFrom(cur, table, cfg); err != nil {
 		d.metrics.ConfigApplied(false, d.now())
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
 	}
-	cur := d.snap.Load()
-	table := router.CompileFrom(cur.Table, cfg)
 	d.certs.Apply(cfg)
 	d.tlsServer.Apply(cfg)
 	// Pools are added before the swap, and a pool the new config drops is
@@ -327,6 +330,58 @@ func Validate(cfg *routecfg.Config) error {
 	}
 	validateServerTLS(cfg.ServerTLS, add)
 	return errors.Join(errs...)
+}
+
+// validateFrom is Validate(cfg) for a cfg compiled into table, knowing
+// that cur (served, so valid) holds the same pools, certificates and TLS
+// policy: then only the hosts cur does not serve as they are need checking,
+// and a duplicate host shows as fewer hosts in table. Otherwise, or when
+// in doubt, it is Validate.
+func validateFrom(cur *proxy.Snapshot, table *router.Table, cfg *routecfg.Config) error {
+	prev := cur.Config
+	if cfg == nil || table == nil || prev == nil || cfg.DefaultCertificate != prev.DefaultCertificate || cfg.ServerTLS != prev.ServerTLS ||
+		!samePools(prev.Pools, cfg.Pools) || !sameCerts(prev.Certificates, cfg.Certificates) {
+		return Validate(cfg)
+	}
+	hosts := 0
+	for _, vh := range cfg.VirtualHosts {
+		if vh == nil || vh.Host == "" {
+			return Validate(cfg)
+		}
+		hosts++
+	}
+	if table.Hosts() != hosts {
+		return Validate(cfg) // a host listed twice, or an odd spelling
+	}
+	var errs []error
+	add := func(format string, args ...any) {
+		if len(errs) < maxErrors {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	for _, vh := range cfg.VirtualHosts {
+		if !cur.Table.Compiled(vh) {
+			validateVHost(cfg, vh, add)
+		}
+	}
+	if cfg.CatchAll != nil && cfg.CatchAll != prev.CatchAll {
+		validateVHost(cfg, cfg.CatchAll, add)
+	}
+	return errors.Join(errs...)
+}
+
+// sameCerts reports whether a and b hold the same *Certificate under each
+// key.
+func sameCerts(a, b map[string]*routecfg.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, c := range b {
+		if q, ok := a[k]; !ok || q != c {
+			return false
+		}
+	}
+	return true
 }
 
 func validateVHost(cfg *routecfg.Config, vh *routecfg.VirtualHost, add func(string, ...any)) {

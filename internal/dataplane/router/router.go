@@ -126,6 +126,25 @@ func CompileFrom(prev *Table, cfg *routecfg.Config) *Table {
 	return t
 }
 
+// Hosts returns the number of hosts t serves by name (exact and
+// wildcard), without the catch-all.
+func (t *Table) Hosts() int { return len(t.exact) + len(t.wildcard) }
+
+// Compiled reports whether t serves vh itself (the same pointer) under its
+// host name.
+func (t *Table) Compiled(vh *routecfg.VirtualHost) bool {
+	if t == nil || vh == nil {
+		return false
+	}
+	h := strings.TrimSuffix(strings.ToLower(vh.Host), ".")
+	m, key := t.exact, h
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		m, key = t.wildcard, rest
+	}
+	v := m[key]
+	return v != nil && v.vh == vh
+}
+
 func compileVHost(vh *routecfg.VirtualHost) *vhost {
 	v := &vhost{vh: vh, routes: make([]route, 0, len(vh.Routes))}
 	literal := true
