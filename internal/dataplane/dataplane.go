@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -242,12 +243,21 @@ func samePools(a, b map[string]*routecfg.Pool) bool {
 	if len(a) != len(b) {
 		return false
 	}
+	if sameMap(a, b) {
+		return true
+	}
 	for k, p := range b {
 		if q, ok := a[k]; !ok || q != p {
 			return false
 		}
 	}
 	return true
+}
+
+// sameMap reports whether a and b are one map (an incremental translate
+// passes the last config's maps on when nothing in them changed).
+func sameMap[M ~map[string]V, V any](a, b M) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // removedPools returns the pools of prev that next no longer has.
@@ -359,7 +369,18 @@ func validateFrom(cur *proxy.Snapshot, table *router.Table, cfg *routecfg.Config
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
+	// A host of the served config was valid with the same pools and
+	// certificates. Both lists are sorted by host when translate made
+	// them, so one walk finds most; the table is asked for the rest.
+	pv, i := prev.VirtualHosts, 0
 	for _, vh := range cfg.VirtualHosts {
+		for i < len(pv) && pv[i] != nil && pv[i].Host < vh.Host {
+			i++
+		}
+		if i < len(pv) && pv[i] == vh {
+			i++
+			continue
+		}
 		if !cur.Table.Compiled(vh) {
 			validateVHost(cfg, vh, add)
 		}
@@ -375,6 +396,9 @@ func validateFrom(cur *proxy.Snapshot, table *router.Table, cfg *routecfg.Config
 func sameCerts(a, b map[string]*routecfg.Certificate) bool {
 	if len(a) != len(b) {
 		return false
+	}
+	if sameMap(a, b) {
+		return true
 	}
 	for k, c := range b {
 		if q, ok := a[k]; !ok || q != c {
