@@ -62,6 +62,14 @@ type idleList struct {
 }
 
 const (
+	// probeAfter: a connection idle for longer is probed before use.
+	// http.Transport (and nginx, through epoll) watch idle connections
+	// and drop those the upstream closes or answers unasked (a 408 sent
+	// at its keep-alive timeout, which would otherwise be read as the
+	// answer to the next request). Connections reused sooner are in the
+	// hot path and skip the syscall; keep-alive timeouts are seconds.
+	probeAfter = time.Second
+
 	h1BufferSize = 4 << 10
 	// max1xx bounds interim responses that no one looks at.
 	max1xx = 5
@@ -194,7 +202,8 @@ func isReplayable(req *http.Request) bool {
 }
 
 // get returns an idle connection to addr, most recently used first, or a
-// new one. check asks for a liveness probe of an idle connection.
+// new one. check asks for a liveness probe of any idle connection, not
+// only of those idle for probeAfter.
 func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn, bool, error) {
 	l := t.list(addr)
 	var now time.Time
@@ -220,7 +229,8 @@ func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn
 		if now.IsZero() {
 			now = time.Now()
 		}
-		if now.Sub(c.idleAt) >= t.idleTimeout || (check && !c.alive()) {
+		idle := now.Sub(c.idleAt)
+		if idle >= t.idleTimeout || ((check || idle >= probeAfter) && !c.alive()) {
 			c.close()
 			continue
 		}

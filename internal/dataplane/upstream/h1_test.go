@@ -499,3 +499,36 @@ func TestH1IdleSweep(t *testing.T) {
 		t.Errorf("%d connections, want 2", n)
 	}
 }
+
+// TestH1UnsolicitedAnswerWhileIdle: bytes an upstream sends on an idle
+// connection (a 408 at its keep-alive timeout) are never read as the
+// answer to the next request.
+func TestH1UnsolicitedAnswerWhileIdle(t *testing.T) {
+	timeout := make(chan struct{})
+	u := serveRaw(t, func(w *bufio.Writer, _ *http.Request, n int) bool {
+		w.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		if n == 1 {
+			w.Flush()
+			<-timeout
+			w.WriteString("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+			return false
+		}
+		return true
+	})
+	h := newH1(t)
+	roundTrip(t, h, "GET", "http://"+u.addr+"/")
+	close(timeout)
+	<-u.closed // the 408 and the close are in the idle connection's socket
+	h.mu.RLock()
+	l := h.hosts[u.addr]
+	h.mu.RUnlock()
+	l.mu.Lock()
+	l.conns[0].idleAt = time.Now().Add(-probeAfter) // idle long enough to be probed
+	l.mu.Unlock()
+	if res, body := roundTrip(t, h, "GET", "http://"+u.addr+"/"); res.StatusCode != 200 || body != "ok" {
+		t.Fatalf("after an unsolicited 408: %d %q", res.StatusCode, body)
+	}
+	if n := u.accepted.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
