@@ -134,6 +134,7 @@ func New(opts Options) (*Dataplane, error) {
 	d.backends = upstream.NewTransports(upstream.TransportOptions{
 		ConnectTimeout:        opts.ConnectTimeout,
 		ResponseHeaderTimeout: opts.ResponseHeaderTimeout,
+		Logger:                d.log,
 	}, d.transport)
 	empty := &routecfg.Config{}
 	d.snap.Store(&proxy.Snapshot{Table: router.Compile(empty), Config: empty})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"net/http/fcgi"
@@ -33,6 +34,54 @@ func startFastCGI(t *testing.T) string {
 			"env": fcgi.ProcessEnv(r), "uri": r.URL.RequestURI(), "host": r.Host, "method": r.Method, "https": r.TLS != nil,
 		})
 	}))
+	return ln.Addr().String()
+}
+
+// startNoisyFastCGI is a FastCGI application written at the record level
+// that writes to stderr before answering (net/http/fcgi cannot).
+func startNoisyFastCGI(t *testing.T, stderr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	record := func(typ byte, content string) []byte {
+		pad := (8 - len(content)%8) % 8
+		h := []byte{1, typ, 0, 1, byte(len(content) >> 8), byte(len(content)), byte(pad), 0}
+		return append(append(h, content...), make([]byte, pad)...)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for { // records up to the empty STDIN (type 5) that ends the request
+					h := make([]byte, 8)
+					if _, err := io.ReadFull(br, h); err != nil {
+						return
+					}
+					n := int(h[4])<<8 | int(h[5])
+					if _, err := br.Discard(n + int(h[6])); err != nil {
+						return
+					}
+					if h[1] == 5 && n == 0 {
+						break
+					}
+				}
+				var out []byte
+				out = append(out, record(7, stderr)...)
+				out = append(out, record(6, "Content-Type: text/plain\r\n\r\nnoisy")...)
+				out = append(out, record(6, "")...)
+				out = append(out, record(3, string(make([]byte, 8)))...)
+				c.Write(out)
+			}()
+		}
+	}()
 	return ln.Addr().String()
 }
 
@@ -108,6 +157,8 @@ func TestBackendProtocolFCGIAndAutoHTTP(t *testing.T) {
 	writeFile(t, dir, "b.yaml", join(
 		service("default", "php", app),
 		service("default", "dual", dual),
+		service("default", "noisy", startNoisyFastCGI(t, "PHP Warning:  Undefined variable $cart")),
+		annotate(ingress("default", "noisy", "noisy.example", "", "/", "noisy"), map[string]string{"backend-protocol": "FCGI"}),
 		ca.secret(t, "default", "site", "php.example", "auto.example", "other.example"),
 		`apiVersion: v1
 kind: ConfigMap
@@ -157,6 +208,15 @@ data:
 	if r := get(t, c, "https://php.example/x?missing=1"); r.status != 404 {
 		t.Errorf("FCGI application's 404: got %d", r.status)
 	}
+
+	// What the application writes to stderr reaches moat's log, as nginx
+	// logs "FastCGI sent in stderr".
+	if r := get(t, c, "http://noisy.example/"); r.status != 200 || string(r.body) != "noisy" {
+		t.Errorf("FastCGI with stderr: %d %q", r.status, r.body)
+	}
+	eventually(t, 5*time.Second, "the application's stderr in the log", func() bool {
+		return strings.Contains(m.logs.String(), "Undefined variable $cart")
+	})
 
 	for scheme, wantTLS := range map[string]bool{"http": false, "https": true} {
 		r := get(t, c, scheme+"://auto.example/p")

@@ -26,7 +26,7 @@ func (t *Transports) special(p *routecfg.Pool, used map[string]bool) (Backend, b
 			timeout = DefaultConnectTimeout
 		}
 		d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-		return Backend{Transport: fcgi.New(s, dialContext(d), nil), Scheme: "http"}, true
+		return Backend{Transport: fcgi.New(s, dialContext(d), t.opts.Logger), Scheme: "http"}, true
 	case routecfg.ProtocolAutoHTTP:
 		https := &routecfg.Pool{Protocol: routecfg.ProtocolHTTPS}
 		id := https.Protocol.String()

@@ -6,6 +6,7 @@
 package upstream
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
@@ -227,6 +228,9 @@ type TransportOptions struct {
 	// routes that allow longer).
 	ResponseHeaderTimeout time.Duration
 	MaxIdleConnsPerHost   int
+	// Logger receives what FastCGI applications write to stderr (nginx
+	// logs it as "FastCGI sent in stderr"); nil discards it.
+	Logger *slog.Logger
 }
 
 // NewTransport returns the one transport shared by every pool. Upstreams
