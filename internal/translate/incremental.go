@@ -197,18 +197,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	s := newTranslator(sn, opts)
 	s.ctrl = inc.ctrl
 	sort.Slice(news, func(i, j int) bool { return ingKey(news[i]) < ingKey(news[j]) })
-	var claimed []*networkingv1.Ingress
-	for _, ing := range news {
-		ok, d := s.classMatches(ing)
-		if d != nil {
-			s.add(*d)
-		}
-		if ok {
-			claimed = append(claimed, ing)
-			s.claims[ing] = true
-		}
-	}
-	sortByAge(claimed)
+	claimed := s.claim(news)
 	for _, ing := range claimed {
 		s.ingress(ing)
 	}

@@ -131,8 +131,14 @@ func (t *translator) ref(ing *networkingv1.Ingress) diag.ObjectRef {
 // order in which ingress-nginx resolves every conflict), ties by
 // namespace/name.
 func (t *translator) claimedIngresses() []*networkingv1.Ingress {
+	return t.claim(t.sn.Ingresses)
+}
+
+// claim returns those of ings that are of our class, oldest first,
+// recording each claim and each class diagnostic in the order of ings.
+func (t *translator) claim(ings []*networkingv1.Ingress) []*networkingv1.Ingress {
 	var out []*networkingv1.Ingress
-	for _, ing := range t.sn.Ingresses {
+	for _, ing := range ings {
 		ok, d := t.classMatches(ing)
 		if d != nil {
 			t.add(*d)
