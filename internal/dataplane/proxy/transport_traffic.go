@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -166,6 +167,16 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 }
 
+// reverseProxyFlushes is httputil.ReverseProxy's own rule (its
+// flushInterval) for the responses it flushes after every write.
+func reverseProxyFlushes(res *http.Response) bool {
+	if res.ContentLength == -1 {
+		return true
+	}
+	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	return ct == "text/event-stream"
+}
+
 // respond decorates the upstream's response: the timed body, the
 // affinity cookie, X-Accel-Buffering.
 func (t *trafficTransport) respond(st *reqState, res *http.Response, a *attempt) {
@@ -185,12 +196,22 @@ func (t *trafficTransport) respond(st *reqState, res *http.Response, a *attempt)
 		return
 	}
 	tr.resBody = respBody{rc: res.Body, a: a, ctx: st.tr.inCtx(res.Request)}
+	// ReverseProxy flushes bodies of unknown length and event streams
+	// itself, after every write and once from a timer goroutine at the
+	// start; a flush of ours would then race with that timer on the
+	// client's writer. Ours are for the bodies it leaves unflushed.
+	ownFlush := !reverseProxyFlushes(res)
+	if !ownFlush {
+		a.rw = nil // no flush from the transport's UpstreamWait either
+	}
 	if p := st.rt.Policy; p != nil && p.Limits != nil && p.Limits.Rate > 0 {
 		tr.resBody.rate, tr.resBody.after, tr.resBody.start = p.Limits.Rate, p.Limits.RateAfter, time.Now()
 		// Paced bytes must leave as they are paced.
-		tr.resBody.flush = &st.rw
+		if ownFlush {
+			tr.resBody.flush = &st.rw
+		}
 	}
-	if !upstream.WaitsUpstream(res.Body) {
+	if ownFlush && !upstream.WaitsUpstream(res.Body) {
 		// This transport does not say when the upstream makes us wait,
 		// so every read may: flush before each (as FlushInterval -1
 		// did, without its timer).
