@@ -9,6 +9,7 @@ need() {
 }
 need go "Go 1.26 from https://go.dev/dl or your distribution"
 need curl "apt-get install curl: the demo test runs the README's curl lines"
+need gcc "apt-get install gcc: the race detector (go test -race) needs a C compiler"
 
 # test/cluster runs kube-apiserver and etcd built by hack/kube/build.sh
 # (it fails, saying so, when they are missing or when not run as root).
@@ -27,3 +28,8 @@ echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test"
 go test -count=1 "$@" ./...
+# The data plane is where goroutines share state per request (flushes,
+# connection pools, config swaps): its tests and the end-to-end suite run
+# again under the race detector.
+echo "== go test -race (data plane, e2e)"
+go test -count=1 -race "$@" ./internal/dataplane/... ./internal/echo/ ./test/e2e/
