@@ -66,7 +66,7 @@ type certFindings struct {
 // on every translate was a tenth of its time.
 func (c *CertCache) health(cert *tls.Certificate) certFindings {
 	c.mu.Lock()
-	h, ok := c.findings[cert]
+	h, ok := c.findings.get(cert)
 	c.mu.Unlock()
 	if ok {
 		return h
@@ -84,7 +84,7 @@ func (c *CertCache) health(cert *tls.Certificate) certFindings {
 		h.weak = append(h.weak, certkit.Weaknesses(x))
 	}
 	c.mu.Lock()
-	c.findings[cert] = h
+	c.findings.put(cert, h)
 	c.mu.Unlock()
 	return h
 }

@@ -25,54 +25,91 @@ const expiryWarning = 21 * 24 * time.Hour
 // of unchanged Secrets does not parse them again. Safe for concurrent use.
 type CertCache struct {
 	mu       sync.Mutex
-	m        map[[32]byte]certResult
-	findings map[*tls.Certificate]certFindings // cert_health.go
-	// bySecret and prev skip even the hash for a Secret object seen in
-	// the last two translates (snapshot objects are immutable): hashing
-	// 5,000 Secrets was a twentieth of a translate. Swept per translate.
-	bySecret, prev map[*corev1.Secret]certResult
+	m        generation[[32]byte, certResult]
+	findings generation[*tls.Certificate, certFindings] // cert_health.go
+	// bySecret skips even the hash for a Secret object seen lately
+	// (snapshot objects are immutable): hashing 5,000 Secrets was a
+	// twentieth of a translate.
+	bySecret generation[*corev1.Secret, certResult]
+}
+
+// generation is a map that forgets what was not used between two sweeps
+// (one per full translate), so rotated certificates do not pile up in a
+// long-running controller. Callers hold CertCache.mu.
+type generation[K comparable, V any] struct{ cur, prev map[K]V }
+
+func (g *generation[K, V]) get(k K) (V, bool) {
+	if v, ok := g.cur[k]; ok {
+		return v, true
+	}
+	v, ok := g.prev[k]
+	if ok {
+		g.put(k, v)
+	}
+	return v, ok
+}
+
+func (g *generation[K, V]) put(k K, v V) {
+	if g.cur == nil {
+		g.cur = map[K]V{}
+	}
+	g.cur[k] = v
+}
+
+func (g *generation[K, V]) sweep() {
+	g.prev, g.cur = g.cur, make(map[K]V, len(g.cur))
+}
+
+// len counts the distinct keys held.
+func (g *generation[K, V]) len() int {
+	n := len(g.cur)
+	for k := range g.prev {
+		if _, ok := g.cur[k]; !ok {
+			n++
+		}
+	}
+	return n
 }
 
 type certResult struct {
 	cert *tls.Certificate
 	err  error
+	// key is the content hash the pair is cached under in m.
+	key [32]byte
 }
 
 // NewCertCache returns an empty cache.
-func NewCertCache() *CertCache {
-	return &CertCache{m: map[[32]byte]certResult{}, findings: map[*tls.Certificate]certFindings{},
-		bySecret: map[*corev1.Secret]certResult{}}
-}
+func NewCertCache() *CertCache { return &CertCache{} }
 
 // parseSecret is parse for the key pair of sec.
 func (c *CertCache) parseSecret(sec *corev1.Secret, crt, key []byte) (*tls.Certificate, error) {
 	c.mu.Lock()
-	r, ok := c.bySecret[sec]
-	if !ok {
-		r, ok = c.prev[sec]
-		if ok {
-			c.bySecret[sec] = r
-		}
+	r, ok := c.bySecret.get(sec)
+	if ok {
+		c.m.get(r.key) // keep the pair's entry as used
 	}
 	c.mu.Unlock()
 	if ok {
 		return r.cert, r.err
 	}
-	cert, err := c.parse(crt, key)
+	r = c.parse(crt, key)
 	c.mu.Lock()
-	c.bySecret[sec] = certResult{cert: cert, err: err}
+	c.bySecret.put(sec, r)
 	c.mu.Unlock()
-	return cert, err
+	return r.cert, r.err
 }
 
-// sweep forgets the Secrets not used since the previous sweep.
+// sweep forgets the Secrets, key pairs and findings not used since the
+// previous sweep.
 func (c *CertCache) sweep() {
 	c.mu.Lock()
-	c.prev, c.bySecret = c.bySecret, make(map[*corev1.Secret]certResult, len(c.bySecret))
+	c.bySecret.sweep()
+	c.m.sweep()
+	c.findings.sweep()
 	c.mu.Unlock()
 }
 
-func (c *CertCache) parse(crt, key []byte) (*tls.Certificate, error) {
+func (c *CertCache) parse(crt, key []byte) certResult {
 	h := sha256.New()
 	h.Write(crt)
 	h.Write([]byte{0})
@@ -80,23 +117,23 @@ func (c *CertCache) parse(crt, key []byte) (*tls.Certificate, error) {
 	var k [32]byte
 	copy(k[:], h.Sum(nil))
 	c.mu.Lock()
-	r, ok := c.m[k]
+	r, ok := c.m.get(k)
 	c.mu.Unlock()
 	if ok {
-		return r.cert, r.err
+		return r
 	}
 	cert, err := tls.X509KeyPair(crt, key)
 	if err == nil && cert.Leaf == nil {
 		cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0])
 	}
-	r = certResult{err: err}
+	r = certResult{err: err, key: k}
 	if err == nil {
 		r.cert = &cert
 	}
 	c.mu.Lock()
-	c.m[k] = r
+	c.m.put(k, r)
 	c.mu.Unlock()
-	return r.cert, r.err
+	return r
 }
 
 // loadSecret returns the certificate of namespace/name, registering it in
