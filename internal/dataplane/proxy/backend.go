@@ -44,12 +44,12 @@ func (st *reqState) wantsHTTP10() bool {
 // proxy-http-version 1.0 applies to plain-HTTP pools only (nginx's
 // grpc_pass and fastcgi_pass ignore it; HTTPS keeps closing instead).
 func (h *Handler) chooseBackend(st *reqState, pool string) {
-	plain := true
 	if h.backends != nil {
 		st.backend = h.backends.For(pool)
-		plain = h.backends.Plain(pool)
 	}
-	if plain && st.wantsHTTP10() {
+	// Plain is asked only for the rare proxy-http-version 1.0 route: it
+	// is a second map lookup, not one for every request.
+	if st.wantsHTTP10() && (h.backends == nil || h.backends.Plain(pool)) {
 		// A nil Next (no Backends) is dispatch's fallback.
 		st.backend = upstream.Backend{Transport: upstream.HTTP10{Next: st.backend.Transport}, Scheme: "http"}
 	}

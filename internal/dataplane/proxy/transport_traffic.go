@@ -173,8 +173,14 @@ func reverseProxyFlushes(res *http.Response) bool {
 	if res.ContentLength == -1 {
 		return true
 	}
-	ct, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
-	return ct == "text/event-stream"
+	// Parse (and allocate) only for what can be an event stream.
+	const sse = "text/event-stream"
+	ct := res.Header.Get("Content-Type")
+	if len(ct) < len(sse) || !strings.EqualFold(ct[:len(sse)], sse) {
+		return false
+	}
+	base, _, _ := mime.ParseMediaType(ct)
+	return base == sse
 }
 
 // respond decorates the upstream's response: the timed body, the
