@@ -26,21 +26,7 @@ func BenchmarkApplyHostChange(b *testing.B) {
 				c.VirtualHosts[n-1] = &last
 				cfgs[i] = &c
 			}
-			d, err := New(Options{DefaultCert: certs["default/tls-0"].Cert})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := d.Apply(cfgs[1]); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				if err := d.Apply(cfgs[i&1]); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
+			benchApplyAlternating(b, certs["default/tls-0"], cfgs)
 		})
 	}
 }
