@@ -25,17 +25,8 @@ const MinRSABits = 2048
 // Other blocks are skipped; a bundle without any certificate is an error.
 func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
-	rest := data
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
+	for _, der := range PEMBlocks(data, "CERTIFICATE") {
+		c, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, fmt.Errorf("certificate %d: %w", len(out)+1, err)
 		}
@@ -45,6 +36,22 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New(noPEM(data, "CERTIFICATE"))
 	}
 	return out, nil
+}
+
+// PEMBlocks returns the contents of data's PEM blocks of type typ, in
+// order, skipping every other block.
+func PEMBlocks(data []byte, typ string) [][]byte {
+	var out [][]byte
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			return out
+		}
+		if b.Type == typ {
+			out = append(out, b.Bytes)
+		}
+	}
 }
 
 // ParsePrivateKey reads the first private key block (PKCS #1, PKCS #8 or

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 	"sort"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
 	"github.com/moat-ingress/moat/internal/annotations/sslciphers"
+	"github.com/moat-ingress/moat/internal/certkit"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -186,17 +186,8 @@ func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
 // parseCRLs reads PEM "X509 CRL" blocks, or one DER list.
 func parseCRLs(data []byte) ([]*x509.RevocationList, error) {
 	var out []*x509.RevocationList
-	rest := data
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "X509 CRL" {
-			continue
-		}
-		l, err := x509.ParseRevocationList(b.Bytes)
+	for _, der := range certkit.PEMBlocks(data, "X509 CRL") {
+		l, err := x509.ParseRevocationList(der)
 		if err != nil {
 			return nil, err
 		}
