@@ -44,6 +44,11 @@ type Incremental struct {
 	annotated map[string]int
 	// claimed are the claimed Ingresses by "namespace/name".
 	claimed map[string]*networkingv1.Ingress
+	// sorted is the last result's diagnostics and source the snapshot's
+	// it merged: while source is unchanged, UpdateIngresses splices the
+	// changed Ingresses' diagnostics into sorted instead of copying and
+	// sorting thousands per change (spliceDiags).
+	sorted, source []diag.Diagnostic
 }
 
 // TranslateIncremental is Translate, also returning the state
@@ -62,7 +67,8 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 	for ing := range t.claims {
 		inc.add(ing)
 	}
-	return t.cfg, t.sortedDiags(), inc
+	inc.sorted, inc.source = t.sortedDiags(), sn.Diagnostics
+	return t.cfg, inc.sorted, inc
 }
 
 func stateOpts(o Options) Options {
@@ -318,15 +324,23 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		vhs = slices.Insert(vhs, i, vh)
 	}
 
-	own := make([]diag.Diagnostic, 0, len(inc.own)+len(s.diags))
-	for _, d := range inc.own {
-		if d.Object.Kind != store.KindIngress || !changedKeys[d.Object.Namespace+"/"+d.Object.Name] {
-			own = append(own, d)
-		}
+	about := func(d *diag.Diagnostic) bool {
+		return d.Object.Kind == store.KindIngress && changedKeys[d.Object.Namespace+"/"+d.Object.Name]
 	}
 	// The changed Ingresses' diagnostics name only them, so where they
-	// stand among the others' does not change the sorted result.
-	own = append(own, s.diags...)
+	// stand among the others' does not change the sorted result. The
+	// list is copied only when it changes.
+	own := inc.own
+	if slices.ContainsFunc(own, func(d diag.Diagnostic) bool { return about(&d) }) {
+		own = slices.DeleteFunc(slices.Clone(own), func(d diag.Diagnostic) bool { return about(&d) })
+	}
+	if len(s.diags) > 0 {
+		own = append(slices.Clip(own), s.diags...)
+	}
+	sorted, ok := spliceDiags(inc, sn.Diagnostics, about, s.diags)
+	if !ok {
+		sorted = mergeDiags(sn.Diagnostics, own)
+	}
 
 	if len(vhs) == 0 {
 		vhs = nil // as Translate leaves it
@@ -343,7 +357,61 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		inc.add(ing)
 	}
 	inc.own = own
-	return &cfg, mergeDiags(sn.Diagnostics, own), true
+	inc.sorted, inc.source = sorted, sn.Diagnostics
+	return &cfg, sorted, true
+}
+
+// spliceDiags is mergeDiags(source, own) for own changed from the last
+// result's only in the diagnostics about the changed Ingresses (about):
+// it drops those from inc.sorted and inserts add where a stable sort puts
+// them (after every equal one: they come last in own). The result shares
+// inc.sorted when nothing changes; callers only read diagnostics. ok is
+// false when source differs from the last one or names a changed
+// Ingress (about could not tell its diagnostics from translate's).
+func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Diagnostic) bool, add []diag.Diagnostic) ([]diag.Diagnostic, bool) {
+	if !slices.Equal(source, inc.source) {
+		return nil, false
+	}
+	for i := range source {
+		if about(&source[i]) {
+			return nil, false
+		}
+	}
+	out := inc.sorted
+	if slices.ContainsFunc(out, func(d diag.Diagnostic) bool { return about(&d) }) {
+		out = slices.DeleteFunc(slices.Clone(out), func(d diag.Diagnostic) bool { return about(&d) })
+	}
+	if len(add) == 0 {
+		return out, true
+	}
+	add = slices.Clone(add)
+	diag.Sort(add)
+	merged := make([]diag.Diagnostic, 0, len(out)+len(add))
+	i := 0
+	for _, d := range add {
+		// Upper bound: the first of out[i:] that sorts after d.
+		j := i + sort.Search(len(out)-i, func(k int) bool { return diagLess(&d, &out[i+k]) })
+		merged = append(append(merged, out[i:j]...), d)
+		i = j
+	}
+	return append(merged, out[i:]...), true
+}
+
+// diagLess is diag.Sort's order.
+func diagLess(a, b *diag.Diagnostic) bool {
+	if a.Object.File != b.Object.File {
+		return a.Object.File < b.Object.File
+	}
+	if a.Object.Line != b.Object.Line {
+		return a.Object.Line < b.Object.Line
+	}
+	if as, bs := a.Object.String(), b.Object.String(); as != bs {
+		return as < bs
+	}
+	if a.Field != b.Field {
+		return a.Field < b.Field
+	}
+	return a.Reason < b.Reason
 }
 
 // poolUsed reports whether a host of vhs or the catch-all refers to pool k.
