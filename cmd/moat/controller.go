@@ -7,6 +7,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/moat-ingress/moat/internal/app"
+	"github.com/moat-ingress/moat/internal/gctune"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -33,6 +34,9 @@ $KUBECONFIG or ~/.kube/config.`,
 			if accessLog {
 				c.AccessLog = os.Stdout
 			}
+			// A proxy's small live heap would otherwise be collected ~30
+			// times a second under load (internal/gctune).
+			defer gctune.Start(gctune.Options{Logger: c.Log}).Stop()
 			return app.Controller(cmd.Context(), c)
 		},
 	}
@@ -53,6 +57,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:10254", "admin listener address (/healthz, /readyz, /metrics, /debug); use :10254 for kubelet probes")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
 	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
+	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
 	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	// The Downward API provides these in a pod (see deploy/deployment.yaml).

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/moat-ingress/moat/internal/app"
+	"github.com/moat-ingress/moat/internal/gctune"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -27,6 +28,9 @@ keeps serving.`,
 			if accessLog {
 				c.AccessLog = os.Stdout
 			}
+			// A proxy's small live heap would otherwise be collected ~30
+			// times a second under load (internal/gctune).
+			defer gctune.Start(gctune.Options{Logger: c.Log}).Stop()
 			return app.Serve(cmd.Context(), c)
 		},
 	}
@@ -43,6 +47,7 @@ keeps serving.`,
 	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
 	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
+	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
 	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("manifests")

@@ -6,6 +6,7 @@ package admin
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,8 @@ type Server struct {
 	gatherer prometheus.Gatherer
 	ready    func() bool
 	last     atomic.Pointer[reconcile.Result]
+	// profiling mounts net/http/pprof under /debug/pprof/ (--profiling).
+	profiling bool
 }
 
 // New returns an admin server; ready reports readiness (first config
@@ -27,6 +30,11 @@ type Server struct {
 func New(g prometheus.Gatherer, ready func() bool) *Server {
 	return &Server{gatherer: g, ready: ready}
 }
+
+// EnableProfiling serves Go's runtime profiles under /debug/pprof/, as
+// ingress-nginx's --profiling does. Off by default: a CPU profile costs
+// the data plane CPU while it runs.
+func (s *Server) EnableProfiling() { s.profiling = true }
 
 // Observe records the latest reconcile result for the debug endpoints.
 func (s *Server) Observe(r reconcile.Result) { s.last.Store(&r) }
@@ -57,6 +65,13 @@ func (s *Server) Handler() http.Handler {
 	// Every host's certificate, issuer, SANs, expiry and why it fell
 	// back to the default certificate (certs.go).
 	mux.HandleFunc("GET /debug/certs", s.certs)
+	if s.profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	mux.HandleFunc("GET /debug/diagnostics", func(w http.ResponseWriter, _ *http.Request) {
 		r := s.last.Load()
 		if r == nil {

@@ -29,6 +29,8 @@ type Listen struct {
 	// EnableSSLPassthrough lets ssl-passthrough hosts through the HTTPS
 	// listener unterminated (--enable-ssl-passthrough).
 	EnableSSLPassthrough bool
+	// Profiling serves /debug/pprof/ on the admin listener (--profiling).
+	Profiling bool
 }
 
 // plane is the serving half shared by serve and controller: the metrics
@@ -42,6 +44,7 @@ type plane struct {
 	adminLn   net.Listener
 	addrs     Addrs
 	listening atomic.Bool
+	profiling bool
 }
 
 // newPlane builds the data plane and binds the listeners, so that a busy
@@ -64,7 +67,7 @@ func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plane{log: log, reg: reg, dp: dp}
+	p := &plane{log: log, reg: reg, dp: dp, profiling: l.Profiling}
 	if p.httpLn, err = net.Listen("tcp", l.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)
 	}
@@ -91,6 +94,9 @@ func (p *plane) close() {
 
 // serveAdmin runs the admin listener in g until gctx is done.
 func (p *plane) serveAdmin(g *errgroup.Group, gctx context.Context, adm *admin.Server) {
+	if p.profiling {
+		adm.EnableProfiling()
+	}
 	srv := &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error {
 		if err := srv.Serve(p.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -32,6 +32,8 @@ type ServeConfig struct {
 	DefaultSSLCertificate    string
 	HTTPSRedirectPort        int
 	EnableSSLPassthrough     bool
+	// Profiling serves /debug/pprof/ on the admin listener.
+	Profiling bool
 	// ConfigMap is the controller ConfigMap, "namespace/name" (one of the
 	// manifests); AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
 	ConfigMap         string
@@ -64,7 +66,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 		return errors.New("no --manifests given: name at least one file or directory of Kubernetes YAML")
 	}
 	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
-		EnableSSLPassthrough: c.EnableSSLPassthrough}, log, c.AccessLog)
+		EnableSSLPassthrough: c.EnableSSLPassthrough, Profiling: c.Profiling}, log, c.AccessLog)
 	if err != nil {
 		return err
 	}
