@@ -9,6 +9,8 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +50,13 @@ func scaleConfig(n int, certs map[string]*routecfg.Certificate, port int) *route
 			Endpoints: []routecfg.Endpoint{{Address: fmt.Sprintf("10.0.%d.%d:%d", i/250%250, i%250+1, p)}},
 		}
 	}
+	sortHosts(cfg.VirtualHosts)
 	return cfg
+}
+
+// sortHosts orders hosts by name, as translate emits them.
+func sortHosts(vhs []*routecfg.VirtualHost) {
+	slices.SortFunc(vhs, func(a, b *routecfg.VirtualHost) int { return strings.Compare(a.Host, b.Host) })
 }
 
 // scaleCerts issues one ECDSA P-256 leaf per host-N.scale.local, N < n.

@@ -24,6 +24,7 @@ func BenchmarkApplyHostChange(b *testing.B) {
 				last := *c.VirtualHosts[n-1]
 				last.Host = fmt.Sprintf("probe-%d.scale.local", i)
 				c.VirtualHosts[n-1] = &last
+				sortHosts(c.VirtualHosts)
 				cfgs[i] = &c
 			}
 			benchApplyAlternating(b, certs["default/tls-0"], cfgs)

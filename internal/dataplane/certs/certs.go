@@ -14,10 +14,11 @@ import (
 	"crypto/x509/pkix"
 	"errors"
 	"math/big"
-	"strings"
+	"reflect"
 	"sync/atomic"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/hostmap"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -38,16 +39,20 @@ type Store struct {
 }
 
 type table struct {
-	exact    map[string]*tls.Certificate
-	wildcard map[string]*tls.Certificate // keyed by the suffix after "*."
-	def      *tls.Certificate
+	names *hostmap.Map[*tls.Certificate]
+	def   *tls.Certificate
+	// src and certs are the config's hosts and certificates names was
+	// built from; diffable: hostmap.Diff can take src as the last list.
+	src      []*routecfg.VirtualHost
+	certs    map[string]*routecfg.Certificate
+	diffable bool
 }
 
 // New returns a Store that serves defaultCert for every name until Apply,
 // and afterwards whenever the config has no DefaultCertificate.
 func New(defaultCert *tls.Certificate) *Store {
 	s := &Store{generated: defaultCert}
-	s.table.Store(&table{def: defaultCert})
+	s.table.Store(&table{names: hostmap.New[*tls.Certificate](0), def: defaultCert})
 	return s
 }
 
@@ -56,38 +61,71 @@ func New(defaultCert *tls.Certificate) *Store {
 // out, as ingress-nginx leaves a host with a missing Secret out of its
 // certificate map: its SNI then falls through to a covering wildcard
 // host's certificate, else the default. A nil cfg keeps only the default.
+//
+// When cfg holds the same certificates as the last one and both host
+// lists are sorted (as translate emits them), only the hosts that differ
+// are visited and the table is updated copy-on-write (hostmap): a change
+// to one host of 10,000 does not index 5,000 certificates again.
 func (s *Store) Apply(cfg *routecfg.Config) {
-	t := &table{
-		exact:    map[string]*tls.Certificate{},
-		wildcard: map[string]*tls.Certificate{},
-		def:      s.generated,
+	t := &table{def: s.generated}
+	if cfg == nil {
+		t.names = hostmap.New[*tls.Certificate](0)
+		s.table.Store(t)
+		return
 	}
-	if cfg != nil {
-		if d := cfg.DefaultCertificate; d != nil && d.Cert != nil {
-			t.def = d.Cert
+	if d := cfg.DefaultCertificate; d != nil && d.Cert != nil {
+		t.def = d.Cert
+	}
+	t.src, t.certs = cfg.VirtualHosts, cfg.Certificates
+	usable := func(vh *routecfg.VirtualHost) *tls.Certificate {
+		if vh == nil || vh.Certificate == "" {
+			return nil
 		}
+		if c := cfg.Certificates[vh.Certificate]; c != nil {
+			return c.Cert
+		}
+		return nil
+	}
+	if prev := s.table.Load(); prev.diffable && sameCerts(prev.certs, cfg.Certificates) {
+		if d, ok := hostmap.Diff(prev.src, cfg.VirtualHosts); ok {
+			changes := make([]hostmap.Change[*tls.Certificate], 0, len(d))
+			for _, x := range d {
+				if c := usable(x.New); c != nil {
+					changes = append(changes, hostmap.Change[*tls.Certificate]{Host: x.New.Host, Value: c})
+				} else if x.Old != nil && usable(x.Old) != nil {
+					changes = append(changes, hostmap.Change[*tls.Certificate]{Host: x.Old.Host, Delete: true})
+				}
+			}
+			t.names, t.diffable = prev.names.With(changes), true
+		}
+	}
+	if t.names == nil {
+		t.names = hostmap.New[*tls.Certificate](len(cfg.VirtualHosts))
 		for _, vh := range cfg.VirtualHosts {
-			if vh == nil || vh.Certificate == "" {
-				continue
-			}
-			c := cfg.Certificates[vh.Certificate]
-			if c == nil || c.Cert == nil {
-				continue
-			}
-			key, wild, ok := hostKey(vh.Host)
-			if !ok {
-				continue
-			}
-			m := t.exact
-			if wild {
-				m = t.wildcard
-			}
-			if _, dup := m[key]; !dup {
-				m[key] = c.Cert
+			if c := usable(vh); c != nil {
+				t.names.Add(vh.Host, c)
 			}
 		}
+		t.diffable = hostmap.Sorted(cfg.VirtualHosts)
 	}
 	s.table.Store(t)
+}
+
+// sameCerts reports whether a and b hold the same *Certificate under each
+// key (an incremental translate passes the same map on).
+func sameCerts(a, b map[string]*routecfg.Certificate) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer() {
+		return true
+	}
+	for k, c := range b {
+		if q, ok := a[k]; !ok || q != c {
+			return false
+		}
+	}
+	return true
 }
 
 var errNoCertificate = errors.New("certs: no default certificate configured")
@@ -108,10 +146,40 @@ func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 // possibly empty), or nil only if the Store has no default certificate.
 func (s *Store) Lookup(serverName string) *tls.Certificate {
 	t := s.table.Load()
-	if c, ok := lookup(t.exact, t.wildcard, serverName); ok {
+	if c, ok := lookupIn(t.names, serverName); ok {
 		return c
 	}
 	return t.def
+}
+
+// lookupIn finds serverName in m as lookup does.
+func lookupIn[T any](m *hostmap.Map[T], serverName string) (T, bool) {
+	var zero T
+	if serverName == "" || len(serverName) > maxNameLen || m.Len() == 0 {
+		return zero, false
+	}
+	var buf [maxNameLen]byte
+	b := lowerName(buf[:len(serverName)], serverName)
+	if len(b) == 0 {
+		return zero, false
+	}
+	return m.Lookup(b)
+}
+
+// lowerName lower-cases name into b (len(b) == len(name)) and strips one
+// trailing dot.
+func lowerName(b []byte, name string) []byte {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	if n := len(b); n > 0 && b[n-1] == '.' {
+		b = b[:n-1]
+	}
+	return b
 }
 
 // lookup finds serverName in exact, then the wildcard covering it, without
@@ -125,17 +193,7 @@ func lookup[T any](exact, wildcard map[string]T, serverName string) (T, bool) {
 	// Lower-case into a stack buffer; indexing a map with string(b) does
 	// not allocate.
 	var buf [maxNameLen]byte
-	b := buf[:len(serverName)]
-	for i := 0; i < len(serverName); i++ {
-		c := serverName[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b[i] = c
-	}
-	if n := len(b); b[n-1] == '.' {
-		b = b[:n-1]
-	}
+	b := lowerName(buf[:len(serverName)], serverName)
 	if len(b) == 0 {
 		return zero, false
 	}
@@ -160,13 +218,7 @@ func lookup[T any](exact, wildcard map[string]T, serverName string) (T, bool) {
 // hostKey splits a virtual host name into the map and key lookup uses:
 // wildcard hosts are keyed by the suffix after "*.". ok is false for the
 // catch-all, which has no name to match by SNI.
-func hostKey(host string) (key string, wildcard, ok bool) {
-	h := strings.TrimSuffix(strings.ToLower(host), ".")
-	if rest, found := strings.CutPrefix(h, "*."); found {
-		return rest, true, rest != ""
-	}
-	return h, false, h != ""
-}
+func hostKey(host string) (key string, wildcard, ok bool) { return hostmap.Key(host) }
 
 // GenerateDefault makes the self-signed fallback certificate served for
 // unknown or missing SNI: ECDSA P-256, CN FakeCommonName, O "Acme Co", SAN

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/moat-ingress/moat/internal/dataplane/hostmap"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -27,9 +28,12 @@ const maxHostLen = 256
 // Table is a compiled Config. It is immutable after Compile and safe for
 // concurrent use; the proxy swaps whole Tables atomically.
 type Table struct {
-	exact    map[string]*vhost
-	wildcard map[string]*vhost // keyed by the suffix after "*."
+	hosts    *hostmap.Map[*vhost]
 	catchAll *vhost
+	// src is the host list hosts was built from, and diffable whether
+	// hostmap.Diff can take it as the previous list (sorted by host).
+	src      []*routecfg.VirtualHost
+	diffable bool
 }
 
 type vhost struct {
@@ -76,45 +80,46 @@ func Compile(cfg *routecfg.Config) *Table { return CompileFrom(nil, cfg) }
 // CompileFrom is Compile reusing prev's compiled hosts whose VirtualHost is
 // the same pointer in cfg: configs are immutable, and an incremental
 // translate shares every unchanged host with the last config, so a change
-// to one host of 10,000 recompiles one. prev may be nil.
+// to one host of 10,000 recompiles one. When both host lists are sorted
+// (translate sorts them) only the hosts that differ are visited and the
+// host index is updated copy-on-write (hostmap). prev may be nil.
 func CompileFrom(prev *Table, cfg *routecfg.Config) *Table {
-	n := 0
-	if cfg != nil {
-		n = len(cfg.VirtualHosts)
-	}
-	t := &Table{
-		exact:    make(map[string]*vhost, n),
-		wildcard: map[string]*vhost{},
-	}
 	if cfg == nil {
-		return t
+		return &Table{hosts: hostmap.New[*vhost](0)}
 	}
-	compile := func(prevM map[string]*vhost, key string, vh *routecfg.VirtualHost) *vhost {
-		if v := prevM[key]; v != nil && v.vh == vh {
-			return v
-		}
-		return compileVHost(vh)
-	}
-	for _, vh := range cfg.VirtualHosts {
-		if vh == nil {
-			continue
-		}
-		h := strings.TrimSuffix(strings.ToLower(vh.Host), ".")
-		m, key := t.exact, h
-		var pm map[string]*vhost
-		if prev != nil {
-			pm = prev.exact
-		}
-		if rest, ok := strings.CutPrefix(h, "*."); ok {
-			m, key = t.wildcard, rest
-			if prev != nil {
-				pm = prev.wildcard
+	t := &Table{src: cfg.VirtualHosts}
+	if prev != nil && prev.diffable {
+		if d, ok := hostmap.Diff(prev.src, cfg.VirtualHosts); ok {
+			changes := make([]hostmap.Change[*vhost], 0, len(d))
+			for _, x := range d {
+				if x.New == nil {
+					changes = append(changes, hostmap.Change[*vhost]{Host: x.Old.Host, Delete: true})
+				} else {
+					changes = append(changes, hostmap.Change[*vhost]{Host: x.New.Host, Value: compileVHost(x.New)})
+				}
 			}
+			t.hosts, t.diffable = prev.hosts.With(changes), true
 		}
-		// The first entry wins; translate emits each host once anyway.
-		if _, dup := m[key]; !dup {
-			m[key] = compile(pm, key, vh)
+	}
+	if t.hosts == nil {
+		t.hosts = hostmap.New[*vhost](len(cfg.VirtualHosts))
+		for _, vh := range cfg.VirtualHosts {
+			if vh == nil {
+				continue
+			}
+			v := (*vhost)(nil)
+			if prev != nil {
+				if pv, ok := prev.hosts.Get(vh.Host); ok && pv.vh == vh {
+					v = pv
+				}
+			}
+			if v == nil {
+				v = compileVHost(vh)
+			}
+			// The first entry wins; translate emits each host once anyway.
+			t.hosts.Add(vh.Host, v)
 		}
+		t.diffable = hostmap.Sorted(cfg.VirtualHosts)
 	}
 	if cfg.CatchAll != nil {
 		if prev != nil && prev.catchAll != nil && prev.catchAll.vh == cfg.CatchAll {
@@ -128,7 +133,7 @@ func CompileFrom(prev *Table, cfg *routecfg.Config) *Table {
 
 // Hosts returns the number of hosts t serves by name (exact and
 // wildcard), without the catch-all.
-func (t *Table) Hosts() int { return len(t.exact) + len(t.wildcard) }
+func (t *Table) Hosts() int { return t.hosts.Len() }
 
 // Compiled reports whether t serves vh itself (the same pointer) under its
 // host name.
@@ -136,13 +141,8 @@ func (t *Table) Compiled(vh *routecfg.VirtualHost) bool {
 	if t == nil || vh == nil {
 		return false
 	}
-	h := strings.TrimSuffix(strings.ToLower(vh.Host), ".")
-	m, key := t.exact, h
-	if rest, ok := strings.CutPrefix(h, "*."); ok {
-		m, key = t.wildcard, rest
-	}
-	v := m[key]
-	return v != nil && v.vh == vh
+	v, ok := t.hosts.Get(vh.Host)
+	return ok && v.vh == vh
 }
 
 func compileVHost(vh *routecfg.VirtualHost) *vhost {
@@ -244,24 +244,10 @@ func (t *Table) host(raw string) *vhost {
 	return t.hostLower(b)
 }
 
-// hostLower looks up a normalised host. Indexing a map with string(b) does
-// not allocate.
+// hostLower looks up a normalised host.
 func (t *Table) hostLower(h []byte) *vhost {
-	if len(h) > 0 {
-		if v, ok := t.exact[string(h)]; ok {
-			return v
-		}
-		// "*.foo.com" matches exactly one non-empty label before ".foo.com".
-		for i, c := range h {
-			if c == '.' {
-				if i > 0 && i+1 < len(h) {
-					if v, ok := t.wildcard[string(h[i+1:])]; ok {
-						return v
-					}
-				}
-				break
-			}
-		}
+	if v, ok := t.hosts.Lookup(h); ok {
+		return v
 	}
 	return t.catchAll
 }
