@@ -99,6 +99,9 @@ type Dataplane struct {
 	// keptPools is set when the last Apply kept pools its config dropped
 	// (for requests still on the old snapshot); the next Apply drops them.
 	keptPools bool
+	// unpruned counts hosts removed since the metrics were last pruned
+	// (apply_metrics.go).
+	unpruned int
 }
 
 // New returns a Dataplane serving an empty configuration (every request
@@ -170,6 +173,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	defer d.applyMu.Unlock()
 	cur := d.snap.Load()
 	var table *router.Table
+	delta, deltaOK := cur.Table.Diff(cfg)
 	if cfg != nil {
 		table = router.CompileFrom(cur.Table, cfg)
 	}
@@ -201,8 +205,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	}
 	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
-	d.metrics.Prune(cfg)
-	d.metrics.SetCertificates(cfg)
+	d.updateMetrics(prev, cfg, delta, deltaOK)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil
 }

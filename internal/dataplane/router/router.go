@@ -131,6 +131,16 @@ func CompileFrom(prev *Table, cfg *routecfg.Config) *Table {
 	return t
 }
 
+// Diff lists the hosts whose VirtualHost differs between the config t
+// was compiled from and cfg (hostmap.Diff); ok is false when that cannot
+// be told by a walk over shared hosts.
+func (t *Table) Diff(cfg *routecfg.Config) ([]hostmap.Delta, bool) {
+	if t == nil || !t.diffable || cfg == nil {
+		return nil, false
+	}
+	return hostmap.Diff(t.src, cfg.VirtualHosts)
+}
+
 // Hosts returns the number of hosts t serves by name (exact and
 // wildcard), without the catch-all.
 func (t *Table) Hosts() int { return t.hosts.Len() }
