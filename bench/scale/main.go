@@ -50,6 +50,7 @@ type options struct {
 	readyWait  time.Duration
 	out        string
 	keep       bool
+	profile    string
 }
 
 // Result is one size's measurements.
@@ -92,6 +93,7 @@ func main() {
 	flag.DurationVar(&o.readyWait, "ready-timeout", 120*time.Second, "give up on start after this long")
 	flag.StringVar(&o.out, "json", "", "write results as JSON to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated manifests")
+	flag.StringVar(&o.profile, "profile", "", "write moat's CPU profile and the allocations of the Ingress-change phase to this directory (moat needs --profiling)")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -434,9 +436,13 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 	httpAddr, httpsAddr, adminAddr := addrs[0], addrs[1], addrs[2]
 	ctx, cancel := context.WithTimeout(context.Background(), o.readyWait+time.Duration(2*o.changes)*o.changeWait)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, o.moat, "serve", "--manifests", dir,
+	args := []string{"serve", "--manifests", dir,
 		"--http-addr", httpAddr, "--https-addr", httpsAddr, "--admin-addr", adminAddr,
-		"--access-log=false", "--log-level", "warn")
+		"--access-log=false", "--log-level", "warn"}
+	if o.profile != "" {
+		args = append(args, "--profiling")
+	}
+	cmd := exec.CommandContext(ctx, o.moat, args...)
 	logf, err := os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("moat-scale-%d.log", n)))
 	if err != nil {
 		return r, err
@@ -503,6 +509,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 
 	// Ingress change: each change replaces the probe Ingress's host; the
 	// client polls the new host until it is served.
+	stopProfiles := startProfiles(o.profile, adminAddr, n)
 	r.IngressChange = measureChanges(o, pid, func(i int) (string, func() bool) {
 		host := probeHost(i)
 		return probeIngressYAML(i), func() bool {
@@ -512,6 +519,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 	}, dir, "probe-ingress.yaml")
 	fmt.Printf("   Ingress change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
 		r.IngressChange.P50ms, r.IngressChange.P99ms, r.IngressChange.MaxMs, r.IngressChange.N, r.IngressChange.Failed, r.IngressChange.CPUPerMs)
+	stopProfiles()
 
 	// Endpoint-only change: the probe Service's EndpointSlice flips
 	// between backends a and b; the client polls until the other answers.
@@ -529,6 +537,45 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 		r.EndpointOnly.P50ms, r.EndpointOnly.P99ms, r.EndpointOnly.MaxMs, r.EndpointOnly.N, r.EndpointOnly.Failed, r.EndpointOnly.CPUPerMs)
 	r.RSSPeakMiB = procMiB(pid, "VmHWM")
 	return r, nil
+}
+
+// startProfiles, when dir is set, saves moat's allocation profile now and
+// starts a CPU profile; the returned func saves the allocation profile
+// again (compare with go tool pprof -base) and waits for the CPU profile.
+// Failures are reported and skipped: profiles are an aid, not a result.
+func startProfiles(dir, adminAddr string, n int) func() {
+	if dir == "" {
+		return func() {}
+	}
+	c := &http.Client{Timeout: time.Minute}
+	save := func(path, name string) {
+		resp, err := c.Get("http://" + adminAddr + "/debug/pprof/" + path)
+		if err == nil {
+			defer resp.Body.Close()
+			var f *os.File
+			if f, err = os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pb.gz", name, n))); err == nil {
+				_, err = io.Copy(f, resp.Body)
+				f.Close()
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "scale: profile %s: %v\n", name, err)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "scale: %v\n", err)
+		return func() {}
+	}
+	save("allocs", "allocs-before")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		save("profile?seconds=8", "cpu")
+	}()
+	return func() {
+		save("allocs", "allocs-after")
+		<-done
+	}
 }
 
 // measureChanges applies o.changes changes (change(i) gives the file

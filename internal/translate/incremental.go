@@ -171,14 +171,14 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	if inc == nil || prev == nil || inc.hostLevel || c.All || len(c.Keys) == 0 || stateOpts(opts) != inc.opts {
 		return nil, nil, false
 	}
-	changedKeys := map[string]bool{}
+	changedKeys := map[store.Key]bool{} // Ingress keys
 	var olds, news []*networkingv1.Ingress
 	for k, before := range c.Keys {
 		if k.Kind != store.KindIngress {
 			return nil, nil, false
 		}
 		key := k.Namespace + "/" + k.Name
-		changedKeys[key] = true
+		changedKeys[k] = true
 		old, _ := before.Obj.(*networkingv1.Ingress)
 		var cur *networkingv1.Ingress
 		if o, ok := sn.Get(k); ok {
@@ -212,7 +212,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		return nil, nil, false
 	}
 	for _, d := range s.diags {
-		if d.Object.Kind != store.KindIngress || !changedKeys[d.Object.Namespace+"/"+d.Object.Name] {
+		if d.Object.Kind != store.KindIngress || !changedKeys[store.Key{Kind: store.KindIngress, Namespace: d.Object.Namespace, Name: d.Object.Name}] {
 			return nil, nil, false
 		}
 	}
@@ -324,16 +324,31 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		vhs = slices.Insert(vhs, i, vh)
 	}
 
+	// about is asked for each of thousands of diagnostics per change: a
+	// few changed keys are compared directly (hashing, or concatenating
+	// "namespace/name", showed in profiles).
+	var few []store.Key
+	if len(changedKeys) <= 4 {
+		few = slices.Collect(maps.Keys(changedKeys))
+	}
 	about := func(d *diag.Diagnostic) bool {
-		return d.Object.Kind == store.KindIngress && changedKeys[d.Object.Namespace+"/"+d.Object.Name]
+		if d.Object.Kind != store.KindIngress {
+			return false
+		}
+		if few == nil {
+			return changedKeys[store.Key{Kind: store.KindIngress, Namespace: d.Object.Namespace, Name: d.Object.Name}]
+		}
+		for _, k := range few {
+			if k.Name == d.Object.Name && k.Namespace == d.Object.Namespace {
+				return true
+			}
+		}
+		return false
 	}
 	// The changed Ingresses' diagnostics name only them, so where they
 	// stand among the others' does not change the sorted result. The
 	// list is copied only when it changes.
-	own := inc.own
-	if slices.ContainsFunc(own, func(d diag.Diagnostic) bool { return about(&d) }) {
-		own = slices.DeleteFunc(slices.Clone(own), func(d diag.Diagnostic) bool { return about(&d) })
-	}
+	own := without(inc.own, about)
 	if len(s.diags) > 0 {
 		own = append(slices.Clip(own), s.diags...)
 	}
@@ -377,10 +392,7 @@ func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Di
 			return nil, false
 		}
 	}
-	out := inc.sorted
-	if slices.ContainsFunc(out, func(d diag.Diagnostic) bool { return about(&d) }) {
-		out = slices.DeleteFunc(slices.Clone(out), func(d diag.Diagnostic) bool { return about(&d) })
-	}
+	out := without(inc.sorted, about)
 	if len(add) == 0 {
 		return out, true
 	}
@@ -395,6 +407,24 @@ func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Di
 		i = j
 	}
 	return append(merged, out[i:]...), true
+}
+
+// without returns ds without the diagnostics drop reports, sharing ds
+// when there are none. Diagnostics are walked by index: a copy of each of
+// thousands per change showed in profiles.
+func without(ds []diag.Diagnostic, drop func(*diag.Diagnostic) bool) []diag.Diagnostic {
+	for i := range ds {
+		if drop(&ds[i]) {
+			out := slices.Clone(ds[:i])
+			for j := i + 1; j < len(ds); j++ {
+				if !drop(&ds[j]) {
+					out = append(out, ds[j])
+				}
+			}
+			return out
+		}
+	}
+	return ds
 }
 
 // diagLess is diag.Sort's order.
