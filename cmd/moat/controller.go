@@ -2,12 +2,14 @@ package main
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
 	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/gctune"
+	"github.com/moat-ingress/moat/internal/linebuf"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -32,7 +34,11 @@ $KUBECONFIG or ~/.kube/config.`,
 			// client-go logs through klog; send it to the same JSON log.
 			klog.SetSlogLogger(c.Log)
 			if accessLog {
-				c.AccessLog = os.Stdout
+				// Lines leave in batches (at 32 KiB or 100 ms), not one
+				// write(2) per request (internal/linebuf).
+				lb := linebuf.New(os.Stdout, 32<<10, 100*time.Millisecond)
+				defer lb.Close()
+				c.AccessLog = lb
 			}
 			// A proxy's small live heap would otherwise be collected ~30
 			// times a second under load (internal/gctune).

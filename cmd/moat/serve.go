@@ -3,11 +3,13 @@ package main
 import (
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/gctune"
+	"github.com/moat-ingress/moat/internal/linebuf"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -26,7 +28,11 @@ keeps serving.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.Log = newLogger(logLevel)
 			if accessLog {
-				c.AccessLog = os.Stdout
+				// Lines leave in batches (at 32 KiB or 100 ms), not one
+				// write(2) per request (internal/linebuf).
+				lb := linebuf.New(os.Stdout, 32<<10, 100*time.Millisecond)
+				defer lb.Close()
+				c.AccessLog = lb
 			}
 			// A proxy's small live heap would otherwise be collected ~30
 			// times a second under load (internal/gctune).
