@@ -145,8 +145,9 @@ func (t *Tuner) adjust() bool {
 		live = t.sample[0].Value.Uint64()
 	}
 	p := Percent(live, t.headroom, t.maxPercent)
-	// Setting GOGC is cheap but not free (it stops the world briefly to
-	// recompute the pacer); skip changes under 10%.
+	// Each SetGCPercent recomputes the pacer's goal under the heap lock;
+	// a steady heap should not do that every cycle, so changes under 10%
+	// are skipped.
 	if t.percent == 0 || math.Abs(float64(p-t.percent)) >= float64(t.percent)/10 {
 		debug.SetGCPercent(p)
 		t.percent = p
