@@ -25,6 +25,10 @@ import (
 // whose apply of that result fails must drop it and translate in full.
 type Incremental struct {
 	opts Options // Now and Certs zeroed
+	// now is the full translate's clock: UpdateIngresses judges the
+	// validity of the changed Ingresses' certificates as of it, as it
+	// keeps the others' findings.
+	now  time.Time
 	ctrl controllerconfig.Config
 	// own are translate's diagnostics, without the snapshot's, in the
 	// order a full translate emits them (diag.Sort is stable, so the
@@ -42,6 +46,10 @@ type Incremental struct {
 	// (default-backend, protocol suffixes), so a change to another
 	// Ingress of the namespace declines.
 	annotated map[string]int
+	// secrets counts, per "namespace/name", the claimed Ingresses whose
+	// spec.tls names the Secret (once per entry): translate loads each
+	// such Secret into the config's certificates.
+	secrets map[string]int
 	// claimed are the claimed Ingresses by "namespace/name".
 	claimed map[string]*networkingv1.Ingress
 	// sorted is the last result's diagnostics and source the snapshot's
@@ -56,8 +64,8 @@ type Incremental struct {
 func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic, *Incremental) {
 	t := newTranslator(sn, opts)
 	t.run()
-	inc := &Incremental{opts: stateOpts(opts), ctrl: t.ctrl, own: t.diags,
-		hosts: map[string]int{}, pools: map[string]int{}, annotated: map[string]int{},
+	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.ctrl, own: t.diags,
+		hosts: map[string]int{}, pools: map[string]int{}, annotated: map[string]int{}, secrets: map[string]int{},
 		claimed: make(map[string]*networkingv1.Ingress, len(t.claims))}
 	for _, hh := range t.http.host {
 		if hh.fromToWWW || len(hh.aliases) > 0 {
@@ -124,6 +132,9 @@ func (inc *Incremental) count(ing *networkingv1.Ingress, d int) {
 	for _, p := range pools {
 		bump(inc.pools, p)
 	}
+	for _, s := range tlsSecrets(ing) {
+		bump(inc.secrets, s)
+	}
 	if len(ing.Annotations) > 0 {
 		bump(inc.annotated, ing.Namespace)
 	}
@@ -134,15 +145,29 @@ func (inc *Incremental) count(ing *networkingv1.Ingress, d int) {
 	}
 }
 
+// tlsSecrets lists the Secrets an Ingress's spec.tls entries name, as
+// translate loads them (tlsEntries): entries naming another namespace
+// load nothing.
+func tlsSecrets(ing *networkingv1.Ingress) []string {
+	var out []string
+	for _, e := range ing.Spec.TLS {
+		if e.SecretName != "" && !strings.Contains(e.SecretName, "/") {
+			out = append(out, ing.Namespace+"/"+e.SecretName)
+		}
+	}
+	return out
+}
+
 // plain reports whether an Ingress (nil: absent) is one whose translation
 // UpdateIngresses can isolate: no annotations (no policy, canary, TLS
-// annotation or host-level setting), no spec.tls (no certificate shared
-// by ref), no defaultBackend and no rule without a host (no catch-all).
+// annotation or host-level setting), no defaultBackend and no rule
+// without a host (no catch-all). spec.tls is fine: its certificates are
+// shared by Secret, and UpdateIngresses adds and drops them by count.
 func plain(ing *networkingv1.Ingress) bool {
 	if ing == nil {
 		return true
 	}
-	if len(ing.Annotations) > 0 || len(ing.Spec.TLS) > 0 || ing.Spec.DefaultBackend != nil || len(ing.Spec.Rules) == 0 {
+	if len(ing.Annotations) > 0 || ing.Spec.DefaultBackend != nil || len(ing.Spec.Rules) == 0 {
 		return false
 	}
 	for _, r := range ing.Spec.Rules {
@@ -166,7 +191,9 @@ func plain(ing *networkingv1.Ingress) bool {
 // caller must translate in full: an Ingress that is not plain (before or
 // after), a host another Ingress names, a pool another Ingress uses that
 // has no endpoints (its NoReadyEndpoints warning names the oldest user),
-// a namespace with annotated Ingresses, or different options.
+// a namespace with annotated Ingresses (they may load the namespace's
+// Secrets too), a certificate with health findings that joins or leaves
+// the config (spliceCerts), or different options.
 func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot, c store.Changes, opts Options) (*routecfg.Config, []diag.Diagnostic, bool) {
 	if inc == nil || prev == nil || inc.hostLevel || c.All || len(c.Keys) == 0 || stateOpts(opts) != inc.opts {
 		return nil, nil, false
@@ -201,14 +228,14 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	// Translate the changed Ingresses alone, as Translate would: class
 	// first (in snapshot order: the diagnostics' order), then by age.
 	s := newTranslator(sn, opts)
-	s.ctrl = inc.ctrl
+	s.ctrl, s.opts.Now = inc.ctrl, inc.now
 	sort.Slice(news, func(i, j int) bool { return ingKey(news[i]) < ingKey(news[j]) })
 	claimed := s.claim(news)
 	for _, ing := range claimed {
 		s.ingress(ing)
 	}
 	s.finish()
-	if s.catchAll != nil || len(s.cfg.Certificates) > 0 || len(s.http.host) > 0 || len(s.traffic.pending) > 0 {
+	if s.catchAll != nil || len(s.http.host) > 0 || len(s.traffic.pending) > 0 {
 		return nil, nil, false
 	}
 	for _, d := range s.diags {
@@ -324,6 +351,11 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		vhs = slices.Insert(vhs, i, vh)
 	}
 
+	certs, ok := spliceCerts(inc, prev, s, olds)
+	if !ok {
+		return nil, nil, false
+	}
+
 	// about is asked for each of thousands of diagnostics per change: a
 	// few changed keys are compared directly (hashing, or concatenating
 	// "namespace/name", showed in profiles).
@@ -364,7 +396,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		pools = prev.Pools
 	}
 	cfg := *prev
-	cfg.VirtualHosts, cfg.Pools = vhs, pools
+	cfg.VirtualHosts, cfg.Pools, cfg.Certificates = vhs, pools, certs
 	for _, ing := range olds {
 		inc.remove(ing)
 	}
@@ -374,6 +406,76 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	inc.own = own
 	inc.sorted, inc.source = sorted, sn.Diagnostics
 	return &cfg, sorted, true
+}
+
+// spliceCerts is the certificates of prev with the changes of the
+// Ingresses olds became in s: translate loads every Secret a claimed
+// Ingress's spec.tls names (and the default certificate), so a Secret
+// the new Ingresses load joins (prev's entry is kept when it holds the
+// same parsed pair, so that the data plane sees the same certificates),
+// and one only olds named leaves. ok is false when a joining or leaving
+// certificate has health findings (certHealth reports them per Secret,
+// after every Ingress). The map is cloned only when it changes.
+func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []*networkingv1.Ingress) (map[string]*routecfg.Certificate, bool) {
+	var out map[string]*routecfg.Certificate
+	set := func(ref string, c *routecfg.Certificate) {
+		if out == nil {
+			out = maps.Clone(prev.Certificates)
+			if out == nil {
+				out = map[string]*routecfg.Certificate{}
+			}
+		}
+		if c != nil {
+			out[ref] = c
+		} else {
+			delete(out, ref)
+		}
+	}
+	healthy := func(c *routecfg.Certificate) bool {
+		h := s.certs.health(c.Cert)
+		for _, w := range h.weak {
+			if len(w) > 0 {
+				return false
+			}
+		}
+		return h.order == ""
+	}
+	for ref, c := range s.cfg.Certificates {
+		switch was := prev.Certificates[ref]; {
+		case was != nil && was.Cert == c.Cert:
+		case was == nil && !healthy(c):
+			return nil, false
+		default:
+			set(ref, c)
+		}
+	}
+	for _, ing := range olds {
+		for _, ref := range tlsSecrets(ing) {
+			was := prev.Certificates[ref]
+			if _, loaded := s.cfg.Certificates[ref]; loaded || was == nil || prev.DefaultCertificate != nil && prev.DefaultCertificate.Ref == ref {
+				continue
+			}
+			n := inc.secrets[ref]
+			for _, o := range olds {
+				for _, r := range tlsSecrets(o) {
+					if r == ref {
+						n--
+					}
+				}
+			}
+			if n > 0 {
+				continue // another Ingress loads it
+			}
+			if !healthy(was) {
+				return nil, false
+			}
+			set(ref, nil)
+		}
+	}
+	if out == nil {
+		return prev.Certificates, true
+	}
+	return out, true
 }
 
 // spliceDiags is mergeDiags(source, own) for own changed from the last

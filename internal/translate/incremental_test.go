@@ -1,9 +1,15 @@
 package translate
 
 import (
+	crand "crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"flag"
 	"fmt"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -151,6 +157,27 @@ func (w *world) secret(ns, name string) *corev1.Secret {
 		Data: map[string][]byte{"tls.crt": crt, "tls.key": key}}
 }
 
+// weakSecret holds a self-signed certificate with a 1024-bit RSA key,
+// which translate reports per Secret (certHealth).
+func (w *world) weakSecret(ns, name string) *corev1.Secret {
+	w.t.Helper()
+	key, err := rsa.GenerateKey(crand.Reader, 1024)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "h0.example.com"}, DNSNames: []string{"h0.example.com"},
+		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+	der, err := x509.CreateCertificate(crand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{
+			"tls.crt": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+			"tls.key": pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
+		}}
+}
+
 func (w *world) configMap() *corev1.ConfigMap {
 	data := map[string]string{}
 	for _, kv := range [][2]string{{"ssl-redirect", "false"}, {"force-ssl-redirect", "true"}, {"hsts", "false"},
@@ -226,6 +253,9 @@ func (w *world) ingress(ns, name string) *networkingv1.Ingress {
 		}
 		ing.Spec.Rules = append(ing.Spec.Rules, r)
 	}
+	if w.rng.IntN(3) == 0 {
+		ing.Spec.TLS = w.tls(ing)
+	}
 	if plainOnly {
 		return ing
 	}
@@ -261,6 +291,25 @@ func (w *world) ingress(ns, name string) *networkingv1.Ingress {
 	return ing
 }
 
+// tls is a spec.tls for ing: entries listing its rule hosts, other hosts
+// or none, naming Secrets that exist (shared by the namespace's
+// Ingresses), a missing one, none, or one of another namespace.
+func (w *world) tls(ing *networkingv1.Ingress) []networkingv1.IngressTLS {
+	var out []networkingv1.IngressTLS
+	for range 1 + w.rng.IntN(2) {
+		var e networkingv1.IngressTLS
+		switch w.rng.IntN(4) {
+		case 0, 1:
+			e.Hosts = []string{ing.Spec.Rules[w.rng.IntN(len(ing.Spec.Rules))].Host}
+		case 2:
+			e.Hosts = []string{w.pick(incHosts[:5])}
+		}
+		e.SecretName = w.pick([]string{"tls0", "tls0", "tls1", "weak", "nope", "", "a/tls0"})
+		out = append(out, e)
+	}
+	return out
+}
+
 var incSeeds = flag.Int("inc-seeds", 12, "random sequences TestUpdateIngressesMatchesTranslate runs")
 
 // TestUpdateIngressesMatchesTranslate applies random sequences of changes
@@ -288,6 +337,7 @@ func TestUpdateIngressesMatchesTranslate(t *testing.T) {
 			}
 			put(store.Object{Obj: w.secret(ns, "tls0"), Origin: w.origin()})
 			put(store.Object{Obj: w.secret(ns, "tls1"), Origin: w.origin()})
+			put(store.Object{Obj: w.weakSecret(ns, "weak"), Origin: w.origin()})
 			for i := range 8 {
 				put(store.Object{Obj: w.ingress(ns, "ing"+strconv.Itoa(i)), Origin: w.origin()})
 			}
