@@ -3,8 +3,9 @@
 # (each with its own host, Service and EndpointSlice) and up to 5,000 TLS
 # certificates. Reports time to ready, RSS, and change-to-serving delay
 # (p50/p99 over 100 changes, measured by a client polling every 2 ms) for
-# an Ingress change and for an endpoint-only change. Loopback only; every
-# wait is bounded; moat is stopped on exit.
+# an Ingress change, an Ingress change with spec.tls (polled over HTTPS,
+# certificate verified; -tls=false skips it) and an endpoint-only change.
+# Loopback only; every wait is bounded; moat is stopped on exit.
 #
 # Usage: bench/scale.sh [flags of bench/scale, e.g. -sizes 1000 -changes 20]
 # Environment: MOAT_BIN (a prebuilt moat; default: go build ./cmd/moat),

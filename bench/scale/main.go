@@ -14,6 +14,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -51,6 +52,7 @@ type options struct {
 	out        string
 	keep       bool
 	profile    string
+	tls        bool
 }
 
 // Result is one size's measurements.
@@ -66,7 +68,10 @@ type Result struct {
 	RSSReadyMiB   float64 `json:"rss_ready_mib"`
 	RSSPeakMiB    float64 `json:"rss_peak_mib"`
 	IngressChange Delays  `json:"ingress_change"`
-	EndpointOnly  Delays  `json:"endpoint_change"`
+	// TLSChange is an Ingress change to a host with spec.tls, checked
+	// over HTTPS with the certificate verified (omitted by -tls=false).
+	TLSChange    *Delays `json:"tls_ingress_change,omitempty"`
+	EndpointOnly Delays  `json:"endpoint_change"`
 }
 
 // Delays summarises change-to-serving delays in milliseconds.
@@ -93,6 +98,7 @@ func main() {
 	flag.DurationVar(&o.readyWait, "ready-timeout", 120*time.Second, "give up on start after this long")
 	flag.StringVar(&o.out, "json", "", "write results as JSON to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated manifests")
+	flag.BoolVar(&o.tls, "tls", true, "also time changes to an Ingress with spec.tls, checked over HTTPS")
 	flag.StringVar(&o.profile, "profile", "", "write moat's CPU profile and the allocations of the Ingress-change phase to this directory (moat needs --profiling)")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
@@ -374,7 +380,50 @@ func generate(dir string, n, certs, perFile int, p *pki, a backend) (files int, 
 	if err := writeAtomic(dir, "probe-ingress.yaml", probeIngressYAML(0)); err != nil {
 		return 0, 0, err
 	}
-	return files + 2, size, nil
+	// The TLS probe's Secret covers every probe-tls-N host; its Ingress
+	// (rewritten by the TLS change) names it.
+	crt, err := p.leaf("*.tls.scale.local")
+	if err != nil {
+		return 0, 0, err
+	}
+	fmt.Fprintf(&sb, secretTmpl, "probe-tls", base64.StdEncoding.EncodeToString(crt), keyB64)
+	if err := flush("probe-tls-secret.yaml"); err != nil {
+		return 0, 0, err
+	}
+	if err := writeAtomic(dir, "probe-tls-ingress.yaml", probeTLSIngressYAML(0)); err != nil {
+		return 0, 0, err
+	}
+	return files + 3, size, nil
+}
+
+func probeTLSIngressYAML(i int) string {
+	h := probeTLSHost(i)
+	return fmt.Sprintf(ingressTmpl, "probe-tls", h, "svc-0", fmt.Sprintf("  tls: [{hosts: [%s], secretName: probe-tls}]\n", h))
+}
+
+func probeTLSHost(i int) string { return fmt.Sprintf("probe-%d.tls.scale.local", i) }
+
+// getTLS makes one HTTPS request to addr for host over a new connection,
+// verifying the served certificate for host against roots: the default
+// certificate, served until the host's own is, fails the handshake.
+func getTLS(addr, host string, roots *x509.CertPool) (int, string) {
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: &tls.Config{ServerName: host, RootCAs: roots, NextProtos: []string{"http/1.1"}}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return 0, ""
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host); err != nil {
+		return 0, ""
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b)
 }
 
 func endpointsYAML(port int) string {
@@ -520,6 +569,23 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 	fmt.Printf("   Ingress change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
 		r.IngressChange.P50ms, r.IngressChange.P99ms, r.IngressChange.MaxMs, r.IngressChange.N, r.IngressChange.Failed, r.IngressChange.CPUPerMs)
 	stopProfiles()
+
+	if o.tls {
+		// TLS Ingress change: the same, for an Ingress with spec.tls
+		// (its certificate shared through one Secret), polled over HTTPS.
+		roots := x509.NewCertPool()
+		roots.AddCert(p.ca)
+		d := measureChanges(o, pid, func(i int) (string, func() bool) {
+			host := probeTLSHost(i)
+			return probeTLSIngressYAML(i), func() bool {
+				code, body := getTLS(httpsAddr, host, roots)
+				return code == 200 && body == a.name
+			}
+		}, dir, "probe-tls-ingress.yaml")
+		r.TLSChange = &d
+		fmt.Printf("   TLS Ingress change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
+			d.P50ms, d.P99ms, d.MaxMs, d.N, d.Failed, d.CPUPerMs)
+	}
 
 	// Endpoint-only change: the probe Service's EndpointSlice flips
 	// between backends a and b; the client polls until the other answers.
