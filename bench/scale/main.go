@@ -99,7 +99,7 @@ func main() {
 	flag.StringVar(&o.out, "json", "", "write results as JSON to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated manifests")
 	flag.BoolVar(&o.tls, "tls", true, "also time changes to an Ingress with spec.tls, checked over HTTPS")
-	flag.StringVar(&o.profile, "profile", "", "write moat's CPU profile and the allocations of the Ingress-change phase to this directory (moat needs --profiling)")
+	flag.StringVar(&o.profile, "profile", "", "write moat's CPU profile and the allocations of each Ingress-change phase to this directory (moat needs --profiling)")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -558,7 +558,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 
 	// Ingress change: each change replaces the probe Ingress's host; the
 	// client polls the new host until it is served.
-	stopProfiles := startProfiles(o.profile, adminAddr, n)
+	stopProfiles := startProfiles(o.profile, adminAddr, "ingress", n)
 	r.IngressChange = measureChanges(o, pid, func(i int) (string, func() bool) {
 		host := probeHost(i)
 		return probeIngressYAML(i), func() bool {
@@ -575,6 +575,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 		// (its certificate shared through one Secret), polled over HTTPS.
 		roots := x509.NewCertPool()
 		roots.AddCert(p.ca)
+		stopProfiles := startProfiles(o.profile, adminAddr, "tls", n)
 		d := measureChanges(o, pid, func(i int) (string, func() bool) {
 			host := probeTLSHost(i)
 			return probeTLSIngressYAML(i), func() bool {
@@ -582,6 +583,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 				return code == 200 && body == a.name
 			}
 		}, dir, "probe-tls-ingress.yaml")
+		stopProfiles()
 		r.TLSChange = &d
 		fmt.Printf("   TLS Ingress change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
 			d.P50ms, d.P99ms, d.MaxMs, d.N, d.Failed, d.CPUPerMs)
@@ -609,7 +611,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 // starts a CPU profile; the returned func saves the allocation profile
 // again (compare with go tool pprof -base) and waits for the CPU profile.
 // Failures are reported and skipped: profiles are an aid, not a result.
-func startProfiles(dir, adminAddr string, n int) func() {
+func startProfiles(dir, adminAddr, phase string, n int) func() {
 	if dir == "" {
 		return func() {}
 	}
@@ -619,7 +621,7 @@ func startProfiles(dir, adminAddr string, n int) func() {
 		if err == nil {
 			defer resp.Body.Close()
 			var f *os.File
-			if f, err = os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.pb.gz", name, n))); err == nil {
+			if f, err = os.Create(filepath.Join(dir, fmt.Sprintf("%s-%s-%d.pb.gz", name, phase, n))); err == nil {
 				_, err = io.Copy(f, resp.Body)
 				f.Close()
 			}

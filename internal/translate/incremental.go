@@ -30,10 +30,13 @@ type Incremental struct {
 	// keeps the others' findings.
 	now  time.Time
 	ctrl controllerconfig.Config
-	// own are translate's diagnostics, without the snapshot's, in the
-	// order a full translate emits them (diag.Sort is stable, so the
-	// order of ties is part of the output).
-	own []diag.Diagnostic
+	// own are translate's diagnostics, without the snapshot's, grouped
+	// by the object they name (diag.ObjectRef.String), each group in the
+	// order a full translate found them: diag.Sort is stable, and only
+	// diagnostics naming one object can tie, so that order is all of
+	// translate's the sorted result depends on. A change to an Ingress
+	// replaces its group without copying thousands of others'.
+	own map[string][]diag.Diagnostic
 	// hostLevel is set when some Ingress adds hosts that no rule names
 	// (server-alias, from-to-www-redirect): UpdateIngresses declines.
 	hostLevel bool
@@ -64,7 +67,7 @@ type Incremental struct {
 func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic, *Incremental) {
 	t := newTranslator(sn, opts)
 	t.run()
-	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.ctrl, own: t.diags,
+	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.ctrl, own: map[string][]diag.Diagnostic{},
 		hosts: map[string]int{}, pools: map[string]int{}, annotated: map[string]int{}, secrets: map[string]int{},
 		claimed: make(map[string]*networkingv1.Ingress, len(t.claims))}
 	for _, hh := range t.http.host {
@@ -74,6 +77,10 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 	}
 	for ing := range t.claims {
 		inc.add(ing)
+	}
+	for _, d := range t.diags {
+		k := d.Object.String()
+		inc.own[k] = append(inc.own[k], d)
 	}
 	inc.sorted, inc.source = t.sortedDiags(), sn.Diagnostics
 	return t.cfg, inc.sorted, inc
@@ -293,8 +300,9 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	for k := range keys {
 		services[k[:strings.LastIndexByte(k, ':')]] = true
 	}
-	for _, d := range inc.own {
-		if d.Object.Kind == store.KindService && services[d.Object.Namespace+"/"+d.Object.Name] {
+	for svc := range services {
+		ns, name, _ := strings.Cut(svc, "/")
+		if len(inc.own[diag.ObjectRef{Kind: store.KindService, Namespace: ns, Name: name}.String()]) > 0 {
 			return nil, nil, false
 		}
 	}
@@ -377,15 +385,21 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		}
 		return false
 	}
-	// The changed Ingresses' diagnostics name only them, so where they
-	// stand among the others' does not change the sorted result. The
-	// list is copied only when it changes.
-	own := without(inc.own, about)
-	if len(s.diags) > 0 {
-		own = append(slices.Clip(own), s.diags...)
+	// The changed Ingresses' diagnostics name only them (checked
+	// above): their groups are replaced. Nothing below declines.
+	for k := range changedKeys {
+		delete(inc.own, diag.ObjectRef{Kind: store.KindIngress, Namespace: k.Namespace, Name: k.Name}.String())
+	}
+	for _, d := range s.diags {
+		k := d.Object.String()
+		inc.own[k] = append(inc.own[k], d)
 	}
 	sorted, ok := spliceDiags(inc, sn.Diagnostics, about, s.diags)
 	if !ok {
+		var own []diag.Diagnostic
+		for _, ds := range inc.own {
+			own = append(own, ds...) // groups never tie: any order sorts the same
+		}
 		sorted = mergeDiags(sn.Diagnostics, own)
 	}
 
@@ -403,7 +417,6 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	for _, ing := range claimed {
 		inc.add(ing)
 	}
-	inc.own = own
 	inc.sorted, inc.source = sorted, sn.Diagnostics
 	return &cfg, sorted, true
 }
@@ -494,39 +507,40 @@ func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Di
 			return nil, false
 		}
 	}
-	out := without(inc.sorted, about)
-	if len(add) == 0 {
+	out := inc.sorted
+	drop := false
+	for i := range out {
+		if about(&out[i]) {
+			drop = true
+			break
+		}
+	}
+	if !drop && len(add) == 0 {
 		return out, true
 	}
 	add = slices.Clone(add)
 	diag.Sort(add)
+	// One copy: kept diagnostics (walked by index; copying each of
+	// thousands into a closure showed in profiles) with add merged in.
 	merged := make([]diag.Diagnostic, 0, len(out)+len(add))
-	i := 0
-	for _, d := range add {
-		// Upper bound: the first of out[i:] that sorts after d.
-		j := i + sort.Search(len(out)-i, func(k int) bool { return diagLess(&d, &out[i+k]) })
-		merged = append(append(merged, out[i:j]...), d)
-		i = j
-	}
-	return append(merged, out[i:]...), true
-}
-
-// without returns ds without the diagnostics drop reports, sharing ds
-// when there are none. Diagnostics are walked by index: a copy of each of
-// thousands per change showed in profiles.
-func without(ds []diag.Diagnostic, drop func(*diag.Diagnostic) bool) []diag.Diagnostic {
-	for i := range ds {
-		if drop(&ds[i]) {
-			out := slices.Clone(ds[:i])
-			for j := i + 1; j < len(ds); j++ {
-				if !drop(&ds[j]) {
-					out = append(out, ds[j])
-				}
+	keep := func(ds []diag.Diagnostic) {
+		for i := range ds {
+			if !drop || !about(&ds[i]) {
+				merged = append(merged, ds[i])
 			}
-			return out
 		}
 	}
-	return ds
+	i := 0
+	for _, d := range add {
+		// Upper bound: the first of out[i:] that sorts after d. The
+		// dropped ones do not move it: out stays sorted without them.
+		j := i + sort.Search(len(out)-i, func(k int) bool { return diagLess(&d, &out[i+k]) })
+		keep(out[i:j])
+		merged = append(merged, d)
+		i = j
+	}
+	keep(out[i:])
+	return merged, true
 }
 
 // diagLess is diag.Sort's order.

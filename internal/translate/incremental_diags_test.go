@@ -35,7 +35,7 @@ func TestSpliceDiagsMatchesMerge(t *testing.T) {
 			return l
 		}
 		source, own := list(4), list(12)
-		inc := &Incremental{own: own, sorted: mergeDiags(source, own), source: source}
+		inc := &Incremental{sorted: mergeDiags(source, own), source: source}
 		changed := map[string]bool{pick("a", "b") + "/" + pick("x", "y", "z"): true}
 		about := func(d *diag.Diagnostic) bool {
 			return d.Object.Kind == store.KindIngress && changed[d.Object.Namespace+"/"+d.Object.Name]

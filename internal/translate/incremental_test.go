@@ -393,7 +393,18 @@ func (w *world) step(st *store.Store) string {
 			}
 		}
 		if w.rng.IntN(3) == 0 {
-			b.Diagnostics, b.SetDiagnostics = []diag.Diagnostic{{Object: diag.ObjectRef{Origin: diag.Origin{File: "gen.yaml"}}, Severity: diag.Error, Reason: "ParseError", Message: "x"}}, true
+			// The sources' findings: none, a file's, or one naming an
+			// Ingress (as a legacy-version warning does).
+			switch w.rng.IntN(3) {
+			case 0:
+				b.Diagnostics = nil
+			case 1:
+				b.Diagnostics = []diag.Diagnostic{{Object: diag.ObjectRef{Origin: diag.Origin{File: "gen.yaml"}}, Severity: diag.Error, Reason: "ParseError", Message: w.pick([]string{"x", "y"})}}
+			default:
+				b.Diagnostics = []diag.Diagnostic{{Object: diag.ObjectRef{Kind: store.KindIngress, Namespace: w.pick(incNamespaces), Name: "ing" + strconv.Itoa(w.rng.IntN(3)),
+					Origin: diag.Origin{File: "gen.yaml", Line: 1}}, Severity: diag.Warning, Reason: "LegacyVersion", Message: "x"}}
+			}
+			b.SetDiagnostics = true
 		}
 		st.Apply(b)
 		return "ingress batch"
