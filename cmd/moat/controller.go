@@ -36,7 +36,7 @@ $KUBECONFIG or ~/.kube/config.`,
 			if accessLog {
 				// Lines leave in batches (at 32 KiB or 100 ms), not one
 				// write(2) per request (internal/linebuf).
-				lb := linebuf.New(os.Stdout, 32<<10, 100*time.Millisecond)
+				lb := linebuf.New(cmd.OutOrStdout(), 32<<10, 100*time.Millisecond)
 				defer lb.Close()
 				c.AccessLog = lb
 			}

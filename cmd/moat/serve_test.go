@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/testutil"
+)
+
+// TestServeAccessLogComplete runs `moat serve` and stops it right after
+// some requests: the access log is written in batches, and every request's
+// line must still be on stdout once the command has returned.
+func TestServeAccessLogComplete(t *testing.T) {
+	dir := t.TempDir()
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports: [{port: 80}]\n"
+	if err := os.WriteFile(filepath.Join(dir, "svc.yaml"), []byte(svc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	httpAddr, httpsAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	var out testutil.SyncBuffer
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"serve", "--manifests", dir, "--http-addr", httpAddr, "--https-addr", httpsAddr,
+		"--admin-addr", adminAddr, "--log-level", "error"})
+	cmd.SetOut(&out)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	testutil.Eventually(t, 30*time.Second, "moat serve ready", func() error {
+		res, err := client.Get("http://" + adminAddr + "/readyz")
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz %d", res.StatusCode)
+		}
+		return nil
+	})
+	const n = 5
+	for i := range n {
+		res, err := client.Get(fmt.Sprintf("http://%s/logged-%d", httpAddr, i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("moat serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("moat serve did not stop within 30 s of its context ending")
+	}
+
+	got := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var line struct {
+			Path   string `json:"path"`
+			Status int    `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(l), &line); err != nil {
+			t.Fatalf("stdout line is not a JSON access-log line: %q: %v", l, err)
+		}
+		if strings.HasPrefix(line.Path, "/logged-") {
+			got[line.Path] = true
+			if line.Status != http.StatusNotFound {
+				t.Errorf("%s logged with status %d, want 404 (no Ingress)", line.Path, line.Status)
+			}
+		}
+	}
+	for i := range n {
+		if p := fmt.Sprintf("/logged-%d", i); !got[p] {
+			t.Errorf("no access-log line for %s after shutdown; stdout:\n%s", p, out.String())
+		}
+	}
+}
