@@ -508,38 +508,37 @@ func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Di
 		}
 	}
 	out := inc.sorted
-	drop := false
+	var drop []int // ascending
 	for i := range out {
 		if about(&out[i]) {
-			drop = true
-			break
+			drop = append(drop, i)
 		}
 	}
-	if !drop && len(add) == 0 {
+	if len(drop) == 0 && len(add) == 0 {
 		return out, true
 	}
 	add = slices.Clone(add)
 	diag.Sort(add)
-	// One copy: kept diagnostics (walked by index; copying each of
-	// thousands into a closure showed in profiles) with add merged in.
-	merged := make([]diag.Diagnostic, 0, len(out)+len(add))
-	keep := func(ds []diag.Diagnostic) {
-		for i := range ds {
-			if !drop || !about(&ds[i]) {
-				merged = append(merged, ds[i])
-			}
+	// One copy, in runs between the dropped: out without drop, with add
+	// merged in.
+	merged := make([]diag.Diagnostic, 0, len(out)-len(drop)+len(add))
+	keep := func(lo, hi int) {
+		for len(drop) > 0 && drop[0] < hi {
+			merged = append(merged, out[lo:drop[0]]...)
+			lo, drop = drop[0]+1, drop[1:]
 		}
+		merged = append(merged, out[lo:hi]...)
 	}
 	i := 0
 	for _, d := range add {
 		// Upper bound: the first of out[i:] that sorts after d. The
 		// dropped ones do not move it: out stays sorted without them.
 		j := i + sort.Search(len(out)-i, func(k int) bool { return diagLess(&d, &out[i+k]) })
-		keep(out[i:j])
+		keep(i, j)
 		merged = append(merged, d)
 		i = j
 	}
-	keep(out[i:])
+	keep(i, len(out))
 	return merged, true
 }
 
