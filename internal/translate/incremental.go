@@ -519,6 +519,21 @@ func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Di
 	}
 	add = slices.Clone(add)
 	diag.Sort(add)
+	if len(add) == len(drop) {
+		// The changed Ingresses' diagnostics are what they were (a
+		// certificate warning that stays): they tie with no other, so
+		// they go back where they were, and the list is the same.
+		same := true
+		for k, i := range drop {
+			if out[i] != add[k] {
+				same = false
+				break
+			}
+		}
+		if same {
+			return out, true
+		}
+	}
 	// One copy, in runs between the dropped: out without drop, with add
 	// merged in.
 	merged := make([]diag.Diagnostic, 0, len(out)-len(drop)+len(add))

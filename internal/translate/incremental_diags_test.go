@@ -47,6 +47,15 @@ func TestSpliceDiagsMatchesMerge(t *testing.T) {
 				add = append(add, d)
 			}
 		}
+		if r.IntN(3) == 0 {
+			// The changed Ingress's diagnostics stay as they were.
+			add = nil
+			for _, d := range own {
+				if about(&d) {
+					add = append(add, d)
+				}
+			}
+		}
 		got, ok := spliceDiags(inc, slices.Clone(source), about, add)
 		if slices.ContainsFunc(source, func(d diag.Diagnostic) bool { return about(&d) }) {
 			if ok {
