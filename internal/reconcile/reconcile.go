@@ -73,8 +73,11 @@ type Loop struct {
 	fullAt time.Time // when the last full translate that applied started
 	// inc is what translate.UpdateIngresses needs of the last translate;
 	// nil when Translate is overridden or after a refused apply.
-	inc    *translate.Incremental
-	logged map[string]bool
+	inc *translate.Incremental
+	// logged is what logNew last saw: the set and the list it was built
+	// from (translate hands an unchanged list on as the same slice).
+	logged     map[diag.Diagnostic]struct{}
+	loggedList []diag.Diagnostic
 }
 
 // refreshAfter bounds how long endpoint-only passes may reuse the last
@@ -255,13 +258,18 @@ func (l *Loop) endpointsOnly(sn *store.Snapshot, c store.Changes, start time.Tim
 }
 
 // logNew logs each diagnostic once while it persists, so an unchanged
-// problem does not repeat on every reload.
+// problem does not repeat on every reload. At 10,000 Ingresses with
+// thousands of certificate warnings this runs on every change, so the
+// unchanged list (the same slice again) costs nothing and the set is
+// keyed by the diagnostic itself, not its formatted string.
 func (l *Loop) logNew(log *slog.Logger, diags []diag.Diagnostic) {
-	now := make(map[string]bool, len(diags))
+	if l.logged != nil && sameList(diags, l.loggedList) {
+		return
+	}
+	now := make(map[diag.Diagnostic]struct{}, len(diags))
 	for _, d := range diags {
-		s := d.String()
-		now[s] = true
-		if l.logged[s] {
+		now[d] = struct{}{}
+		if _, seen := l.logged[d]; seen {
 			continue
 		}
 		attrs := []any{"reason", d.Reason, "kind", d.Object.Kind, "namespace", d.Object.Namespace, "name", d.Object.Name}
@@ -283,5 +291,11 @@ func (l *Loop) logNew(log *slog.Logger, diags []diag.Diagnostic) {
 			log.Info(d.Message, attrs...)
 		}
 	}
-	l.logged = now
+	l.logged, l.loggedList = now, diags
+}
+
+// sameList reports whether a and b are the same slice (diagnostic lists
+// are never changed in place once returned).
+func sameList(a, b []diag.Diagnostic) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
