@@ -11,6 +11,7 @@ package hostmap
 
 import (
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -252,6 +253,15 @@ func Sorted(vhs []*routecfg.VirtualHost) bool {
 		}
 	}
 	return true
+}
+
+// Sort orders vhs as Diff and Sorted expect (by the normalised host).
+func Sort(vhs []*routecfg.VirtualHost) {
+	slices.SortFunc(vhs, func(a, b *routecfg.VirtualHost) int {
+		ak, _ := sortKey(a)
+		bk, _ := sortKey(b)
+		return strings.Compare(ak, bk)
+	})
 }
 
 // sortKey is the order Diff relies on: the normalised host, "*."

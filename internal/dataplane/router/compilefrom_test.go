@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moat-ingress/moat/internal/dataplane/hostmap"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -71,8 +72,7 @@ func TestCompileFromMatchesCompile(t *testing.T) {
 			for _, vh := range cur {
 				vhs = append(vhs, vh)
 			}
-			key := func(vh *routecfg.VirtualHost) string { return strings.TrimSuffix(strings.ToLower(vh.Host), ".") }
-			slices.SortFunc(vhs, func(a, b *routecfg.VirtualHost) int { return strings.Compare(key(a), key(b)) })
+			hostmap.Sort(vhs)
 			switch r.IntN(20) {
 			case 0:
 				r.Shuffle(len(vhs), func(i, j int) { vhs[i], vhs[j] = vhs[j], vhs[i] })
