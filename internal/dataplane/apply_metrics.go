@@ -28,19 +28,29 @@ func (d *Dataplane) updateMetrics(prev, cfg *routecfg.Config, delta []hostmap.De
 		d.metrics.Prune(cfg)
 		d.unpruned = 0
 	}
-	if !deltaOK || !sameCertGauges(prev, cfg, delta) {
+	switch {
+	case !deltaOK || !sameCertSet(prev, cfg):
 		d.metrics.SetCertificates(cfg)
+	case !plainHosts(delta):
+		// Only hosts changed: their gauges alone.
+		before, after := make([]*routecfg.VirtualHost, len(delta)), make([]*routecfg.VirtualHost, len(delta))
+		for i, x := range delta {
+			before[i], after[i] = x.Old, x.New
+		}
+		d.metrics.SetCertificateHosts(prev, cfg, before, after)
 	}
 }
 
-// sameCertGauges reports whether SetCertificates would set the same
-// gauges for cfg as for prev: the same certificates, and no host that
-// differs serves one (a host with a certificate or TLS on).
-func sameCertGauges(prev, cfg *routecfg.Config, delta []hostmap.Delta) bool {
-	if prev == nil || prev.DefaultCertificate != cfg.DefaultCertificate || prev.CatchAll != cfg.CatchAll ||
-		!sameCerts(prev.Certificates, cfg.Certificates) || cfg.Certificates[""] != nil {
-		return false
-	}
+// sameCertSet reports whether prev and cfg serve the same certificates:
+// the same parsed entries, default and catch-all.
+func sameCertSet(prev, cfg *routecfg.Config) bool {
+	return prev != nil && prev.DefaultCertificate == cfg.DefaultCertificate && prev.CatchAll == cfg.CatchAll &&
+		sameCerts(prev.Certificates, cfg.Certificates) && cfg.Certificates[""] == nil
+}
+
+// plainHosts reports whether no host that differs serves a certificate
+// (none names one and none has TLS on), so no gauge changes.
+func plainHosts(delta []hostmap.Delta) bool {
 	plain := func(vh *routecfg.VirtualHost) bool { return vh == nil || vh.Certificate == "" && !vh.TLS }
 	for _, x := range delta {
 		if !plain(x.Old) || !plain(x.New) {
