@@ -19,7 +19,9 @@
 #   log50            wrk, 50 connections, with the proxy's access log on (to a file)
 #   direct           the backends without a proxy, plain HTTP: the ceiling
 #
-# Rounds are interleaved (the proxy order rotates each round); the report
+# Each load visits every proxy (started fresh and warmed for it) before
+# the next load, and the order rotates per load and round, so one row's
+# samples are taken close together; the report
 # gives medians, ratios to nginx and HAProxy, CPU seconds per 100k requests
 # (from /proc/PID/stat utime+stime) and peak RSS (VmHWM). Access logs are
 # OFF for every proxy except in the log50 row, where they are ON for every
@@ -366,32 +368,38 @@ hs_full_load() {
   log "  $target hs_full: $rate handshakes/s ($done_ in $n runs), cpu ${CPU_S}s"
 }
 
-run_proxy() {
-  local round=$1 name=$2
-  log "round $round: $name"
-  start_proxy "$name" off
+# run_load ROUND NAME LOAD: starts the proxy fresh (access log on for
+# log50 only), warms it, runs one load and stops it. Each load visits
+# every proxy before the next load starts, so the samples of one row are
+# taken within a minute of each other: this VM's host changes its speed
+# over minutes (see docs/performance.md), and a turn of all loads per
+# proxy charged a slow stretch to whichever proxy came later.
+declare -A RSS_MAX=()
+run_load() {
+  local round=$1 name=$2 load=$3 lg=off
+  [[ $load == log50 ]] && lg=on
+  start_proxy "$name" "$lg"
   MPIDS=("${PROXY_PIDS[@]}")
   local url="https://$PROXY_ADDR/"
   # Warm-up: connections, TLS sessions, heap growth; not recorded.
   taskset -c "$LOAD_CPUS" wrk -t1 -c50 -d"${WARMUP}s" -H "Host: bench.local" "$url" >/dev/null
-  wrk_load "$round" "$name" wrk50 50 "$url" bench.local
-  wrk_load "$round" "$name" wrk200 200 "$url" bench.local
-  h2_load "$round" "$name"
-  hs_full_load "$round" "$name"
-  wrk_load "$round" "$name" hs_resumed 50 "$url" bench.local -H "Connection: close"
-  wrk_load "$round" "$name" echo50 50 "$url" echo.bench.local
-  rec "$round" "$name" all rss_peak_mib "$(awk -v k="$(hwm_kib "${MPIDS[@]}")" 'BEGIN{printf "%.1f", k/1024}')"
-  if [[ $name == moat* ]]; then
+  case $load in
+    wrk50) wrk_load "$round" "$name" wrk50 50 "$url" bench.local ;;
+    wrk200) wrk_load "$round" "$name" wrk200 200 "$url" bench.local ;;
+    h2) h2_load "$round" "$name" ;;
+    hs_full) hs_full_load "$round" "$name" ;;
+    hs_resumed) wrk_load "$round" "$name" hs_resumed 50 "$url" bench.local -H "Connection: close" ;;
+    echo50) wrk_load "$round" "$name" echo50 50 "$url" echo.bench.local ;;
+    log50) wrk_load "$round" "$name" log50 50 "$url" bench.local ;;
+  esac
+  if [[ $lg == off ]]; then
+    local k; k=$(hwm_kib "${MPIDS[@]}")
+    (( k > ${RSS_MAX[$name]:-0} )) && RSS_MAX[$name]=$k
+  fi
+  if [[ $name == moat* && $load == wrk50 ]]; then
     rec "$round" "$name" all gomaxprocs "$(curl -fsS "http://$MOAT_ADMIN_ADDR/metrics" | awk '/^go_sched_gomaxprocs_threads /{print $2}')"
   fi
   stop "$PPID_"
-  if [[ $LOG_ROW == 1 ]]; then
-    start_proxy "$name" on
-    MPIDS=("${PROXY_PIDS[@]}")
-    taskset -c "$LOAD_CPUS" wrk -t1 -c50 -d"${WARMUP}s" -H "Host: bench.local" "$url" >/dev/null
-    wrk_load "$round" "$name" log50 50 "$url" bench.local
-    stop "$PPID_"
-  fi
 }
 
 run_direct() {
@@ -440,13 +448,22 @@ META=$WORK/meta.txt
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 read -ra order <<<"$PROXIES"
+LOADS=(wrk50 wrk200 h2 hs_full hs_resumed echo50)
+[[ $LOG_ROW == 1 ]] && LOADS+=(log50)
 for ((r = 1; r <= ROUNDS; r++)); do
   run_direct "$r"
-  # Rotate the order each round so drift in the machine's load does not
-  # always favour the same proxy.
-  for ((i = 0; i < ${#order[@]}; i++)); do
-    run_proxy "$r" "${order[(i + r - 1) % ${#order[@]}]}"
+  for ((l = 0; l < ${#LOADS[@]}; l++)); do
+    log "round $r: ${LOADS[l]}"
+    # Rotate the order per load and round so that drift does not always
+    # favour the same proxy.
+    for ((i = 0; i < ${#order[@]}; i++)); do
+      run_load "$r" "${order[(i + r + l - 1) % ${#order[@]}]}" "${LOADS[l]}"
+    done
   done
+  for name in "${order[@]}"; do
+    rec "$r" "$name" all rss_peak_mib "$(awk -v k="${RSS_MAX[$name]:-0}" 'BEGIN{printf "%.1f", k/1024}')"
+  done
+  RSS_MAX=()
 done
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
 log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
