@@ -24,8 +24,8 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/moat-ingress/moat/internal/dataplane/oneshot"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -83,28 +83,20 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		conn.Close()
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return nil, err
-	}
+	oc := oneshot.Watch(ctx, conn)
 	w := bufio.NewWriterSize(conn, 16<<10)
 	if err := t.writeRequest(w, r, reqBody, length); err != nil {
-		return fail(fmt.Errorf("fastcgi: sending the request: %w", err))
+		return nil, oc.Fail(fmt.Errorf("fastcgi: sending the request: %w", err))
 	}
 	sr := &stdoutReader{br: bufio.NewReader(conn), logger: t.logger, upstream: r.URL.Host}
 	res, body, err := readResponse(sr, r)
 	if err != nil {
-		return fail(err)
+		return nil, oc.Fail(err)
 	}
 	if res.Request.Method == http.MethodHead {
 		body = http.NoBody
 	}
-	res.Body = &responseBody{r: body, conn: conn, stop: stop}
+	res.Body = oc.Body(body)
 	return res, nil
 }
 
@@ -377,22 +369,4 @@ func readResponse(sr *stdoutReader, r *http.Request) (*http.Response, io.Reader,
 	// What the head's reader buffered past the blank line is body.
 	rest, _ := br.Peek(br.Buffered())
 	return res, io.MultiReader(bytes.NewReader(bytes.Clone(rest)), sr), nil
-}
-
-// responseBody streams the body and closes the connection on Close.
-type responseBody struct {
-	r    io.Reader
-	conn net.Conn
-	stop func() bool
-	once sync.Once
-}
-
-func (b *responseBody) Read(p []byte) (int, error) { return b.r.Read(p) }
-
-func (b *responseBody) Close() error {
-	b.once.Do(func() {
-		b.stop()
-		b.conn.Close()
-	})
-	return nil
 }

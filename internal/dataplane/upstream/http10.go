@@ -3,13 +3,13 @@ package upstream
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/dataplane/oneshot"
 )
 
 // HTTP10 is the transport of plain-HTTP routes with proxy-http-version
@@ -48,27 +48,19 @@ func RoundTripHTTP10(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		conn.Close()
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, ctxErr
-		}
-		return nil, err
-	}
+	oc := oneshot.Watch(ctx, conn)
 	bw := bufio.NewWriter(&http10Writer{w: conn})
 	if err := r.Write(bw); err != nil {
-		return fail(err)
+		return nil, oc.Fail(err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fail(err)
+		return nil, oc.Fail(err)
 	}
 	res, err := http.ReadResponse(bufio.NewReader(conn), r)
 	if err != nil {
-		return fail(err)
+		return nil, oc.Fail(err)
 	}
-	res.Body = &closeConnBody{ReadCloser: res.Body, conn: conn, stop: stop}
+	res.Body = oc.Body(res.Body)
 	return res, nil
 }
 
@@ -103,21 +95,4 @@ func (h *http10Writer) Write(p []byte) (int, error) {
 	}
 	h.line = nil
 	return len(p), nil
-}
-
-// closeConnBody closes the connection with the response body.
-type closeConnBody struct {
-	io.ReadCloser
-	conn net.Conn
-	stop func() bool
-	once sync.Once
-}
-
-func (b *closeConnBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.once.Do(func() {
-		b.stop()
-		b.conn.Close()
-	})
-	return err
 }
