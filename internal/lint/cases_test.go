@@ -147,12 +147,13 @@ var codeCases = []codeCase{
 		"  name: web\n", "  name: web\n  annotations: {nginx.ingress.kubernetes.io/use-regex: \"true\"}\n", 1)}, obj: "ingress default/web", at: "m.yaml:23"},
 	{code: "PathLooksLikeRegex", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "path: /", "path: /api/.*", 1)}, obj: "ingress default/web", at: "m.yaml:22"},
 	{code: "PathTypeMissing", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "        pathType: Prefix\n", "", 1)}, obj: "ingress default/web", at: "m.yaml:22"},
+	// Equal creation times: the greater namespace/name is "older" (ingress-nginx).
 	{code: "PathConflict", files: map[string]string{"m.yaml": svc, "a.yaml": ing("first", "a.example.com", ""), "b.yaml": ing("second", "a.example.com", "")},
-		obj: "ingress default/second", at: "b.yaml:10"},
+		obj: "ingress default/first", at: "a.yaml:10"},
 	{code: "DefaultBackendConflict", files: map[string]string{"m.yaml": svc,
 		"a.yaml": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a}\nspec:\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n",
 		"b.yaml": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: b}\nspec:\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n"},
-		obj: "ingress default/b", at: "b.yaml:5"},
+		obj: "ingress default/a", at: "a.yaml:5"},
 	{code: "BackendMissing", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "backend: {service: {name: web, port: {number: 80}}}", "backend: {}", 1)},
 		obj: "ingress default/web", at: "m.yaml:24"},
 	{code: "ResourceBackendUnsupported", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "backend: {service: {name: web, port: {number: 80}}}", "backend: {resource: {apiGroup: k8s.example.com, kind: Bucket, name: b}}", 1)},
@@ -181,6 +182,8 @@ var codeCases = []codeCase{
 		obj: "secret default/s", at: "m.yaml:16"},
 	{code: "TLSCertificateHostMismatch", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("s", "CERT(b.example.com)", "KEY(b.example.com)") + "---\n" + ing("web", "a.example.com", "  tls:\n  - hosts: [a.example.com]\n    secretName: s\n")},
 		obj: "ingress default/web", at: "m.yaml:27"},
+	{code: "TLSCertificateCommonNameOnly", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("s", "CERTCNONLY(a.example.com)", "KEYCNONLY(a.example.com)") + "---\n" + ing("web", "a.example.com", "  tls:\n  - hosts: [a.example.com]\n    secretName: s\n")},
+		obj: "ingress default/web", at: "m.yaml:27"},
 	{code: "TLSCertificateExpired", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("s", "CERT(a.example.com)", "KEY(a.example.com)") + "---\n" + ing("web", "a.example.com", "  tls:\n  - hosts: [a.example.com]\n    secretName: s\n")},
 		opts: func(o *Options) { o.Now = testNow.AddDate(1, 0, 0) }, obj: "ingress default/web", at: "m.yaml:27"},
 	{code: "TLSCertificateExpiringSoon", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("s", "CERT(a.example.com)", "KEY(a.example.com)") + "---\n" + ing("web", "a.example.com", "  tls:\n  - hosts: [a.example.com]\n    secretName: s\n")},
@@ -208,7 +211,7 @@ var codeCases = []codeCase{
 		"b.yaml": strings.Replace(annotate(ing("canary1", "a.example.com", ""), `canary: "true"`), "name: web, port", "name: web2, port", 1),
 		"c.yaml": strings.Replace(annotate(ing("canary2", "a.example.com", ""), `canary: "true"`), "name: web, port", "name: web2, port", 1),
 		"d.yaml": strings.ReplaceAll(svc, "web", "web2")},
-		obj: "ingress default/canary2", at: "c.yaml:12"},
+		obj: "ingress default/canary1", at: "b.yaml:12"},
 	{code: "CanaryHeaderMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `canary: "true"`, `canary-by-header-value: "on"`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "CanaryPatternIgnored", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `canary: "true"`, `canary-by-header: x-canary`, `canary-by-header-value: "on"`, `canary-by-header-pattern: "o.*"`)},
 		obj: "ingress default/web", at: "m.yaml:21"},
@@ -406,7 +409,7 @@ func makeCert(t *testing.T, parent *chainLink, cn string, dns []string, key cryp
 	return &chainLink{c, key}
 }
 
-var certRef = regexp.MustCompile(`(CERT|KEY|CHAINREVERSED)(RSA1024|SHA1)?\(([^)]*)\)`)
+var certRef = regexp.MustCompile(`(CERT|KEY|CHAINREVERSED)(RSA1024|SHA1|CNONLY)?\(([^)]*)\)`)
 
 func (g *certs) expand(t *testing.T, s string) string {
 	return certRef.ReplaceAllStringFunc(s, func(m string) string {
@@ -433,7 +436,10 @@ func (g *certs) pair(t *testing.T, names, variant string) [2]string {
 	var key crypto.Signer
 	var alg x509.SignatureAlgorithm
 	parent := g.inter
+	dns := strings.Split(names, ",")
 	switch variant {
+	case "CNONLY":
+		dns = []string{} // the name only as Common Name; nil would make a CA
 	case "RSA1024":
 		k, err := rsa.GenerateKey(rand.Reader, 1024)
 		if err != nil {
@@ -448,7 +454,7 @@ func (g *certs) pair(t *testing.T, names, variant string) [2]string {
 		parent = makeCert(t, nil, "sha1 root", nil, rk, 0, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
 		alg = x509.SHA1WithRSA
 	}
-	leaf := makeCert(t, parent, strings.Split(names, ",")[0], strings.Split(names, ","), key, alg,
+	leaf := makeCert(t, parent, strings.Split(names, ",")[0], dns, key, alg,
 		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
 	chain := []*x509.Certificate{leaf.cert}
 	if parent == g.inter {

@@ -192,7 +192,12 @@ func (g *certGen) pair(t *testing.T, names string, expired bool) [2]string {
 		nb, na = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	dns := strings.Split(names, ",")
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(len(g.pairs) + 2)), Subject: pkix.Name{CommonName: dns[0]},
+	cn := dns[0]
+	if c, ok := strings.CutPrefix(names, "CN="); ok {
+		// CERT(CN=name): the name only as Common Name, no subjectAltName.
+		cn, dns = c, nil
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(len(g.pairs) + 2)), Subject: pkix.Name{CommonName: cn},
 		DNSNames: dns, NotBefore: nb, NotAfter: na, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, g.ca, &key.PublicKey, g.caKey)

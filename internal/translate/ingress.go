@@ -337,9 +337,17 @@ func (t *translator) finishHost(hb *hostBuilder) {
 		hb.vh.Routes = append(hb.vh.Routes, rt)
 	}
 	if hb.regex {
-		// ingress-nginx orders locations by descending path length and
-		// nginx takes the first regex that matches.
-		sort.SliceStable(hb.vh.Routes, func(i, j int) bool { return len(hb.vh.Routes[i].Path) > len(hb.vh.Routes[j].Path) })
+		// nginx takes the first regex that matches, in the order
+		// ingress-nginx's getBackendServers gives: descending length,
+		// equal lengths by descending path (its two stable sorts), equal
+		// paths in Ingress age order.
+		sort.SliceStable(hb.vh.Routes, func(i, j int) bool {
+			a, b := hb.vh.Routes[i].Path, hb.vh.Routes[j].Path
+			if len(a) != len(b) {
+				return len(a) > len(b)
+			}
+			return a > b
+		})
 	} else {
 		sort.SliceStable(hb.vh.Routes, func(i, j int) bool {
 			a, b := hb.vh.Routes[i], hb.vh.Routes[j]

@@ -343,6 +343,17 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 		return // reported by tlsEntries
 	}
 	leaf := c.Cert.Leaf
+	if leaf.VerifyHostname(host) != nil && commonNameCovers(leaf, host) {
+		// ingress-nginx still serves a certificate whose only name is its
+		// Common Name (createServers' verifyHostname fallback); Go, and
+		// browsers, no longer accept it.
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateCommonNameOnly", Field: field,
+			Message: fmt.Sprintf("certificate in secret %s names host %q only in its Common Name, without a subjectAltName: served, as ingress-nginx does, but browsers and most clients reject it", c.Ref, host),
+			Hint:    "reissue the certificate with the host in its subjectAltName (DNS names)"})
+		hb.vh.Certificate = c.Ref
+		t.validity(ref, field, c)
+		return
+	}
 	if err := leaf.VerifyHostname(host); err != nil {
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateHostMismatch", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s does not cover host %q (it covers %s): served with the default certificate", c.Ref, host, coverage(leaf))})
@@ -371,6 +382,33 @@ func (t *translator) validity(ref diag.ObjectRef, field string, c *routecfg.Cert
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpiringSoon", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s expires on %s", c.Ref, leaf.NotAfter.UTC().Format(time.RFC3339))})
 	}
+}
+
+// commonNameCovers is ingress-nginx's legacy check (certificate.go
+// verifyHostname): a certificate without DNS names covers host when its
+// Common Name matches it label by label, "*" standing for one first label.
+func commonNameCovers(c *x509.Certificate, host string) bool {
+	if len(c.DNSNames) > 0 { // Ingress hosts are never IP addresses
+		return false
+	}
+	pattern := strings.TrimSuffix(strings.ToLower(c.Subject.CommonName), ".")
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if pattern == "" || host == "" {
+		return false
+	}
+	pp, hp := strings.Split(pattern, "."), strings.Split(host, ".")
+	if len(pp) != len(hp) {
+		return false
+	}
+	for i, p := range pp {
+		if i == 0 && p == "*" {
+			continue
+		}
+		if p != hp[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func coverage(c *x509.Certificate) string {

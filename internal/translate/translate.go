@@ -158,11 +158,29 @@ func sortByAge(out []*networkingv1.Ingress) {
 		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 			return a.CreationTimestamp.Before(&b.CreationTimestamp)
 		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
+		// Equal ages: "namespace/name" descending, as ingress-nginx's
+		// sortIngressSlice (store.go) breaks the tie.
+		return nsNameAfter(a.Namespace, a.Name, b.Namespace, b.Name)
 	})
+}
+
+// nsNameAfter reports whether an+"/"+a sorts after bn+"/"+b, without
+// building the strings (file-mode Ingresses have no creation time, so
+// every comparison is a tie).
+func nsNameAfter(an, a, bn, b string) bool {
+	if an == bn {
+		return a > b
+	}
+	// The namespaces differ: the first differing byte decides, where the
+	// shorter one continues with '/'.
+	n := min(len(an), len(bn))
+	if an[:n] != bn[:n] {
+		return an > bn
+	}
+	if len(an) > n {
+		return an[n] > '/'
+	}
+	return '/' > bn[n]
 }
 
 // Claimed reports which Ingresses of the snapshot moat serves, by
