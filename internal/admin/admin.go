@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/reconcile"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -81,7 +82,11 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(r.Diagnostics)
+		ds := r.Diagnostics
+		if ds == nil {
+			ds = []diag.Diagnostic{} // a list, also when empty: [] rather than null
+		}
+		_ = enc.Encode(ds)
 	})
 	return mux
 }

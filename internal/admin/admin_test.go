@@ -1,12 +1,16 @@
 package admin
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/moat-ingress/moat/internal/reconcile"
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 func TestProfilingOnlyWhenEnabled(t *testing.T) {
@@ -30,5 +34,26 @@ func TestProfilingOnlyWhenEnabled(t *testing.T) {
 	}
 	if code, _ := get(on, "/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz answered %d with profiling on", code)
+	}
+}
+
+// TestDebugListsAreNeverNull: with no hosts and no diagnostics the debug
+// endpoints answer an empty JSON list, which clients can iterate, not
+// null.
+func TestDebugListsAreNeverNull(t *testing.T) {
+	s := New(prometheus.NewRegistry(), func() bool { return true })
+	s.Observe(reconcile.Result{Config: &routecfg.Config{}})
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(srv.Close)
+	for _, path := range []string{"/debug/certs", "/debug/diagnostics"} {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "[]" {
+			t.Errorf("%s: %d %q, want 200 []", path, resp.StatusCode, body)
+		}
 	}
 }

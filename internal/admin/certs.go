@@ -38,7 +38,11 @@ type HostCertificate struct {
 // (--default-ssl-certificate) when there is one; otherwise the generated
 // one, whose details the config does not hold.
 func CertificateReport(cfg *routecfg.Config) []HostCertificate {
-	var out []HostCertificate
+	// Never nil: JSON clients get [] for no hosts, not null.
+	out := []HostCertificate{}
+	if cfg == nil {
+		return out
+	}
 	for _, vh := range cfg.VirtualHosts {
 		if vh == nil {
 			continue
