@@ -101,7 +101,7 @@ type Config struct {
 	// annotation may set.
 	GlobalAllowedResponseHeaders []string
 
-	// ServerTokens sends a Server header; off by default.
+	// ServerTokens adds the version to the Server header; off by default.
 	ServerTokens bool
 
 	// TLS listener settings, for the data plane's listeners.
@@ -335,7 +335,7 @@ var keys = []Key{
 	{"proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyRequestBuffering })},
 	{"proxy-send-timeout", "60", "Default upstream send timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxySendTimeout })},
 	{"retry-non-idempotent", "false", "Also retry POST, LOCK and PATCH on another endpoint (adds non_idempotent to every location's proxy-next-upstream).", boolean(func(c *Config) *bool { return &c.RetryNonIdempotent })},
-	{"server-tokens", "false", "Send a Server header (moat) on responses; off removes it, including the upstream's.", boolean(func(c *Config) *bool { return &c.ServerTokens })},
+	{"server-tokens", "false", "Add moat's version to the Server header (moat/VERSION); off sends Server: moat. Unlike ingress-nginx, which sends none when off, every response carries one.", boolean(func(c *Config) *bool { return &c.ServerTokens })},
 	{"ssl-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", "TLS 1.2 cipher suites in OpenSSL names; suites Go does not implement (DHE) are skipped.", func(c *Config, v string) error {
 		suites, err := cipherSuites(v)
 		if err != nil {

@@ -23,7 +23,7 @@ type Global struct {
 	// BlockCIDRs and BlockUserAgents are answered 403 on every host.
 	BlockCIDRs      []netip.Prefix
 	BlockUserAgents []StringMatch
-	// ServerTokens keeps a Server header (moat's); off removes it.
+	// ServerTokens adds moat's version to the Server header.
 	ServerTokens bool
 }
 

@@ -79,7 +79,7 @@ data:
 	if r := get(t, c, "http://snipbad.example/"); r.status != 503 {
 		t.Errorf("refused snippet must deny the paths: %d", r.status)
 	}
-	if r.header.Get("Server") != "" {
-		t.Errorf("server-tokens false: Server %q", r.header.Get("Server"))
+	if r.header.Get("Server") != "moat" {
+		t.Errorf("server-tokens false: Server %q, want moat (no version)", r.header.Get("Server"))
 	}
 }

@@ -511,12 +511,13 @@ func (h *Handler) corsHeaders(st *reqState, hdr http.Header) {
 
 // decorate applies the response-header families to a response's headers:
 // CORS, more_set_headers (every status), add_header (2xx/3xx unless
-// always), the auth Set-Cookie and server-tokens.
+// always), the auth Set-Cookie and the Server header.
 func (h *Handler) decorate(st *reqState, hdr http.Header, code int) {
-	if g := st.http.global; g == nil || !g.ServerTokens {
-		delete(hdr, "Server")
-	} else {
-		hdr["Server"] = []string{"moat"}
+	if st.rw.server != nil {
+		// Replaces the upstream's, as nginx's default proxy_hide_header
+		// Server does; set here too for 101 responses, which bypass
+		// responseWriter.
+		hdr["Server"] = st.rw.server
 	}
 	var vhh, rth *routecfg.Headers
 	if st.vh != nil && st.vh.Policy != nil {

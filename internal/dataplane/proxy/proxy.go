@@ -61,6 +61,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Now is the clock for access-log times and durations; nil: time.Now.
 	Now func() time.Time
+	// Version is moat's version for the Server header with server-tokens
+	// on; "" reads it from the binary's build information.
+	Version string
 }
 
 // Handler serves requests against the current Snapshot.
@@ -77,6 +80,8 @@ type Handler struct {
 	rp           *httputil.ReverseProxy
 	// http is the HTTP families' shared state (policy_http.go).
 	http httpHandlerState
+	// server holds the Server header values (server.go).
+	server serverHeader
 }
 
 // New returns a Handler. One ReverseProxy is built here and shared by all
@@ -105,6 +110,7 @@ func New(opts Options) *Handler {
 		h.now = time.Now
 	}
 	h.http.authClient = newAuthClient()
+	h.server = newServerHeader(opts.Version)
 	if p := opts.HTTPSRedirectPort; p != 0 && p != 443 {
 		h.redirectPort = strconv.Itoa(p)
 	}
@@ -217,6 +223,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			st.http.global = s.Config.Global
 		}
 	}
+	st.rw.server = h.server.value(st.http.global)
 	// Match on the normalised path, as nginx does ($uri); the upstream
 	// still gets the request URI as sent unless a rewrite applies.
 	path := cleanPath(r.URL.Path)

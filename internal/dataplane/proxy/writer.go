@@ -18,6 +18,9 @@ type responseWriter struct {
 	hijacked    bool
 	// holdFlush skips flushes: proxy-buffering on (policy_traffic.go).
 	holdFlush bool
+	// server is the Server header every final response carries
+	// (server.go); nil leaves the header alone.
+	server []string
 }
 
 func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
@@ -32,6 +35,7 @@ func (rw *responseWriter) WriteHeader(code int) {
 	if !rw.wroteHeader {
 		rw.wroteHeader = true
 		rw.status = code
+		rw.setServer()
 	}
 	rw.w.WriteHeader(code)
 }
@@ -40,6 +44,7 @@ func (rw *responseWriter) Write(b []byte) (int, error) {
 	if !rw.wroteHeader {
 		rw.wroteHeader = true
 		rw.status = http.StatusOK
+		rw.setServer()
 	}
 	n, err := rw.w.Write(b)
 	rw.bytes += int64(n)
