@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/moat-ingress/moat/internal/convert"
 	"github.com/moat-ingress/moat/internal/k8s"
@@ -16,7 +20,7 @@ import (
 
 func newConvertCmd() *cobra.Command {
 	var opts convert.Options
-	var outDir string
+	var outDir, format string
 	cmd := &cobra.Command{
 		Use:   "convert PATH...",
 		Short: "Rewrite extensions/v1beta1 and networking.k8s.io/v1beta1 Ingresses as networking.k8s.io/v1",
@@ -31,9 +35,21 @@ Every other document is copied unchanged; comments are kept.
 Problems that need a decision, such as a tls list split in two or a
 placeholder host, are not changed: run moat lint on the result.`,
 		Example: `  moat convert examples/blog-post/as-written > converted.yaml
-  moat convert -o converted/ manifests/ && moat lint converted/`,
+  moat convert -o json manifests/ > converted.json
+  moat convert --output-dir converted/ manifests/ && moat lint converted/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// -o is the format, as in moat lint and kubectl; a directory
+			// there (the old meaning) is refused rather than created.
+			switch format {
+			case "yaml":
+			case "json":
+				if outDir != "" {
+					return fmt.Errorf("-o json prints to stdout; --output-dir writes YAML files, keeping comments: use one or the other")
+				}
+			default:
+				return fmt.Errorf("unknown output format %q: -o takes yaml or json; to write files into a directory use --output-dir %s", format, format)
+			}
 			inputs, err := convertInputs(args, cmd.InOrStdin())
 			if err != nil {
 				return err
@@ -67,13 +83,23 @@ placeholder host, are not changed: run moat lint on the result.`,
 			if total == 0 {
 				fmt.Fprintf(log, "nothing to convert: no extensions/v1beta1 or networking.k8s.io/v1beta1 Ingress or IngressClass found\n")
 			}
-			if outDir == "" {
+			switch {
+			case outDir != "":
+			case format == "json":
+				j, err := yamlStreamToJSON(all.Bytes())
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(j)
+				return err
+			default:
 				_, err = cmd.OutOrStdout().Write(all.Bytes())
 			}
 			return err
 		},
 	}
-	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write each file under this directory (same relative paths) instead of printing")
+	cmd.Flags().StringVarP(&format, "output", "o", "yaml", "output format: yaml (comments kept) or json (one object, or a List of them)")
+	cmd.Flags().StringVar(&outDir, "output-dir", "", "write each file as YAML under this directory (same relative paths) instead of printing")
 	cmd.Flags().BoolVar(&opts.MoveClassAnnotation, "move-class-annotation", false,
 		"also move the deprecated kubernetes.io/ingress.class annotation to spec.ingressClassName")
 	return cmd
@@ -154,4 +180,40 @@ func absPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// yamlStreamToJSON turns a multi-document YAML stream into one JSON
+// document: the object when there is one, else a v1 List of them, as
+// kubectl prints several objects with -o json.
+func yamlStreamToJSON(stream []byte) ([]byte, error) {
+	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(stream)))
+	var items []json.RawMessage
+	for {
+		doc, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		j, err := sigsyaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, err
+		}
+		if t := bytes.TrimSpace(j); len(t) == 0 || string(t) == "null" {
+			continue
+		}
+		items = append(items, j)
+	}
+	var v any = map[string]any{"apiVersion": "v1", "kind": "List", "items": items}
+	if len(items) == 1 {
+		v = items[0]
+	} else if items == nil {
+		v = map[string]any{"apiVersion": "v1", "kind": "List", "items": []any{}}
+	}
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '\n'), nil
 }
