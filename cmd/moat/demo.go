@@ -44,10 +44,25 @@ func newDemoCmd() *cobra.Command {
 			_, httpPort, _ := net.SplitHostPort(httpAddr)
 			port, _ := strconv.Atoi(httpsPort)
 
-			g, ctx := errgroup.WithContext(cmd.Context())
+			// Bind the backends before anything starts, so that a busy
+			// port fails the demo before the banner claims it is serving.
 			// The quickstart EndpointSlices point at these two addresses.
-			g.Go(func() error { return echo.Serve(ctx, "127.0.0.1:9001", "echo-a", log) })
-			g.Go(func() error { return echo.Serve(ctx, "127.0.0.1:9002", "echo-b", log) })
+			var backends []net.Listener
+			defer func() {
+				for _, ln := range backends {
+					ln.Close()
+				}
+			}()
+			for _, addr := range []string{"127.0.0.1:9001", "127.0.0.1:9002"} {
+				ln, err := net.Listen("tcp", addr)
+				if err != nil {
+					return fmt.Errorf("the demo's echo backends need %s, which is busy (%w); stop what listens there and retry", addr, err)
+				}
+				backends = append(backends, ln)
+			}
+			g, ctx := errgroup.WithContext(cmd.Context())
+			g.Go(func() error { return echo.ServeListener(ctx, backends[0], "echo-a", log) })
+			g.Go(func() error { return echo.ServeListener(ctx, backends[1], "echo-b", log) })
 			g.Go(func() error {
 				return app.Serve(ctx, app.ServeConfig{
 					Manifests:                []string{manifests},

@@ -79,3 +79,44 @@ func TestDemoCurlLines(t *testing.T) {
 		}
 	}
 }
+
+// TestDemoBusyPortNoBanner: when a port the demo needs is taken, moat demo
+// fails naming it and never prints its "serving" banner first.
+func TestDemoBusyPortNoBanner(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for i, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"https port", []string{"--https-addr", busy.Addr().String()}, busy.Addr().String()},
+		{"echo backend port", nil, "127.0.0.1:9001"},
+	} {
+		if i == 1 {
+			// Taken here, or already by another demo: busy either way.
+			if ln, err := net.Listen("tcp", "127.0.0.1:9001"); err == nil {
+				defer ln.Close()
+			}
+		}
+		args := append([]string{"demo", "--http-addr", freeAddr(t), "--https-addr", freeAddr(t), "--admin-addr", freeAddr(t), "--log-level", "error"}, c.args...)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		cmd := newRootCmd()
+		cmd.SetArgs(args)
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		err := cmd.ExecuteContext(ctx)
+		cancel()
+		// A demo running elsewhere may hold the echo ports: also a busy port.
+		if err == nil || !strings.Contains(err.Error(), c.want) && !strings.Contains(err.Error(), "127.0.0.1:900") {
+			t.Errorf("%s busy: err %v, want one naming %s", c.name, err, c.want)
+		}
+		if strings.Contains(out.String(), "serving") || strings.Contains(out.String(), "curl") {
+			t.Errorf("%s busy: printed the banner before failing:\n%s", c.name, out.String())
+		}
+	}
+}
