@@ -86,3 +86,52 @@ func TestServeAccessLogComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMissingManifests: a --manifests path that does not exist at
+// start stops moat serve with an error naming it (a non-zero exit), before
+// any listener is bound: it never turns ready serving nothing.
+func TestServeMissingManifests(t *testing.T) {
+	dir := t.TempDir()
+	adminAddr := freeAddr(t)
+	missing := filepath.Join(dir, "no", "such", "path")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	var out string
+	var code int
+	go func() {
+		defer close(done)
+		_, out, code = runIOContext(ctx, "serve", "--manifests", dir, "--manifests", missing, "--http-addr", freeAddr(t),
+			"--https-addr", freeAddr(t), "--admin-addr", adminAddr, "--log-level", "error")
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		// Still running: check it never claimed to be ready, then fail.
+		res, err := http.Get("http://" + adminAddr + "/readyz")
+		if err == nil {
+			res.Body.Close()
+			t.Errorf("/readyz answered %d", res.StatusCode)
+		}
+		t.Fatal("moat serve kept running with a missing --manifests path")
+	}
+	if code == 0 || !strings.Contains(out, missing+": no such file or directory") {
+		t.Errorf("exit %d, stderr:\n%s", code, out)
+	}
+}
+
+// runIOContext runs the root command with args until ctx is done and
+// returns stdout, stderr (with the error, as main prints it) and the exit
+// status.
+func runIOContext(ctx context.Context, args ...string) (string, string, int) {
+	cmd := newRootCmd()
+	var out, errOut testutil.SyncBuffer
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		errOut.Write([]byte("moat: " + err.Error() + "\n"))
+		return out.String(), errOut.String(), exitCode(err)
+	}
+	return out.String(), errOut.String(), 0
+}

@@ -7,8 +7,11 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -64,6 +67,18 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	}
 	if len(c.Manifests) == 0 {
 		return errors.New("no --manifests given: name at least one file or directory of Kubernetes YAML")
+	}
+	// A path missing at start is a mistake (a typo, an unmounted volume),
+	// not an empty configuration: refuse to start rather than turn ready
+	// serving nothing. One that disappears later keeps its last good
+	// objects (the file source).
+	for _, m := range c.Manifests {
+		if _, err := os.Stat(m); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("--manifests %s: no such file or directory", m)
+			}
+			return fmt.Errorf("--manifests %s: %w", m, err)
+		}
 	}
 	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
 		EnableSSLPassthrough: c.EnableSSLPassthrough, Profiling: c.Profiling}, log, c.AccessLog)
