@@ -136,7 +136,7 @@ func (w *Writer) Lead(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			w.log.Warn("status update failed; retrying", "retry_in_ms", backoff.Milliseconds(), "err", err)
+			w.log.Warn("status update failed; retrying", "retry_in_ms", float64(backoff.Microseconds())/1000, "err", err)
 			retry.Reset(backoff)
 			backoff = min(2*backoff, maxBackoff)
 			continue

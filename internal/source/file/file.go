@@ -243,7 +243,7 @@ func (s *Source) reload(trigger string) {
 		"files", len(list), "decoded", decoded, "objects", len(s.cur),
 		"upserts", len(b.Upserts), "deletes", len(b.Deletes),
 		"errors", errs, "warnings", warns,
-		"duration", time.Since(start).Round(time.Microsecond))
+		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 	if s.afterReload != nil {
 		s.afterReload(changed)
 	}

@@ -238,10 +238,10 @@ func (s *Source) WaitForSync(ctx context.Context) error {
 		case <-tick.C:
 		}
 		if w := time.Since(start); w > next {
-			s.log.Warn("waiting for the informer caches to sync", "waited_s", int(w.Seconds()))
+			s.log.Warn("waiting for the informer caches to sync", "waited_ms", float64(w.Microseconds())/1000)
 			next *= 2
 		}
 	}
-	s.log.Info("informer caches synced", "informers", len(s.informers), "duration_ms", time.Since(start).Milliseconds())
+	s.log.Info("informer caches synced", "informers", len(s.informers), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	return nil
 }
