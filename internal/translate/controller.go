@@ -63,5 +63,5 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 	return g
 }
 
-// hsts is the Strict-Transport-Security value for TLS hosts.
+// hsts is the Strict-Transport-Security value for HTTPS responses.
 func (t *translator) hsts() string { return t.ctrl.HSTSValue() }

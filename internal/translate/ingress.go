@@ -290,13 +290,27 @@ func (t *translator) finish() {
 		hb := t.hosts[n]
 		t.finishHost(hb)
 		t.finishHostTLS(hb)
+		t.allHSTS(hb)
 		t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, hb.vh)
 	}
 	if t.catchAll != nil {
 		t.finishHost(t.catchAll)
+		t.allHSTS(t.catchAll)
 		t.cfg.CatchAll = t.catchAll.vh
 	}
 	t.finishHTTP()
+}
+
+// allHSTS gives every host HSTS, not only those with TLS: ingress-nginx
+// sets it on every HTTPS response, including hosts without spec.tls served
+// with the default certificate and the catch-all, because its header
+// filter tests certificate_configured_for_current_request without calling
+// it (lua_ingress.lua _M.header: a function is always true). Browsers
+// ignore it over a certificate they do not trust.
+func (t *translator) allHSTS(hb *hostBuilder) {
+	if hb.vh.HSTS == "" {
+		hb.vh.HSTS = t.hsts()
+	}
 }
 
 func (t *translator) finishHost(hb *hostBuilder) {
