@@ -147,6 +147,9 @@ var codeCases = []codeCase{
 		"  name: web\n", "  name: web\n  annotations: {nginx.ingress.kubernetes.io/use-regex: \"true\"}\n", 1)}, obj: "ingress default/web", at: "m.yaml:23"},
 	{code: "PathLooksLikeRegex", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "path: /", "path: /api/.*", 1)}, obj: "ingress default/web", at: "m.yaml:22"},
 	{code: "PathTypeMissing", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "        pathType: Prefix\n", "", 1)}, obj: "ingress default/web", at: "m.yaml:22"},
+	{code: "PrefixTrailingSlash", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "- path: /\n", "- path: /app/\n", 1)},
+		obj: "ingress default/web", at: "m.yaml:22"},
+	{code: "WildcardHostOneLabel", files: map[string]string{"m.yaml": svc + "---\n" + ing("web", `"*.example.com"`, "")}, obj: "ingress default/web", at: "m.yaml:19"},
 	// Equal creation times: the greater namespace/name is "older" (ingress-nginx).
 	{code: "PathConflict", files: map[string]string{"m.yaml": svc, "a.yaml": ing("first", "a.example.com", ""), "b.yaml": ing("second", "a.example.com", "")},
 		obj: "ingress default/first", at: "a.yaml:10"},

@@ -177,6 +177,14 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 				continue
 			}
 		}
+		if strings.HasPrefix(host, "*.") {
+			// The Ingress API and its conformance suite: one label. nginx's
+			// server_name *.foo.com, which ingress-nginx writes, matches any
+			// depth (but its certificate lookup tries one label only).
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "WildcardHostOneLabel", Field: field + ".host",
+				Message: fmt.Sprintf("wildcard host %q matches one label (x%s), as the Ingress API says; ingress-nginx also served deeper names (x.y%s) from it", host, host[1:], host[1:]),
+				Hint:    fmt.Sprintf("if deeper names must be served, add a rule for each level, such as *.y%s", host[1:])})
+		}
 		hb := t.host(host, ing)
 		t.hostTLS(hb, ing, ann.tls, field)
 		hosts = append(hosts, hb)
@@ -301,6 +309,32 @@ func (t *translator) finish() {
 	t.finishHTTP()
 }
 
+// trailingSlashPaths flags Prefix paths ending in "/" (ImplementationSpecific
+// is Prefix in ingress-nginx) on a literal host. The Ingress API, and its
+// conformance suite, say Prefix /foo/ matches /foo, and so does moat;
+// ingress-nginx writes location /foo/ (plus = /foo/), so nginx answers
+// /foo with a 301 to /foo/ (its auto-redirect for proxied locations ending
+// in a slash) unless some path is exactly /foo.
+func (t *translator) trailingSlashPaths(hb *hostBuilder) {
+	bare := map[string]bool{}
+	for _, pe := range hb.paths {
+		bare[pe.rawPath] = true
+	}
+	for _, pe := range hb.paths {
+		p := pe.rawPath
+		if pe.typ == networkingv1.PathTypeExact || len(p) < 2 || p[len(p)-1] != '/' {
+			continue
+		}
+		trimmed := strings.TrimRight(p, "/")
+		if trimmed == "" || bare[trimmed] {
+			continue
+		}
+		t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Info, Reason: "PrefixTrailingSlash", Field: pe.field + ".path",
+			Message: fmt.Sprintf("path %q (%s) also serves %q, as the Ingress API says; ingress-nginx answered %q with a 301 redirect to %q instead", p, pe.typ, trimmed, trimmed, p),
+			Hint:    fmt.Sprintf("write path: %s to route the same way on both controllers (%s, %s/ and everything under it)", trimmed, trimmed, trimmed)})
+	}
+}
+
 // allHSTS gives every host HSTS, not only those with TLS: ingress-nginx
 // sets it on every HTTPS response, including hosts without spec.tls served
 // with the default certificate and the catch-all, because its header
@@ -314,6 +348,9 @@ func (t *translator) allHSTS(hb *hostBuilder) {
 }
 
 func (t *translator) finishHost(hb *hostBuilder) {
+	if !hb.regex {
+		t.trailingSlashPaths(hb)
+	}
 	for _, pe := range hb.paths {
 		rt := pe.route
 		rt.Path = pe.rawPath
