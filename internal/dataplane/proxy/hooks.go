@@ -39,7 +39,14 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	}
 	// One backing array for the per-request values; each header gets a
 	// full-capacity slice of it so an append elsewhere copies.
-	vals := [...]string{clientIP, in.Host, st.port, st.reqID}
+	port := st.port
+	if in.TLS != nil {
+		// ingress-nginx's $pass_port: 443 for its HTTPS listener whatever
+		// port that listens on (lua_ingress.lua), so backends that build
+		// URLs from X-Forwarded-Port do not name moat's :8443.
+		port = "443"
+	}
+	vals := [...]string{clientIP, in.Host, port, st.reqID}
 	hdr["X-Forwarded-For"] = vals[0:1:1]
 	hdr["X-Real-Ip"] = vals[0:1:1]
 	hdr["X-Forwarded-Host"] = vals[1:2:2]
@@ -51,6 +58,10 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	}
 	hdr["X-Forwarded-Proto"] = proto
 	hdr["X-Forwarded-Scheme"] = proto
+	hdr["X-Scheme"] = proto
+	// proxy_set_header Proxy "": the httpoxy mitigation (a CGI or FastCGI
+	// backend would read it as HTTP_PROXY).
+	delete(hdr, "Proxy")
 	setClientHeaders(hdr, st.client)
 	h.httpRequestOut(st, in, out)
 }

@@ -49,7 +49,7 @@ func TestForwardedHeaders(t *testing.T) {
 	_, port, _ := net.SplitHostPort(f.srv.Listener.Addr().String())
 	_, body := f.get(t, "foo.com:1234", "/p?q=1",
 		"X-Forwarded-For", "6.6.6.6", "X-Forwarded-Host", "evil.com", "X-Forwarded-Proto", "https",
-		"X-Real-IP", "6.6.6.6", "X-Forwarded-Port", "1", "Forwarded", "for=6.6.6.6")
+		"X-Real-IP", "6.6.6.6", "X-Forwarded-Port", "1", "Forwarded", "for=6.6.6.6", "Proxy", "http://evil.example:3128")
 	h := http.Header(decodeSeen(t, body).Headers)
 	for k, want := range map[string]string{
 		"X-Forwarded-For":    "127.0.0.1",
@@ -57,12 +57,23 @@ func TestForwardedHeaders(t *testing.T) {
 		"X-Forwarded-Host":   "foo.com:1234",
 		"X-Forwarded-Proto":  "http",
 		"X-Forwarded-Scheme": "http",
+		"X-Scheme":           "http",
 		"X-Forwarded-Port":   port,
 		"Forwarded":          "",
+		"Proxy":              "", // httpoxy: ingress-nginx sets it empty
 	} {
 		if got := strings.Join(h.Values(k), ","); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
+	}
+	// HTTPS: X-Forwarded-Port is 443 whatever moat listens on, as
+	// ingress-nginx's $pass_port.
+	tf := newFixture(t, cfg, true)
+	_, body = tf.get(t, "foo.com", "/")
+	hs := http.Header(decodeSeen(t, body).Headers)
+	if hs.Get("X-Forwarded-Port") != "443" || hs.Get("X-Forwarded-Proto") != "https" || hs.Get("X-Scheme") != "https" {
+		t.Errorf("over HTTPS: X-Forwarded-Port %q, -Proto %q, X-Scheme %q; want 443, https, https",
+			hs.Get("X-Forwarded-Port"), hs.Get("X-Forwarded-Proto"), hs.Get("X-Scheme"))
 	}
 	id := h.Get("X-Request-Id")
 	if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
