@@ -594,6 +594,10 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 	if prior := in.Header.Get("X-Forwarded-For"); prior != "" {
 		hdr["X-Original-Forwarded-For"] = []string{prior}
 	}
+	if prior := in.Header.Get("X-Forwarded-Host"); prior != "" {
+		// ingress-nginx passes the client's value on (kubernetes/ingress-nginx#12999).
+		hdr["X-Original-Forwarded-Host"] = []string{prior}
+	}
 	if st.rt == nil || st.rt.Policy == nil {
 		return
 	}

@@ -61,6 +61,9 @@ func TestForwardedHeaders(t *testing.T) {
 		"X-Forwarded-Port":   port,
 		"Forwarded":          "",
 		"Proxy":              "", // httpoxy: ingress-nginx sets it empty
+		// The client's values, passed on under other names.
+		"X-Original-Forwarded-For":  "6.6.6.6",
+		"X-Original-Forwarded-Host": "evil.com",
 	} {
 		if got := strings.Join(h.Values(k), ","); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
