@@ -262,6 +262,8 @@ var codeCases = []codeCase{
 	// The controller ConfigMap.
 	{code: "ConfigMapInvalid", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.ConfigMap = "moat" }, obj: "--configmap"},
 	{code: "ConfigMapNotFound", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat"},
+	{code: "ServerHeaderKept", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  server-tokens: \"false\"\n"},
+		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "ConfigMapKeyUnknown", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  proxy-body-sise: 8m\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "ConfigMapInvalidValue", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  ssl-redirect: \"maybe\"\n"},

@@ -28,7 +28,14 @@ func ControllerConfig(sn *store.Snapshot, opts Options) (controllerconfig.Config
 		return controllerconfig.Default(), []diag.Diagnostic{{Object: sn.Ref(store.KindConfigMap, ns, n), Severity: diag.Error, Reason: "ConfigMapNotFound",
 			Message: fmt.Sprintf("controller ConfigMap %s (--configmap) not found; the controller settings are the defaults", name)}}
 	}
-	return controllerconfig.Parse(cm.Data, sn.Ref(store.KindConfigMap, ns, n))
+	c, ds := controllerconfig.Parse(cm.Data, sn.Ref(store.KindConfigMap, ns, n))
+	if v, set := cm.Data["server-tokens"]; set && !c.ServerTokens && strings.EqualFold(strings.TrimSpace(v), "false") {
+		// ingress-nginx clears the header when off (more_clear_headers
+		// Server); moat keeps "Server: moat" (proxy/server.go).
+		ds = append(ds, diag.Diagnostic{Object: sn.Ref(store.KindConfigMap, ns, n), Severity: diag.Info, Reason: "ServerHeaderKept", Field: "data.server-tokens",
+			Message: `server-tokens "false": ingress-nginx then sends no Server header; moat sends "Server: moat", without a version (the Kubernetes Ingress conformance suite requires the header)`})
+	}
+	return c, ds
 }
 
 // loadControllerConfig sets t.ctrl and the data plane's global settings.
