@@ -315,14 +315,37 @@ func (t *translator) finish() {
 // ingress-nginx writes location /foo/ (plus = /foo/), so nginx answers
 // /foo with a 301 to /foo/ (its auto-redirect for proxied locations ending
 // in a slash) unless some path is exactly /foo.
+//
+// It also reports two such paths that are the same nginx location
+// (Prefix /app and /app/ both write location /app/): nginx refuses the
+// whole configuration ("duplicate location"), so ingress-nginx's webhook
+// rejects the newer Ingress. moat keeps serving; the older path takes
+// both, as its route comes first.
 func (t *translator) trailingSlashPaths(hb *hostBuilder) {
 	bare := map[string]bool{}
 	for _, pe := range hb.paths {
 		bare[pe.rawPath] = true
 	}
+	location := map[string]*pathEntry{}
 	for _, pe := range hb.paths {
 		p := pe.rawPath
-		if pe.typ == networkingv1.PathTypeExact || len(p) < 2 || p[len(p)-1] != '/' {
+		if pe.typ == networkingv1.PathTypeExact {
+			continue
+		}
+		if loc := strings.TrimRight(p, "/") + "/"; p != "/" {
+			if first, dup := location[loc]; dup && first.rawPath != p {
+				owner := fmt.Sprintf("of ingress %s/%s (older)", first.ing.Namespace, first.ing.Name)
+				if first.ing == pe.ing {
+					owner = "earlier in this Ingress"
+				}
+				t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Warning, Reason: "PathConflict", Field: pe.field,
+					Message: fmt.Sprintf("host %q path %q (%s) is the same location as path %q (%s) %s, which serves both; ingress-nginx refuses such a configuration (duplicate location %q)",
+						hostName(hb), p, pe.typ, first.rawPath, first.typ, owner, loc)})
+			} else if !dup {
+				location[loc] = pe
+			}
+		}
+		if len(p) < 2 || p[len(p)-1] != '/' {
 			continue
 		}
 		trimmed := strings.TrimRight(p, "/")
@@ -333,6 +356,14 @@ func (t *translator) trailingSlashPaths(hb *hostBuilder) {
 			Message: fmt.Sprintf("path %q (%s) also serves %q, as the Ingress API says; ingress-nginx answered %q with a 301 redirect to %q instead", p, pe.typ, trimmed, trimmed, p),
 			Hint:    fmt.Sprintf("write path: %s to route the same way on both controllers (%s, %s/ and everything under it)", trimmed, trimmed, trimmed)})
 	}
+}
+
+// hostName is the host as messages name it ("*" for the catch-all).
+func hostName(hb *hostBuilder) string {
+	if hb.vh.Host == "" {
+		return "*"
+	}
+	return hb.vh.Host
 }
 
 // allHSTS gives every host HSTS, not only those with TLS: ingress-nginx
