@@ -44,7 +44,9 @@ the findings on the lines of a pull request.
 With --kubeconfig, lint reads the live objects of a cluster instead and
 prints a migration report: for each Ingress, the annotations moat does not
 support or supports only partly, the diagnostics, and whether it will work
-on moat; then a summary. It only reads (list and get), with your
+on moat (or is not served at all, with the class given); with --configmap,
+the controller ConfigMap's keys moat does not apply as written; then a
+summary. It only reads (list and get), with your
 credentials, including Secrets, to check certificates.
 
 Exit status: 1 when a finding of --fail-on's severity or worse is found
@@ -142,7 +144,7 @@ Exit status: 1 when a finding of --fail-on's severity or worse is found
 	f.StringVar(&cl.context, "context", "", "kubeconfig context to use (default: the current one)")
 	f.StringVarP(&cl.namespace, "namespace", "n", "", "namespace to read (default: the context's, else default)")
 	f.BoolVarP(&cl.all, "all-namespaces", "A", false, "read every namespace")
-	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests) whose settings apply")
+	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests, or with --kubeconfig in the cluster: ingress-nginx's, for the migration report) whose settings apply")
 	return cmd
 }
 

@@ -66,6 +66,8 @@ type Result struct {
 	// Ingress checked to the class it was checked as.
 	snapshot *store.Snapshot
 	claimed  map[string]string
+	// configMap is Options.ConfigMap, for the migration report.
+	configMap string
 }
 
 // Count returns how many diagnostics have severity sev.
@@ -154,6 +156,7 @@ func RunObjects(objs []store.Object, opts Options) *Result {
 // check translates objs once per class and collects every diagnostic.
 func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Options) {
 	r.Objects = len(objs)
+	r.configMap = opts.ConfigMap
 	sn := store.FromObjects(objs, nil)
 	r.snapshot = sn
 
