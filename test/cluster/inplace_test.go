@@ -57,3 +57,50 @@ func TestInPlaceMigration(t *testing.T) {
 		t.Errorf("an Ingress moat does not serve got status: %v", err)
 	}
 }
+
+// TestSideBySideMigration is the side-by-side path: moat on its own class
+// next to ingress-nginx leaves class nginx Ingresses and the status
+// ingress-nginx wrote alone; an Ingress moved to class moat is served and
+// gets moat's address in its status.
+func TestSideBySideMigration(t *testing.T) {
+	ns := namespace(t, "sidebyside")
+	ctx := context.Background()
+	ic := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "nginx"}, Spec: networkingv1.IngressClassSpec{Controller: "k8s.io/ingress-nginx"}}
+	if _, err := cp.client.NetworkingV1().IngressClasses().Create(ctx, ic, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	ip := backend(t, "shop")
+	createService(t, ns, "shop", ip)
+	old := ingress(ns, "shop", "shop.sidebyside.test", "/", "shop", "")
+	old.Spec.IngressClassName = ptr("nginx")
+	createIngress(t, old)
+	// ingress-nginx's leader has written its load balancer's address.
+	const nginxAddress = "198.51.100.7"
+	ing, err := cp.client.NetworkingV1().Ingresses(ns).Get(ctx, "shop", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: nginxAddress}}
+	if _, err := cp.client.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, ing, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	createIngress(t, ingress(ns, "new", "new.sidebyside.test", "/", "shop", ""))
+
+	m := startMoat(t, "moat-sidebyside", nil, ns)
+	c := m.client(nil)
+	if err := serves(c, "http://new.sidebyside.test/", http.StatusOK, "shop", nil)(); err != nil {
+		t.Errorf("class moat: %v", err)
+	}
+	if err := serves(c, "http://shop.sidebyside.test/", http.StatusNotFound, "", nil)(); err != nil {
+		t.Errorf("class nginx, still ingress-nginx's: %v", err)
+	}
+	eventually(t, 20*time.Second, "status of the class moat Ingress", ingressStatus(ctx, ns, "new", firstAddress))
+	if err := ingressStatus(ctx, ns, "shop", nginxAddress)(); err != nil {
+		t.Errorf("ingress-nginx's status touched: %v", err)
+	}
+
+	// Move the Ingress to moat.
+	updateIngress(t, ns, "shop", func(ing *networkingv1.Ingress) { ing.Spec.IngressClassName = ptr("moat") })
+	eventually(t, 5*time.Second, "moved Ingress served", serves(c, "http://shop.sidebyside.test/", http.StatusOK, "shop", nil))
+	eventually(t, 20*time.Second, "moat's address in the moved Ingress's status", ingressStatus(ctx, ns, "shop", firstAddress))
+}
