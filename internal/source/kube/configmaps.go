@@ -32,6 +32,8 @@ import (
 // per distinct referenced ConfigMap, multiplexed on the client's HTTP/2
 // connection. RBAC cannot name ConfigMaps users choose later, so list and
 // watch are granted on the resource; moat uses them for these names only.
+// References count from every watched Ingress, whatever its class: which
+// Ingresses moat serves is translate's decision, taken later.
 
 // configMapAnnotations are the annotations whose value names a ConfigMap
 // ("name" or "namespace/name" in the Ingress's own namespace).
