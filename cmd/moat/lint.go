@@ -9,13 +9,14 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/lint"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
 func newLintCmd() *cobra.Command {
 	var opts lint.Options
-	var output string
+	var output, failOn string
 	var strict bool
 	var cl clusterFlags
 	cmd := &cobra.Command{
@@ -30,19 +31,32 @@ left in hosts, conflicting paths, and more. docs/diagnostics.md explains
 every code.
 
 Without --ingress-class every class the manifests name is checked as if moat
-served it, so manifests written for ingress-nginx need no flag.
+served it, so manifests written for ingress-nginx need no flag; every Ingress
+that moat run with --ingress-class (default moat) and --controller-class
+would leave unserved is reported (IngressNotServed), naming its class.
+
+For CI: Secrets that cert-manager will create (the Ingress carries
+cert-manager.io/issuer or cert-manager.io/cluster-issuer, or a Certificate in
+the input names them) are not errors; Services are judged for endpoints only
+when the input holds EndpointSlices or Endpoints; -o sarif and -o github put
+the findings on the lines of a pull request.
 
 With --kubeconfig, lint reads the live objects of a cluster instead and
 prints a migration report: for each Ingress, the annotations moat does not
 support or supports only partly, the diagnostics, and whether it will work
-on moat; then a summary. It only reads (list and get), with your
+on moat (or is not served at all, with the class given); with --configmap,
+the controller ConfigMap's keys moat does not apply as written; then a
+summary. It only reads (list and get), with your
 credentials, including Secrets, to check certificates.
 
-Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwise.`,
+Exit status: 1 when a finding of --fail-on's severity or worse is found
+(default error; --strict is --fail-on warning), 0 otherwise.`,
 		Example: `  moat lint examples/blog-post/as-written
   kubectl get ingress,service,secret -A -o yaml | moat lint -
   moat lint -o json manifests/ | jq '.diagnostics[] | select(.severity == "error")'
-  moat lint --kubeconfig ~/.kube/config --all-namespaces --ingress-class nginx`,
+  moat lint --fail-on warning -o github deploy/
+  moat lint -o sarif deploy/ > moat-lint.sarif
+  moat lint --kubeconfig ~/.kube/config --all-namespaces --ingress-class nginx --controller-class k8s.io/ingress-nginx`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if cl.kubeconfig != "" {
 				if len(args) > 0 {
@@ -56,8 +70,18 @@ Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwis
 			return cobra.MinimumNArgs(1)(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("-o %q: use text or json", output)
+			switch output {
+			case "text", "json", "sarif", "github":
+			default:
+				return fmt.Errorf("-o %q: use text, json, sarif or github", output)
+			}
+			failAt := diag.Error
+			switch {
+			case failOn == "error" && !strict:
+			case failOn == "warning" || strict:
+				failAt = diag.Warning
+			default:
+				return fmt.Errorf("--fail-on %q: use error or warning", failOn)
 			}
 			opts.Now = time.Now()
 			out := cmd.OutOrStdout()
@@ -68,28 +92,38 @@ Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwis
 					return err
 				}
 				m := r.Migration(opts.AnnotationPrefix)
-				if output == "json" {
+				switch output {
+				case "json":
 					err = lint.WriteMigrationJSON(out, m)
-				} else {
+				case "sarif":
+					err = lint.WriteSARIF(out, r)
+				case "github":
+					err = lint.WriteGitHub(out, r)
+				default:
 					err = lint.WriteMigrationText(out, m)
 				}
 			} else {
 				if r, err = lint.Run(args, cmd.InOrStdin(), opts); err != nil {
 					return err
 				}
-				if output == "json" {
+				switch output {
+				case "json":
 					err = lint.WriteJSON(out, r)
-				} else {
+				case "sarif":
+					err = lint.WriteSARIF(out, r)
+				case "github":
+					err = lint.WriteGitHub(out, r)
+				default:
 					err = lint.WriteText(out, r)
 				}
 			}
 			if err != nil {
 				return err
 			}
-			if r.Failed(strict) {
+			if r.FailedAt(failAt) {
 				what := "errors"
-				if strict {
-					what = "errors or warnings (--strict)"
+				if failAt == diag.Warning {
+					what = "errors or warnings (--fail-on warning)"
 				}
 				return &exitError{code: 1, msg: "lint found " + what}
 			}
@@ -97,9 +131,10 @@ Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwis
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
-	f.BoolVar(&strict, "strict", false, "exit 1 on warnings too")
-	f.StringVar(&opts.IngressClass, "ingress-class", "", "check Ingresses as this class only, as serve would (default: every class the manifests name)")
+	f.StringVarP(&output, "output", "o", "text", "output format: text, json, sarif (SARIF 2.1.0 for code scanning) or github (GitHub Actions annotations)")
+	f.StringVar(&failOn, "fail-on", "error", "exit 1 on findings of this severity or worse: error or warning")
+	f.BoolVar(&strict, "strict", false, "exit 1 on warnings too (same as --fail-on warning)")
+	f.StringVar(&opts.IngressClass, "ingress-class", "", "the class moat runs with: check Ingresses as this class only (default: every class the manifests name), and report those it leaves unserved (default: those moat's default class moat leaves)")
 	f.StringVar(&opts.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
 	f.BoolVar(&opts.WatchWithoutClass, "watch-ingress-without-class", true, "also check Ingresses that name no class")
 	f.StringVar(&opts.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of the Secret serve would use as the default certificate")
@@ -109,7 +144,7 @@ Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwis
 	f.StringVar(&cl.context, "context", "", "kubeconfig context to use (default: the current one)")
 	f.StringVarP(&cl.namespace, "namespace", "n", "", "namespace to read (default: the context's, else default)")
 	f.BoolVarP(&cl.all, "all-namespaces", "A", false, "read every namespace")
-	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests) whose settings apply")
+	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests, or with --kubeconfig in the cluster: ingress-nginx's, for the migration report) whose settings apply")
 	return cmd
 }
 

@@ -48,14 +48,21 @@ func TestLintExitStatus(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if out, code := run(t, "", "lint", "../../examples/blog-post/corrected"); code != 0 || !strings.HasPrefix(out, "no problems found") {
+	// The corrected manifests keep class nginx: moat serves them with
+	// --ingress-class nginx (the example's README); without it lint says
+	// moat would leave them unserved.
+	if out, code := run(t, "", "lint", "--ingress-class", "nginx", "../../examples/blog-post/corrected"); code != 0 || !strings.HasPrefix(out, "no problems found") {
 		t.Errorf("corrected: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, "", "lint", "--fail-on", "warning", "../../examples/blog-post/corrected"); code != 1 || !strings.Contains(out, `warning IngressNotServed`) || !strings.Contains(out, `ingress class "nginx"`) {
+		t.Errorf("corrected without --ingress-class nginx, --fail-on warning: exit %d\n%s", code, out)
 	}
 
 	warnOnly := `apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: web}
 spec:
+  ingressClassName: nginx
   defaultBackend: {service: {name: web, port: {number: 80}}}
 ---
 apiVersion: v1
@@ -63,14 +70,23 @@ kind: Service
 metadata: {name: web}
 spec: {ports: [{port: 80}]}
 `
-	if out, code := run(t, warnOnly, "lint", "-"); code != 0 || !strings.Contains(out, "NoReadyEndpoints") {
-		t.Errorf("warnings only: exit %d\n%s", code, out)
+	if out, code := run(t, warnOnly, "lint", "-"); code != 0 || !strings.Contains(out, "IngressNotServed") || strings.Contains(out, "NoReadyEndpoints") {
+		t.Errorf("warnings only (and no endpoints judged without any in the input): exit %d\n%s", code, out)
 	}
 	if out, code := run(t, warnOnly, "lint", "--strict", "-"); code != 1 {
 		t.Errorf("--strict with a warning: exit %d\n%s", code, out)
 	}
-	if out, code := run(t, "", "lint", "-o", "yaml", "-"); code != 2 || !strings.Contains(out, "use text or json") {
+	if out, code := run(t, warnOnly, "lint", "--fail-on", "warning", "-o", "github", "-"); code != 1 || !strings.HasPrefix(out, "::warning title=moat lint IngressNotServed::ingress default/web") {
+		t.Errorf("--fail-on warning -o github: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, warnOnly, "lint", "--fail-on", "error", "-o", "sarif", "-"); code != 0 || !strings.Contains(out, `"version": "2.1.0"`) {
+		t.Errorf("--fail-on error -o sarif: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, "", "lint", "-o", "yaml", "-"); code != 2 || !strings.Contains(out, "use text, json, sarif or github") {
 		t.Errorf("-o yaml: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, "", "lint", "--fail-on", "info", "-"); code != 2 || !strings.Contains(out, "use error or warning") {
+		t.Errorf("--fail-on info: exit %d\n%s", code, out)
 	}
 	if out, code := run(t, "", "lint", "-n", "shop", "x.yaml"); code != 2 || !strings.Contains(out, "need --kubeconfig") {
 		t.Errorf("--namespace without --kubeconfig: exit %d\n%s", code, out)

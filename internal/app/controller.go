@@ -120,7 +120,8 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if c.ConfigMap != "" {
 		configMaps = append(configMaps, c.ConfigMap)
 	}
-	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ConfigMaps: configMaps})
+	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ConfigMaps: configMaps,
+		AnnotationPrefix: c.AnnotationsPrefix})
 	if err != nil {
 		p.close()
 		return err

@@ -134,10 +134,14 @@ var codeCases = []codeCase{
 		obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "DeprecatedClassAnnotation", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "  name: web\n", "  name: web\n  annotations:\n    kubernetes.io/ingress.class: nginx\n", 1)},
 		obj: "ingress default/web", at: "m.yaml:18"},
-	{code: "IngressClassNotMatched", files: map[string]string{"m.yaml": svc + "---\n" + ing("web", "a.example.com", "  ingressClassName: traefik\n")},
-		opts: func(o *Options) { o.IngressClass = "nginx" }, obj: "ingress default/web", at: "m.yaml:18"},
-	{code: "IngressClassMissing", files: map[string]string{"m.yaml": svc + "---\n" + ing("web", "a.example.com", "")},
-		opts: func(o *Options) { o.WatchWithoutClass = false }, obj: "ingress default/web", at: "m.yaml:17"},
+	// internal/lint's gate (gate.go).
+	{code: "IngressNotServed", files: map[string]string{"m.yaml": svc + "---\n" + ing("web", "a.example.com", "  ingressClassName: nginx\n")},
+		obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "IngressClassUnclaimed", files: map[string]string{"m.yaml": svc + "---\n" + ing("web", "a.example.com", "  ingressClassName: nginx-internal\n") +
+		"---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: nginx}\nspec: {controller: k8s.io/ingress-nginx}\n"},
+		opts: func(o *Options) { o.IngressClass = "nginx"; o.ControllerClass = "k8s.io/ingress-nginx" }, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "TLSSecretFromCertManager", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", "  tls: [{hosts: [a.example.com], secretName: web-tls}]\n"),
+		"  name: web\n", "  name: web\n  annotations: {cert-manager.io/cluster-issuer: letsencrypt}\n", 1)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "IngressEmpty", files: map[string]string{"m.yaml": "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\nspec: {}\n"}, obj: "ingress default/web", at: "m.yaml:4"},
 	{code: "InvalidHost", files: map[string]string{"m.yaml": svc + "---\n" + ing("web", "${YOUR_CERTIFICATE_COMMON_NAME}", "")}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "InvalidPath", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(strings.Replace(ing("web", "a.example.com", ""), "path: /", "path: api", 1), "Prefix", "ImplementationSpecific", 1)},
@@ -163,7 +167,10 @@ var codeCases = []codeCase{
 		obj: "ingress default/web", at: "m.yaml:24"},
 	{code: "ServiceNotFound", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "name: web, port", "name: wbe, port", 1)}, obj: "ingress default/web", at: "m.yaml:24"},
 	{code: "ServicePortNotFound", files: map[string]string{"m.yaml": svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "number: 80", "number: 8080", 1)}, obj: "ingress default/web", at: "m.yaml:24"},
-	{code: "NoReadyEndpoints", files: map[string]string{"m.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n---\n" + ing("web", "a.example.com", "")}, obj: "ingress default/web", at: "m.yaml:17"},
+	// Endpoints are judged once the input has any (here another Service's).
+	{code: "NoReadyEndpoints", files: map[string]string{"m.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n---\n" + ing("web", "a.example.com", "") +
+		"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: other-1, labels: {kubernetes.io/service-name: other}}\naddressType: IPv4\nendpoints: [{addresses: [10.0.0.2]}]\n"},
+		obj: "ingress default/web", at: "m.yaml:17"},
 	{code: "ExternalNameEmpty", files: map[string]string{"m.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {type: ExternalName, ports: [{port: 80}]}\n---\n" + ing("web", "a.example.com", "")},
 		obj: "service default/web", at: "m.yaml:4"},
 
@@ -277,6 +284,8 @@ var codeCases = []codeCase{
 // manifests need that family's own setup; every other documented code
 // must have a case above.
 var coveredElsewhere = map[string]string{
+	"IngressClassNotMatched":       "internal/translate golden class-matching (lint reports IngressNotServed instead)",
+	"IngressClassMissing":          "internal/translate golden class-matching (lint reports IngressNotServed instead)",
 	"AnnotationRefused":            "the set of refused keys changes as families land; internal/annotations tests it",
 	"AnnotationRiskTooHigh":        "internal/annotations gate tests (the gate needs the controller ConfigMap wiring)",
 	"AnnotationSnippetsDisabled":   "internal/annotations gate tests",

@@ -34,7 +34,9 @@ const StdinName = "<stdin>"
 type Options struct {
 	// IngressClass is the class to check as. Empty checks every class the
 	// manifests name, each as if moat served it, so that manifests written
-	// for ingress-nginx ("nginx") are checked without a flag.
+	// for ingress-nginx ("nginx") are checked without a flag. Either way
+	// every Ingress that moat run with this class (empty: "moat", serve's
+	// default) leaves unserved is reported (IngressNotServed).
 	IngressClass          string
 	ControllerClass       string
 	WatchWithoutClass     bool
@@ -64,6 +66,8 @@ type Result struct {
 	// Ingress checked to the class it was checked as.
 	snapshot *store.Snapshot
 	claimed  map[string]string
+	// configMap is Options.ConfigMap, for the migration report.
+	configMap string
 }
 
 // Count returns how many diagnostics have severity sev.
@@ -81,9 +85,15 @@ func (r *Result) Count(sev diag.Severity) int {
 // strict any warning too.
 func (r *Result) Failed(strict bool) bool {
 	if strict {
-		return diag.AtLeast(r.Diagnostics, diag.Warning)
+		return r.FailedAt(diag.Warning)
 	}
-	return diag.AtLeast(r.Diagnostics, diag.Error)
+	return r.FailedAt(diag.Error)
+}
+
+// FailedAt reports whether a diagnostic of severity sev or worse was found
+// (--fail-on).
+func (r *Result) FailedAt(sev diag.Severity) bool {
+	return diag.AtLeast(r.Diagnostics, sev)
 }
 
 // Run lints the manifests that paths name (see k8s.ManifestFiles); the path
@@ -146,12 +156,12 @@ func RunObjects(objs []store.Object, opts Options) *Result {
 // check translates objs once per class and collects every diagnostic.
 func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Options) {
 	r.Objects = len(objs)
+	r.configMap = opts.ConfigMap
 	sn := store.FromObjects(objs, nil)
 	r.snapshot = sn
 
 	classes := []string{opts.IngressClass}
-	auto := opts.IngressClass == ""
-	if auto {
+	if opts.IngressClass == "" {
 		classes = classesOf(sn)
 	}
 	r.Classes = classes
@@ -160,8 +170,8 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 	for _, d := range diags {
 		seen[d] = true
 	}
-	for _, class := range classes {
-		topts := translate.Options{
+	toptsFor := func(class string) translate.Options {
+		return translate.Options{
 			IngressClass:          class,
 			ControllerClass:       opts.ControllerClass,
 			WatchWithoutClass:     opts.WatchWithoutClass,
@@ -171,6 +181,9 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 			ConfigMap:             opts.ConfigMap,
 			Now:                   opts.Now,
 		}
+	}
+	for _, class := range classes {
+		topts := toptsFor(class)
 		for nn := range translate.Claimed(sn, topts) {
 			if _, ok := r.claimed[nn]; !ok {
 				r.claimed[nn] = class
@@ -178,9 +191,10 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 		}
 		_, ds := translate.Translate(sn, topts)
 		for _, d := range ds {
-			// Every class gets its own pass, so "not our class" only
-			// means "checked in another pass".
-			if auto && d.Reason == "IngressClassNotMatched" {
+			// Every class gets its own pass, and whether moat serves an
+			// Ingress at all is judged once below, against the class it
+			// runs with (IngressNotServed).
+			if d.Reason == "IngressClassNotMatched" || d.Reason == "IngressClassMissing" {
 				continue
 			}
 			if !seen[d] {
@@ -189,6 +203,16 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 			}
 		}
 	}
+	served := opts.IngressClass
+	if served == "" {
+		served = defaultClass
+	}
+	uopts := opts
+	if uopts.ControllerClass == "" {
+		uopts.ControllerClass = translate.DefaultControllerClass
+	}
+	diags = append(diags, unserved(sn, translate.Claimed(sn, toptsFor(served)), uopts, served)...)
+	diags = gate(diags, sn, certificatesIn(r.sources))
 	locate(diags, r.sources)
 	diag.Sort(diags)
 	r.Diagnostics = dedupe(diags)

@@ -110,7 +110,8 @@ func TestShadowedDefinitions(t *testing.T) {
 
 func TestBlogPostCorrectedIsClean(t *testing.T) {
 	// The example's certificate is valid from 2026-11-27 to 2036.
-	r, err := Run([]string{filepath.Join(blogDir, "corrected")}, nil, Options{WatchWithoutClass: true, Now: time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)})
+	// Served as its README says: moat serve --ingress-class nginx.
+	r, err := Run([]string{filepath.Join(blogDir, "corrected")}, nil, Options{IngressClass: "nginx", WatchWithoutClass: true, Now: time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if findDiag(r.Diagnostics, "ServiceNotFound", filepath.Join(dir, "b.yaml"), 13) != nil ||
-		findDiag(r.Diagnostics, "IngressClassNotMatched", filepath.Join(dir, "b.yaml"), 6) == nil {
+		findDiag(r.Diagnostics, "IngressNotServed", filepath.Join(dir, "b.yaml"), 6) == nil {
 		t.Errorf("--ingress-class nginx:\n%s", dump(r.Diagnostics))
 	}
 }
@@ -177,7 +178,7 @@ func TestStdin(t *testing.T) {
 }
 
 func TestStrict(t *testing.T) {
-	in := strings.NewReader(svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "        pathType: Prefix\n", "", 1))
+	in := strings.NewReader(svc + "---\n" + strings.Replace(ing("web", "a.example.com", ""), "path: /", "path: /api/.*", 1))
 	r, err := Run([]string{"-"}, in, Options{WatchWithoutClass: true, Now: testNow})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -22,6 +23,9 @@ const (
 	VerdictSupported = "supported"
 	VerdictWarnings  = "warnings"
 	VerdictErrors    = "errors"
+	// VerdictNotServed: moat, run with the class checked, leaves the
+	// Ingress alone (another class, or none).
+	VerdictNotServed = "not-served"
 )
 
 // AnnotationNote is one annotation moat does not fully apply.
@@ -42,9 +46,32 @@ type IngressReport struct {
 	Diagnostics []diag.Diagnostic `json:"diagnostics"`
 }
 
+// ConfigMapReport is the controller ConfigMap's part of the report: the
+// keys moat ignores or reads otherwise than ingress-nginx's value says.
+type ConfigMapReport struct {
+	// Name is "namespace/name" (--configmap); Found is whether it exists.
+	Name  string `json:"name"`
+	Found bool   `json:"found"`
+	// Keys counts the keys set; Notes lists those not applied as written.
+	Keys  int             `json:"keys"`
+	Notes []ConfigMapNote `json:"notes"`
+}
+
+// ConfigMapNote is one controller ConfigMap key moat does not apply as
+// written.
+type ConfigMapNote struct {
+	Key string `json:"key"`
+	// Support is "unknown" (not supported, ignored), "invalid" (the
+	// default is used) or "capped" (applied within moat's bounds).
+	Support string `json:"support"`
+	Message string `json:"message"`
+}
+
 // Migration is the whole report.
 type Migration struct {
 	Ingresses []IngressReport `json:"ingresses"`
+	// ConfigMap is set when --configmap names the controller ConfigMap.
+	ConfigMap *ConfigMapReport `json:"configMap,omitempty"`
 	// Other are diagnostics about other objects (Secrets, Services, the
 	// controller ConfigMap) and Ingresses of classes not checked.
 	Other   []diag.Diagnostic `json:"other"`
@@ -57,8 +84,12 @@ type MigrationSummary struct {
 	Supported    int `json:"supported"`
 	WithWarnings int `json:"withWarnings"`
 	WithErrors   int `json:"withErrors"`
-	// NotChecked are Ingresses of other classes (--ingress-class).
+	// NotChecked are Ingresses of other classes (--ingress-class), whose
+	// content is not checked.
 	NotChecked int `json:"notChecked"`
+	// NotServed are Ingresses that moat, run with the class checked,
+	// leaves unserved (listed with verdict not-served).
+	NotServed int `json:"notServed"`
 }
 
 // Migration groups the result by Ingress. prefix is the annotation prefix
@@ -75,7 +106,7 @@ func (r *Result) Migration(prefix string) *Migration {
 		class, ok := r.claimed[nn]
 		if !ok {
 			m.Summary.NotChecked++
-			continue
+			class = className(ing)
 		}
 		rep := IngressReport{Namespace: ing.Namespace, Name: ing.Name, Class: class, Annotations: []AnnotationNote{}, Diagnostics: []diag.Diagnostic{}}
 		for _, k := range sortedKeys(ing.Annotations) {
@@ -113,6 +144,11 @@ func (r *Result) Migration(prefix string) *Migration {
 	for i := range m.Ingresses {
 		rep := &m.Ingresses[i]
 		switch {
+		case slices.ContainsFunc(rep.Diagnostics, func(d diag.Diagnostic) bool {
+			return d.Reason == ReasonIngressNotServed || d.Reason == ReasonIngressClassUnclaimed
+		}):
+			rep.Verdict = VerdictNotServed
+			m.Summary.NotServed++
 		case diag.AtLeast(rep.Diagnostics, diag.Error):
 			rep.Verdict = VerdictErrors
 			m.Summary.WithErrors++
@@ -124,11 +160,41 @@ func (r *Result) Migration(prefix string) *Migration {
 			m.Summary.Supported++
 		}
 	}
-	m.Summary.Ingresses = len(m.Ingresses)
+	m.Summary.Ingresses = len(m.Ingresses) - m.Summary.NotServed
+	m.ConfigMap = r.configMapReport()
 	if m.Ingresses == nil {
 		m.Ingresses = []IngressReport{}
 	}
 	return m
+}
+
+// configMapReport sorts the controller ConfigMap's diagnostics (taken out
+// of Other by the caller's order: they stay there too) into key notes.
+func (r *Result) configMapReport() *ConfigMapReport {
+	name := r.configMap
+	if name == "" {
+		return nil
+	}
+	rep := &ConfigMapReport{Name: name, Notes: []ConfigMapNote{}}
+	cm, ok := r.snapshot.ConfigMaps[name]
+	if !ok {
+		return rep
+	}
+	rep.Found, rep.Keys = true, len(cm.Data)
+	support := map[string]string{"ConfigMapKeyUnknown": "unknown", "ConfigMapInvalidValue": "invalid", "ConfigMapValueCapped": "capped"}
+	for _, d := range r.Diagnostics {
+		key, ok := strings.CutPrefix(d.Field, "data.")
+		if d.Object.Kind != store.KindConfigMap || d.Object.Namespace+"/"+d.Object.Name != name || !ok || support[d.Reason] == "" {
+			continue
+		}
+		msg := d.Message
+		if d.Hint != "" {
+			msg += " (" + d.Hint + ")"
+		}
+		rep.Notes = append(rep.Notes, ConfigMapNote{Key: key, Support: support[d.Reason], Message: msg})
+	}
+	sort.SliceStable(rep.Notes, func(i, j int) bool { return rep.Notes[i].Key < rep.Notes[j].Key })
+	return rep
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -144,7 +210,8 @@ func sortedKeys(m map[string]string) []string {
 // findings, then the summary.
 func WriteMigrationText(w io.Writer, m *Migration) error {
 	var b strings.Builder
-	verdict := map[string]string{VerdictSupported: "fully supported", VerdictWarnings: "works, with warnings", VerdictErrors: "has errors"}
+	verdict := map[string]string{VerdictSupported: "fully supported", VerdictWarnings: "works, with warnings", VerdictErrors: "has errors",
+		VerdictNotServed: "not served by moat"}
 	for _, rep := range m.Ingresses {
 		fmt.Fprintf(&b, "ingress %s/%s (class %s): %s\n", rep.Namespace, rep.Name, rep.Class, verdict[rep.Verdict])
 		for _, a := range rep.Annotations {
@@ -163,6 +230,21 @@ func WriteMigrationText(w io.Writer, m *Migration) error {
 		}
 		b.WriteString("\n")
 	}
+	if cm := m.ConfigMap; cm != nil {
+		switch {
+		case !cm.Found:
+			fmt.Fprintf(&b, "controller configmap %s: not found\n", cm.Name)
+		case len(cm.Notes) == 0:
+			fmt.Fprintf(&b, "controller configmap %s: %s, all applied\n", cm.Name, plural(cm.Keys, "key"))
+		default:
+			fmt.Fprintf(&b, "controller configmap %s: %s, %d not applied as written\n", cm.Name, plural(cm.Keys, "key"), len(cm.Notes))
+			what := map[string]string{"unknown": "not supported", "invalid": "invalid", "capped": "capped"}
+			for _, n := range cm.Notes {
+				fmt.Fprintf(&b, "  key %s: %s: %s\n", n.Key, what[n.Support], n.Message)
+			}
+		}
+		b.WriteString("\n")
+	}
 	if len(m.Other) > 0 {
 		b.WriteString("other objects:\n")
 		for _, d := range m.Other {
@@ -172,8 +254,11 @@ func WriteMigrationText(w io.Writer, m *Migration) error {
 	}
 	s := m.Summary
 	fmt.Fprintf(&b, "%s: %d fully supported, %d with warnings, %d with errors", plural(s.Ingresses, "Ingress"), s.Supported, s.WithWarnings, s.WithErrors)
+	if s.NotServed > 0 {
+		fmt.Fprintf(&b, "; %d not served by moat", s.NotServed)
+	}
 	if s.NotChecked > 0 {
-		fmt.Fprintf(&b, " (%d of other classes not checked)", s.NotChecked)
+		fmt.Fprintf(&b, " (%d of other classes, not checked)", s.NotChecked)
 	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())

@@ -111,10 +111,12 @@ func TestMigrationReport(t *testing.T) {
 	if got["broken"].Verdict != VerdictErrors || got["broken"].Diagnostics[0].Reason != "ServiceNotFound" {
 		t.Errorf("broken: %+v", got["broken"])
 	}
-	if _, ok := got["elsewhere"]; ok || m.Summary.NotChecked != 1 {
-		t.Errorf("the traefik Ingress was checked as nginx: %+v", m.Summary)
+	// The traefik Ingress is listed as not served, and not checked as
+	// nginx.
+	if e := got["elsewhere"]; e.Verdict != VerdictNotServed || e.Class != "traefik" || len(e.Diagnostics) != 1 || e.Diagnostics[0].Reason != ReasonIngressNotServed {
+		t.Errorf("elsewhere: %+v", e)
 	}
-	if m.Summary != (MigrationSummary{Ingresses: 3, Supported: 1, WithWarnings: 1, WithErrors: 1, NotChecked: 1}) {
+	if m.Summary != (MigrationSummary{Ingresses: 3, Supported: 1, WithWarnings: 1, WithErrors: 1, NotChecked: 1, NotServed: 1}) {
 		t.Errorf("summary = %+v", m.Summary)
 	}
 
@@ -127,7 +129,8 @@ func TestMigrationReport(t *testing.T) {
 		"  annotation " + refused + ": not supported: ",
 		"  annotation " + partial + ": partly supported: ",
 		"ingress shop/broken (class nginx): has errors\n  error ServiceNotFound (spec.rules[0].http.paths[0].backend.service.name): service \"missing\" not found",
-		"3 Ingresses: 1 fully supported, 1 with warnings, 1 with errors (1 of other classes not checked)\n",
+		"ingress shop/elsewhere (class traefik): not served by moat\n  warning IngressNotServed (spec.ingressClassName): ingress class \"traefik\"",
+		"3 Ingresses: 1 fully supported, 1 with warnings, 1 with errors; 1 not served by moat (1 of other classes, not checked)\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
@@ -154,5 +157,44 @@ func TestFromClusterForbidden(t *testing.T) {
 	_, err := FromCluster(context.Background(), client, "shop", "")
 	if err == nil || !strings.Contains(err.Error(), "listing secrets in namespace shop is forbidden") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestMigrationReportConfigMap: with --configmap naming ingress-nginx's
+// controller ConfigMap (in another namespace than the one read), the
+// report lists the keys moat does not apply as written.
+func TestMigrationReportConfigMap(t *testing.T) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller", Namespace: "ingress-nginx"},
+		Data: map[string]string{"proxy-body-size": "8m", "enable-opentelemetry": "true", "hsts-max-age": "a year"}}
+	client := fake.NewClientset(cm)
+	const name = "ingress-nginx/ingress-nginx-controller"
+	objs, err := FromCluster(context.Background(), client, "shop", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := RunObjects(objs, Options{IngressClass: "nginx", ConfigMap: name, Now: testNow}).Migration("")
+	if m.ConfigMap == nil || !m.ConfigMap.Found || m.ConfigMap.Keys != 3 || len(m.ConfigMap.Notes) != 2 {
+		t.Fatalf("configmap report = %+v", m.ConfigMap)
+	}
+	if n := m.ConfigMap.Notes; n[0].Key != "enable-opentelemetry" || n[0].Support != "unknown" || n[1].Key != "hsts-max-age" || n[1].Support != "invalid" {
+		t.Errorf("notes = %+v", n)
+	}
+	var b bytes.Buffer
+	if err := WriteMigrationText(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"controller configmap " + name + ": 3 keys, 2 not applied as written\n",
+		"  key enable-opentelemetry: not supported: ",
+		"  key hsts-max-age: invalid: ",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+
+	m = RunObjects(nil, Options{ConfigMap: "ingress-nginx/missing", Now: testNow}).Migration("")
+	if m.ConfigMap == nil || m.ConfigMap.Found {
+		t.Errorf("missing configmap: %+v", m.ConfigMap)
 	}
 }

@@ -1,6 +1,7 @@
 // Package kube is the cluster-mode source: informers on the API server for
-// Ingress, IngressClass, Service, EndpointSlice, Secret and the controller
-// ConfigMap. Their callbacks
+// Ingress, IngressClass, Service, EndpointSlice, Secret, the controller
+// ConfigMap and the ConfigMaps that Ingress annotations name
+// (configmaps.go). Their callbacks
 // only copy the (stripped) object into the store, which signals the
 // reconcile loop; nothing here translates or serves.
 package kube
@@ -44,8 +45,15 @@ type Options struct {
 	// (the --default-ssl-certificate's), when Namespaces is not empty.
 	SecretNamespaces []string
 	// ConfigMaps are "namespace/name" of single ConfigMaps to watch (the
-	// controller ConfigMap); other ConfigMaps are never read.
+	// controller ConfigMap). Besides these, only the ConfigMaps that
+	// watched Ingresses name in annotations are read (configmaps.go).
 	ConfigMaps []string
+	// AnnotationPrefix is the prefix of the annotations that name
+	// ConfigMaps; empty means nginx.ingress.kubernetes.io.
+	AnnotationPrefix string
+	// RefSyncTimeout bounds how long an Ingress naming a ConfigMap not yet
+	// watched waits for its first list; zero means 5 s.
+	RefSyncTimeout time.Duration
 }
 
 // Source runs the informers.
@@ -54,6 +62,7 @@ type Source struct {
 	log       *slog.Logger
 	informers []cache.SharedIndexInformer
 	synced    []cache.InformerSynced
+	refs      *refWatcher
 }
 
 // New builds the informers; Run starts them.
@@ -66,6 +75,7 @@ func New(opts Options) (*Source, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	c := opts.Client
+	s.refs = newRefWatcher(s, opts.ConfigMaps)
 	nss := namespaces(opts.Namespaces)
 	secretNSs := nss
 	if len(opts.Namespaces) > 0 {
@@ -80,7 +90,7 @@ func New(opts Options) (*Source, error) {
 			return c.NetworkingV1().IngressClasses().Watch(ctx, o)
 		}, ""))
 	for _, ns := range nss {
-		s.add("Ingress", &networkingv1.Ingress{}, s.listWatch(
+		s.addIngress(s.listWatch(
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return c.NetworkingV1().Ingresses(ns).List(ctx, o)
 			},
@@ -157,6 +167,28 @@ func (s *Source) listWatch(list cache.ListWithContextFunc, w cache.WatchFuncWith
 // add creates one informer that strips objects before caching them and
 // mirrors them into the store.
 func (s *Source) add(kind string, example runtime.Object, lw cache.ListerWatcher) {
+	s.addWith(kind, example, lw, s.upsert, func(k store.Key) { s.opts.Store.Delete(k) })
+}
+
+// addIngress is add for Ingresses: the ConfigMaps an Ingress names are
+// watched before it is stored, and released after it changed or left.
+func (s *Source) addIngress(lw cache.ListerWatcher) {
+	s.addWith("Ingress", &networkingv1.Ingress{}, lw,
+		func(obj any) {
+			var gone []string
+			if ing, ok := obj.(*networkingv1.Ingress); ok {
+				gone = s.refs.ingress(ing)
+			}
+			s.upsert(obj)
+			s.refs.release(gone)
+		},
+		func(k store.Key) {
+			s.opts.Store.Delete(k)
+			s.refs.release(s.refs.deleted(k.Namespace + "/" + k.Name))
+		})
+}
+
+func (s *Source) addWith(kind string, example runtime.Object, lw cache.ListerWatcher, upsert func(any), del func(store.Key)) {
 	inf := cache.NewSharedIndexInformerWithOptions(lw, example, cache.SharedIndexInformerOptions{ObjectDescription: kind})
 	// SetTransform and the handler only fail after Run; both are set first.
 	_ = inf.SetTransform(Strip)
@@ -166,13 +198,13 @@ func (s *Source) add(kind string, example runtime.Object, lw cache.ListerWatcher
 		s.log.Warn("watch failed; retrying", "kind", kind, "err", err)
 	})
 	reg, _ := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { s.upsert(obj) },
+		AddFunc: upsert,
 		UpdateFunc: func(old, obj any) {
 			// A relist after a reconnect replays unchanged objects.
 			if o, n := accessor(old), accessor(obj); o != nil && n != nil && o.GetResourceVersion() == n.GetResourceVersion() {
 				return
 			}
-			s.upsert(obj)
+			upsert(obj)
 		},
 		DeleteFunc: func(obj any) {
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
@@ -180,7 +212,7 @@ func (s *Source) add(kind string, example runtime.Object, lw cache.ListerWatcher
 			}
 			if ro, ok := obj.(runtime.Object); ok {
 				if k, ok := store.KeyOf(ro); ok {
-					s.opts.Store.Delete(k)
+					del(k)
 				}
 			}
 		},
@@ -206,6 +238,7 @@ func (s *Source) upsert(obj any) {
 
 // Run runs the informers until ctx is done.
 func (s *Source) Run(ctx context.Context) error {
+	s.refs.start(ctx)
 	for _, inf := range s.informers {
 		go inf.RunWithContext(ctx)
 	}
