@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/moat-ingress/moat/internal/lint"
+	"github.com/moat-ingress/moat/internal/secrets"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -109,6 +111,8 @@ Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwis
 	f.StringVar(&cl.context, "context", "", "kubeconfig context to use (default: the current one)")
 	f.StringVarP(&cl.namespace, "namespace", "n", "", "namespace to read (default: the context's, else default)")
 	f.BoolVarP(&cl.all, "all-namespaces", "A", false, "read every namespace")
+	f.StringVar(&opts.SOPSAgeKeyFile, "sops-age-key-file", os.Getenv(secrets.EnvAgeKeyFile), "age identities file that opens SOPS-encrypted manifests, as serve's flag (default: $SOPS_AGE_KEY_FILE)")
+	f.StringVar(&opts.SealedSecretsKey, "sealed-secrets-key", "", "PEM private key(s) that open SealedSecrets, as serve's flag")
 	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests) whose settings apply")
 	return cmd
 }
