@@ -26,6 +26,7 @@ import (
 	"github.com/getsops/sops/v3/config"
 	sopsdecrypt "github.com/getsops/sops/v3/decrypt"
 	"github.com/getsops/sops/v3/keys"
+	sopsjson "github.com/getsops/sops/v3/stores/json"
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -34,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/moat-ingress/moat/internal/secrets"
 	"github.com/moat-ingress/moat/internal/secrets/sealed"
 	"github.com/moat-ingress/moat/internal/secrets/sops"
 )
@@ -58,7 +60,23 @@ func ageKey(t *testing.T, dir, name string) (*age.X25519Identity, string) {
 // as `sops --encrypt --age RECIPIENT --encrypted-regex '^(data|stringData)$'`.
 func sopsEncrypt(t *testing.T, plain []byte, recipient, encryptedRegex string) []byte {
 	t.Helper()
-	st := sopsyaml.NewStore(&config.YAMLStoreConfig{})
+	return sopsEncryptWith(t, sopsyaml.NewStore(&config.YAMLStoreConfig{}), plain, recipient, func(m *gosops.Metadata) {
+		m.EncryptedRegex = encryptedRegex
+		if encryptedRegex == "" {
+			m.UnencryptedSuffix = "_unencrypted"
+		}
+	})
+}
+
+// sopsStore is the part of sops's stores the tests use.
+type sopsStore interface {
+	LoadPlainFile([]byte) (gosops.TreeBranches, error)
+	EmitEncryptedFile(gosops.Tree) ([]byte, error)
+}
+
+// sopsEncryptWith encrypts with sops's library, store and rules as set.
+func sopsEncryptWith(t *testing.T, st sopsStore, plain []byte, recipient string, rules func(*gosops.Metadata)) []byte {
+	t.Helper()
 	branches, err := st.LoadPlainFile(plain)
 	if err != nil {
 		t.Fatal(err)
@@ -68,13 +86,10 @@ func sopsEncrypt(t *testing.T, plain []byte, recipient, encryptedRegex string) [
 		t.Fatal(err)
 	}
 	tree := gosops.Tree{Branches: branches, Metadata: gosops.Metadata{
-		KeyGroups:      []gosops.KeyGroup{{keys.MasterKey(mk)}},
-		EncryptedRegex: encryptedRegex,
-		Version:        "3.13.3",
+		KeyGroups: []gosops.KeyGroup{{keys.MasterKey(mk)}},
+		Version:   "3.13.3",
 	}}
-	if encryptedRegex == "" {
-		tree.Metadata.UnencryptedSuffix = "_unencrypted"
-	}
+	rules(&tree.Metadata)
 	dataKey, errs := tree.GenerateDataKey()
 	if len(errs) > 0 {
 		t.Fatal(errs)
@@ -351,5 +366,43 @@ func TestSealedFormatAgainstLibrary(t *testing.T) {
 	_, _, err := sealed.Unseal(findOne(t, byLib), keys, "default")
 	if e, ok := err.(*sealed.Error); !ok || e.Kind != sealed.NoMatchingKey {
 		t.Errorf("other key: got %v, want NoMatchingKey", err)
+	}
+}
+
+// TestSOPSVariantsAgainstLibrary: files sops's library writes as JSON, or
+// with mac_only_encrypted or encrypted_suffix, open with moat's reader
+// and through the opener serve uses, to the same Secret.
+func TestSOPSVariantsAgainstLibrary(t *testing.T) {
+	dir := t.TempDir()
+	id, keyFile := ageKey(t, dir, "keys.txt")
+	const plainJSON = `{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "web-tls", "namespace": "shop"},
+ "type": "kubernetes.io/tls", "data": {"tls.crt": "Y2VydA==", "tls.key": "a2V5"}, "stringData": {"note_enc": "a \"quoted\"\nline"}}`
+	const plainYAML = "apiVersion: v1\nkind: Secret\nmetadata: {name: web-tls, namespace: shop}\ntype: kubernetes.io/tls\n" +
+		"data: {tls.crt: Y2VydA==, tls.key: a2V5}\nstringData: {note_enc: \"a \\\"quoted\\\"\\nline\"}\n"
+	regex := func(m *gosops.Metadata) { m.EncryptedRegex = sops.KubernetesEncryptedRegex }
+	for name, file := range map[string][]byte{
+		"json": sopsEncryptWith(t, sopsjson.NewStore(&config.JSONStoreConfig{}), []byte(plainJSON), id.Recipient().String(), regex),
+		"mac_only_encrypted": sopsEncryptWith(t, sopsyaml.NewStore(&config.YAMLStoreConfig{}), []byte(plainYAML), id.Recipient().String(), func(m *gosops.Metadata) {
+			regex(m)
+			m.MACOnlyEncrypted = true
+		}),
+		"encrypted_suffix": sopsEncryptWith(t, sopsyaml.NewStore(&config.YAMLStoreConfig{}), []byte(plainYAML), id.Recipient().String(), func(m *gosops.Metadata) {
+			m.EncryptedSuffix = "_enc"
+		}),
+	} {
+		if _, err := sops.Decrypt(file, []age.Identity{id}); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, file)
+			continue
+		}
+		o := &secrets.Opener{AgeKeyFile: keyFile}
+		objs, diags, handled, lost := o.Decrypt(name+".file", file)
+		if !handled || lost || len(diags) != 0 || len(objs) != 1 {
+			t.Errorf("%s: handled %v lost %v diags %v objects %d\n%s", name, handled, lost, diags, len(objs), file)
+			continue
+		}
+		sec := objs[0].Obj.(*corev1.Secret)
+		if string(sec.Data["tls.key"]) != "key" || string(sec.Data["note_enc"]) != "a \"quoted\"\nline" || sec.Name != "web-tls" {
+			t.Errorf("%s: Secret %s/%s data %q", name, sec.Namespace, sec.Name, sec.Data)
+		}
 	}
 }
