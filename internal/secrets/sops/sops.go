@@ -315,9 +315,16 @@ func recipientsOf(ids []age.Identity) []string {
 // leaf is called for each value sops walks, with its path of keys.
 type leaf func(n *yaml.Node, v any, path []string) error
 
+// maxVisits bounds a walk: aliases are expanded, as sops expands them,
+// so a few lines of anchors could otherwise describe a tree of billions of
+// values, or one that contains itself.
+const maxVisits = 1 << 20
+
 // walk visits every value of every document but the sops block, in
 // sops's order (documents, then keys in file order, sequences in order).
 func (f *file) walk(fn leaf) error {
+	budget := maxVisits
+	w := &walker{fn: fn, budget: &budget}
 	for _, d := range f.docs {
 		if d.Kind != yaml.DocumentNode || len(d.Content) == 0 {
 			continue
@@ -333,16 +340,32 @@ func (f *file) walk(fn leaf) error {
 		default:
 			return errf(Invalid, "line %d: a YAML document that is a sequence is not a sops tree", top.Line)
 		}
-		if err := walkMapping(top, nil, true, fn); err != nil {
+		if err := w.mapping(top, nil, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func walkMapping(m *yaml.Node, path []string, top bool, fn leaf) error {
-	for m.Kind == yaml.AliasNode {
-		m = m.Alias
+// walker carries a walk's callback and its remaining budget of visits.
+type walker struct {
+	fn     leaf
+	budget *int
+}
+
+func (w *walker) spend(n *yaml.Node) error {
+	if *w.budget--; *w.budget < 0 {
+		return errf(Invalid, "line %d: more than %d values once aliases are expanded", n.Line, maxVisits)
+	}
+	return nil
+}
+
+func (w *walker) mapping(m *yaml.Node, path []string, top bool) error {
+	if err := w.spend(m); err != nil {
+		return err
+	}
+	if m.Kind == yaml.AliasNode {
+		return w.value(m, path)
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
@@ -352,22 +375,28 @@ func walkMapping(m *yaml.Node, path []string, top bool, fn leaf) error {
 		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
 			return errf(Invalid, "line %d: key %q is not a string; sops trees have string keys only", k.Line, k.Value)
 		}
-		if err := walkValue(v, append(slices.Clip(path), k.Value), fn); err != nil {
+		if err := w.value(v, append(slices.Clip(path), k.Value)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func walkValue(n *yaml.Node, path []string, fn leaf) error {
+func (w *walker) value(n *yaml.Node, path []string) error {
+	if err := w.spend(n); err != nil {
+		return err
+	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return walkValue(n.Alias, path, fn)
+		if n.Alias == nil {
+			return errf(Invalid, "line %d: an alias to nothing", n.Line)
+		}
+		return w.value(n.Alias, path)
 	case yaml.MappingNode:
-		return walkMapping(n, path, false, fn)
+		return w.mapping(n, path, false)
 	case yaml.SequenceNode:
 		for _, c := range n.Content {
-			if err := walkValue(c, path, fn); err != nil {
+			if err := w.value(c, path); err != nil {
 				return err
 			}
 		}
@@ -380,7 +409,7 @@ func walkValue(n *yaml.Node, path []string, fn leaf) error {
 		if v == nil {
 			return nil // sops neither encrypts nor MACs a null
 		}
-		return fn(n, v, path)
+		return w.fn(n, v, path)
 	}
 	return errf(Invalid, "line %d: unexpected YAML node", n.Line)
 }
