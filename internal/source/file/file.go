@@ -417,10 +417,12 @@ func (s *Source) Run(ctx context.Context) error {
 		keyFiles = s.dec.KeyFiles()
 	}
 	ws := newWatchSet(w, append(slices.Clone(s.paths), keyFiles...), s.log)
-	keys := map[string]bool{}
+	// Directories of key files: a key mounted from a Kubernetes Secret
+	// changes by kubelet's "..data" swap, not by an event on its name.
+	keyDirs := map[string]bool{}
 	for _, k := range keyFiles {
 		if abs, err := filepath.Abs(k); err == nil {
-			keys[abs] = true
+			keyDirs[filepath.Dir(abs)] = true
 		}
 	}
 	ws.sync()
@@ -453,7 +455,7 @@ func (s *Source) Run(ctx context.Context) error {
 			if ws.relevant(ev) {
 				s.log.Debug("manifest change", "path", ev.Name, "op", ev.Op.String())
 				ws.forget(ev)
-				if keys[filepath.Clean(ev.Name)] {
+				if keyDirs[filepath.Dir(filepath.Clean(ev.Name))] {
 					// A key file changed: files that did not open
 					// may now, and the others must still open.
 					s.mu.Lock()
