@@ -32,12 +32,17 @@ left in hosts, conflicting paths, and more. docs/diagnostics.md explains
 every code.
 
 Without --ingress-class every class the manifests name is checked as if moat
-served it, so manifests written for ingress-nginx need no flag.
+served it, so manifests written for ingress-nginx need no flag. A private key
+in a Secret in plain text is a warning (PlainPrivateKey: encrypt it with moat
+secret tls --encrypt or --seal); SOPS files and SealedSecrets are opened with
+--sops-age-key-file and --sealed-secrets-key, as serve opens them.
 
 With --kubeconfig, lint reads the live objects of a cluster instead and
 prints a migration report: for each Ingress, the annotations moat does not
 support or supports only partly, the diagnostics, and whether it will work
-on moat; then a summary. It only reads (list and get), with your
+on moat; then one certificate health section (weak keys, expired or soon
+expiring certificates, certificates not covering their hosts, ...); then a
+summary. It only reads (list and get), with your
 credentials, including Secrets, to check certificates.
 
 Exit status: 1 when an error is found (with --strict, a warning too), 0 otherwise.`,

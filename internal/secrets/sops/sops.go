@@ -4,8 +4,11 @@
 // Why not sops's own packages: every one of them (aes, stores/yaml, the
 // age key source through the root package) imports the root package,
 // which imports its key service and audit log, and with them every cloud
-// KMS SDK, Vault's client and a PostgreSQL driver: 57 MB of binary for a
-// program that only needs AES-GCM, SHA-512 and age. So this package
+// KMS SDK, Vault's client and a PostgreSQL driver: a program importing
+// only sops's aes package (with age and sealed-secrets' API package) was
+// 57 MB, more than all of moat (47.5 MB), for what needs AES-GCM, SHA-512
+// and age. This package and sealed-secrets' crypto package add 0.5 MB to
+// moat. So this package
 // implements the documented file format (the tree walk, the AES256_GCM
 // value encoding, the MAC and the metadata block, as in sops v3.13.3's
 // sops.go, aes/cipher.go and stores/) with filippo.io/age, sops's own age
