@@ -92,7 +92,15 @@ func TestPlainPrivateKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if findDiag(r.Diagnostics, "SOPSKeyMissing", filepath.Join(edir, "secret.yaml"), 0) == nil {
-		t.Errorf("no SOPSKeyMissing without a key:\n%s", dump(r.Diagnostics))
+	if d := findDiag(r.Diagnostics, "SOPSKeyMissing", filepath.Join(edir, "secret.yaml"), 0); d == nil || d.Severity.String() != "info" {
+		t.Errorf("no SOPSKeyMissing info without a key flag:\n%s", dump(r.Diagnostics))
+	}
+	// With a key flag naming a missing file: the error serve gives.
+	r, err = Run([]string{edir}, nil, Options{WatchWithoutClass: true, Now: time.Now(), SOPSAgeKeyFile: filepath.Join(edir, "nope.txt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := findDiag(r.Diagnostics, "SOPSKeyMissing", filepath.Join(edir, "secret.yaml"), 0); d == nil || d.Severity.String() != "error" {
+		t.Errorf("no SOPSKeyMissing error with a missing key file:\n%s", dump(r.Diagnostics))
 	}
 }
