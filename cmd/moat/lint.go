@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/lint"
+	"github.com/moat-ingress/moat/internal/secrets"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -31,7 +33,10 @@ left in hosts, conflicting paths, and more. docs/diagnostics.md explains
 every code.
 
 Without --ingress-class every class the manifests name is checked as if moat
-served it, so manifests written for ingress-nginx need no flag; every Ingress
+served it, so manifests written for ingress-nginx need no flag. A private key
+in a Secret in plain text is a warning (PlainPrivateKey: encrypt it with moat
+secret tls --encrypt or --seal); SOPS files and SealedSecrets are opened with
+--sops-age-key-file and --sealed-secrets-key, as serve opens them. Every Ingress
 that moat run with --ingress-class (default moat) and --controller-class
 would leave unserved is reported (IngressNotServed), naming its class.
 
@@ -45,7 +50,8 @@ With --kubeconfig, lint reads the live objects of a cluster instead and
 prints a migration report: for each Ingress, the annotations moat does not
 support or supports only partly, the diagnostics, and whether it will work
 on moat (or is not served at all, with the class given); with --configmap,
-the controller ConfigMap's keys moat does not apply as written; then a
+the controller ConfigMap's keys moat does not apply as written; then one certificate health section (weak keys, expired or soon
+expiring certificates, certificates not covering their hosts, ...); then a
 summary. It only reads (list and get), with your
 credentials, including Secrets, to check certificates.
 
@@ -144,6 +150,8 @@ Exit status: 1 when a finding of --fail-on's severity or worse is found
 	f.StringVar(&cl.context, "context", "", "kubeconfig context to use (default: the current one)")
 	f.StringVarP(&cl.namespace, "namespace", "n", "", "namespace to read (default: the context's, else default)")
 	f.BoolVarP(&cl.all, "all-namespaces", "A", false, "read every namespace")
+	f.StringVar(&opts.SOPSAgeKeyFile, "sops-age-key-file", os.Getenv(secrets.EnvAgeKeyFile), "age identities file that opens SOPS-encrypted manifests, as serve's flag (default: $SOPS_AGE_KEY_FILE)")
+	f.StringVar(&opts.SealedSecretsKey, "sealed-secrets-key", "", "PEM private key(s) that open SealedSecrets, as serve's flag")
 	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests, or with --kubeconfig in the cluster: ingress-nginx's, for the migration report) whose settings apply")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -11,9 +12,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/moat-ingress/moat/internal/certkit"
+	"github.com/moat-ingress/moat/internal/secrets/sealed"
+	"github.com/moat-ingress/moat/internal/secrets/sops"
 )
 
 // expirySoon matches translate's TLSCertificateExpiringSoon threshold.
@@ -33,6 +38,10 @@ type secretTLS struct {
 	name, namespace       string
 	certFile, keyFile, ca string
 	hosts                 []string
+	// encrypt lists "age:RECIPIENT" values (SOPS output); seal names a
+	// sealed-secrets controller's certificate (SealedSecret output).
+	encrypt     []string
+	seal, scope string
 }
 
 func newSecretTLSCmd() *cobra.Command {
@@ -52,9 +61,19 @@ and verify the chain; a root found there is stored as ca.crt, as
 cert-manager does. --host refuses a certificate that does not cover a host.
 
 The Secret must live in the Ingress's namespace: an Ingress cannot use
-Secrets of another namespace. The key is printed only inside the manifest.`,
+Secrets of another namespace. The key is printed only inside the manifest.
+
+--encrypt age:RECIPIENT writes the Secret encrypted with SOPS for that age
+public key (data encrypted, kind and metadata readable, as sops does with
+encrypted_regex ^(data|stringData)$): moat serve --sops-age-key-file, sops
+and Flux open it. --seal CERT writes a Bitnami SealedSecret instead, sealed
+with the controller's certificate (kubeseal --fetch-cert), in kubeseal's
+strict scope unless --scope says otherwise. Either way the plain key never
+reaches the file you commit (docs/secrets.md).`,
 		Example: `  moat secret tls my-web-app-tls --cert cert.crt --key cert.key --namespace default > secret.yaml
-  moat secret tls shop-tls --cert shop.crt --key shop.key --ca chain.pem --host shop.example.com | kubectl apply -f -`,
+  moat secret tls shop-tls --cert shop.crt --key shop.key --ca chain.pem --host shop.example.com | kubectl apply -f -
+  moat secret tls web-tls --cert tls.crt --key tls.key -n shop --encrypt age:age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p > web-tls.sops.yaml
+  moat secret tls web-tls --cert tls.crt --key tls.key -n shop --seal sealed-secrets.pem > web-tls.sealed.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s.name = args[0]
@@ -67,6 +86,10 @@ Secrets of another namespace. The key is printed only inside the manifest.`,
 	f.StringVarP(&s.namespace, "namespace", "n", "", "metadata.namespace of the Secret: the Ingress's namespace (default: none, so kubectl's current namespace)")
 	f.StringVar(&s.ca, "ca", "", "PEM bundle of intermediate and root certificates to complete and verify the chain")
 	f.StringArrayVar(&s.hosts, "host", nil, "refuse the certificate unless it covers this host; repeatable")
+	f.StringArrayVar(&s.encrypt, "encrypt", nil, "write the Secret encrypted with SOPS for this age recipient (age:age1...); repeatable")
+	f.StringVar(&s.seal, "seal", "", "write a SealedSecret sealed with this sealed-secrets controller certificate (PEM, kubeseal --fetch-cert)")
+	f.StringVar(&s.scope, "scope", "strict", "with --seal: strict, namespace-wide or cluster-wide (kubeseal's scopes)")
+	cmd.MarkFlagsMutuallyExclusive("encrypt", "seal")
 	_ = cmd.MarkFlagRequired("cert")
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
@@ -176,7 +199,7 @@ func (s *secretTLS) run(out, log io.Writer, now time.Time) error {
 			warn("%s", w.Message)
 		}
 	}
-	if s.namespace == "" {
+	if s.namespace == "" && s.seal == "" {
 		note("no --namespace: the Secret goes to the namespace you apply it in, which must be the Ingress's")
 	}
 
@@ -184,8 +207,78 @@ func (s *secretTLS) run(out, log io.Writer, now time.Time) error {
 	if root != nil {
 		caPEM = certkit.EncodeCertificates([]*x509.Certificate{root})
 	}
-	_, err = io.WriteString(out, secretManifest(s.name, s.namespace, leaf, certkit.EncodeCertificates(chain), pem.EncodeToMemory(keyBlock), caPEM))
+	crtOut, keyOut := certkit.EncodeCertificates(chain), pem.EncodeToMemory(keyBlock)
+	manifest := secretManifest(s.name, s.namespace, leaf, crtOut, keyOut, caPEM)
+	switch {
+	case len(s.encrypt) > 0:
+		b, err := s.encryptSOPS(manifest, now)
+		if err != nil {
+			return err
+		}
+		manifest = string(b)
+	case s.seal != "":
+		b, err := s.sealSecret(leaf, crtOut, keyOut, caPEM)
+		if err != nil {
+			return err
+		}
+		manifest = string(b)
+	}
+	_, err = io.WriteString(out, manifest)
 	return err
+}
+
+// encryptSOPS encrypts the manifest as sops does for a Kubernetes Secret.
+func (s *secretTLS) encryptSOPS(manifest string, now time.Time) ([]byte, error) {
+	var recips []string
+	for _, e := range s.encrypt {
+		for _, r := range strings.Split(e, ",") {
+			kind, rec, ok := strings.Cut(strings.TrimSpace(r), ":")
+			if !ok || kind != "age" || rec == "" {
+				return nil, refuse("--encrypt %q: give age:RECIPIENT (an age public key, age1...); moat encrypts for age only", r)
+			}
+			recips = append(recips, rec)
+		}
+	}
+	b, err := sops.Encrypt([]byte(manifest), recips, sops.KubernetesEncryptedRegex, now)
+	if err != nil {
+		return nil, refuse("--encrypt: %v", err)
+	}
+	return b, nil
+}
+
+// sealSecret seals the Secret for the controller whose certificate
+// s.seal names.
+func (s *secretTLS) sealSecret(leaf *x509.Certificate, crt, key, ca []byte) ([]byte, error) {
+	scope, err := sealed.ParseScope(s.scope)
+	if err != nil {
+		return nil, refuse("--scope: %v", err)
+	}
+	b, err := os.ReadFile(s.seal)
+	if err != nil {
+		return nil, refuse("--seal: %v", err)
+	}
+	certs, err := certkit.ParseCertificates(b)
+	if err != nil {
+		return nil, refuse("--seal %s: %v", s.seal, err)
+	}
+	pub, ok := certs[0].PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, refuse("--seal %s: the certificate's key is not RSA: not a sealed-secrets controller certificate", s.seal)
+	}
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: s.namespace},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key},
+	}
+	if ca != nil {
+		sec.Data["ca.crt"] = ca
+	}
+	out, err := sealed.Seal(sec, pub, scope)
+	if err != nil {
+		return nil, refuse("--seal: %v", err)
+	}
+	head := fmt.Sprintf("# %s, valid until %s, issued by %q (moat secret tls --seal, scope %s)\n", covers(leaf), leaf.NotAfter.UTC().Format(time.DateOnly), leaf.Issuer.CommonName, scope)
+	return append([]byte(head), out...), nil
 }
 
 // secretManifest renders the Secret. The comment says what is inside, so

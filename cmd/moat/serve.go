@@ -10,6 +10,7 @@ import (
 	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/gctune"
 	"github.com/moat-ingress/moat/internal/linebuf"
+	"github.com/moat-ingress/moat/internal/secrets"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -27,6 +28,10 @@ keeps serving.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c.Log = newLogger(logLevel)
+			if c.SOPSAgeKeyFile == "" {
+				// As the sops tool reads it.
+				c.SOPSAgeKeyFile = os.Getenv(secrets.EnvAgeKeyFile)
+			}
 			if accessLog {
 				// Lines leave in batches (at 32 KiB or 100 ms), not one
 				// write(2) per request (internal/linebuf).
@@ -54,6 +59,8 @@ keeps serving.`,
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
 	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
+	f.StringVar(&c.SOPSAgeKeyFile, "sops-age-key-file", "", "age identities file that opens SOPS-encrypted manifests (default: $SOPS_AGE_KEY_FILE); decrypted in memory only")
+	f.StringVar(&c.SealedSecretsKey, "sealed-secrets-key", "", "PEM private key(s) of the sealed-secrets controller's sealing key pair, to open SealedSecret objects in memory")
 	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("manifests")

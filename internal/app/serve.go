@@ -19,6 +19,7 @@ import (
 	"github.com/moat-ingress/moat/internal/admin"
 	"github.com/moat-ingress/moat/internal/reconcile"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/secrets"
 	"github.com/moat-ingress/moat/internal/source/file"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
@@ -41,6 +42,11 @@ type ServeConfig struct {
 	// manifests); AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
 	ConfigMap         string
 	AnnotationsPrefix string
+	// SOPSAgeKeyFile opens SOPS-encrypted manifests (age identities);
+	// SealedSecretsKey opens SealedSecrets (the sealing key pair's private
+	// key, PEM). Both are read on each use, in memory only.
+	SOPSAgeKeyFile   string
+	SealedSecretsKey string
 
 	// Log receives operational logs; AccessLog one JSON line per request.
 	Log       *slog.Logger
@@ -87,7 +93,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	}
 
 	st := store.New()
-	src := file.New(c.Manifests, st, log)
+	src := file.New(c.Manifests, st, log, file.WithDecrypter(&secrets.Opener{AgeKeyFile: c.SOPSAgeKeyFile, SealingKeyFile: c.SealedSecretsKey}))
 	if c.HoldOff > 0 {
 		src.SetDebounce(c.HoldOff, max(c.MaxDelay, c.HoldOff))
 	}

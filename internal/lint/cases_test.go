@@ -302,6 +302,15 @@ var coveredElsewhere = map[string]string{
 	"ServerAliasConflict":          "internal/translate golden http-annotations",
 	"SnippetRefused":               "internal/translate golden http-annotations (needs allow-snippet-annotations)",
 	"LastGoodManifestKept":         "internal/source/file TestBadFileKeepsLastGood (a watched file that was good, then broke)",
+	"PlainPrivateKey":              "internal/lint TestPlainPrivateKey (data and stringData, a password-protected key, an encrypted file)",
+	"SOPSKeyMissing":               "internal/lint TestPlainPrivateKey; test/secrets TestServeEncryptedSecrets (serve, a key file removed)",
+	"SOPSKeyMismatch":              "test/secrets (needs files made by sops's library and age keys)",
+	"SOPSMACMismatch":              "test/secrets (needs files made by sops's library)",
+	"SOPSInvalid":                  "internal/secrets tests",
+	"SealedSecretKeyMissing":       "test/secrets (needs SealedSecrets made by the sealed-secrets library)",
+	"SealedSecretKeyMismatch":      "test/secrets",
+	"SealedSecretInvalid":          "internal/secrets tests",
+	"SealedSecretTemplateIgnored":  "internal/secrets tests",
 }
 
 // TestCodeCases runs every case through lint and checks that the code is

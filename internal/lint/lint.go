@@ -49,6 +49,9 @@ type Options struct {
 	ConfigMap string
 	// Now is the time certificates are checked against.
 	Now time.Time
+	// SOPSAgeKeyFile and SealedSecretsKey open encrypted manifests, as
+	// serve's flags of the same names.
+	SOPSAgeKeyFile, SealedSecretsKey string
 }
 
 // Result is what one lint run found.
@@ -121,7 +124,7 @@ func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
 					Severity: diag.Error, Reason: k8s.ReasonFileReadError, Message: fmt.Sprintf("cannot read %s: %v", f, err)})
 				continue
 			}
-			r.add(f, data, &objs, &diags)
+			r.add(f, data, &objs, &diags, opts)
 		}
 		if len(list) == 0 && len(ds) == 0 {
 			diags = append(diags, diag.Diagnostic{Object: diag.ObjectRef{Origin: diag.Origin{File: strings.Join(files, ", ")}},
@@ -134,7 +137,7 @@ func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading stdin: %w", err)
 		}
-		r.add(StdinName, data, &objs, &diags)
+		r.add(StdinName, data, &objs, &diags, opts)
 	}
 	shadowed := shadowedObjects(objs)
 	objs, dups := k8s.Dedupe(objs)
@@ -267,10 +270,10 @@ func (r *Result) checkShadowed(objs, shadowed []store.Object, opts Options) {
 	sort.Strings(r.Classes)
 }
 
-func (r *Result) add(name string, data []byte, objs *[]store.Object, diags *[]diag.Diagnostic) {
+func (r *Result) add(name string, data []byte, objs *[]store.Object, diags *[]diag.Diagnostic, opts Options) {
 	r.Files = append(r.Files, name)
 	r.sources[name] = data
-	o, d := k8s.Decode(data, name)
+	o, d := r.decode(name, data, opts)
 	*objs = append(*objs, o...)
 	*diags = append(*diags, d...)
 }

@@ -74,8 +74,11 @@ type Migration struct {
 	ConfigMap *ConfigMapReport `json:"configMap,omitempty"`
 	// Other are diagnostics about other objects (Secrets, Services, the
 	// controller ConfigMap) and Ingresses of classes not checked.
-	Other   []diag.Diagnostic `json:"other"`
-	Summary MigrationSummary  `json:"summary"`
+	Other []diag.Diagnostic `json:"other"`
+	// CertificateHealth holds every certificate finding (health.go);
+	// they are in neither Ingresses nor Other.
+	CertificateHealth CertificateHealth `json:"certificateHealth"`
+	Summary           MigrationSummary  `json:"summary"`
 }
 
 // MigrationSummary counts Ingresses by verdict.
@@ -129,14 +132,25 @@ func (r *Result) Migration(prefix string) *Migration {
 	for i := range m.Ingresses {
 		byIng[m.Ingresses[i].Namespace+"/"+m.Ingresses[i].Name] = &m.Ingresses[i]
 	}
+	m.CertificateHealth = CertificateHealth{TLSSecrets: r.tlsSecrets(), Findings: []diag.Diagnostic{}}
+	// An Ingress's certificate findings still decide its verdict.
+	healthOf := map[*IngressReport][]diag.Diagnostic{}
 	for _, d := range r.Diagnostics {
+		var rep *IngressReport
 		if d.Object.Kind == store.KindIngress {
-			if rep, ok := byIng[d.Object.Namespace+"/"+d.Object.Name]; ok {
-				rep.Diagnostics = append(rep.Diagnostics, d)
-				continue
-			}
+			rep = byIng[d.Object.Namespace+"/"+d.Object.Name]
 		}
-		m.Other = append(m.Other, d)
+		switch {
+		case IsCertificateHealth(d):
+			m.CertificateHealth.Findings = append(m.CertificateHealth.Findings, d)
+			if rep != nil {
+				healthOf[rep] = append(healthOf[rep], d)
+			}
+		case rep != nil:
+			rep.Diagnostics = append(rep.Diagnostics, d)
+		default:
+			m.Other = append(m.Other, d)
+		}
 	}
 	if m.Other == nil {
 		m.Other = []diag.Diagnostic{}
@@ -149,10 +163,10 @@ func (r *Result) Migration(prefix string) *Migration {
 		}):
 			rep.Verdict = VerdictNotServed
 			m.Summary.NotServed++
-		case diag.AtLeast(rep.Diagnostics, diag.Error):
+		case diag.AtLeast(rep.Diagnostics, diag.Error) || diag.AtLeast(healthOf[rep], diag.Error):
 			rep.Verdict = VerdictErrors
 			m.Summary.WithErrors++
-		case diag.AtLeast(rep.Diagnostics, diag.Warning) || len(rep.Annotations) > 0:
+		case diag.AtLeast(rep.Diagnostics, diag.Warning) || diag.AtLeast(healthOf[rep], diag.Warning) || len(rep.Annotations) > 0:
 			rep.Verdict = VerdictWarnings
 			m.Summary.WithWarnings++
 		default:
@@ -245,6 +259,7 @@ func WriteMigrationText(w io.Writer, m *Migration) error {
 		}
 		b.WriteString("\n")
 	}
+	writeHealth(&b, m.CertificateHealth)
 	if len(m.Other) > 0 {
 		b.WriteString("other objects:\n")
 		for _, d := range m.Other {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/store"
 )
 
 // maxExcerpt bounds the quoted source line: Secret data lines run to
@@ -41,7 +42,7 @@ func WriteText(w io.Writer, r *Result) error {
 		}
 		b.WriteString("\n")
 		writeIndented(&b, "    ", d.Message)
-		if src := r.line(d.Object.File, d.Object.Line); src != "" {
+		if src := r.line(d.Object.File, d.Object.Line); src != "" && !secretValue(d) {
 			fmt.Fprintf(&b, "    %4d | %s\n", d.Object.Line, src)
 		}
 		if d.Hint != "" {
@@ -66,6 +67,12 @@ func writeIndented(b *strings.Builder, first, text string) {
 		b.WriteString(l)
 		b.WriteString("\n")
 	}
+}
+
+// secretValue reports a diagnostic about a Secret's value: its line is
+// not quoted, since it may hold key material (PlainPrivateKey).
+func secretValue(d diag.Diagnostic) bool {
+	return d.Object.Kind == store.KindSecret && (strings.HasPrefix(d.Field, "data.") || strings.HasPrefix(d.Field, "stringData."))
 }
 
 // line returns a file's line n, shortened, or "".

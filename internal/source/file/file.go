@@ -59,9 +59,27 @@ func (s *Source) SetDebounce(holdOff, maxDelay time.Duration) {
 	WithDebounce(holdOff, maxDelay)(s)
 }
 
+// Decrypter opens encrypted manifest files in memory (internal/secrets).
+type Decrypter interface {
+	// Decrypt returns the objects and findings of an encrypted file;
+	// handled is false for a plain file, which is decoded as usual. lost
+	// reports content that could not be opened: the file's last good
+	// content then keeps serving, as for a file that stops parsing.
+	Decrypt(path string, data []byte) (objs []store.Object, diags []diag.Diagnostic, handled, lost bool)
+	// KeyFiles are watched with the manifests: a change to one re-reads
+	// every encrypted file.
+	KeyFiles() []string
+}
+
+// WithDecrypter opens encrypted manifests with d.
+func WithDecrypter(d Decrypter) Option {
+	return func(s *Source) { s.dec = d }
+}
+
 // Source reads manifests from paths into a store.
 type Source struct {
 	paths    []string
+	dec      Decrypter
 	st       *store.Store
 	log      *slog.Logger
 	holdOff  time.Duration
@@ -100,6 +118,9 @@ type fileEntry struct {
 	// granularity could leave size and mtime unchanged (git's "racy
 	// clean" problem); such an entry is read again on the next reload.
 	racy bool
+	// encrypted is set when the Decrypter handled the file: a key file
+	// change reads it again.
+	encrypted bool
 }
 
 // racyAge is how long after its modification a file's stat may not yet
@@ -308,23 +329,30 @@ func (s *Source) read(f string, fi os.FileInfo, statErr error, old *fileEntry) *
 	}
 	var objs []store.Object
 	var diags []diag.Diagnostic
-	if err != nil {
+	encrypted, lost := false, false
+	switch {
+	case err != nil:
 		fi, diags = nil, []diag.Diagnostic{k8s.ReadError(f, err)}
-	} else {
+	case s.dec != nil:
+		objs, diags, encrypted, lost = s.dec.Decrypt(f, data)
+		if !encrypted {
+			objs, diags = k8s.Decode(data, f)
+		}
+	default:
 		objs, diags = k8s.Decode(data, f)
 	}
-	if old == nil || len(old.objs) == 0 || !failed(err, diags) {
+	if old == nil || len(old.objs) == 0 || !lost && !failed(err, diags) {
 		if old != nil {
 			reuse(objs, old.objs)
 		}
-		return &fileEntry{info: fi, objs: objs, diags: diags, racy: racy}
+		return &fileEntry{info: fi, objs: objs, diags: diags, racy: racy, encrypted: encrypted}
 	}
 	kept := diag.Diagnostic{
 		Object:   diag.ObjectRef{Origin: diag.Origin{File: f}},
 		Severity: diag.Warning, Reason: ReasonLastGoodKept,
 		Message: fmt.Sprintf("%s has errors; its last good content (%d objects) keeps serving until they are fixed", f, len(old.objs)),
 	}
-	return &fileEntry{info: fi, objs: old.objs, diags: append(slices.Clip(diags), kept), racy: racy}
+	return &fileEntry{info: fi, objs: old.objs, diags: append(slices.Clip(diags), kept), racy: racy, encrypted: encrypted}
 }
 
 // reuse replaces each object of objs that is equal to its previous
@@ -384,7 +412,19 @@ func (s *Source) Run(ctx context.Context) error {
 	}
 	defer w.Close()
 
-	ws := newWatchSet(w, s.paths, s.log)
+	var keyFiles []string
+	if s.dec != nil {
+		keyFiles = s.dec.KeyFiles()
+	}
+	ws := newWatchSet(w, append(slices.Clone(s.paths), keyFiles...), s.log)
+	// Directories of key files: a key mounted from a Kubernetes Secret
+	// changes by kubelet's "..data" swap, not by an event on its name.
+	keyDirs := map[string]bool{}
+	for _, k := range keyFiles {
+		if abs, err := filepath.Abs(k); err == nil {
+			keyDirs[filepath.Dir(abs)] = true
+		}
+	}
 	ws.sync()
 	s.reload("watch")
 
@@ -415,6 +455,15 @@ func (s *Source) Run(ctx context.Context) error {
 			if ws.relevant(ev) {
 				s.log.Debug("manifest change", "path", ev.Name, "op", ev.Op.String())
 				ws.forget(ev)
+				if keyDirs[filepath.Dir(filepath.Clean(ev.Name))] {
+					// A key file changed: files that did not open
+					// may now, and the others must still open.
+					s.mu.Lock()
+					for _, e := range s.files {
+						e.racy = e.racy || e.encrypted
+					}
+					s.mu.Unlock()
+				}
 				schedule()
 			}
 		case err, ok := <-w.Errors:
