@@ -26,11 +26,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
+	"k8s.io/streaming/pkg/httpstream"
 )
 
 // How the plugin reaches the controller.
@@ -196,7 +196,7 @@ func Backends(conf []byte) []byte {
 // answer is an error carrying the body.
 func AdminGet(ctx context.Context, w io.Writer, path string, addrs []string) error {
 	if !strings.HasPrefix(path, "/") {
-		return fmt.Errorf("path %q: want /debug/...", path)
+		return fmt.Errorf("path %q: want an absolute path such as /debug/config", path)
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	var errs []error

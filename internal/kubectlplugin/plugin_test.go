@@ -64,7 +64,7 @@ func TestAdminGet(t *testing.T) {
 		{"/metrics", []string{admin}, "from admin\n", ""},
 		{"/debug/certs", []string{debug, admin}, "", "503 Service Unavailable: no configuration yet"},
 		{"/debug/config", []string{closedAddr(t), admin}, "", "no admin listener answered"},
-		{"debug/config", []string{debug}, "", "want /debug/"},
+		{"debug/config", []string{debug}, "", "want an absolute path"},
 	} {
 		var out bytes.Buffer
 		err := AdminGet(ctx, &out, c.path, c.addrs)
