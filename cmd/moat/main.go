@@ -14,7 +14,13 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := newRootCmd().ExecuteContext(ctx); err != nil {
+	root := newRootCmd()
+	if isPlugin(os.Args[0]) {
+		// Installed as kubectl-moat: kubectl runs it for `kubectl moat`.
+		root = newKubectlCmd("kubectl moat")
+		root.SilenceUsage, root.SilenceErrors = true, true
+	}
+	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "moat:", err)
 		os.Exit(exitCode(err))
 	}
@@ -30,6 +36,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
 	root.AddCommand(newControllerCmd())
 	root.AddCommand(newLintCmd(), newConvertCmd(), newSecretCmd(), newCertCmd())
+	root.AddCommand(newKubectlCmd("kubectl"), newAdminGetCmd())
 	return root
 }
 
