@@ -25,6 +25,8 @@ type Global struct {
 	BlockUserAgents []StringMatch
 	// ServerTokens keeps a Server header (moat's); off removes it.
 	ServerTokens bool
+	// LogFormat is log-format-upstream, compiled; nil: the default.
+	LogFormat *LogFormat
 }
 
 // StringMatch is an nginx map source value: an exact string compared
