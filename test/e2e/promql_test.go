@@ -112,6 +112,21 @@ func TestPromQL(t *testing.T) {
 		}
 	}
 
+	// The canary's requests and failures name its Service in the access
+	// log, the error log and moat_upstream_connect_errors_total.
+	logs := m.logs.String()
+	for _, want := range []string{`"path":"/cart","status":200,`, `"service":"shop/web-v2"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %s", want)
+		}
+	}
+	if !regexp.MustCompile(`"msg":"upstream error",[^\n]*"service":"shop/down-v2"`).MatchString(logs) {
+		t.Error("no upstream error naming the canary's Service shop/down-v2")
+	}
+	if _, b := adminGet(t, m, "/metrics"); !strings.Contains(b, `moat_upstream_connect_errors_total{service="shop/down-v2"}`) {
+		t.Error("no connect errors counted for the canary's Service")
+	}
+
 	eng := promql.NewEngine(promql.EngineOpts{MaxSamples: 1e6, Timeout: 10 * time.Second, LookbackDelta: 5 * time.Minute})
 	ev := &evaluator{t: t, eng: eng, at: end}
 	files, err := filepath.Glob("testdata/promql/*.yaml")
