@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 func newControllerCmd() *cobra.Command {
 	c := app.ControllerConfig{}
 	var accessLog bool
+	var accessLogFormat string
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "controller",
@@ -33,6 +35,13 @@ $KUBECONFIG or ~/.kube/config.`,
 			c.Log = newLogger(logLevel)
 			// client-go logs through klog; send it to the same JSON log.
 			klog.SetSlogLogger(c.Log)
+			switch accessLogFormat {
+			case "nginx":
+			case "json":
+				c.AccessLogJSON = true
+			default:
+				return fmt.Errorf("--access-log-format %q: want nginx or json", accessLogFormat)
+			}
 			if accessLog {
 				// Lines leave in batches (at 32 KiB or 100 ms), not one
 				// write(2) per request (internal/linebuf).
@@ -64,7 +73,8 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
 	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
-	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
+	f.BoolVar(&accessLog, "access-log", true, "write one line per request to stdout")
+	f.StringVar(&accessLogFormat, "access-log-format", "nginx", "access-log lines: nginx (the ConfigMap's log-format-upstream, ingress-nginx's default format unless set) or json (moat's JSON object per request)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	// The Downward API provides these in a pod (see deploy/deployment.yaml).
 	c.ElectionNamespace = envOr("POD_NAMESPACE", "moat-system")

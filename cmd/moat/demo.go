@@ -82,7 +82,7 @@ func newDemoCmd() *cobra.Command {
 						fmt.Fprintf(out, "  curl --cacert %s %s https://demo.localhost:%s/api/items?x=1\n", caFile, r, httpsPort)
 						fmt.Fprintf(out, "  curl --http2 -sv -o /dev/null --cacert %s %s https://demo.localhost:%s/ 2>&1 | grep -i 'using http/2'\n", caFile, r, httpsPort)
 						fmt.Fprintf(out, "  curl -i --resolve demo.localhost:%s:127.0.0.1 http://demo.localhost:%s/hello   # 308 to HTTPS\n", httpPort, httpPort)
-						fmt.Fprintf(out, "  curl http://%s/metrics | grep moat_requests_total\n\n", adminAddr)
+						fmt.Fprintf(out, "  curl http://%s/metrics | grep nginx_ingress_controller_requests\n\n", adminAddr)
 						fmt.Fprintf(out, "Access log lines go to stderr. Press Ctrl-C to stop.\n\n")
 					},
 				})

@@ -69,7 +69,7 @@ func TestDemoCurlLines(t *testing.T) {
 			t.Fatalf("demo printed %d curl lines within 30s, want 5", len(curls))
 		}
 	}
-	wants := []string{`"name":"echo-a"`, `"name":"echo-b"`, "usingHTTP/2", "308", "moat_requests_total"}
+	wants := []string{`"name":"echo-a"`, `"name":"echo-b"`, "usingHTTP/2", "308", "nginx_ingress_controller_requests"}
 	for i, l := range curls {
 		c := exec.Command("bash", "-c", "set -o pipefail; "+strings.Replace(l, "curl ", "curl -sS --max-time 10 ", 1))
 		out, err := c.CombinedOutput()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"time"
@@ -17,6 +18,7 @@ import (
 func newServeCmd() *cobra.Command {
 	c := app.ServeConfig{}
 	var accessLog bool
+	var accessLogFormat string
 	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "serve --manifests PATH",
@@ -31,6 +33,13 @@ keeps serving.`,
 			if c.SOPSAgeKeyFile == "" {
 				// As the sops tool reads it.
 				c.SOPSAgeKeyFile = os.Getenv(secrets.EnvAgeKeyFile)
+			}
+			switch accessLogFormat {
+			case "nginx":
+			case "json":
+				c.AccessLogJSON = true
+			default:
+				return fmt.Errorf("--access-log-format %q: want nginx or json", accessLogFormat)
 			}
 			if accessLog {
 				// Lines leave in batches (at 32 KiB or 100 ms), not one
@@ -61,7 +70,8 @@ keeps serving.`,
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
 	f.StringVar(&c.SOPSAgeKeyFile, "sops-age-key-file", "", "age identities file that opens SOPS-encrypted manifests (default: $SOPS_AGE_KEY_FILE); decrypted in memory only")
 	f.StringVar(&c.SealedSecretsKey, "sealed-secrets-key", "", "PEM private key(s) of the sealed-secrets controller's sealing key pair, to open SealedSecret objects in memory")
-	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
+	f.BoolVar(&accessLog, "access-log", true, "write one line per request to stdout")
+	f.StringVar(&accessLogFormat, "access-log-format", "nginx", "access-log lines: nginx (the ConfigMap's log-format-upstream, ingress-nginx's default format unless set) or json (moat's JSON object per request)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	_ = cmd.MarkFlagRequired("manifests")
 	return cmd

@@ -26,7 +26,7 @@ func TestServeAccessLogComplete(t *testing.T) {
 	httpAddr, httpsAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	var out testutil.SyncBuffer
 	cmd := newRootCmd()
-	cmd.SetArgs([]string{"serve", "--manifests", dir, "--http-addr", httpAddr, "--https-addr", httpsAddr,
+	cmd.SetArgs([]string{"serve", "--access-log-format=json", "--manifests", dir, "--http-addr", httpAddr, "--https-addr", httpsAddr,
 		"--admin-addr", adminAddr, "--log-level", "error"})
 	cmd.SetOut(&out)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -106,7 +106,9 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
 
-	p, err := newPlane(c.Listen, log, c.AccessLog)
+	l := c.Listen
+	l.Metrics = metricsLabels(c.ElectionNamespace, c.ControllerClass, c.identity())
+	p, err := newPlane(l, log, c.AccessLog)
 	if err != nil {
 		return err
 	}
@@ -195,7 +197,13 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if publishSvc != nil {
 		g.Go(func() error { return publishSvc.Run(gctx) })
 	}
-	g.Go(func() error { return c.elect(gctx, restCfg, log, writer.Lead) })
+	p.metrics.SetLeader(c.ElectionID, false)
+	lead := func(ctx context.Context) {
+		p.metrics.SetLeader(c.ElectionID, true)
+		defer p.metrics.SetLeader(c.ElectionID, false)
+		writer.Lead(ctx)
+	}
+	g.Go(func() error { return c.elect(gctx, restCfg, log, lead) })
 	g.Go(func() error {
 		if err := src.WaitForSync(gctx); err != nil {
 			if gctx.Err() != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane"
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/metrics"
+	"github.com/moat-ingress/moat/internal/translate"
 )
 
 // Listen are the listener settings serve and controller share.
@@ -31,6 +33,12 @@ type Listen struct {
 	EnableSSLPassthrough bool
 	// Profiling serves /debug/pprof/ on the admin listener (--profiling).
 	Profiling bool
+	// AccessLogJSON writes moat's JSON access-log lines instead of
+	// log-format-upstream (--access-log-format=json).
+	AccessLogJSON bool
+	// Metrics are the controller labels of the ingress-nginx metric
+	// families (controller_namespace, controller_class, controller_pod).
+	Metrics metrics.Options
 }
 
 // plane is the serving half shared by serve and controller: the metrics
@@ -38,6 +46,7 @@ type Listen struct {
 type plane struct {
 	log       *slog.Logger
 	reg       *prometheus.Registry
+	metrics   *metrics.Metrics
 	dp        *dataplane.Dataplane
 	httpLn    net.Listener
 	httpsLn   net.Listener
@@ -52,14 +61,19 @@ type plane struct {
 func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
 	defCert, err := certs.GenerateDefault(time.Now())
 	if err != nil {
 		return nil, fmt.Errorf("generating the default certificate: %w", err)
 	}
+	mo := l.Metrics
+	mo.ProcessCollector = true
+	m := metrics.NewWith(reg, mo)
 	dp, err := dataplane.New(dataplane.Options{
 		Logger:               log,
 		AccessLog:            accessLog,
-		Metrics:              metrics.New(reg),
+		AccessLogJSON:        l.AccessLogJSON,
+		Metrics:              m,
 		HTTPSRedirectPort:    l.HTTPSRedirectPort,
 		EnableSSLPassthrough: l.EnableSSLPassthrough,
 		DefaultCert:          defCert,
@@ -67,7 +81,7 @@ func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plane{log: log, reg: reg, dp: dp, profiling: l.Profiling}
+	p := &plane{log: log, reg: reg, metrics: m, dp: dp, profiling: l.Profiling}
 	if p.httpLn, err = net.Listen("tcp", l.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)
 	}
@@ -124,4 +138,17 @@ func (p *plane) serveTraffic(g *errgroup.Group, gctx context.Context, ready func
 			}
 		})
 	})
+}
+
+// metricsLabels are the metrics' controller labels: the pod's namespace
+// and name ($POD_NAMESPACE, $POD_NAME, as ingress-nginx reads them; the
+// host name when unset) and the controller class.
+func metricsLabels(namespace, class, pod string) metrics.Options {
+	if pod == "" {
+		pod, _ = os.Hostname()
+	}
+	if class == "" {
+		class = translate.DefaultControllerClass
+	}
+	return metrics.Options{Namespace: namespace, Class: class, Pod: pod}
 }

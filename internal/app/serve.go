@@ -48,9 +48,11 @@ type ServeConfig struct {
 	SOPSAgeKeyFile   string
 	SealedSecretsKey string
 
-	// Log receives operational logs; AccessLog one JSON line per request.
-	Log       *slog.Logger
-	AccessLog io.Writer
+	// Log receives operational logs; AccessLog one line per request
+	// (log-format-upstream, or moat's JSON with AccessLogJSON).
+	Log           *slog.Logger
+	AccessLog     io.Writer
+	AccessLogJSON bool
 	// Ready, when set, is called once with the bound addresses after the
 	// first configuration is applied and the listeners accept.
 	Ready func(Addrs)
@@ -87,7 +89,8 @@ func Serve(ctx context.Context, c ServeConfig) error {
 		}
 	}
 	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
-		EnableSSLPassthrough: c.EnableSSLPassthrough, Profiling: c.Profiling}, log, c.AccessLog)
+		EnableSSLPassthrough: c.EnableSSLPassthrough, Profiling: c.Profiling, AccessLogJSON: c.AccessLogJSON,
+		Metrics: metricsLabels(os.Getenv("POD_NAMESPACE"), c.ControllerClass, os.Getenv("POD_NAME"))}, log, c.AccessLog)
 	if err != nil {
 		return err
 	}

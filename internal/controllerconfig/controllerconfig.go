@@ -104,6 +104,14 @@ type Config struct {
 	// ServerTokens adds the version to the Server header; off by default.
 	ServerTokens bool
 
+	// LogFormat is log-format-upstream compiled with its escaping
+	// (log-format-escape-json, log-format-escape-none); the raw values
+	// are kept so the escaping keys may come in any order.
+	LogFormat           routecfg.LogFormat
+	LogFormatUpstream   string
+	LogFormatEscapeJSON bool
+	LogFormatEscapeNone bool
+
 	// TLS listener settings, for the data plane's listeners.
 	UseHTTP2 bool
 	// SSLProtocols as written and as tls versions (Min..Max).
@@ -254,6 +262,15 @@ var keys = []Key{
 		}
 		return nil
 	}},
+	{"log-format-escape-json", "false", "Escape access-log variables for JSON strings (nginx log_format escape=json); a missing value is then empty instead of \"-\".", boolean(func(c *Config) *bool { return &c.LogFormatEscapeJSON })},
+	{"log-format-escape-none", "false", "Write access-log variables unescaped (nginx log_format escape=none); wins over log-format-escape-json, as in ingress-nginx.", boolean(func(c *Config) *bool { return &c.LogFormatEscapeNone })},
+	{"log-format-upstream", routecfg.DefaultLogFormat, "The access-log line, nginx log_format syntax with the variables listed in docs/monitoring.md; compiled once per configuration. An unknown variable keeps the default format.", func(c *Config, v string) error {
+		if _, err := routecfg.ParseLogFormat(v, routecfg.LogEscapeDefault); err != nil {
+			return err
+		}
+		c.LogFormatUpstream = v
+		return nil
+	}},
 	{"no-auth-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one gets no authentication (auth-url, global-auth-url, basic auth), so ACME HTTP-01 challenges pass; the path of the Ingress, not of the request, as ingress-nginx.", func(c *Config, v string) error {
 		c.NoAuthLocations = annotations.SplitList(v)
 		for _, p := range c.NoAuthLocations {
@@ -380,7 +397,25 @@ func Default() Config {
 			panic("controllerconfig: bad default for " + k.Name + ": " + err.Error())
 		}
 	}
+	c.compileLogFormat()
 	return c
+}
+
+// compileLogFormat compiles LogFormatUpstream (already validated by its
+// key) with the escaping the two escape keys chose.
+func (c *Config) compileLogFormat() {
+	esc := routecfg.LogEscapeDefault
+	switch {
+	case c.LogFormatEscapeNone:
+		esc = routecfg.LogEscapeNone
+	case c.LogFormatEscapeJSON:
+		esc = routecfg.LogEscapeJSON
+	}
+	f, err := routecfg.ParseLogFormat(c.LogFormatUpstream, esc)
+	if err != nil {
+		f, _ = routecfg.ParseLogFormat(routecfg.DefaultLogFormat, esc)
+	}
+	c.LogFormat = f
 }
 
 // Parse applies a ConfigMap's data over the defaults. A bad value keeps
@@ -417,6 +452,7 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 				Message: fmt.Sprintf("invalid value %q for %s: %v; the default %q is used", v, name, err, k.Default)})
 		}
 	}
+	c.compileLogFormat()
 	return c, out
 }
 

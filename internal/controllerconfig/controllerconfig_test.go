@@ -184,3 +184,22 @@ func TestDocsUpToDate(t *testing.T) {
 		t.Errorf("docs/configmap.md is stale: run go run ./internal/annotations/gen from the repository root")
 	}
 }
+
+// TestLogFormat: log-format-upstream compiles with the escaping the
+// escape keys choose; an unknown variable is an error naming the key, and
+// the default format stays.
+func TestLogFormat(t *testing.T) {
+	obj := diag.ObjectRef{Kind: "ConfigMap", Namespace: "ingress-nginx", Name: "c"}
+	c, ds := Parse(map[string]string{"log-format-upstream": `$remote_addr "$http_x_a"`, "log-format-escape-json": "true"}, obj)
+	if len(ds) != 0 || c.LogFormat.Escape != routecfg.LogEscapeJSON || len(c.LogFormat.Steps) != 4 {
+		t.Errorf("format %+v, diagnostics %v", c.LogFormat, ds)
+	}
+	c, ds = Parse(map[string]string{"log-format-upstream": `$remote_addr $geoip_country`, "log-format-escape-none": "true", "log-format-escape-json": "true"}, obj)
+	if len(ds) != 1 || ds[0].Field != "data.log-format-upstream" || ds[0].Reason != "ConfigMapInvalidValue" || !strings.Contains(ds[0].Message, "$geoip_country") {
+		t.Fatalf("diagnostics %v", ds)
+	}
+	def, _ := routecfg.ParseLogFormat(routecfg.DefaultLogFormat, routecfg.LogEscapeNone)
+	if c.LogFormat.Escape != routecfg.LogEscapeNone || len(c.LogFormat.Steps) != len(def.Steps) {
+		t.Errorf("a bad format must leave the default, with escape=none: %+v", c.LogFormat)
+	}
+}

@@ -50,9 +50,12 @@ const (
 type Options struct {
 	// Logger receives operational logs; nil discards them.
 	Logger *slog.Logger
-	// AccessLog receives one JSON line per request; nil disables it. It
+	// AccessLog receives one line per request; nil disables it. It
 	// must be safe for concurrent writes (an *os.File is).
 	AccessLog io.Writer
+	// AccessLogJSON writes moat's JSON lines instead of the
+	// configuration's log-format-upstream (--access-log-format=json).
+	AccessLogJSON bool
 	// Metrics may be nil.
 	Metrics *metrics.Metrics
 	// HTTPSRedirectPort is the port in HTTP→HTTPS redirects; 0 means 443.
@@ -148,6 +151,7 @@ func New(opts Options) (*Dataplane, error) {
 		Backends:          d.backends,
 		HTTPSRedirectPort: opts.HTTPSRedirectPort,
 		AccessLog:         opts.AccessLog,
+		AccessLogJSON:     opts.AccessLogJSON,
 		Logger:            d.log,
 		Metrics:           d.metrics,
 		Now:               d.now,
@@ -501,6 +505,8 @@ func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) 
 		// scanners, bad requests); keep it out of the default level.
 		ErrorLog:  slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
 		Protocols: &protos,
+		// nginx_process_connections{state} (metrics/conns.go).
+		ConnState: d.metrics.ConnState,
 	}
 	if https {
 		protos.SetHTTP2(true)

@@ -430,16 +430,19 @@ func TestInvalidApplyKeepsLastGood(t *testing.T) {
 		t.Errorf("after bad applies: %d %s", resp.StatusCode, body)
 	}
 	mfs, _ := r.reg.Gather()
+	seen := 0
 	for _, mf := range mfs {
-		if mf.GetName() != "moat_config_applies_total" {
+		want, ok := map[string]float64{"nginx_ingress_controller_success": 1, "nginx_ingress_controller_errors": float64(len(bad))}[mf.GetName()]
+		if !ok {
 			continue
 		}
-		for _, m := range mf.GetMetric() {
-			want := map[string]float64{"success": 1, "failure": float64(len(bad))}[m.GetLabel()[0].GetValue()]
-			if m.GetCounter().GetValue() != want {
-				t.Errorf("applies %s = %v, want %v", m.GetLabel()[0].GetValue(), m.GetCounter().GetValue(), want)
-			}
+		seen++
+		if got := mf.GetMetric()[0].GetCounter().GetValue(); got != want {
+			t.Errorf("%s = %v, want %v", mf.GetName(), got, want)
 		}
+	}
+	if seen != 2 {
+		t.Errorf("success and errors: %d of 2 families found", seen)
 	}
 }
 
@@ -540,7 +543,7 @@ func TestAccessLogAndMetrics(t *testing.T) {
 	mfs, _ := r.reg.Gather()
 	ok := false
 	for _, mf := range mfs {
-		if mf.GetName() != "moat_requests_total" {
+		if mf.GetName() != "nginx_ingress_controller_requests" {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
@@ -549,11 +552,11 @@ func TestAccessLogAndMetrics(t *testing.T) {
 				labels[l.GetName()] = l.GetValue()
 			}
 			// The host label is the configured pattern, not the Host header.
-			ok = ok || (labels["host"] == "*.m.com" && labels["code"] == "200" && m.GetCounter().GetValue() == 1)
+			ok = ok || (labels["host"] == "*.m.com" && labels["status"] == "200" && m.GetCounter().GetValue() == 1)
 		}
 	}
 	if !ok {
-		t.Error("moat_requests_total{host=\"*.m.com\",code=\"200\"} is not 1")
+		t.Error("nginx_ingress_controller_requests{host=\"*.m.com\",status=\"200\"} is not 1")
 	}
 }
 

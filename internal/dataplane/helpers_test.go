@@ -51,7 +51,7 @@ func start(t *testing.T, cfg *routecfg.Config, opts ...option) *running {
 		t.Fatal(err)
 	}
 	r := &running{t: t, reg: prometheus.NewRegistry(), log: &syncBuffer{}, roots: x509.NewCertPool(), done: make(chan error, 1)}
-	o := Options{DefaultCert: def, AccessLog: r.log, Metrics: metrics.New(r.reg), ShutdownTimeout: 5 * time.Second}
+	o := Options{DefaultCert: def, AccessLog: r.log, AccessLogJSON: true, Metrics: metrics.New(r.reg), ShutdownTimeout: 5 * time.Second}
 	for _, fn := range opts {
 		fn(&o)
 	}

@@ -24,7 +24,7 @@ func TestCertificatesDefaultFallback(t *testing.T) {
 		DefaultCertificate: def,
 	})
 	got := strings.Join(gather(t, reg), "\n")
-	if !strings.Contains(got, "moat_certificate_expiry_timestamp_seconds{host=fallback.com,secret=infra/default} 1900000000") || strings.Contains(got, "plain.com") {
+	if !strings.Contains(got, "nginx_ingress_controller_ssl_expire_time_seconds{class=,host=fallback.com,identifier=,namespace=infra,secret_name=default} 1900000000") || strings.Contains(got, "plain.com") {
 		t.Errorf("got:\n%s", got)
 	}
 	m.SetCertificates(&routecfg.Config{VirtualHosts: []*routecfg.VirtualHost{{Host: "fallback.com", TLS: true}}})

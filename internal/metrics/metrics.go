@@ -1,121 +1,114 @@
 // Package metrics holds moat's Prometheus collectors. A Metrics is built
 // against a caller-owned Registerer (no global registry) and every method
 // is safe on a nil *Metrics, so components can run without metrics.
+//
+// The families are ingress-nginx's (internal/ingress/metric/collectors in
+// kubernetes/ingress-nginx): the same names, label sets, histogram
+// buckets and constant labels, so its Grafana dashboards, the alert
+// rules written for it and Flagger's nginx queries work unchanged
+// (docs/monitoring.md). moat_ series remain only for what those do not
+// say (failed upstream connections).
 package metrics
 
 import (
-	"strconv"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// unmatchedHost is the host label for requests that matched no virtual host
-// and for the catch-all, whose Host is "". Prometheus allows "" but "_"
-// mirrors ingress-nginx's catch-all server name and reads better in queries.
+// namespace prefixes every ingress-nginx family.
+const namespace = "nginx_ingress_controller"
+
+// unmatchedHost is the host label for requests that matched no virtual
+// host and for the catch-all: ingress-nginx's catch-all server name.
 const unmatchedHost = "_"
+
+// Options are the constant labels ingress-nginx puts on its controller
+// and request families.
+type Options struct {
+	// Namespace is controller_namespace ($POD_NAMESPACE in a cluster).
+	Namespace string
+	// Class is controller_class: the IngressClass controller value
+	// (--controller-class).
+	Class string
+	// Pod is controller_pod ($POD_NAME, else the host name).
+	Pod string
+	// ProcessCollector registers moat's own process figures under
+	// ingress-nginx's nginx_process_* names (cpu, memory), which its
+	// dashboard graphs; off in tests that run several Metrics in one
+	// process.
+	ProcessCollector bool
+}
 
 // Metrics is the set of moat's collectors.
 type Metrics struct {
-	requests       *prometheus.CounterVec
-	duration       *prometheus.HistogramVec
-	connectErrors  *prometheus.CounterVec
-	applies        *prometheus.CounterVec
-	lastApply      prometheus.Gauge
-	certExpiry     *prometheus.GaugeVec
-	applySuccess   prometheus.Counter
-	applyFailure   prometheus.Counter
-	unmatched      *series
-	byRoute, byVH  sync.Map // *routecfg.Route / *routecfg.VirtualHost → *series
-	certExpiryLock sync.Mutex
+	opts        Options
+	constLabels prometheus.Labels
+
+	req           requestVecs
+	connectErrors *prometheus.CounterVec
+	conns         *connCollector
+
+	configHash, configOK, configOKTime prometheus.Gauge
+	reloads, reloadErrors              prometheus.Counter
+	leader                             *prometheus.GaugeVec
+	certExpiry                         *prometheus.GaugeVec
+	certExpiryLock                     sync.Mutex
+	applies                            uint64 // guarded by applyMu
+	applyMu                            sync.Mutex
+
+	unmatched *series
+	byRoute   sync.Map // *routecfg.Route → *series
+	byCanary  sync.Map // *routecfg.Route → *series of its canary
+	byVH      sync.Map // *routecfg.VirtualHost → *series
 }
 
-// New creates the collectors and registers them with reg. It panics if
-// registration fails (a duplicate registration is a programming error).
-func New(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moat_requests_total",
-			Help: "Requests served, by virtual host pattern, Ingress, Service and status code.",
-		}, []string{"host", "ingress", "service", "code"}),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "moat_request_duration_seconds",
-			Help:    "Time from request start to the end of the response, by virtual host pattern, Ingress and Service.",
-			Buckets: prometheus.DefBuckets,
-		}, []string{"host", "ingress", "service"}),
-		connectErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moat_upstream_connect_errors_total",
-			Help: "Failed connection attempts to upstream endpoints, by Service.",
-		}, []string{"service"}),
-		applies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "moat_config_applies_total",
-			Help: "Configuration applies to the data plane, by result (success or failure).",
-		}, []string{"result"}),
-		lastApply: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "moat_config_last_apply_timestamp_seconds",
-			Help: "Unix time of the last successful configuration apply.",
-		}),
-		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "moat_certificate_expiry_timestamp_seconds",
-			Help: "NotAfter of the certificate served for each virtual host, as Unix time.",
-		}, []string{"secret", "host"}),
+// New creates the collectors with empty constant labels and registers
+// them with reg. It panics if registration fails (a duplicate
+// registration is a programming error).
+func New(reg prometheus.Registerer) *Metrics { return NewWith(reg, Options{}) }
+
+// NewWith is New with the controller's constant labels.
+func NewWith(reg prometheus.Registerer, opts Options) *Metrics {
+	cl := prometheus.Labels{"controller_namespace": opts.Namespace, "controller_class": opts.Class, "controller_pod": opts.Pod}
+	m := &Metrics{opts: opts, constLabels: cl}
+	m.req = newRequestVecs(cl)
+	m.connectErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "moat_upstream_connect_errors_total",
+		Help: "Failed connection attempts to upstream endpoints, by Service (namespace/name); ingress-nginx has no such series.",
+	}, []string{"service"})
+	m.conns = newConnCollector(cl)
+	gauge := func(name, help string) prometheus.Gauge {
+		return prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: name, Help: help, ConstLabels: cl})
 	}
-	reg.MustRegister(m.requests, m.duration, m.connectErrors, m.applies, m.lastApply, m.certExpiry)
-	// Pre-create both results so a dashboard sees 0 rather than no series.
-	m.applySuccess = m.applies.WithLabelValues("success")
-	m.applyFailure = m.applies.WithLabelValues("failure")
-	m.unmatched = m.newSeries(unmatchedHost, "", "")
+	m.configHash = gauge("config_hash", "Running configuration hash actually running (moat: changes with every applied configuration).")
+	m.configOK = gauge("config_last_reload_successful", "Whether the last configuration reload attempt was successful")
+	m.configOKTime = gauge("config_last_reload_successful_timestamp_seconds", "Timestamp of the last successful configuration reload.")
+	// success and errors carry the controller labels as variable labels,
+	// as in ingress-nginx.
+	opLabels := []string{"controller_namespace", "controller_class", "controller_pod"}
+	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "success",
+		Help: "Cumulative number of Ingress controller reload operations"}, opLabels)
+	reloadErrors := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "errors",
+		Help: "Cumulative number of Ingress controller errors during reload operations"}, opLabels)
+	m.reloads, m.reloadErrors = reloads.With(cl), reloadErrors.With(cl)
+	m.leader = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "leader_election_status",
+		Help:        "Gauge reporting status of the leader election, 0 indicates follower, 1 indicates leader. 'name' is the string used to identify the lease",
+		ConstLabels: cl}, []string{"name"})
+	m.certExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "ssl_expire_time_seconds",
+		Help: "Number of seconds since 1970 to the SSL Certificate expire."}, []string{"namespace", "class", "host", "secret_name", "identifier"})
+	reg.MustRegister(m.connectErrors, m.conns, m.configHash, m.configOK, m.configOKTime, reloads, reloadErrors, m.leader, m.certExpiry)
+	m.req.register(reg)
+	if opts.ProcessCollector {
+		// ingress-nginx reports its nginx processes; moat's data plane
+		// is its own process.
+		prometheus.WrapRegistererWith(cl, reg).MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: namespace + "_nginx"}))
+	}
+	m.unmatched = m.newSeries(unmatchedHost, nil, nil)
 	return m
-}
-
-// series caches the label-bound children for one route (or one virtual
-// host without a route) so the hot path does no label hashing or string
-// building. Children of a Vec are stable, so caching them is safe.
-type series struct {
-	m                      *Metrics
-	host, ingress, service string
-	duration               prometheus.Observer
-	connectErrors          prometheus.Counter
-	codes                  atomic.Pointer[map[int]prometheus.Counter] // copy on write
-	codesMu                sync.Mutex
-}
-
-func (m *Metrics) newSeries(host, ingress, service string) *series {
-	s := &series{
-		m: m, host: host, ingress: ingress, service: service,
-		duration: m.duration.WithLabelValues(host, ingress, service),
-	}
-	if service != "" {
-		s.connectErrors = m.connectErrors.WithLabelValues(service)
-	}
-	empty := map[int]prometheus.Counter{}
-	s.codes.Store(&empty)
-	return s
-}
-
-func (s *series) counter(code int) prometheus.Counter {
-	if c, ok := (*s.codes.Load())[code]; ok {
-		return c
-	}
-	// Slow path, once per (route, code): copy the map so readers never lock.
-	s.codesMu.Lock()
-	defer s.codesMu.Unlock()
-	old := *s.codes.Load()
-	if c, ok := old[code]; ok {
-		return c
-	}
-	c := s.m.requests.WithLabelValues(s.host, s.ingress, s.service, strconv.Itoa(code))
-	next := make(map[int]prometheus.Counter, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[code] = c
-	s.codes.Store(&next)
-	return c
 }
 
 // HostLabel is the host label for a virtual host: its configured pattern,
@@ -127,14 +120,6 @@ func HostLabel(vh *routecfg.VirtualHost) string {
 	return vh.Host
 }
 
-// IngressLabel is "namespace/name" of the Ingress behind rt, or "".
-func IngressLabel(rt *routecfg.Route) string {
-	if rt == nil || rt.Source.Ingress == "" {
-		return ""
-	}
-	return rt.Source.Namespace + "/" + rt.Source.Ingress
-}
-
 // ServiceLabel is "namespace/service" of rt's backend, or "".
 func ServiceLabel(rt *routecfg.Route) string {
 	if rt == nil || rt.Source.Service == "" {
@@ -143,44 +128,30 @@ func ServiceLabel(rt *routecfg.Route) string {
 	return rt.Source.Namespace + "/" + rt.Source.Service
 }
 
-func (m *Metrics) seriesFor(vh *routecfg.VirtualHost, rt *routecfg.Route) *series {
-	switch {
-	case rt != nil:
-		if s, ok := m.byRoute.Load(rt); ok {
-			return s.(*series)
-		}
-		s, _ := m.byRoute.LoadOrStore(rt, m.newSeries(HostLabel(vh), IngressLabel(rt), ServiceLabel(rt)))
-		return s.(*series)
-	case vh != nil:
-		if s, ok := m.byVH.Load(vh); ok {
-			return s.(*series)
-		}
-		s, _ := m.byVH.LoadOrStore(vh, m.newSeries(HostLabel(vh), "", ""))
-		return s.(*series)
+// UpstreamName is ingress-nginx's upstream name for a Service port,
+// "namespace-service-port" ($proxy_upstream_name).
+func UpstreamName(src *routecfg.Source) string {
+	if src == nil || src.Service == "" {
+		return ""
 	}
-	return m.unmatched
+	return src.Namespace + "-" + src.Service + "-" + src.Port
 }
 
-// ObserveRequest records one finished request. vh and rt are what the
-// router matched (either may be nil).
-func (m *Metrics) ObserveRequest(vh *routecfg.VirtualHost, rt *routecfg.Route, code int, d time.Duration) {
-	if m == nil {
-		return
-	}
-	s := m.seriesFor(vh, rt)
-	s.duration.Observe(d.Seconds())
-	s.counter(code).Inc()
-}
-
-// UpstreamConnectError counts a failed connection to an endpoint of rt's
-// Service.
-func (m *Metrics) UpstreamConnectError(vh *routecfg.VirtualHost, rt *routecfg.Route) {
+// UpstreamConnectError counts a failed connection to an endpoint of the
+// Service that served rt's request: canary is the route's canary when
+// the request went there.
+func (m *Metrics) UpstreamConnectError(rt *routecfg.Route, canary *routecfg.Canary) {
 	if m == nil || rt == nil {
 		return
 	}
-	if s := m.seriesFor(vh, rt); s.connectErrors != nil {
-		s.connectErrors.Inc()
+	src := &rt.Source
+	if canary != nil {
+		src = &canary.Source
 	}
+	if src.Service == "" {
+		return
+	}
+	m.connectErrors.WithLabelValues(src.Namespace + "/" + src.Service).Inc()
 }
 
 // Prune drops cached series for routes and virtual hosts that are not in
@@ -208,88 +179,25 @@ func (m *Metrics) Prune(cfg *routecfg.Config) {
 	prune := func(k, _ any) bool {
 		if _, ok := live[k]; !ok {
 			m.byRoute.Delete(k)
+			m.byCanary.Delete(k)
 			m.byVH.Delete(k)
 		}
 		return true
 	}
 	m.byRoute.Range(prune)
+	m.byCanary.Range(prune)
 	m.byVH.Range(prune)
 }
 
-// ConfigApplied counts one apply; on success it also records now as the
-// last successful apply time.
-func (m *Metrics) ConfigApplied(ok bool, now time.Time) {
+// SetLeader records whether this replica holds the Lease name
+// (leader_election_status).
+func (m *Metrics) SetLeader(name string, leading bool) {
 	if m == nil {
 		return
 	}
-	if !ok {
-		m.applyFailure.Inc()
-		return
+	v := 0.0
+	if leading {
+		v = 1
 	}
-	m.applySuccess.Inc()
-	m.lastApply.Set(float64(now.UnixNano()) / 1e9)
-}
-
-// SetCertificates replaces the certificate expiry series with one per
-// virtual host (including the catch-all) that names a certificate present
-// in cfg, or that has TLS and falls back to cfg's DefaultCertificate,
-// valued at the leaf's NotAfter.
-func (m *Metrics) SetCertificates(cfg *routecfg.Config) {
-	if m == nil || cfg == nil {
-		return
-	}
-	// Reset and refill must not interleave with another apply.
-	m.certExpiryLock.Lock()
-	defer m.certExpiryLock.Unlock()
-	m.certExpiry.Reset()
-	for _, vh := range cfg.VirtualHosts {
-		m.setCertExpiry(cfg, vh)
-	}
-	m.setCertExpiry(cfg, cfg.CatchAll)
-}
-
-// SetCertificateHosts updates only the gauges of hosts that changed from
-// prev to cfg (before[i] became after[i]; either may be nil), for an apply
-// whose certificates, default certificate and catch-all did not change:
-// at 10,000 hosts a full refill was a quarter of a TLS Ingress change's
-// CPU. Host names must be unique in each config (the gauge's host label
-// is the name).
-func (m *Metrics) SetCertificateHosts(prev, cfg *routecfg.Config, before, after []*routecfg.VirtualHost) {
-	if m == nil || cfg == nil {
-		return
-	}
-	m.certExpiryLock.Lock()
-	defer m.certExpiryLock.Unlock()
-	for _, vh := range before {
-		if c := servedCert(prev, vh); c != nil {
-			m.certExpiry.DeleteLabelValues(c.Ref, HostLabel(vh))
-		}
-	}
-	for _, vh := range after {
-		m.setCertExpiry(cfg, vh)
-	}
-}
-
-func (m *Metrics) setCertExpiry(cfg *routecfg.Config, vh *routecfg.VirtualHost) {
-	if c := servedCert(cfg, vh); c != nil {
-		m.certExpiry.WithLabelValues(c.Ref, HostLabel(vh)).Set(float64(c.Cert.Leaf.NotAfter.Unix()))
-	}
-}
-
-// servedCert is the certificate vh is served with in cfg, nil if none or
-// not parsed.
-func servedCert(cfg *routecfg.Config, vh *routecfg.VirtualHost) *routecfg.Certificate {
-	if vh == nil || cfg == nil {
-		return nil
-	}
-	c := cfg.Certificates[vh.Certificate]
-	if vh.Certificate == "" && vh.TLS {
-		// A TLS host that fell back is served the
-		// --default-ssl-certificate Secret, when there is one.
-		c = cfg.DefaultCertificate
-	}
-	if c == nil || c.Cert == nil || c.Cert.Leaf == nil {
-		return nil
-	}
-	return c
+	m.leader.WithLabelValues(name).Set(v)
 }

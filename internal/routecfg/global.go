@@ -25,6 +25,8 @@ type Global struct {
 	BlockUserAgents []StringMatch
 	// ServerTokens adds moat's version to the Server header.
 	ServerTokens bool
+	// LogFormat is log-format-upstream, compiled; nil: the default.
+	LogFormat *LogFormat
 }
 
 // StringMatch is an nginx map source value: an exact string compared

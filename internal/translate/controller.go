@@ -59,6 +59,7 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 		TrustedProxies:          c.ProxyRealIPCIDR,
 		BlockCIDRs:              c.BlockCIDRs,
 		ServerTokens:            c.ServerTokens,
+		LogFormat:               &c.LogFormat,
 	}
 	for _, ua := range c.BlockUserAgents {
 		m, err := routecfg.NewStringMatch(ua)

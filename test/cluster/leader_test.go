@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/moat-ingress/moat/internal/app"
+	"github.com/moat-ingress/moat/internal/translate"
 )
 
 // TestLeaderWritesStatus runs two replicas: both serve, exactly one (the
@@ -54,6 +55,14 @@ func TestLeaderWritesStatus(t *testing.T) {
 	}
 	if metric(t, lm, "moat_leader") != 1 || metric(t, follower, "moat_leader") != 0 {
 		t.Errorf("moat_leader: %s=%v %s=%v, want 1 and 0", lm.id, metric(t, lm, "moat_leader"), follower.id, metric(t, follower, "moat_leader"))
+	}
+	// ingress-nginx's gauge, labelled with the Lease name and the pod.
+	le := func(m *moat) float64 {
+		return metric(t, m, `nginx_ingress_controller_leader_election_status{controller_class="`+translate.DefaultControllerClass+
+			`",controller_namespace="`+systemNS+`",controller_pod="`+m.id+`",name="`+electionID+`"}`)
+	}
+	if le(lm) != 1 || le(follower) != 0 {
+		t.Errorf("leader_election_status: %s=%v %s=%v, want 1 and 0", lm.id, le(lm), follower.id, le(follower))
 	}
 
 	// The leader dies holding the Lease; the follower takes over once it

@@ -46,20 +46,19 @@ func TestAdminAndAccessLog(t *testing.T) {
 
 	_, metrics := adminGet(t, m, "/metrics")
 	for _, want := range []string{
-		`moat_requests_total{code="200",host="shop.example",ingress="shop/storefront",service="shop/web"} 3`,
-		`moat_requests_total{code="404",host="_"`,
-		`moat_request_duration_seconds_count{host="shop.example",ingress="shop/storefront",service="shop/web"} 3`,
-		`moat_config_applies_total{result="success"}`,
-		`moat_config_last_apply_timestamp_seconds`,
-		`moat_certificate_expiry_timestamp_seconds{host="shop.example",secret="shop/web-cert"}`,
-		`moat_upstream_connect_errors_total`,
+		`nginx_ingress_controller_requests{canary="",controller_class="moat.dev/ingress-controller",controller_namespace="",controller_pod=`,
+		`host="shop.example",ingress="storefront",method="GET",namespace="shop",path="/",service="web",status="200"} 3`,
+		`host="_",ingress="",method="GET",namespace="",path="",service="",status="404"} 1`,
+		`nginx_ingress_controller_success{`,
+		`nginx_ingress_controller_config_last_reload_successful_timestamp_seconds{`,
+		`nginx_ingress_controller_ssl_expire_time_seconds{class="moat.dev/ingress-controller",host="shop.example",`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
 	if t.Failed() {
-		t.Logf("metrics:\n%s", grepLines(metrics, "moat_"))
+		t.Logf("metrics:\n%s", grepLines(metrics, "nginx_ingress_controller_requests"))
 	}
 
 	// The access log: one JSON object per request with the fields operators

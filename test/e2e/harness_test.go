@@ -49,6 +49,7 @@ func startMoat(t *testing.T, dir string, mod func(*app.ServeConfig)) *moat {
 		HTTPSRedirectPort:        443,
 		Log:                      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		AccessLog:                logs,
+		AccessLogJSON:            true, // the tests read moat's JSON lines
 		Ready:                    func(a app.Addrs) { ready <- a },
 		HoldOff:                  20 * time.Millisecond,
 		MaxDelay:                 100 * time.Millisecond,

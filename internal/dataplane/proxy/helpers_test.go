@@ -72,6 +72,9 @@ func newFixture(t testing.TB, cfg *routecfg.Config, tlsFront bool, opts ...fixtu
 		Snapshot:  f.snap.Load,
 		Upstreams: f.ups,
 		AccessLog: f.log,
+		// The tests read moat's JSON lines; accesslog_test.go the
+		// nginx format.
+		AccessLogJSON: true,
 	}
 	var to upstream.TransportOptions
 	for _, fn := range opts {

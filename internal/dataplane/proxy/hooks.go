@@ -70,6 +70,10 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 func (h *Handler) modifyResponse(res *http.Response) error {
 	st := res.Request.Context().Value(stateKey{}).(*reqState)
 	h.upstreams.MarkSucceeded(st.ep)
+	if !st.obs.upstream {
+		// Transports other than trafficTransport's (tests) set no timings.
+		st.obs.upstream, st.obs.upStatus = true, res.StatusCode
+	}
 	grpcTrailersOnly(res)
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The upgraded response is written on the hijacked connection,
@@ -99,6 +103,7 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	st := r.Context().Value(stateKey{}).(*reqState)
 	status := http.StatusBadGateway
 	connectErr := isDialError(err)
+	st.obs.upstream, st.obs.upFailed = true, true
 	switch {
 	case errors.Is(r.Context().Err(), context.Canceled):
 		// nginx's non-standard 499 "client closed request"; nothing is
@@ -109,13 +114,15 @@ func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error
 	case isTimeout(err):
 		status = http.StatusGatewayTimeout
 	}
+	st.obs.upStatus = status
 	if connectErr {
 		h.upstreams.MarkFailed(st.ep)
-		h.metrics.UpstreamConnectError(st.vh, st.rt)
+		h.metrics.UpstreamConnectError(st.rt, st.canary())
 	}
+	src := st.servedSource() // the canary's Service when it served the request
 	h.logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
 		slog.String("host", r.Host), slog.String("upstream", st.ep.Address),
-		slog.String("service", st.rt.Source.Namespace+"/"+st.rt.Source.Service),
+		slog.String("service", src.Namespace+"/"+src.Service),
 		slog.String("request_id", st.reqID), slog.Int("status", status), slog.Any("error", err))
 	if st.rw.wroteHeader || st.rw.hijacked {
 		// Too late to change the answer (e.g. a failed protocol switch).

@@ -50,10 +50,12 @@ type Options struct {
 	// HTTPSRedirectPort is the port in HTTP→HTTPS redirects; 0 means 443,
 	// which is omitted from Location.
 	HTTPSRedirectPort int
-	// AccessLog receives one JSON line per request, written with a single
-	// Write call. It must be safe for concurrent use (an *os.File is). nil
-	// disables access logging.
-	AccessLog io.Writer
+	// AccessLog receives one line per request, written with a single
+	// Write call: the configuration's log-format-upstream, or moat's JSON
+	// with AccessLogJSON. It must be safe for concurrent use (an *os.File
+	// is). nil disables access logging.
+	AccessLog     io.Writer
+	AccessLogJSON bool
 	// Logger receives upstream errors and ReverseProxy's own messages.
 	// nil discards them.
 	Logger *slog.Logger
@@ -68,16 +70,18 @@ type Options struct {
 
 // Handler serves requests against the current Snapshot.
 type Handler struct {
-	snapshot     func() *Snapshot
-	upstreams    *upstream.Manager
-	accessLog    io.Writer
-	logger       *slog.Logger
-	metrics      *metrics.Metrics
-	now          func() time.Time
-	redirectPort string // "" when 443
-	backends     Backends
-	traffic      trafficState
-	rp           *httputil.ReverseProxy
+	snapshot  func() *Snapshot
+	upstreams *upstream.Manager
+	accessLog io.Writer
+	// accessLogJSON: moat's JSON lines instead of log-format-upstream.
+	accessLogJSON bool
+	logger        *slog.Logger
+	metrics       *metrics.Metrics
+	now           func() time.Time
+	redirectPort  string // "" when 443
+	backends      Backends
+	traffic       trafficState
+	rp            *httputil.ReverseProxy
 	// http is the HTTP families' shared state (policy_http.go).
 	http httpHandlerState
 	// server holds the Server header values (server.go).
@@ -88,13 +92,14 @@ type Handler struct {
 // requests; per-request data travels in the request context.
 func New(opts Options) *Handler {
 	h := &Handler{
-		snapshot:  opts.Snapshot,
-		upstreams: opts.Upstreams,
-		accessLog: opts.AccessLog,
-		logger:    opts.Logger,
-		metrics:   opts.Metrics,
-		now:       opts.Now,
-		backends:  opts.Backends,
+		snapshot:      opts.Snapshot,
+		upstreams:     opts.Upstreams,
+		accessLog:     opts.AccessLog,
+		accessLogJSON: opts.AccessLogJSON,
+		logger:        opts.Logger,
+		metrics:       opts.Metrics,
+		now:           opts.Now,
+		backends:      opts.Backends,
 	}
 	h.traffic = newTrafficState()
 	if h.snapshot == nil {
@@ -198,6 +203,8 @@ type reqState struct {
 	backend upstream.Backend
 	// http is the HTTP families' request state (policy_http.go).
 	http httpReq
+	// obs is what the access log and metrics report about the exchange.
+	obs observation
 	// maxResponseHeader bounds the upstream's response header for the
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
 	// Buffering the response (proxy-buffering) is rw.holdFlush.
@@ -229,6 +236,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := cleanPath(r.URL.Path)
 	vh, rt := table.Lookup(r.Host, path)
 	st.vh, st.rt = vh, rt
+	st.obs.uri = path
 	st.reqID = requestID(r)
 	if r.TLS != nil && vh != nil {
 		st.hsts = vh.HSTS
@@ -306,10 +314,11 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 		// gets an implicit 200 from net/http.
 		status = http.StatusOK
 	}
-	d := end.Sub(start)
-	h.metrics.ObserveRequest(st.vh, st.rt, status, d)
+	if h.metrics != nil {
+		h.observe(st, r, start, end, status)
+	}
 	if h.accessLog != nil && accessLogged(st) {
-		h.writeAccessLog(st, r, start, status, d)
+		h.writeAccessLog(st, r, start, end, status)
 	}
 	h.trafficFinish(st)
 	*st = reqState{}

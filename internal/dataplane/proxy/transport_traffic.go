@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -140,6 +141,9 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 					continue
 				}
 			}
+			st.obs.upstream, st.obs.upFailed, st.obs.upStatus = true, false, res.StatusCode
+			st.obs.header = h.now().Sub(tr.attStart)
+			st.obs.connect = time.Duration(a.connectNs.Load())
 			t.respond(st, res, a)
 			return res, nil
 		}
@@ -157,7 +161,7 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			if h.retryPick(st) != nil {
 				if dial {
 					h.upstreams.MarkFailed(prev)
-					h.metrics.UpstreamConnectError(st.vh, st.rt)
+					h.metrics.UpstreamConnectError(st.rt, st.canary())
 				}
 				h.logger.Debug("retrying on another endpoint", "upstream", prev.Address, "error", err, "next", st.ep.Address, "request_id", st.reqID)
 				continue
@@ -359,6 +363,10 @@ type attempt struct {
 	// upstream makes the body wait, and the response header bound.
 	rw        *responseWriter
 	maxHeader int64
+	// dialStart and connectNs time the connection dialed for the attempt
+	// ($upstream_connect_time; 0 when a kept-alive one was reused).
+	// Atomic: a transport may dial on a goroutine of its own.
+	dialStart, connectNs atomic.Int64
 }
 
 // MaxResponseHeaderBytes and UpstreamWait are the upstream.ExchangeHook.
@@ -396,11 +404,17 @@ func (c *attemptCtx) Value(key any) any {
 func (a *attempt) ConnectTimeout() time.Duration { return a.connect }
 
 func (a *attempt) Dialing() {
+	a.dialStart.Store(int64(time.Since(monoBase)))
 	a.set(sendDeadline, 0)
 	a.set(readDeadline, 0)
 }
 
-func (a *attempt) Dialed() { a.start() }
+func (a *attempt) Dialed() {
+	if s := a.dialStart.Load(); s != 0 {
+		a.connectNs.Store(int64(time.Since(monoBase)) - s)
+	}
+	a.start()
+}
 
 // start sets the deadline of the first phase: sending the request when
 // it has a body, else waiting for the response.
