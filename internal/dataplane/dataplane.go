@@ -23,6 +23,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
@@ -31,13 +32,11 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// Server timeouts and limits. No ReadTimeout or WriteTimeout: they would
-// cut long uploads, streamed responses and WebSockets; nginx likewise
-// only times out idle reads and writes.
+// Server limits. The timeouts come from the configuration's ClientLimits
+// (clients.go). No ReadTimeout or WriteTimeout: they would cut long
+// uploads, streamed responses and WebSockets; nginx likewise only times
+// out idle reads and writes.
 const (
-	readHeaderTimeout = 30 * time.Second
-	// idleTimeout is nginx's keepalive_timeout default.
-	idleTimeout = 75 * time.Second
 	// maxHeaderBytes is above nginx's large_client_header_buffers
 	// (4 × 8 KiB) and far below net/http's 1 MiB default.
 	maxHeaderBytes = 64 << 10
@@ -95,6 +94,12 @@ type Dataplane struct {
 	pass        atomic.Pointer[passTable]
 	passEnabled bool
 
+	// gate counts and limits client connections (clients.go); served
+	// holds the header and keep-alive timeouts the servers started with.
+	gate        *clientconn.Gate
+	served      atomic.Pointer[routecfg.ClientLimits]
+	lastClients *routecfg.ClientLimits // under applyMu
+
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// keptPools is set when the last Apply kept pools its config dropped
 	// (for requests still on the old snapshot); the next Apply drops them.
@@ -125,6 +130,8 @@ func New(opts Options) (*Dataplane, error) {
 	if d.shutdownTimeout <= 0 {
 		d.shutdownTimeout = DefaultShutdownTimeout
 	}
+	d.gate = clientconn.NewGate(clientconn.Options{Logger: d.log, OnRefused: d.metrics.ClientConnRefused, OnAcceptError: d.metrics.ClientAcceptError})
+	d.applyClients(nil)
 	d.certs = certs.New(opts.DefaultCert)
 	d.tlsServer = certs.NewServer(d.certs, d.now, []string{"h2", "http/1.1"})
 	d.passEnabled = opts.EnableSSLPassthrough
@@ -181,6 +188,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 		d.metrics.ConfigApplied(false, d.now())
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
 	}
+	d.applyClients(cfg.Clients)
 	d.certs.Apply(cfg)
 	d.tlsServer.Apply(cfg)
 	// Pools are added before the swap, and a pool the new config drops is
@@ -491,11 +499,14 @@ func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) 
 	base := proxy.WithListenerPort(context.WithoutCancel(ctx), port)
 	var protos http.Protocols
 	protos.SetHTTP1(true)
+	lim := d.clientLimits()
+	d.served.Store(lim)
 	srv := &http.Server{
 		Handler:           d.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
+		ReadHeaderTimeout: lim.HeaderTimeout,
+		IdleTimeout:       lim.KeepAlive,
 		MaxHeaderBytes:    maxHeaderBytes,
+		ConnContext:       clientconn.WithConn,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		// net/http logs client-side noise here (TLS handshake errors from
 		// scanners, bad requests); keep it out of the default level.
@@ -508,6 +519,9 @@ func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) 
 		// request); the listener terminates TLS itself (Serve).
 		srv.TLSConfig = d.tlsServer.Config()
 		srv.ConnContext = connContext
+	}
+	if lim.KeepAlive <= 0 {
+		srv.SetKeepAlivesEnabled(false) // nginx's keepalive_timeout 0
 	}
 	return srv
 }
@@ -522,12 +536,14 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	var servers []*http.Server
 	errc := make(chan error, 2)
 	if httpLn != nil {
+		httpLn = d.gate.Listen(httpLn, "http", false)
 		srv := d.newServer(ctx, httpLn, false)
 		servers = append(servers, srv)
 		go func() { errc <- srv.Serve(httpLn) }()
 	}
 	var front *passthrough.Listener
 	if httpsLn != nil {
+		httpsLn = d.gate.Listen(httpsLn, "https", true)
 		srv := d.newServer(ctx, httpsLn, true)
 		servers = append(servers, srv)
 		// The front terminates TLS with srv.TLSConfig (so Serve, not

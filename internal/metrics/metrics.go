@@ -27,6 +27,9 @@ type Metrics struct {
 	applies        *prometheus.CounterVec
 	lastApply      prometheus.Gauge
 	certExpiry     *prometheus.GaugeVec
+	clientRefused  *prometheus.CounterVec
+	acceptErrors   *prometheus.CounterVec
+	accessLogErrs  prometheus.Counter
 	applySuccess   prometheus.Counter
 	applyFailure   prometheus.Counter
 	unmatched      *series
@@ -64,7 +67,23 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "NotAfter of the certificate served for each virtual host, as Unix time.",
 		}, []string{"secret", "host"}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.connectErrors, m.applies, m.lastApply, m.certExpiry)
+	m.clientRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "moat_client_connections_refused_total",
+		Help: "Client connections refused because max-worker-connections were open (503 on HTTP, closed on HTTPS), by listener.",
+	}, []string{"listener"})
+	m.acceptErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "moat_client_accept_errors_total",
+		Help: "Failed accepts of client connections (such as EMFILE at the open-file limit), by listener.",
+	}, []string{"listener"})
+	m.accessLogErrs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "moat_access_log_write_errors_total",
+		Help: "Access-log writes that failed (the lines are lost; serving goes on).",
+	})
+	reg.MustRegister(m.requests, m.duration, m.connectErrors, m.applies, m.lastApply, m.certExpiry, m.clientRefused, m.acceptErrors, m.accessLogErrs)
+	for _, l := range []string{"http", "https"} {
+		m.clientRefused.WithLabelValues(l)
+		m.acceptErrors.WithLabelValues(l)
+	}
 	// Pre-create both results so a dashboard sees 0 rather than no series.
 	m.applySuccess = m.applies.WithLabelValues("success")
 	m.applyFailure = m.applies.WithLabelValues("failure")
@@ -292,4 +311,26 @@ func servedCert(cfg *routecfg.Config, vh *routecfg.VirtualHost) *routecfg.Certif
 		return nil
 	}
 	return c
+}
+
+// ClientConnRefused counts a client connection refused at the connection
+// limit on listener ("http" or "https").
+func (m *Metrics) ClientConnRefused(listener string) {
+	if m != nil {
+		m.clientRefused.WithLabelValues(listener).Inc()
+	}
+}
+
+// ClientAcceptError counts a failed accept on listener.
+func (m *Metrics) ClientAcceptError(listener string) {
+	if m != nil {
+		m.acceptErrors.WithLabelValues(listener).Inc()
+	}
+}
+
+// AccessLogError counts a failed access-log write.
+func (m *Metrics) AccessLogError() {
+	if m != nil {
+		m.accessLogErrs.Inc()
+	}
 }

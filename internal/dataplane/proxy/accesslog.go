@@ -53,7 +53,9 @@ func (h *Handler) writeAccessLog(st *reqState, r *http.Request, start time.Time,
 	b = append(b, `,"request_id":`...)
 	b = appendJSONString(b, st.reqID)
 	b = append(b, "}\n"...)
-	h.accessLog.Write(b) //nolint:errcheck // a failing log sink must not fail requests
+	if _, err := h.accessLog.Write(b); err != nil {
+		h.accessLogFailed(err) // a failing log sink must not fail requests
+	}
 	*bp = b
 	logBuffers.Put(bp)
 }
@@ -127,4 +129,14 @@ func appendJSONContent(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, s[start:]...)
+}
+
+// accessLogFailed counts a failed access-log write and reports the first
+// one (a full disk would otherwise make a log line per request).
+func (h *Handler) accessLogFailed(err error) {
+	h.metrics.AccessLogError()
+	if h.logFailed.CompareAndSwap(false, true) {
+		h.logger.Warn("writing the access log failed; its lines are lost until it works again, and each failure is counted in moat_access_log_write_errors_total",
+			"error", err)
+	}
 }

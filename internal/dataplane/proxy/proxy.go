@@ -16,6 +16,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
@@ -77,6 +78,8 @@ type Handler struct {
 	rp           *httputil.ReverseProxy
 	// http is the HTTP families' shared state (policy_http.go).
 	http httpHandlerState
+	// logFailed is set once an access-log write has failed (accesslog.go).
+	logFailed atomic.Bool
 }
 
 // New returns a Handler. One ReverseProxy is built here and shared by all
@@ -105,6 +108,12 @@ func New(opts Options) *Handler {
 		h.now = time.Now
 	}
 	h.http.authClient = newAuthClient()
+	h.http.authToken = newAuthToken()
+	// A buffered access log (linebuf) writes in the background: its
+	// failures come back through the handler.
+	if eh, ok := h.accessLog.(interface{ SetErrorHandler(func(error)) }); ok {
+		eh.SetErrorHandler(h.accessLogFailed)
+	}
 	if p := opts.HTTPSRedirectPort; p != 0 && p != 443 {
 		h.redirectPort = strconv.Itoa(p)
 	}
@@ -192,6 +201,8 @@ type reqState struct {
 	backend upstream.Backend
 	// http is the HTTP families' request state (policy_http.go).
 	http httpReq
+	// body is the client's request body (client.go).
+	body clientBody
 	// maxResponseHeader bounds the upstream's response header for the
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
 	// Buffering the response (proxy-buffering) is rw.holdFlush.
@@ -210,11 +221,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.finish(st, r, start)
 
 	var table *router.Table
+	lim := &defaultClients
 	if s := h.snapshot(); s != nil {
 		table = s.Table
 		st.tr.setConfig(s.Config)
 		if s.Config != nil {
 			st.http.global = s.Config.Global
+			if s.Config.Clients != nil {
+				lim = s.Config.Clients
+			}
 		}
 	}
 	// Match on the normalised path, as nginx does ($uri); the upstream
@@ -223,6 +238,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	vh, rt := table.Lookup(r.Host, path)
 	st.vh, st.rt = vh, rt
 	st.reqID = requestID(r)
+	if h.clientGate(st, w, r, lim) {
+		return
+	}
 	if r.TLS != nil && vh != nil {
 		st.hsts = vh.HSTS
 	}
