@@ -23,7 +23,7 @@ func (t *translator) checkAuthSelf(r *annotations.Reader, raw string, global boo
 	}
 	sev, msg := diag.Warning, fmt.Sprintf("auth-url %q points at moat's own %s listener: its sub-request is routed by moat again, and loops when it reaches a location with this auth-url (moat stops it after %d hops with 508, the client gets 500)", raw, which, MaxAuthDepth)
 	if which == "admin" {
-		sev, msg = diag.Error, fmt.Sprintf("auth-url %q points at moat's admin listener, which serves no authentication endpoint: every request to this location gets 500", raw)
+		sev, msg = diag.Error, fmt.Sprintf("auth-url %q points at moat's admin listener, which serves moat's health, metrics and debug endpoints, not an authentication service", raw)
 	}
 	if global {
 		t.add(diag.Diagnostic{Object: diag.ObjectRef{Kind: "ConfigMap", Name: t.opts.ConfigMap}, Severity: sev, Reason: "AuthURLSelf",
