@@ -130,3 +130,48 @@ func TestHTTP2ContinuationFlood(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTP2StalledBody: an HTTP/2 request body that stops (10 bytes of a
+// declared 100000) is answered 408 after client-body-timeout, on a
+// buffered and a streamed location. (Before: never timed out.)
+func TestHTTP2StalledBody(t *testing.T) {
+	rec := newRecorder(t)
+	m := start(t, rec.addr, setup{config: map[string]string{"client-body-timeout": "1"}, extra: []string{streamIngress}})
+	for _, path := range []string{"/buffered", "/stream"} {
+		t.Run(path, func(t *testing.T) {
+			c, fr := m.h2conn(t)
+			var b bytes.Buffer
+			e := hpack.NewEncoder(&b)
+			for _, f := range [][2]string{{":method", "POST"}, {":scheme", "https"}, {":authority", host}, {":path", path}, {"content-length", "100000"}} {
+				_ = e.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+			}
+			if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: b.Bytes(), EndHeaders: true}); err != nil {
+				t.Fatal(err)
+			}
+			if err := fr.WriteData(1, false, []byte("0123456789")); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(8 * time.Second))
+			dec := hpack.NewDecoder(4096, nil)
+			for {
+				f, err := fr.ReadFrame()
+				if err != nil {
+					t.Fatalf("no answer to a stalled HTTP/2 body: %v", err)
+				}
+				if h, ok := f.(*http2.HeadersFrame); ok && h.StreamID == 1 {
+					fields, err := dec.DecodeFull(h.HeaderBlockFragment())
+					if err != nil {
+						t.Fatal(err)
+					}
+					if fields[0].Name != ":status" || fields[0].Value != "408" {
+						t.Errorf("answer %v, want :status 408", fields)
+					}
+					return
+				}
+				if r, ok := f.(*http2.RSTStreamFrame); ok && r.StreamID == 1 {
+					t.Fatalf("stream reset (%v) instead of 408", r.ErrCode)
+				}
+			}
+		})
+	}
+}

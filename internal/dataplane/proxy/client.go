@@ -54,7 +54,9 @@ func (h *Handler) clientGate(st *reqState, w http.ResponseWriter, r *http.Reques
 		// never read as another request.
 		closeAfter(w)
 	}
-	if r.Body != nil && r.Body != http.NoBody {
+	// HTTP/2 gives a request without a body a Body too, with
+	// ContentLength 0: no deadline is needed (nor paid for) there.
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		st.body = clientBody{src: r.Body, timeout: int64(lim.BodyTimeout), h1: r.ProtoMajor == 1}
 		st.body.rd, _ = w.(readDeadliner)
 		// Armed now, not at the first read: net/http itself reads a body
