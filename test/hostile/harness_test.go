@@ -34,6 +34,8 @@ import (
 const host = "h.test"
 
 type moat struct {
+	dir   string
+	docs  []string // the manifests after the ConfigMap
 	addrs app.Addrs
 	logs  *testutil.SyncBuffer
 	roots *x509.CertPool
@@ -54,12 +56,7 @@ func start(t *testing.T, backend string, s setup) *moat {
 	dir := t.TempDir()
 	ca := testutil.NewCA(t, "moat hostile CA")
 	crt, key, _ := ca.Issue(t, host)
-	var cm strings.Builder
-	cm.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n")
-	for k, v := range s.config {
-		fmt.Fprintf(&cm, "  %s: %q\n", k, v)
-	}
-	docs := []string{cm.String(), testutil.TLSSecretYAML("default", "tls", crt, key), service("backend", backend),
+	docs := []string{testutil.TLSSecretYAML("default", "tls", crt, key), service("backend", backend),
 		fmt.Sprintf(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -74,9 +71,7 @@ spec:
       paths: [{path: /, pathType: Prefix, backend: {service: {name: backend, port: {number: 80}}}}]
 `, host, host)}
 	docs = append(docs, s.extra...)
-	if err := os.WriteFile(filepath.Join(dir, "all.yaml"), []byte(strings.Join(docs, "\n---\n")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeManifests(t, dir, s.config, docs)
 	logs := &testutil.SyncBuffer{}
 	ready := make(chan app.Addrs, 1)
 	c := app.ServeConfig{
@@ -114,13 +109,36 @@ spec:
 	})
 	select {
 	case a := <-ready:
-		return &moat{addrs: a, logs: logs, roots: ca.Pool}
+		return &moat{dir: dir, docs: docs, addrs: a, logs: logs, roots: ca.Pool}
 	case err := <-done:
 		t.Fatalf("moat failed to start: %v\n%s", err, logs.String())
 	case <-time.After(20 * time.Second):
 		t.Fatalf("moat not ready within 20s\n%s", logs.String())
 	}
 	return nil
+}
+
+// writeManifests writes the ConfigMap with config and docs, atomically.
+func writeManifests(t *testing.T, dir string, config map[string]string, docs []string) {
+	t.Helper()
+	var cm strings.Builder
+	cm.WriteString("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n")
+	for k, v := range config {
+		fmt.Fprintf(&cm, "  %s: %q\n", k, v)
+	}
+	all := append([]string{cm.String()}, docs...)
+	tmp := filepath.Join(dir, ".all.yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(strings.Join(all, "\n---\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "all.yaml")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reconfigure replaces the ConfigMap's data.
+func (m *moat) reconfigure(t *testing.T, config map[string]string) {
+	writeManifests(t, m.dir, config, m.docs)
 }
 
 func tail(s string, n int) string {

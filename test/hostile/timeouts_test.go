@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,5 +88,36 @@ func TestClientTimeouts(t *testing.T) {
 			}
 			closedWithin(t, c, 5*time.Second)
 		})
+	}
+}
+
+// TestHeaderTimeoutChangeApplies: a new client-header-timeout applies to
+// new connections without a restart (the servers are replaced, the old
+// ones finish their requests), as an nginx reload does.
+func TestHeaderTimeoutChangeApplies(t *testing.T) {
+	rec := newRecorder(t)
+	m := start(t, rec.addr, setup{config: map[string]string{"client-header-timeout": "60"}})
+	// A request in flight across the change is not cut.
+	c := m.dial(t, false)
+	fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: %s\r\nContent-Length: 6\r\n\r\nabc", host)
+	m.reconfigure(t, map[string]string{"client-header-timeout": "1"})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(m.logs.String(), "client timeouts changed") {
+		if time.Now().After(deadline) {
+			t.Fatal("the new client-header-timeout was not applied within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Fprint(c, "def")
+	if res, err := response(c, 5*time.Second); err != nil || res.StatusCode != 200 {
+		t.Fatalf("request across the change: %v %v", res, err)
+	}
+	stalled := m.dial(t, false)
+	fmt.Fprintf(stalled, "GET / HTTP/1.1\r\nHost: %s\r\n", host)
+	closedWithin(t, stalled, 8*time.Second)
+	if res, err := m.client(false).Get("http://" + host + "/"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("served after the change: %v %v", res, err)
+	} else {
+		res.Body.Close()
 	}
 }
