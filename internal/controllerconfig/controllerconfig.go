@@ -279,6 +279,9 @@ var keys = []Key{
 			return fmt.Errorf("expected a whole number")
 		}
 		c.MaxWorkerConnections = n
+		if n > 0 {
+			return note{fmt.Sprintf("moat allows %d client connections in all; ingress-nginx allows that many per worker process (one per CPU by default)", n)}
+		}
 		return nil
 	}},
 	{"no-auth-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one gets no authentication (auth-url, global-auth-url, basic auth), so ACME HTTP-01 challenges pass; the path of the Ingress, not of the request, as ingress-nginx.", func(c *Config, v string) error {
@@ -403,7 +406,7 @@ var keys = []Key{
 func Default() Config {
 	var c Config
 	for _, k := range keys {
-		if err := k.set(&c, k.Default); err != nil {
+		if err := k.set(&c, k.Default); err != nil && !errors.As(err, new(note)) {
 			panic("controllerconfig: bad default for " + k.Name + ": " + err.Error())
 		}
 	}
@@ -433,6 +436,12 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 			continue
 		}
 		if err := k.set(&c, v); err != nil {
+			var nt note
+			if errors.As(err, &nt) {
+				out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Info, Reason: "ConfigMapValueDiffers", Field: "data." + name,
+					Message: fmt.Sprintf("%s: %s", name, nt.why)})
+				continue
+			}
 			var cp capped
 			if errors.As(err, &cp) {
 				out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "ConfigMapValueCapped", Field: "data." + name,
@@ -488,6 +497,12 @@ const MaxBodyBuffer = 1 << 20
 type capped struct{ why string }
 
 func (c capped) Error() string { return c.why }
+
+// note is a value applied as written whose meaning in moat differs from
+// ingress-nginx's: reported as advice.
+type note struct{ why string }
+
+func (n note) Error() string { return n.why }
 
 func onOff(f func(*Config) *bool) func(*Config, string) error {
 	return func(c *Config, v string) error {

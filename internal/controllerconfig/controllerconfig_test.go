@@ -196,6 +196,11 @@ func TestClientLimitKeys(t *testing.T) {
 	if len(ds) != 0 {
 		t.Fatalf("diagnostics: %v", ds)
 	}
+	// A set limit is applied, with advice: nginx counts it per worker.
+	if c, ds := Parse(map[string]string{"max-worker-connections": "500"}, diag.ObjectRef{Kind: "ConfigMap", Name: "c"}); c.MaxWorkerConnections != 500 ||
+		len(ds) != 1 || ds[0].Severity != diag.Info || ds[0].Reason != "ConfigMapValueDiffers" {
+		t.Errorf("max-worker-connections 500: %d %v", c.MaxWorkerConnections, ds)
+	}
 	if c.ClientHeaderTimeout != 5*time.Second || c.ClientBodyTimeout != 7*time.Second || c.KeepAlive != 0 || c.KeepAliveRequests != 10 || c.MaxWorkerConnections != 0 {
 		t.Errorf("parsed: %+v", c)
 	}
