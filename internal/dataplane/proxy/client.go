@@ -101,6 +101,9 @@ func (b *clientBody) Read(p []byte) (int, error) {
 			_ = b.rd.SetReadDeadline(time.Time{})
 			b.armed = 0
 		}
+	case errors.Is(err, http.ErrBodyReadAfterClose):
+		// Closed on our side (the upstream exchange ended): not the
+		// client's doing.
 	default:
 		if b.err == nil {
 			b.err = err
