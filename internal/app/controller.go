@@ -137,6 +137,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		AnnotationPrefix:      c.AnnotationsPrefix,
 		Certs:                 translate.NewCertCache(),
 		EnableSSLPassthrough:  c.EnableSSLPassthrough,
+		Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin},
 	}
 	loop := &reconcile.Loop{
 		Store:   st,

@@ -113,6 +113,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			AnnotationPrefix:      c.AnnotationsPrefix,
 			Certs:                 translate.NewCertCache(),
 			EnableSSLPassthrough:  c.EnableSSLPassthrough,
+			Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin},
 		},
 		Now:   time.Now,
 		Apply: func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },

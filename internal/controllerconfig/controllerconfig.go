@@ -125,6 +125,14 @@ type Config struct {
 	SSLSessionTimeout   time.Duration
 	SSLSessionTickets   bool
 
+	// Client connection limits (client-header-timeout, client-body-timeout,
+	// keep-alive, keep-alive-requests, max-worker-connections).
+	ClientHeaderTimeout  time.Duration
+	ClientBodyTimeout    time.Duration
+	KeepAlive            time.Duration
+	KeepAliveRequests    int
+	MaxWorkerConnections int
+
 	// GlobalAuth is external authentication for every location unless an
 	// Ingress sets enable-global-auth: "false" or its own auth-url.
 	GlobalAuth GlobalAuth
@@ -200,6 +208,8 @@ var keys = []Key{
 		c.ClientBodyBufferSize = n
 		return nil
 	}},
+	{"client-body-timeout", "60", "Seconds moat waits between two reads of a request body; a client that stalls longer gets 408 and its connection is closed.", atLeastOneSecond(func(c *Config) *time.Duration { return &c.ClientBodyTimeout })},
+	{"client-header-timeout", "60", "Seconds a client has to send a request's header (and, on HTTPS, to complete the TLS handshake); a slower one gets its connection closed.", atLeastOneSecond(func(c *Config) *time.Duration { return &c.ClientHeaderTimeout })},
 	{"compute-full-forwarded-for", "false", "Append the peer address to the incoming X-Forwarded-For instead of replacing it (with use-forwarded-headers).", boolean(func(c *Config) *bool { return &c.ComputeFullForwardedFor })},
 	{"custom-http-errors", "", "Comma-separated upstream status codes (300-599) answered by the default backend on every location.", func(c *Config, v string) error {
 		codes, err := annotations.StatusCodes(v, 300, 599)
@@ -249,6 +259,15 @@ var keys = []Key{
 		}
 		return fmt.Errorf("expected 301, 302, 307 or 308")
 	}},
+	{"keep-alive", "75", "Seconds an idle keep-alive client connection is kept open; 0 turns keep-alive off.", seconds(func(c *Config) *time.Duration { return &c.KeepAlive })},
+	{"keep-alive-requests", "1000", "Requests served on one client connection (HTTP/1.1 or HTTP/2) before moat closes it; 0: no limit.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("expected a whole number")
+		}
+		c.KeepAliveRequests = n
+		return nil
+	}},
 	{"limit-conn-status-code", "503", "Status of requests refused by limit-connections.", statusCode(func(c *Config) *int { return &c.LimitConnStatusCode })},
 	{"limit-req-status-code", "503", "Status of requests refused by limit-rps and limit-rpm.", statusCode(func(c *Config) *int { return &c.LimitReqStatusCode })},
 	{"load-balance", "round_robin", "Default of the load-balance annotation: round_robin or ewma.", func(c *Config, v string) error {
@@ -269,6 +288,17 @@ var keys = []Key{
 			return err
 		}
 		c.LogFormatUpstream = v
+		return nil
+	}},
+	{"max-worker-connections", "16384", "Open client connections moat accepts over its HTTP and HTTPS listeners together (nginx counts it per worker process; moat is one process). Beyond it a new HTTP connection gets 503 and a new HTTPS one is closed before the handshake, counted in moat_client_connections_refused_total. 0: three quarters of the open-file limit less 1024, as ingress-nginx.", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("expected a whole number")
+		}
+		c.MaxWorkerConnections = n
+		if n > 0 {
+			return note{fmt.Sprintf("moat allows %d client connections in all; ingress-nginx allows that many per worker process (one per CPU by default)", n)}
+		}
 		return nil
 	}},
 	{"no-auth-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one gets no authentication (auth-url, global-auth-url, basic auth), so ACME HTTP-01 challenges pass; the path of the Ingress, not of the request, as ingress-nginx.", func(c *Config, v string) error {
@@ -393,7 +423,7 @@ var keys = []Key{
 func Default() Config {
 	var c Config
 	for _, k := range keys {
-		if err := k.set(&c, k.Default); err != nil {
+		if err := k.set(&c, k.Default); err != nil && !errors.As(err, new(note)) {
 			panic("controllerconfig: bad default for " + k.Name + ": " + err.Error())
 		}
 	}
@@ -441,6 +471,12 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 			continue
 		}
 		if err := k.set(&c, v); err != nil {
+			var nt note
+			if errors.As(err, &nt) {
+				out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Info, Reason: "ConfigMapValueDiffers", Field: "data." + name,
+					Message: fmt.Sprintf("%s: %s", name, nt.why)})
+				continue
+			}
 			var cp capped
 			if errors.As(err, &cp) {
 				out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "ConfigMapValueCapped", Field: "data." + name,
@@ -498,6 +534,12 @@ type capped struct{ why string }
 
 func (c capped) Error() string { return c.why }
 
+// note is a value applied as written whose meaning in moat differs from
+// ingress-nginx's: reported as advice.
+type note struct{ why string }
+
+func (n note) Error() string { return n.why }
+
 func onOff(f func(*Config) *bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		switch v {
@@ -528,6 +570,19 @@ func seconds(f func(*Config) *time.Duration) func(*Config, string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return fmt.Errorf("expected a whole number of seconds")
+		}
+		*f(c) = time.Duration(n) * time.Second
+		return nil
+	}
+}
+
+// atLeastOneSecond is seconds for timeouts where 0 would end every
+// connection at once.
+func atLeastOneSecond(f func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("expected a whole number of seconds, at least 1")
 		}
 		*f(c) = time.Duration(n) * time.Second
 		return nil

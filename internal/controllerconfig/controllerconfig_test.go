@@ -203,3 +203,34 @@ func TestLogFormat(t *testing.T) {
 		t.Errorf("a bad format must leave the default, with escape=none: %+v", c.LogFormat)
 	}
 }
+
+func TestClientLimitKeys(t *testing.T) {
+	c := Default()
+	if c.ClientHeaderTimeout != 60*time.Second || c.ClientBodyTimeout != 60*time.Second || c.KeepAlive != 75*time.Second ||
+		c.KeepAliveRequests != 1000 || c.MaxWorkerConnections != 16384 {
+		t.Errorf("client limit defaults: %v %v %v %d %d", c.ClientHeaderTimeout, c.ClientBodyTimeout, c.KeepAlive, c.KeepAliveRequests, c.MaxWorkerConnections)
+	}
+	c, ds := Parse(map[string]string{"client-header-timeout": "5", "client-body-timeout": "7", "keep-alive": "0",
+		"keep-alive-requests": "10", "max-worker-connections": "0"}, diag.ObjectRef{Kind: "ConfigMap", Name: "c"})
+	if len(ds) != 0 {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	// A set limit is applied, with advice: nginx counts it per worker.
+	if c, ds := Parse(map[string]string{"max-worker-connections": "500"}, diag.ObjectRef{Kind: "ConfigMap", Name: "c"}); c.MaxWorkerConnections != 500 ||
+		len(ds) != 1 || ds[0].Severity != diag.Info || ds[0].Reason != "ConfigMapValueDiffers" {
+		t.Errorf("max-worker-connections 500: %d %v", c.MaxWorkerConnections, ds)
+	}
+	if c.ClientHeaderTimeout != 5*time.Second || c.ClientBodyTimeout != 7*time.Second || c.KeepAlive != 0 || c.KeepAliveRequests != 10 || c.MaxWorkerConnections != 0 {
+		t.Errorf("parsed: %+v", c)
+	}
+	for k, v := range map[string]string{"client-header-timeout": "0", "client-body-timeout": "1m", "keep-alive": "-1", "keep-alive-requests": "x", "max-worker-connections": "-5"} {
+		c, ds := Parse(map[string]string{k: v}, diag.ObjectRef{Kind: "ConfigMap", Name: "c"})
+		if len(ds) != 1 || ds[0].Reason != "ConfigMapInvalidValue" || ds[0].Field != "data."+k {
+			t.Errorf("%s: %q: diagnostics %v", k, v, ds)
+		}
+		if d := Default(); c.ClientHeaderTimeout != d.ClientHeaderTimeout || c.ClientBodyTimeout != d.ClientBodyTimeout || c.KeepAlive != d.KeepAlive ||
+			c.KeepAliveRequests != d.KeepAliveRequests || c.MaxWorkerConnections != d.MaxWorkerConnections {
+			t.Errorf("%s: %q: the default is not kept", k, v)
+		}
+	}
+}

@@ -5,7 +5,6 @@
 package dataplane
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +21,7 @@ import (
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
-	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
+	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -31,13 +29,11 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// Server timeouts and limits. No ReadTimeout or WriteTimeout: they would
-// cut long uploads, streamed responses and WebSockets; nginx likewise
-// only times out idle reads and writes.
+// Server limits. The timeouts come from the configuration's ClientLimits
+// (clients.go). No ReadTimeout or WriteTimeout: they would cut long
+// uploads, streamed responses and WebSockets; nginx likewise only times
+// out idle reads and writes.
 const (
-	readHeaderTimeout = 30 * time.Second
-	// idleTimeout is nginx's keepalive_timeout default.
-	idleTimeout = 75 * time.Second
 	// maxHeaderBytes is above nginx's large_client_header_buffers
 	// (4 × 8 KiB) and far below net/http's 1 MiB default.
 	maxHeaderBytes = 64 << 10
@@ -98,6 +94,11 @@ type Dataplane struct {
 	pass        atomic.Pointer[passTable]
 	passEnabled bool
 
+	// gate counts and limits client connections (clients.go); serving
+	// is the listeners' servers (serve.go).
+	gate    *clientconn.Gate
+	serving serving
+
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// keptPools is set when the last Apply kept pools its config dropped
 	// (for requests still on the old snapshot); the next Apply drops them.
@@ -128,6 +129,8 @@ func New(opts Options) (*Dataplane, error) {
 	if d.shutdownTimeout <= 0 {
 		d.shutdownTimeout = DefaultShutdownTimeout
 	}
+	d.gate = clientconn.NewGate(clientconn.Options{Logger: d.log, OnRefused: d.metrics.ClientConnRefused, OnAcceptError: d.metrics.ClientAcceptError})
+	d.applyClients(nil)
 	d.certs = certs.New(opts.DefaultCert)
 	d.tlsServer = certs.NewServer(d.certs, d.now, []string{"h2", "http/1.1"})
 	d.passEnabled = opts.EnableSSLPassthrough
@@ -185,6 +188,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 		d.metrics.ConfigApplied(false, d.now())
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
 	}
+	d.applyClients(cfg.Clients)
 	d.certs.Apply(cfg)
 	d.tlsServer.Apply(cfg)
 	// Pools are added before the swap, and a pool the new config drops is
@@ -481,111 +485,4 @@ func checkCert(c *routecfg.Certificate) error {
 		return errors.New("leaf certificate not parsed (Cert.Leaf is nil)")
 	}
 	return nil
-}
-
-func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) *http.Server {
-	port := 0
-	if a, ok := ln.Addr().(*net.TCPAddr); ok {
-		port = a.Port
-	} else if _, p, err := net.SplitHostPort(ln.Addr().String()); err == nil {
-		port, _ = strconv.Atoi(p)
-	}
-	// Requests must outlive ctx during the graceful drain, so their base
-	// context keeps ctx's values but not its cancellation.
-	base := proxy.WithListenerPort(context.WithoutCancel(ctx), port)
-	var protos http.Protocols
-	protos.SetHTTP1(true)
-	srv := &http.Server{
-		Handler:           d.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		// net/http logs client-side noise here (TLS handshake errors from
-		// scanners, bad requests); keep it out of the default level.
-		ErrorLog:  slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
-		Protocols: &protos,
-		// nginx_process_connections{state} (metrics/conns.go).
-		ConnState: d.metrics.ConnState,
-	}
-	if https {
-		protos.SetHTTP2(true)
-		// Each handshake gets its config by SNI (policy, client-cert
-		// request); the listener terminates TLS itself (Serve).
-		srv.TLSConfig = d.tlsServer.Config()
-		srv.ConnContext = connContext
-	}
-	return srv
-}
-
-// Serve runs the HTTP and HTTPS listeners until ctx is done, then shuts
-// down gracefully: listeners close at once, requests in flight get up to
-// the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. A nil
-// listener is not served. ready, if set, is called once the servers are
-// accepting. Serve returns nil after a clean shutdown, or the first
-// listener error.
-func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, ready func()) error {
-	var servers []*http.Server
-	errc := make(chan error, 2)
-	if httpLn != nil {
-		srv := d.newServer(ctx, httpLn, false)
-		servers = append(servers, srv)
-		go func() { errc <- srv.Serve(httpLn) }()
-	}
-	var front *passthrough.Listener
-	if httpsLn != nil {
-		srv := d.newServer(ctx, httpsLn, true)
-		servers = append(servers, srv)
-		// The front terminates TLS with srv.TLSConfig (so Serve, not
-		// ServeTLS, which would wrap it again) and, with passthrough on,
-		// forwards passthrough hosts by SNI first.
-		po := passthrough.Options{TLS: srv.TLSConfig, Logger: d.log}
-		if d.passEnabled {
-			po.Route, po.Active = d.passRoute, d.passActive
-		}
-		front = passthrough.New(httpsLn, po)
-		go func() { errc <- srv.Serve(front) }()
-	}
-	if len(servers) == 0 {
-		return errors.New("dataplane: no listener to serve")
-	}
-	if ready != nil {
-		// The listeners are bound and their servers started; connections
-		// made from now on queue in the backlog until accepted.
-		ready()
-	}
-
-	var err error
-	pending := len(servers)
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-		pending--
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		} else {
-			err = fmt.Errorf("dataplane listener: %w", err)
-		}
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.shutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, srv := range servers {
-		wg.Go(func() {
-			if serr := srv.Shutdown(sctx); serr != nil {
-				d.log.Warn("graceful shutdown timed out; closing connections", "error", serr)
-				srv.Close()
-			}
-		})
-	}
-	wg.Wait()
-	if front != nil {
-		front.Shutdown(sctx)
-	}
-	for ; pending > 0; pending-- {
-		<-errc // http.ErrServerClosed once shut down
-	}
-	d.transport.CloseIdleConnections()
-	d.backends.CloseIdleConnections()
-	return err
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -50,8 +51,8 @@ func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
 
 // connContext gives each HTTPS connection the state its requests share
 // (the client-certificate verdict).
-func connContext(ctx context.Context, _ net.Conn) context.Context {
-	return certs.WithConnInfo(ctx, &certs.ConnInfo{})
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	return certs.WithConnInfo(clientconn.WithConn(ctx, c), &certs.ConnInfo{})
 }
 
 // validateTLS checks what the TLS features rely on in a virtual host.

@@ -21,11 +21,12 @@ type Writer struct {
 	size     int
 	interval time.Duration
 
-	mu     sync.Mutex
-	buf    []byte
-	timer  *time.Timer
-	armed  bool
-	closed bool
+	mu      sync.Mutex
+	onError func(error)
+	buf     []byte
+	timer   *time.Timer
+	armed   bool
+	closed  bool
 }
 
 // New returns a Writer that writes to w when size bytes are held or
@@ -37,6 +38,16 @@ func New(w io.Writer, size int, interval time.Duration) *Writer {
 	return b
 }
 
+// SetErrorHandler makes failed writes go to f (called with the Writer's
+// lock held, so f must not write to it): those of timed flushes, which
+// have no caller to return to, and those of Write, which then returns no
+// error. Without it a timed flush's error is lost.
+func (b *Writer) SetErrorHandler(f func(error)) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.onError = f
+}
+
 // Write holds p (whole lines) for a later write. A p larger than the
 // buffer is written at once, after what is held. Once closed, Write
 // passes p straight through.
@@ -44,14 +55,14 @@ func (b *Writer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return b.w.Write(p)
+		return b.report(p)
 	}
 	if len(b.buf)+len(p) > b.size {
-		if err := b.flushLocked(); err != nil {
+		if err := b.flushLocked(); err != nil && b.onError == nil {
 			return 0, err
 		}
 		if len(p) > b.size {
-			return b.w.Write(p)
+			return b.report(p)
 		}
 	}
 	b.buf = append(b.buf, p...)
@@ -81,7 +92,20 @@ func (b *Writer) flushLocked() error {
 	// A failed write drops the batch, as an unbuffered log would have
 	// dropped its lines; the next batch tries again.
 	b.buf = b.buf[:0]
+	if err != nil && b.onError != nil {
+		b.onError(err)
+	}
 	return err
+}
+
+// report writes p through, passing an error to the handler if any.
+func (b *Writer) report(p []byte) (int, error) {
+	n, err := b.w.Write(p)
+	if err != nil && b.onError != nil {
+		b.onError(err)
+		return len(p), nil
+	}
+	return n, err
 }
 
 // Close writes what is held; later writes go straight through.

@@ -169,3 +169,34 @@ func TestConcurrentLinesStayWhole(t *testing.T) {
 		t.Fatalf("%d distinct lines, want %d", len(seen), writers*lines)
 	}
 }
+
+// TestErrorHandlerGetsTimedFlushFailures: a timed flush has no caller, so
+// its error goes to the handler; Write then reports nothing itself, so
+// no failure is counted twice.
+func TestErrorHandlerGetsTimedFlushFailures(t *testing.T) {
+	s := newSink()
+	s.fail = errors.New("disk full")
+	w := New(s, 16, 5*time.Millisecond)
+	errs := make(chan error, 10)
+	w.SetErrorHandler(func(err error) { errs <- err })
+	if _, err := w.Write([]byte("a line\n")); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	select {
+	case err := <-errs:
+		if err.Error() != "disk full" {
+			t.Errorf("handler got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the timed flush's failure never reached the handler")
+	}
+	// A line larger than the buffer is written through; its failure too.
+	if _, err := w.Write([]byte(strings.Repeat("x", 40) + "\n")); err != nil {
+		t.Fatalf("Write of a long line: %v", err)
+	}
+	select {
+	case <-errs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a direct write's failure never reached the handler")
+	}
+}

@@ -266,6 +266,9 @@ var codeCases = []codeCase{
 	{code: "ProxySSLSecretCrossNamespace", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: other/backend-ca`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "ProxySSLSecretInvalid", files: map[string]string{"m.yaml": svc + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: backend-ca}\ndata: {other: eA==}\n---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: default/backend-ca`)},
 		obj: "ingress default/web", at: "m.yaml:24"},
+	{code: "AuthURLSelf", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-url: http://127.0.0.1:8080/auth`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "ConfigMapValueDiffers", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  max-worker-connections: \"4096\"\n"},
+		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	// The controller ConfigMap.
 	{code: "ConfigMapInvalid", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.ConfigMap = "moat" }, obj: "--configmap"},
 	{code: "ConfigMapNotFound", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat"},

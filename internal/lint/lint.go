@@ -183,6 +183,8 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 			EnableSSLPassthrough:  opts.EnableSSLPassthrough,
 			ConfigMap:             opts.ConfigMap,
 			Now:                   opts.Now,
+			// moat's default listeners, so an auth-url back at moat is flagged.
+			Listeners: translate.Listeners{HTTP: ":8080", HTTPS: ":8443", Admin: "127.0.0.1:10254"},
 		}
 	}
 	for _, class := range classes {

@@ -64,6 +64,9 @@ type Metrics struct {
 	byRoute   sync.Map // *routecfg.Route → *series
 	byCanary  sync.Map // *routecfg.Route → *series of its canary
 	byVH      sync.Map // *routecfg.VirtualHost → *series
+
+	clientRefused, acceptErrors *prometheus.CounterVec
+	accessLogErrs               prometheus.Counter
 }
 
 // New creates the collectors with empty constant labels and registers
@@ -106,6 +109,23 @@ func NewWith(reg prometheus.Registerer, opts Options) *Metrics {
 		// ingress-nginx reports its nginx processes; moat's data plane
 		// is its own process.
 		prometheus.WrapRegistererWith(cl, reg).MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: namespace + "_nginx"}))
+	}
+	m.clientRefused = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "moat_client_connections_refused_total",
+		Help: "Client connections refused because max-worker-connections were open (503 on HTTP, closed on HTTPS), by listener.",
+	}, []string{"listener"})
+	m.acceptErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "moat_client_accept_errors_total",
+		Help: "Failed accepts of client connections (such as EMFILE at the open-file limit), by listener.",
+	}, []string{"listener"})
+	m.accessLogErrs = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "moat_access_log_write_errors_total",
+		Help: "Access-log writes that failed (the lines are lost; serving goes on).",
+	})
+	reg.MustRegister(m.clientRefused, m.acceptErrors, m.accessLogErrs)
+	for _, l := range []string{"http", "https"} {
+		m.clientRefused.WithLabelValues(l)
+		m.acceptErrors.WithLabelValues(l)
 	}
 	m.unmatched = m.newSeries(unmatchedHost, nil, nil)
 	return m
@@ -200,4 +220,26 @@ func (m *Metrics) SetLeader(name string, leading bool) {
 		v = 1
 	}
 	m.leader.WithLabelValues(name).Set(v)
+}
+
+// ClientConnRefused counts a client connection refused at the connection
+// limit on listener ("http" or "https").
+func (m *Metrics) ClientConnRefused(listener string) {
+	if m != nil {
+		m.clientRefused.WithLabelValues(listener).Inc()
+	}
+}
+
+// ClientAcceptError counts a failed accept on listener.
+func (m *Metrics) ClientAcceptError(listener string) {
+	if m != nil {
+		m.acceptErrors.WithLabelValues(listener).Inc()
+	}
+}
+
+// AccessLogError counts a failed access-log write.
+func (m *Metrics) AccessLogError() {
+	if m != nil {
+		m.accessLogErrs.Inc()
+	}
 }

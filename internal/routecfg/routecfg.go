@@ -33,6 +33,9 @@ type Config struct {
 	// TrafficDefaults are the controller-wide body, timeout and limit
 	// settings; nil means ingress-nginx's defaults (DefaultTraffic).
 	TrafficDefaults *TrafficDefaults
+	// Clients are the limits on client connections; nil means
+	// DefaultClientLimits.
+	Clients *ClientLimits
 	// Global holds the controller ConfigMap settings the proxy applies to
 	// every request (redirect code, forwarded headers, block lists); nil
 	// means ingress-nginx's defaults.

@@ -45,6 +45,18 @@ func (t *translator) loadControllerConfig() {
 	t.diags = append(t.diags, ds...)
 	t.cfg.Global = globalSettings(&c)
 	t.cfg.ServerTLS = serverTLS(&c)
+	t.cfg.Clients = clientLimits(&c)
+}
+
+// clientLimits are the connection limits the data plane's listeners apply.
+func clientLimits(c *controllerconfig.Config) *routecfg.ClientLimits {
+	l := routecfg.DefaultClientLimits()
+	l.HeaderTimeout = c.ClientHeaderTimeout
+	l.BodyTimeout = c.ClientBodyTimeout
+	l.KeepAlive = c.KeepAlive
+	l.KeepAliveRequests = c.KeepAliveRequests
+	l.MaxConnections = c.MaxWorkerConnections
+	return &l
 }
 
 // globalSettings is the part of the ConfigMap the proxy applies per

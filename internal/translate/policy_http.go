@@ -232,6 +232,7 @@ func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingre
 		deny("invalid auth-url")
 		return nil
 	}
+	t.checkAuthSelf(r, s.URL, global)
 	if c.ProxySetHeaders != "" && !global {
 		if key, ok := t.sameNamespace(r, ing, "auth-proxy-set-headers", c.ProxySetHeaders, "ConfigMap"); ok {
 			cm, found := t.sn.ConfigMaps[key]

@@ -37,6 +37,14 @@ type Options struct {
 	Now time.Time
 	// Certs memoises certificate parsing across runs; may be nil.
 	Certs *CertCache
+	// Listeners are moat's own bound addresses, so that an auth-url
+	// pointing back at moat is reported (auth_self.go); zero: unknown.
+	Listeners Listeners
+}
+
+// Listeners are the addresses moat serves on ("host:port"; "" for none).
+type Listeners struct {
+	HTTP, HTTPS, Admin string
 }
 
 // DefaultControllerClass is the IngressClass controller value moat claims.

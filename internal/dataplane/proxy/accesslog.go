@@ -41,7 +41,9 @@ func (h *Handler) writeAccessLog(st *reqState, r *http.Request, start, end time.
 		}
 		b = st.appendFormatLine((*bp)[:0], f, r, start, end, status)
 	}
-	h.accessLog.Write(b) //nolint:errcheck // a failing log sink must not fail requests
+	if _, err := h.accessLog.Write(b); err != nil {
+		h.accessLogFailed(err) // a failing log sink must not fail requests
+	}
 	*bp = b
 	logBuffers.Put(bp)
 }
@@ -509,4 +511,14 @@ func (st *reqState) canary() *routecfg.Canary {
 		return nil
 	}
 	return st.rt.Policy.Canary
+}
+
+// accessLogFailed counts a failed access-log write and reports the first
+// one (a full disk would otherwise make a log line per request).
+func (h *Handler) accessLogFailed(err error) {
+	h.metrics.AccessLogError()
+	if h.logFailed.CompareAndSwap(false, true) {
+		h.logger.Warn("writing the access log failed; its lines are lost until it works again, and each failure is counted in moat_access_log_write_errors_total",
+			"error", err)
+	}
 }

@@ -101,6 +101,13 @@ func (h *Handler) modifyResponse(res *http.Response) error {
 // 502 otherwise. Connect failures mark the endpoint for passive health.
 func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	st := r.Context().Value(stateKey{}).(*reqState)
+	if clientBodyErr(st) {
+		// The client's fault, not the upstream's. (A failed read of the
+		// connection also cancels the request's context in net/http, so
+		// this comes before the 499 case.)
+		h.clientBodyFailed(st, r)
+		return
+	}
 	status := http.StatusBadGateway
 	connectErr := isDialError(err)
 	st.obs.upstream, st.obs.upFailed = true, true

@@ -20,6 +20,9 @@ import (
 // httpReq is the per-request state of the HTTP families.
 type httpReq struct {
 	global *routecfg.Global
+	// authDepth is how deep in moat's own auth sub-requests this request
+	// is (0: a client's request; client.go).
+	authDepth int
 	// https is the scheme the client used: the connection's, or a trusted
 	// X-Forwarded-Proto (ingress-nginx's $pass_access_scheme).
 	https bool
@@ -165,6 +168,7 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	hdr.Set("X-Original-Url", scheme+"://"+r.Host+r.RequestURI)
 	hdr.Set("X-Original-Method", r.Method)
 	hdr.Set("X-Sent-From", "nginx-ingress-controller")
+	hdr[authHopHeader] = []string{h.authHopValue(st)}
 	hdr.Set("X-Real-Ip", st.http.client.String())
 	hdr.Set("X-Forwarded-For", st.http.client.String())
 	if a.Method != "" {
@@ -696,6 +700,8 @@ func (h *Handler) errorPage(st *reqState, code int) (io.ReadCloser, int, http.He
 // httpHandlerState is the Handler's share of the HTTP families.
 type httpHandlerState struct {
 	authClient *http.Client
+	// authToken marks moat's own auth sub-requests (client.go).
+	authToken string
 	// authCache is auth-cache-key's cache, kept across swaps.
 	authCache authCache
 	// authPools are the auth-keepalive connection pools.

@@ -16,6 +16,7 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
@@ -86,6 +87,8 @@ type Handler struct {
 	http httpHandlerState
 	// server holds the Server header values (server.go).
 	server serverHeader
+	// logFailed is set once an access-log write has failed (accesslog.go).
+	logFailed atomic.Bool
 }
 
 // New returns a Handler. One ReverseProxy is built here and shared by all
@@ -116,6 +119,12 @@ func New(opts Options) *Handler {
 	}
 	h.http.authClient = newAuthClient()
 	h.server = newServerHeader(opts.Version)
+	h.http.authToken = newAuthToken()
+	// A buffered access log (linebuf) writes in the background: its
+	// failures come back through the handler.
+	if eh, ok := h.accessLog.(interface{ SetErrorHandler(func(error)) }); ok {
+		eh.SetErrorHandler(h.accessLogFailed)
+	}
 	if p := opts.HTTPSRedirectPort; p != 0 && p != 443 {
 		h.redirectPort = strconv.Itoa(p)
 	}
@@ -205,6 +214,8 @@ type reqState struct {
 	http httpReq
 	// obs is what the access log and metrics report about the exchange.
 	obs observation
+	// body is the client's request body (client.go).
+	body clientBody
 	// maxResponseHeader bounds the upstream's response header for the
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
 	// Buffering the response (proxy-buffering) is rw.holdFlush.
@@ -223,11 +234,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.finish(st, r, start)
 
 	var table *router.Table
+	lim := &defaultClients
 	if s := h.snapshot(); s != nil {
 		table = s.Table
 		st.tr.setConfig(s.Config)
 		if s.Config != nil {
 			st.http.global = s.Config.Global
+			if s.Config.Clients != nil {
+				lim = s.Config.Clients
+			}
 		}
 	}
 	st.rw.server = h.server.value(st.http.global)
@@ -238,6 +253,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.vh, st.rt = vh, rt
 	st.obs.uri = path
 	st.reqID = requestID(r)
+	if h.clientGate(st, w, r, lim) {
+		return
+	}
 	if r.TLS != nil && vh != nil {
 		st.hsts = vh.HSTS
 	}

@@ -1,0 +1,291 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
+	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy"
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// retireTimeout bounds how long the servers of a replaced generation may
+// finish their requests: ingress-nginx's worker-shutdown-timeout.
+const retireTimeout = 240 * time.Second
+
+// source is one listener moat accepts client connections on.
+type source struct {
+	ln    net.Listener // the gate's listener, or the TLS front over it
+	https bool
+	port  int
+}
+
+// generation is the HTTP servers built with one client-header-timeout
+// and keep-alive (http.Server reads its timeouts without locking, so they
+// cannot change under it): one server per source, each fed by a
+// connQueue. A change starts a new generation for new connections while
+// the old one finishes its requests and closes its idle connections, as
+// an nginx reload does.
+type generation struct {
+	lim     *routecfg.ClientLimits
+	servers []*http.Server
+	queues  []*connQueue
+	wg      sync.WaitGroup // the servers' Serve calls
+}
+
+// connQueue is the listener a generation's server accepts from; the
+// source's dispatcher hands it connections.
+type connQueue struct {
+	addr   net.Addr
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case <-q.closed:
+		return nil, net.ErrClosed
+	default:
+	}
+	select {
+	case c := <-q.conns:
+		return c, nil
+	case <-q.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.closed) })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }
+
+// serving is Serve's state that Apply needs to start a new generation.
+type serving struct {
+	mu       sync.Mutex
+	ctx      context.Context
+	sources  []source
+	cur      *generation
+	retiring map[*generation]bool
+	stopped  bool
+	changed  chan struct{} // closed and replaced when cur changes
+}
+
+func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.ClientLimits) *http.Server {
+	// Requests must outlive ctx during the graceful drain, so their base
+	// context keeps ctx's values but not its cancellation.
+	base := proxy.WithListenerPort(context.WithoutCancel(ctx), src.port)
+	var protos http.Protocols
+	protos.SetHTTP1(true)
+	srv := &http.Server{
+		Handler:           d.handler,
+		ReadHeaderTimeout: lim.HeaderTimeout,
+		IdleTimeout:       lim.KeepAlive,
+		MaxHeaderBytes:    maxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ConnContext:       clientconn.WithConn,
+		// net/http logs client-side noise here (TLS handshake errors from
+		// scanners, bad requests); keep it out of the default level.
+		ErrorLog:  slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+		Protocols: &protos,
+		// nginx_process_connections{state} (metrics/conns.go).
+		ConnState: d.metrics.ConnState,
+	}
+	if src.https {
+		// The front terminates TLS with each SNI's config (policy,
+		// client-cert request); the server only sees *tls.Conn. It gets no
+		// TLSConfig: configuring HTTP/2 would write to the shared one.
+		protos.SetHTTP2(true)
+		srv.ConnContext = connContext
+	}
+	if lim.KeepAlive <= 0 {
+		srv.SetKeepAlivesEnabled(false) // nginx's keepalive_timeout 0
+	}
+	return srv
+}
+
+// startGeneration builds and starts the servers for lim.
+func (d *Dataplane) startGeneration(ctx context.Context, srcs []source, lim *routecfg.ClientLimits) *generation {
+	g := &generation{lim: lim}
+	for _, src := range srcs {
+		q := &connQueue{addr: src.ln.Addr(), conns: make(chan net.Conn), closed: make(chan struct{})}
+		srv := d.newServer(ctx, src, lim)
+		g.servers = append(g.servers, srv)
+		g.queues = append(g.queues, q)
+		g.wg.Go(func() { _ = srv.Serve(q) }) // http.ErrServerClosed once shut down
+	}
+	return g
+}
+
+// shutdown stops g's servers: idle connections at once, the others when
+// their requests end or ctx does.
+func (d *Dataplane) shutdown(ctx context.Context, g *generation) {
+	var wg sync.WaitGroup
+	for _, srv := range g.servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				d.log.Warn("graceful shutdown timed out; closing connections", "error", err)
+				srv.Close()
+			}
+		})
+	}
+	wg.Wait()
+	g.wg.Wait()
+}
+
+// regenerate starts a generation for lim when the servers run with other
+// header or keep-alive timeouts, and retires the old one.
+func (d *Dataplane) regenerate(lim *routecfg.ClientLimits) {
+	s := &d.serving
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur
+	if s.stopped || old == nil || (old.lim.HeaderTimeout == lim.HeaderTimeout && old.lim.KeepAlive == lim.KeepAlive) {
+		return
+	}
+	s.cur = d.startGeneration(s.ctx, s.sources, lim)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.retiring[old] = true
+	d.log.Info("client timeouts changed; new connections get them, existing ones finish first",
+		"client_header_timeout", lim.HeaderTimeout, "keep_alive", lim.KeepAlive)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), retireTimeout)
+		defer cancel()
+		d.shutdown(ctx, old)
+		s.mu.Lock()
+		delete(s.retiring, old)
+		s.mu.Unlock()
+	}()
+}
+
+// dispatch hands the connections of source i to the current generation
+// until the source is closed.
+func (d *Dataplane) dispatch(i int, src source) error {
+	s := &d.serving
+	for {
+		c, err := src.ln.Accept()
+		if err != nil {
+			return err
+		}
+		for {
+			s.mu.Lock()
+			g, changed, stopped := s.cur, s.changed, s.stopped
+			s.mu.Unlock()
+			if stopped {
+				c.Close()
+				break
+			}
+			select {
+			case g.queues[i].conns <- c:
+			case <-changed: // a new generation: hand it there
+				continue
+			case <-g.queues[i].closed:
+				continue
+			}
+			break
+		}
+	}
+}
+
+func listenerPort(ln net.Listener) int {
+	if a, ok := ln.Addr().(*net.TCPAddr); ok {
+		return a.Port
+	}
+	if _, p, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		port, _ := strconv.Atoi(p)
+		return port
+	}
+	return 0
+}
+
+// Serve runs the HTTP and HTTPS listeners until ctx is done, then shuts
+// down gracefully: listeners close at once, requests in flight get up to
+// the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. A nil
+// listener is not served. ready, if set, is called once the servers are
+// accepting. Serve returns nil after a clean shutdown, or the first
+// listener error.
+func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, ready func()) error {
+	var srcs []source
+	if httpLn != nil {
+		srcs = append(srcs, source{ln: d.gate.Listen(httpLn, "http", false), port: listenerPort(httpLn)})
+	}
+	var front *passthrough.Listener
+	if httpsLn != nil {
+		// The front terminates TLS and, with passthrough on, forwards
+		// passthrough hosts by SNI first.
+		po := passthrough.Options{TLS: d.tlsServer.Config(), Logger: d.log}
+		if d.passEnabled {
+			po.Route, po.Active = d.passRoute, d.passActive
+		}
+		front = passthrough.New(d.gate.Listen(httpsLn, "https", true), po)
+		srcs = append(srcs, source{ln: front, https: true, port: listenerPort(httpsLn)})
+	}
+	if len(srcs) == 0 {
+		return errors.New("dataplane: no listener to serve")
+	}
+	s := &d.serving
+	s.mu.Lock()
+	s.ctx, s.sources, s.retiring, s.changed = ctx, srcs, map[*generation]bool{}, make(chan struct{})
+	s.cur = d.startGeneration(ctx, srcs, d.clientLimits())
+	s.mu.Unlock()
+	errc := make(chan error, len(srcs))
+	for i, src := range srcs {
+		go func() { errc <- d.dispatch(i, src) }()
+	}
+	if ready != nil {
+		// The listeners are bound and their servers started; connections
+		// made from now on queue in the backlog until accepted.
+		ready()
+	}
+
+	var err error
+	pending := len(srcs)
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		pending--
+		if errors.Is(err, net.ErrClosed) {
+			err = nil
+		} else {
+			err = fmt.Errorf("dataplane listener: %w", err)
+		}
+	}
+	for _, src := range srcs {
+		src.ln.Close()
+	}
+	for ; pending > 0; pending-- {
+		<-errc // net.ErrClosed once closed
+	}
+	s.mu.Lock()
+	s.stopped = true
+	gens := []*generation{s.cur}
+	for g := range s.retiring {
+		gens = append(gens, g)
+	}
+	s.mu.Unlock()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, g := range gens {
+		wg.Go(func() { d.shutdown(sctx, g) })
+	}
+	wg.Wait()
+	if front != nil {
+		front.Shutdown(sctx)
+	}
+	d.transport.CloseIdleConnections()
+	d.backends.CloseIdleConnections()
+	return err
+}
