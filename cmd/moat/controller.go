@@ -43,6 +43,7 @@ $KUBECONFIG or ~/.kube/config.`,
 			// A proxy's small live heap would otherwise be collected ~30
 			// times a second under load (internal/gctune).
 			defer gctune.Start(gctune.Options{Logger: c.Log}).Stop()
+			c.Reread = sighup()
 			return app.Controller(cmd.Context(), c)
 		},
 	}
@@ -66,6 +67,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
 	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	lifecycleFlags(cmd, &c.Lifecycle)
 	// The Downward API provides these in a pod (see deploy/deployment.yaml).
 	c.ElectionNamespace = envOr("POD_NAMESPACE", "moat-system")
 	c.Identity = os.Getenv("POD_NAME")

@@ -2,17 +2,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "moat:", err)
@@ -28,7 +25,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
-	root.AddCommand(newControllerCmd())
+	root.AddCommand(newControllerCmd(), newWaitShutdownCmd())
 	root.AddCommand(newLintCmd(), newConvertCmd(), newSecretCmd(), newCertCmd())
 	return root
 }

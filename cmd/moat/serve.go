@@ -37,6 +37,7 @@ keeps serving.`,
 			// A proxy's small live heap would otherwise be collected ~30
 			// times a second under load (internal/gctune).
 			defer gctune.Start(gctune.Options{Logger: c.Log}).Stop()
+			c.Reread = sighup()
 			return app.Serve(cmd.Context(), c)
 		},
 	}
@@ -56,6 +57,7 @@ keeps serving.`,
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
 	f.BoolVar(&accessLog, "access-log", true, "write one JSON line per request to stdout")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	lifecycleFlags(cmd, &c.Lifecycle)
 	_ = cmd.MarkFlagRequired("manifests")
 	return cmd
 }

@@ -11,8 +11,6 @@ import (
 	"log/slog"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/moat-ingress/moat/internal/admin"
 	"github.com/moat-ingress/moat/internal/reconcile"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -49,6 +47,8 @@ type ServeConfig struct {
 	// the reconcile loop's trailing hold-off); zero means the defaults
 	// (file: 10 ms / 500 ms; reconcile: 100 ms / 500 ms).
 	HoldOff, MaxDelay time.Duration
+	// Lifecycle: shutdown phases and SIGHUP (lifecycle.go).
+	Lifecycle
 }
 
 // Addrs are the bound listener addresses (useful with port 0).
@@ -56,7 +56,8 @@ type Addrs struct {
 	HTTP, HTTPS, Admin string
 }
 
-// Serve runs moat in file mode until ctx is done.
+// Serve runs moat in file mode until ctx is done, then shuts down in
+// phases (Lifecycle).
 func Serve(ctx context.Context, c ServeConfig) error {
 	log := c.Log
 	if log == nil {
@@ -105,10 +106,12 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	// request already sees the configuration.
 	loop.Once()
 
-	g, gctx := errgroup.WithContext(ctx)
+	stop, g, gctx := newStopper(ctx, p, log, c.Lifecycle, shutdownTimeout(c.ShutdownTimeout, st, loop.Options))
+	stop.adm = adm
 	g.Go(func() error { return src.Run(gctx) })
 	g.Go(func() error { return loop.Run(gctx) })
-	p.serveTraffic(g, gctx, c.Ready)
+	g.Go(func() error { return reread(gctx, c.Reread, log, "manifests", src.Reread) })
+	p.serveTraffic(g, stop.traffic, c.Ready)
 	p.serveAdmin(g, gctx, adm)
 	return g.Wait()
 }

@@ -41,9 +41,11 @@ const (
 	// maxHeaderBytes is above nginx's large_client_header_buffers
 	// (4 × 8 KiB) and far below net/http's 1 MiB default.
 	maxHeaderBytes = 64 << 10
-	// DefaultShutdownTimeout is how long Serve waits for requests in
-	// flight after ctx is done; within Kubernetes' default 30 s grace.
-	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultShutdownTimeout is how long Serve drains requests, streams
+	// and WebSockets after ctx is done: ingress-nginx's
+	// worker-shutdown-timeout default (deploy/ sets the pod's
+	// terminationGracePeriodSeconds to cover it).
+	DefaultShutdownTimeout = 240 * time.Second
 )
 
 // Options configures a Dataplane.
@@ -77,10 +79,13 @@ type Options struct {
 
 // Dataplane serves the last good configuration.
 type Dataplane struct {
-	log             *slog.Logger
-	metrics         *metrics.Metrics
-	now             func() time.Time
-	shutdownTimeout time.Duration
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	now     func() time.Time
+	// shutdownTimeout bounds the drain (nanoseconds; SetShutdownTimeout);
+	// upgrades are the WebSockets it waits for (drain.go).
+	shutdownTimeout atomic.Int64
+	upgrades        *proxy.Upgrades
 
 	snap      atomic.Pointer[proxy.Snapshot]
 	certs     *certs.Store
@@ -111,19 +116,17 @@ func New(opts Options) (*Dataplane, error) {
 		return nil, errors.New("dataplane: no default certificate (see certs.GenerateDefault)")
 	}
 	d := &Dataplane{
-		log:             opts.Logger,
-		metrics:         opts.Metrics,
-		now:             opts.Now,
-		shutdownTimeout: opts.ShutdownTimeout,
+		log:      opts.Logger,
+		metrics:  opts.Metrics,
+		now:      opts.Now,
+		upgrades: proxy.NewUpgrades(),
 	}
+	d.SetShutdownTimeout(opts.ShutdownTimeout)
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	if d.now == nil {
 		d.now = time.Now
-	}
-	if d.shutdownTimeout <= 0 {
-		d.shutdownTimeout = DefaultShutdownTimeout
 	}
 	d.certs = certs.New(opts.DefaultCert)
 	d.tlsServer = certs.NewServer(d.certs, d.now, []string{"h2", "http/1.1"})
@@ -151,6 +154,7 @@ func New(opts Options) (*Dataplane, error) {
 		Logger:            d.log,
 		Metrics:           d.metrics,
 		Now:               d.now,
+		Upgrades:          d.upgrades,
 	})
 	return d, nil
 }
@@ -512,12 +516,13 @@ func (d *Dataplane) newServer(ctx context.Context, ln net.Listener, https bool) 
 	return srv
 }
 
-// Serve runs the HTTP and HTTPS listeners until ctx is done, then shuts
-// down gracefully: listeners close at once, requests in flight get up to
-// the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. A nil
-// listener is not served. ready, if set, is called once the servers are
-// accepting. Serve returns nil after a clean shutdown, or the first
-// listener error.
+// Serve runs the HTTP and HTTPS listeners until ctx is done, then drains
+// (drain.go): the listeners close, HTTP/1.1 connections get Connection:
+// close on their next response, HTTP/2 connections GOAWAY, and requests,
+// streams and WebSockets in flight get up to the shutdown timeout. HTTPS
+// offers HTTP/2 and HTTP/1.1 by ALPN. A nil listener is not served.
+// ready, if set, is called once the servers are accepting. Serve returns
+// nil after a clean shutdown, or the first listener error.
 func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, ready func()) error {
 	var servers []*http.Server
 	errc := make(chan error, 2)
@@ -561,21 +566,7 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 			err = fmt.Errorf("dataplane listener: %w", err)
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.shutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, srv := range servers {
-		wg.Go(func() {
-			if serr := srv.Shutdown(sctx); serr != nil {
-				d.log.Warn("graceful shutdown timed out; closing connections", "error", serr)
-				srv.Close()
-			}
-		})
-	}
-	wg.Wait()
-	if front != nil {
-		front.Shutdown(sctx)
-	}
+	d.drain(ctx, servers, front)
 	for ; pending > 0; pending-- {
 		<-errc // http.ErrServerClosed once shut down
 	}

@@ -61,6 +61,9 @@ type Options struct {
 	Metrics *metrics.Metrics
 	// Now is the clock for access-log times and durations; nil: time.Now.
 	Now func() time.Time
+	// Upgrades, when set, tracks upgraded connections (WebSockets) for
+	// the drain on shutdown (upgrades.go).
+	Upgrades *Upgrades
 }
 
 // Handler serves requests against the current Snapshot.
@@ -73,6 +76,7 @@ type Handler struct {
 	now          func() time.Time
 	redirectPort string // "" when 443
 	backends     Backends
+	upgrades     *Upgrades
 	traffic      trafficState
 	rp           *httputil.ReverseProxy
 	// http is the HTTP families' shared state (policy_http.go).
@@ -90,6 +94,7 @@ func New(opts Options) *Handler {
 		metrics:   opts.Metrics,
 		now:       opts.Now,
 		backends:  opts.Backends,
+		upgrades:  opts.Upgrades,
 	}
 	h.traffic = newTrafficState()
 	if h.snapshot == nil {
@@ -205,6 +210,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	st := statePool.Get().(*reqState)
 	st.rw.w = w
+	if h.upgrades != nil && r.Header["Upgrade"] != nil {
+		st.rw.upgrades, st.rw.websocket = h.upgrades, isWebSocket(r.Header)
+	}
 	// Deferred so that the access log and metrics also see requests whose
 	// body copy ReverseProxy aborts with panic(http.ErrAbortHandler).
 	defer h.finish(st, r, start)
