@@ -46,10 +46,13 @@ func (r *Replica) UnreadySince() time.Time {
 }
 
 // Balancer probes each replica's /readyz every 20 ms and dials new
-// connections round-robin over the ready ones. Connections already open
+// connections round-robin over the ready ones. A replica whose readiness
+// drops still gets new connections for lag, the time an endpoint change
+// takes to reach kube-proxy and load balancers. Connections already open
 // stay where they are, as with kube-proxy.
 type Balancer struct {
 	Replicas []*Replica
+	lag      time.Duration
 	next     atomic.Uint64
 	dials    sync.Map // replica name → *atomic.Int64
 	stop     chan struct{}
@@ -57,8 +60,8 @@ type Balancer struct {
 }
 
 // NewBalancer starts probing; Close stops it.
-func NewBalancer(rs ...*Replica) *Balancer {
-	b := &Balancer{Replicas: rs, stop: make(chan struct{})}
+func NewBalancer(lag time.Duration, rs ...*Replica) *Balancer {
+	b := &Balancer{Replicas: rs, lag: lag, stop: make(chan struct{})}
 	probe := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for _, r := range rs {
 		b.dials.Store(r.Name, new(atomic.Int64))
@@ -99,7 +102,7 @@ func (b *Balancer) Dials(name string) int64 {
 func (b *Balancer) DialContext(ctx context.Context, network, _ string) (net.Conn, error) {
 	for range len(b.Replicas) {
 		r := b.Replicas[b.next.Add(1)%uint64(len(b.Replicas))]
-		if !r.ready.Load() {
+		if !r.ready.Load() && (r.unreadyAt.Load() == 0 || time.Since(r.UnreadySince()) >= b.lag) {
 			continue
 		}
 		v, _ := b.dials.Load(r.Name)
@@ -110,9 +113,10 @@ func (b *Balancer) DialContext(ctx context.Context, network, _ string) (net.Conn
 	return nil, errors.New("balancer: no ready replica")
 }
 
-// Load sends GET requests from several workers through a client whose
-// connections the Balancer places (keep-alive on) until Stop, or until
-// max requests or maxTime, whichever comes first.
+// Load sends GET requests from several workers through clients whose
+// connections the Balancer places until Stop, or until max requests or
+// maxTime, whichever comes first. Half the workers keep connections alive,
+// the others open one per request.
 type Load struct {
 	OK, Failed atomic.Int64
 	mu         sync.Mutex
@@ -125,9 +129,14 @@ type Load struct {
 func StartLoad(b *Balancer, url string, workers int, max int64, maxTime time.Duration) *Load {
 	ctx, cancel := context.WithTimeout(context.Background(), maxTime)
 	l := &Load{cancel: cancel}
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: b.DialContext, MaxIdleConnsPerHost: workers}}
+	keep := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: b.DialContext, MaxIdleConnsPerHost: workers}}
+	fresh := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: b.DialContext, DisableKeepAlives: true}}
 	var sent atomic.Int64
-	for range workers {
+	for i := range workers {
+		c := keep
+		if i%2 == 1 {
+			c = fresh
+		}
 		l.wg.Go(func() {
 			for ctx.Err() == nil && sent.Add(1) <= max {
 				err := get(c, url)

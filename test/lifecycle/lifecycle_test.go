@@ -32,7 +32,7 @@ func TestSIGHUPRereadsUnderLoad(t *testing.T) {
 	}
 	m := startMoat(t, dir, time.Second)
 	a := &testutil.Replica{Name: "a", HTTP: m.http, Admin: m.admin}
-	b := testutil.NewBalancer(a)
+	b := testutil.NewBalancer(300*time.Millisecond, a)
 	defer b.Close()
 	testutil.Eventually(t, 10*time.Second, "moat ready", func() error {
 		if !a.Ready() {
@@ -90,7 +90,8 @@ func TestSIGHUPRereadsUnderLoad(t *testing.T) {
 }
 
 // TestSIGTERMDrainsUnderLoad: two replicas behind a balancer that, like an
-// endpoints controller, dials only replicas whose /readyz answers 200. One
+// endpoints controller, dials only replicas whose /readyz answers 200
+// (300 ms behind, as an endpoint change takes time to propagate). One
 // gets SIGTERM while a slow request, an HTTP/2 stream and a WebSocket are
 // open through it. Its /readyz fails at once; it still accepts for the
 // grace period; then its listeners close, the slow request's response
@@ -107,7 +108,7 @@ func TestSIGTERMDrainsUnderLoad(t *testing.T) {
 	m1, m2 := startMoat(t, dir, grace), startMoat(t, dir, grace)
 	r1 := &testutil.Replica{Name: "m1", HTTP: m1.http, Admin: m1.admin}
 	r2 := &testutil.Replica{Name: "m2", HTTP: m2.http, Admin: m2.admin}
-	b := testutil.NewBalancer(r1, r2)
+	b := testutil.NewBalancer(300*time.Millisecond, r1, r2)
 	defer b.Close()
 	testutil.Eventually(t, 10*time.Second, "both replicas ready", func() error {
 		if !r1.Ready() || !r2.Ready() {
