@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -275,4 +277,35 @@ func h2Conn(t *testing.T, addr string) *http2.ClientConn {
 	}
 	t.Cleanup(func() { cc.Close() })
 	return cc
+}
+
+// TestWaitShutdown: the preStop command starts the graceful shutdown and
+// returns only once moat has exited, after the grace period.
+func TestWaitShutdown(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "svc.yaml", service("svc-a", backend(t, "a")))
+	writeFile(t, dir, "cm.yaml", configMap("2s"))
+	writeFile(t, dir, "ingress.yaml", ingress("svc-a"))
+	const grace = 500 * time.Millisecond
+	m := startMoat(t, dir, grace)
+	start := time.Now()
+	out, err := exec.Command(moatBin, "wait-shutdown", "--pid", strconv.Itoa(m.cmd.Process.Pid)).CombinedOutput()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("moat wait-shutdown: %v\n%s", err, out)
+	}
+	select {
+	case <-m.exited:
+	default:
+		t.Fatalf("moat wait-shutdown returned after %v while moat still runs", took)
+	}
+	if m.err != nil {
+		t.Errorf("moat exit: %v, want status 0", m.err)
+	}
+	if took < grace {
+		t.Errorf("moat wait-shutdown returned after %v, within the grace period %v", took, grace)
+	}
+	if !m.logged("shutdown: drained") {
+		t.Error("no INFO line \"shutdown: drained\"")
+	}
 }
