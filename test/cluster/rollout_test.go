@@ -32,6 +32,8 @@ import (
 // load fails, the long request completes, and the WebSocket works through
 // the drain and gets a Close frame (1001) at its end (the ConfigMap's
 // worker-shutdown-timeout, 2 s here), after which the process exits 0.
+// The other replica gets SIGHUP meanwhile: it re-reads the ConfigMap and
+// keeps serving.
 func TestRolloutDrain(t *testing.T) {
 	const grace, drain = time.Second, 2 * time.Second
 	ns := namespace(t, "rollout")
@@ -80,6 +82,10 @@ func TestRolloutDrain(t *testing.T) {
 		}
 		long <- err
 	}()
+	// SIGHUP re-reads the controller ConfigMap and drops nothing.
+	if err := m2.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(300 * time.Millisecond) // load on both; the long request under way
 
 	sigterm := time.Now()
@@ -124,6 +130,9 @@ func TestRolloutDrain(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	load.Stop()
+	if !m2.running() || !m2.logged("re-read: ConfigMap read") {
+		t.Errorf("m2 after SIGHUP: running %v, INFO line \"re-read: ConfigMap read\" %v", m2.running(), m2.logged("re-read: ConfigMap read"))
+	}
 	if n := load.Failed.Load(); n != 0 || load.OK.Load() < 100 {
 		t.Errorf("load: %d ok, %d failed (want 0 failed, at least 100 ok); first errors: %v", load.OK.Load(), n, load.Errors())
 	}
@@ -236,6 +245,28 @@ func startMoatProcess(t *testing.T, bin, kubecfg, id string, grace time.Duration
 		return errors.New("not yet")
 	})
 	return m
+}
+
+func (m *moatProcess) running() bool {
+	select {
+	case <-m.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// logged reports whether stderr has an INFO line starting with msg.
+func (m *moatProcess) logged(msg string) bool {
+	sc := bufio.NewScanner(strings.NewReader(m.stderr.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l struct{ Msg, Level string }
+		if json.Unmarshal(sc.Bytes(), &l) == nil && strings.HasPrefix(l.Msg, msg) && l.Level == "INFO" {
+			return true
+		}
+	}
+	return false
 }
 
 // directClient sends every connection to addr, one per request.
