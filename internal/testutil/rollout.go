@@ -30,7 +30,8 @@ type Replica struct {
 	HTTP      string // traffic listener address
 	Admin     string // admin listener address (/readyz)
 	ready     atomic.Bool
-	unreadyAt atomic.Int64 // unix nanoseconds of the first failed probe after a ready one
+	unreadyAt atomic.Int64 // unix nanoseconds of the first failed probe of the current run of failures; 0 when ready
+	dropped   atomic.Int64 // unix nanoseconds of the first readiness drop of all
 }
 
 // Ready is the last probe's verdict.
@@ -39,7 +40,7 @@ func (r *Replica) Ready() bool { return r.ready.Load() }
 // UnreadySince is when the Balancer first saw the replica's readiness
 // drop, or the zero time.
 func (r *Replica) UnreadySince() time.Time {
-	if n := r.unreadyAt.Load(); n != 0 {
+	if n := r.dropped.Load(); n != 0 {
 		return time.Unix(0, n)
 	}
 	return time.Time{}
@@ -48,7 +49,8 @@ func (r *Replica) UnreadySince() time.Time {
 // Balancer probes each replica's /readyz every 20 ms and dials new
 // connections round-robin over the ready ones. A replica whose readiness
 // drops still gets new connections for lag, the time an endpoint change
-// takes to reach kube-proxy and load balancers. Connections already open
+// takes to reach kube-proxy and load balancers (so a probe failing for
+// less than lag, on a busy machine, takes nothing out either). Connections already open
 // stay where they are, as with kube-proxy.
 type Balancer struct {
 	Replicas []*Replica
@@ -74,8 +76,13 @@ func NewBalancer(lag time.Duration, rs ...*Replica) *Balancer {
 					ok = res.StatusCode == http.StatusOK
 					res.Body.Close()
 				}
-				if !ok && r.ready.Load() {
-					r.unreadyAt.CompareAndSwap(0, time.Now().UnixNano())
+				switch {
+				case ok:
+					r.unreadyAt.Store(0)
+				case r.ready.Load():
+					now := time.Now().UnixNano()
+					r.unreadyAt.Store(now)
+					r.dropped.CompareAndSwap(0, now)
 				}
 				r.ready.Store(ok)
 				select {
@@ -102,7 +109,7 @@ func (b *Balancer) Dials(name string) int64 {
 func (b *Balancer) DialContext(ctx context.Context, network, _ string) (net.Conn, error) {
 	for range len(b.Replicas) {
 		r := b.Replicas[b.next.Add(1)%uint64(len(b.Replicas))]
-		if !r.ready.Load() && (r.unreadyAt.Load() == 0 || time.Since(r.UnreadySince()) >= b.lag) {
+		if n := r.unreadyAt.Load(); !r.ready.Load() && (n == 0 || time.Since(time.Unix(0, n)) >= b.lag) {
 			continue
 		}
 		v, _ := b.dials.Load(r.Name)
