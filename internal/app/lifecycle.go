@@ -124,6 +124,10 @@ func reread(ctx context.Context, c <-chan struct{}, log *slog.Logger, what strin
 	}
 }
 
+// noLimit stands for worker-shutdown-timeout 0: the kubelet's
+// terminationGracePeriodSeconds is then the only bound.
+const noLimit = 100 * 365 * 24 * time.Hour
+
 // shutdownTimeout is the drain's bound: set, or the controller
 // ConfigMap's worker-shutdown-timeout as the store holds it now.
 func shutdownTimeout(set time.Duration, st *store.Store, opts translate.Options) func() time.Duration {
@@ -132,6 +136,9 @@ func shutdownTimeout(set time.Duration, st *store.Store, opts translate.Options)
 			return set
 		}
 		c, _ := translate.ControllerConfig(st.Snapshot(), opts)
+		if c.WorkerShutdownTimeout == 0 {
+			return noLimit
+		}
 		return c.WorkerShutdownTimeout
 	}
 }
