@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/echo"
@@ -146,7 +147,7 @@ func StartLoad(b *Balancer, url string, workers int, max int64, maxTime time.Dur
 		}
 		l.wg.Go(func() {
 			for ctx.Err() == nil && sent.Add(1) <= max {
-				err := get(c, url)
+				err := get(ctx, c, url)
 				if err != nil && ctx.Err() != nil {
 					return // stopped mid-request: not a failure of moat's
 				}
@@ -167,8 +168,12 @@ func StartLoad(b *Balancer, url string, workers int, max int64, maxTime time.Dur
 	return l
 }
 
-func get(c *http.Client, url string) error {
-	res, err := c.Get(url)
+func get(ctx context.Context, c *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	res, err := c.Do(req)
 	if err != nil {
 		return err
 	}
@@ -183,8 +188,21 @@ func get(c *http.Client, url string) error {
 }
 
 // Stop ends the load and waits for the workers; requests in flight are
-// not counted as failures.
+// cancelled and not counted as failures.
 func (l *Load) Stop() { l.cancel(); l.wg.Wait() }
+
+// AtLeast waits until n more requests than before have succeeded, so
+// that a test shows the load going on after an event without asserting a
+// rate (a busy machine may be slow).
+func (l *Load) AtLeast(t testing.TB, before, n int64) {
+	t.Helper()
+	Eventually(t, 30*time.Second, "the load to go on", func() error {
+		if got := l.OK.Load() - before; got < n {
+			return fmt.Errorf("%d requests served since, want %d", got, n)
+		}
+		return nil
+	})
+}
 
 // Errors are the first few failures, with their times.
 func (l *Load) Errors() []string {
