@@ -49,7 +49,7 @@ func newWaitShutdownCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().IntVar(&pid, "pid", 0, "the process to stop (default: every `moat serve` or `moat controller` process found in /proc)")
+	cmd.Flags().IntVar(&pid, "pid", 0, "the process to stop (default: every moat serve or moat controller process found in /proc)")
 	cmd.Flags().DurationVar(&poll, "poll", 200*time.Millisecond, "how often to check whether the process has exited")
 	return cmd
 }
