@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"crypto/tls"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,18 +18,36 @@ import (
 func TestDrain(t *testing.T) {
 	slow := httptest.NewServer(testutil.SlowHandler("slow"))
 	t.Cleanup(slow.Close)
-	cfg := config([]*routecfg.Pool{pool("s", slow.Listener.Addr().String())},
-		&routecfg.VirtualHost{Host: "plain.com", Routes: []*routecfg.Route{prefix("/", "s")}})
 	const timeout = 600 * time.Millisecond
-	r := start(t, cfg, func(o *Options) { o.ShutdownTimeout = timeout })
+	r := start(t, nil, func(o *Options) { o.ShutdownTimeout = timeout })
+	cfg := config([]*routecfg.Pool{pool("s", slow.Listener.Addr().String())},
+		&routecfg.VirtualHost{Host: "plain.com", Routes: []*routecfg.Route{prefix("/", "s")}},
+		&routecfg.VirtualHost{Host: "secure.com", TLS: true, Certificate: "ns/secure", Routes: []*routecfg.Route{prefix("/", "s")}})
+	cfg.Certificates["ns/secure"] = r.newCert(t, "ns/secure", "secure.com")
+	if err := r.dp.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
 
+	// One WebSocket over plain HTTP, one over TLS (the Close frame then
+	// goes through the TLS connection).
 	ws, err := testutil.DialWS(r.httpAddr, "plain.com", "/ws")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ws.Conn.Close()
-	if err := ws.Echo("before"); err != nil {
+	tc, err := tls.Dial("tcp", r.httpsAddr, &tls.Config{ServerName: "secure.com", RootCAs: r.roots, NextProtos: []string{"http/1.1"}})
+	if err != nil {
 		t.Fatal(err)
+	}
+	wss, err := testutil.UpgradeWS(tc, "secure.com", "/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wss.Conn.Close()
+	for _, w := range []*testutil.WS{ws, wss} {
+		if err := w.Echo("before"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	inflight := make(chan *http.Response, 1)
 	go func() {
@@ -51,18 +70,22 @@ func TestDrain(t *testing.T) {
 			t.Errorf("request in flight at shutdown: %d %q, Connection: close %v; want 200, its body, close", res.StatusCode, body, res.Close)
 		}
 	}
-	if err := ws.Echo("during the drain"); err != nil {
-		t.Errorf("WebSocket during the drain: %v", err)
+	for i, w := range []*testutil.WS{ws, wss} {
+		if err := w.Echo("during the drain"); err != nil {
+			t.Errorf("WebSocket %d during the drain: %v", i, err)
+		}
 	}
-	op, p, err := ws.Recv(timeout + 3*time.Second)
-	if err != nil || op != 8 || testutil.CloseCode(p) != 1001 {
-		t.Errorf("WebSocket at the shutdown timeout: opcode %d code %d err %v, want Close 1001", op, testutil.CloseCode(p), err)
-	}
-	if took := time.Since(cancel); took < timeout {
-		t.Errorf("WebSocket closed %v after the context ended, before the shutdown timeout %v", took, timeout)
-	}
-	if _, _, err := ws.Recv(3 * time.Second); err != io.EOF {
-		t.Errorf("after the Close frame: %v, want EOF", err)
+	for i, w := range []*testutil.WS{ws, wss} {
+		op, p, err := w.Recv(timeout + 3*time.Second)
+		if err != nil || op != 8 || testutil.CloseCode(p) != 1001 {
+			t.Errorf("WebSocket %d at the shutdown timeout: opcode %d code %d err %v, want Close 1001", i, op, testutil.CloseCode(p), err)
+		}
+		if took := time.Since(cancel); took < timeout {
+			t.Errorf("WebSocket %d closed %v after the context ended, before the shutdown timeout %v", i, took, timeout)
+		}
+		if _, _, err := w.Recv(3 * time.Second); err != io.EOF {
+			t.Errorf("WebSocket %d after the Close frame: %v, want EOF", i, err)
+		}
 	}
 	select {
 	case err := <-r.done:

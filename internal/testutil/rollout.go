@@ -240,6 +240,12 @@ func DialWS(addr, host, path string) (*WS, error) {
 	if err != nil {
 		return nil, err
 	}
+	return UpgradeWS(c, host, path)
+}
+
+// UpgradeWS upgrades c (plain or TLS) for host and path; it closes c on
+// failure.
+func UpgradeWS(c net.Conn, host, path string) (*WS, error) {
 	key := make([]byte, 16)
 	_, _ = rand.Read(key)
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
