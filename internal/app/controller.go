@@ -187,8 +187,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		writer.Observe(r)
 	}
 
-	stop, g, gctx := newStopper(ctx, p, log, c.Lifecycle, shutdownTimeout(c.ShutdownTimeout, st, opts))
-	stop.adm = adm
+	stop, g, gctx := newStopper(ctx, p, adm, log, c.Lifecycle, shutdownTimeout(c.ShutdownTimeout, st, opts))
 	g.Go(func() error {
 		return reread(gctx, c.Reread, log, "controller ConfigMap", func() { src.Reread(gctx) })
 	})

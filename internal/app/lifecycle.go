@@ -53,8 +53,8 @@ type stopper struct {
 // newStopper derives the contexts from ctx's values (not its
 // cancellation, which starts the shutdown instead) and returns them with
 // the errgroup the components run in.
-func newStopper(ctx context.Context, p *plane, log *slog.Logger, lc Lifecycle, timeout func() time.Duration) (*stopper, *errgroup.Group, context.Context) {
-	s := &stopper{log: log, p: p, grace: lc.ShutdownGracePeriod, timeout: timeout}
+func newStopper(ctx context.Context, p *plane, adm *admin.Server, log *slog.Logger, lc Lifecycle, timeout func() time.Duration) (*stopper, *errgroup.Group, context.Context) {
+	s := &stopper{log: log, p: p, adm: adm, grace: lc.ShutdownGracePeriod, timeout: timeout}
 	s.run, s.stopRun = context.WithCancel(context.WithoutCancel(ctx))
 	g, gctx := errgroup.WithContext(s.run)
 	// A failing component still stops the traffic listeners at once.
@@ -73,9 +73,7 @@ func (s *stopper) shutdown(ctx, gctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	if s.adm != nil {
-		s.adm.ShuttingDown()
-	}
+	s.adm.ShuttingDown()
 	cause := context.Cause(ctx)
 	grace := s.grace
 	if errors.Is(cause, ErrInterrupted) {

@@ -106,8 +106,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	// request already sees the configuration.
 	loop.Once()
 
-	stop, g, gctx := newStopper(ctx, p, log, c.Lifecycle, shutdownTimeout(c.ShutdownTimeout, st, loop.Options))
-	stop.adm = adm
+	stop, g, gctx := newStopper(ctx, p, adm, log, c.Lifecycle, shutdownTimeout(c.ShutdownTimeout, st, loop.Options))
 	g.Go(func() error { return src.Run(gctx) })
 	g.Go(func() error { return loop.Run(gctx) })
 	g.Go(func() error { return reread(gctx, c.Reread, log, "manifests", src.Reread) })
