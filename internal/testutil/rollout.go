@@ -108,8 +108,11 @@ func (b *Balancer) Dials(name string) int64 {
 
 // DialContext connects to the next ready replica, whatever addr says.
 func (b *Balancer) DialContext(ctx context.Context, network, _ string) (net.Conn, error) {
-	for range len(b.Replicas) {
-		r := b.Replicas[b.next.Add(1)%uint64(len(b.Replicas))]
+	// One draw per dial: concurrent dials drawing per try could each
+	// land on the same unready replica every time.
+	start, n := b.next.Add(1), uint64(len(b.Replicas))
+	for i := range n {
+		r := b.Replicas[(start+i)%n]
 		if n := r.unreadyAt.Load(); !r.ready.Load() && (n == 0 || time.Since(time.Unix(0, n)) >= b.lag) {
 			continue
 		}
