@@ -52,6 +52,7 @@ $KUBECONFIG or ~/.kube/config.`,
 			// A proxy's small live heap would otherwise be collected ~30
 			// times a second under load (internal/gctune).
 			defer gctune.Start(gctune.Options{Logger: c.Log}).Stop()
+			c.Reread = sighup()
 			return app.Controller(cmd.Context(), c)
 		},
 	}
@@ -76,6 +77,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.BoolVar(&accessLog, "access-log", true, "write one line per request to stdout")
 	f.StringVar(&accessLogFormat, "access-log-format", "nginx", "access-log lines: nginx (the ConfigMap's log-format-upstream, ingress-nginx's default format unless set) or json (moat's JSON object per request)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	lifecycleFlags(cmd, &c.Lifecycle)
 	// The Downward API provides these in a pod (see deploy/deployment.yaml).
 	c.ElectionNamespace = envOr("POD_NAMESPACE", "moat-system")
 	c.Identity = os.Getenv("POD_NAME")

@@ -2,17 +2,14 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	root := newRootCmd()
 	if isPlugin(os.Args[0]) {
@@ -34,7 +31,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
-	root.AddCommand(newControllerCmd())
+	root.AddCommand(newControllerCmd(), newWaitShutdownCmd())
 	root.AddCommand(newLintCmd(), newConvertCmd(), newSecretCmd(), newCertCmd())
 	root.AddCommand(newKubectlCmd("kubectl"), newAdminGetCmd())
 	return root

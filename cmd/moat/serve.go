@@ -51,6 +51,7 @@ keeps serving.`,
 			// A proxy's small live heap would otherwise be collected ~30
 			// times a second under load (internal/gctune).
 			defer gctune.Start(gctune.Options{Logger: c.Log}).Stop()
+			c.Reread = sighup()
 			return app.Serve(cmd.Context(), c)
 		},
 	}
@@ -73,6 +74,7 @@ keeps serving.`,
 	f.BoolVar(&accessLog, "access-log", true, "write one line per request to stdout")
 	f.StringVar(&accessLogFormat, "access-log-format", "nginx", "access-log lines: nginx (the ConfigMap's log-format-upstream, ingress-nginx's default format unless set) or json (moat's JSON object per request)")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	lifecycleFlags(cmd, &c.Lifecycle)
 	_ = cmd.MarkFlagRequired("manifests")
 	return cmd
 }

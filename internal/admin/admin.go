@@ -24,6 +24,9 @@ type Server struct {
 	last     atomic.Pointer[reconcile.Result]
 	// profiling mounts net/http/pprof under /debug/pprof/ (--profiling).
 	profiling bool
+	// shuttingDown fails /readyz from the shutdown signal on, so that
+	// endpoints are withdrawn while the listeners still serve.
+	shuttingDown atomic.Bool
 }
 
 // New returns an admin server; ready reports readiness (first config
@@ -37,6 +40,9 @@ func New(g prometheus.Gatherer, ready func() bool) *Server {
 // the data plane CPU while it runs.
 func (s *Server) EnableProfiling() { s.profiling = true }
 
+// ShuttingDown makes /readyz fail from now on (/healthz stays ok).
+func (s *Server) ShuttingDown() { s.shuttingDown.Store(true) }
+
 // Observe records the latest reconcile result for the debug endpoints.
 func (s *Server) Observe(r reconcile.Result) { s.last.Store(&r) }
 
@@ -47,6 +53,10 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if s.shuttingDown.Load() {
+			http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		if !s.ready() {
 			http.Error(w, "not ready: no configuration applied yet", http.StatusServiceUnavailable)
 			return

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -77,6 +76,8 @@ type ControllerConfig struct {
 	// HoldOff and MaxDelay tune the reconcile hold-off; zero means the
 	// defaults (100 ms / 500 ms).
 	HoldOff, MaxDelay time.Duration
+	// Lifecycle: shutdown phases and SIGHUP (lifecycle.go).
+	Lifecycle
 }
 
 // Controller runs moat in cluster mode until ctx is done: informers fill
@@ -151,7 +152,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		MaxDelay:       c.MaxDelay,
 	}
 
-	broadcaster := record.NewBroadcaster(record.WithContext(ctx), record.WithCorrelatorOptions(record.CorrelatorOptions{
+	broadcaster := record.NewBroadcaster(record.WithContext(context.WithoutCancel(ctx)), record.WithCorrelatorOptions(record.CorrelatorOptions{
 		// De-duplication happens in the writer; the correlator's
 		// per-object budget (25 by default) only needs to absorb bursts.
 		BurstSize: 100, QPS: 1.0 / 30,
@@ -190,7 +191,10 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		writer.Observe(r)
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	stop, g, gctx := newStopper(ctx, p, adm, log, c.Lifecycle, shutdownTimeout(c.ShutdownTimeout, st, opts))
+	g.Go(func() error {
+		return reread(gctx, c.Reread, log, "controller ConfigMap", func() { src.Reread(gctx) })
+	})
 	// The admin listener starts first so that /healthz answers while the
 	// caches sync; /readyz stays 503 until the first configuration.
 	p.serveAdmin(g, gctx, adm)
@@ -220,7 +224,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		// that the first request already sees the configuration.
 		loop.Once()
 		g.Go(func() error { return loop.Run(gctx) })
-		p.serveTraffic(g, gctx, c.Ready)
+		p.serveTraffic(g, stop.traffic, c.Ready)
 		return nil
 	})
 	return g.Wait()

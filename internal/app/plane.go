@@ -54,6 +54,10 @@ type plane struct {
 	addrs     Addrs
 	listening atomic.Bool
 	profiling bool
+	// trafficStarted is set when serveTraffic starts the data plane,
+	// trafficDone closed when it has drained (lifecycle.go).
+	trafficStarted atomic.Bool
+	trafficDone    chan struct{}
 }
 
 // newPlane builds the data plane and binds the listeners, so that a busy
@@ -81,7 +85,7 @@ func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plane{log: log, reg: reg, metrics: m, dp: dp, profiling: l.Profiling}
+	p := &plane{log: log, reg: reg, metrics: m, dp: dp, profiling: l.Profiling, trafficDone: make(chan struct{})}
 	if p.httpLn, err = net.Listen("tcp", l.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("--http-addr: %w", err)
 	}
@@ -126,11 +130,13 @@ func (p *plane) serveAdmin(g *errgroup.Group, gctx context.Context, adm *admin.S
 	})
 }
 
-// serveTraffic runs the HTTP and HTTPS listeners in g; ready is called once
-// they accept.
-func (p *plane) serveTraffic(g *errgroup.Group, gctx context.Context, ready func(Addrs)) {
+// serveTraffic runs the HTTP and HTTPS listeners in g until ctx is done,
+// then drains them; ready is called once they accept.
+func (p *plane) serveTraffic(g *errgroup.Group, ctx context.Context, ready func(Addrs)) {
+	p.trafficStarted.Store(true)
 	g.Go(func() error {
-		return p.dp.Serve(gctx, p.httpLn, p.httpsLn, func() {
+		defer close(p.trafficDone)
+		return p.dp.Serve(ctx, p.httpLn, p.httpsLn, func() {
 			p.listening.Store(true)
 			p.log.Info("moat is serving", "http", p.addrs.HTTP, "https", p.addrs.HTTPS, "admin", p.addrs.Admin)
 			if ready != nil {

@@ -14,8 +14,6 @@ import (
 	"os"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/moat-ingress/moat/internal/admin"
 	"github.com/moat-ingress/moat/internal/reconcile"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -60,6 +58,8 @@ type ServeConfig struct {
 	// the reconcile loop's trailing hold-off); zero means the defaults
 	// (file: 10 ms / 500 ms; reconcile: 100 ms / 500 ms).
 	HoldOff, MaxDelay time.Duration
+	// Lifecycle: shutdown phases and SIGHUP (lifecycle.go).
+	Lifecycle
 }
 
 // Addrs are the bound listener addresses (useful with port 0).
@@ -67,7 +67,8 @@ type Addrs struct {
 	HTTP, HTTPS, Admin string
 }
 
-// Serve runs moat in file mode until ctx is done.
+// Serve runs moat in file mode until ctx is done, then shuts down in
+// phases (Lifecycle).
 func Serve(ctx context.Context, c ServeConfig) error {
 	log := c.Log
 	if log == nil {
@@ -130,10 +131,11 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	// request already sees the configuration.
 	loop.Once()
 
-	g, gctx := errgroup.WithContext(ctx)
+	stop, g, gctx := newStopper(ctx, p, adm, log, c.Lifecycle, shutdownTimeout(c.ShutdownTimeout, st, loop.Options))
 	g.Go(func() error { return src.Run(gctx) })
 	g.Go(func() error { return loop.Run(gctx) })
-	p.serveTraffic(g, gctx, c.Ready)
+	g.Go(func() error { return reread(gctx, c.Reread, log, "manifests", src.Reread) })
+	p.serveTraffic(g, stop.traffic, c.Ready)
 	p.serveAdmin(g, gctx, adm)
 	return g.Wait()
 }

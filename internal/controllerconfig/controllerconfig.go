@@ -136,6 +136,10 @@ type Config struct {
 	// GlobalAuth is external authentication for every location unless an
 	// Ingress sets enable-global-auth: "false" or its own auth-url.
 	GlobalAuth GlobalAuth
+
+	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
+	// bound, as nginx's worker_shutdown_timeout 0.
+	WorkerShutdownTimeout time.Duration
 }
 
 // GlobalAuth holds the global-auth-* keys; URL "" means off.
@@ -417,6 +421,14 @@ var keys = []Key{
 	{"use-forwarded-headers", "false", "Trust X-Forwarded-For, -Proto, -Host and -Port from peers in proxy-real-ip-cidr.", boolean(func(c *Config) *bool { return &c.UseForwardedHeaders })},
 	{"use-http2", "true", "Offer HTTP/2 on the HTTPS listener.", boolean(func(c *Config) *bool { return &c.UseHTTP2 })},
 	{"whitelist-source-range", "", "Comma-separated CIDRs allowed on every location without its own allowlist-source-range; others get 403.", cidrs(func(c *Config) *[]netip.Prefix { return &c.WhitelistSourceRange })},
+	{"worker-shutdown-timeout", "240s", "How long the drain on shutdown waits for requests, streams and WebSockets in flight (nginx time, e.g. 240s or 4m; 0: no limit, as nginx) before closing them; keep the pod's terminationGracePeriodSeconds above --shutdown-grace-period plus this.", func(c *Config, v string) error {
+		d, err := nginxDuration(v)
+		if err != nil {
+			return err
+		}
+		c.WorkerShutdownTimeout = d
+		return nil
+	}},
 }
 
 // Default returns ingress-nginx's defaults.

@@ -234,3 +234,21 @@ func TestClientLimitKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerShutdownTimeout(t *testing.T) {
+	if got := Default().WorkerShutdownTimeout; got != 240*time.Second {
+		t.Errorf("default worker-shutdown-timeout = %v, want ingress-nginx's 240s", got)
+	}
+	for v, want := range map[string]time.Duration{"10s": 10 * time.Second, "4m": 4 * time.Minute, "1500ms": 1500 * time.Millisecond, "30": 30 * time.Second, "0": 0} {
+		c, ds := Parse(map[string]string{"worker-shutdown-timeout": v}, diag.ObjectRef{Kind: "ConfigMap", Namespace: "ns", Name: "cm"})
+		if len(ds) != 0 || c.WorkerShutdownTimeout != want {
+			t.Errorf("worker-shutdown-timeout %q: %v %v, want %v", v, c.WorkerShutdownTimeout, ds, want)
+		}
+	}
+	for _, v := range []string{"soon", "-5s", "5 s"} {
+		c, ds := Parse(map[string]string{"worker-shutdown-timeout": v}, diag.ObjectRef{Kind: "ConfigMap", Namespace: "ns", Name: "cm"})
+		if len(ds) != 1 || c.WorkerShutdownTimeout != 240*time.Second {
+			t.Errorf("worker-shutdown-timeout %q: %v %v, want one diagnostic and the default", v, c.WorkerShutdownTimeout, ds)
+		}
+	}
+}

@@ -37,9 +37,11 @@ const (
 	// maxHeaderBytes is above nginx's large_client_header_buffers
 	// (4 × 8 KiB) and far below net/http's 1 MiB default.
 	maxHeaderBytes = 64 << 10
-	// DefaultShutdownTimeout is how long Serve waits for requests in
-	// flight after ctx is done; within Kubernetes' default 30 s grace.
-	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultShutdownTimeout is how long Serve drains requests, streams
+	// and WebSockets after ctx is done: ingress-nginx's
+	// worker-shutdown-timeout default (deploy/ sets the pod's
+	// terminationGracePeriodSeconds to cover it).
+	DefaultShutdownTimeout = 240 * time.Second
 )
 
 // Options configures a Dataplane.
@@ -76,10 +78,13 @@ type Options struct {
 
 // Dataplane serves the last good configuration.
 type Dataplane struct {
-	log             *slog.Logger
-	metrics         *metrics.Metrics
-	now             func() time.Time
-	shutdownTimeout time.Duration
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	now     func() time.Time
+	// shutdownTimeout bounds the drain (nanoseconds; SetShutdownTimeout);
+	// upgrades are the WebSockets it waits for (drain.go).
+	shutdownTimeout atomic.Int64
+	upgrades        *proxy.Upgrades
 
 	snap      atomic.Pointer[proxy.Snapshot]
 	certs     *certs.Store
@@ -115,19 +120,17 @@ func New(opts Options) (*Dataplane, error) {
 		return nil, errors.New("dataplane: no default certificate (see certs.GenerateDefault)")
 	}
 	d := &Dataplane{
-		log:             opts.Logger,
-		metrics:         opts.Metrics,
-		now:             opts.Now,
-		shutdownTimeout: opts.ShutdownTimeout,
+		log:      opts.Logger,
+		metrics:  opts.Metrics,
+		now:      opts.Now,
+		upgrades: proxy.NewUpgrades(),
 	}
+	d.SetShutdownTimeout(opts.ShutdownTimeout)
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	if d.now == nil {
 		d.now = time.Now
-	}
-	if d.shutdownTimeout <= 0 {
-		d.shutdownTimeout = DefaultShutdownTimeout
 	}
 	d.gate = clientconn.NewGate(clientconn.Options{Logger: d.log, OnRefused: d.metrics.ClientConnRefused, OnAcceptError: d.metrics.ClientAcceptError})
 	d.applyClients(nil)
@@ -158,6 +161,7 @@ func New(opts Options) (*Dataplane, error) {
 		Logger:            d.log,
 		Metrics:           d.metrics,
 		Now:               d.now,
+		Upgrades:          d.upgrades,
 	})
 	return d, nil
 }

@@ -210,9 +210,10 @@ func listenerPort(ln net.Listener) int {
 	return 0
 }
 
-// Serve runs the HTTP and HTTPS listeners until ctx is done, then shuts
-// down gracefully: listeners close at once, requests in flight get up to
-// the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. A nil
+// Serve runs the HTTP and HTTPS listeners until ctx is done, then drains
+// (drain.go): the listeners close, HTTP/1.1 connections get Connection:
+// close on their next response, HTTP/2 connections GOAWAY, and requests,
+// streams and WebSockets in flight get up to the shutdown timeout. HTTPS offers HTTP/2 and HTTP/1.1 by ALPN. A nil
 // listener is not served. ready, if set, is called once the servers are
 // accepting. Serve returns nil after a clean shutdown, or the first
 // listener error.
@@ -275,15 +276,13 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 		gens = append(gens, g)
 	}
 	s.mu.Unlock()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.shutdownTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
+	var servers []*http.Server
 	for _, g := range gens {
-		wg.Go(func() { d.shutdown(sctx, g) })
+		servers = append(servers, g.servers...)
 	}
-	wg.Wait()
-	if front != nil {
-		front.Shutdown(sctx)
+	d.drain(ctx, servers, front)
+	for _, g := range gens {
+		g.wg.Wait()
 	}
 	d.transport.CloseIdleConnections()
 	d.backends.CloseIdleConnections()

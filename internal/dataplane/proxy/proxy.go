@@ -67,6 +67,9 @@ type Options struct {
 	// Version is moat's version for the Server header with server-tokens
 	// on; "" reads it from the binary's build information.
 	Version string
+	// Upgrades, when set, tracks upgraded connections (WebSockets) for
+	// the drain on shutdown (upgrades.go).
+	Upgrades *Upgrades
 }
 
 // Handler serves requests against the current Snapshot.
@@ -81,6 +84,7 @@ type Handler struct {
 	now           func() time.Time
 	redirectPort  string // "" when 443
 	backends      Backends
+	upgrades      *Upgrades
 	traffic       trafficState
 	rp            *httputil.ReverseProxy
 	// http is the HTTP families' shared state (policy_http.go).
@@ -103,6 +107,7 @@ func New(opts Options) *Handler {
 		metrics:       opts.Metrics,
 		now:           opts.Now,
 		backends:      opts.Backends,
+		upgrades:      opts.Upgrades,
 	}
 	h.traffic = newTrafficState()
 	if h.snapshot == nil {
@@ -229,6 +234,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	st := statePool.Get().(*reqState)
 	st.rw.w = w
+	if h.upgrades != nil && r.Header["Upgrade"] != nil {
+		st.rw.upgrades, st.rw.websocket = h.upgrades, isWebSocket(r.Header)
+	}
 	// Deferred so that the access log and metrics also see requests whose
 	// body copy ReverseProxy aborts with panic(http.ErrAbortHandler).
 	defer h.finish(st, r, start)

@@ -21,6 +21,10 @@ type responseWriter struct {
 	// server is the Server header every final response carries
 	// (server.go); nil leaves the header alone.
 	server []string
+	// upgrades tracks the connection if the request upgrades it;
+	// websocket is set when the upgrade is to WebSocket (upgrades.go).
+	upgrades  *Upgrades
+	websocket bool
 }
 
 func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
@@ -81,6 +85,9 @@ func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(rw.w).Hijack()
 	if err == nil {
 		rw.hijacked = true
+		if rw.upgrades != nil {
+			c = rw.upgrades.track(c, rw.websocket)
+		}
 	}
 	return c, brw, err
 }

@@ -97,6 +97,9 @@ type Source struct {
 	diags  []diag.Diagnostic
 	loaded bool
 
+	// reread asks Run to read every file again (Reread).
+	reread chan struct{}
+
 	// afterReload, when set (tests), is called after each reload;
 	// onDecode for each file decoded.
 	afterReload func(changed bool)
@@ -156,6 +159,7 @@ func New(paths []string, st *store.Store, log *slog.Logger, opts ...Option) *Sou
 		defs:     map[store.Key][]store.Object{},
 		multi:    map[store.Key]struct{}{},
 		cur:      map[store.Key]store.Object{},
+		reread:   make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(s)
@@ -256,7 +260,7 @@ func (s *Source) reload(trigger string) {
 		}
 	}
 	level := slog.LevelInfo
-	if !changed {
+	if !changed && trigger != "reread" { // a requested re-read is always reported
 		level = slog.LevelDebug
 	}
 	s.log.Log(context.Background(), level, "manifests read",
@@ -398,6 +402,17 @@ func sameContent(a, b os.FileInfo) bool {
 	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
+// Reread asks Run to read every path and file again, not only those whose
+// stat changed: for filesystems whose changes inotify does not see (NFS,
+// some FUSE mounts) and edits that keep size and mtime. It does not block;
+// requests made while one is pending coalesce.
+func (s *Source) Reread() {
+	select {
+	case s.reread <- struct{}{}:
+	default:
+	}
+}
+
 // Run watches the paths until ctx is done, reloading after each burst of
 // relevant changes. It returns nil when ctx ends, and an error only when
 // watching itself fails (no inotify instances left, the watcher closed).
@@ -479,6 +494,17 @@ func (s *Source) Run(ctx context.Context) error {
 			}
 			s.mu.Unlock()
 			schedule()
+		case <-s.reread:
+			// SIGHUP: read every file, whatever its stat says, and
+			// watch new directories; the store changes only if the
+			// content did.
+			s.mu.Lock()
+			for _, e := range s.files {
+				e.racy = true
+			}
+			s.mu.Unlock()
+			ws.sync()
+			s.reload("reread")
 		case <-timer.C:
 			pending = false
 			// Watch new directories before reading them, so a file

@@ -382,3 +382,30 @@ func TestWithDebounce(t *testing.T) {
 		t.Errorf("after SetDebounce: %v, %v", s.holdOff, s.maxDelay)
 	}
 }
+
+// TestReread: a change that leaves size and modification time as they
+// were is invisible to the watcher's stat; Reread (SIGHUP) reads every
+// file again and picks it up.
+func TestReread(t *testing.T) {
+	dir := t.TempDir()
+	web := filepath.Join(dir, "web.yaml")
+	write(t, web, service("web", 80))
+	old := time.Now().Add(-time.Hour)
+	must(t, os.Chtimes(web, old, old))
+	h := newHarness(t, dir)
+	h.run()
+	h.eventually("web:80")
+
+	f, err := os.OpenFile(web, os.O_WRONLY, 0)
+	must(t, err)
+	_, err = f.WriteAt([]byte(service("web", 81)), 0)
+	must(t, err)
+	must(t, f.Close())
+	must(t, os.Chtimes(web, old, old))
+	h.settle()
+	if got := services(h.st.Snapshot()); got != "web:80" {
+		t.Fatalf("before Reread: %q; the watcher saw the change, so this test cannot show Reread", got)
+	}
+	h.src.Reread()
+	h.eventually("web:81")
+}
