@@ -49,6 +49,12 @@ type ServeConfig struct {
 	// the reconcile loop's trailing hold-off); zero means the defaults
 	// (file: 10 ms / 500 ms; reconcile: 100 ms / 500 ms).
 	HoldOff, MaxDelay time.Duration
+	// MaxManifestBytes caps a manifest file (0: file.DefaultMaxBytes);
+	// ManifestSettle is how long a file changed in place must stay
+	// unchanged before it is applied (0: file.DefaultSettle; negative:
+	// at once).
+	MaxManifestBytes int64
+	ManifestSettle   time.Duration
 }
 
 // Addrs are the bound listener addresses (useful with port 0).
@@ -72,7 +78,11 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	}
 
 	st := store.New()
-	src := file.New(c.Manifests, st, log)
+	settle := c.ManifestSettle
+	if settle == 0 {
+		settle = file.DefaultSettle
+	}
+	src := file.New(c.Manifests, st, log, file.WithMaxBytes(c.MaxManifestBytes), file.WithSettle(settle))
 	if c.HoldOff > 0 {
 		src.SetDebounce(c.HoldOff, max(c.MaxDelay, c.HoldOff))
 	}

@@ -2,9 +2,14 @@ package e2e
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -80,5 +85,136 @@ func TestDiagnosticValuesBounded(t *testing.T) {
 		if n := len(sc.Text()); n > 64<<10 {
 			t.Errorf("a log line is %d bytes: %.300s", n, sc.Text())
 		}
+	}
+}
+
+// TestNonAtomicWritesUnderLoad: a manifest rewritten in place in several
+// chunks, with pauses, while a client hammers its routes: every request
+// succeeds. Each chunk ends between documents, so every prefix parses;
+// before moat held back files still being written, 22% of requests got
+// 404 (#11 item 5).
+func TestNonAtomicWritesUnderLoad(t *testing.T) {
+	dir := t.TempDir()
+	be := startEcho(t, "127.0.0.1:0", "app")
+	writeFile(t, dir, "svc.yaml", service("default", "app", be))
+	const hosts = 8
+	var docs []string
+	for i := range hosts {
+		docs = append(docs, ingress("default", fmt.Sprintf("web%d", i), fmt.Sprintf("h%d.example", i), "", "/", "app"))
+	}
+	content := join(docs...)
+	writeFile(t, dir, "ingresses.yaml", content)
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	for i := range hosts {
+		if r := get(t, c, fmt.Sprintf("http://h%d.example/", i)); r.status != 200 {
+			t.Fatalf("h%d.example: %d before any rewrite", i, r.status)
+		}
+	}
+
+	stop := make(chan struct{})
+	var total, failed atomic.Int64
+	var firstFailure atomic.Value
+	var wg sync.WaitGroup
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				url := fmt.Sprintf("http://h%d.example/", i%hosts)
+				r, err := do(c, url)
+				total.Add(1)
+				if err != nil || r.status != 200 {
+					failed.Add(1)
+					firstFailure.CompareAndSwap(nil, fmt.Sprintf("%s: %d %v", url, r.status, err))
+				}
+			}
+		}()
+	}
+	// Rewrite in place (truncate, then chunks of two documents with a
+	// pause after each), as `cat > file` or a slow copy would; each round
+	// changes a label so that the final content differs.
+	path := filepath.Join(dir, "ingresses.yaml")
+	for round := range 4 {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		round := strings.Replace(content, "name: web0,", fmt.Sprintf("name: web0, labels: {round: r%d},", round), 1)
+		parts := strings.SplitAfter(round, "\n---\n")
+		for i := 0; i < len(parts); i += 2 {
+			chunk := parts[i]
+			if i+1 < len(parts) {
+				chunk += parts[i+1]
+			}
+			if _, err := f.WriteString(chunk); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(40 * time.Millisecond)
+		}
+		f.Close()
+		time.Sleep(500 * time.Millisecond) // quiet: applied
+	}
+	close(stop)
+	wg.Wait()
+	if total.Load() < 20 {
+		t.Fatalf("only %d requests", total.Load())
+	}
+	if n := failed.Load(); n > 0 {
+		t.Fatalf("%d of %d requests failed during in-place writes; first: %v", n, total.Load(), firstFailure.Load())
+	}
+	t.Logf("%d requests, 0 failed", total.Load())
+}
+
+// TestManifestDirectoryDeleted: deleting the manifests directory keeps
+// the last good configuration serving, with a diagnostic naming the path;
+// when the directory comes back it is read and watched again (#11 item 6).
+func TestManifestDirectoryDeleted(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "manifests")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	be := startEcho(t, "127.0.0.1:0", "app")
+	writeFile(t, dir, "app.yaml", join(service("default", "app", be), ingress("default", "web", "web.example", "", "/", "app")))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	if r := get(t, c, "http://web.example/"); r.status != 200 {
+		t.Fatalf("before: %d", r.status)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a diagnostic naming the deleted directory", func() bool {
+		d := m.diagnostics(t)
+		return strings.Contains(d, "ManifestPathGone") && strings.Contains(d, dir)
+	})
+	for range 20 {
+		if r := get(t, c, "http://web.example/"); r.status != 200 {
+			t.Fatalf("after the directory was deleted: %d, want 200 from the last good configuration", r.status)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Back, with other content: read and watched again.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "app.yaml", join(service("default", "app", be), ingress("default", "web", "other.example", "", "/", "app")))
+	eventually(t, 5*time.Second, "other.example to be served from the re-created directory", func() bool {
+		r, err := do(c, "http://other.example/")
+		return err == nil && r.status == 200
+	})
+	writeFile(t, dir, "app.yaml", join(service("default", "app", be), ingress("default", "web", "third.example", "", "/", "app")))
+	eventually(t, 5*time.Second, "a change in the re-created directory to be applied", func() bool {
+		r, err := do(c, "http://third.example/")
+		return err == nil && r.status == 200
+	})
+	if d := m.diagnostics(t); strings.Contains(d, "ManifestPathGone") {
+		t.Errorf("ManifestPathGone still reported after the directory came back")
 	}
 }
