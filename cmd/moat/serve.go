@@ -46,6 +46,7 @@ keeps serving.`,
 	f.StringVar(&c.HTTPAddr, "http-addr", ":8080", "plain HTTP listener address")
 	f.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "HTTPS listener address")
 	f.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:10254", "admin listener address (/healthz, /readyz, /metrics, /debug)")
+	f.StringVar(&c.DebugAddr, "debug-addr", "", "serve /debug/* (and pprof) on this address instead of --admin-addr, which then keeps only /healthz, /readyz and /metrics (e.g. 127.0.0.1:10255)")
 	f.Int64Var(&c.MaxManifestBytes, "max-manifest-bytes", file.DefaultMaxBytes, "largest manifest file read; a larger one is reported and its last good content keeps serving")
 	f.DurationVar(&c.ManifestSettle, "manifest-settle", file.DefaultSettle, "how long a file changed in place must stay unchanged before it is applied (a file renamed into place applies at once)")
 	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")

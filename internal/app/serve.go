@@ -26,6 +26,7 @@ type ServeConfig struct {
 	Manifests                []string
 	HTTPAddr, HTTPSAddr      string
 	AdminAddr                string
+	DebugAddr                string
 	IngressClass             string
 	ControllerClass          string
 	WatchIngressWithoutClass bool
@@ -60,6 +61,8 @@ type ServeConfig struct {
 // Addrs are the bound listener addresses (useful with port 0).
 type Addrs struct {
 	HTTP, HTTPS, Admin string
+	// Debug is the --debug-addr listener's address, "" without one.
+	Debug string
 }
 
 // Serve runs moat in file mode until ctx is done.
@@ -71,7 +74,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	if len(c.Manifests) == 0 {
 		return errors.New("no --manifests given: name at least one file or directory of Kubernetes YAML")
 	}
-	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
+	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, DebugAddr: c.DebugAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
 		EnableSSLPassthrough: c.EnableSSLPassthrough, Profiling: c.Profiling}, log, c.AccessLog)
 	if err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/app"
 )
 
 // closedPort returns a loopback address nothing listens on.
@@ -216,5 +218,56 @@ func TestManifestDirectoryDeleted(t *testing.T) {
 	})
 	if d := m.diagnostics(t); strings.Contains(d, "ManifestPathGone") {
 		t.Errorf("ManifestPathGone still reported after the directory came back")
+	}
+}
+
+// TestDebugAddr: with --debug-addr, /debug/* (and pprof) are served only
+// there, and the admin listener keeps /healthz, /readyz and /metrics;
+// without it everything stays on the admin listener.
+func TestDebugAddr(t *testing.T) {
+	dir := t.TempDir()
+	be := startEcho(t, "127.0.0.1:0", "app")
+	writeFile(t, dir, "app.yaml", join(service("default", "app", be), ingress("default", "web", "web.example", "", "/", "app")))
+	status := func(addr, path string) int {
+		t.Helper()
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s%s: %v", addr, path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	debug := []string{"/debug/config", "/debug/diagnostics", "/debug/certs", "/debug/pprof/"}
+	health := []string{"/healthz", "/readyz", "/metrics"}
+
+	split := startMoat(t, dir, func(c *app.ServeConfig) { c.DebugAddr = "127.0.0.1:0"; c.Profiling = true })
+	if split.addrs.Debug == "" || split.addrs.Debug == split.addrs.Admin {
+		t.Fatalf("debug address %q (admin %q)", split.addrs.Debug, split.addrs.Admin)
+	}
+	for _, p := range health {
+		if got := status(split.addrs.Admin, p); got != 200 {
+			t.Errorf("admin %s: %d, want 200", p, got)
+		}
+		if got := status(split.addrs.Debug, p); got != 404 {
+			t.Errorf("debug %s: %d, want 404", p, got)
+		}
+	}
+	for _, p := range debug {
+		if got := status(split.addrs.Admin, p); got != 404 {
+			t.Errorf("admin %s with --debug-addr: %d, want 404", p, got)
+		}
+		if got := status(split.addrs.Debug, p); got != 200 {
+			t.Errorf("debug %s: %d, want 200", p, got)
+		}
+	}
+
+	one := startMoat(t, dir, func(c *app.ServeConfig) { c.Profiling = true })
+	if one.addrs.Debug != "" {
+		t.Errorf("a debug listener without --debug-addr: %q", one.addrs.Debug)
+	}
+	for _, p := range append(health, debug...) {
+		if got := status(one.addrs.Admin, p); got != 200 {
+			t.Errorf("admin %s without --debug-addr: %d, want 200", p, got)
+		}
 	}
 }
