@@ -285,6 +285,8 @@ var coveredElsewhere = map[string]string{
 	"ServerAliasConflict":          "internal/translate golden http-annotations",
 	"SnippetRefused":               "internal/translate golden http-annotations (needs allow-snippet-annotations)",
 	"LastGoodManifestKept":         "internal/source/file TestBadFileKeepsLastGood (a watched file that was good, then broke)",
+	"ManifestPathGone":             "internal/source/file TestWatchDirectoryRecreated, test/e2e TestManifestDirectoryDeleted (a watched path that disappears)",
+	"ManifestTooLarge":             "internal/source/file TestManifestSizeCap (moat serve's file source)",
 }
 
 // TestCodeCases runs every case through lint and checks that the code is
