@@ -61,13 +61,13 @@ func TestCredentialsNeverLogged(t *testing.T) {
 	}
 }
 
-// TestDiagnosticValuesBounded: a 2 MB annotation value makes neither a
-// 2 MB log line nor a 2 MB /debug/diagnostics; the diagnostic still says
+// TestDiagnosticValuesBounded: a 512 KiB annotation value makes neither a
+// 512 KiB log line nor a 512 KiB /debug/diagnostics; the diagnostic still says
 // which annotation is wrong and how long its value was (#11 item 10).
 func TestDiagnosticValuesBounded(t *testing.T) {
 	dir := t.TempDir()
 	be := startEcho(t, "127.0.0.1:0", "app")
-	big := strings.Repeat("9", 2<<20) + "x"
+	big := strings.Repeat("9", 512<<10) + "x"
 	writeFile(t, dir, "big.yaml", join(service("default", "app", be),
 		annIngress("big", "big.example", "app", map[string]string{"proxy-body-size": big, "auth-url": "http://a/" + big})))
 	m := startMoat(t, dir, nil)
@@ -75,7 +75,7 @@ func TestDiagnosticValuesBounded(t *testing.T) {
 	if len(diags) > 64<<10 {
 		t.Errorf("/debug/diagnostics is %d bytes", len(diags))
 	}
-	if !strings.Contains(diags, "proxy-body-size") || !strings.Contains(diags, "(2097153 bytes)") {
+	if !strings.Contains(diags, "proxy-body-size") || !strings.Contains(diags, "(524289 bytes)") {
 		t.Errorf("the diagnostic does not name the annotation and the value's length: %.2000s", diags)
 	}
 	eventually(t, 5*time.Second, "the diagnostic to be logged", func() bool {
