@@ -52,7 +52,7 @@ func newHarness(t *testing.T, paths ...string) *harness {
 	t.Helper()
 	h := &harness{t: t, st: store.New(), reloads: make(chan bool, 100)}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.src = New(paths, h.st, log, WithDebounce(10*time.Millisecond, 50*time.Millisecond))
+	h.src = New(paths, h.st, log, WithDebounce(10*time.Millisecond, 50*time.Millisecond), WithSettle(100*time.Millisecond))
 	h.src.afterReload = func(changed bool) {
 		select {
 		case h.reloads <- changed:
