@@ -19,38 +19,35 @@ func URLs(s string) string {
 		return s
 	}
 	var b strings.Builder
-	rest := s
+	pos, from := 0, 0 // written up to pos; look for the next "://" from from
 	for {
-		i := strings.Index(rest, "://")
+		i := strings.Index(s[from:], "://")
 		if i < 0 {
 			break
 		}
-		auth := i + 3
+		auth := from + i + 3
 		end := auth
-		for end < len(rest) && !strings.ContainsRune("/?#\"'` \t\r\n<>", rune(rest[end])) {
+		for end < len(s) && !strings.ContainsRune("/?#\"'` \t\r\n<>", rune(s[end])) {
 			end++
 		}
-		at := strings.LastIndexByte(rest[auth:end], '@')
-		colon := -1
-		if at >= 0 {
-			colon = strings.IndexByte(rest[auth:auth+at], ':')
-		}
-		if colon < 0 {
-			b.WriteString(rest[:end])
-			rest = rest[end:]
+		// The ':' that ends this authority may begin the next "://"
+		// ("a://u:p@h://v:q@"): search again from it.
+		from = max(end-1, auth)
+		at := strings.LastIndexByte(s[auth:end], '@')
+		if at < 0 {
 			continue
 		}
-		if b.Len() == 0 {
-			b.Grow(len(s))
+		colon := strings.IndexByte(s[auth:auth+at], ':')
+		if colon < 0 {
+			continue
 		}
-		b.WriteString(rest[:auth+colon+1])
+		b.WriteString(s[pos : auth+colon+1])
 		b.WriteString(Mask)
-		b.WriteString(rest[auth+at : end])
-		rest = rest[end:]
+		pos = auth + at
 	}
-	if b.Len() == 0 {
+	if pos == 0 {
 		return s
 	}
-	b.WriteString(rest)
+	b.WriteString(s[pos:])
 	return b.String()
 }

@@ -17,6 +17,8 @@ func TestURLs(t *testing.T) {
 		{`invalid value "http://a:b@h/$host": bad; and http://c:d@e?x`, `invalid value "http://a:xxxxx@h/$host": bad; and http://c:xxxxx@e?x`},
 		{"mailto:a@b and http://x/y@z", "mailto:a@b and http://x/y@z"},
 		{"http://:pw@h", "http://:xxxxx@h"},
+		// Found by fuzzing: the ':' ending one authority begins the next URL.
+		{"a://a:b@://a:b@", "a://a:xxxxx@://a:xxxxx@"},
 	} {
 		if got := URLs(c.in); got != c.want {
 			t.Errorf("URLs(%q) = %q, want %q", c.in, got, c.want)
