@@ -22,7 +22,10 @@ func FuzzLookup(f *testing.F) {
 	f.Add("a.example|p|/;a.example|e|/foo;*.example|p|/api;|p|/", "a.example|/foo;b.example|/api/x;A.EXAMPLE.:8080|/foo/;c.other|/z")
 	f.Add("x|p|/aaa/bb;x|p|/aaa;x|e|/aaa/bb", "x|/aaa/bbb;x|/aaa/bb;x|/aaa/bb/")
 	f.Add("r.example|r|/api/(v[0-9]+)/.*;r.example|p|/", "r.example|/API/v1/x;r.example|/other;[::1]:80|/")
-	f.Add("*.0|p|/", ".0|") // found by fuzzing: an empty label is not a wildcard's
+	// Found by fuzzing (both in this test's reference, not the router):
+	// an empty label is not a wildcard's; "///" is the root prefix.
+	f.Add("*.0|p|/", ".0|")
+	f.Add("|p|///", "0")
 	f.Add("*.a|p|/;b.a|p|/b", "c.a|/;x.c.a|/;b.a|/;b.a|/c")
 	f.Add("h|p|/a/;h|p|/a/b/c;h|p|/a/b;h|p|/a/bc;h|e|/;h|p|/x;h|p|/y;h|p|/z;h|p|/w;h|p|/v", "h|/a;h|/a/b/c/d;h|/a/bcd;h|/")
 	f.Fuzz(func(t *testing.T, spec, reqs string) {
@@ -65,8 +68,10 @@ func buildConfig(spec string) *routecfg.Config {
 			rt.Match = routecfg.MatchExact
 		case "p":
 			rt.Match = routecfg.MatchPrefix
-			if len(path) > 1 {
-				rt.Path = strings.TrimSuffix(path, "/") // as translate
+			if len(path) > 1 { // as translate: "/foo//" is "/foo", "///" is "/"
+				if rt.Path = strings.TrimRight(path, "/"); rt.Path == "" {
+					rt.Path = "/"
+				}
 			}
 		case "r":
 			re, err := regexp.Compile("(?i)^" + path)
