@@ -28,6 +28,10 @@ echo "== staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 echo "== go test"
 go test -count=1 "$@" ./...
+# Every fuzz target briefly (seeds plus a few seconds of new inputs);
+# hack/fuzz.sh runs them longer.
+echo "== fuzz (${FUZZTIME:-4s} each)"
+hack/fuzz.sh "${FUZZTIME:-4s}"
 # The data plane is where goroutines share state per request (flushes,
 # connection pools, config swaps): its tests and the end-to-end suite run
 # again under the race detector.

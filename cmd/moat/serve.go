@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/gctune"
 	"github.com/moat-ingress/moat/internal/linebuf"
 	"github.com/moat-ingress/moat/internal/secrets"
+	"github.com/moat-ingress/moat/internal/source/file"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -60,6 +61,9 @@ keeps serving.`,
 	f.StringVar(&c.HTTPAddr, "http-addr", ":8080", "plain HTTP listener address")
 	f.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "HTTPS listener address")
 	f.StringVar(&c.AdminAddr, "admin-addr", "127.0.0.1:10254", "admin listener address (/healthz, /readyz, /metrics, /debug)")
+	f.StringVar(&c.DebugAddr, "debug-addr", "", "serve /debug/* (and pprof) on this address instead of --admin-addr, which then keeps only /healthz, /readyz and /metrics (e.g. 127.0.0.1:10255)")
+	f.Int64Var(&c.MaxManifestBytes, "max-manifest-bytes", file.DefaultMaxBytes, "largest manifest file read; a larger one is reported and its last good content keeps serving")
+	f.DurationVar(&c.ManifestSettle, "manifest-settle", file.DefaultSettle, "how long a file changed in place must stay unchanged before it is applied (a file renamed into place applies at once)")
 	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")
 	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
 	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", true, "also serve Ingresses that name no class")

@@ -135,3 +135,49 @@ func runIOContext(ctx context.Context, args ...string) (string, string, int) {
 	}
 	return out.String(), errOut.String(), 0
 }
+
+// TestServeDebugAddrFlag: `moat serve --debug-addr` serves /debug/* there
+// and no longer on --admin-addr, which keeps /readyz.
+func TestServeDebugAddrFlag(t *testing.T) {
+	dir := t.TempDir()
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports: [{port: 80}]\n"
+	if err := os.WriteFile(filepath.Join(dir, "svc.yaml"), []byte(svc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	adminAddr, debugAddr := freeAddr(t), freeAddr(t)
+	cmd := newRootCmd()
+	cmd.SetArgs([]string{"serve", "--manifests", dir, "--http-addr", freeAddr(t), "--https-addr", freeAddr(t),
+		"--admin-addr", adminAddr, "--debug-addr", debugAddr, "--access-log=false", "--log-level", "error"})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("moat serve did not stop")
+		}
+	}()
+	client := &http.Client{Timeout: 5 * time.Second}
+	code := func(addr, path string) (int, error) {
+		res, err := client.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err
+		}
+		res.Body.Close()
+		return res.StatusCode, nil
+	}
+	testutil.Eventually(t, 30*time.Second, "moat serve ready", func() error {
+		if c, err := code(adminAddr, "/readyz"); err != nil || c != http.StatusOK {
+			return fmt.Errorf("readyz %d %v", c, err)
+		}
+		return nil
+	})
+	if c, err := code(adminAddr, "/debug/config"); err != nil || c != http.StatusNotFound {
+		t.Errorf("admin /debug/config: %d %v, want 404", c, err)
+	}
+	if c, err := code(debugAddr, "/debug/config"); err != nil || c != http.StatusOK {
+		t.Errorf("debug /debug/config: %d %v, want 200", c, err)
+	}
+}

@@ -46,9 +46,34 @@ func (s *Server) ShuttingDown() { s.shuttingDown.Store(true) }
 // Observe records the latest reconcile result for the debug endpoints.
 func (s *Server) Observe(r reconcile.Result) { s.last.Store(&r) }
 
-// Handler returns the admin mux.
+// Handler returns the admin mux: HealthHandler's and DebugHandler's
+// endpoints on one listener.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	s.health(mux)
+	s.debug(mux)
+	return mux
+}
+
+// HealthHandler serves /healthz, /readyz and /metrics: what probes and
+// scrapers need, and all the admin port offers when --debug-addr moves
+// the debug endpoints elsewhere.
+func (s *Server) HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.health(mux)
+	return mux
+}
+
+// DebugHandler serves /debug/* (configuration, certificates,
+// diagnostics, pprof when enabled): what an operator reads, kept off the
+// pod network with --debug-addr.
+func (s *Server) DebugHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.debug(mux)
+	return mux
+}
+
+func (s *Server) health(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -64,6 +89,9 @@ func (s *Server) Handler() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+}
+
+func (s *Server) debug(mux *http.ServeMux) {
 	mux.HandleFunc("GET /debug/config", func(w http.ResponseWriter, _ *http.Request) {
 		r := s.last.Load()
 		if r == nil {
@@ -98,5 +126,4 @@ func (s *Server) Handler() http.Handler {
 		}
 		_ = enc.Encode(ds)
 	})
-	return mux
 }

@@ -27,11 +27,16 @@ import (
 type Listen struct {
 	HTTPAddr, HTTPSAddr string
 	AdminAddr           string
-	HTTPSRedirectPort   int
+	// DebugAddr, when set, serves /debug/* (and pprof) there and no
+	// longer on AdminAddr, which keeps /healthz, /readyz and /metrics
+	// (--debug-addr): the admin port must be reachable by probes and
+	// scrapers, the debug endpoints only from inside the pod.
+	DebugAddr         string
+	HTTPSRedirectPort int
 	// EnableSSLPassthrough lets ssl-passthrough hosts through the HTTPS
 	// listener unterminated (--enable-ssl-passthrough).
 	EnableSSLPassthrough bool
-	// Profiling serves /debug/pprof/ on the admin listener (--profiling).
+	// Profiling serves /debug/pprof/ with the other debug endpoints (--profiling).
 	Profiling bool
 	// AccessLogJSON writes moat's JSON access-log lines instead of
 	// log-format-upstream (--access-log-format=json).
@@ -51,6 +56,7 @@ type plane struct {
 	httpLn    net.Listener
 	httpsLn   net.Listener
 	adminLn   net.Listener
+	debugLn   net.Listener // nil: /debug/* on adminLn
 	addrs     Addrs
 	listening atomic.Bool
 	profiling bool
@@ -98,12 +104,19 @@ func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 		return nil, fmt.Errorf("--admin-addr: %w", err)
 	}
 	p.addrs = Addrs{HTTP: p.httpLn.Addr().String(), HTTPS: p.httpsLn.Addr().String(), Admin: p.adminLn.Addr().String()}
+	if l.DebugAddr != "" {
+		if p.debugLn, err = net.Listen("tcp", l.DebugAddr); err != nil {
+			p.close()
+			return nil, fmt.Errorf("--debug-addr: %w", err)
+		}
+		p.addrs.Debug = p.debugLn.Addr().String()
+	}
 	return p, nil
 }
 
 // close releases the listeners when the plane never ran.
 func (p *plane) close() {
-	for _, ln := range []net.Listener{p.httpLn, p.httpsLn, p.adminLn} {
+	for _, ln := range []net.Listener{p.httpLn, p.httpsLn, p.adminLn, p.debugLn} {
 		if ln != nil {
 			ln.Close()
 		}
@@ -115,10 +128,20 @@ func (p *plane) serveAdmin(g *errgroup.Group, gctx context.Context, adm *admin.S
 	if p.profiling {
 		adm.EnableProfiling()
 	}
-	srv := &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if p.debugLn == nil {
+		serveHTTP(g, gctx, "admin", p.adminLn, adm.Handler())
+		return
+	}
+	serveHTTP(g, gctx, "admin", p.adminLn, adm.HealthHandler())
+	serveHTTP(g, gctx, "debug", p.debugLn, adm.DebugHandler())
+}
+
+// serveHTTP runs an HTTP server on ln in g until gctx is done.
+func serveHTTP(g *errgroup.Group, gctx context.Context, name string, ln net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error {
-		if err := srv.Serve(p.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("admin listener: %w", err)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("%s listener: %w", name, err)
 		}
 		return nil
 	})
@@ -138,7 +161,7 @@ func (p *plane) serveTraffic(g *errgroup.Group, ctx context.Context, ready func(
 		defer close(p.trafficDone)
 		return p.dp.Serve(ctx, p.httpLn, p.httpsLn, func() {
 			p.listening.Store(true)
-			p.log.Info("moat is serving", "http", p.addrs.HTTP, "https", p.addrs.HTTPS, "admin", p.addrs.Admin)
+			p.log.Info("moat is serving", "http", p.addrs.HTTP, "https", p.addrs.HTTPS, "admin", p.addrs.Admin, "debug", p.addrs.Debug)
 			if ready != nil {
 				ready(p.addrs)
 			}

@@ -28,6 +28,7 @@ type ServeConfig struct {
 	Manifests                []string
 	HTTPAddr, HTTPSAddr      string
 	AdminAddr                string
+	DebugAddr                string
 	IngressClass             string
 	ControllerClass          string
 	WatchIngressWithoutClass bool
@@ -60,11 +61,19 @@ type ServeConfig struct {
 	HoldOff, MaxDelay time.Duration
 	// Lifecycle: shutdown phases and SIGHUP (lifecycle.go).
 	Lifecycle
+	// MaxManifestBytes caps a manifest file (0: file.DefaultMaxBytes);
+	// ManifestSettle is how long a file changed in place must stay
+	// unchanged before it is applied (0: file.DefaultSettle; negative:
+	// at once).
+	MaxManifestBytes int64
+	ManifestSettle   time.Duration
 }
 
 // Addrs are the bound listener addresses (useful with port 0).
 type Addrs struct {
 	HTTP, HTTPS, Admin string
+	// Debug is the --debug-addr listener's address, "" without one.
+	Debug string
 }
 
 // Serve runs moat in file mode until ctx is done, then shuts down in
@@ -89,7 +98,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			return fmt.Errorf("--manifests %s: %w", m, err)
 		}
 	}
-	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
+	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, DebugAddr: c.DebugAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
 		EnableSSLPassthrough: c.EnableSSLPassthrough, Profiling: c.Profiling, AccessLogJSON: c.AccessLogJSON,
 		Metrics: metricsLabels(os.Getenv("POD_NAMESPACE"), c.ControllerClass, os.Getenv("POD_NAME"))}, log, c.AccessLog)
 	if err != nil {
@@ -97,7 +106,12 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	}
 
 	st := store.New()
-	src := file.New(c.Manifests, st, log, file.WithDecrypter(&secrets.Opener{AgeKeyFile: c.SOPSAgeKeyFile, SealingKeyFile: c.SealedSecretsKey}))
+	settle := c.ManifestSettle
+	if settle == 0 {
+		settle = file.DefaultSettle
+	}
+	src := file.New(c.Manifests, st, log, file.WithDecrypter(&secrets.Opener{AgeKeyFile: c.SOPSAgeKeyFile, SealingKeyFile: c.SealedSecretsKey}),
+		file.WithMaxBytes(c.MaxManifestBytes), file.WithSettle(settle))
 	if c.HoldOff > 0 {
 		src.SetDebounce(c.HoldOff, max(c.MaxDelay, c.HoldOff))
 	}

@@ -314,6 +314,8 @@ var coveredElsewhere = map[string]string{
 	"SealedSecretKeyMismatch":      "test/secrets",
 	"SealedSecretInvalid":          "internal/secrets tests",
 	"SealedSecretTemplateIgnored":  "internal/secrets tests",
+	"ManifestPathGone":             "internal/source/file TestWatchDirectoryRecreated, test/e2e TestManifestDirectoryDeleted (a watched path that disappears)",
+	"ManifestTooLarge":             "internal/source/file TestManifestSizeCap (moat serve's file source)",
 }
 
 // TestCodeCases runs every case through lint and checks that the code is

@@ -144,7 +144,7 @@ func Run(paths []string, stdin io.Reader, opts Options) (*Result, error) {
 	r.check(objs, append(diags, dups...), opts)
 	r.checkShadowed(objs, shadowed, opts)
 	diag.Sort(r.Diagnostics)
-	r.Diagnostics = dedupe(r.Diagnostics)
+	r.Diagnostics = diag.Bound(dedupe(r.Diagnostics))
 	return r, nil
 }
 
@@ -220,7 +220,7 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 	diags = gate(diags, sn, certificatesIn(r.sources))
 	locate(diags, r.sources)
 	diag.Sort(diags)
-	r.Diagnostics = dedupe(diags)
+	r.Diagnostics = diag.Bound(dedupe(diags))
 }
 
 // shadowedObjects returns the definitions that Dedupe drops: every one but

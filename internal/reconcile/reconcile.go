@@ -186,6 +186,9 @@ func (l *Loop) Once() Result {
 			cfg, diags, l.inc = translate.TranslateIncremental(sn, opts)
 		}
 	}
+	// Every diagnostic leaves through here (logs, /debug/diagnostics,
+	// metrics, Events): bound the values they repeat and hide passwords.
+	diags = diag.Bound(diags)
 	err := l.Apply(cfg)
 	res := Result{Snapshot: sn, Config: cfg, Diagnostics: diags, ApplyErr: err, Duration: time.Since(start), Incremental: incremental}
 	if err != nil {

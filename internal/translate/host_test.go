@@ -28,3 +28,32 @@ func TestIsDNS1123Subdomain(t *testing.T) {
 		}
 	}
 }
+
+// TestValidHostMessages: each kind of bad host gets a message saying what
+// is wrong with it; a host with CR/LF (a header-injection attempt that
+// happens to contain ':') is not said to have a port.
+func TestValidHostMessages(t *testing.T) {
+	for _, c := range []struct{ host, want, not string }{
+		{"a.example\r\nX-Evil: 1", "control character", "has a port"},
+		{"a.example\nb", "control character", ""},
+		{"a.example\x00", "control character", ""},
+		{"a.example\x7f", "control character", ""},
+		{"a .example", "space", ""},
+		{"a.example:8080", "has a port", ""},
+		{"10.0.0.1", "IP address", ""},
+		{"${HOST}", "placeholder", ""},
+		{"a_b.example", "not a valid DNS name", ""},
+		{"a.example", "", ""},
+	} {
+		got := validHost(c.host)
+		if c.want == "" {
+			if got != "" {
+				t.Errorf("validHost(%q) = %q, want no message", c.host, got)
+			}
+			continue
+		}
+		if !strings.Contains(got, c.want) || (c.not != "" && strings.Contains(got, c.not)) {
+			t.Errorf("validHost(%q) = %q, want it to say %q (and not %q)", c.host, got, c.want, c.not)
+		}
+	}
+}

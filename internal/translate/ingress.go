@@ -111,6 +111,14 @@ func validHost(h string) string {
 	if net.ParseIP(h) != nil {
 		return fmt.Sprintf("host %q is an IP address; Ingress hosts must be DNS names", h)
 	}
+	// Before the port check: "a\r\nX-Evil: 1" contains a ':' but is a
+	// header-injection attempt, not a host with a port.
+	if i := strings.IndexFunc(h, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+		return fmt.Sprintf("host %q contains a control character (%q); Ingress hosts must be DNS names", h, h[i])
+	}
+	if strings.ContainsAny(h, " \t") {
+		return fmt.Sprintf("host %q contains a space; Ingress hosts must be DNS names", h)
+	}
 	if strings.Contains(h, ":") {
 		return fmt.Sprintf("host %q has a port; Ingress hosts must be DNS names without a port", h)
 	}

@@ -22,6 +22,7 @@ func TestDeployDryRun(t *testing.T) {
 		"deployment.apps/moat created (server dry run)",
 		"service/moat created (server dry run)",
 		"ingressclass.networking.k8s.io/moat created (server dry run)",
+		"networkpolicy.networking.k8s.io/moat created (server dry run)",
 	} {
 		if !strings.Contains(dryRunOut, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, dryRunOut)
@@ -37,6 +38,13 @@ func TestDeployDryRun(t *testing.T) {
 	}
 	if *d.Spec.Replicas != 2 {
 		t.Errorf("deployment replicas = %d, want 2", *d.Spec.Replicas)
+	}
+	// /debug/* stays off the pod network; the admin port keeps probes.
+	if args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--debug-addr=127.0.0.1:10255") {
+		t.Errorf("deployment args %q lack --debug-addr=127.0.0.1:10255", args)
+	}
+	if _, err := cp.client.NetworkingV1().NetworkPolicies(systemNS).Get(ctx, "moat", metav1.GetOptions{}); err != nil {
+		t.Errorf("networkpolicy moat: %v", err)
 	}
 	ic, err := cp.client.NetworkingV1().IngressClasses().Get(ctx, "moat", metav1.GetOptions{})
 	if err != nil {

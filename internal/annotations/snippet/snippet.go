@@ -16,7 +16,7 @@ import (
 // Keys is the family's table.
 var Keys = []annotations.Key{
 	{Name: "configuration-snippet", Status: annotations.Partial,
-		Doc: "Only with allow-snippet-annotations and annotations-risk-level Critical, and only constant header directives: add_header, more_set_headers, more_clear_headers, proxy_set_header, more_set_input_headers, more_clear_input_headers. Any other directive, option or $variable refuses the whole snippet with a diagnostic naming it."},
+		Doc: "Only with allow-snippet-annotations and annotations-risk-level Critical, and only constant header directives: add_header, more_set_headers, more_clear_headers, proxy_set_header, more_set_input_headers, more_clear_input_headers. Any other directive, option or $variable, or a header that frames or routes the message (Content-Length, Transfer-Encoding, Connection, Keep-Alive, Upgrade, TE, Trailer, Host: use upstream-vhost), refuses the whole snippet with a diagnostic naming it."},
 	{Name: "server-snippet", Status: annotations.Partial,
 		Doc: "As configuration-snippet, for every response of the host (the oldest Ingress wins); only the response header directives apply, and they reach every response of the host."},
 }
@@ -48,6 +48,9 @@ func Parse(s string, server bool) (*routecfg.Headers, error) {
 			if !annotations.ValidHeaderName(args[0]) {
 				return nil, fmt.Errorf("add_header: %q is not a header name", args[0])
 			}
+			if err := framing(name, args[0]); err != nil {
+				return nil, err
+			}
 			h.Add = append(h.Add, routecfg.Header{Name: args[0], Value: args[1], Always: always})
 		case "proxy_set_header", "more_set_headers", "more_set_input_headers", "more_clear_headers", "more_clear_input_headers":
 			if server && (name == "proxy_set_header" || strings.Contains(name, "input")) {
@@ -56,6 +59,11 @@ func Parse(s string, server bool) (*routecfg.Headers, error) {
 			hs, err := headerArgs(name, args)
 			if err != nil {
 				return nil, err
+			}
+			for _, x := range hs {
+				if err := framing(name, x.Name); err != nil {
+					return nil, err
+				}
 			}
 			switch name {
 			case "proxy_set_header":
@@ -70,6 +78,24 @@ func Parse(s string, server bool) (*routecfg.Headers, error) {
 		}
 	}
 	return h, nil
+}
+
+// framing refuses a header that decides how a message is framed or where
+// it goes rather than what it says: moat frames and routes messages
+// itself, so setting one of these would either be dropped silently or
+// break the exchange (a response "Content-Length: 0" over a body made the
+// client read nothing while the access log said 200).
+func framing(directive, header string) error {
+	switch strings.ToLower(header) {
+	case "host":
+		// nginx appends a second proxy_set_header Host after ingress-nginx's
+		// own, so the upstream gets two Host headers; the annotation says
+		// what was meant.
+		return fmt.Errorf("directive %s sets Host, which moat does not take from snippets; use the upstream-vhost annotation to choose the Host the backend sees", directive)
+	case "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "proxy-connection":
+		return fmt.Errorf("directive %s sets %s, which frames the message (moat sets it itself); it is refused", directive, header)
+	}
+	return nil
 }
 
 func headerArgs(name string, args []string) ([]routecfg.Header, error) {

@@ -97,3 +97,53 @@ func TestParseBad(t *testing.T) {
 		}
 	}
 }
+
+// TestParseFramingHeaders: header directives that would change how a
+// message is framed or routed are refused, naming the directive and the
+// header: `more_set_headers "Content-Length: 0"` made moat answer nothing
+// while logging 200, and `proxy_set_header Host` was silently dropped.
+func TestParseFramingHeaders(t *testing.T) {
+	for _, s := range []string{
+		`more_set_headers "Content-Length: 0";`,
+		`more_set_headers "content-length: 5";`,
+		`more_set_headers "Transfer-Encoding: chunked";`,
+		`add_header Connection close;`,
+		`add_header Upgrade h2c always;`,
+		`more_set_headers "Keep-Alive: timeout=5";`,
+		`more_set_headers "Trailer: X";`,
+		`more_clear_headers Content-Length;`,
+		`proxy_set_header Host backend.internal;`,
+		`proxy_set_header Content-Length 0;`,
+		`proxy_set_header Transfer-Encoding chunked;`,
+		`proxy_set_header Connection close;`,
+		`proxy_set_header TE trailers;`,
+		`more_set_input_headers "Host: other.example";`,
+		`more_clear_input_headers Transfer-Encoding;`,
+		`more_set_headers "X-Ok: 1" "Content-Length: 0";`,
+	} {
+		_, err := Parse(s, false)
+		if err == nil {
+			t.Errorf("%s: accepted, want refused", s)
+			continue
+		}
+		dir := strings.Fields(s)[0]
+		name := strings.Trim(strings.Fields(s)[1], `"';:`)
+		if s == `more_set_headers "X-Ok: 1" "Content-Length: 0";` {
+			name = "Content-Length"
+		}
+		if msg := err.Error(); !strings.Contains(msg, dir) || !strings.Contains(strings.ToLower(msg), strings.ToLower(name)) {
+			t.Errorf("%s: error %q does not name the directive and header %s", s, msg, name)
+		}
+	}
+	if _, err := Parse(`proxy_set_header Host x;`, false); err == nil || !strings.Contains(err.Error(), "upstream-vhost") {
+		t.Errorf("proxy_set_header Host: %v, want a pointer to upstream-vhost", err)
+	}
+	// Server-level: the same refusal for response headers.
+	if _, err := Parse(`more_set_headers "Content-Length: 0";`, true); err == nil {
+		t.Errorf("server-snippet Content-Length accepted")
+	}
+	// Ordinary end-to-end headers stay accepted.
+	if _, err := Parse(`more_set_headers "Content-Type: text/plain" "Cache-Control: no-store"; proxy_set_header X-Host a;`, false); err != nil {
+		t.Errorf("ordinary headers refused: %v", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/htpasswd"
+	"github.com/moat-ingress/moat/internal/redact"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -191,7 +192,7 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	}
 	res, err := client.Do(req)
 	if err != nil {
-		h.logger.Warn("auth request failed", "url", string(target), "request_id", st.reqID, "error", err)
+		h.logger.Warn("auth request failed", "url", redact.URLs(string(target)), "request_id", st.reqID, "error", err)
 		if !quiet {
 			h.local(st, http.StatusInternalServerError)
 		}

@@ -33,15 +33,45 @@ import (
 // ConfigMap swap) change several files in a burst, within a few
 // milliseconds; one reload after the burst settles is enough. The window
 // is short because it is the only wait between a save and serving (the
-// reconcile loop starts at once), and a file read half-written costs
-// little: it keeps its last good content until the reload that follows.
+// reconcile loop starts at once); a file changed in place is then held
+// back until it has settled (DefaultSettle).
 const (
 	DefaultHoldOff  = 10 * time.Millisecond
 	DefaultMaxDelay = 500 * time.Millisecond
 )
 
+// DefaultSettle is how long a changed file must stay unchanged before it
+// is applied: a file rewritten in place is read while half-written, and a
+// half that still parses (the first of two Ingresses, a list cut between
+// items) would remove routes until the rest arrives. A file moved into
+// place by rename (write a temporary file, then rename it: the documented
+// way) is complete at once and is not held back.
+//
+// DefaultMaxBytes caps a manifest file: decoding a 10 MB file of 100,000
+// documents took 10 s and 330 MB; a larger file is reported and its last
+// good content keeps serving.
+const (
+	DefaultSettle   = 300 * time.Millisecond
+	DefaultMaxBytes = 8 << 20
+)
+
 // Option configures a Source.
 type Option func(*Source)
+
+// WithSettle sets how long a changed file must stay unchanged (its size
+// and modification time) before it is applied; 0 applies at once.
+func WithSettle(d time.Duration) Option { return func(s *Source) { s.settle = max(d, 0) } }
+
+// WithMaxBytes caps the size of a manifest file; 0 or less means
+// DefaultMaxBytes.
+func WithMaxBytes(n int64) Option {
+	return func(s *Source) {
+		if n <= 0 {
+			n = DefaultMaxBytes
+		}
+		s.maxBytes = n
+	}
+}
 
 // WithDebounce sets how long the source waits for changes to settle: a
 // reload happens holdOff after the last event, but at most maxDelay after
@@ -84,6 +114,8 @@ type Source struct {
 	log      *slog.Logger
 	holdOff  time.Duration
 	maxDelay time.Duration
+	settle   time.Duration
+	maxBytes int64
 
 	mu sync.Mutex // serialises reloads and guards the fields below
 	// files holds each manifest file's last decode, and diags the
@@ -124,6 +156,8 @@ type fileEntry struct {
 	// encrypted is set when the Decrypter handled the file: a key file
 	// change reads it again.
 	encrypted bool
+	// changing is set when the file's stat changed while it was read.
+	changing bool
 }
 
 // racyAge is how long after its modification a file's stat may not yet
@@ -139,8 +173,14 @@ func racyAge(mtime time.Time) time.Duration {
 }
 
 // ReasonLastGoodKept reports a manifest file that no longer parses and
-// whose last good content keeps serving.
-const ReasonLastGoodKept = "LastGoodManifestKept"
+// whose last good content keeps serving; ReasonPathGone a path given to
+// moat that disappeared, whose files' last good content keeps serving;
+// ReasonTooLarge a file over the size cap.
+const (
+	ReasonLastGoodKept = "LastGoodManifestKept"
+	ReasonPathGone     = "ManifestPathGone"
+	ReasonTooLarge     = "ManifestTooLarge"
+)
 
 // New returns a source reading paths (files or directories, see
 // k8s.ManifestFiles) into st. A nil log discards.
@@ -154,6 +194,8 @@ func New(paths []string, st *store.Store, log *slog.Logger, opts ...Option) *Sou
 		log:      log,
 		holdOff:  DefaultHoldOff,
 		maxDelay: DefaultMaxDelay,
+		settle:   DefaultSettle,
+		maxBytes: DefaultMaxBytes,
 		readFile: os.ReadFile,
 		now:      time.Now,
 		defs:     map[store.Key][]store.Object{},
@@ -175,15 +217,23 @@ func (s *Source) Load() {
 }
 
 // reload lists every path, decodes the files that changed since the last
-// reload, and hands the store what changed.
-func (s *Source) reload(trigger string) {
+// reload, and hands the store what changed. It returns how long until a
+// file held back because it is still changing should be looked at again
+// (0: none is).
+func (s *Source) reload(trigger string) (retry time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	start := time.Now()
 	list, diags := k8s.ManifestFiles(s.paths)
 	next := make(map[string]*fileEntry, len(list))
 	touched := map[store.Key]struct{}{}
-	decoded := 0
+	decoded, held := 0, 0
+	hold := func(d time.Duration) {
+		held++
+		if retry == 0 || d < retry {
+			retry = max(d, time.Millisecond)
+		}
+	}
 	for _, f := range list {
 		fi, err := os.Stat(f)
 		old := s.files[f]
@@ -191,14 +241,31 @@ func (s *Source) reload(trigger string) {
 			next[f] = old
 			continue
 		}
+		if wait := s.unsettled(fi, err); wait > 0 {
+			// Still being written: keep what was there (nothing, for a
+			// new file) and look again once it has been quiet.
+			if old != nil {
+				next[f] = old
+			}
+			hold(wait)
+			continue
+		}
 		decoded++
 		e := s.read(f, fi, err, old)
+		if e.changing && s.loaded && s.settle > 0 {
+			if old != nil {
+				next[f] = old
+			}
+			hold(s.settle)
+			continue
+		}
 		next[f] = e
 		if old != nil {
 			s.undefine(f, old.objs, touched)
 		}
 		s.define(f, e.objs, touched)
 	}
+	diags = append(diags, s.keepGone(next)...)
 	for f, old := range s.files {
 		if _, ok := next[f]; !ok {
 			s.undefine(f, old.objs, touched)
@@ -231,7 +298,9 @@ func (s *Source) reload(trigger string) {
 		}
 	}
 	for _, f := range list {
-		diags = append(diags, next[f].diags...)
+		if e := next[f]; e != nil { // nil: a new file held back
+			diags = append(diags, e.diags...)
+		}
 	}
 	diags = append(diags, s.duplicates()...)
 	if !reflect.DeepEqual(diags, s.diags) {
@@ -267,11 +336,60 @@ func (s *Source) reload(trigger string) {
 		"trigger", trigger, "changed", changed,
 		"files", len(list), "decoded", decoded, "objects", len(s.cur),
 		"upserts", len(b.Upserts), "deletes", len(b.Deletes),
-		"errors", errs, "warnings", warns,
+		"errors", errs, "warnings", warns, "held", held,
 		"duration_ms", float64(time.Since(start).Microseconds())/1000)
 	if s.afterReload != nil {
 		s.afterReload(changed)
 	}
+	return retry
+}
+
+// unsettled returns how long file fi must still stay unchanged before it
+// is read, or 0. The first load reads everything at once: there is no
+// last good content to protect yet.
+func (s *Source) unsettled(fi os.FileInfo, statErr error) time.Duration {
+	if !s.loaded || s.settle <= 0 || statErr != nil {
+		return 0
+	}
+	if movedIntoPlace(fi) {
+		return 0
+	}
+	if age := s.now().Sub(fi.ModTime()); age < s.settle {
+		return s.settle - age
+	}
+	return 0
+}
+
+// keepGone keeps the files under each given path that has disappeared
+// (a deleted or unmounted directory, a file deleted to be replaced):
+// removing every route because a directory went away is never what was
+// meant. The path is reported; when it comes back it is read again.
+func (s *Source) keepGone(next map[string]*fileEntry) []diag.Diagnostic {
+	var out []diag.Diagnostic
+	for _, p := range s.paths {
+		p = filepath.Clean(p)
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
+		files, objs := 0, 0
+		for f, e := range s.files {
+			if _, ok := next[f]; ok || len(e.objs) == 0 || (f != p && !strings.HasPrefix(f, p+string(filepath.Separator))) {
+				continue
+			}
+			next[f] = e
+			files++
+			objs += len(e.objs)
+		}
+		if files > 0 {
+			out = append(out, diag.Diagnostic{
+				Object:   diag.ObjectRef{Origin: diag.Origin{File: p}},
+				Severity: diag.Warning, Reason: ReasonPathGone,
+				Message: fmt.Sprintf("%s is gone; the last good content of its %d files (%d objects) keeps serving until it comes back", p, files, objs),
+				Hint:    "to remove these routes, empty the directory or delete the files rather than the whole path",
+			})
+		}
+	}
+	return out
 }
 
 // define adds the definitions of file f, keeping each key's definitions
@@ -326,15 +444,29 @@ func (s *Source) read(f string, fi os.FileInfo, statErr error, old *fileEntry) *
 		s.onDecode(f)
 	}
 	data, err := []byte(nil), statErr
-	racy := false
-	if err == nil {
+	racy, changing := false, false
+	var diags []diag.Diagnostic
+	switch {
+	case err != nil:
+	case fi.Size() > s.maxBytes:
+		err = errTooLarge
+		diags = []diag.Diagnostic{s.tooLarge(f, fi.Size())}
+	default:
 		racy = s.now().Sub(fi.ModTime()) < racyAge(fi.ModTime())
 		data, err = s.readFile(f)
+		if err == nil && int64(len(data)) > s.maxBytes {
+			err = errTooLarge
+			diags = []diag.Diagnostic{s.tooLarge(f, int64(len(data)))}
+		}
+		if after, serr := os.Stat(f); err == nil && (serr != nil || !sameContent(fi, after)) {
+			changing = true
+		}
 	}
 	var objs []store.Object
-	var diags []diag.Diagnostic
 	encrypted, lost := false, false
 	switch {
+	case err == errTooLarge:
+		fi = nil
 	case err != nil:
 		fi, diags = nil, []diag.Diagnostic{k8s.ReadError(f, err)}
 	case s.dec != nil:
@@ -349,14 +481,25 @@ func (s *Source) read(f string, fi os.FileInfo, statErr error, old *fileEntry) *
 		if old != nil {
 			reuse(objs, old.objs)
 		}
-		return &fileEntry{info: fi, objs: objs, diags: diags, racy: racy, encrypted: encrypted}
+		return &fileEntry{info: fi, objs: objs, diags: diags, racy: racy, encrypted: encrypted, changing: changing}
 	}
 	kept := diag.Diagnostic{
 		Object:   diag.ObjectRef{Origin: diag.Origin{File: f}},
 		Severity: diag.Warning, Reason: ReasonLastGoodKept,
 		Message: fmt.Sprintf("%s has errors; its last good content (%d objects) keeps serving until they are fixed", f, len(old.objs)),
 	}
-	return &fileEntry{info: fi, objs: old.objs, diags: append(slices.Clip(diags), kept), racy: racy, encrypted: encrypted}
+	return &fileEntry{info: fi, objs: old.objs, diags: append(slices.Clip(diags), kept), racy: racy, encrypted: encrypted, changing: changing}
+}
+
+var errTooLarge = errors.New("manifest too large")
+
+func (s *Source) tooLarge(f string, n int64) diag.Diagnostic {
+	return diag.Diagnostic{
+		Object:   diag.ObjectRef{Origin: diag.Origin{File: f}},
+		Severity: diag.Error, Reason: ReasonTooLarge,
+		Message: fmt.Sprintf("%s is %d bytes, over the %d-byte limit for a manifest file; it is not read", f, n, s.maxBytes),
+		Hint:    "split it into several files, or raise --max-manifest-bytes",
+	}
 }
 
 // reuse replaces each object of objs that is equal to its previous
@@ -441,7 +584,16 @@ func (s *Source) Run(ctx context.Context) error {
 		}
 	}
 	ws.sync()
-	s.reload("watch")
+	// settleTimer looks again at files held back while being written.
+	settleTimer := time.NewTimer(time.Hour)
+	settleTimer.Stop()
+	defer settleTimer.Stop()
+	reload := func(trigger string) {
+		if d := s.reload(trigger); d > 0 {
+			settleTimer.Reset(d)
+		}
+	}
+	reload("watch")
 
 	// Go 1.23 timers: Reset needs no draining and a stopped timer's
 	// channel never delivers a stale tick.
@@ -510,7 +662,9 @@ func (s *Source) Run(ctx context.Context) error {
 			// Watch new directories before reading them, so a file
 			// created in one after the read still raises an event.
 			ws.sync()
-			s.reload("change")
+			reload("change")
+		case <-settleTimer.C:
+			reload("settle")
 		}
 	}
 }

@@ -52,7 +52,7 @@ func newHarness(t *testing.T, paths ...string) *harness {
 	t.Helper()
 	h := &harness{t: t, st: store.New(), reloads: make(chan bool, 100)}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	h.src = New(paths, h.st, log, WithDebounce(10*time.Millisecond, 50*time.Millisecond))
+	h.src = New(paths, h.st, log, WithDebounce(10*time.Millisecond, 50*time.Millisecond), WithSettle(100*time.Millisecond))
 	h.src.afterReload = func(changed bool) {
 		select {
 		case h.reloads <- changed:
@@ -256,15 +256,20 @@ func TestWatchSingleFile(t *testing.T) {
 		h.eventually(fmt.Sprintf("web:%d", port))
 	}
 
+	// A named file that disappears keeps serving its last good content,
+	// reported, until it comes back (#11 item 6).
 	must(t, os.Remove(web))
-	sn := h.eventually("")
+	sn := h.st.Snapshot()
 	deadline := time.Now().Add(waitFor)
-	for !hasDiag(sn.Diagnostics, k8s.ReasonPathNotFound, web) {
+	for !hasDiag(sn.Diagnostics, k8s.ReasonPathNotFound, web) || !hasDiag(sn.Diagnostics, ReasonPathGone, web) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no PathNotFound for %s: %v", web, sn.Diagnostics)
 		}
 		time.Sleep(5 * time.Millisecond)
 		sn = h.st.Snapshot()
+	}
+	if got := services(sn); got != "web:83" {
+		t.Fatalf("services after the file was deleted = %q, want the last good web:83", got)
 	}
 	write(t, web, service("web", 84))
 	h.eventually("web:84")
@@ -278,10 +283,22 @@ func TestWatchDirectoryRecreated(t *testing.T) {
 	h.run()
 	h.eventually("a:80")
 
+	// Deleting the directory keeps the last good content, reported
+	// naming the path, until it comes back (#11 item 6).
 	must(t, os.RemoveAll(dir))
-	h.eventually("")
+	deadline := time.Now().Add(waitFor)
+	for sn := h.st.Snapshot(); !hasDiag(sn.Diagnostics, ReasonPathGone, dir); sn = h.st.Snapshot() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s for %s: %v", ReasonPathGone, dir, sn.Diagnostics)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.eventually("a:80")
 	write(t, filepath.Join(dir, "sub", "b.yaml"), service("b", 81))
 	h.eventually("b:81")
+	if sn := h.st.Snapshot(); hasDiag(sn.Diagnostics, ReasonPathGone, dir) {
+		t.Errorf("%s still reported after the directory came back", ReasonPathGone)
+	}
 	// The re-created tree is watched, subdirectories included.
 	write(t, filepath.Join(dir, "sub", "b.yaml"), service("b", 82))
 	h.eventually("b:82")

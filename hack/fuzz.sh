@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for DURATION each (default 5m), one at a time.
+# hack/test.sh runs them with a short DURATION; run this one longer.
+# A crash leaves its input under the package's testdata/fuzz/FuzzXxx/:
+# fix it and commit that file as a regression seed.
+#   hack/fuzz.sh [DURATION]      e.g. hack/fuzz.sh 30m
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${1:-5m}
+
+# package target: every FuzzXxx in the repository (hack/fuzz.sh --list).
+targets=(
+  "./internal/k8s FuzzDecode"
+  "./internal/translate FuzzAnnotations"
+  "./internal/annotations/nginxval FuzzValues"
+  "./internal/controllerconfig FuzzParse"
+  "./internal/htpasswd FuzzVerify"
+  "./internal/htpasswd FuzzParseFile"
+  "./internal/annotations/snippet FuzzParse"
+  "./internal/dataplane/passthrough FuzzServerName"
+  "./internal/dataplane/router FuzzLookup"
+  "./internal/dataplane/router FuzzRegexPreMatch"
+  "./internal/redact FuzzURLs"
+)
+if [ "$duration" = "--list" ]; then
+  printf '%s\n' "${targets[@]}"; exit 0
+fi
+failed=()
+for t in "${targets[@]}"; do
+  set -- $t
+  echo "== fuzz $2 ($1, $duration)"
+  # -parallel 1: the machines this runs on are small and shared.
+  go test "$1" -run '^$' -fuzz "^$2\$" -fuzztime "$duration" -parallel 1 || failed+=("$2")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "hack/fuzz.sh: failed: ${failed[*]}" >&2; exit 1
+fi
