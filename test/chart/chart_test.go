@@ -152,7 +152,7 @@ func TestDefaultsMirrorDeploy(t *testing.T) {
 	}
 	// The chart also names the controller class and the loopback debug
 	// listener; every flag deploy/ passes, it passes the same.
-	if g, w := argsWithout(gc.Args, "controller-class", "debug-addr"), argsWithout(wc.Args, "debug-addr"); !slices.Equal(g, w) {
+	if g, w := argsWithout(gc.Args, "controller-class"), wc.Args; !slices.Equal(g, w) {
 		t.Errorf("args = %q, deploy/ has %q", g, w)
 	}
 	for _, f := range []struct {
@@ -623,5 +623,24 @@ func TestPortIngressNginxValues(t *testing.T) {
 			continue
 		}
 		into(t, o, v)
+	}
+}
+
+// TestMonitoringFilesMatchDeploy: Helm reads only files inside the chart,
+// so the chart carries copies of deploy/monitoring's dashboard and alert
+// rules (which test/e2e TestPromQL evaluates); they must not drift.
+func TestMonitoringFilesMatchDeploy(t *testing.T) {
+	for _, name := range []string{"dashboard.json", "alerts.yaml"} {
+		want, err := os.ReadFile(filepath.Join("..", "..", "deploy", "monitoring", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join("..", "..", "charts", "moat", "files", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("charts/moat/files/%s differs from deploy/monitoring/%s: copy it (cp deploy/monitoring/%s charts/moat/files/)", name, name, name)
+		}
 	}
 }

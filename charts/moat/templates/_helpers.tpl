@@ -62,7 +62,7 @@ the chart sets itself); cmd/moat's tests keep the list in step with
 `moat controller --help`.
 */}}
 {{- define "moat.knownFlags" -}}
-kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap annotations-prefix default-ssl-certificate election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log log-level
+kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap annotations-prefix default-ssl-certificate election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log access-log-format shutdown-grace-period log-level
 {{- end }}
 {{- define "moat.chartFlags" -}}
 ingress-class: controller.ingressClass
@@ -192,6 +192,11 @@ ingress-nginx must not render a controller that silently does less.
 - apiGroups: ["discovery.k8s.io"]
   resources: ["endpointslices"]
   verbs: ["get", "list", "watch"]
+# The ConfigMaps Ingress annotations name (custom-headers, ...), each
+# watched by name; their names are the users', so no resourceNames.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["list", "watch"]
 # Events are core/v1 (client-go's recorder); patch bumps the count of a
 # repeated one.
 - apiGroups: [""]
