@@ -37,7 +37,7 @@ func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, front *pa
 	timeout := d.ShutdownTimeout()
 	start := time.Now()
 	d.log.Info("shutdown: listeners closed, draining requests, streams and WebSockets in flight",
-		"timeout", timeout.String(), "websockets", d.upgrades.Len())
+		"timeout_ms", float64(timeout.Microseconds())/1000, "websockets", d.upgrades.Len())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -60,11 +60,11 @@ func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, front *pa
 		wg.Go(func() { front.Shutdown(sctx) })
 	}
 	wg.Wait()
-	took := time.Since(start).Round(time.Millisecond).String()
+	took := time.Since(start)
 	if cut.Load() || websockets > 0 {
 		d.log.Info("shutdown: drain timeout reached; closed what was still open",
-			"timeout", timeout.String(), "took", took, "http_cut", cut.Load(), "websockets_closed", websockets)
+			"timeout_ms", float64(timeout.Microseconds())/1000, "took_ms", float64(took.Microseconds())/1000, "http_cut", cut.Load(), "websockets_closed", websockets)
 		return
 	}
-	d.log.Info("shutdown: drained", "took", took)
+	d.log.Info("shutdown: drained", "took_ms", float64(took.Microseconds())/1000)
 }

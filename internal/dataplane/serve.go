@@ -159,7 +159,7 @@ func (d *Dataplane) regenerate(lim *routecfg.ClientLimits) {
 	s.changed = make(chan struct{})
 	s.retiring[old] = true
 	d.log.Info("client timeouts changed; new connections get them, existing ones finish first",
-		"client_header_timeout", lim.HeaderTimeout, "keep_alive", lim.KeepAlive)
+		"client_header_timeout_ms", float64(lim.HeaderTimeout.Microseconds())/1000, "keep_alive_ms", float64(lim.KeepAlive.Microseconds())/1000)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), retireTimeout)
 		defer cancel()

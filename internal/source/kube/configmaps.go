@@ -300,7 +300,7 @@ func (w *refWatcher) waitListed(ctx context.Context, cw *cmWatch) {
 		case <-cw.listed:
 			return
 		case <-deadline.C:
-			w.s.log.Warn("configmap named by an annotation not listed in time; the Ingress is served without it until it is", "configmap", cw.key, "timeout_ms", timeout.Milliseconds())
+			w.s.log.Warn("configmap named by an annotation not listed in time; the Ingress is served without it until it is", "configmap", cw.key, "timeout_ms", float64(timeout.Microseconds())/1000)
 			return
 		case <-tick.C:
 		}
