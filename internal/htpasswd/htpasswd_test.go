@@ -36,3 +36,11 @@ func TestBcrypt(t *testing.T) {
 		t.Errorf("bcrypt verify failed for %s", y)
 	}
 }
+
+// TestBcryptCostBounded: a hash above htpasswd's maximum cost is refused
+// at once instead of hashing for hours per request (FuzzVerify found it).
+func TestBcryptCostBounded(t *testing.T) {
+	if Verify("$2y$31$abcdefghijklmnopqrstuuabcdefghijklmnopqrstuvwxyz01234", "x") {
+		t.Error("cost 31 verified")
+	}
+}

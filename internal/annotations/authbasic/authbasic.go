@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/htpasswd"
 )
 
 // Keys is the family's table.
@@ -95,6 +98,9 @@ func CheckHash(h string) error {
 	case strings.HasPrefix(h, "$2a$"), strings.HasPrefix(h, "$2b$"), strings.HasPrefix(h, "$2y$"):
 		if len(h) != 60 {
 			return fmt.Errorf("malformed bcrypt hash")
+		}
+		if c, err := bcrypt.Cost([]byte(h)); err != nil || c > htpasswd.MaxBcryptCost {
+			return fmt.Errorf("bcrypt cost above %d (htpasswd's maximum): each request would spend seconds or more hashing", htpasswd.MaxBcryptCost)
 		}
 	case strings.HasPrefix(h, "{SHA}"):
 		if len(h) != len("{SHA}")+28 {
