@@ -78,10 +78,24 @@ func gzipDisable(c *Config, v string) error {
 // ingress-nginx's for this ConfigMap: ingress-nginx sets gzip_vary only
 // with use-gzip, so brotli alone sends no Vary: Accept-Encoding; moat
 // always sends it (a cache would otherwise serve br to clients without it).
+// A types list of "*" would compress gRPC in nginx, breaking it; moat
+// leaves application/grpc alone.
 func compressionNotes(c *Config, obj diag.ObjectRef) []diag.Diagnostic {
-	if !c.Compression.Brotli || c.Compression.Gzip {
-		return nil
+	var out []diag.Diagnostic
+	z := &c.Compression
+	if z.Brotli && !z.Gzip {
+		out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Info, Reason: "ConfigMapValueDiffers", Field: "data.enable-brotli",
+			Message: "enable-brotli without use-gzip: ingress-nginx then sends no Vary: Accept-Encoding (gzip_vary is set only with use-gzip); moat sends it on every response it could compress"})
 	}
-	return []diag.Diagnostic{{Object: obj, Severity: diag.Info, Reason: "ConfigMapValueDiffers", Field: "data.enable-brotli",
-		Message: "enable-brotli without use-gzip: ingress-nginx then sends no Vary: Accept-Encoding (gzip_vary is set only with use-gzip); moat sends it on every response it could compress"}}
+	for _, k := range []struct {
+		on  bool
+		all bool
+		key string
+	}{{z.Gzip, z.GzipTypes.All, "gzip-types"}, {z.Brotli, z.BrotliTypes.All, "brotli-types"}} {
+		if k.on && k.all {
+			out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Info, Reason: "ConfigMapValueDiffers", Field: "data." + k.key,
+				Message: k.key + " \"*\": moat compresses every type except gRPC (application/grpc*), which ingress-nginx would compress and break"})
+		}
+	}
+	return out
 }

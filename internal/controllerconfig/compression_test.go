@@ -65,4 +65,8 @@ func TestCompressionKeys(t *testing.T) {
 	if len(ds) != 1 || ds[0].Reason != "ConfigMapValueDiffers" || ds[0].Field != "data.enable-brotli" || ds[0].Severity != diag.Info {
 		t.Errorf("brotli without gzip: %v", ds)
 	}
+	_, ds = Parse(map[string]string{"enable-brotli": "true", "use-gzip": "true", "gzip-types": "*"}, diag.ObjectRef{Kind: "ConfigMap", Name: "m"})
+	if len(ds) != 1 || ds[0].Reason != "ConfigMapValueDiffers" || ds[0].Field != "data.gzip-types" || !strings.Contains(ds[0].Message, "gRPC") {
+		t.Errorf("gzip-types *: %v", ds)
+	}
 }
