@@ -1,9 +1,16 @@
 package compress
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/andybalholm/brotli"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -61,4 +68,67 @@ func TestHeaders(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzWriter: the upstream's header values and the client's
+// Accept-Encoding and User-Agent are network bytes. Whatever they are, the
+// writer never panics, never compresses twice, and what it compresses
+// decodes to the body written.
+func FuzzWriter(f *testing.F) {
+	f.Add("text/html; charset=utf-8", "300", "", "Origin", `"v1"`, "gzip, br", "curl/8", 200)
+	f.Add("application/json", "10", "gzip", "*", "W/x", "br;q=0, gzip;q=0.5", "MSIE 6.0", 404)
+	f.Add("", "-1", "", "", "", "*", "", 304)
+	f.Fuzz(func(t *testing.T, ctype, clen, cenc, vary, etag, ae, ua string, code int) {
+		if code < 200 || code > 999 {
+			return
+		}
+		types, _ := routecfg.ParseMIMETypes("application/json")
+		cfg := &routecfg.Compression{Gzip: true, GzipLevel: 1, GzipMinLength: 20, GzipTypes: types,
+			GzipDisable: regexp.MustCompile("(?i)bot"), GzipDisableMSIE6: true,
+			Brotli: true, BrotliLevel: 1, BrotliMinLength: 20, BrotliTypes: types}
+		r := httptest.NewRequest(http.MethodGet, "https://foo.com/", nil)
+		r.Header["Accept-Encoding"] = []string{ae}
+		r.Header["User-Agent"] = []string{ua}
+		rec := httptest.NewRecorder()
+		h := rec.Header()
+		for k, v := range map[string]string{"Content-Type": ctype, "Content-Length": clen, "Content-Encoding": cenc, "Vary": vary, "Etag": etag} {
+			if v != "" {
+				h[k] = []string{v}
+			}
+		}
+		body := []byte(strings.Repeat("<p>fuzz body</p>", 8))
+		var cw Writer
+		cw.Reset(rec, r, cfg, NewEncoders())
+		cw.WriteHeader(code)
+		cw.Write(body[:50])
+		cw.FlushError()
+		cw.Write(body[50:])
+		cw.Close()
+		got := rec.Result().Header.Values("Content-Encoding")
+		switch cw.Coding() {
+		case None:
+			if len(got) > 1 || (len(got) == 1 && got[0] != cenc) {
+				t.Fatalf("not compressing, yet Content-Encoding %q (upstream %q)", got, cenc)
+			}
+			if !bytes.Equal(rec.Body.Bytes(), body) && code != http.StatusNotModified && code != http.StatusNoContent {
+				t.Fatalf("body changed without compression")
+			}
+		case Gzip, Brotli:
+			if cenc != "" || len(got) != 1 {
+				t.Fatalf("compressed over Content-Encoding %q: %q", cenc, got)
+			}
+			var dec io.Reader = brotli.NewReader(rec.Body)
+			if cw.Coding() == Gzip {
+				zr, err := gzip.NewReader(rec.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dec = zr
+			}
+			out, err := io.ReadAll(dec)
+			if err != nil || !bytes.Equal(out, body) {
+				t.Fatalf("%q decodes to %q, %v", got, out, err)
+			}
+		}
+	})
 }
