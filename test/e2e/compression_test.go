@@ -186,9 +186,11 @@ data:
 	}
 	writeFile(t, dir, "cm.yaml", configMap(""))
 	writeFile(t, dir, "site.yaml", join(
-		ca.secret(t, "default", "comp-tls", "comp.example"),
+		ca.secret(t, "default", "comp-tls", "comp.example", "ws.comp.example"),
 		service("default", "comp", be.addr),
 		ingress("default", "comp", "comp.example", "comp-tls", "/", "comp"),
+		service("default", "ws", startEcho(t, "127.0.0.1:0", "ws")),
+		ingress("default", "ws", "ws.comp.example", "comp-tls", "/", "ws"),
 	))
 	m := startMoat(t, dir, func(c *app.ServeConfig) { c.ConfigMap = "ingress/moat-config" })
 	h1 := m.client(ca.pool, false)
@@ -341,6 +343,9 @@ data:
 		}
 	}
 
+	// A WebSocket upgrade asking for compression is left alone.
+	wsEcho(t, m, ca, "ws.comp.example")
+
 	// A malformed media type: diagnostic naming the key; the default list
 	// applies and everything keeps serving.
 	writeFile(t, dir, "cm.yaml", configMap("\n  gzip-types: \"text/* application/json\"\n  gzip-level: \"9\""))
@@ -362,4 +367,37 @@ data: {}`)
 		resp, _ := fetch(t, h1, "GET", site+"/html", "Accept-Encoding", "gzip, br")
 		return resp.Header.Get("Content-Encoding") == "" && !varyHasAE(resp.Header)
 	})
+}
+
+// wsEcho upgrades a connection to host's WebSocket echo, offering gzip and
+// br, and checks that one text frame comes back unchanged.
+func wsEcho(t *testing.T, m *moat, ca *testCA, host string) {
+	t.Helper()
+	conn, err := tls.Dial("tcp", m.addrs.HTTPS, &tls.Config{ServerName: host, RootCAs: ca.pool, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /chat HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nAccept-Encoding: gzip, br\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 101 || resp.Header.Get("Content-Encoding") != "" || varyHasAE(resp.Header) {
+		t.Fatalf("WebSocket upgrade: %d %v", resp.StatusCode, resp.Header)
+	}
+	frame := []byte{0x81, 0x85, 1, 2, 3, 4} // masked text frame "hello" (RFC 6455 §5.2)
+	for i, b := range []byte("hello") {
+		frame = append(frame, b^frame[2+i%4])
+	}
+	if _, err := conn.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 7)
+	if _, err := io.ReadFull(br, got); err != nil || string(got) != "\x81\x05hello" {
+		t.Fatalf("WebSocket echo: %q %v", got, err)
+	}
 }
