@@ -21,6 +21,8 @@ targets=(
   "./internal/dataplane/router FuzzLookup"
   "./internal/dataplane/router FuzzRegexPreMatch"
   "./internal/redact FuzzURLs"
+  "./internal/dataplane/compress FuzzAccepts"
+  "./internal/dataplane/compress FuzzWriter"
 )
 if [ "$duration" = "--list" ]; then
   printf '%s\n' "${targets[@]}"; exit 0

@@ -137,6 +137,9 @@ type Config struct {
 	// Ingress sets enable-global-auth: "false" or its own auth-url.
 	GlobalAuth GlobalAuth
 
+	// Compression is use-gzip, enable-brotli and their settings.
+	Compression routecfg.Compression
+
 	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
 	// bound, as nginx's worker_shutdown_timeout 0.
 	WorkerShutdownTimeout time.Duration
@@ -200,6 +203,9 @@ var keys = []Key{
 		}
 		return nil
 	}},
+	{"brotli-level", "4", "Brotli quality (0-11) with enable-brotli.", intRange(0, 11, func(c *Config) *int { return &c.Compression.BrotliLevel })},
+	{"brotli-min-length", "20", "Responses whose Content-Length is smaller (in bytes) are not compressed with brotli; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.BrotliMinLength })},
+	{"brotli-types", defaultBrotliTypes, "Space-separated media types compressed with brotli, on top of text/html; * alone compresses every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.BrotliTypes })},
 	{"client-body-buffer-size", "8k", "Default of the client-body-buffer-size annotation: request bodies up to this size are read whole before the upstream is contacted (with proxy-request-buffering on). moat holds at most 1m.", func(c *Config, v string) error {
 		n, err := annotations.ParseSize(v)
 		if err != nil {
@@ -220,6 +226,7 @@ var keys = []Key{
 		c.CustomHTTPErrors = codes
 		return err
 	}},
+	{"enable-brotli", "false", "Compress responses with brotli (Content-Encoding: br) for clients that accept it; preferred over gzip when both are on and accepted, as ingress-nginx's brotli module. Only 200, 403 and 404 answers without a Content-Encoding are compressed; see docs/compression.md.", boolean(func(c *Config) *bool { return &c.Compression.Brotli })},
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
 		if !validHeaderName(v) {
@@ -244,6 +251,10 @@ var keys = []Key{
 	{"global-auth-signin", "", "auth-signin for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.Signin = v; return nil }},
 	{"global-auth-signin-redirect-param", "rd", "auth-signin-redirect-param for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.SigninRedirectParam = v; return nil }},
 	{"global-auth-url", "", "External authentication URL applied to every location (see auth-url); an Ingress opts out with enable-global-auth: \"false\".", func(c *Config, v string) error { c.GlobalAuth.URL = v; return nil }},
+	{"gzip-disable", "", "Requests whose User-Agent matches this case-insensitive regular expression never get gzip (nginx gzip_disable; msie6 is its special value).", gzipDisable},
+	{"gzip-level", "1", "gzip compression level (1-9) with use-gzip.", intRange(1, 9, func(c *Config) *int { return &c.Compression.GzipLevel })},
+	{"gzip-min-length", "256", "Responses whose Content-Length is smaller (in bytes) are not gzipped; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.GzipMinLength })},
+	{"gzip-types", defaultGzipTypes, "Space-separated media types gzipped, on top of text/html; * alone gzips every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.GzipTypes })},
 	{"hsts", "true", "Send Strict-Transport-Security on HTTPS responses.", boolean(func(c *Config) *bool { return &c.HSTS })},
 	{"hsts-include-subdomains", "true", "Add includeSubDomains to the HSTS header.", boolean(func(c *Config) *bool { return &c.HSTSIncludeSubdomains })},
 	{"hsts-max-age", "31536000", "HSTS max-age in seconds.", func(c *Config, v string) error {
@@ -419,6 +430,7 @@ var keys = []Key{
 		return err
 	}},
 	{"use-forwarded-headers", "false", "Trust X-Forwarded-For, -Proto, -Host and -Port from peers in proxy-real-ip-cidr.", boolean(func(c *Config) *bool { return &c.UseForwardedHeaders })},
+	{"use-gzip", "false", "Compress responses with gzip for HTTP/1.1 and HTTP/2 clients that accept it (nginx gzip_http_version 1.1, gzip_proxied any, gzip_vary on); see docs/compression.md.", boolean(func(c *Config) *bool { return &c.Compression.Gzip })},
 	{"use-http2", "true", "Offer HTTP/2 on the HTTPS listener.", boolean(func(c *Config) *bool { return &c.UseHTTP2 })},
 	{"whitelist-source-range", "", "Comma-separated CIDRs allowed on every location without its own allowlist-source-range; others get 403.", cidrs(func(c *Config) *[]netip.Prefix { return &c.WhitelistSourceRange })},
 	{"worker-shutdown-timeout", "240s", "How long the drain on shutdown waits for requests, streams and WebSockets in flight (nginx time, e.g. 240s or 4m; 0: no limit, as nginx) before closing them; keep the pod's terminationGracePeriodSeconds above --shutdown-grace-period plus this.", func(c *Config, v string) error {
@@ -501,6 +513,7 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 		}
 	}
 	c.compileLogFormat()
+	out = append(out, compressionNotes(&c, obj)...)
 	return c, out
 }
 

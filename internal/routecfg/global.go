@@ -27,6 +27,9 @@ type Global struct {
 	ServerTokens bool
 	// LogFormat is log-format-upstream, compiled; nil: the default.
 	LogFormat *LogFormat
+	// Compression is use-gzip, enable-brotli and their settings; nil when
+	// both are off.
+	Compression *Compression
 }
 
 // StringMatch is an nginx map source value: an exact string compared

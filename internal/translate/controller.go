@@ -80,6 +80,9 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 		}
 		g.BlockUserAgents = append(g.BlockUserAgents, m)
 	}
+	if c.Compression.On() {
+		g.Compression = &c.Compression
+	}
 	return g
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/compress"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/metrics"
@@ -93,6 +94,8 @@ type Handler struct {
 	server serverHeader
 	// logFailed is set once an access-log write has failed (accesslog.go).
 	logFailed atomic.Bool
+	// encoders pools the compressors (compress.go).
+	encoders *compress.Encoders
 }
 
 // New returns a Handler. One ReverseProxy is built here and shared by all
@@ -108,6 +111,7 @@ func New(opts Options) *Handler {
 		now:           opts.Now,
 		backends:      opts.Backends,
 		upgrades:      opts.Upgrades,
+		encoders:      compress.NewEncoders(),
 	}
 	h.traffic = newTrafficState()
 	if h.snapshot == nil {
@@ -225,6 +229,9 @@ type reqState struct {
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
 	// Buffering the response (proxy-buffering) is rw.holdFlush.
 	maxResponseHeader int64
+	// cw compresses the response under rw when the ConfigMap says so
+	// (compress.go).
+	cw compress.Writer
 }
 
 var statePool = sync.Pool{New: func() any { return new(reqState) }}
@@ -308,7 +315,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ep.Acquire()
 	h.chooseBackend(st, st.tr.pool) // the canary's pool when the canary was chosen
 	st.port = listenerPort(r)
+	h.startCompression(st, w, r)
 	h.rp.ServeHTTP(&st.rw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	st.cw.Close() //nolint:errcheck // the client may be gone; nothing to do
 }
 
 // wantsHTTPS is ingress-nginx's redirect_to_https for a plain-HTTP request
@@ -334,6 +343,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if st.ep != nil {
 		st.ep.Release()
 	}
+	st.endCompression()
 	status := st.rw.status
 	if status == 0 {
 		// Nothing written: a handler that returned without a body
