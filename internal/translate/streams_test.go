@@ -103,3 +103,25 @@ func TestStreamsUpdateEndpoints(t *testing.T) {
 		t.Fatal("a stream's Service gaining its first endpoint must take the full translate (the port opens)")
 	}
 }
+
+// FuzzStreams: any tcp-services or udp-services entry translates without
+// a panic, and a served one has a port in range and a pool with endpoints.
+func FuzzStreams(f *testing.F) {
+	for _, kv := range [][2]string{{"5353", "db/dns:53:PROXY:PROXY"}, {"53", "db/dns:dns"}, {"0", "db/pg:5432"}, {"5432", "db/pg::"}, {"x", "a/b/c:1"}} {
+		f.Add(kv[0], kv[1])
+	}
+	f.Fuzz(func(t *testing.T, key, value string) {
+		sn := streamSnapshot(t, dnsSlice("10.0.0.1"))
+		for _, name := range []string{"moat/tcp", "moat/udp"} {
+			cm := sn.ConfigMaps[name].DeepCopy()
+			cm.Data = map[string]string{key: value}
+			sn.ConfigMaps[name] = cm
+		}
+		cfg, _ := Translate(sn, Options{TCPServices: "moat/tcp", UDPServices: "moat/udp"})
+		for _, s := range cfg.Streams {
+			if s.Port < 1 || s.Port > 65535 || cfg.Pools[s.Pool] == nil || len(cfg.Pools[s.Pool].Endpoints) == 0 {
+				t.Fatalf("served stream %+v for %q: %q", s, key, value)
+			}
+		}
+	})
+}
