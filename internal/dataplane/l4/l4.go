@@ -61,6 +61,9 @@ type Server struct {
 	stopped bool
 	ports   map[portKey]*port
 
+	// cut ends at the end of the drain: dials still under way stop.
+	cut     context.Context
+	cutStop context.CancelFunc
 	// conns are the TCP connections being proxied, closed at the end of
 	// the drain; wg counts them.
 	connMu sync.Mutex
@@ -106,7 +109,9 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opts: opts, log: log, m: newMetrics(opts.Registerer), ports: map[portKey]*port{}, conns: map[net.Conn]struct{}{}}
+	cut, stop := context.WithCancel(context.Background())
+	return &Server{opts: opts, log: log, m: newMetrics(opts.Registerer), ports: map[portKey]*port{}, conns: map[net.Conn]struct{}{},
+		cut: cut, cutStop: stop}
 }
 
 // Validate checks the streams of cfg: known pools with host:port
@@ -242,6 +247,7 @@ func (s *Server) Drain(ctx context.Context) int {
 		return 0
 	case <-ctx.Done():
 	}
+	s.cutStop()
 	s.connMu.Lock()
 	n := len(s.conns)
 	for c := range s.conns {

@@ -342,3 +342,30 @@ func FuzzReadProxyHeader(f *testing.F) {
 		}
 	})
 }
+
+// Drain closes the ports at once, and the connections still open when
+// its context ends.
+func TestDrainCutsAtTimeout(t *testing.T) {
+	s, port := serve(t, routecfg.StreamTCP, settings(), tcpNamed(t, "a"))
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	if line, _ := r.ReadString('\n'); line != "a\n" {
+		t.Fatalf("greeting %q", line)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if n := s.Drain(ctx); n != 1 {
+		t.Fatalf("Drain cut %d connections, want 1", n)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.ReadString('\n'); err != io.EOF {
+		t.Fatalf("after the drain timeout the client reads %v, want EOF", err)
+	}
+	if _, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+		t.Fatal("the port accepts after the drain")
+	}
+}

@@ -107,7 +107,7 @@ func readProxyHeader(c net.Conn, br *bufio.Reader, timeout time.Duration) (*prox
 // on failure as proxy-stream-next-upstream allows.
 func (s *Server) dialTCP(p *port, t *target) (net.Conn, error) {
 	st := t.stream.Settings
-	ctx := context.Background()
+	ctx := s.cut
 	if st.NextUpstreamTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, st.NextUpstreamTimeout)
