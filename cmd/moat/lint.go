@@ -187,7 +187,7 @@ func (c clusterFlags) lint(ctx context.Context, opts lint.Options) (*lint.Result
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	objs, err := lint.FromCluster(ctx, client, ns, opts.ConfigMap)
+	objs, err := lint.FromCluster(ctx, client, ns, opts.ConfigMap, opts.TCPServices, opts.UDPServices)
 	if err != nil {
 		return nil, err
 	}
