@@ -289,6 +289,26 @@ func TestStreamsEndpointChange(t *testing.T) {
 	})
 }
 
+// TestStreamsUDPEndpointChange: a UDP service's endpoint moves live; with
+// proxy-stream-responses 1 every query is a session of its own, so the
+// next one already goes to the new endpoint.
+func TestStreamsUDPEndpointChange(t *testing.T) {
+	dir := t.TempDir()
+	a, b := startUDPBackend(t, "a"), startUDPBackend(t, "b")
+	port := freePort(t, "udp")
+	writeFile(t, dir, "cm.yaml", servicesConfigMap("udp-services", fmt.Sprint(port), "apps/dns:echo"))
+	writeFile(t, dir, "svc.yaml", streamService("apps", "dns", "UDP", a))
+	startMoat(t, dir, withStreams)
+	if got, err := udpOnce(port, "q"); err != nil || got != "a: q" {
+		t.Fatalf("before the change: %q, %v", got, err)
+	}
+	writeFile(t, dir, "svc.yaml", streamService("apps", "dns", "UDP", b))
+	eventually(t, 5*time.Second, "queries answered by the new endpoint", func() bool {
+		got, _ := udpOnce(port, "q")
+		return got == "b: q"
+	})
+}
+
 // TestStreamsPortsFollowTheConfigMap: a removed entry stops listening (an
 // established connection goes on), an added one starts.
 func TestStreamsPortsFollowTheConfigMap(t *testing.T) {
