@@ -60,6 +60,9 @@ type Server struct {
 	started bool
 	stopped bool
 	ports   map[portKey]*port
+	// failed is the last bind error per port, so that a port that stays
+	// unavailable is logged once, not at every endpoint change.
+	failed map[portKey]string
 
 	// cut ends at the end of the drain: dials still under way stop.
 	cut     context.Context
@@ -110,7 +113,7 @@ func New(opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cut, stop := context.WithCancel(context.Background())
-	return &Server{opts: opts, log: log, m: newMetrics(opts.Registerer), ports: map[portKey]*port{}, conns: map[net.Conn]struct{}{},
+	return &Server{opts: opts, log: log, m: newMetrics(opts.Registerer), ports: map[portKey]*port{}, failed: map[portKey]string{}, conns: map[net.Conn]struct{}{},
 		cut: cut, cutStop: stop}
 }
 
@@ -194,6 +197,11 @@ func (s *Server) syncLocked() {
 		want[portKey{st.Protocol, st.Port}] = &target{stream: st, endpoints: eps,
 			labels: []string{string(st.Protocol), strconv.Itoa(st.Port), st.Service}}
 	}
+	for k := range s.failed {
+		if want[k] == nil {
+			delete(s.failed, k)
+		}
+	}
 	for k, p := range s.ports {
 		if want[k] == nil {
 			p.close()
@@ -217,9 +225,15 @@ func (s *Server) syncLocked() {
 		}
 		if err != nil {
 			s.m.listenErrors.WithLabelValues(t.labels...).Inc()
-			s.log.Error("stream port cannot be opened; tried again at the next configuration change", "protocol", k.proto, "port", k.port, "service", t.stream.Service, "err", err)
+			level := slog.LevelError
+			if s.failed[k] == err.Error() {
+				level = slog.LevelDebug
+			}
+			s.failed[k] = err.Error()
+			s.log.Log(context.Background(), level, "stream port cannot be opened; tried again at the next configuration change", "protocol", k.proto, "port", k.port, "service", t.stream.Service, "err", err)
 			continue
 		}
+		delete(s.failed, k)
 		s.ports[k] = p
 		s.log.Info("stream port listening", "protocol", k.proto, "address", addr, "service", t.stream.Service,
 			"proxy_protocol_decode", t.stream.ProxyDecode, "proxy_protocol_encode", t.stream.ProxyEncode)

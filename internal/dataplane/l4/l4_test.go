@@ -369,3 +369,27 @@ func TestDrainCutsAtTimeout(t *testing.T) {
 		t.Fatal("the port accepts after the drain")
 	}
 }
+
+// A port that cannot be bound is counted and tried again at the next
+// Apply, and opens once it is free.
+func TestBusyPortRetried(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := busy.Addr().(*net.TCPAddr).Port
+	s := New(Options{Host: "127.0.0.1", Registerer: prometheus.NewRegistry()})
+	cfg := &routecfg.Config{Pools: map[string]*routecfg.Pool{"p": {Key: "p", Endpoints: []routecfg.Endpoint{{Address: tcpNamed(t, "a")}}}},
+		Streams: []*routecfg.Stream{{Protocol: routecfg.StreamTCP, Port: port, Pool: "p", Service: "ns/svc:1", Settings: settings()}}}
+	s.Apply(cfg)
+	s.Start()
+	defer s.Drain(context.Background())
+	if len(s.Ports()) != 0 || testutil.ToFloat64(s.m.listenErrors.WithLabelValues("TCP", strconv.Itoa(port), "ns/svc:1")) != 1 {
+		t.Fatalf("a busy port: ports %v", s.Ports())
+	}
+	busy.Close()
+	s.Apply(cfg)
+	if got := greeting(t, port); got != "a" {
+		t.Fatalf("after the port was freed: %q", got)
+	}
+}
