@@ -254,6 +254,12 @@ func (s *Server) Drain(ctx context.Context) int {
 		delete(s.ports, k)
 	}
 	s.mu.Unlock()
+	// A track that saw stopped false holds connMu until its wg.Add: once
+	// connMu is ours, no Add can follow the Wait below.
+	s.connMu.Lock()
+	open := len(s.conns)
+	s.connMu.Unlock()
+	s.log.Debug("stream ports closed; draining their connections", "connections", open)
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
