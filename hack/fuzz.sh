@@ -18,6 +18,8 @@ targets=(
   "./internal/htpasswd FuzzParseFile"
   "./internal/annotations/snippet FuzzParse"
   "./internal/dataplane/passthrough FuzzServerName"
+  "./internal/dataplane/l4 FuzzReadProxyHeader"
+  "./internal/translate FuzzStreams"
   "./internal/dataplane/router FuzzLookup"
   "./internal/dataplane/router FuzzRegexPreMatch"
   "./internal/redact FuzzURLs"

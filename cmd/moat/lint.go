@@ -152,6 +152,8 @@ Exit status: 1 when a finding of --fail-on's severity or worse is found
 	f.BoolVarP(&cl.all, "all-namespaces", "A", false, "read every namespace")
 	f.StringVar(&opts.SOPSAgeKeyFile, "sops-age-key-file", os.Getenv(secrets.EnvAgeKeyFile), "age identities file that opens SOPS-encrypted manifests, as serve's flag (default: $SOPS_AGE_KEY_FILE)")
 	f.StringVar(&opts.SealedSecretsKey, "sealed-secrets-key", "", "PEM private key(s) that open SealedSecrets, as serve's flag")
+	f.StringVar(&opts.TCPServices, "tcp-services-configmap", "", "NAMESPACE/NAME of the tcp-services ConfigMap in the manifests, whose entries are checked as serve would")
+	f.StringVar(&opts.UDPServices, "udp-services-configmap", "", "NAMESPACE/NAME of the udp-services ConfigMap in the manifests, whose entries are checked as serve would")
 	f.StringVar(&opts.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (in the manifests, or with --kubeconfig in the cluster: ingress-nginx's, for the migration report) whose settings apply")
 	return cmd
 }
@@ -185,7 +187,7 @@ func (c clusterFlags) lint(ctx context.Context, opts lint.Options) (*lint.Result
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	objs, err := lint.FromCluster(ctx, client, ns, opts.ConfigMap)
+	objs, err := lint.FromCluster(ctx, client, ns, opts.ConfigMap, opts.TCPServices, opts.UDPServices)
 	if err != nil {
 		return nil, err
 	}

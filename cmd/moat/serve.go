@@ -68,6 +68,8 @@ keeps serving.`,
 	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
 	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", true, "also serve Ingresses that name no class")
 	f.StringVar(&c.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (ingress-nginx's keys; one of the manifests)")
+	f.StringVar(&c.TCPServicesConfigMap, "tcp-services-configmap", "", "NAMESPACE/NAME of a ConfigMap of TCP services: keys are ports moat listens on, values NAMESPACE/SERVICE:PORT[:PROXY[:PROXY]] (ingress-nginx's format; one of the manifests)")
+	f.StringVar(&c.UDPServicesConfigMap, "udp-services-configmap", "", "NAMESPACE/NAME of a ConfigMap of UDP services: keys are ports moat listens on, values NAMESPACE/SERVICE:PORT (ingress-nginx's format; one of the manifests)")
 	f.StringVar(&c.AnnotationsPrefix, "annotations-prefix", "nginx.ingress.kubernetes.io", "prefix of the ingress-nginx annotations moat reads")
 	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")

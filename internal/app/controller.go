@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,10 @@ type ControllerConfig struct {
 	// AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
 	ConfigMap         string
 	AnnotationsPrefix string
+	// TCPServicesConfigMap and UDPServicesConfigMap are "namespace/name"
+	// of ingress-nginx's tcp-services and udp-services ConfigMaps
+	// (--tcp-services-configmap, --udp-services-configmap).
+	TCPServicesConfigMap, UDPServicesConfigMap string
 
 	// PublishService ("namespace/name") or PublishStatusAddress (a comma-
 	// separated list) is written into status.loadBalancer.ingress.
@@ -120,8 +125,10 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		secretNSs = append(secretNSs, ns)
 	}
 	var configMaps []string
-	if c.ConfigMap != "" {
-		configMaps = append(configMaps, c.ConfigMap)
+	for _, cm := range []string{c.ConfigMap, c.TCPServicesConfigMap, c.UDPServicesConfigMap} {
+		if cm != "" && !slices.Contains(configMaps, cm) {
+			configMaps = append(configMaps, cm)
+		}
 	}
 	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ConfigMaps: configMaps,
 		AnnotationPrefix: c.AnnotationsPrefix})
@@ -138,7 +145,9 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		AnnotationPrefix:      c.AnnotationsPrefix,
 		Certs:                 translate.NewCertCache(),
 		EnableSSLPassthrough:  c.EnableSSLPassthrough,
-		Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin},
+		Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin, Debug: p.addrs.Debug},
+		TCPServices:           c.TCPServicesConfigMap,
+		UDPServices:           c.UDPServicesConfigMap,
 	}
 	loop := &reconcile.Loop{
 		Store:   st,
@@ -242,6 +251,11 @@ func (c *ControllerConfig) validate() error {
 	}
 	if c.ConfigMap != "" && !isNamespacedName(c.ConfigMap) {
 		return fmt.Errorf("--configmap %q: want NAMESPACE/NAME", c.ConfigMap)
+	}
+	for _, f := range []struct{ flag, v string }{{"--tcp-services-configmap", c.TCPServicesConfigMap}, {"--udp-services-configmap", c.UDPServicesConfigMap}} {
+		if f.v != "" && !isNamespacedName(f.v) {
+			return fmt.Errorf("%s %q: want NAMESPACE/NAME", f.flag, f.v)
+		}
 	}
 	if c.ElectionID == "" {
 		return errors.New("--election-id is empty")

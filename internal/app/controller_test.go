@@ -20,6 +20,8 @@ func TestControllerRejectsBadFlags(t *testing.T) {
 		{"bad status address", func(c *ControllerConfig) { c.PublishStatusAddress = "not an address" }, "--publish-status-address"},
 		{"default certificate without namespace", func(c *ControllerConfig) { c.DefaultSSLCertificate = "cert" }, "--default-ssl-certificate"},
 		{"configmap without namespace", func(c *ControllerConfig) { c.ConfigMap = "ns/a/b" }, "--configmap"},
+		{"tcp services without namespace", func(c *ControllerConfig) { c.TCPServicesConfigMap = "tcp-services" }, "--tcp-services-configmap"},
+		{"udp services without namespace", func(c *ControllerConfig) { c.UDPServicesConfigMap = "/udp" }, "--udp-services-configmap"},
 		{"empty election id", func(c *ControllerConfig) { c.ElectionID = "" }, "--election-id"},
 		{"empty namespace", func(c *ControllerConfig) { c.WatchNamespaces = []string{"a", ""} }, "--watch-namespace"},
 	} {

@@ -19,6 +19,7 @@ import (
 	"github.com/moat-ingress/moat/internal/admin"
 	"github.com/moat-ingress/moat/internal/dataplane"
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/l4"
 	"github.com/moat-ingress/moat/internal/metrics"
 	"github.com/moat-ingress/moat/internal/translate"
 )
@@ -79,7 +80,11 @@ func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 	mo := l.Metrics
 	mo.ProcessCollector = true
 	m := metrics.NewWith(reg, mo)
+	// TCP and UDP services listen on --http-addr's host (all addresses
+	// for ":8080"), as ingress-nginx's stream servers on its bind address.
+	streamHost, _, _ := net.SplitHostPort(l.HTTPAddr)
 	dp, err := dataplane.New(dataplane.Options{
+		Streams:              l4.New(l4.Options{Host: streamHost, Logger: log, Registerer: reg}),
 		Logger:               log,
 		AccessLog:            accessLog,
 		AccessLogJSON:        l.AccessLogJSON,

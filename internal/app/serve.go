@@ -41,6 +41,10 @@ type ServeConfig struct {
 	// manifests); AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
 	ConfigMap         string
 	AnnotationsPrefix string
+	// TCPServicesConfigMap and UDPServicesConfigMap are "namespace/name"
+	// of ingress-nginx's tcp-services and udp-services ConfigMaps
+	// (--tcp-services-configmap, --udp-services-configmap).
+	TCPServicesConfigMap, UDPServicesConfigMap string
 	// SOPSAgeKeyFile opens SOPS-encrypted manifests (age identities);
 	// SealedSecretsKey opens SealedSecrets (the sealing key pair's private
 	// key, PEM). Both are read on each use, in memory only.
@@ -128,7 +132,9 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			AnnotationPrefix:      c.AnnotationsPrefix,
 			Certs:                 translate.NewCertCache(),
 			EnableSSLPassthrough:  c.EnableSSLPassthrough,
-			Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin},
+			Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin, Debug: p.addrs.Debug},
+			TCPServices:           c.TCPServicesConfigMap,
+			UDPServices:           c.UDPServicesConfigMap,
 		},
 		Now:   time.Now,
 		Apply: func(cfg *routecfg.Config) error { return p.dp.Apply(cfg) },

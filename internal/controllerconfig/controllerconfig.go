@@ -143,6 +143,9 @@ type Config struct {
 	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
 	// bound, as nginx's worker_shutdown_timeout 0.
 	WorkerShutdownTimeout time.Duration
+
+	// Stream are the proxy-stream-* keys, for the TCP and UDP services.
+	Stream routecfg.StreamSettings
 }
 
 // GlobalAuth holds the global-auth-* keys; URL "" means off.
@@ -396,6 +399,39 @@ var keys = []Key{
 	{"proxy-real-ip-cidr", "0.0.0.0/0", "Comma-separated CIDRs of proxies whose forwarded headers are trusted (with use-forwarded-headers).", cidrs(func(c *Config) *[]netip.Prefix { return &c.ProxyRealIPCIDR })},
 	{"proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyRequestBuffering })},
 	{"proxy-send-timeout", "60", "Default upstream send timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxySendTimeout })},
+	{"proxy-stream-next-upstream", "true", "TCP and UDP services: try another endpoint when connecting to one fails.", boolean(func(c *Config) *bool { return &c.Stream.NextUpstream })},
+	{"proxy-stream-next-upstream-timeout", "600s", "TCP and UDP services: how long the attempts at one connection may take in all (nginx time; 0: no limit).", func(c *Config, v string) error {
+		d, err := nginxDuration(v)
+		c.Stream.NextUpstreamTimeout = d
+		return err
+	}},
+	{"proxy-stream-next-upstream-tries", "3", "TCP and UDP services: attempts at one connection in all (0: no limit).", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return fmt.Errorf("expected a number from 0 to 100")
+		}
+		c.Stream.NextUpstreamTries = n
+		return nil
+	}},
+	{"proxy-stream-responses", "1", "UDP services: datagrams expected from the upstream per client datagram; once they came, the session ends and the next datagram starts one (to another endpoint, round robin).", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("expected a whole number")
+		}
+		c.Stream.Responses = n
+		return nil
+	}},
+	{"proxy-stream-timeout", "600s", "TCP and UDP services: a connection or UDP session without data in either direction for this long is closed (nginx time).", func(c *Config, v string) error {
+		d, err := nginxDuration(v)
+		if err == nil && d <= 0 {
+			err = fmt.Errorf("expected a time above 0")
+		}
+		if err != nil {
+			return err
+		}
+		c.Stream.Timeout = d
+		return nil
+	}},
 	{"retry-non-idempotent", "false", "Also retry POST, LOCK and PATCH on another endpoint (adds non_idempotent to every location's proxy-next-upstream).", boolean(func(c *Config) *bool { return &c.RetryNonIdempotent })},
 	{"server-tokens", "false", "Add moat's version to the Server header (moat/VERSION); off sends Server: moat. Unlike ingress-nginx, which sends none when off, every response carries one.", boolean(func(c *Config) *bool { return &c.ServerTokens })},
 	{"ssl-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", "TLS 1.2 cipher suites in OpenSSL names; suites Go does not implement (DHE) are skipped.", func(c *Config, v string) error {

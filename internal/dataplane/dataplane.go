@@ -22,6 +22,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
+	"github.com/moat-ingress/moat/internal/dataplane/l4"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -74,6 +75,9 @@ type Options struct {
 	// EnableSSLPassthrough makes the HTTPS listener read each ClientHello's
 	// SNI and forward passthrough hosts unterminated (tls.go).
 	EnableSSLPassthrough bool
+	// Streams serves the configuration's TCP and UDP services; nil
+	// serves none.
+	Streams *l4.Server
 }
 
 // Dataplane serves the last good configuration.
@@ -98,6 +102,8 @@ type Dataplane struct {
 	backends    *upstream.Transports
 	pass        atomic.Pointer[passTable]
 	passEnabled bool
+	// streams are the TCP and UDP services (l4); nil-safe.
+	streams *l4.Server
 
 	// gate counts and limits client connections (clients.go); serving
 	// is the listeners' servers (serve.go).
@@ -137,6 +143,7 @@ func New(opts Options) (*Dataplane, error) {
 	d.certs = certs.New(opts.DefaultCert)
 	d.tlsServer = certs.NewServer(d.certs, d.now, []string{"h2", "http/1.1"})
 	d.passEnabled = opts.EnableSSLPassthrough
+	d.streams = opts.Streams
 	d.pass.Store(&passTable{})
 	d.upstreams = upstream.NewManager(upstream.Options{Now: d.now})
 	d.transport = upstream.NewTransport(upstream.TransportOptions{
@@ -188,7 +195,11 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	if cfg != nil {
 		table = router.CompileFrom(cur.Table, cfg)
 	}
-	if err := validateFrom(cur, table, cfg); err != nil {
+	err := validateFrom(cur, table, cfg)
+	if err == nil {
+		err = l4.Validate(cfg)
+	}
+	if err != nil {
 		d.metrics.ConfigApplied(false, d.now())
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
 	}
@@ -217,6 +228,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	}
 	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
+	d.streams.Apply(cfg)
 	d.updateMetrics(prev, cfg, delta, deltaOK)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil
@@ -250,6 +262,7 @@ func (d *Dataplane) ApplyEndpoints(cfg *routecfg.Config, keys []string) error {
 		return fmt.Errorf("endpoint update: pools %q unknown to the upstream manager", unknown)
 	}
 	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg})
+	d.streams.Apply(cfg)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil
 }

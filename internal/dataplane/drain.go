@@ -59,11 +59,16 @@ func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, front *pa
 	if front != nil {
 		wg.Go(func() { front.Shutdown(sctx) })
 	}
+	// TCP services: the ports close at once, connections get until the
+	// timeout (UDP sessions end with their ports).
+	var streamsCut int
+	wg.Go(func() { streamsCut = d.streams.Drain(sctx) })
 	wg.Wait()
 	took := time.Since(start)
-	if cut.Load() || websockets > 0 {
+	if cut.Load() || websockets > 0 || streamsCut > 0 {
 		d.log.Info("shutdown: drain timeout reached; closed what was still open",
-			"timeout_ms", float64(timeout.Microseconds())/1000, "took_ms", float64(took.Microseconds())/1000, "http_cut", cut.Load(), "websockets_closed", websockets)
+			"timeout_ms", float64(timeout.Microseconds())/1000, "took_ms", float64(took.Microseconds())/1000, "http_cut", cut.Load(), "websockets_closed", websockets,
+			"stream_connections_closed", streamsCut)
 		return
 	}
 	d.log.Info("shutdown: drained", "took_ms", float64(took.Microseconds())/1000)

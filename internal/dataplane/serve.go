@@ -245,6 +245,8 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	for i, src := range srcs {
 		go func() { errc <- d.dispatch(i, src) }()
 	}
+	// The TCP and UDP services open their ports with the listeners.
+	d.streams.Start()
 	if ready != nil {
 		// The listeners are bound and their servers started; connections
 		// made from now on queue in the backlog until accepted.

@@ -316,6 +316,19 @@ var coveredElsewhere = map[string]string{
 	"SealedSecretTemplateIgnored":  "internal/secrets tests",
 	"ManifestPathGone":             "internal/source/file TestWatchDirectoryRecreated, test/e2e TestManifestDirectoryDeleted (a watched path that disappears)",
 	"ManifestTooLarge":             "internal/source/file TestManifestSizeCap (moat serve's file source)",
+	"StreamConfigMapInvalid":       "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamConfigMapNotFound":      "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamPortInvalid":            "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamPortReserved":           "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamPortDuplicate":          "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamEntryInvalid":           "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamEntryFieldIgnored":      "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamProxyProtocolIgnored":   "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamServiceNotFound":        "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamServicePortNotFound":    "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamServicePortProtocol":    "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamExternalNameInvalid":    "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"StreamNoReadyEndpoints":       "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
 }
 
 // TestCodeCases runs every case through lint and checks that the code is

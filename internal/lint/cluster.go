@@ -15,10 +15,11 @@ import (
 
 // FromCluster lists, once, the objects translate reads: Ingresses,
 // Services, EndpointSlices, Secrets and ConfigMaps of namespace ("" for
-// all of them), every IngressClass, and the controller ConfigMap when
-// configMap names one elsewhere. It is the migration report's source: a read-only snapshot, no
-// informers.
-func FromCluster(ctx context.Context, c kubernetes.Interface, namespace, configMap string) ([]store.Object, error) {
+// all of them), every IngressClass, and the ConfigMaps named by
+// configMaps ("namespace/name": the controller ConfigMap, the tcp- and
+// udp-services ones) that are elsewhere. It is the migration report's
+// source: a read-only snapshot, no informers.
+func FromCluster(ctx context.Context, c kubernetes.Interface, namespace string, configMaps ...string) ([]store.Object, error) {
 	var objs []store.Object
 	add := func(o runtime.Object) {
 		if m, err := metaOf(o); err == nil {
@@ -80,7 +81,13 @@ func FromCluster(ctx context.Context, c kubernetes.Interface, namespace, configM
 	for i := range cms.Items {
 		add(&cms.Items[i])
 	}
-	if ns, name, ok := strings.Cut(configMap, "/"); ok && ns != "" && name != "" && namespace != "" && ns != namespace {
+	// The controller ConfigMap and the tcp- and udp-services ones, when
+	// in another namespace.
+	for _, configMap := range configMaps {
+		ns, name, ok := strings.Cut(configMap, "/")
+		if !ok || ns == "" || name == "" || namespace == "" || ns == namespace {
+			continue
+		}
 		cm, err := c.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 		switch {
 		case err == nil:

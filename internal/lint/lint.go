@@ -47,6 +47,9 @@ type Options struct {
 	// ConfigMap is "namespace/name" of the controller ConfigMap, read from
 	// the manifests like every other object.
 	ConfigMap string
+	// TCPServices and UDPServices are "namespace/name" of the tcp-services
+	// and udp-services ConfigMaps, read from the manifests.
+	TCPServices, UDPServices string
 	// Now is the time certificates are checked against.
 	Now time.Time
 	// SOPSAgeKeyFile and SealedSecretsKey open encrypted manifests, as
@@ -182,6 +185,8 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 			AnnotationPrefix:      opts.AnnotationPrefix,
 			EnableSSLPassthrough:  opts.EnableSSLPassthrough,
 			ConfigMap:             opts.ConfigMap,
+			TCPServices:           opts.TCPServices,
+			UDPServices:           opts.UDPServices,
 			Now:                   opts.Now,
 			// moat's default listeners, so an auth-url back at moat is flagged.
 			Listeners: translate.Listeners{HTTP: ":8080", HTTPS: ":8443", Admin: "127.0.0.1:10254"},

@@ -198,3 +198,25 @@ func TestMigrationReportConfigMap(t *testing.T) {
 		t.Errorf("missing configmap: %+v", m.ConfigMap)
 	}
 }
+
+// TestMigrationReportTCPServices: the tcp-services ConfigMap of
+// ingress-nginx's namespace is read with the namespace checked, and its
+// entries are checked as moat would serve them.
+func TestMigrationReportTCPServices(t *testing.T) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "tcp-services", Namespace: "ingress-nginx"},
+		Data: map[string]string{"5432": "shop/postgres:5432", "8080": "shop/web:80"}}
+	objs, err := FromCluster(context.Background(), fake.NewClientset(cm), "shop", "", "ingress-nginx/tcp-services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := RunObjects(objs, Options{IngressClass: "nginx", TCPServices: "ingress-nginx/tcp-services", Now: testNow})
+	got := map[string]string{}
+	for _, d := range r.Diagnostics {
+		if d.Object.Name == "tcp-services" {
+			got[d.Field] = d.Reason
+		}
+	}
+	if got["data.5432"] != "StreamServiceNotFound" || got["data.8080"] != "StreamPortReserved" {
+		t.Errorf("tcp-services findings %v", got)
+	}
+}

@@ -33,6 +33,7 @@ func Dump(c *Config) string {
 		}
 		fmt.Fprintf(&b, "pool %s [%s]\n", k, strings.Join(addrs, " "))
 	}
+	dumpStreams(&b, c.Streams)
 	return b.String()
 }
 

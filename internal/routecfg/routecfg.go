@@ -40,6 +40,8 @@ type Config struct {
 	// every request (redirect code, forwarded headers, block lists); nil
 	// means ingress-nginx's defaults.
 	Global *Global
+	// Streams are the TCP and UDP services (stream.go).
+	Streams []*Stream
 }
 
 // VirtualHost is the set of routes for one host.

@@ -116,6 +116,14 @@ func parseOptions(t *testing.T, s string) Options {
 			opts.ConfigMap = v
 		case "enable-ssl-passthrough":
 			opts.EnableSSLPassthrough = v == "true"
+		case "tcp-services":
+			opts.TCPServices = v
+		case "udp-services":
+			opts.UDPServices = v
+		case "http-addr":
+			opts.Listeners.HTTP = v
+		case "admin-addr":
+			opts.Listeners.Admin = v
 		default:
 			t.Fatalf("unknown option %q", k)
 		}

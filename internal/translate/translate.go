@@ -40,11 +40,16 @@ type Options struct {
 	// Listeners are moat's own bound addresses, so that an auth-url
 	// pointing back at moat is reported (auth_self.go); zero: unknown.
 	Listeners Listeners
+	// TCPServices and UDPServices are "namespace/name" of the
+	// tcp-services and udp-services ConfigMaps (streams.go); "": none.
+	TCPServices, UDPServices string
 }
 
 // Listeners are the addresses moat serves on ("host:port"; "" for none).
 type Listeners struct {
 	HTTP, HTTPS, Admin string
+	// Debug is --debug-addr's listener ("" for none).
+	Debug string
 }
 
 // DefaultControllerClass is the IngressClass controller value moat claims.
@@ -86,6 +91,7 @@ func (t *translator) run() {
 	for _, ing := range ings {
 		t.ingress(ing)
 	}
+	t.streams()
 	t.certHealth()
 	t.finish()
 	t.certs.sweep()

@@ -314,8 +314,9 @@ func TestBadValues(t *testing.T) {
 		{"wrong type", "controller:\n  replicaCount: two\n", []string{"/controller/replicaCount", "integer"}},
 		{"wrong enum", "controller:\n  service:\n    type: Loadbalancer\n", []string{"/controller/service/type"}},
 		{"wrong digest", "controller:\n  image:\n    digest: abc\n", []string{"/controller/image/digest"}},
-		{"tcp services", "tcp:\n  \"5432\": db/postgres:5432\n", []string{"tcp:", "TCP services are not supported"}},
-		{"udp services", "udp:\n  \"53\": kube-system/dns:53\n", []string{"udp:", "UDP"}},
+		{"udp privileged port", "udp:\n  \"53\": kube-system/dns:53\n", []string{"udp.53", "1024"}},
+		{"tcp port not a number", "tcp:\n  ssh: apps/ssh:22\n", []string{"tcp.ssh", "a number"}},
+		{"tcp port of moat", "tcp:\n  \"8443\": apps/x:1\n", []string{"tcp.8443", "moat's own"}},
 		{"daemonset", "controller:\n  kind: DaemonSet\n", []string{"controller.kind=DaemonSet"}},
 		{"host network", "controller:\n  hostNetwork: true\n", []string{"controller.hostNetwork"}},
 		{"snippets", "controller:\n  allowSnippetAnnotations: true\n", []string{"controller.allowSnippetAnnotations", "snippets"}},
@@ -642,5 +643,68 @@ func TestMonitoringFilesMatchDeploy(t *testing.T) {
 		if string(got) != string(want) {
 			t.Errorf("charts/moat/files/%s differs from deploy/monitoring/%s: copy it (cp deploy/monitoring/%s charts/moat/files/)", name, name, name)
 		}
+	}
+}
+
+// TestStreamValues: ingress-nginx's tcp and udp values become the
+// services ConfigMaps, the flags naming them, and the ports of the pod,
+// the Service (with pinned node ports) and the NetworkPolicy.
+func TestStreamValues(t *testing.T) {
+	objs := render(t, "edge", "ingress", mustValues(t, `
+tcp:
+  "5432": "db/postgres:5432:PROXY"
+udp:
+  "5353": "kube-system/dns:dns"
+controller:
+  networkPolicy: {enabled: true}
+  service:
+    type: NodePort
+    nodePorts:
+      tcp: {"5432": 30432}
+`))
+	for _, c := range []struct{ name, key, value string }{{"edge-moat-tcp", "5432", "db/postgres:5432:PROXY"}, {"edge-moat-udp", "5353", "kube-system/dns:dns"}} {
+		var cm corev1.ConfigMap
+		into(t, find(t, objs, "ConfigMap", c.name), &cm)
+		if len(cm.Data) != 1 || cm.Data[c.key] != c.value {
+			t.Errorf("configmap %s data %v", c.name, cm.Data)
+		}
+	}
+	var d appsv1.Deployment
+	into(t, find(t, objs, "Deployment", "edge-moat"), &d)
+	ctr := container(t, &d)
+	for _, want := range []string{"--tcp-services-configmap=$(POD_NAMESPACE)/edge-moat-tcp", "--udp-services-configmap=$(POD_NAMESPACE)/edge-moat-udp"} {
+		if !slices.Contains(ctr.Args, want) {
+			t.Errorf("args %v lack %s", ctr.Args, want)
+		}
+	}
+	var got []string
+	for _, p := range ctr.Ports {
+		got = append(got, fmt.Sprintf("%s:%d/%s", p.Name, p.ContainerPort, p.Protocol))
+	}
+	if !slices.Contains(got, "5432-tcp:5432/TCP") || !slices.Contains(got, "5353-udp:5353/UDP") {
+		t.Errorf("container ports %v", got)
+	}
+	var svc corev1.Service
+	into(t, find(t, objs, "Service", "edge-moat"), &svc)
+	var sp []string
+	for _, p := range svc.Spec.Ports {
+		sp = append(sp, fmt.Sprintf("%s:%d/%s->%s@%d", p.Name, p.Port, p.Protocol, p.TargetPort.String(), p.NodePort))
+	}
+	if !slices.Contains(sp, "5432-tcp:5432/TCP->5432-tcp@30432") || !slices.Contains(sp, "5353-udp:5353/UDP->5353-udp@0") {
+		t.Errorf("service ports %v", sp)
+	}
+	var np networkingv1.NetworkPolicy
+	into(t, find(t, objs, "NetworkPolicy", "edge-moat"), &np)
+	var npp []string
+	for _, p := range np.Spec.Ingress[0].Ports {
+		npp = append(npp, fmt.Sprintf("%s/%s", p.Port.String(), *p.Protocol))
+	}
+	if !slices.Contains(npp, "5432/TCP") || !slices.Contains(npp, "5353/UDP") {
+		t.Errorf("networkpolicy ports %v", npp)
+	}
+	var role rbacv1.Role
+	into(t, find(t, objs, "Role", "edge-moat"), &role)
+	if names := role.Rules[2].ResourceNames; !slices.Equal(names, []string{"edge-moat", "edge-moat-tcp", "edge-moat-udp"}) {
+		t.Errorf("configmap resourceNames %v", names)
 	}
 }

@@ -88,6 +88,12 @@ controller:
     serviceMonitor: {enabled: true}
     prometheusRule: {enabled: true}
     grafanaDashboard: {enabled: true}
+  service:
+    type: NodePort
+    nodePorts:
+      tcp: {"5432": 30432}
+tcp: {"5432": "db/postgres:5432:PROXY"}
+udp: {"5353": "kube-system/dns:dns"}
 `},
 		{"ported", string(ported)},
 	} {

@@ -62,7 +62,7 @@ the chart sets itself); cmd/moat's tests keep the list in step with
 `moat controller --help`.
 */}}
 {{- define "moat.knownFlags" -}}
-kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap annotations-prefix default-ssl-certificate election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log access-log-format shutdown-grace-period log-level
+kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap tcp-services-configmap udp-services-configmap annotations-prefix default-ssl-certificate election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log access-log-format shutdown-grace-period log-level
 {{- end }}
 {{- define "moat.chartFlags" -}}
 ingress-class: controller.ingressClass
@@ -123,23 +123,23 @@ ingress-nginx must not render a controller that silently does less.
 {{- if $c.service.internal.enabled }}
 {{- $why = append $why "controller.service.internal.enabled: moat's chart creates one Service; install a second release for an internal load balancer" }}
 {{- end }}
-{{- if $c.service.nodePorts.tcp }}
-{{- $why = append $why "controller.service.nodePorts.tcp: moat proxies HTTP and HTTPS only (no TCP services)" }}
-{{- end }}
-{{- if $c.service.nodePorts.udp }}
-{{- $why = append $why "controller.service.nodePorts.udp: moat proxies HTTP and HTTPS only (no UDP services)" }}
-{{- end }}
 {{- if $c.scope.namespaceSelector }}
 {{- $why = append $why "controller.scope.namespaceSelector: moat watches all namespaces or the listed ones (controller.scope.namespace, or extraArgs watch-namespace), not a label selector" }}
 {{- end }}
 {{- if $c.ingressClassResource.parameters }}
 {{- $why = append $why "controller.ingressClassResource.parameters: moat reads no IngressClass parameters" }}
 {{- end }}
-{{- if .Values.tcp }}
-{{- $why = append $why "tcp: moat proxies HTTP and HTTPS only; TCP services are not supported" }}
+{{- $own := list (toString $c.containerPort.http) (toString $c.containerPort.https) (toString $c.adminPort) }}
+{{- range $proto := list "tcp" "udp" }}
+{{- range $k, $v := get $.Values $proto }}
+{{- if not (regexMatch "^[1-9][0-9]{0,4}$" $k) }}
+{{- $why = append $why (printf "%s.%s: the key is the port moat listens on, a number" $proto $k) }}
+{{- else if lt (int $k) 1024 }}
+{{- $why = append $why (printf "%s.%s: moat runs without capabilities and binds ports 1024 and above" $proto $k) }}
+{{- else if has $k $own }}
+{{- $why = append $why (printf "%s.%s: port %s is moat's own (controller.containerPort, controller.adminPort)" $proto $k $k) }}
 {{- end }}
-{{- if .Values.udp }}
-{{- $why = append $why "udp: moat proxies HTTP and HTTPS only; UDP services are not supported" }}
+{{- end }}
 {{- end }}
 {{- if .Values.defaultBackend.enabled }}
 {{- $why = append $why "defaultBackend.enabled: moat answers unmatched requests itself (404); point the default-backend annotation or an Ingress's spec.defaultBackend at your Service instead" }}
