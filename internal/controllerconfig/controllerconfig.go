@@ -92,6 +92,9 @@ type Config struct {
 	// CustomHTTPErrors are intercepted on every location (default for the
 	// custom-http-errors annotation).
 	CustomHTTPErrors []int
+	// DisableProxyInterceptErrors keeps upstream answers listed in
+	// CustomHTTPErrors (nginx's http-level proxy_intercept_errors off).
+	DisableProxyInterceptErrors bool
 	// WhitelistSourceRange is the default allow-list of every location.
 	WhitelistSourceRange []netip.Prefix
 	// BlockCIDRs and BlockUserAgents are refused with 403 everywhere.
@@ -220,6 +223,7 @@ var keys = []Key{
 		c.CustomHTTPErrors = codes
 		return err
 	}},
+	{"disable-proxy-intercept-errors", "false", "true: upstream answers listed in the ConfigMap's custom-http-errors pass through (moat's own 502, 503, 504 are still replaced); locations whose Ingress sets custom-http-errors keep intercepting unless it sets disable-proxy-intercept-errors too.", boolean(func(c *Config) *bool { return &c.DisableProxyInterceptErrors })},
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
 		if !validHeaderName(v) {
