@@ -116,7 +116,7 @@ func New(opts Options) (*Source, error) {
 				return c.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
 			}, ""))
 	}
-	if len(opts.Namespaces) > 0 {
+	if len(opts.Namespaces) > 0 && len(opts.ServiceNamespaces) > 0 {
 		for _, ns := range namespaces(opts.ServiceNamespaces) {
 			if slices.Contains(nss, ns) {
 				continue
