@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -221,6 +222,9 @@ var keys = []Key{
 	{"custom-http-errors", "", "Comma-separated upstream status codes (300-599) answered by the default backend on every location.", func(c *Config, v string) error {
 		codes, err := annotations.StatusCodes(v, 300, 599)
 		c.CustomHTTPErrors = codes
+		if err == nil && slices.ContainsFunc(codes, func(c int) bool { return c < 400 }) {
+			return note{RedirectCodesNote}
+		}
 		return err
 	}},
 	{"disable-proxy-intercept-errors", "false", "true: upstream answers listed in the ConfigMap's custom-http-errors pass through (moat's own 502, 503, 504 are still replaced); locations whose Ingress sets custom-http-errors keep intercepting unless it sets disable-proxy-intercept-errors too.", boolean(func(c *Config) *bool { return &c.DisableProxyInterceptErrors })},
@@ -553,6 +557,9 @@ func (c capped) Error() string { return c.why }
 // note is a value applied as written whose meaning in moat differs from
 // ingress-nginx's: reported as advice.
 type note struct{ why string }
+
+// RedirectCodesNote is said of custom-http-errors listing codes below 400.
+const RedirectCodesNote = "codes below 400 replace upstream answers only: moat's own redirects (ssl-redirect, permanent-redirect, app-root, ...) keep their answer, where nginx's error_page would replace them too"
 
 func (n note) Error() string { return n.why }
 

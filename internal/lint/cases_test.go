@@ -271,6 +271,7 @@ var codeCases = []codeCase{
 	{code: "ProxySSLSecretInvalid", files: map[string]string{"m.yaml": svc + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: backend-ca}\ndata: {other: eA==}\n---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: default/backend-ca`)},
 		obj: "ingress default/web", at: "m.yaml:24"},
 	{code: "AuthURLSelf", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-url: http://127.0.0.1:8080/auth`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "AnnotationValueDiffers", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `custom-http-errors: "302,503"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "AnnotationNoEffect", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `disable-proxy-intercept-errors: "true"`), "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  custom-http-errors: \"503\"\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "ConfigMapValueDiffers", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  max-worker-connections: \"4096\"\n"},

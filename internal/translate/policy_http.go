@@ -21,6 +21,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/registry"
 	"github.com/moat-ingress/moat/internal/annotations/serveralias"
 	"github.com/moat-ingress/moat/internal/annotations/snippet"
+	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -272,6 +273,9 @@ func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress
 	}
 	global := len(t.ctrl.CustomHTTPErrors) > 0 && !t.ctrl.DisableProxyInterceptErrors
 	if c.CodesSet {
+		if slices.ContainsFunc(c.Codes, func(c int) bool { return c < 400 }) {
+			t.annDiag(r, "custom-http-errors", diag.Info, "AnnotationValueDiffers", "custom-http-errors: "+controllerconfig.RedirectCodesNote)
+		}
 		e.Codes, e.Pool = c.Codes, e.Backend
 		e.Intercept = !c.NoIntercept || global
 	} else {
