@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -96,19 +97,19 @@ func (h *Handler) errorPage(st *reqState, code int) *http.Response {
 	if e == nil {
 		return localResponse(http.StatusNotFound)
 	}
-	u := "http://" + e.Address + "/"
-	if r.URL.RawQuery != "" {
-		u += "?" + r.URL.RawQuery
-	}
+	// rewrite (.*) / break: the path is "/", the query stays. Built as a
+	// URL, not parsed from text, so the client's query cannot reshape it.
+	u := &url.URL{Scheme: "http", Host: e.Address, Path: "/", RawQuery: r.URL.RawQuery}
 	// Bounded as the named location is, by the default connect and read
 	// timeouts: a default backend that hangs is a 504, not a hang.
 	tm := st.tr.def().Timeouts
 	ctx, cancel := context.WithTimeout(r.Context(), tm.Connect+tm.Read)
-	req, err := http.NewRequestWithContext(ctx, r.Method, u, nil)
+	req, err := http.NewRequestWithContext(ctx, r.Method, "http://"+e.Address+"/", nil)
 	if err != nil {
 		cancel()
 		return localResponse(http.StatusBadGateway)
 	}
+	req.URL = u
 	// The client's headers go on, as proxy_pass_request_headers does, but
 	// for the hop-by-hop ones and those nginx's proxy module drops or
 	// sets itself; no body is sent.
