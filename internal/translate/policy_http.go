@@ -281,6 +281,12 @@ func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress
 	} else {
 		e.Codes, e.Intercept = t.ctrl.CustomHTTPErrors, global
 	}
+	// proxy_intercept_errors is the proxy module's: grpc_pass and
+	// fastcgi_pass locations never replace upstream answers (moat's own
+	// 502, 503, 504 still are).
+	if p, _ := r.Raw("backend-protocol"); strings.EqualFold(strings.TrimSpace(p), "GRPC") || strings.EqualFold(strings.TrimSpace(p), "GRPCS") || strings.EqualFold(strings.TrimSpace(p), "FCGI") {
+		e.Intercept = false
+	}
 	if c.NoIntercept && global {
 		t.annDiag(r, "disable-proxy-intercept-errors", diag.Warning, "AnnotationNoEffect",
 			"disable-proxy-intercept-errors has no effect while the ConfigMap's custom-http-errors turn interception on for every location (ingress-nginx's location inherits proxy_intercept_errors on from the http level); upstream answers with the listed codes are still replaced")
