@@ -69,6 +69,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.StringVar(&c.UDPServicesConfigMap, "udp-services-configmap", "", "NAMESPACE/NAME of a ConfigMap of UDP services: keys are ports moat listens on, values NAMESPACE/SERVICE:PORT (ingress-nginx's format)")
 	f.StringVar(&c.AnnotationsPrefix, "annotations-prefix", "nginx.ingress.kubernetes.io", "prefix of the ingress-nginx annotations moat reads")
 	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
+	f.StringVar(&c.DefaultBackendService, "default-backend-service", "", "NAMESPACE/NAME of the Service that answers requests no rule matches and the ConfigMap's custom-http-errors (ingress-nginx's upstream-default-backend; default: a built-in 404)")
 	f.StringVar(&c.ElectionID, "election-id", "moat-leader", "name of the Lease that elects the replica writing status")
 	f.StringVar(&c.HTTPAddr, "http-addr", ":8080", "plain HTTP listener address")
 	f.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "HTTPS listener address")

@@ -144,6 +144,7 @@ Exit status: 1 when a finding of --fail-on's severity or worse is found
 	f.StringVar(&opts.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
 	f.BoolVar(&opts.WatchWithoutClass, "watch-ingress-without-class", true, "also check Ingresses that name no class")
 	f.StringVar(&opts.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of the Secret serve would use as the default certificate")
+	f.StringVar(&opts.DefaultBackendService, "default-backend-service", "", "NAMESPACE/NAME of the Service serve would send unmatched requests and the ConfigMap's custom-http-errors to")
 	f.StringVar(&opts.AnnotationPrefix, "annotations-prefix", "nginx.ingress.kubernetes.io", "prefix of the annotations moat reads")
 	f.BoolVar(&opts.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation, as serve would with this flag")
 	f.StringVar(&cl.kubeconfig, "kubeconfig", "", "read the Ingresses of the cluster this kubeconfig file names, and print a migration report")

@@ -72,6 +72,7 @@ keeps serving.`,
 	f.StringVar(&c.UDPServicesConfigMap, "udp-services-configmap", "", "NAMESPACE/NAME of a ConfigMap of UDP services: keys are ports moat listens on, values NAMESPACE/SERVICE:PORT (ingress-nginx's format; one of the manifests)")
 	f.StringVar(&c.AnnotationsPrefix, "annotations-prefix", "nginx.ingress.kubernetes.io", "prefix of the ingress-nginx annotations moat reads")
 	f.StringVar(&c.DefaultSSLCertificate, "default-ssl-certificate", "", "NAMESPACE/NAME of a Secret served as the default certificate (default: a generated self-signed one)")
+	f.StringVar(&c.DefaultBackendService, "default-backend-service", "", "NAMESPACE/NAME of the Service that answers requests no rule matches and the ConfigMap's custom-http-errors (ingress-nginx's upstream-default-backend; default: a built-in 404)")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
 	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")

@@ -46,6 +46,9 @@ type ControllerConfig struct {
 	ControllerClass          string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
+	// DefaultBackendService is --default-backend-service, "namespace/name";
+	// its namespace's Services and EndpointSlices are watched too.
+	DefaultBackendService string
 	// ConfigMap is the controller ConfigMap, "namespace/name";
 	// AnnotationsPrefix replaces nginx.ingress.kubernetes.io.
 	ConfigMap         string
@@ -124,13 +127,17 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if ns, _, ok := strings.Cut(c.DefaultSSLCertificate, "/"); ok {
 		secretNSs = append(secretNSs, ns)
 	}
+	var serviceNSs []string
+	if ns, _, ok := strings.Cut(c.DefaultBackendService, "/"); ok {
+		serviceNSs = append(serviceNSs, ns)
+	}
 	var configMaps []string
 	for _, cm := range []string{c.ConfigMap, c.TCPServicesConfigMap, c.UDPServicesConfigMap} {
 		if cm != "" && !slices.Contains(configMaps, cm) {
 			configMaps = append(configMaps, cm)
 		}
 	}
-	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ConfigMaps: configMaps,
+	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ServiceNamespaces: serviceNSs, ConfigMaps: configMaps,
 		AnnotationPrefix: c.AnnotationsPrefix})
 	if err != nil {
 		p.close()
@@ -141,6 +148,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		ControllerClass:       c.ControllerClass,
 		WatchWithoutClass:     c.WatchIngressWithoutClass,
 		DefaultSSLCertificate: c.DefaultSSLCertificate,
+		DefaultBackendService: c.DefaultBackendService,
 		ConfigMap:             c.ConfigMap,
 		AnnotationPrefix:      c.AnnotationsPrefix,
 		Certs:                 translate.NewCertCache(),
@@ -248,6 +256,9 @@ func (c *ControllerConfig) validate() error {
 	}
 	if c.DefaultSSLCertificate != "" && !isNamespacedName(c.DefaultSSLCertificate) {
 		return fmt.Errorf("--default-ssl-certificate %q: want NAMESPACE/NAME", c.DefaultSSLCertificate)
+	}
+	if c.DefaultBackendService != "" && !isNamespacedName(c.DefaultBackendService) {
+		return fmt.Errorf("--default-backend-service %q: want NAMESPACE/NAME", c.DefaultBackendService)
 	}
 	if c.ConfigMap != "" && !isNamespacedName(c.ConfigMap) {
 		return fmt.Errorf("--configmap %q: want NAMESPACE/NAME", c.ConfigMap)

@@ -33,8 +33,10 @@ type ServeConfig struct {
 	ControllerClass          string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
-	HTTPSRedirectPort        int
-	EnableSSLPassthrough     bool
+	// DefaultBackendService is --default-backend-service, "namespace/name".
+	DefaultBackendService string
+	HTTPSRedirectPort     int
+	EnableSSLPassthrough  bool
 	// Profiling serves /debug/pprof/ on the admin listener.
 	Profiling bool
 	// ConfigMap is the controller ConfigMap, "namespace/name" (one of the
@@ -128,6 +130,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			ControllerClass:       c.ControllerClass,
 			WatchWithoutClass:     c.WatchIngressWithoutClass,
 			DefaultSSLCertificate: c.DefaultSSLCertificate,
+			DefaultBackendService: c.DefaultBackendService,
 			ConfigMap:             c.ConfigMap,
 			AnnotationPrefix:      c.AnnotationsPrefix,
 			Certs:                 translate.NewCertCache(),

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,6 +93,9 @@ type Config struct {
 	// CustomHTTPErrors are intercepted on every location (default for the
 	// custom-http-errors annotation).
 	CustomHTTPErrors []int
+	// DisableProxyInterceptErrors keeps upstream answers listed in
+	// CustomHTTPErrors (nginx's http-level proxy_intercept_errors off).
+	DisableProxyInterceptErrors bool
 	// WhitelistSourceRange is the default allow-list of every location.
 	WhitelistSourceRange []netip.Prefix
 	// BlockCIDRs and BlockUserAgents are refused with 403 everywhere.
@@ -227,8 +231,12 @@ var keys = []Key{
 	{"custom-http-errors", "", "Comma-separated upstream status codes (300-599) answered by the default backend on every location.", func(c *Config, v string) error {
 		codes, err := annotations.StatusCodes(v, 300, 599)
 		c.CustomHTTPErrors = codes
+		if err == nil && slices.ContainsFunc(codes, func(c int) bool { return c < 400 }) {
+			return note{RedirectCodesNote}
+		}
 		return err
 	}},
+	{"disable-proxy-intercept-errors", "false", "true: upstream answers listed in the ConfigMap's custom-http-errors pass through (moat's own 502, 503, 504 are still replaced); locations whose Ingress sets custom-http-errors keep intercepting unless it sets disable-proxy-intercept-errors too.", boolean(func(c *Config) *bool { return &c.DisableProxyInterceptErrors })},
 	{"enable-brotli", "false", "Compress responses with brotli (Content-Encoding: br) for clients that accept it; preferred over gzip when both are on and accepted, as ingress-nginx's brotli module. Only 200, 403 and 404 answers without a Content-Encoding are compressed; see docs/compression.md.", boolean(func(c *Config) *bool { return &c.Compression.Brotli })},
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
@@ -598,6 +606,9 @@ func (c capped) Error() string { return c.why }
 // note is a value applied as written whose meaning in moat differs from
 // ingress-nginx's: reported as advice.
 type note struct{ why string }
+
+// RedirectCodesNote is said of custom-http-errors listing codes below 400.
+const RedirectCodesNote = "codes below 400 replace upstream answers only: moat's own redirects (ssl-redirect, permanent-redirect, app-root, ...) keep their answer, where nginx's error_page would replace them too"
 
 func (n note) Error() string { return n.why }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -250,5 +251,22 @@ func TestWorkerShutdownTimeout(t *testing.T) {
 		if len(ds) != 1 || c.WorkerShutdownTimeout != 240*time.Second {
 			t.Errorf("worker-shutdown-timeout %q: %v %v, want one diagnostic and the default", v, c.WorkerShutdownTimeout, ds)
 		}
+	}
+}
+
+// TestErrorPageKeys: custom-http-errors and disable-proxy-intercept-errors;
+// codes below 400 apply with advice (moat's own redirects stay).
+func TestErrorPageKeys(t *testing.T) {
+	ref := diag.ObjectRef{Kind: "ConfigMap", Name: "c"}
+	c, ds := Parse(map[string]string{"custom-http-errors": "404, 503", "disable-proxy-intercept-errors": "true"}, ref)
+	if len(ds) != 0 || !slices.Equal(c.CustomHTTPErrors, []int{404, 503}) || !c.DisableProxyInterceptErrors {
+		t.Errorf("parsed %v %v: %v", c.CustomHTTPErrors, c.DisableProxyInterceptErrors, ds)
+	}
+	c, ds = Parse(map[string]string{"custom-http-errors": "302,404"}, ref)
+	if !slices.Equal(c.CustomHTTPErrors, []int{302, 404}) || len(ds) != 1 || ds[0].Severity != diag.Info || ds[0].Reason != "ConfigMapValueDiffers" {
+		t.Errorf("302: %v %v", c.CustomHTTPErrors, ds)
+	}
+	if c, ds := Parse(map[string]string{"disable-proxy-intercept-errors": "maybe"}, ref); c.DisableProxyInterceptErrors || len(ds) != 1 || ds[0].Reason != "ConfigMapInvalidValue" {
+		t.Errorf("bad bool: %v %v", c.DisableProxyInterceptErrors, ds)
 	}
 }

@@ -208,6 +208,10 @@ var codeCases = []codeCase{
 		obj: "secret default/s", at: "m.yaml:18"},
 	{code: "TLSCertificateWeakSignature", files: map[string]string{"m.yaml": svc + "---\n" + tlsSecret("s", "CERTSHA1(a.example.com)", "KEYSHA1(a.example.com)") + "---\n" + ing("web", "a.example.com", "  tls:\n  - hosts: [a.example.com]\n    secretName: s\n")},
 		obj: "secret default/s", at: "m.yaml:18"},
+	{code: "DefaultBackendInvalid", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.DefaultBackendService = "infra/missing" }, obj: "service infra/missing"},
+	// Endpoints are judged once the input has any (svc's).
+	{code: "DefaultBackendNoEndpoints", files: map[string]string{"m.yaml": svc + "---\napiVersion: v1\nkind: Service\nmetadata: {name: errors, namespace: infra}\nspec: {ports: [{port: 80}]}\n"},
+		opts: func(o *Options) { o.DefaultBackendService = "infra/errors" }, obj: "service infra/errors", at: "m.yaml:16"},
 	{code: "DefaultCertificateInvalid", files: map[string]string{"m.yaml": svc}, opts: func(o *Options) { o.DefaultSSLCertificate = "infra/missing" }, obj: "secret infra/missing"},
 
 	// Annotation families, checked through lint so that their lines are too.
@@ -267,6 +271,9 @@ var codeCases = []codeCase{
 	{code: "ProxySSLSecretInvalid", files: map[string]string{"m.yaml": svc + "---\napiVersion: v1\nkind: Secret\nmetadata: {name: backend-ca}\ndata: {other: eA==}\n---\n" + annotate(ing("web", "a.example.com", ""), `backend-protocol: HTTPS`, `proxy-ssl-secret: default/backend-ca`)},
 		obj: "ingress default/web", at: "m.yaml:24"},
 	{code: "AuthURLSelf", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-url: http://127.0.0.1:8080/auth`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "AnnotationValueDiffers", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `custom-http-errors: "302,503"`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "AnnotationNoEffect", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `disable-proxy-intercept-errors: "true"`), "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  custom-http-errors: \"503\"\n"},
+		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "ConfigMapValueDiffers", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  max-worker-connections: \"4096\"\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	// The controller ConfigMap.

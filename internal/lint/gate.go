@@ -46,7 +46,7 @@ func gate(ds []diag.Diagnostic, sn *store.Snapshot, certs map[string]string) []d
 	out := ds[:0]
 	for _, d := range ds {
 		switch d.Reason {
-		case "NoReadyEndpoints":
+		case "NoReadyEndpoints", "DefaultBackendNoEndpoints":
 			// Without any EndpointSlice or Endpoints in the input the
 			// endpoints are the cluster's business: nothing to judge.
 			if !endpointsGiven {

@@ -41,6 +41,8 @@ type Options struct {
 	ControllerClass       string
 	WatchWithoutClass     bool
 	DefaultSSLCertificate string
+	// DefaultBackendService is serve's --default-backend-service.
+	DefaultBackendService string
 	// AnnotationPrefix defaults to nginx.ingress.kubernetes.io.
 	AnnotationPrefix     string
 	EnableSSLPassthrough bool
@@ -182,6 +184,7 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 			ControllerClass:       opts.ControllerClass,
 			WatchWithoutClass:     opts.WatchWithoutClass,
 			DefaultSSLCertificate: opts.DefaultSSLCertificate,
+			DefaultBackendService: opts.DefaultBackendService,
 			AnnotationPrefix:      opts.AnnotationPrefix,
 			EnableSSLPassthrough:  opts.EnableSSLPassthrough,
 			ConfigMap:             opts.ConfigMap,

@@ -14,6 +14,11 @@ func Dump(c *Config) string {
 		fmt.Fprintf(&b, "default-certificate %s\n", c.DefaultCertificate.Ref)
 	}
 	dumpTrafficDefaults(&b, c.TrafficDefaults)
+	if d := c.DefaultBackend; d != nil {
+		fmt.Fprintf(&b, "default-backend %s", d.Pool)
+		dumpErrorPages(&b, d)
+		b.WriteByte('\n')
+	}
 	for _, vh := range c.VirtualHosts {
 		dumpHost(&b, vh.Host, vh)
 	}
@@ -86,6 +91,37 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 			b.WriteString(" force-ssl-redirect")
 		}
 		dumpTraffic(b, r.Policy)
+		dumpErrorPages(b, r)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
+	}
+}
+
+// dumpErrorPages appends custom-http-errors and default-backend:
+// errors=CODES->POOL ("default": the controller's default backend),
+// "intercept" when upstream answers are replaced too.
+func dumpErrorPages(b *strings.Builder, r *Route) {
+	if r.NoEndpoints {
+		b.WriteString(" no-endpoints")
+	}
+	if r.Policy == nil || r.Policy.ErrorPages == nil {
+		return
+	}
+	e := r.Policy.ErrorPages
+	if len(e.Codes) > 0 {
+		codes := make([]string, len(e.Codes))
+		for i, c := range e.Codes {
+			codes[i] = fmt.Sprint(c)
+		}
+		pool := e.Pool
+		if pool == "" {
+			pool = "default"
+		}
+		fmt.Fprintf(b, " errors=%s->%s", strings.Join(codes, ","), pool)
+		if e.Intercept {
+			b.WriteString(" intercept")
+		}
+	}
+	if e.Backend != "" {
+		fmt.Fprintf(b, " default-backend=%s", e.Backend)
 	}
 }

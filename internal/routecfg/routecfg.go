@@ -42,6 +42,11 @@ type Config struct {
 	Global *Global
 	// Streams are the TCP and UDP services (stream.go).
 	Streams []*Stream
+	// DefaultBackend is --default-backend-service (ingress-nginx's
+	// upstream-default-backend): it serves the requests no route
+	// matches, and the error pages of routes whose ErrorPages.Pool is
+	// "". Nil, or a pool without ready endpoints: the built-in 404.
+	DefaultBackend *Route
 }
 
 // VirtualHost is the set of routes for one host.
@@ -137,6 +142,12 @@ type Route struct {
 
 	// Source names what produced the route, for logs and metrics.
 	Source Source
+
+	// NoEndpoints is set when the route's Service has no ready endpoint
+	// and Pool is the default-backend annotation's instead: requests
+	// carry X-Code 503 and friends, as ingress-nginx's
+	// custom-default-backend location sends them.
+	NoEndpoints bool
 }
 
 // Source identifies the Ingress and backend Service behind a route.

@@ -114,6 +114,8 @@ func parseOptions(t *testing.T, s string) Options {
 			opts.ControllerClass = v
 		case "configmap":
 			opts.ConfigMap = v
+		case "default-backend-service":
+			opts.DefaultBackendService = v
 		case "enable-ssl-passthrough":
 			opts.EnableSSLPassthrough = v == "true"
 		case "tcp-services":

@@ -294,6 +294,9 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 			return nil, nil, false // a pool the spec does not show
 		}
 	}
+	if d := prev.DefaultBackend; d != nil && keys[d.Pool] {
+		return nil, nil, false // --default-backend-service's pool: kept whoever else uses it
+	}
 	// The changed Ingresses' diagnostics about the Services they use
 	// (ExternalNameEmpty) cannot be told from other Ingresses'.
 	services := map[string]bool{}
@@ -587,7 +590,7 @@ func poolUsed(k string, vhs []*routecfg.VirtualHost, catchAll *routecfg.VirtualH
 			if rt.Pool == k {
 				return true
 			}
-			if p := rt.Policy; p != nil && (p.Canary != nil && p.Canary.Pool == k || p.ErrorPages != nil && p.ErrorPages.Pool == k) {
+			if p := rt.Policy; p != nil && (p.Canary != nil && p.Canary.Pool == k || p.ErrorPages != nil && (p.ErrorPages.Pool == k || p.ErrorPages.Backend == k)) {
 				return true
 			}
 		}

@@ -348,6 +348,11 @@ func TestUpdateIngressesMatchesTranslate(t *testing.T) {
 		st.Replace(objs, nil)
 		opts := Options{IngressClass: "moat", ConfigMap: "kube-system/moat", DefaultSSLCertificate: "a/tls0",
 			Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), WatchWithoutClass: seed%2 == 0}
+		if seed%2 == 1 {
+			// A Service plain Ingresses use too, so their pools meet
+			// --default-backend-service's.
+			opts.DefaultBackendService = "c/s0"
+		}
 		l := &loopSim{t: t, st: st, opts: opts}
 		l.pass(fmt.Sprintf("seed %d start", seed))
 		for step := range steps {

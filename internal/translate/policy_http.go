@@ -21,6 +21,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/registry"
 	"github.com/moat-ingress/moat/internal/annotations/serveralias"
 	"github.com/moat-ingress/moat/internal/annotations/snippet"
+	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -254,27 +255,49 @@ func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingre
 	return a
 }
 
+// errorPages is ingress-nginx's error_page handling for one location.
+// The Ingress's custom-http-errors replace the ConfigMap's (a location
+// with error_page directives of its own inherits none from the http
+// level) and go to its default-backend; the ConfigMap's go to
+// --default-backend-service (@custom_upstream-default-backend_CODE) even
+// when the Ingress names a default-backend. proxy_intercept_errors is
+// on at the http level when the ConfigMap lists codes (unless its
+// disable-proxy-intercept-errors), and on in the location when the
+// Ingress lists codes and does not set disable-proxy-intercept-errors;
+// a location that does not turn it on inherits the http level's.
 func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.ErrorPages {
 	c := errorpages.Parse(r)
-	codes := c.Codes
-	if !c.CodesSet {
-		codes = t.ctrl.CustomHTTPErrors
-	}
-	// disable-proxy-intercept-errors is nginx's proxy_intercept_errors
-	// off for the location: no upstream answer is replaced, whether the
-	// codes come from the annotation or the ConfigMap (moat intercepts
-	// only upstream answers, so no code is left).
-	if c.NoIntercept {
-		codes = nil
-	}
-	pool := ""
+	e := &routecfg.ErrorPages{}
 	if c.DefaultBackend != "" {
-		pool = t.defaultBackendPool(r, ing, c.DefaultBackend)
+		e.Backend = t.defaultBackendPool(r, ing, c.DefaultBackend)
 	}
-	if len(codes) == 0 && pool == "" {
-		return nil
+	global := len(t.ctrl.CustomHTTPErrors) > 0 && !t.ctrl.DisableProxyInterceptErrors
+	if c.CodesSet {
+		if slices.ContainsFunc(c.Codes, func(c int) bool { return c < 400 }) {
+			t.annDiag(r, "custom-http-errors", diag.Info, "AnnotationValueDiffers", "custom-http-errors: "+controllerconfig.RedirectCodesNote)
+		}
+		e.Codes, e.Pool = c.Codes, e.Backend
+		e.Intercept = !c.NoIntercept || global
+	} else {
+		e.Codes, e.Intercept = t.ctrl.CustomHTTPErrors, global
 	}
-	return &routecfg.ErrorPages{Codes: codes, Pool: pool}
+	// proxy_intercept_errors is the proxy module's: grpc_pass and
+	// fastcgi_pass locations never replace upstream answers (moat's own
+	// 502, 503, 504 still are).
+	if p, _ := r.Raw("backend-protocol"); strings.EqualFold(strings.TrimSpace(p), "GRPC") || strings.EqualFold(strings.TrimSpace(p), "GRPCS") || strings.EqualFold(strings.TrimSpace(p), "FCGI") {
+		e.Intercept = false
+	}
+	if c.NoIntercept && global {
+		t.annDiag(r, "disable-proxy-intercept-errors", diag.Warning, "AnnotationNoEffect",
+			"disable-proxy-intercept-errors has no effect while the ConfigMap's custom-http-errors turn interception on for every location (ingress-nginx's location inherits proxy_intercept_errors on from the http level); upstream answers with the listed codes are still replaced")
+	}
+	if len(e.Codes) == 0 {
+		e.Codes, e.Intercept = nil, false
+		if e.Backend == "" {
+			return nil
+		}
+	}
+	return e
 }
 
 // defaultBackendPool registers the pool of the default-backend Service's
@@ -436,16 +459,22 @@ func (t *translator) finishHTTP() {
 	t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, added...)
 	sort.Slice(t.cfg.VirtualHosts, func(i, j int) bool { return t.cfg.VirtualHosts[i].Host < t.cfg.VirtualHosts[j].Host })
 
+	// A route whose Service has no ready endpoint is served by its
+	// default-backend when that has some (ingress-nginx's
+	// custom-default-backend-NS-NAME upstream; else the 503 stays).
 	fallback := func(vh *routecfg.VirtualHost) {
 		if vh == nil {
 			return
 		}
 		for _, rt := range vh.Routes {
-			if rt.Policy == nil || rt.Policy.ErrorPages == nil || rt.Policy.ErrorPages.Pool == "" {
+			if rt.Policy == nil || rt.Policy.ErrorPages == nil || rt.Policy.ErrorPages.Backend == "" {
+				continue
+			}
+			if b := t.cfg.Pools[rt.Policy.ErrorPages.Backend]; b == nil || len(b.Endpoints) == 0 {
 				continue
 			}
 			if p := t.cfg.Pools[rt.Pool]; rt.Pool == "" || p == nil || len(p.Endpoints) == 0 {
-				rt.Pool, rt.Status = rt.Policy.ErrorPages.Pool, 0
+				rt.Pool, rt.Status, rt.NoEndpoints = rt.Policy.ErrorPages.Backend, 0, true
 			}
 		}
 	}

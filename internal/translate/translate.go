@@ -37,6 +37,10 @@ type Options struct {
 	Now time.Time
 	// Certs memoises certificate parsing across runs; may be nil.
 	Certs *CertCache
+	// DefaultBackendService is "namespace/name" of the Service that
+	// answers unmatched requests and the ConfigMap's custom-http-errors
+	// (--default-backend-service), or "" for the built-in 404.
+	DefaultBackendService string
 	// Listeners are moat's own bound addresses, so that an auth-url
 	// pointing back at moat is reported (auth_self.go); zero: unknown.
 	Listeners Listeners
@@ -92,6 +96,7 @@ func (t *translator) run() {
 		t.ingress(ing)
 	}
 	t.streams()
+	t.defaultBackend()
 	t.certHealth()
 	t.finish()
 	t.certs.sweep()

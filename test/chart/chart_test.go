@@ -327,6 +327,9 @@ func TestBadValues(t *testing.T) {
 		{"flag the chart sets", "controller:\n  extraArgs:\n    http-addr: \":9000\"\n", []string{"controller.extraArgs.http-addr", "controller.containerPort.http"}},
 		{"privileged port", "controller:\n  containerPort:\n    http: 80\n", []string{"controller.containerPort.http=80", "1024"}},
 		{"default backend", "defaultBackend:\n  enabled: true\n", []string{"defaultBackend.enabled"}},
+		{"default backend twice", "defaultBackend:\n  service: web/errors\ncontroller:\n  extraArgs:\n    default-backend-service: web/errors\n", []string{"controller.extraArgs.default-backend-service", "defaultBackend.service"}},
+		{"default backend outside scope", "defaultBackend:\n  service: web/errors\ncontroller:\n  scope:\n    enabled: true\n", []string{"defaultBackend.service web/errors", "moat-system"}},
+		{"default backend not a name", "defaultBackend:\n  service: \"errors --profiling\"\n", []string{"/defaultBackend/service"}},
 		{"namespace selector", "controller:\n  scope:\n    namespaceSelector: team=a\n", []string{"controller.scope.namespaceSelector"}},
 		{"service monitor without metrics", "controller:\n  metrics:\n    serviceMonitor:\n      enabled: true\n", []string{"controller.metrics.serviceMonitor.enabled needs controller.metrics.enabled"}},
 	} {
@@ -472,6 +475,12 @@ controller:
 	}
 	if !json.Valid(dash) {
 		t.Error("files/dashboard.json is not JSON")
+	}
+
+	// defaultBackend.service is --default-backend-service.
+	into(t, find(t, render(t, "edge", "ingress", mustValues(t, "defaultBackend:\n  service: web/errors\n")), "Deployment", "edge-moat"), &d)
+	if args := container(t, &d).Args; !slices.Contains(args, "--default-backend-service=web/errors") {
+		t.Errorf("defaultBackend.service: args %v", args)
 	}
 
 	// A single replica has nothing to keep available.

@@ -85,20 +85,32 @@ func TestConfigMapGlobalAuth(t *testing.T) {
 }
 
 // TestConfigMapDisableProxyInterceptErrors: the ConfigMap's
-// custom-http-errors apply to every location, except one with
-// disable-proxy-intercept-errors: "true".
+// custom-http-errors apply to every location and go to
+// --default-backend-service. As in ingress-nginx, an Ingress's
+// disable-proxy-intercept-errors does not stop them (its location
+// inherits proxy_intercept_errors on from the http level); the
+// ConfigMap's disable-proxy-intercept-errors does, for upstream answers.
 func TestConfigMapDisableProxyInterceptErrors(t *testing.T) {
 	status := statusBackend(t)
 	errs := startEcho(t, "127.0.0.1:0", "errors")
-	m := startWithConfigMap(t, map[string]string{"custom-http-errors": "404,503"},
+	docs := []string{
 		service("default", "status", status),
 		service("default", "errors", errs),
 		annIngress("intercept", "intercept.example", "status", map[string]string{"default-backend": "errors"}),
 		annIngress("nointercept", "nointercept.example", "status", map[string]string{"default-backend": "errors", "disable-proxy-intercept-errors": "true"}),
 		annIngress("explicit", "explicit.example", "status", map[string]string{"default-backend": "errors", "disable-proxy-intercept-errors": "false"}),
-	)
+	}
+	start := func(data map[string]string) *moat {
+		dir := t.TempDir()
+		writeFile(t, dir, "all.yaml", join(append([]string{controllerConfigMap(data)}, docs...)...))
+		return startMoat(t, dir, func(c *app.ServeConfig) {
+			c.ConfigMap = "ingress/moat-config"
+			c.DefaultBackendService = "default/errors"
+		})
+	}
+	m := start(map[string]string{"custom-http-errors": "404,503"})
 	c := m.client(nil, false)
-	for _, host := range []string{"intercept.example", "explicit.example"} {
+	for _, host := range []string{"intercept.example", "explicit.example", "nointercept.example"} {
 		for _, code := range []int{404, 503} {
 			r := get(t, c, fmt.Sprintf("http://%s/status/%d?q=1", host, code))
 			if r.echo.Name != "errors" || r.echoHeader("X-Code") != fmt.Sprint(code) || r.echoHeader("X-Original-Uri") != fmt.Sprintf("/status/%d?q=1", code) {
@@ -110,10 +122,16 @@ func TestConfigMapDisableProxyInterceptErrors(t *testing.T) {
 			t.Errorf("%s upstream 500: %d %q", host, r.status, r.body)
 		}
 	}
+	if !strings.Contains(m.logs.String(), "AnnotationNoEffect") {
+		t.Errorf("disable-proxy-intercept-errors under the ConfigMap's codes not reported:\n%s", m.logs.String())
+	}
+
+	m = start(map[string]string{"custom-http-errors": "404,503", "disable-proxy-intercept-errors": "true"})
+	c = m.client(nil, false)
 	for _, code := range []int{404, 503} {
-		r := get(t, c, fmt.Sprintf("http://nointercept.example/status/%d", code))
+		r := get(t, c, fmt.Sprintf("http://intercept.example/status/%d", code))
 		if r.status != code || string(r.body) != fmt.Sprintf("upstream %d", code) || r.header.Get("X-Custom") != "from-upstream" {
-			t.Errorf("disable-proxy-intercept-errors, upstream %d: %d %q", code, r.status, r.body)
+			t.Errorf("ConfigMap disable-proxy-intercept-errors, upstream %d: %d %q", code, r.status, r.body)
 		}
 	}
 }

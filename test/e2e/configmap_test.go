@@ -43,7 +43,10 @@ data:
 		annIngress("snip", "snip.example", "app", map[string]string{"configuration-snippet": "more_set_headers \"X-Snip: on\";\nproxy_set_header X-Up \"yes\";\nadd_header X-Added 1;", "custom-http-errors": ""}),
 		annIngress("snipbad", "snipbad.example", "app", map[string]string{"configuration-snippet": "deny all;"}),
 	))
-	m := startMoat(t, dir, func(c *app.ServeConfig) { c.ConfigMap = "ingress/moat-config" })
+	m := startMoat(t, dir, func(c *app.ServeConfig) {
+		c.ConfigMap = "ingress/moat-config"
+		c.DefaultBackendService = "default/errors"
+	})
 	c := m.client(ca.pool, false)
 
 	r := get(t, c, "http://site.example/a")
@@ -66,7 +69,8 @@ data:
 		}
 	}
 	// custom-http-errors from the ConfigMap: the upstream's 404 is
-	// answered by the default backend with X-Code.
+	// answered by --default-backend-service with X-Code (the
+	// default-backend annotation serves the Ingress's own codes only).
 	r = get(t, c, "http://errp.example/nothing?q=1")
 	if r.echo.Name != "errors" || r.echo.Headers["X-Code"][0] != "404" || r.echo.Path != "/" || r.echo.RawQuery != "q=1" || r.echo.Headers["X-Original-Uri"][0] != "/nothing?q=1" {
 		t.Errorf("custom-http-errors: %d %q %v", r.status, r.echo.Name, r.echo.Headers)

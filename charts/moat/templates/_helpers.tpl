@@ -62,7 +62,7 @@ the chart sets itself); cmd/moat's tests keep the list in step with
 `moat controller --help`.
 */}}
 {{- define "moat.knownFlags" -}}
-kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap tcp-services-configmap udp-services-configmap annotations-prefix default-ssl-certificate election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log access-log-format shutdown-grace-period log-level
+kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap tcp-services-configmap udp-services-configmap annotations-prefix default-ssl-certificate default-backend-service election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log access-log-format shutdown-grace-period log-level
 {{- end }}
 {{- define "moat.chartFlags" -}}
 ingress-class: controller.ingressClass
@@ -142,7 +142,15 @@ ingress-nginx must not render a controller that silently does less.
 {{- end }}
 {{- end }}
 {{- if .Values.defaultBackend.enabled }}
-{{- $why = append $why "defaultBackend.enabled: moat answers unmatched requests itself (404); point the default-backend annotation or an Ingress's spec.defaultBackend at your Service instead" }}
+{{- $why = append $why "defaultBackend.enabled: moat answers unmatched requests itself (404) and deploys no default-backend image; set defaultBackend.service to NAMESPACE/NAME of your error-page Service (--default-backend-service) instead" }}
+{{- end }}
+{{- with .Values.defaultBackend.service }}
+{{- if hasKey $c.extraArgs "default-backend-service" }}
+{{- $why = append $why "controller.extraArgs.default-backend-service: defaultBackend.service sets it too; keep one" }}
+{{- end }}
+{{- if and $c.scope.enabled (ne (first (splitList "/" .)) (include "moat.scopeNamespace" $)) }}
+{{- $why = append $why (printf "defaultBackend.service %s: with controller.scope.enabled moat may read Services only in %s" . (include "moat.scopeNamespace" $)) }}
+{{- end }}
 {{- end }}
 {{- if .Values.podSecurityPolicy.enabled }}
 {{- $why = append $why "podSecurityPolicy.enabled: PodSecurityPolicy was removed in Kubernetes 1.25; moat's namespace uses the restricted Pod Security Standard" }}

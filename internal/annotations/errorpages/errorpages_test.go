@@ -17,8 +17,10 @@ func TestParseGood(t *testing.T) {
 		{"default-backend", []string{"default-backend", " errors "}, Config{DefaultBackend: "errors"}},
 		{"codes", []string{"custom-http-errors", "404, 503,500"}, Config{Codes: []int{404, 503, 500}, CodesSet: true}},
 		{"bounds", []string{"custom-http-errors", "300,599"}, Config{Codes: []int{300, 599}, CodesSet: true}},
-		// An explicit empty list is set: it overrides the ConfigMap's.
-		{"empty list", []string{"custom-http-errors", ""}, Config{CodesSet: true}},
+		// An empty value is ignored, as ingress-nginx's parser does: the
+		// ConfigMap's codes stay in force.
+		{"empty list", []string{"custom-http-errors", ""}, Config{}},
+		{"blank list", []string{"custom-http-errors", " "}, Config{}},
 		{"no intercept", []string{"disable-proxy-intercept-errors", "true"}, Config{NoIntercept: true}},
 		{"intercept", []string{"disable-proxy-intercept-errors", "false"}, Config{}},
 	}

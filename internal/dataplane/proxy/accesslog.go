@@ -133,7 +133,7 @@ func (st *reqState) appendVar(b []byte, s *routecfg.LogStep, esc routecfg.LogEsc
 	case routecfg.LogRequestTime:
 		return appendSeconds(b, end.Sub(start))
 	case routecfg.LogProxyUpstreamName:
-		if rt == nil {
+		if rt == nil || st.http.unmatched {
 			// ingress-nginx's default backend answers what no rule matches.
 			return append(b, "upstream-default-backend"...)
 		}

@@ -9,7 +9,6 @@ import (
 	"net/http/httptrace"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +41,10 @@ type httpReq struct {
 	// stripAuthorization: basic auth consumed the credentials.
 	stripAuthorization bool
 	req                *http.Request
+	// defBackend is the configuration's --default-backend-service route;
+	// unmatched: it serves this request, which no route matched.
+	defBackend *routecfg.Route
+	unmatched  bool
 }
 
 // applyHTTPPolicies runs the access-phase families after the HTTPS
@@ -603,7 +606,13 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 		// ingress-nginx passes the client's value on (kubernetes/ingress-nginx#12999).
 		hdr["X-Original-Forwarded-Host"] = []string{prior}
 	}
-	if st.rt == nil || st.rt.Policy == nil {
+	if st.rt == nil {
+		return
+	}
+	if st.rt.NoEndpoints {
+		noEndpointsHeaders(st, in, hdr)
+	}
+	if st.rt.Policy == nil {
 		return
 	}
 	p := st.rt.Policy
@@ -643,59 +652,6 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 	if hh.HTTP10 {
 		out.Close = true
 	}
-}
-
-// interceptError replaces an upstream answer listed in custom-http-errors
-// with the default backend's answer to "/" (ingress-nginx's
-// @custom_<upstream>_<code> location); true when res was replaced.
-func (h *Handler) interceptError(st *reqState, res *http.Response) {
-	p := st.rt.Policy
-	if p == nil || p.ErrorPages == nil || !p.ErrorPages.Has(res.StatusCode) {
-		return
-	}
-	code := res.StatusCode
-	res.Body.Close()
-	body, status, hdr := h.errorPage(st, code)
-	res.StatusCode, res.Status = status, strconv.Itoa(status)+" "+http.StatusText(status)
-	res.Header = hdr
-	res.Body = body
-	res.ContentLength = -1
-	res.Header.Del("Content-Length")
-}
-
-// errorPage asks the default backend; without one it is ingress-nginx's
-// built-in default backend, which answers 404.
-func (h *Handler) errorPage(st *reqState, code int) (io.ReadCloser, int, http.Header) {
-	ep := st.rt.Policy.ErrorPages
-	r := st.http.req
-	if ep.Pool != "" {
-		if e := h.upstreams.Pick(ep.Pool); e != nil {
-			u := "http://" + e.Address + "/"
-			if r.URL.RawQuery != "" {
-				u += "?" + r.URL.RawQuery
-			}
-			req, err := http.NewRequestWithContext(r.Context(), r.Method, u, nil)
-			if err == nil {
-				for k, v := range r.Header {
-					req.Header[k] = v
-				}
-				req.Host = r.Host
-				src := st.rt.Source
-				for k, v := range map[string]string{"X-Code": strconv.Itoa(code), "X-Format": r.Header.Get("Accept"),
-					"X-Original-Uri": r.RequestURI, "X-Namespace": src.Namespace, "X-Ingress-Name": src.Ingress,
-					"X-Service-Name": src.Service, "X-Service-Port": src.Port, "X-Request-Id": st.reqID,
-					"X-Forwarded-For": st.http.client.String()} {
-					req.Header[k] = []string{v}
-				}
-				if res, err := h.rp.Transport.RoundTrip(req); err == nil {
-					return res.Body, res.StatusCode, res.Header
-				}
-			}
-		}
-	}
-	body := statusBody(http.StatusNotFound)
-	return io.NopCloser(strings.NewReader(string(body))), http.StatusNotFound,
-		http.Header{"Content-Type": valTextPlain, "X-Content-Type-Options": valNoSniff}
 }
 
 // httpHandlerState is the Handler's share of the HTTP families.

@@ -88,6 +88,9 @@ type Handler struct {
 	upgrades      *Upgrades
 	traffic       trafficState
 	rp            *httputil.ReverseProxy
+	// errTransport carries the error-page requests: plain HTTP, as
+	// ingress-nginx's @custom_ locations proxy_pass http://.
+	errTransport http.RoundTripper
 	// http is the HTTP families' shared state (policy_http.go).
 	http httpHandlerState
 	// server holds the Server header values (server.go).
@@ -144,6 +147,7 @@ func New(opts Options) *Handler {
 	if t, ok := transport.(*http.Transport); ok {
 		transport = upstream.NewH1Transport(t)
 	}
+	h.errTransport = transport
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewriteOut,
 		Transport:      &trafficTransport{h: h, base: dispatch{fallback: transport}},
@@ -255,6 +259,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.tr.setConfig(s.Config)
 		if s.Config != nil {
 			st.http.global = s.Config.Global
+			st.http.defBackend = s.Config.DefaultBackend
 			if s.Config.Clients != nil {
 				lim = s.Config.Clients
 			}
@@ -286,8 +291,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if vh == nil || rt == nil {
-		h.local(st, http.StatusNotFound)
-		return
+		// ingress-nginx's default server and a host's unmatched paths
+		// go to upstream-default-backend: --default-backend-service, or
+		// the built-in 404.
+		if rt = st.http.defBackend; rt == nil {
+			h.local(st, http.StatusNotFound)
+			return
+		}
+		st.rt, st.http.unmatched = rt, true
 	}
 	if h.trafficGate(st, r) {
 		return
@@ -308,6 +319,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ep := h.pickEndpoint(st, r)
 	if ep == nil {
+		if st.http.unmatched {
+			// A default backend without endpoints: ingress-nginx puts
+			// its internal 404 server in the upstream instead.
+			h.local(st, http.StatusNotFound)
+			return
+		}
 		h.local(st, http.StatusServiceUnavailable)
 		return
 	}

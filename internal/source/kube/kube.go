@@ -44,6 +44,10 @@ type Options struct {
 	// SecretNamespaces are extra namespaces whose Secrets are watched
 	// (the --default-ssl-certificate's), when Namespaces is not empty.
 	SecretNamespaces []string
+	// ServiceNamespaces are extra namespaces whose Services and
+	// EndpointSlices are watched (the --default-backend-service's), when
+	// Namespaces is not empty.
+	ServiceNamespaces []string
 	// ConfigMaps are "namespace/name" of single ConfigMaps to watch (the
 	// controller ConfigMap). Besides these, only the ConfigMaps that
 	// watched Ingresses name in annotations are read (configmaps.go).
@@ -111,6 +115,27 @@ func New(opts Options) (*Source, error) {
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return c.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
 			}, ""))
+	}
+	if len(opts.Namespaces) > 0 && len(opts.ServiceNamespaces) > 0 {
+		for _, ns := range namespaces(opts.ServiceNamespaces) {
+			if slices.Contains(nss, ns) {
+				continue
+			}
+			s.add("Service", &corev1.Service{}, s.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return c.CoreV1().Services(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return c.CoreV1().Services(ns).Watch(ctx, o)
+				}, ""))
+			s.add("EndpointSlice", &discoveryv1.EndpointSlice{}, s.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return c.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return c.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
+				}, ""))
+		}
 	}
 	for _, ns := range secretNSs {
 		s.add("Secret", &corev1.Secret{}, s.listWatch(

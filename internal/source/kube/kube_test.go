@@ -52,9 +52,12 @@ func TestSourceMirrorsStore(t *testing.T) {
 	elsewhere := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "other", ResourceVersion: "1"}}
 	class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "moat"}, Spec: networkingv1.IngressClassSpec{Controller: "moat.dev/ingress-controller"}}
 	def := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "default-cert", Namespace: "certs"}, Type: corev1.SecretTypeTLS}
-	c := fake.NewClientset(ing, elsewhere, class, def)
+	pages := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "pages", Namespace: "errors"}}
+	pagesEPs := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "pages-1", Namespace: "errors", Labels: map[string]string{discoveryv1.LabelServiceName: "pages"}}}
+	otherSvc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "other"}}
+	c := fake.NewClientset(ing, elsewhere, class, def, pages, pagesEPs, otherSvc)
 	st := store.New()
-	src, err := New(Options{Client: c, Store: st, Namespaces: []string{"shop"}, SecretNamespaces: []string{"certs"}})
+	src, err := New(Options{Client: c, Store: st, Namespaces: []string{"shop"}, SecretNamespaces: []string{"certs"}, ServiceNamespaces: []string{"errors", "shop"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +78,25 @@ func TestSourceMirrorsStore(t *testing.T) {
 	}
 	if sn.Secrets["certs/default-cert"] == nil {
 		t.Error("the default certificate's Secret (another namespace) missing")
+	}
+	if sn.Services["errors/pages"] == nil || len(sn.EndpointSlices["errors/pages"]) != 1 {
+		t.Errorf("the default backend's Service and EndpointSlice (another namespace) missing: %v %v", sn.Services, sn.EndpointSlices)
+	}
+	if sn.Services["other/x"] != nil {
+		t.Error("a Service of a namespace not watched is in the store")
+	}
+	// Without a default backend no other namespace's Services are read.
+	st2 := store.New()
+	src2, err := New(Options{Client: c, Store: st2, Namespaces: []string{"shop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = src2.Run(ctx) }()
+	if err := src2.WaitForSync(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if sn := st2.Snapshot(); sn.Services["errors/pages"] != nil || sn.Services["other/x"] != nil {
+		t.Errorf("Services of namespaces not watched: %v", sn.Services)
 	}
 
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}
