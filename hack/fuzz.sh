@@ -18,6 +18,7 @@ targets=(
   "./internal/htpasswd FuzzParseFile"
   "./internal/annotations/snippet FuzzParse"
   "./internal/dataplane/passthrough FuzzServerName"
+  "./internal/dataplane/proxyprotocol FuzzConn"
   "./internal/dataplane/router FuzzLookup"
   "./internal/dataplane/router FuzzRegexPreMatch"
   "./internal/redact FuzzURLs"

@@ -220,7 +220,7 @@ func listenerPort(ln net.Listener) int {
 func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, ready func()) error {
 	var srcs []source
 	if httpLn != nil {
-		srcs = append(srcs, source{ln: d.gate.Listen(httpLn, "http", false), port: listenerPort(httpLn)})
+		srcs = append(srcs, source{ln: d.gate.Listen(d.pp.Listen(httpLn, "http"), "http", false), port: listenerPort(httpLn)})
 	}
 	var front *passthrough.Listener
 	if httpsLn != nil {
@@ -230,7 +230,9 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 		if d.passEnabled {
 			po.Route, po.Active = d.passRoute, d.passActive
 		}
-		front = passthrough.New(d.gate.Listen(httpsLn, "https", true), po)
+		// The PROXY header, when on, comes before the ClientHello, as in
+		// front of ingress-nginx's passthrough proxy.
+		front = passthrough.New(d.gate.Listen(d.pp.Listen(httpsLn, "https"), "https", true), po)
 		srcs = append(srcs, source{ln: front, https: true, port: listenerPort(httpsLn)})
 	}
 	if len(srcs) == 0 {
