@@ -107,6 +107,8 @@ type Dataplane struct {
 	// pp reads PROXY headers under the gate when use-proxy-protocol is
 	// on (clients.go).
 	pp *proxyprotocol.Reader
+	// h3 is the HTTP/3 listener, nil unless EnableHTTP3 (http3.go).
+	h3 *h3Listener
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// keptPools is set when the last Apply kept pools its config dropped

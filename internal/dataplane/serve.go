@@ -108,6 +108,7 @@ func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.Cli
 		// TLSConfig: configuring HTTP/2 would write to the shared one.
 		protos.SetHTTP2(true)
 		srv.ConnContext = connContext
+		srv.Handler = d.httpsHandler() // Alt-Svc with HTTP/3 on
 	}
 	if lim.KeepAlive <= 0 {
 		srv.SetKeepAlivesEnabled(false) // nginx's keepalive_timeout 0
@@ -246,6 +247,9 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	errc := make(chan error, len(srcs))
 	for i, src := range srcs {
 		go func() { errc <- d.dispatch(i, src) }()
+	}
+	if d.h3 != nil && httpsLn != nil {
+		d.startHTTP3(ctx, listenerPort(httpsLn))
 	}
 	if ready != nil {
 		// The listeners are bound and their servers started; connections
