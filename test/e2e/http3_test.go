@@ -164,3 +164,43 @@ func readResult(t *testing.T, resp *http.Response) result {
 	}
 	return r
 }
+
+// TestHTTP3ClientCertificates: auth-tls-secret over HTTP/3: the QUIC
+// handshake requests a client certificate by SNI as TCP's does; a
+// verified one reaches the backend with ssl-client-verify SUCCESS, none
+// gets 400, as over HTTP/2.
+func TestHTTP3ClientCertificates(t *testing.T) {
+	dir := t.TempDir()
+	ca, clientCA := newCA(t), newCA(t)
+	be := startEcho(t, "127.0.0.1:0", "web")
+	writeFile(t, dir, "mtls.yaml", join(
+		service("default", "web", be),
+		ca.secret(t, "default", "site", "secure.example"),
+		opaqueSecret("default", "client-ca", map[string][]byte{"ca.crt": clientCA.caPEM()}),
+		annotate(ingress("default", "secure", "secure.example", "site", "/", "web"), map[string]string{"auth-tls-secret": "default/client-ca"}),
+	))
+	m := startMoat(t, dir, func(c *app.ServeConfig) { c.HTTP3 = true })
+	good := clientCA.leaf(t, "allowed", true)
+	for _, cert := range []*tls.Certificate{good, nil} {
+		cfg := &tls.Config{RootCAs: ca.pool}
+		if cert != nil {
+			cfg.Certificates = []tls.Certificate{*cert}
+		}
+		tr := &http3.Transport{TLSClientConfig: cfg, Dial: func(ctx context.Context, _ string, tlsCfg *tls.Config, qc *quic.Config) (*quic.Conn, error) {
+			return quic.DialAddrEarly(ctx, m.addrs.HTTPS, tlsCfg, qc)
+		}}
+		resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get("https://secure.example/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := readResult(t, resp)
+		tr.Close()
+		want, verify := 400, ""
+		if cert != nil {
+			want, verify = 200, "SUCCESS"
+		}
+		if r.status != want || r.proto != "HTTP/3.0" || (verify != "" && (len(r.echo.Headers["Ssl-Client-Verify"]) == 0 || r.echo.Headers["Ssl-Client-Verify"][0] != verify)) {
+			t.Errorf("certificate %v: %s %d %v; want %d, ssl-client-verify %q", cert != nil, r.proto, r.status, r.echo.Headers["Ssl-Client-Verify"], want, verify)
+		}
+	}
+}
