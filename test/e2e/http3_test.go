@@ -129,6 +129,23 @@ stringData:
 			t.Errorf("%s: certificate names h2 %v, h3 %v", tc.url, cn2, cn3)
 		}
 	}
+	// Request bodies: one within proxy-body-size (1m) reaches the backend,
+	// a larger one gets 413, over both.
+	for _, tc := range []struct {
+		size int
+		want int
+	}{{64 << 10, 200}, {2 << 20, 413}} {
+		for _, c := range []*http.Client{h2, h3} {
+			resp, err := c.Post("https://a.example/api/upload", "application/octet-stream", strings.NewReader(strings.Repeat("x", tc.size)))
+			if err != nil {
+				t.Fatalf("POST %d bytes: %v", tc.size, err)
+			}
+			r := readResult(t, resp)
+			if r.status != tc.want || (tc.want == 200 && (r.echo.Method != "POST" || r.echo.Name != "api")) {
+				t.Errorf("%s POST %d bytes: %d %q %q, want %d", r.proto, tc.size, r.status, r.echo.Method, r.echo.Name, tc.want)
+			}
+		}
+	}
 	// SNI picks each host's own certificate over QUIC.
 	if r := get(t, h3, "https://b.example/"); !slices.Equal(r.tls.PeerCertificates[0].DNSNames, []string{"b.example"}) {
 		t.Errorf("b.example over HTTP/3: certificate for %v", r.tls.PeerCertificates[0].DNSNames)

@@ -132,7 +132,7 @@ func closedUnanswered(t *testing.T, addr string, send []byte) bool {
 // TestProxyProtocol: use-proxy-protocol in file mode. PROXY v1 and v2
 // headers over HTTP, HTTPS (HTTP/1.1 and HTTP/2) and ssl-passthrough give
 // the client address to X-Forwarded-For, X-Real-IP, the access log, the
-// allowlist and block-cidrs; the header's port to X-Forwarded-Port and
+// allowlist, block-cidrs and rate limits; the header's port to X-Forwarded-Port and
 // 443 to the scheme. A missing, malformed or late header closes the
 // connection before any backend request and is counted. The key applies
 // on change, and its composition with use-forwarded-headers and
@@ -154,6 +154,7 @@ func TestProxyProtocol(t *testing.T) {
 		service("default", "pass-be", passBE),
 		ingress("default", "pp", "pp.example", "site-tls", "/", "app"),
 		annIngress("allow", "allow.example", "app", map[string]string{"whitelist-source-range": "192.0.2.0/24"}),
+		annIngress("limited", "limited.example", "app", map[string]string{"limit-rps": "1"}),
 		annotate(ingress("default", "pass", "pass.example", "", "/", "pass-be"), map[string]string{"ssl-passthrough": "true"}),
 	))
 	m := startMoat(t, dir, func(c *app.ServeConfig) {
@@ -211,6 +212,22 @@ func TestProxyProtocol(t *testing.T) {
 		if r := get(t, m.ppClient(ca.pool, false, tc.header), tc.url); r.status != tc.code {
 			t.Errorf("%q from %q: %d, want %d", tc.url, tc.header, r.status, tc.code)
 		}
+	}
+
+	// Rate limits count per PROXY source: one client over its burst is
+	// refused, another is not.
+	busy := m.ppClient(nil, false, ppV1("192.0.2.77:1000", "198.51.100.1:80"))
+	limited := 0
+	for range 12 {
+		if r := get(t, busy, "http://limited.example/"); r.status == 503 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Error("limit-rps: 12 requests at once from one PROXY source were all served")
+	}
+	if r := get(t, m.ppClient(nil, false, ppV1("192.0.2.78:1000", "198.51.100.1:80")), "http://limited.example/"); r.status != 200 {
+		t.Errorf("limit-rps: another PROXY source got %d", r.status)
 	}
 
 	// ssl-passthrough: the header comes before the ClientHello, and the
