@@ -32,6 +32,10 @@ func (d *Dataplane) applyClients(l *routecfg.ClientLimits) {
 	if d.pp.Set(l.ProxyProtocol, l.ProxyProtocolTimeout) {
 		d.log.Info("use-proxy-protocol changed; connections accepted from now on follow it, open ones keep theirs",
 			"use_proxy_protocol", l.ProxyProtocol, "header_timeout_ms", float64(l.ProxyProtocolTimeout.Microseconds())/1000)
+		if l.ProxyProtocol && d.h3 != nil {
+			d.log.Warn("use-proxy-protocol does not apply to HTTP/3 (UDP): its requests have the address their datagrams come from",
+				"hint", "leave --http3 off behind a load balancer that hides client addresses")
+		}
 	}
 	d.regenerate(l)
 }

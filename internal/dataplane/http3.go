@@ -52,7 +52,7 @@ func (d *Dataplane) startHTTP3(ctx context.Context, port int) {
 	base := proxy.WithListenerPort(context.WithoutCancel(ctx), port)
 	h.srv = &http3.Server{
 		Handler:        d.httpsHandler(),
-		TLSConfig:      d.tlsServer.Config(),
+		TLSConfig:      d.h3TLSConfig(),
 		MaxHeaderBytes: maxHeaderBytes,
 		IdleTimeout:    d.clientLimits().KeepAlive,
 		// No 0-RTT: early data can be replayed, and nginx's
@@ -73,6 +73,27 @@ func (d *Dataplane) startHTTP3(ctx context.Context, port int) {
 			d.log.Error("HTTP/3 listener stopped; HTTP/1.1 and HTTP/2 keep serving", "addr", h.pc.LocalAddr().String(), "error", err)
 		}
 	}()
+}
+
+// errPassthroughQUIC fails a QUIC handshake for an ssl-passthrough host:
+// its TLS belongs to the backend, which QUIC cannot reach through moat, so
+// the client falls back to TCP rather than get moat's certificate.
+var errPassthroughQUIC = errors.New("ssl-passthrough host: no HTTP/3, use TCP")
+
+// h3TLSConfig is the listener's TLS config, refusing passthrough hosts.
+func (d *Dataplane) h3TLSConfig() *tls.Config {
+	c := d.tlsServer.Config()
+	if !d.passEnabled {
+		return c
+	}
+	pick := c.GetConfigForClient
+	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if _, ok := d.pass.Load().names.Lookup(hello.ServerName); ok {
+			return nil, errPassthroughQUIC
+		}
+		return pick(hello)
+	}
+	return c
 }
 
 // stopHTTP3 is the HTTP/3 part of the drain: GOAWAY to every connection,

@@ -22,14 +22,18 @@ import (
 )
 
 // startH3 is start with HTTP/3 on, on the HTTPS listener's port over UDP.
-func startH3(t *testing.T, cfgFor func(*running) *routecfg.Config) (*running, string) {
+func startH3(t *testing.T, cfgFor func(*running) *routecfg.Config, opts ...option) (*running, string) {
 	t.Helper()
 	def, err := certs.GenerateDefault(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &running{t: t, reg: prometheus.NewRegistry(), log: &syncBuffer{}, roots: x509.NewCertPool(), done: make(chan error, 1)}
-	r.dp, err = New(Options{DefaultCert: def, AccessLog: r.log, AccessLogJSON: true, Metrics: metrics.New(r.reg), ShutdownTimeout: 2 * time.Second})
+	o := Options{DefaultCert: def, AccessLog: r.log, AccessLogJSON: true, Metrics: metrics.New(r.reg), ShutdownTimeout: 2 * time.Second}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	r.dp, err = New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,5 +149,29 @@ func TestHTTP3NotAdvertisedWithoutTLS13(t *testing.T) {
 	res, _ := do(t, r.client(true), "GET", "https://secure.com/")
 	if res.StatusCode != 200 || res.Header.Get("Alt-Svc") != "" {
 		t.Errorf("TLS 1.2 only: %d Alt-Svc %q, want none", res.StatusCode, res.Header.Get("Alt-Svc"))
+	}
+}
+
+// TestHTTP3RefusesPassthroughHosts: an ssl-passthrough host's TLS is the
+// backend's; over QUIC its handshake fails (the client falls back to TCP)
+// instead of getting moat's certificate, while terminated hosts answer.
+func TestHTTP3RefusesPassthroughHosts(t *testing.T) {
+	r, udp := startH3(t, func(r *running) *routecfg.Config {
+		cfg := config([]*routecfg.Pool{pool("s", echoBackend(t, "s"))},
+			&routecfg.VirtualHost{Host: "secure.com", TLS: true, Certificate: "ns/secure", Routes: []*routecfg.Route{prefix("/", "s")}},
+			&routecfg.VirtualHost{Host: "pass.com", Passthrough: &routecfg.Passthrough{Pool: "s"}})
+		cfg.Certificates["ns/secure"] = r.newCert(t, "ns/secure", "secure.com", "pass.com")
+		return cfg
+	}, func(o *Options) { o.EnableSSLPassthrough = true })
+	c := h3Client(t, r.roots, udp)
+	c.Timeout = 3 * time.Second
+	if res, err := c.Get("https://secure.com/"); err != nil || res.StatusCode != 200 {
+		t.Fatalf("terminated host over HTTP/3: %v", err)
+	} else {
+		res.Body.Close()
+	}
+	if res, err := c.Get("https://pass.com/"); err == nil {
+		res.Body.Close()
+		t.Errorf("passthrough host over HTTP/3 answered %d by moat", res.StatusCode)
 	}
 }
