@@ -57,11 +57,15 @@ func FuzzConn(f *testing.F) {
 		if len(reasons) != 0 {
 			t.Fatalf("reasons %v counted without a header error (%v)", reasons, err)
 		}
-		if err != nil {
-			if len(data) != 0 {
-				t.Fatalf("error %v on non-empty input", err)
+		if len(data) == 0 {
+			// Closed before a byte: an uncounted end of stream.
+			if len(got) != 0 || c.Header() != io.EOF {
+				t.Fatalf("empty input: %q, %v", got, c.Header())
 			}
 			return
+		}
+		if err != nil {
+			t.Fatalf("error %v on non-empty input", err)
 		}
 		if refErr != nil {
 			t.Fatalf("accepted a header the library refuses: %v", refErr)
