@@ -20,6 +20,7 @@ targets=(
   "./internal/dataplane/passthrough FuzzServerName"
   "./internal/dataplane/l4 FuzzReadProxyHeader"
   "./internal/translate FuzzStreams"
+  "./internal/dataplane/proxyprotocol FuzzConn"
   "./internal/dataplane/router FuzzLookup"
   "./internal/dataplane/router FuzzRegexPreMatch"
   "./internal/redact FuzzURLs"

@@ -77,6 +77,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.StringVar(&c.DebugAddr, "debug-addr", "", "serve /debug/* (and pprof) on this address instead of --admin-addr, which then keeps only /healthz, /readyz and /metrics (e.g. 127.0.0.1:10255)")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
 	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
+	f.BoolVar(&c.HTTP3, "http3", false, "also serve HTTP/3 (QUIC) on the HTTPS port over UDP, with the same routes, certificates and policies, advertised by Alt-Svc on HTTPS responses (beyond ingress-nginx)")
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
 	f.BoolVar(&accessLog, "access-log", true, "write one line per request to stdout")
 	f.StringVar(&accessLogFormat, "access-log-format", "nginx", "access-log lines: nginx (the ConfigMap's log-format-upstream, ingress-nginx's default format unless set) or json (moat's JSON object per request)")

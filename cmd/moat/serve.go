@@ -75,6 +75,7 @@ keeps serving.`,
 	f.StringVar(&c.DefaultBackendService, "default-backend-service", "", "NAMESPACE/NAME of the Service that answers requests no rule matches and the ConfigMap's custom-http-errors (ingress-nginx's upstream-default-backend; default: a built-in 404)")
 	f.IntVar(&c.HTTPSRedirectPort, "https-redirect-port", 443, "HTTPS port used in redirect Locations (omitted when 443)")
 	f.BoolVar(&c.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: the HTTPS listener reads each ClientHello's SNI and forwards those hosts' TLS unterminated")
+	f.BoolVar(&c.HTTP3, "http3", false, "also serve HTTP/3 (QUIC) on the HTTPS port over UDP, with the same routes, certificates and policies, advertised by Alt-Svc on HTTPS responses (beyond ingress-nginx)")
 	f.BoolVar(&c.Profiling, "profiling", false, "serve Go's runtime profiles (pprof) under /debug/pprof/ on the admin listener")
 	f.StringVar(&c.SOPSAgeKeyFile, "sops-age-key-file", "", "age identities file that opens SOPS-encrypted manifests (default: $SOPS_AGE_KEY_FILE); decrypted in memory only")
 	f.StringVar(&c.SealedSecretsKey, "sealed-secrets-key", "", "PEM private key(s) of the sealed-secrets controller's sealing key pair, to open SealedSecret objects in memory")

@@ -37,6 +37,9 @@ type Listen struct {
 	// EnableSSLPassthrough lets ssl-passthrough hosts through the HTTPS
 	// listener unterminated (--enable-ssl-passthrough).
 	EnableSSLPassthrough bool
+	// HTTP3 serves HTTP/3 on the HTTPS port over UDP and advertises it
+	// with Alt-Svc (--http3).
+	HTTP3 bool
 	// Profiling serves /debug/pprof/ with the other debug endpoints (--profiling).
 	Profiling bool
 	// AccessLogJSON writes moat's JSON access-log lines instead of
@@ -57,7 +60,8 @@ type plane struct {
 	httpLn    net.Listener
 	httpsLn   net.Listener
 	adminLn   net.Listener
-	debugLn   net.Listener // nil: /debug/* on adminLn
+	debugLn   net.Listener   // nil: /debug/* on adminLn
+	h3Conn    net.PacketConn // nil without --http3
 	addrs     Addrs
 	listening atomic.Bool
 	profiling bool
@@ -109,6 +113,15 @@ func newPlane(l Listen, log *slog.Logger, accessLog io.Writer) (*plane, error) {
 		return nil, fmt.Errorf("--admin-addr: %w", err)
 	}
 	p.addrs = Addrs{HTTP: p.httpLn.Addr().String(), HTTPS: p.httpsLn.Addr().String(), Admin: p.adminLn.Addr().String()}
+	if l.HTTP3 {
+		// The HTTPS listener's bound address, so a port chosen by the
+		// system (tests) is the same over UDP.
+		if p.h3Conn, err = net.ListenPacket("udp", p.addrs.HTTPS); err != nil {
+			p.close()
+			return nil, fmt.Errorf("--http3: UDP %s: %w", p.addrs.HTTPS, err)
+		}
+		dp.EnableHTTP3(p.h3Conn, l.HTTPSRedirectPort)
+	}
 	if l.DebugAddr != "" {
 		if p.debugLn, err = net.Listen("tcp", l.DebugAddr); err != nil {
 			p.close()
@@ -125,6 +138,9 @@ func (p *plane) close() {
 		if ln != nil {
 			ln.Close()
 		}
+	}
+	if p.h3Conn != nil {
+		p.h3Conn.Close()
 	}
 }
 

@@ -37,6 +37,8 @@ type ServeConfig struct {
 	DefaultBackendService string
 	HTTPSRedirectPort     int
 	EnableSSLPassthrough  bool
+	// HTTP3 serves HTTP/3 on the HTTPS port over UDP (--http3).
+	HTTP3 bool
 	// Profiling serves /debug/pprof/ on the admin listener.
 	Profiling bool
 	// ConfigMap is the controller ConfigMap, "namespace/name" (one of the
@@ -105,7 +107,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 		}
 	}
 	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, DebugAddr: c.DebugAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
-		EnableSSLPassthrough: c.EnableSSLPassthrough, Profiling: c.Profiling, AccessLogJSON: c.AccessLogJSON,
+		EnableSSLPassthrough: c.EnableSSLPassthrough, HTTP3: c.HTTP3, Profiling: c.Profiling, AccessLogJSON: c.AccessLogJSON,
 		Metrics: metricsLabels(os.Getenv("POD_NAMESPACE"), c.ControllerClass, os.Getenv("POD_NAME"))}, log, c.AccessLog)
 	if err != nil {
 		return err

@@ -143,6 +143,11 @@ type Config struct {
 
 	// Compression is use-gzip, enable-brotli and their settings.
 	Compression routecfg.Compression
+	// UseProxyProtocol: every client connection on the HTTP and HTTPS
+	// listeners starts with a PROXY header (v1 or v2) whose source is the
+	// client; ProxyProtocolHeaderTimeout bounds reading it.
+	UseProxyProtocol           bool
+	ProxyProtocolHeaderTimeout time.Duration
 
 	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
 	// bound, as nginx's worker_shutdown_timeout 0.
@@ -403,6 +408,14 @@ var keys = []Key{
 		c.ProxyNextUpstreamTries = n
 		return nil
 	}},
+	{"proxy-protocol-header-timeout", "5s", "How long a client connection may take to send its PROXY header when use-proxy-protocol is true (Go duration, e.g. 5s or 500ms); it is closed after that and counted in moat_proxy_protocol_errors_total{reason=\"timeout\"}.", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("expected a positive Go duration such as 5s")
+		}
+		c.ProxyProtocolHeaderTimeout = d
+		return nil
+	}},
 	{"proxy-read-timeout", "60", "Default upstream read timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyReadTimeout })},
 	{"proxy-real-ip-cidr", "0.0.0.0/0", "Comma-separated CIDRs of proxies whose forwarded headers are trusted (with use-forwarded-headers).", cidrs(func(c *Config) *[]netip.Prefix { return &c.ProxyRealIPCIDR })},
 	{"proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyRequestBuffering })},
@@ -476,6 +489,17 @@ var keys = []Key{
 	{"use-forwarded-headers", "false", "Trust X-Forwarded-For, -Proto, -Host and -Port from peers in proxy-real-ip-cidr.", boolean(func(c *Config) *bool { return &c.UseForwardedHeaders })},
 	{"use-gzip", "false", "Compress responses with gzip for HTTP/1.1 and HTTP/2 clients that accept it (nginx gzip_http_version 1.1, gzip_proxied any, gzip_vary on); see docs/compression.md.", boolean(func(c *Config) *bool { return &c.Compression.Gzip })},
 	{"use-http2", "true", "Offer HTTP/2 on the HTTPS listener.", boolean(func(c *Config) *bool { return &c.UseHTTP2 })},
+	{"use-proxy-protocol", "false", "Every connection to the HTTP and HTTPS listeners (ssl-passthrough included) starts with a PROXY protocol header, v1 or v2, from the load balancer; its source address is the client's (when the load balancer is in proxy-real-ip-cidr). A connection without a valid header is closed and counted in moat_proxy_protocol_errors_total. Applies to connections accepted after the change.", func(c *Config, v string) error {
+		if err := boolean(func(c *Config) *bool { return &c.UseProxyProtocol })(c, v); err != nil {
+			return err
+		}
+		// Keys are applied in name order, so use-forwarded-headers from
+		// the same ConfigMap is already set here.
+		if c.UseProxyProtocol && c.UseForwardedHeaders {
+			return note{"with use-forwarded-headers too, a request whose PROXY address is in proxy-real-ip-cidr but that carries no X-Forwarded-For gets the PROXY address as client address; ingress-nginx then takes the load balancer's"}
+		}
+		return nil
+	}},
 	{"whitelist-source-range", "", "Comma-separated CIDRs allowed on every location without its own allowlist-source-range; others get 403.", cidrs(func(c *Config) *[]netip.Prefix { return &c.WhitelistSourceRange })},
 	{"worker-shutdown-timeout", "240s", "How long the drain on shutdown waits for requests, streams and WebSockets in flight (nginx time, e.g. 240s or 4m; 0: no limit, as nginx) before closing them; keep the pod's terminationGracePeriodSeconds above --shutdown-grace-period plus this.", func(c *Config, v string) error {
 		d, err := nginxDuration(v)

@@ -24,6 +24,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/l4"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
+	"github.com/moat-ingress/moat/internal/dataplane/proxyprotocol"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/metrics"
@@ -109,6 +110,11 @@ type Dataplane struct {
 	// is the listeners' servers (serve.go).
 	gate    *clientconn.Gate
 	serving serving
+	// pp reads PROXY headers under the gate when use-proxy-protocol is
+	// on (clients.go).
+	pp *proxyprotocol.Reader
+	// h3 is the HTTP/3 listener, nil unless EnableHTTP3 (http3.go).
+	h3 *h3Listener
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// keptPools is set when the last Apply kept pools its config dropped
@@ -139,6 +145,7 @@ func New(opts Options) (*Dataplane, error) {
 		d.now = time.Now
 	}
 	d.gate = clientconn.NewGate(clientconn.Options{Logger: d.log, OnRefused: d.metrics.ClientConnRefused, OnAcceptError: d.metrics.ClientAcceptError})
+	d.pp = proxyprotocol.New(proxyprotocol.Options{Logger: d.log, OnError: d.metrics.ProxyProtocolError})
 	d.applyClients(nil)
 	d.certs = certs.New(opts.DefaultCert)
 	d.tlsServer = certs.NewServer(d.certs, d.now, []string{"h2", "http/1.1"})

@@ -31,7 +31,8 @@ func (d *Dataplane) ShutdownTimeout() time.Duration {
 // request on each HTTP/1.1 connection with Connection: close and sends
 // HTTP/2 connections GOAWAY, then waits for the requests and streams in
 // flight; upgraded connections (WebSockets), which Shutdown does not see,
-// and passthrough tunnels are waited for alongside. What is left at the
+// and passthrough tunnels are waited for alongside, as are HTTP/3
+// connections (GOAWAY, then their requests). What is left at the
 // shutdown timeout is closed: WebSockets with a Close frame (1001).
 func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, front *passthrough.Listener) {
 	timeout := d.ShutdownTimeout()
@@ -63,6 +64,11 @@ func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, front *pa
 	// timeout (UDP sessions end with their ports).
 	var streamsCut int
 	wg.Go(func() { streamsCut = d.streams.Drain(sctx) })
+	wg.Go(func() {
+		if d.stopHTTP3(sctx) {
+			cut.Store(true)
+		}
+	})
 	wg.Wait()
 	took := time.Since(start)
 	if cut.Load() || websockets > 0 || streamsCut > 0 {

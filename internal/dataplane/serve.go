@@ -108,6 +108,7 @@ func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.Cli
 		// TLSConfig: configuring HTTP/2 would write to the shared one.
 		protos.SetHTTP2(true)
 		srv.ConnContext = connContext
+		srv.Handler = d.httpsHandler() // Alt-Svc with HTTP/3 on
 	}
 	if lim.KeepAlive <= 0 {
 		srv.SetKeepAlivesEnabled(false) // nginx's keepalive_timeout 0
@@ -220,7 +221,7 @@ func listenerPort(ln net.Listener) int {
 func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, ready func()) error {
 	var srcs []source
 	if httpLn != nil {
-		srcs = append(srcs, source{ln: d.gate.Listen(httpLn, "http", false), port: listenerPort(httpLn)})
+		srcs = append(srcs, source{ln: d.gate.Listen(d.pp.Listen(httpLn, "http"), "http", false), port: listenerPort(httpLn)})
 	}
 	var front *passthrough.Listener
 	if httpsLn != nil {
@@ -230,7 +231,9 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 		if d.passEnabled {
 			po.Route, po.Active = d.passRoute, d.passActive
 		}
-		front = passthrough.New(d.gate.Listen(httpsLn, "https", true), po)
+		// The PROXY header, when on, comes before the ClientHello, as in
+		// front of ingress-nginx's passthrough proxy.
+		front = passthrough.New(d.gate.Listen(d.pp.Listen(httpsLn, "https"), "https", true), po)
 		srcs = append(srcs, source{ln: front, https: true, port: listenerPort(httpsLn)})
 	}
 	if len(srcs) == 0 {
@@ -247,6 +250,9 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	}
 	// The TCP and UDP services open their ports with the listeners.
 	d.streams.Start()
+	if d.h3 != nil && httpsLn != nil {
+		d.startHTTP3(ctx, listenerPort(httpsLn))
+	}
 	if ready != nil {
 		// The listeners are bound and their servers started; connections
 		// made from now on queue in the backlog until accepted.

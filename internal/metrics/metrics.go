@@ -67,6 +67,7 @@ type Metrics struct {
 
 	clientRefused, acceptErrors *prometheus.CounterVec
 	accessLogErrs               prometheus.Counter
+	ppErrors                    *prometheus.CounterVec // proxyprotocol.go
 }
 
 // New creates the collectors with empty constant labels and registers
@@ -127,6 +128,7 @@ func NewWith(reg prometheus.Registerer, opts Options) *Metrics {
 		m.clientRefused.WithLabelValues(l)
 		m.acceptErrors.WithLabelValues(l)
 	}
+	m.registerProxyProtocol(reg)
 	m.unmatched = m.newSeries(unmatchedHost, nil, nil)
 	return m
 }

@@ -24,6 +24,11 @@ type ClientLimits struct {
 	// MaxConnections bounds the open client connections over the HTTP
 	// and HTTPS listeners together; 0: derived from the open-file limit.
 	MaxConnections int
+	// ProxyProtocol: each connection starts with a PROXY header
+	// (use-proxy-protocol), read within ProxyProtocolTimeout
+	// (proxy-protocol-header-timeout).
+	ProxyProtocol        bool
+	ProxyProtocolTimeout time.Duration
 }
 
 // DefaultClientLimits returns ingress-nginx's defaults: 60 s header, body
@@ -37,5 +42,7 @@ func DefaultClientLimits() ClientLimits {
 		KeepAlive:         75 * time.Second,
 		KeepAliveRequests: 1000,
 		MaxConnections:    16384,
+
+		ProxyProtocolTimeout: 5 * time.Second,
 	}
 }

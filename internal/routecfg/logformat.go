@@ -82,6 +82,11 @@ const (
 	LogLocationPath
 	LogSSLProtocol
 	LogSSLCipher
+	// The PROXY header's addresses (use-proxy-protocol); "-" without one.
+	LogProxyProtocolAddr
+	LogProxyProtocolPort
+	LogProxyProtocolServerAddr
+	LogProxyProtocolServerPort
 )
 
 // logVars names the variables; $query_string and $request_id are nginx's
@@ -102,6 +107,8 @@ var logVars = map[string]LogVar{
 	"namespace": LogNamespace, "ingress_name": LogIngressName, "service_name": LogServiceName,
 	"service_port": LogServicePort, "location_path": LogLocationPath,
 	"ssl_protocol": LogSSLProtocol, "ssl_cipher": LogSSLCipher,
+	"proxy_protocol_addr": LogProxyProtocolAddr, "proxy_protocol_port": LogProxyProtocolPort,
+	"proxy_protocol_server_addr": LogProxyProtocolServerAddr, "proxy_protocol_server_port": LogProxyProtocolServerPort,
 }
 
 // LogVariables lists the variable names ParseLogFormat accepts, besides

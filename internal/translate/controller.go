@@ -56,6 +56,7 @@ func clientLimits(c *controllerconfig.Config) *routecfg.ClientLimits {
 	l.KeepAlive = c.KeepAlive
 	l.KeepAliveRequests = c.KeepAliveRequests
 	l.MaxConnections = c.MaxWorkerConnections
+	l.ProxyProtocol, l.ProxyProtocolTimeout = c.UseProxyProtocol, c.ProxyProtocolHeaderTimeout
 	return &l
 }
 

@@ -717,3 +717,48 @@ controller:
 		t.Errorf("configmap resourceNames %v", names)
 	}
 }
+
+// TestHTTP3: controller.http3.enabled passes --http3 and opens the HTTPS
+// port over UDP in the container, the Service and the NetworkPolicy; off
+// (the default), none of it is rendered.
+func TestHTTP3(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		objs := render(t, "edge", "ingress", mustValues(t, fmt.Sprintf("controller:\n  http3:\n    enabled: %v\n  networkPolicy:\n    enabled: true\n", on)))
+		var d appsv1.Deployment
+		into(t, find(t, objs, "Deployment", "edge-moat"), &d)
+		c := container(t, &d)
+		var udp []string
+		for _, p := range c.Ports {
+			if p.Protocol == corev1.ProtocolUDP {
+				udp = append(udp, fmt.Sprintf("%s/%d", p.Name, p.ContainerPort))
+			}
+		}
+		var svc corev1.Service
+		into(t, find(t, objs, "Service", "edge-moat"), &svc)
+		for _, p := range svc.Spec.Ports {
+			if p.Protocol == corev1.ProtocolUDP {
+				udp = append(udp, fmt.Sprintf("svc %s/%d->%s", p.Name, p.Port, p.TargetPort.String()))
+			}
+		}
+		var np networkingv1.NetworkPolicy
+		into(t, find(t, objs, "NetworkPolicy", "edge-moat"), &np)
+		for _, p := range np.Spec.Ingress[0].Ports {
+			if p.Protocol != nil && *p.Protocol == corev1.ProtocolUDP {
+				udp = append(udp, "np "+p.Port.String())
+			}
+		}
+		want := []string{"http3/8443", "svc http3/443->http3", "np 8443"}
+		if !on {
+			want = nil
+		}
+		if !slices.Equal(udp, want) {
+			t.Errorf("http3 %v: UDP ports %v, want %v", on, udp, want)
+		}
+		if got := slices.Contains(c.Args, "--http3"); got != on {
+			t.Errorf("http3 %v: --http3 in args: %v", on, got)
+		}
+	}
+	if _, err := Render("edge", "ingress", mustValues(t, "controller:\n  extraArgs:\n    http3: \"true\"\n")); err == nil || !strings.Contains(err.Error(), "controller.http3.enabled") {
+		t.Errorf("extraArgs.http3: %v, want a refusal naming controller.http3.enabled", err)
+	}
+}

@@ -257,13 +257,18 @@ func (c *Conn) Request(max int) bool {
 type connKey struct{}
 
 // WithConn returns ctx carrying the connection, for http.Server's
-// ConnContext: nc is a *Conn or a TLS connection over one.
+// ConnContext: nc is a *Conn or wraps one (a TLS connection, the
+// passthrough front's replay of the ClientHello), unwrapped by NetConn.
 func WithConn(ctx context.Context, nc net.Conn) context.Context {
-	if t, ok := nc.(interface{ NetConn() net.Conn }); ok {
+	for range 4 {
+		if c, ok := nc.(*Conn); ok {
+			return context.WithValue(ctx, connKey{}, c)
+		}
+		t, ok := nc.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
 		nc = t.NetConn()
-	}
-	if c, ok := nc.(*Conn); ok {
-		return context.WithValue(ctx, connKey{}, c)
 	}
 	return ctx
 }

@@ -323,6 +323,9 @@ type prefixConn struct {
 	prefix []byte
 }
 
+// NetConn is the connection under the replay (clientconn.WithConn).
+func (p *prefixConn) NetConn() net.Conn { return p.Conn }
+
 func (p *prefixConn) Read(b []byte) (int, error) {
 	if len(p.prefix) > 0 {
 		n := copy(b, p.prefix)

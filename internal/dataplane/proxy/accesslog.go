@@ -208,6 +208,8 @@ func (st *reqState) appendVar(b []byte, s *routecfg.LogStep, esc routecfg.LogEsc
 			return missing(b, esc)
 		}
 		return append(b, cipherName(r.TLS.CipherSuite)...)
+	case routecfg.LogProxyProtocolAddr, routecfg.LogProxyProtocolPort, routecfg.LogProxyProtocolServerAddr, routecfg.LogProxyProtocolServerPort:
+		return appendProxyProtocolVar(b, s.Var, r, esc)
 	}
 	return missing(b, esc)
 }

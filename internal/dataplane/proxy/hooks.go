@@ -46,6 +46,12 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 		// URLs from X-Forwarded-Port do not name moat's :8443.
 		port = "443"
 	}
+	https := in.TLS != nil
+	if hs := &st.http; hs.pp {
+		// Behind PROXY: $remote_addr after real_ip, the port the load
+		// balancer was reached on, https when that is 443 (lua_ingress.lua).
+		clientIP, port, https = hs.client.String(), hs.ppPort, https || hs.https
+	}
 	vals := [...]string{clientIP, in.Host, port, st.reqID}
 	hdr["X-Forwarded-For"] = vals[0:1:1]
 	hdr["X-Real-Ip"] = vals[0:1:1]
@@ -53,7 +59,7 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	hdr["X-Forwarded-Port"] = vals[2:3:3]
 	hdr["X-Request-Id"] = vals[3:4:4]
 	proto := valHTTP
-	if in.TLS != nil {
+	if https {
 		proto = valHTTPS
 	}
 	hdr["X-Forwarded-Proto"] = proto

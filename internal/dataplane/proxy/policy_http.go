@@ -32,6 +32,10 @@ type httpReq struct {
 	client netip.Addr
 	// trusted: the peer may set forwarded headers.
 	trusted bool
+	// pp: the connection's PROXY header gave addresses; ppPort is its
+	// destination port, $proxy_protocol_server_port (proxyprotocol.go).
+	pp     bool
+	ppPort string
 	// cors: the Origin is allowed; the response gets the CORS headers.
 	cors bool
 	// authHeaders are copied from the auth response to the upstream
@@ -333,15 +337,12 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		hs.client = addr.Addr().Unmap()
 	}
 	g := hs.global
-	if g != nil && g.UseForwardedHeaders {
+	if pc := proxiedConn(r); pc != nil && g != nil && hs.proxyProtocol(r, pc, g) {
+		// the client address came from the PROXY header (proxyprotocol.go)
+	} else if g != nil && g.UseForwardedHeaders {
 		hs.trusted = routecfg.ContainsAddr(g.TrustedProxies, hs.client)
 		if hs.trusted {
-			if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
-				hs.https = strings.EqualFold(v, "https")
-			}
-			if v := r.Header.Get("X-Forwarded-Host"); v != "" {
-				hs.host, _, _ = strings.Cut(v, ",")
-			}
+			hs.trustForwarded(r)
 			hs.client = realIP(r.Header.Get(g.ForwardedForHeader), hs.client, g.TrustedProxies)
 		}
 	}
@@ -410,6 +411,17 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		}
 	}
 	return false
+}
+
+// trustForwarded takes the scheme and host from X-Forwarded-Proto and
+// -Host of a trusted peer.
+func (hs *httpReq) trustForwarded(r *http.Request) {
+	if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
+		hs.https = strings.EqualFold(v, "https")
+	}
+	if v := r.Header.Get("X-Forwarded-Host"); v != "" {
+		hs.host, _, _ = strings.Cut(v, ",")
+	}
 }
 
 func (h *Handler) scheme(st *reqState) string {

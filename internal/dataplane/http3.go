@@ -1,0 +1,144 @@
+package dataplane
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+
+	"github.com/quic-go/quic-go"
+	"github.com/quic-go/quic-go/http3"
+
+	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy"
+)
+
+// HTTP/3 (--http3) is beyond ingress-nginx: the HTTPS port over UDP with
+// quic-go, the same handler as HTTP/1.1 and HTTP/2, so the same routing,
+// certificate choice by SNI (the same certs.Server configs, offering h3
+// by ALPN) and policies; HTTPS responses advertise it with Alt-Svc.
+
+// altSvcMaxAge is how long a client may remember the HTTP/3 endpoint (one
+// day, as Caddy and Cloudflare advertise).
+const altSvcMaxAge = "86400"
+
+// h3Listener is the HTTP/3 side of Serve.
+type h3Listener struct {
+	pc     net.PacketConn
+	altSvc []string // the Alt-Svc value, shared (never modified)
+	srv    *http3.Server
+	done   chan struct{} // closed when srv.Serve returned
+}
+
+// EnableHTTP3 makes Serve answer HTTP/3 on pc, which should be bound to
+// the HTTPS listener's port over UDP, and advertise it on HTTPS responses
+// as port advertisedPort (the port clients reach, as
+// --https-redirect-port; 0 means 443). Call it before Serve; Serve closes
+// pc when it returns.
+func (d *Dataplane) EnableHTTP3(pc net.PacketConn, advertisedPort int) {
+	if advertisedPort <= 0 {
+		advertisedPort = 443
+	}
+	d.h3 = &h3Listener{pc: pc, altSvc: []string{`h3=":` + strconv.Itoa(advertisedPort) + `"; ma=` + altSvcMaxAge}}
+}
+
+// startHTTP3 serves HTTP/3 until stopHTTP3; port is the HTTPS listener's
+// (the requests' server port, as on TCP).
+func (d *Dataplane) startHTTP3(ctx context.Context, port int) {
+	h := d.h3
+	base := proxy.WithListenerPort(context.WithoutCancel(ctx), port)
+	h.srv = &http3.Server{
+		Handler:        d.httpsHandler(),
+		TLSConfig:      d.h3TLSConfig(),
+		MaxHeaderBytes: maxHeaderBytes,
+		IdleTimeout:    d.clientLimits().KeepAlive,
+		// No 0-RTT: early data can be replayed, and nginx's
+		// ssl_early_data is off by default too.
+		QUICConfig: &quic.Config{Allow0RTT: false},
+		ConnContext: func(_ context.Context, _ *quic.Conn) context.Context {
+			// Requests keep ctx's values (the listener port) past its
+			// end, for the drain; each connection has its own
+			// client-certificate verdict, as on TCP (connContext).
+			return certs.WithConnInfo(base, &certs.ConnInfo{})
+		},
+		Logger: slog.New(d.log.Handler()).With("listener", "http3"),
+	}
+	h.done = make(chan struct{})
+	go func() {
+		defer close(h.done)
+		if err := h.srv.Serve(h.pc); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			d.log.Error("HTTP/3 listener stopped; HTTP/1.1 and HTTP/2 keep serving", "addr", h.pc.LocalAddr().String(), "error", err)
+		}
+	}()
+}
+
+// errPassthroughQUIC fails a QUIC handshake for an ssl-passthrough host:
+// its TLS belongs to the backend, which QUIC cannot reach through moat, so
+// the client falls back to TCP rather than get moat's certificate.
+var errPassthroughQUIC = errors.New("ssl-passthrough host: no HTTP/3, use TCP")
+
+// h3TLSConfig is the listener's TLS config, refusing passthrough hosts.
+func (d *Dataplane) h3TLSConfig() *tls.Config {
+	c := d.tlsServer.Config()
+	if !d.passEnabled {
+		return c
+	}
+	pick := c.GetConfigForClient
+	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		if _, ok := d.pass.Load().names.Lookup(hello.ServerName); ok {
+			return nil, errPassthroughQUIC
+		}
+		return pick(hello)
+	}
+	return c
+}
+
+// stopHTTP3 is the HTTP/3 part of the drain: GOAWAY to every connection,
+// then the requests in flight may finish until ctx is done, after which
+// the connections are closed. It reports whether it had to cut them.
+func (d *Dataplane) stopHTTP3(ctx context.Context) (cut bool) {
+	h := d.h3
+	if h == nil || h.srv == nil {
+		return false
+	}
+	if err := h.srv.Shutdown(ctx); err != nil {
+		cut = true
+	}
+	<-h.done
+	h.pc.Close()
+	return cut
+}
+
+// httpsHandler is the handler of HTTPS requests: with HTTP/3 on, it
+// advertises it.
+func (d *Dataplane) httpsHandler() http.Handler {
+	if d.h3 == nil {
+		return d.handler
+	}
+	return &altSvcHandler{next: d.handler, d: d, value: d.h3.altSvc}
+}
+
+type altSvcHandler struct {
+	next  http.Handler
+	d     *Dataplane
+	value []string
+}
+
+func (a *altSvcHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS != nil && a.d.http3Offered() {
+		w.Header()["Alt-Svc"] = a.value
+	}
+	a.next.ServeHTTP(w, r)
+}
+
+// http3Offered is false when ssl-protocols leaves out TLS 1.3, which QUIC
+// requires: advertising HTTP/3 would send clients to failing handshakes.
+func (d *Dataplane) http3Offered() bool {
+	if c := d.snap.Load().Config; c != nil && c.ServerTLS != nil && c.ServerTLS.MaxVersion != 0 {
+		return c.ServerTLS.MaxVersion >= tls.VersionTLS13
+	}
+	return true
+}
