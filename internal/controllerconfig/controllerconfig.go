@@ -137,6 +137,9 @@ type Config struct {
 	// Ingress sets enable-global-auth: "false" or its own auth-url.
 	GlobalAuth GlobalAuth
 
+	// Tracing is OpenTelemetry (tracing.go).
+	Tracing Tracing
+
 	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
 	// bound, as nginx's worker_shutdown_timeout 0.
 	WorkerShutdownTimeout time.Duration
@@ -220,6 +223,7 @@ var keys = []Key{
 		c.CustomHTTPErrors = codes
 		return err
 	}},
+	keyEnableOpentelemetry,
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
 		if !validHeaderName(v) {
@@ -323,6 +327,17 @@ var keys = []Key{
 		}
 		return nil
 	}},
+	keyOperationName,
+	keyTrustIncomingSpan,
+	keyMaxExportBatchSize,
+	keyMaxQueueSize,
+	keySampler,
+	keySamplerParentBased,
+	keySamplerRatio,
+	keyScheduleDelay,
+	keyServiceName,
+	keyCollectorHost,
+	keyCollectorPort,
 	{"proxy-body-size", "1m", "Default request body limit (nginx size; 0 is unlimited); larger bodies get 413.", func(c *Config, v string) error {
 		n, err := annotations.ParseSize(v)
 		if err != nil {

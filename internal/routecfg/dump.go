@@ -14,6 +14,7 @@ func Dump(c *Config) string {
 		fmt.Fprintf(&b, "default-certificate %s\n", c.DefaultCertificate.Ref)
 	}
 	dumpTrafficDefaults(&b, c.TrafficDefaults)
+	dumpTracingConfig(&b, c.Tracing)
 	for _, vh := range c.VirtualHosts {
 		dumpHost(&b, vh.Host, vh)
 	}
@@ -85,6 +86,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 			b.WriteString(" force-ssl-redirect")
 		}
 		dumpTraffic(b, r.Policy)
+		dumpTracing(b, r.Policy)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
 	}
 }

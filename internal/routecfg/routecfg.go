@@ -40,6 +40,9 @@ type Config struct {
 	// every request (redirect code, forwarded headers, block lists); nil
 	// means ingress-nginx's defaults.
 	Global *Global
+	// Tracing is OpenTelemetry's exporter and defaults; nil when no
+	// route is traced.
+	Tracing *Tracing
 }
 
 // VirtualHost is the set of routes for one host.

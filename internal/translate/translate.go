@@ -88,6 +88,7 @@ func (t *translator) run() {
 	}
 	t.certHealth()
 	t.finish()
+	t.finishTracing()
 	t.certs.sweep()
 }
 
@@ -118,6 +119,8 @@ type translator struct {
 	diags  []diag.Diagnostic
 	// traffic holds canaries until every main route exists (policy_traffic.go).
 	traffic trafficState
+	// tracedIngress is set when an Ingress turns tracing on (tracing.go).
+	tracedIngress bool
 	// refIng and refOf memoise ref for the last Ingress asked.
 	refIng *networkingv1.Ingress
 	refOf  diag.ObjectRef
