@@ -240,6 +240,7 @@ var codeCases = []codeCase{
 	{code: "HashSubsetNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `upstream-hash-by: $request_uri`, `upstream-hash-by-subset-size: "2"`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "ProxyRedirectFromMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-redirect-to: /`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "ProxyRedirectToMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-redirect-from: http://a/`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "OpentelemetryOnlyAnnotated", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `enable-opentelemetry: "true"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "OpentelemetryNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `opentelemetry-trust-incoming-span: "false"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "AuthURLMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-signin: https://login.example/`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "SameSiteNoneWithoutSecure", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `affinity: cookie`, `session-cookie-samesite: None`)}, obj: "ingress default/web", at: "m.yaml:19"},

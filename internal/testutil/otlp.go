@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	collectorpb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 )
 
 // Span is one span an OTLPReceiver got, flattened for assertions.
@@ -22,8 +24,10 @@ type Span struct {
 }
 
 // OTLPReceiver is a minimal OTLP/gRPC trace collector on loopback: the
-// collector service of go.opentelemetry.io/proto/otlp, keeping (or, with
-// Discard, only counting) the spans it receives.
+// collector service of go.opentelemetry.io/proto/otlp, keeping the spans
+// it receives. With discard it does not even decode them (a codec that
+// counts bytes), so a benchmark's CPU is the exporter's, not the
+// receiver's.
 type OTLPReceiver struct {
 	collectorpb.UnimplementedTraceServiceServer
 	Addr string
@@ -32,6 +36,7 @@ type OTLPReceiver struct {
 	mu      sync.Mutex
 	spans   []Span
 	count   int
+	bytes   atomic.Int64
 }
 
 // StartOTLPReceiver serves until the test ends.
@@ -42,7 +47,11 @@ func StartOTLPReceiver(t testing.TB, discard bool) *OTLPReceiver {
 		t.Fatal(err)
 	}
 	r := &OTLPReceiver{Addr: ln.Addr().String(), discard: discard}
-	srv := grpc.NewServer()
+	var opts []grpc.ServerOption
+	if discard {
+		opts = append(opts, grpc.ForceServerCodec(discardCodec{r}))
+	}
+	srv := grpc.NewServer(opts...)
 	collectorpb.RegisterTraceServiceServer(srv, r)
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(srv.Stop)
@@ -90,7 +99,20 @@ func (r *OTLPReceiver) Spans() []Span {
 	return append([]Span(nil), r.spans...)
 }
 
-// Count is the number of spans received so far.
+// Bytes is the size of the export requests received so far.
+func (r *OTLPReceiver) Bytes() int64 { return r.bytes.Load() }
+
+// discardCodec counts request bytes instead of decoding them.
+type discardCodec struct{ r *OTLPReceiver }
+
+func (c discardCodec) Marshal(v any) ([]byte, error) { return proto.Marshal(v.(proto.Message)) }
+func (c discardCodec) Unmarshal(data []byte, _ any) error {
+	c.r.bytes.Add(int64(len(data)))
+	return nil
+}
+func (discardCodec) Name() string { return "proto" }
+
+// Count is the number of spans received so far (decoded: not with discard).
 func (r *OTLPReceiver) Count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()

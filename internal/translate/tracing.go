@@ -16,6 +16,11 @@ func (t *translator) tracingAnnotations(r *annotations.Reader) *routecfg.RouteTr
 	rt := opentelemetry.Parse(r)
 	if rt != nil && rt.Enabled {
 		t.tracedIngress = true
+		if !t.ctrl.Tracing.Enabled {
+			t.add(diag.Diagnostic{Object: r.Object, Severity: diag.Info, Reason: "OpentelemetryOnlyAnnotated", Field: "metadata.annotations." + r.FullKey("enable-opentelemetry"),
+				Message: "this Ingress turns tracing on while the controller ConfigMap's enable-opentelemetry is false: moat traces only such Ingresses; ingress-nginx's otel module, once loaded, also makes spans for every other location (without passing traceparent on)",
+				Hint:    "to trace everything, set enable-opentelemetry: \"true\" in the controller ConfigMap"})
+		}
 	}
 	return rt
 }
