@@ -20,6 +20,7 @@ targets=(
   "./internal/dataplane/passthrough FuzzServerName"
   "./internal/dataplane/router FuzzLookup"
   "./internal/dataplane/router FuzzRegexPreMatch"
+  "./internal/dataplane/tracing FuzzPropagation"
   "./internal/redact FuzzURLs"
 )
 if [ "$duration" = "--list" ]; then

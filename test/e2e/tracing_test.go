@@ -139,7 +139,6 @@ func TestTracing(t *testing.T) {
 		_, _, flags := traceparent(t, r.echoHeader("Traceparent"))
 		return flags == "00"
 	})
-	before := len(rcv.Spans())
 	var unsampled []string
 	for i := 0; i < 20; i++ {
 		r := req(t, c, "GET", "http://traced.example/api", in)
@@ -149,14 +148,16 @@ func TestTracing(t *testing.T) {
 		}
 		unsampled = append(unsampled, sid)
 	}
-	// Back to AlwaysOn; once a new span is in, none of the ratio-0
-	// requests' spans may be.
+	// Back to AlwaysOn, with an operation name of nginx variables; once
+	// a new span is in, none of the ratio-0 requests' spans may be.
 	delete(cm, "otel-sampler")
 	delete(cm, "otel-sampler-ratio")
+	cm["opentelemetry-operation-name"] = "HTTP $request_method $uri $status"
 	writeFile(t, m.dir, "all.yaml", join(append([]string{controllerConfigMap(cm)}, docs...)...))
-	eventually(t, 10*time.Second, "AlwaysOn again, a span exported", func() bool {
-		req(t, c, "GET", "http://traced.example/api", nil)
-		return len(rcv.Spans()) > before
+	eventually(t, 10*time.Second, "AlwaysOn again, the operation name applied", func() bool {
+		r := req(t, c, "GET", "http://traced.example/api/v", nil)
+		_, sid, flags := traceparent(t, r.echoHeader("Traceparent"))
+		return flags == "01" && spanFor(t, rcv, sid).Name == "HTTP GET /api/v 200"
 	})
 	for _, s := range rcv.Spans() {
 		for _, u := range unsampled {
