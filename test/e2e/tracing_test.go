@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,11 @@ func TestTracing(t *testing.T) {
 	rcv := testutil.StartOTLPReceiver(t, false)
 	host, port, _ := strings.Cut(rcv.Addr, ":")
 	appAddr := startEcho(t, "127.0.0.1:0", "app")
+	// An auth-url service that reports the traceparent it got.
+	auth := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Seen-Traceparent", r.Header.Get("Traceparent"))
+	}))
+	t.Cleanup(auth.Close)
 	cm := map[string]string{
 		"enable-opentelemetry":       "true",
 		"otlp-collector-host":        host,
@@ -63,6 +70,7 @@ func TestTracing(t *testing.T) {
 		annIngress("fresh", "fresh.example", "app", map[string]string{"enable-opentelemetry": "true",
 			"opentelemetry-trust-incoming-span": "false", "opentelemetry-operation-name": "checkout"}),
 		annIngress("optout", "off.example", "app", map[string]string{"enable-opentelemetry": "false"}),
+		annIngress("guarded", "guarded.example", "app", map[string]string{"auth-url": auth.URL + "/check", "auth-response-headers": "X-Seen-Traceparent"}),
 	}
 	m := startWithConfigMap(t, cm, docs...)
 	c := m.client(nil, false)
@@ -108,6 +116,12 @@ func TestTracing(t *testing.T) {
 	s = spanFor(t, rcv, sid)
 	if s.TraceID != tid || s.ParentSpanID != "" || s.Name != "checkout" {
 		t.Errorf("untrusted span %+v: want a root of trace %s named checkout", s, tid)
+	}
+
+	// auth-url's sub-request carries moat's span too, as the backend's.
+	r = req(t, c, "GET", "http://guarded.example/", in)
+	if tp := r.echoHeader("Traceparent"); r.status != 200 || tp == "" || r.echoHeader("X-Seen-Traceparent") != tp || strings.Contains(tp, inParentID) {
+		t.Errorf("auth-url: %d, auth service saw %q, backend %q: want moat's span in both", r.status, r.echoHeader("X-Seen-Traceparent"), tp)
 	}
 
 	// Opted out: no span, and the client's traceparent passes untouched.
