@@ -192,52 +192,44 @@ func (m *Manager) newTracer(e routecfg.TracingExporter) *Tracer {
 	return t
 }
 
-// ForceFlush exports the spans queued so far (tests).
-func (t *Tracer) ForceFlush(ctx context.Context) error { return t.provider.ForceFlush(ctx) }
-
 // stats counts and logs the batcher's outcomes.
 type stats struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	endpoint string
-	// lastLog is the unix nanoseconds of the last failure log; drops and
-	// failures since are summed into the next one.
-	lastLog                   atomic.Int64
+	// lastDrop and lastFail are the unix nanoseconds of the last warning
+	// of each kind; drops and failures since are summed into the next.
+	lastDrop, lastFail        atomic.Int64
 	droppedSince, failedSince atomic.Int64
-	droppedTotal, failedTotal atomic.Int64
-	exportedTotal             atomic.Int64
 }
 
 func (s *stats) dropped(n int) {
-	s.droppedTotal.Add(int64(n))
 	s.droppedSince.Add(int64(n))
 	s.metrics.TracingSpans("dropped", n)
+	s.maybeLog(&s.lastDrop, "opentelemetry: the span export queue is full (otel-max-queuesize); spans are dropped, requests are served", nil)
 }
 
-func (s *stats) exported(n int) {
-	s.exportedTotal.Add(int64(n))
-	s.metrics.TracingSpans("exported", n)
-}
+func (s *stats) exported(n int) { s.metrics.TracingSpans("exported", n) }
 
 func (s *stats) failed(n int, err error) {
-	s.failedTotal.Add(int64(n))
 	s.failedSince.Add(int64(n))
 	s.metrics.TracingSpans("failed", n)
-	now := time.Now().UnixNano()
-	last := s.lastLog.Load()
-	if last != 0 && now-last < int64(logEvery) || !s.lastLog.CompareAndSwap(last, now) {
-		return
-	}
-	s.log.Warn("opentelemetry: span export failed; spans are dropped, requests are served",
-		"collector", s.endpoint, "failed_spans", s.failedSince.Swap(0), "dropped_spans", s.droppedSince.Swap(0), "error", err)
+	s.maybeLog(&s.lastFail, "opentelemetry: span export failed; spans are dropped, requests are served", err)
 }
 
-// Counts are a Tracer's span outcomes so far (tests, debugging).
-type Counts struct{ Exported, Dropped, Failed int64 }
-
-// Counts returns the outcomes so far.
-func (t *Tracer) Counts() Counts {
-	return Counts{Exported: t.stats.exportedTotal.Load(), Dropped: t.stats.droppedTotal.Load(), Failed: t.stats.failedTotal.Load()}
+// maybeLog warns at most once per logEvery for each kind (last), with
+// the drops and failures since the last warning.
+func (s *stats) maybeLog(last *atomic.Int64, msg string, err error) {
+	now := time.Now().UnixNano()
+	prev := last.Load()
+	if prev != 0 && now-prev < int64(logEvery) || !last.CompareAndSwap(prev, now) {
+		return
+	}
+	attrs := []any{"collector", s.endpoint, "failed_spans", s.failedSince.Swap(0), "dropped_spans", s.droppedSince.Swap(0)}
+	if err != nil {
+		attrs = append(attrs, "error", err)
+	}
+	s.log.Warn(msg, attrs...)
 }
 
 // Request-time step.
