@@ -23,6 +23,7 @@ targets=(
   "./internal/dataplane/proxyprotocol FuzzConn"
   "./internal/dataplane/router FuzzLookup"
   "./internal/dataplane/router FuzzRegexPreMatch"
+  "./internal/dataplane/tracing FuzzPropagation"
   "./internal/redact FuzzURLs"
   "./internal/dataplane/compress FuzzAccepts"
   "./internal/dataplane/compress FuzzWriter"

@@ -148,6 +148,8 @@ type Config struct {
 	// client; ProxyProtocolHeaderTimeout bounds reading it.
 	UseProxyProtocol           bool
 	ProxyProtocolHeaderTimeout time.Duration
+	// Tracing is OpenTelemetry (tracing.go).
+	Tracing Tracing
 
 	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
 	// bound, as nginx's worker_shutdown_timeout 0.
@@ -243,6 +245,7 @@ var keys = []Key{
 	}},
 	{"disable-proxy-intercept-errors", "false", "true: upstream answers listed in the ConfigMap's custom-http-errors pass through (moat's own 502, 503, 504 are still replaced); locations whose Ingress sets custom-http-errors keep intercepting unless it sets disable-proxy-intercept-errors too.", boolean(func(c *Config) *bool { return &c.DisableProxyInterceptErrors })},
 	{"enable-brotli", "false", "Compress responses with brotli (Content-Encoding: br) for clients that accept it; preferred over gzip when both are on and accepted, as ingress-nginx's brotli module. Only 200, 403 and 404 answers without a Content-Encoding are compressed; see docs/compression.md.", boolean(func(c *Config) *bool { return &c.Compression.Brotli })},
+	keyEnableOpentelemetry,
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
 		if !validHeaderName(v) {
@@ -350,6 +353,17 @@ var keys = []Key{
 		}
 		return nil
 	}},
+	keyOperationName,
+	keyTrustIncomingSpan,
+	keyMaxExportBatchSize,
+	keyMaxQueueSize,
+	keySampler,
+	keySamplerParentBased,
+	keySamplerRatio,
+	keyScheduleDelay,
+	keyServiceName,
+	keyCollectorHost,
+	keyCollectorPort,
 	{"proxy-body-size", "1m", "Default request body limit (nginx size; 0 is unlimited); larger bodies get 413.", func(c *Config, v string) error {
 		n, err := annotations.ParseSize(v)
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/proxyprotocol"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
+	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/metrics"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -73,6 +74,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Now is the clock for metrics and logs; nil means time.Now.
 	Now func() time.Time
+	// Tracing configures OpenTelemetry's exporters (Logger and Metrics
+	// default to the ones above).
+	Tracing tracing.Options
 	// EnableSSLPassthrough makes the HTTPS listener read each ClientHello's
 	// SNI and forward passthrough hosts unterminated (tls.go).
 	EnableSSLPassthrough bool
@@ -96,6 +100,9 @@ type Dataplane struct {
 	upstreams *upstream.Manager
 	transport *http.Transport
 	handler   *proxy.Handler
+	// tracing owns the OpenTelemetry provider of the served config
+	// (tracing.go).
+	tracing *tracing.Manager
 
 	// TLS (tls.go): per-SNI server configs, per-pool backend transports,
 	// passthrough hosts.
@@ -138,6 +145,7 @@ func New(opts Options) (*Dataplane, error) {
 		upgrades: proxy.NewUpgrades(),
 	}
 	d.SetShutdownTimeout(opts.ShutdownTimeout)
+	d.tracing = newTracing(opts)
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -234,7 +242,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 		d.backends.Apply(pools)
 	}
 	d.pass.Store(buildPassTable(cfg))
-	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg})
+	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
 	d.streams.Apply(cfg)
 	d.updateMetrics(prev, cfg, delta, deltaOK)
 	d.metrics.ConfigApplied(true, d.now())
@@ -268,7 +276,7 @@ func (d *Dataplane) ApplyEndpoints(cfg *routecfg.Config, keys []string) error {
 		// Pools of the served config are always known; a bug otherwise.
 		return fmt.Errorf("endpoint update: pools %q unknown to the upstream manager", unknown)
 	}
-	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg})
+	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
 	d.streams.Apply(cfg)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil

@@ -294,5 +294,6 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	}
 	d.transport.CloseIdleConnections()
 	d.backends.CloseIdleConnections()
+	d.closeTracing()
 	return err
 }

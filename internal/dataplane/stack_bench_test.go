@@ -109,8 +109,9 @@ func benchCert(b *testing.B, host string) *tls.Certificate {
 
 // benchStack starts a Dataplane serving bench.local over HTTPS (TLS
 // terminated with an ECDSA P-256 certificate, HSTS on, as for a TLS
-// Ingress) in front of benchBackend, and returns the HTTPS address.
-func benchStack(b *testing.B, accessLog io.Writer) string {
+// Ingress) in front of benchBackend, and returns the HTTPS address. mods
+// change the configuration before it is applied.
+func benchStack(b *testing.B, accessLog io.Writer, mods ...func(*routecfg.Config)) string {
 	b.Helper()
 	backend := benchBackend(b)
 	cert := benchCert(b, "bench.local")
@@ -133,6 +134,9 @@ func benchStack(b *testing.B, accessLog io.Writer) string {
 			Endpoints: []routecfg.Endpoint{{Address: backend}},
 		}},
 		Certificates: map[string]*routecfg.Certificate{"default/bench-tls": {Ref: "default/bench-tls", Cert: cert}},
+	}
+	for _, m := range mods {
+		m(cfg)
 	}
 	if err := d.Apply(cfg); err != nil {
 		b.Fatal(err)

@@ -244,6 +244,8 @@ var codeCases = []codeCase{
 	{code: "HashSubsetNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `upstream-hash-by: $request_uri`, `upstream-hash-by-subset-size: "2"`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "ProxyRedirectFromMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-redirect-to: /`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "ProxyRedirectToMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `proxy-redirect-from: http://a/`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "OpentelemetryOnlyAnnotated", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `enable-opentelemetry: "true"`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "OpentelemetryNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `opentelemetry-trust-incoming-span: "false"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "AuthURLMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-signin: https://login.example/`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "SameSiteNoneWithoutSecure", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `affinity: cookie`, `session-cookie-samesite: None`)}, obj: "ingress default/web", at: "m.yaml:19"},
 	{code: "HashByWithAffinity", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `affinity: cookie`, `upstream-hash-by: $remote_addr`)}, obj: "ingress default/web", at: "m.yaml:19"},
@@ -287,6 +289,8 @@ var codeCases = []codeCase{
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "ConfigMapValueCapped", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  client-body-buffer-size: 10m\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
+	{code: "OpentelemetryNoCollector", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  enable-opentelemetry: \"true\"\n"},
+		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:4"},
 }
 
 // coveredElsewhere lists codes whose cases live with the code that emits

@@ -165,7 +165,7 @@ func TestFromClusterForbidden(t *testing.T) {
 // report lists the keys moat does not apply as written.
 func TestMigrationReportConfigMap(t *testing.T) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller", Namespace: "ingress-nginx"},
-		Data: map[string]string{"proxy-body-size": "8m", "enable-opentelemetry": "true", "hsts-max-age": "a year"}}
+		Data: map[string]string{"proxy-body-size": "8m", "enable-opentracing": "true", "hsts-max-age": "a year"}}
 	client := fake.NewClientset(cm)
 	const name = "ingress-nginx/ingress-nginx-controller"
 	objs, err := FromCluster(context.Background(), client, "shop", name)
@@ -176,7 +176,7 @@ func TestMigrationReportConfigMap(t *testing.T) {
 	if m.ConfigMap == nil || !m.ConfigMap.Found || m.ConfigMap.Keys != 3 || len(m.ConfigMap.Notes) != 2 {
 		t.Fatalf("configmap report = %+v", m.ConfigMap)
 	}
-	if n := m.ConfigMap.Notes; n[0].Key != "enable-opentelemetry" || n[0].Support != "unknown" || n[1].Key != "hsts-max-age" || n[1].Support != "invalid" {
+	if n := m.ConfigMap.Notes; n[0].Key != "enable-opentracing" || n[0].Support != "unknown" || n[1].Key != "hsts-max-age" || n[1].Support != "invalid" {
 		t.Errorf("notes = %+v", n)
 	}
 	var b bytes.Buffer
@@ -185,7 +185,7 @@ func TestMigrationReportConfigMap(t *testing.T) {
 	}
 	for _, want := range []string{
 		"controller configmap " + name + ": 3 keys, 2 not applied as written\n",
-		"  key enable-opentelemetry: not supported: ",
+		"  key enable-opentracing: not supported: ",
 		"  key hsts-max-age: invalid: ",
 	} {
 		if !strings.Contains(b.String(), want) {

@@ -68,6 +68,7 @@ type Metrics struct {
 	clientRefused, acceptErrors *prometheus.CounterVec
 	accessLogErrs               prometheus.Counter
 	ppErrors                    *prometheus.CounterVec // proxyprotocol.go
+	tracingSpans                *prometheus.CounterVec // tracing.go
 }
 
 // New creates the collectors with empty constant labels and registers
@@ -124,6 +125,7 @@ func NewWith(reg prometheus.Registerer, opts Options) *Metrics {
 		Help: "Access-log writes that failed (the lines are lost; serving goes on).",
 	})
 	reg.MustRegister(m.clientRefused, m.acceptErrors, m.accessLogErrs)
+	m.registerTracing(reg)
 	for _, l := range []string{"http", "https"} {
 		m.clientRefused.WithLabelValues(l)
 		m.acceptErrors.WithLabelValues(l)

@@ -19,6 +19,7 @@ func Dump(c *Config) string {
 		dumpErrorPages(&b, d)
 		b.WriteByte('\n')
 	}
+	dumpTracingConfig(&b, c.Tracing)
 	for _, vh := range c.VirtualHosts {
 		dumpHost(&b, vh.Host, vh)
 	}
@@ -92,6 +93,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		}
 		dumpTraffic(b, r.Policy)
 		dumpErrorPages(b, r)
+		dumpTracing(b, r.Policy)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
 	}
 }

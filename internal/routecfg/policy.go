@@ -18,6 +18,8 @@ type RoutePolicy struct {
 	Logging      *Logging
 	// ProxyRewrite is proxy-redirect-*, proxy-cookie-domain and -path.
 	ProxyRewrite *ProxyRewrite
+	// Tracing is the opentelemetry annotations (tracing.go).
+	Tracing *RouteTracing
 
 	// Traffic families (see policy_traffic.go in translate and proxy).
 	Canary   *Canary

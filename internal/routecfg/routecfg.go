@@ -47,6 +47,9 @@ type Config struct {
 	// matches, and the error pages of routes whose ErrorPages.Pool is
 	// "". Nil, or a pool without ready endpoints: the built-in 404.
 	DefaultBackend *Route
+	// Tracing is OpenTelemetry's exporter and defaults; nil when no
+	// route is traced.
+	Tracing *Tracing
 }
 
 // VirtualHost is the set of routes for one host.

@@ -99,6 +99,7 @@ func (t *translator) run() {
 	t.defaultBackend()
 	t.certHealth()
 	t.finish()
+	t.finishTracing()
 	t.certs.sweep()
 }
 
@@ -129,6 +130,8 @@ type translator struct {
 	diags  []diag.Diagnostic
 	// traffic holds canaries until every main route exists (policy_traffic.go).
 	traffic trafficState
+	// tracedIngress is set when an Ingress turns tracing on (tracing.go).
+	tracedIngress bool
 	// refIng and refOf memoise ref for the last Ingress asked.
 	refIng *networkingv1.Ingress
 	refOf  diag.ObjectRef

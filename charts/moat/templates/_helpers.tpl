@@ -101,7 +101,7 @@ ingress-nginx must not render a controller that silently does less.
 {{- $why = append $why "controller.admissionWebhooks.enabled: moat has no validating webhook; check manifests with `moat lint` before applying, and read a bad object's diagnostics in its Events" }}
 {{- end }}
 {{- if $c.opentelemetry.enabled }}
-{{- $why = append $why "controller.opentelemetry.enabled: moat does not export traces" }}
+{{- $why = append $why "controller.opentelemetry.enabled: moat needs no OpenTelemetry module (this installs one for ingress-nginx); its tracing is built in: set enable-opentelemetry and otlp-collector-host in controller.config (docs/tracing.md)" }}
 {{- end }}
 {{- if $c.keda.enabled }}
 {{- $why = append $why "controller.keda.enabled: use controller.autoscaling (a HorizontalPodAutoscaler)" }}

@@ -20,6 +20,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/headers"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
 	"github.com/moat-ingress/moat/internal/annotations/logs"
+	"github.com/moat-ingress/moat/internal/annotations/opentelemetry"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
@@ -68,6 +69,7 @@ func Families() []Family {
 		{"headers", headers.Keys},
 		{"proxyrewrite", proxyrewrite.Keys},
 		{"logs", logs.Keys},
+		{"opentelemetry", opentelemetry.Keys},
 		{"snippet", snippet.Keys},
 		{"unsupported", unsupported.Keys},
 	}

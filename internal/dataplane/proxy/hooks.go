@@ -69,6 +69,7 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	// backend would read it as HTTP_PROXY).
 	delete(hdr, "Proxy")
 	setClientHeaders(hdr, st.client)
+	st.traceInject(hdr)
 	h.httpRequestOut(st, in, out)
 }
 

@@ -177,6 +177,7 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 	hdr.Set("X-Original-Method", r.Method)
 	hdr.Set("X-Sent-From", "nginx-ingress-controller")
 	hdr[authHopHeader] = []string{h.authHopValue(st)}
+	st.traceInject(hdr) // the auth location propagates too (opentelemetry_propagate)
 	hdr.Set("X-Real-Ip", st.http.client.String())
 	hdr.Set("X-Forwarded-For", st.http.client.String())
 	if a.Method != "" {

@@ -22,6 +22,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
+	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/metrics"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -32,6 +33,9 @@ import (
 type Snapshot struct {
 	Table  *router.Table
 	Config *routecfg.Config
+	// Tracer exports the spans of Config.Tracing; nil when nothing is
+	// traced (tracing.Manager.Apply).
+	Tracer *tracing.Tracer
 }
 
 // Options configures a Handler.
@@ -229,6 +233,8 @@ type reqState struct {
 	obs observation
 	// body is the client's request body (client.go).
 	body clientBody
+	// trace is the request's OpenTelemetry span (tracing.go).
+	trace traceReq
 	// maxResponseHeader bounds the upstream's response header for the
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
 	// Buffering the response (proxy-buffering) is rw.holdFlush.
@@ -253,11 +259,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.finish(st, r, start)
 
 	var table *router.Table
+	var tracer *tracing.Tracer
+	var traced *routecfg.Tracing
 	lim := &defaultClients
 	if s := h.snapshot(); s != nil {
-		table = s.Table
+		table, tracer = s.Table, s.Tracer
 		st.tr.setConfig(s.Config)
 		if s.Config != nil {
+			traced = s.Config.Tracing
 			st.http.global = s.Config.Global
 			st.http.defBackend = s.Config.DefaultBackend
 			if s.Config.Clients != nil {
@@ -273,6 +282,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.vh, st.rt = vh, rt
 	st.obs.uri = path
 	st.reqID = requestID(r)
+	if tracer != nil && traced != nil {
+		h.traceStart(st, r, tracer, traced, path)
+	}
 	if h.clientGate(st, w, r, lim) {
 		return
 	}
@@ -372,6 +384,9 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	}
 	if h.accessLog != nil && accessLogged(st) {
 		h.writeAccessLog(st, r, start, end, status)
+	}
+	if st.trace.span != nil {
+		h.traceEnd(st, r, start, end, status)
 	}
 	h.trafficFinish(st)
 	*st = reqState{}
