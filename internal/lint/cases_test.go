@@ -276,6 +276,8 @@ var codeCases = []codeCase{
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "ConfigMapKeyUnknown", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  proxy-body-sise: 8m\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
+	{code: "ConfigMapKeyRefused", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  worker-processes: \"2\"\n"},
+		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "ConfigMapInvalidValue", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  ssl-redirect: \"maybe\"\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "ConfigMapValueCapped", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  client-body-buffer-size: 10m\n"},
