@@ -224,3 +224,28 @@ func TestMigrationReportRefusedKey(t *testing.T) {
 		t.Errorf("report lacks %q and the reason:\n%s", want, b.String())
 	}
 }
+
+// TestFromClusterReadsGlobalHeaderConfigMaps: the ConfigMaps that the
+// controller ConfigMap's proxy-set-headers and add-headers name are read
+// even outside the namespace listed, so lint does not report them
+// missing.
+func TestFromClusterReadsGlobalHeaderConfigMaps(t *testing.T) {
+	ctrl := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller", Namespace: "ingress-nginx"},
+		Data: map[string]string{"proxy-set-headers": "ingress-nginx/up", "add-headers": "ingress-nginx/gone"}}
+	up := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "up", Namespace: "ingress-nginx"}, Data: map[string]string{"X-Env": "prod"}}
+	const name = "ingress-nginx/ingress-nginx-controller"
+	objs, err := FromCluster(context.Background(), fake.NewClientset(ctrl, up), "shop", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := RunObjects(objs, Options{IngressClass: "nginx", ConfigMap: name, Now: testNow})
+	var found []string
+	for _, d := range res.Diagnostics {
+		if d.Reason == "GlobalHeadersNotFound" {
+			found = append(found, d.Message)
+		}
+	}
+	if len(found) != 1 || !strings.Contains(found[0], "ingress-nginx/gone") {
+		t.Errorf("GlobalHeadersNotFound: %v", found)
+	}
+}

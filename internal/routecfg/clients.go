@@ -24,6 +24,9 @@ type ClientLimits struct {
 	// MaxConnections bounds the open client connections over the HTTP
 	// and HTTPS listeners together; 0: derived from the open-file limit.
 	MaxConnections int
+	// HTTP2MaxConcurrentStreams bounds the open streams of one HTTP/2
+	// connection (http2-max-concurrent-streams); 0: 128.
+	HTTP2MaxConcurrentStreams int
 }
 
 // DefaultClientLimits returns ingress-nginx's defaults: 60 s header, body
@@ -37,5 +40,7 @@ func DefaultClientLimits() ClientLimits {
 		KeepAlive:         75 * time.Second,
 		KeepAliveRequests: 1000,
 		MaxConnections:    16384,
+
+		HTTP2MaxConcurrentStreams: 128,
 	}
 }

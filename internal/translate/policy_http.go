@@ -62,7 +62,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 		p.Redirect = rd.Redirect
 	}
 	p.CORS = cors.Parse(r)
-	p.Access = ipaccess.Parse(r, t.ctrl.WhitelistSourceRange)
+	p.Access = ipaccess.ParseDefaults(r, t.ctrl.WhitelistSourceRange, t.ctrl.DenylistSourceRange)
 	if p.Access != nil && p.Access.Denied != "" {
 		deny(p.Access.Denied)
 	}
