@@ -156,6 +156,10 @@ type Config struct {
 	IgnoreInvalidHeaders       bool
 	// ProxyAddOriginalURIHeader sends X-Original-URI upstream.
 	ProxyAddOriginalURIHeader bool
+	// LimitRate and LimitRateAfter are the defaults of the limit-rate
+	// and limit-rate-after annotations, in KiB/s and KiB.
+	LimitRate      int
+	LimitRateAfter int
 	// HTTP2MaxConcurrentStreams bounds the open streams of one HTTP/2
 	// client connection.
 	HTTP2MaxConcurrentStreams int
@@ -346,6 +350,8 @@ var keys = []Key{
 		return nil
 	}},
 	{"limit-conn-status-code", "503", "Status of requests refused by limit-connections.", statusCode(func(c *Config) *int { return &c.LimitConnStatusCode })},
+	{"limit-rate", "0", "Default of the limit-rate annotation: each response is sent to the client at most this many KiB per second (0: unlimited).", nonNegativeInt(func(c *Config) *int { return &c.LimitRate })},
+	{"limit-rate-after", "0", "Default of the limit-rate-after annotation: KiB of each response sent at full speed before limit-rate applies.", nonNegativeInt(func(c *Config) *int { return &c.LimitRateAfter })},
 	{"limit-req-status-code", "503", "Status of requests refused by limit-rps and limit-rpm.", statusCode(func(c *Config) *int { return &c.LimitReqStatusCode })},
 	{"load-balance", "round_robin", "Default of the load-balance annotation: round_robin or ewma.", func(c *Config, v string) error {
 		switch v {

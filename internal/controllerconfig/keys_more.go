@@ -70,3 +70,14 @@ func refusedDiag(obj diag.ObjectRef, name, v string, r Refused) diag.Diagnostic 
 	}
 	return d
 }
+
+func nonNegativeInt(f func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("expected a whole number")
+		}
+		*f(c) = n
+		return nil
+	}
+}

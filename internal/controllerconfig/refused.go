@@ -62,8 +62,6 @@ var refused = []Refused{
 	{"jaeger-trace-context-header-name", "uber-trace-id", whyJaeger},
 	{"large-client-header-buffers", "4 8k", "not implemented: moat reads request heads of up to 1 MiB (431 beyond), where nginx answers 414 or 400 beyond one buffer per line"},
 	{"limit-conn-zone-variable", "$binary_remote_addr", "moat counts limit-connections per client address, which is the default; other keys are not offered"},
-	{"limit-rate", "0", "not implemented as a controller default; the limit-rate annotation works per Ingress"},
-	{"limit-rate-after", "0", "not implemented as a controller default; the limit-rate-after annotation works per Ingress"},
 	{"location-snippet", "", whySnippet},
 	{"log-format-stream", "[$remote_addr] [$time_local] $protocol $status $bytes_sent $bytes_received $session_time", "moat writes no per-connection log for TCP and UDP services"},
 	{"lua-shared-dicts", "", "moat runs no Lua; its state is in Go"},

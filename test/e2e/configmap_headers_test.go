@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/http2"
 
 	"github.com/moat-ingress/moat/internal/app"
 )
@@ -123,7 +126,8 @@ func TestConfigMapGlobalHeaders(t *testing.T) {
 // address from X-Forwarded-For without trusting X-Forwarded-Proto.
 func TestConfigMapHeaderParsing(t *testing.T) {
 	appAddr := startEcho(t, "127.0.0.1:0", "app")
-	m := startWithConfigMap(t, map[string]string{"block-referers": "~*spam\\.example", "generate-request-id": "false", "enable-real-ip": "true"},
+	m := startWithConfigMap(t, map[string]string{"block-referers": "~*spam\\.example", "generate-request-id": "false", "enable-real-ip": "true",
+		"skip-access-log-urls": "/skip-exact, ~^/skip-re/"},
 		service("default", "app", appAddr), ingress("default", "app", "app.example", "", "/", "app"))
 	c := m.client(nil, false)
 	r := req(t, c, "GET", "http://app.example/", map[string]string{"X_Under": "1", "X-Dash": "2", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
@@ -146,9 +150,64 @@ func TestConfigMapHeaderParsing(t *testing.T) {
 		t.Errorf("other referer: %d", r.status)
 	}
 
+	// skip-access-log-urls: the lines are written in order, so once the
+	// last request's line is there the skipped ones would be too.
+	for _, p := range []string{"/skip-exact", "/skip-re/a", "/logged-last"} {
+		get(t, c, "http://app.example"+p)
+	}
+	eventually(t, 5*time.Second, "the access log line of /logged-last", func() bool { return strings.Contains(m.logs.String(), `"path":"/logged-last"`) })
+	if l := m.logs.String(); strings.Contains(l, `"path":"/skip-exact"`) || strings.Contains(l, `"path":"/skip-re/a"`) {
+		t.Errorf("skip-access-log-urls: skipped requests logged")
+	}
+
 	m2 := startWithConfigMap(t, map[string]string{"enable-underscores-in-headers": "true"},
 		service("default", "app", appAddr), ingress("default", "app", "app.example", "", "/", "app"))
 	if r := req(t, m2.client(nil, false), "GET", "http://app.example/", map[string]string{"X_Under": "1"}); r.echoHeader("X_Under") != "1" {
 		t.Errorf("enable-underscores-in-headers: %v", r.echo.Headers)
 	}
+}
+
+// serverMaxStreams reads the SETTINGS moat sends on a new HTTP/2
+// connection and returns its SETTINGS_MAX_CONCURRENT_STREAMS.
+func serverMaxStreams(t *testing.T, m *moat) uint32 {
+	t.Helper()
+	conn, err := tls.Dial("tcp", m.addrs.HTTPS, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2"}, ServerName: "app.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second)) //nolint:errcheck
+	if _, err := conn.Write([]byte(http2.ClientPreface)); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(conn, conn)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("reading the server's SETTINGS: %v", err)
+		}
+		if sf, ok := f.(*http2.SettingsFrame); ok && !sf.IsAck() {
+			v, _ := sf.Value(http2.SettingMaxConcurrentStreams)
+			return v
+		}
+	}
+}
+
+// TestConfigMapHTTP2MaxConcurrentStreams: nginx's default 128, or the
+// ConfigMap's value, is what HTTP/2 clients are told; a change applies to
+// new connections without a restart.
+func TestConfigMapHTTP2MaxConcurrentStreams(t *testing.T) {
+	appAddr := startEcho(t, "127.0.0.1:0", "app")
+	dir := t.TempDir()
+	docs := []string{service("default", "app", appAddr), ingress("default", "app", "app.example", "", "/", "app")}
+	writeFile(t, dir, "all.yaml", join(append([]string{controllerConfigMap(map[string]string{"ssl-redirect": "false"})}, docs...)...))
+	m := startMoat(t, dir, func(c *app.ServeConfig) { c.ConfigMap = "ingress/moat-config" })
+	if n := serverMaxStreams(t, m); n != 128 {
+		t.Errorf("default max concurrent streams %d, want 128", n)
+	}
+	writeFile(t, dir, "all.yaml", join(append([]string{controllerConfigMap(map[string]string{"http2-max-concurrent-streams": "7"})}, docs...)...))
+	eventually(t, 5*time.Second, "max concurrent streams 7", func() bool { return serverMaxStreams(t, m) == 7 })
 }
