@@ -156,6 +156,8 @@ type Config struct {
 	IgnoreInvalidHeaders       bool
 	// ProxyAddOriginalURIHeader sends X-Original-URI upstream.
 	ProxyAddOriginalURIHeader bool
+	// SSLRejectHandshake refuses TLS handshakes for unknown names.
+	SSLRejectHandshake bool
 	// LimitRate and LimitRateAfter are the defaults of the limit-rate
 	// and limit-rate-after annotations, in KiB/s and KiB.
 	LimitRate      int
@@ -499,6 +501,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"ssl-redirect", "true", "Default of the ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.SSLRedirect })},
+	{"ssl-reject-handshake", "false", "Refuse TLS handshakes that name no host of any served Ingress, or no host at all, instead of answering with the default certificate (nginx ssl_reject_handshake in the default server). nginx sends the unrecognized_name alert, Go's TLS internal_error; either way the handshake fails.", boolean(func(c *Config) *bool { return &c.SSLRejectHandshake })},
 	{"ssl-session-cache", "true", "Resume TLS sessions.", boolean(func(c *Config) *bool { return &c.SSLSessionCache })},
 	{"ssl-session-cache-size", "10m", "Size of the TLS session cache (nginx size).", func(c *Config, v string) error {
 		if _, err := annotations.ParseSize(v); err != nil {

@@ -82,7 +82,6 @@ var refused = []Refused{
 	{"ssl-dh-param", "", "Go's TLS has no finite-field Diffie-Hellman suites; ECDHE is used"},
 	{"ssl-early-data", "false", "Go's TLS server does not accept TLS 1.3 early data"},
 	{"ssl-ecdh-curve", "auto", "not implemented: Go's TLS chooses the curves (X25519MLKEM768, X25519, P-256, P-384)"},
-	{"ssl-reject-handshake", "false", "not implemented: unknown names get the default certificate"},
 	{"ssl-session-ticket-key", "(generated)", "moat makes and rotates its own session ticket keys (docs/tls.md)"},
 	{"stream-access-log-path", "", whyLogFile},
 	{"stream-snippet", "", whySnippet},

@@ -211,3 +211,31 @@ func TestConfigMapHTTP2MaxConcurrentStreams(t *testing.T) {
 	writeFile(t, dir, "all.yaml", join(append([]string{controllerConfigMap(map[string]string{"http2-max-concurrent-streams": "7"})}, docs...)...))
 	eventually(t, 5*time.Second, "max concurrent streams 7", func() bool { return serverMaxStreams(t, m) == 7 })
 }
+
+// TestConfigMapSSLRejectHandshake: with ssl-reject-handshake a handshake
+// naming no served host (or none) fails; a served host's succeeds; off
+// again, the default certificate answers.
+func TestConfigMapSSLRejectHandshake(t *testing.T) {
+	appAddr := startEcho(t, "127.0.0.1:0", "app")
+	dir := t.TempDir()
+	docs := []string{service("default", "app", appAddr), ingress("default", "app", "app.example", "", "/", "app")}
+	writeFile(t, dir, "all.yaml", join(append([]string{controllerConfigMap(map[string]string{"ssl-reject-handshake": "true"})}, docs...)...))
+	m := startMoat(t, dir, func(c *app.ServeConfig) { c.ConfigMap = "ingress/moat-config" })
+	handshake := func(sni string) error {
+		conn, err := tls.Dial("tcp", m.addrs.HTTPS, &tls.Config{InsecureSkipVerify: true, ServerName: sni})
+		if err == nil {
+			conn.Close()
+		}
+		return err
+	}
+	if err := handshake("app.example"); err != nil {
+		t.Errorf("served host: %v", err)
+	}
+	for _, sni := range []string{"unknown.example", ""} {
+		if err := handshake(sni); err == nil {
+			t.Errorf("SNI %q: handshake succeeded", sni)
+		}
+	}
+	writeFile(t, dir, "all.yaml", join(append([]string{controllerConfigMap(map[string]string{"ssl-reject-handshake": "false"})}, docs...)...))
+	eventually(t, 5*time.Second, "unknown names answered again", func() bool { return handshake("unknown.example") == nil })
+}
