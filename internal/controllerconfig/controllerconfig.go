@@ -156,6 +156,9 @@ type Config struct {
 	IgnoreInvalidHeaders       bool
 	// ProxyAddOriginalURIHeader sends X-Original-URI upstream.
 	ProxyAddOriginalURIHeader bool
+	// AnnotationValueWordBlocklist: an Ingress whose annotation value
+	// contains one of these is not served.
+	AnnotationValueWordBlocklist []string
 	// SSLRejectHandshake refuses TLS handshakes for unknown names.
 	SSLRejectHandshake bool
 	// LimitRate and LimitRateAfter are the defaults of the limit-rate
@@ -222,6 +225,10 @@ var keys = []Key{
 	{"add-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every response, proxied or moat's own, as ingress-nginx's more_set_headers; values may use the variables of docs/annotations.md's templates ($host, $request_id, ...). A location's own header annotations win. A bad entry is reported (GlobalHeaderInvalid) and skipped.", configMapRef(func(c *Config) *string { return &c.AddHeaders })},
 	{"allow-backend-server-header", "false", "Pass the upstream's Server header on instead of moat's (nginx proxy_pass_header Server); a response without one keeps moat's.", boolean(func(c *Config) *bool { return &c.AllowBackendServerHeader })},
 	{"allow-snippet-annotations", "false", "Allow snippet annotations; moat then applies only a literal subset of directives (see docs/annotations.md).", boolean(func(c *Config) *bool { return &c.AllowSnippetAnnotations })},
+	{"annotation-value-word-blocklist", "", "Comma-separated words: an Ingress with an annotation whose value contains one (case-sensitive) is not served (AnnotationValueBlocked), as ingress-nginx skips it. Empty words are ignored (in ingress-nginx one would match every value).", func(c *Config, v string) error {
+		c.AnnotationValueWordBlocklist = annotations.SplitList(v)
+		return nil
+	}},
 	{"annotations-risk-level", "High", "Highest annotation risk accepted: Low, Medium, High or Critical. An Ingress with a riskier annotation is not served.", func(c *Config, v string) error {
 		if annotations.RiskRank(v) == 0 {
 			return fmt.Errorf("expected Low, Medium, High or Critical")

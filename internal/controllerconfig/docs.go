@@ -29,10 +29,21 @@ func Markdown() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", k.Name, shortDefault(k.Default), strings.ReplaceAll(k.Doc, "|", "\\|"))
 	}
+	differs := 0
+	for _, r := range refused {
+		if r.Differs {
+			differs++
+		}
+	}
 	fmt.Fprintf(&b, "\n## Refused (%d)\n\n", len(refused))
+	fmt.Fprintf(&b, "Marked *differs*: moat behaves unlike ingress-nginx there even when the key is not set (%d keys).\n\n", differs)
 	b.WriteString("| Key | ingress-nginx default | Why moat does not apply it |\n|---|---|---|\n")
 	for _, r := range refused {
-		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", r.Name, shortDefault(r.Default), strings.ReplaceAll(r.Why, "|", "\\|"))
+		why := strings.ReplaceAll(r.Why, "|", "\\|")
+		if r.Differs {
+			why = "*differs*: " + why
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s |\n", r.Name, shortDefault(r.Default), why)
 	}
 	return b.String()
 }

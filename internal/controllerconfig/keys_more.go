@@ -60,13 +60,16 @@ func positive(_ *Config, v string) error {
 }
 
 // refusedDiag reports a refused key: info when it holds ingress-nginx's
-// default (nothing differs), else a warning.
+// default and moat matches it there, else a warning.
 func refusedDiag(obj diag.ObjectRef, name, v string, r Refused) diag.Diagnostic {
 	d := diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "ConfigMapKeyRefused", Field: "data." + name,
 		Message: fmt.Sprintf("controller setting %q is not applied by moat: %s", name, r.Why)}
-	if v == r.Default {
+	switch {
+	case v == r.Default && !r.Differs:
 		d.Severity = diag.Info
 		d.Message += fmt.Sprintf("; %q is ingress-nginx's default, so nothing differs", v)
+	case r.Differs:
+		d.Message += "; moat differs from ingress-nginx here even at its default"
 	}
 	return d
 }

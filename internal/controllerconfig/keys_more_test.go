@@ -77,12 +77,14 @@ func TestEveryDocumentedKeyClassified(t *testing.T) {
 var cmRef = diag.ObjectRef{Kind: "ConfigMap", Namespace: "ingress", Name: "moat"}
 
 func TestRefusedKeys(t *testing.T) {
-	_, ds := Parse(map[string]string{"worker-processes": "4", "main-snippet": "", "use-geoip": "true", "http-snippet": "lua_shared_dict x 1m;"}, cmRef)
+	_, ds := Parse(map[string]string{"worker-processes": "4", "main-snippet": "", "use-geoip": "true", "http-snippet": "lua_shared_dict x 1m;",
+		"strict-validate-path-type": "true"}, cmRef)
 	got := map[string]diag.Diagnostic{}
 	for _, d := range ds {
 		got[strings.TrimPrefix(d.Field, "data.")] = d
 	}
-	for key, sev := range map[string]diag.Severity{"worker-processes": diag.Warning, "main-snippet": diag.Info, "use-geoip": diag.Info, "http-snippet": diag.Warning} {
+	for key, sev := range map[string]diag.Severity{"worker-processes": diag.Warning, "main-snippet": diag.Info, "use-geoip": diag.Info, "http-snippet": diag.Warning,
+		"strict-validate-path-type": diag.Warning} {
 		d, ok := got[key]
 		if !ok || d.Reason != "ConfigMapKeyRefused" || d.Severity != sev || !strings.Contains(d.Message, key) || d.Object != cmRef {
 			t.Errorf("%s: %+v, want ConfigMapKeyRefused %v naming it", key, d, sev)
@@ -91,7 +93,10 @@ func TestRefusedKeys(t *testing.T) {
 	if !strings.Contains(got["http-snippet"].Message, "snippets") {
 		t.Errorf("http-snippet reason: %s", got["http-snippet"].Message)
 	}
-	if len(ds) != 4 {
+	if !strings.Contains(got["strict-validate-path-type"].Message, "even at its default") {
+		t.Errorf("a refused key where moat differs at the default: %s", got["strict-validate-path-type"].Message)
+	}
+	if len(ds) != 5 {
 		t.Errorf("diagnostics: %v", ds)
 	}
 }

@@ -282,6 +282,8 @@ var codeCases = []codeCase{
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "GlobalHeaderInvalid", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  proxy-set-headers: ingress/up\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: up, namespace: ingress}\ndata:\n  X-Time: $msec\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/up", at: "cm.yaml:11"},
+	{code: "AnnotationValueBlocked", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `rewrite-target: /load_module/x`), "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  annotation-value-word-blocklist: \"load_module,lua_package\"\n"},
+		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "ConfigMapInvalidValue", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  ssl-redirect: \"maybe\"\n"},
 		opts: func(o *Options) { o.ConfigMap = "ingress/moat" }, obj: "configmap ingress/moat", at: "cm.yaml:5"},
 	{code: "ConfigMapValueCapped", files: map[string]string{"m.yaml": svc, "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: ingress}\ndata:\n  client-body-buffer-size: 10m\n"},

@@ -108,3 +108,29 @@ data: {limit-rate: "100", limit-rate-after: "10", denylist-source-range: "192.0.
 		t.Errorf("annotations over defaults: %+v %+v", p.Limits, p.Access)
 	}
 }
+
+// TestAnnotationValueWordBlocklist: an Ingress with a blocked word in an
+// annotation value is not served; without one it is.
+func TestAnnotationValueWordBlocklist(t *testing.T) {
+	cm := `apiVersion: v1
+kind: ConfigMap
+metadata: {name: moat, namespace: ingress}
+data: {annotation-value-word-blocklist: "load_module, lua_package"}
+`
+	served := func(cfg *routecfg.Config) bool {
+		for _, vh := range cfg.VirtualHosts {
+			if vh.Host == "a.example" {
+				return true
+			}
+		}
+		return false
+	}
+	cfg, diags := translateGlobal(t, `nginx.ingress.kubernetes.io/rewrite-target: "/x lua_package y"`, cm)
+	if served(cfg) || !strings.Contains(diags, "AnnotationValueBlocked ingress ns/web") || !strings.Contains(diags, "lua_package") {
+		t.Errorf("blocked word: served %v\n%s", served(cfg), diags)
+	}
+	cfg, diags = translateGlobal(t, `nginx.ingress.kubernetes.io/rewrite-target: "/x"`, cm)
+	if !served(cfg) || strings.Contains(diags, "AnnotationValueBlocked") {
+		t.Errorf("no blocked word: served %v\n%s", served(cfg), diags)
+	}
+}

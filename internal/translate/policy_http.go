@@ -41,9 +41,40 @@ type hostHTTP struct {
 // refusedIngress applies annotations-risk-level and
 // allow-snippet-annotations: an Ingress that breaks them is not served.
 func (t *translator) refusedIngress(ing *networkingv1.Ingress) bool {
+	if t.blockedWord(ing) {
+		return true
+	}
 	ds := annotations.Gate(t.opts.AnnotationPrefix, ing.Annotations, t.ref(ing), registry.Known(), t.ctrl.AnnotationsRiskLevel, t.ctrl.AllowSnippetAnnotations)
 	t.diags = append(t.diags, ds...)
 	return len(ds) > 0
+}
+
+// blockedWord applies annotation-value-word-blocklist: an Ingress with an
+// annotation (of the prefix) whose value contains a listed word is not
+// served, as ingress-nginx skips it. Words are matched case-sensitively,
+// as there.
+func (t *translator) blockedWord(ing *networkingv1.Ingress) bool {
+	words := t.ctrl.AnnotationValueWordBlocklist
+	if len(words) == 0 {
+		return false
+	}
+	prefix := t.opts.AnnotationPrefix
+	if prefix == "" {
+		prefix = annotations.DefaultPrefix
+	}
+	for _, k := range sortedKeys(ing.Annotations) {
+		if !strings.HasPrefix(k, prefix+"/") {
+			continue
+		}
+		for _, w := range words {
+			if strings.Contains(ing.Annotations[k], w) {
+				t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: "AnnotationValueBlocked", Field: "metadata.annotations." + k,
+					Message: fmt.Sprintf("annotation %s contains %q, a word of the controller ConfigMap's annotation-value-word-blocklist; the Ingress is not served", k, w)})
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // httpPolicies fills the HTTP behaviour families of p; it reports whether
