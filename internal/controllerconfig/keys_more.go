@@ -9,6 +9,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 // noEffect starts the doc of a key moat accepts and checks but that
@@ -83,4 +84,10 @@ func nonNegativeInt(f func(*Config) *int) func(*Config, string) error {
 		*f(c) = n
 		return nil
 	}
+}
+
+// templateVarList names the request variables a global header value may
+// use, for the docs.
+func templateVarList() string {
+	return "$" + strings.Join(routecfg.TemplateVars, ", $")
 }
