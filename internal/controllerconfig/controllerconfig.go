@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -159,6 +160,9 @@ type Config struct {
 	// AnnotationValueWordBlocklist: an Ingress whose annotation value
 	// contains one of these is not served.
 	AnnotationValueWordBlocklist []string
+	// ProxyCookieDomain and ProxyCookiePath are the defaults of the
+	// proxy-cookie-* annotations; nil is "off".
+	ProxyCookieDomain, ProxyCookiePath *routecfg.TextRewrite
 	// SSLRejectHandshake refuses TLS handshakes for unknown names.
 	SSLRejectHandshake bool
 	// LimitRate and LimitRateAfter are the defaults of the limit-rate
@@ -446,6 +450,16 @@ var keys = []Key{
 		return nil
 	}},
 	{"proxy-connect-timeout", "5", "Default upstream connect timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyConnectTimeout })},
+	{"proxy-cookie-domain", "off", "Default of the proxy-cookie-domain annotation: \"off\" or \"FROM TO\", the Domain of upstream Set-Cookie headers rewritten (FROM may be a ~regex).", func(c *Config, v string) error {
+		t, err := proxyrewrite.ParseCookieDefault(v, true)
+		c.ProxyCookieDomain = t
+		return err
+	}},
+	{"proxy-cookie-path", "off", "Default of the proxy-cookie-path annotation: \"off\" or \"FROM TO\", the Path of upstream Set-Cookie headers rewritten (FROM may be a ~regex).", func(c *Config, v string) error {
+		t, err := proxyrewrite.ParseCookieDefault(v, false)
+		c.ProxyCookiePath = t
+		return err
+	}},
 	{"proxy-headers-hash-bucket-size", "64", noEffect + "sizes nginx's proxy header hash table. Checked as a positive number.", positive},
 	{"proxy-headers-hash-max-size", "512", noEffect + "sizes nginx's proxy header hash table. Checked as a positive number.", positive},
 	{"proxy-max-temp-file-size", "1024m", "Default of the proxy-max-temp-file-size annotation (nginx size; 0: no temporary file).", func(c *Config, v string) error {

@@ -160,6 +160,9 @@ func TestNewKeysBadValues(t *testing.T) {
 		"http2-max-requests":           "-1",
 		"map-hash-bucket-size":         "0",
 		"variables-hash-bucket-size":   "x",
+		"proxy-cookie-path":            "/ /a/ /b/",
+		"proxy-cookie-domain":          "$host a.example",
+		"limit-rate":                   "-1",
 	} {
 		def := Default()
 		c, ds := Parse(map[string]string{key: v}, cmRef)
@@ -167,7 +170,7 @@ func TestNewKeysBadValues(t *testing.T) {
 			t.Errorf("%s=%q: %v", key, v, ds)
 			continue
 		}
-		if c.ProxySetHeaders != def.ProxySetHeaders || c.AddHeaders != def.AddHeaders || len(c.HideHeaders) != 0 || c.HTTP2MaxConcurrentStreams != 128 || len(c.DenylistSourceRange) != 0 {
+		if c.ProxySetHeaders != def.ProxySetHeaders || c.AddHeaders != def.AddHeaders || len(c.HideHeaders) != 0 || c.HTTP2MaxConcurrentStreams != 128 || len(c.DenylistSourceRange) != 0 || c.ProxyCookiePath != nil || c.ProxyCookieDomain != nil || c.LimitRate != 0 {
 			t.Errorf("%s=%q: the default was not kept: %+v", key, v, c)
 		}
 	}

@@ -73,8 +73,6 @@ var refused = []Refused{
 	{"nginx-status-ipv4-whitelist", "127.0.0.1", "moat has no nginx status page; /metrics and /debug are on --admin-addr (loopback by default)", false},
 	{"nginx-status-ipv6-whitelist", "::1", "moat has no nginx status page; /metrics and /debug are on --admin-addr (loopback by default)", false},
 	{"proxy-busy-buffers-size", "", "not implemented as a controller default; moat does not size nginx's busy buffers (see proxy-buffering)", false},
-	{"proxy-cookie-domain", "off", "not implemented as a controller default; the proxy-cookie-domain annotation works per Ingress", false},
-	{"proxy-cookie-path", "off", "not implemented as a controller default; the proxy-cookie-path annotation works per Ingress", false},
 	{"proxy-redirect-from", "off", "not implemented as a controller default; the proxy-redirect-from annotation works per Ingress", false},
 	{"proxy-ssl-location-only", "false", "not implemented: moat applies the proxy-ssl-* annotations as the Ingress gives them", true},
 	{"relative-redirects", "false", "moat's redirects carry the Location they are given; it does not rewrite them to relative form", false},

@@ -86,7 +86,7 @@ func TestControllerDefaults(t *testing.T) {
 	cm := `apiVersion: v1
 kind: ConfigMap
 metadata: {name: moat, namespace: ingress}
-data: {limit-rate: "100", limit-rate-after: "10", denylist-source-range: "192.0.2.0/24"}
+data: {limit-rate: "100", limit-rate-after: "10", denylist-source-range: "192.0.2.0/24", proxy-cookie-path: "/ /app/", proxy-cookie-domain: "internal.svc a.example"}
 `
 	route := func(cfg *routecfg.Config) *routecfg.RoutePolicy {
 		for _, vh := range cfg.VirtualHosts {
@@ -102,10 +102,16 @@ data: {limit-rate: "100", limit-rate-after: "10", denylist-source-range: "192.0.
 	if p == nil || p.Limits == nil || p.Limits.Rate != 100<<10 || p.Limits.RateAfter != 10<<10 || p.Access == nil || len(p.Access.Deny) != 1 {
 		t.Fatalf("defaults: %+v", p)
 	}
-	cfg, _ = translateGlobal(t, `nginx.ingress.kubernetes.io/limit-rate: "5", nginx.ingress.kubernetes.io/denylist-source-range: "198.51.100.0/24"`, cm)
+	if pr := p.ProxyRewrite; pr == nil || pr.CookiePath == nil || pr.CookiePath.From != "/" || pr.CookiePath.To != "/app/" || pr.CookieDomain == nil || pr.CookieDomain.From != "internal.svc" {
+		t.Errorf("cookie defaults: %+v", p.ProxyRewrite)
+	}
+	cfg, _ = translateGlobal(t, `nginx.ingress.kubernetes.io/limit-rate: "5", nginx.ingress.kubernetes.io/denylist-source-range: "198.51.100.0/24", nginx.ingress.kubernetes.io/proxy-cookie-path: "off"`, cm)
 	p = route(cfg)
 	if p.Limits.Rate != 5<<10 || p.Limits.RateAfter != 10<<10 || p.Access.Deny[0].String() != "198.51.100.0/24" {
 		t.Errorf("annotations over defaults: %+v %+v", p.Limits, p.Access)
+	}
+	if pr := p.ProxyRewrite; pr == nil || pr.CookiePath != nil || pr.CookieDomain == nil {
+		t.Errorf("proxy-cookie-path off over the default: %+v", p.ProxyRewrite)
 	}
 }
 

@@ -105,7 +105,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 	p.ErrorPages = t.errorPages(r, ing)
 	p.Headers = t.headers(r, ing, deny)
 	p.Logging = logs.Parse(r)
-	p.ProxyRewrite = proxyrewrite.Parse(r)
+	p.ProxyRewrite = proxyrewrite.ParseDefaults(r, t.ctrl.ProxyCookieDomain, t.ctrl.ProxyCookiePath)
 
 	hh := &hostHTTP{appRoot: rd.AppRoot, fromToWWW: rd.FromToWWW, aliases: serveralias.Parse(r)}
 	if v, ok := r.Raw("server-snippet"); ok {
