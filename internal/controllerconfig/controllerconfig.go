@@ -163,6 +163,8 @@ type Config struct {
 	// ProxyCookieDomain and ProxyCookiePath are the defaults of the
 	// proxy-cookie-* annotations; nil is "off".
 	ProxyCookieDomain, ProxyCookiePath *routecfg.TextRewrite
+	// EnableAccessLogForDefaultBackend logs requests no Ingress answers.
+	EnableAccessLogForDefaultBackend bool
 	// SSLRejectHandshake refuses TLS handshakes for unknown names.
 	SSLRejectHandshake bool
 	// LimitRate and LimitRateAfter are the defaults of the limit-rate
@@ -226,7 +228,7 @@ type Key struct {
 func Keys() []Key { return keys }
 
 var keys = []Key{
-	{"add-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every response, proxied or moat's own, as ingress-nginx's more_set_headers (an empty value removes the header); values may use the variables "+templateVarList()+"; any other $variable refuses the entry (GlobalHeaderInvalid). A location's own header annotations win. A bad entry is reported (GlobalHeaderInvalid) and skipped.", configMapRef(func(c *Config) *string { return &c.AddHeaders })},
+	{"add-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every response, proxied or moat's own, as ingress-nginx's more_set_headers (an empty value removes the header); values may use the variables " + templateVarList() + "; any other $variable refuses the entry (GlobalHeaderInvalid). A location's own header annotations win. A bad entry is reported (GlobalHeaderInvalid) and skipped.", configMapRef(func(c *Config) *string { return &c.AddHeaders })},
 	{"allow-backend-server-header", "false", "Pass the upstream's Server header on instead of moat's (nginx proxy_pass_header Server); a response without one keeps moat's.", boolean(func(c *Config) *bool { return &c.AllowBackendServerHeader })},
 	{"allow-snippet-annotations", "false", "Allow snippet annotations; moat then applies only a literal subset of directives (see docs/annotations.md).", boolean(func(c *Config) *bool { return &c.AllowSnippetAnnotations })},
 	{"annotation-value-word-blocklist", "", "Comma-separated words: an Ingress with an annotation whose value contains one (case-sensitive) is not served (AnnotationValueBlocked), as ingress-nginx skips it. Empty words are ignored (in ingress-nginx one would match every value).", func(c *Config, v string) error {
@@ -285,6 +287,7 @@ var keys = []Key{
 	}},
 	{"denylist-source-range", "", "Comma-separated CIDRs denied (403) on every location without its own denylist-source-range.", cidrs(func(c *Config) *[]netip.Prefix { return &c.DenylistSourceRange })},
 	{"disable-access-log", "false", "Write no access log line for any request (nginx access_log off).", boolean(func(c *Config) *bool { return &c.DisableAccessLog })},
+	{"enable-access-log-for-default-backend", "false", "Log the requests of the default server: a host no Ingress names, or a path of the catch-all host that no Ingress path matches (off: no access log line for them, as ingress-nginx).", boolean(func(c *Config) *bool { return &c.EnableAccessLogForDefaultBackend })},
 	{"enable-real-ip", "false", "Take the client address from forwarded-for-header when the peer is in proxy-real-ip-cidr (nginx's realip module), without trusting X-Forwarded-Proto, -Host and -Port as use-forwarded-headers does.", boolean(func(c *Config) *bool { return &c.EnableRealIP })},
 	{"enable-serial-reloads", "false", noEffect + "serialises nginx reloads; moat never reloads, every change is applied by an atomic swap.", boolean(func(*Config) *bool { return new(bool) })},
 	{"enable-underscores-in-headers", "false", "Pass request headers whose name has an underscore; off (with ignore-invalid-headers) drops them before anything reads them, as nginx.", boolean(func(c *Config) *bool { return &c.EnableUnderscoresInHeaders })},
@@ -491,7 +494,7 @@ var keys = []Key{
 	{"proxy-real-ip-cidr", "0.0.0.0/0", "Comma-separated CIDRs of proxies whose forwarded headers are trusted (with use-forwarded-headers).", cidrs(func(c *Config) *[]netip.Prefix { return &c.ProxyRealIPCIDR })},
 	{"proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyRequestBuffering })},
 	{"proxy-send-timeout", "60", "Default upstream send timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxySendTimeout })},
-	{"proxy-set-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every request sent upstream, after the X-Forwarded-* headers (nginx proxy_set_header; an empty value removes the header); values may use the variables "+templateVarList()+"; any other $variable refuses the entry (GlobalHeaderInvalid), as does a header that frames the message or Host.", configMapRef(func(c *Config) *string { return &c.ProxySetHeaders })},
+	{"proxy-set-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every request sent upstream, after the X-Forwarded-* headers (nginx proxy_set_header; an empty value removes the header); values may use the variables " + templateVarList() + "; any other $variable refuses the entry (GlobalHeaderInvalid), as does a header that frames the message or Host.", configMapRef(func(c *Config) *string { return &c.ProxySetHeaders })},
 	{"retry-non-idempotent", "false", "Also retry POST, LOCK and PATCH on another endpoint (adds non_idempotent to every location's proxy-next-upstream).", boolean(func(c *Config) *bool { return &c.RetryNonIdempotent })},
 	{"server-name-hash-bucket-size", "64", noEffect + "sizes nginx's server-name hash table; moat's host lookup has no fixed size. Checked as a positive number.", positive},
 	{"server-name-hash-max-size", "1024", noEffect + "sizes nginx's server-name hash table; moat's host lookup has no fixed size. Checked as a positive number.", positive},

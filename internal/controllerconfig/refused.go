@@ -38,7 +38,6 @@ var refused = []Refused{
 	{"default-type", "text/html", "moat's own answers are text/plain (nginx's error pages text/html) and a proxied response keeps the upstream's Content-Type; no default is chosen", true},
 	{"disable-ipv6", "false", "moat listens on the addresses of --http-addr and --https-addr; choose IPv4-only addresses there", false},
 	{"disable-ipv6-dns", "false", "moat resolves with the cluster's resolver through Go; it has no nginx resolver to restrict", false},
-	{"enable-access-log-for-default-backend", "false", "moat logs every request it answers, the default backend's included; use skip-access-log-urls to leave some out", true},
 	{"enable-aio-write", "true", whyNginxProcess, false},
 	{"enable-multi-accept", "true", whyNginxProcess, false},
 	{"enable-ocsp", "false", "OCSP stapling is not implemented", false},

@@ -57,6 +57,10 @@ type Global struct {
 	// out requests whose request URI matches.
 	DisableAccessLog  bool
 	SkipAccessLogURIs []StringMatch
+	// AccessLogDefaultBackend logs the requests of ingress-nginx's
+	// default server: a host no Ingress names (without a catch-all path
+	// for it); off by default.
+	AccessLogDefaultBackend bool
 }
 
 // StringMatch is an nginx map source value: an exact string compared

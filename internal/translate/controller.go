@@ -82,6 +82,7 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 		NoRequestIDGeneration:    !c.GenerateRequestID,
 		EnableRealIP:             c.EnableRealIP,
 		DisableAccessLog:         c.DisableAccessLog,
+		AccessLogDefaultBackend:  c.EnableAccessLogForDefaultBackend,
 	}
 	for _, h := range c.HideHeaders {
 		g.HideHeaders = append(g.HideHeaders, http.CanonicalHeaderKey(h))

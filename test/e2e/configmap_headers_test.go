@@ -152,19 +152,28 @@ func TestConfigMapHeaderParsing(t *testing.T) {
 
 	// skip-access-log-urls: the lines are written in order, so once the
 	// last request's line is there the skipped ones would be too.
-	for _, p := range []string{"/skip-exact", "/skip-re/a", "/logged-last"} {
+	for _, p := range []string{"/skip-exact", "/skip-re/a"} {
 		get(t, c, "http://app.example"+p)
 	}
+	// A host no Ingress names is ingress-nginx's default server: not
+	// logged without enable-access-log-for-default-backend.
+	if r := get(t, c, "http://unknown.example/default-server"); r.status != 404 {
+		t.Errorf("unknown host: %d", r.status)
+	}
+	get(t, c, "http://app.example/logged-last")
 	eventually(t, 5*time.Second, "the access log line of /logged-last", func() bool { return strings.Contains(m.logs.String(), `"path":"/logged-last"`) })
-	if l := m.logs.String(); strings.Contains(l, `"path":"/skip-exact"`) || strings.Contains(l, `"path":"/skip-re/a"`) {
+	if l := m.logs.String(); strings.Contains(l, `"path":"/skip-exact"`) || strings.Contains(l, `"path":"/skip-re/a"`) || strings.Contains(l, "/default-server") {
 		t.Errorf("skip-access-log-urls: skipped requests logged")
 	}
 
-	m2 := startWithConfigMap(t, map[string]string{"enable-underscores-in-headers": "true"},
+	m2 := startWithConfigMap(t, map[string]string{"enable-underscores-in-headers": "true", "enable-access-log-for-default-backend": "true"},
 		service("default", "app", appAddr), ingress("default", "app", "app.example", "", "/", "app"))
-	if r := req(t, m2.client(nil, false), "GET", "http://app.example/", map[string]string{"X_Under": "1"}); r.echoHeader("X_Under") != "1" {
+	c2 := m2.client(nil, false)
+	if r := req(t, c2, "GET", "http://app.example/", map[string]string{"X_Under": "1"}); r.echoHeader("X_Under") != "1" {
 		t.Errorf("enable-underscores-in-headers: %v", r.echo.Headers)
 	}
+	get(t, c2, "http://unknown.example/default-server")
+	eventually(t, 5*time.Second, "the default server's request logged", func() bool { return strings.Contains(m2.logs.String(), `"path":"/default-server"`) })
 }
 
 // serverMaxStreams reads the SETTINGS moat sends on a new HTTP/2

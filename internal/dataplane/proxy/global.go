@@ -39,6 +39,11 @@ func globallyLogged(g *routecfg.Global, r *http.Request) bool {
 	return true
 }
 
+// defaultBackendLogged: requests answered by ingress-nginx's default
+// server (no Ingress host matched, and no catch-all path) are logged only
+// with enable-access-log-for-default-backend.
+func defaultBackendLogged(g *routecfg.Global) bool { return g != nil && g.AccessLogDefaultBackend }
+
 // globalResponse applies hide-headers and allow-backend-server-header to
 // an upstream response, before the response-header families run.
 func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {

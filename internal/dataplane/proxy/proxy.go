@@ -353,7 +353,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if h.metrics != nil {
 		h.observe(st, r, start, end, status)
 	}
-	if h.accessLog != nil && accessLogged(st) && globallyLogged(st.http.global, r) {
+	if h.accessLog != nil && accessLogged(st) && globallyLogged(st.http.global, r) && (st.vh != nil && (st.vh.Host != "" || st.rt != nil) || defaultBackendLogged(st.http.global)) {
 		h.writeAccessLog(st, r, start, end, status)
 	}
 	h.trafficFinish(st)
