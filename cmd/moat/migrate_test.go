@@ -82,14 +82,14 @@ func TestMigrationReportAPIServer(t *testing.T) {
 	// Without the in-place flags, moat (class moat) would not serve it;
 	// with --configmap the controller ConfigMap's keys are reported.
 	if _, err := client.CoreV1().ConfigMaps("shop").Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller"},
-		Data: map[string]string{"enable-opentelemetry": "true", "proxy-body-size": "8m"}}, metav1.CreateOptions{}); err != nil {
+		Data: map[string]string{"enable-opentracing": "true", "proxy-body-size": "8m"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	out, _ = run(t, "", "lint", "--kubeconfig", kubeconfig, "--namespace", "shop", "--configmap", "shop/ingress-nginx-controller")
 	for _, want := range []string{
 		"ingress shop/legacy (class nginx): not served by moat\n",
 		"warning IngressNotServed (spec.ingressClassName): ingress class \"nginx\" is not served by moat with --ingress-class moat",
-		"controller configmap shop/ingress-nginx-controller: 2 keys, 1 not applied as written\n  key enable-opentelemetry: not supported",
+		"controller configmap shop/ingress-nginx-controller: 2 keys, 1 not applied as written\n  key enable-opentracing: not supported",
 		"0 Ingresses: 0 fully supported, 0 with warnings, 0 with errors; 1 not served by moat",
 	} {
 		if !strings.Contains(out, want) {

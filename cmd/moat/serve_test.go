@@ -19,14 +19,17 @@ import (
 // line must still be on stdout once the command has returned.
 func TestServeAccessLogComplete(t *testing.T) {
 	dir := t.TempDir()
-	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports: [{port: 80}]\n"
+	// Requests no Ingress answers are logged only with
+	// enable-access-log-for-default-backend, as in ingress-nginx.
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports: [{port: 80}]\n" +
+		"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: default}\ndata: {enable-access-log-for-default-backend: \"true\"}\n"
 	if err := os.WriteFile(filepath.Join(dir, "svc.yaml"), []byte(svc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	httpAddr, httpsAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
 	var out testutil.SyncBuffer
 	cmd := newRootCmd()
-	cmd.SetArgs([]string{"serve", "--access-log-format=json", "--manifests", dir, "--http-addr", httpAddr, "--https-addr", httpsAddr,
+	cmd.SetArgs([]string{"serve", "--access-log-format=json", "--manifests", dir, "--configmap", "default/moat", "--http-addr", httpAddr, "--https-addr", httpsAddr,
 		"--admin-addr", adminAddr, "--log-level", "error"})
 	cmd.SetOut(&out)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -140,7 +143,10 @@ func runIOContext(ctx context.Context, args ...string) (string, string, int) {
 // and no longer on --admin-addr, which keeps /readyz.
 func TestServeDebugAddrFlag(t *testing.T) {
 	dir := t.TempDir()
-	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports: [{port: 80}]\n"
+	// Requests no Ingress answers are logged only with
+	// enable-access-log-for-default-backend, as in ingress-nginx.
+	svc := "apiVersion: v1\nkind: Service\nmetadata: {name: app, namespace: default}\nspec:\n  ports: [{port: 80}]\n" +
+		"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: moat, namespace: default}\ndata: {enable-access-log-for-default-backend: \"true\"}\n"
 	if err := os.WriteFile(filepath.Join(dir, "svc.yaml"), []byte(svc), 0o644); err != nil {
 		t.Fatal(err)
 	}

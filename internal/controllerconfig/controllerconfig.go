@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -157,6 +158,50 @@ type Config struct {
 
 	// Stream are the proxy-stream-* keys, for the TCP and UDP services.
 	Stream routecfg.StreamSettings
+	// Global headers: ProxySetHeaders and AddHeaders are "namespace/name"
+	// of ConfigMaps whose entries translate reads (headers.go);
+	// HideHeaders are removed from every upstream response.
+	ProxySetHeaders string
+	AddHeaders      string
+	HideHeaders     []string
+	// AllowBackendServerHeader passes the upstream's Server header on.
+	AllowBackendServerHeader bool
+	// Request header parsing: with IgnoreInvalidHeaders and without
+	// EnableUnderscoresInHeaders, request headers whose name has an
+	// underscore are dropped, as nginx's underscores_in_headers off.
+	EnableUnderscoresInHeaders bool
+	IgnoreInvalidHeaders       bool
+	// ProxyAddOriginalURIHeader sends X-Original-URI upstream.
+	ProxyAddOriginalURIHeader bool
+	// AnnotationValueWordBlocklist: an Ingress whose annotation value
+	// contains one of these is not served.
+	AnnotationValueWordBlocklist []string
+	// ProxyCookieDomain and ProxyCookiePath are the defaults of the
+	// proxy-cookie-* annotations; nil is "off".
+	ProxyCookieDomain, ProxyCookiePath *routecfg.TextRewrite
+	// EnableAccessLogForDefaultBackend logs requests no Ingress answers.
+	EnableAccessLogForDefaultBackend bool
+	// SSLRejectHandshake refuses TLS handshakes for unknown names.
+	SSLRejectHandshake bool
+	// LimitRate and LimitRateAfter are the defaults of the limit-rate
+	// and limit-rate-after annotations, in KiB/s and KiB.
+	LimitRate      int
+	LimitRateAfter int
+	// HTTP2MaxConcurrentStreams bounds the open streams of one HTTP/2
+	// client connection.
+	HTTP2MaxConcurrentStreams int
+	// GenerateRequestID: a request without X-Request-ID gets one.
+	GenerateRequestID bool
+	// EnableRealIP takes the client address from ForwardedForHeader of
+	// peers in ProxyRealIPCIDR without trusting the other X-Forwarded-*.
+	EnableRealIP bool
+	// DenylistSourceRange is the default deny-list of every location.
+	DenylistSourceRange []netip.Prefix
+	// BlockReferers are answered 403 everywhere (exact or ~regex).
+	BlockReferers []string
+	// Access log: off entirely, or skipped for these request URIs.
+	DisableAccessLog  bool
+	SkipAccessLogURLs []string
 }
 
 // GlobalAuth holds the global-auth-* keys; URL "" means off.
@@ -199,7 +244,13 @@ type Key struct {
 func Keys() []Key { return keys }
 
 var keys = []Key{
+	{"add-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every response, proxied or moat's own, as ingress-nginx's more_set_headers (an empty value removes the header); values may use the variables " + templateVarList() + "; any other $variable refuses the entry (GlobalHeaderInvalid). A location's own header annotations win. A bad entry is reported (GlobalHeaderInvalid) and skipped.", configMapRef(func(c *Config) *string { return &c.AddHeaders })},
+	{"allow-backend-server-header", "false", "Pass the upstream's Server header on instead of moat's (nginx proxy_pass_header Server); a response without one keeps moat's.", boolean(func(c *Config) *bool { return &c.AllowBackendServerHeader })},
 	{"allow-snippet-annotations", "false", "Allow snippet annotations; moat then applies only a literal subset of directives (see docs/annotations.md).", boolean(func(c *Config) *bool { return &c.AllowSnippetAnnotations })},
+	{"annotation-value-word-blocklist", "", "Comma-separated words: an Ingress with an annotation whose value contains one (case-sensitive) is not served (AnnotationValueBlocked), as ingress-nginx skips it. Empty words are ignored (in ingress-nginx one would match every value).", func(c *Config, v string) error {
+		c.AnnotationValueWordBlocklist = annotations.SplitList(v)
+		return nil
+	}},
 	{"annotations-risk-level", "High", "Highest annotation risk accepted: Low, Medium, High or Critical. An Ingress with a riskier annotation is not served.", func(c *Config, v string) error {
 		if annotations.RiskRank(v) == 0 {
 			return fmt.Errorf("expected Low, Medium, High or Critical")
@@ -208,6 +259,15 @@ var keys = []Key{
 		return nil
 	}},
 	{"block-cidrs", "", "Comma-separated CIDRs answered 403 on every host.", cidrs(func(c *Config) *[]netip.Prefix { return &c.BlockCIDRs })},
+	{"block-referers", "", "Comma-separated Referer values answered 403: exact strings, or nginx regexes starting with ~ (~* case-insensitive).", func(c *Config, v string) error {
+		c.BlockReferers = annotations.SplitList(v)
+		for _, r := range c.BlockReferers {
+			if err := ValidStringMatch(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
 	{"block-user-agents", "", "Comma-separated User-Agent values answered 403: exact strings, or nginx regexes starting with ~ (~* case-insensitive).", func(c *Config, v string) error {
 		c.BlockUserAgents = annotations.SplitList(v)
 		for _, ua := range c.BlockUserAgents {
@@ -233,6 +293,10 @@ var keys = []Key{
 		return nil
 	}},
 	{"client-body-timeout", "60", "Seconds moat waits between two reads of a request body; a client that stalls longer gets 408 and its connection is closed.", atLeastOneSecond(func(c *Config) *time.Duration { return &c.ClientBodyTimeout })},
+	{"client-header-buffer-size", "1k", noEffect + "nginx's first buffer for a request head; a larger head moves to large-client-header-buffers, which nothing a client sees depends on. Checked as an nginx size.", func(c *Config, v string) error {
+		_, err := annotations.ParseSize(v)
+		return err
+	}},
 	{"client-header-timeout", "60", "Seconds a client has to send a request's header (and, on HTTPS, to complete the TLS handshake); a slower one gets its connection closed.", atLeastOneSecond(func(c *Config) *time.Duration { return &c.ClientHeaderTimeout })},
 	{"compute-full-forwarded-for", "false", "Append the peer address to the incoming X-Forwarded-For instead of replacing it (with use-forwarded-headers).", boolean(func(c *Config) *bool { return &c.ComputeFullForwardedFor })},
 	{"custom-http-errors", "", "Comma-separated upstream status codes (300-599) answered by the default backend on every location.", func(c *Config, v string) error {
@@ -243,9 +307,15 @@ var keys = []Key{
 		}
 		return err
 	}},
+	{"denylist-source-range", "", "Comma-separated CIDRs denied (403) on every location without its own denylist-source-range.", cidrs(func(c *Config) *[]netip.Prefix { return &c.DenylistSourceRange })},
+	{"disable-access-log", "false", "Write no access log line for any request (nginx access_log off).", boolean(func(c *Config) *bool { return &c.DisableAccessLog })},
 	{"disable-proxy-intercept-errors", "false", "true: upstream answers listed in the ConfigMap's custom-http-errors pass through (moat's own 502, 503, 504 are still replaced); locations whose Ingress sets custom-http-errors keep intercepting unless it sets disable-proxy-intercept-errors too.", boolean(func(c *Config) *bool { return &c.DisableProxyInterceptErrors })},
+	{"enable-access-log-for-default-backend", "false", "Log the requests of the default server: a host no Ingress names, or a path of the catch-all host that no Ingress path matches (off: no access log line for them, as ingress-nginx).", boolean(func(c *Config) *bool { return &c.EnableAccessLogForDefaultBackend })},
 	{"enable-brotli", "false", "Compress responses with brotli (Content-Encoding: br) for clients that accept it; preferred over gzip when both are on and accepted, as ingress-nginx's brotli module. Only 200, 403 and 404 answers without a Content-Encoding are compressed; see docs/compression.md.", boolean(func(c *Config) *bool { return &c.Compression.Brotli })},
 	keyEnableOpentelemetry,
+	{"enable-real-ip", "false", "Take the client address from forwarded-for-header when the peer is in proxy-real-ip-cidr (nginx's realip module), without trusting X-Forwarded-Proto, -Host and -Port as use-forwarded-headers does.", boolean(func(c *Config) *bool { return &c.EnableRealIP })},
+	{"enable-serial-reloads", "false", noEffect + "serialises nginx reloads; moat never reloads, every change is applied by an atomic swap.", boolean(func(*Config) *bool { return new(bool) })},
+	{"enable-underscores-in-headers", "false", "Pass request headers whose name has an underscore; off (with ignore-invalid-headers) drops them before anything reads them, as nginx.", boolean(func(c *Config) *bool { return &c.EnableUnderscoresInHeaders })},
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
 		if !validHeaderName(v) {
@@ -254,6 +324,7 @@ var keys = []Key{
 		c.ForwardedForHeader = v
 		return nil
 	}},
+	{"generate-request-id", "true", "Give a request without an X-Request-ID one (32 hex digits); off: only the client's X-Request-ID is passed on and logged.", boolean(func(c *Config) *bool { return &c.GenerateRequestID })},
 	{"global-allowed-response-headers", "", "Comma-separated response headers that the custom-headers annotation may set.", func(c *Config, v string) error {
 		c.GlobalAllowedResponseHeaders = annotations.SplitList(v)
 		return nil
@@ -274,6 +345,15 @@ var keys = []Key{
 	{"gzip-level", "1", "gzip compression level (1-9) with use-gzip.", intRange(1, 9, func(c *Config) *int { return &c.Compression.GzipLevel })},
 	{"gzip-min-length", "256", "Responses whose Content-Length is smaller (in bytes) are not gzipped; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.GzipMinLength })},
 	{"gzip-types", defaultGzipTypes, "Space-separated media types gzipped, on top of text/html; * alone gzips every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.GzipTypes })},
+	{"hide-headers", "", "Comma-separated upstream response headers not passed to clients (nginx proxy_hide_header).", func(c *Config, v string) error {
+		c.HideHeaders = annotations.SplitList(v)
+		for _, h := range c.HideHeaders {
+			if !annotations.ValidHeaderName(h) {
+				return fmt.Errorf("%q is not a header name", h)
+			}
+		}
+		return nil
+	}},
 	{"hsts", "true", "Send Strict-Transport-Security on HTTPS responses.", boolean(func(c *Config) *bool { return &c.HSTS })},
 	{"hsts-include-subdomains", "true", "Add includeSubDomains to the HSTS header.", boolean(func(c *Config) *bool { return &c.HSTSIncludeSubdomains })},
 	{"hsts-max-age", "31536000", "HSTS max-age in seconds.", func(c *Config, v string) error {
@@ -293,6 +373,18 @@ var keys = []Key{
 		}
 		return fmt.Errorf("expected 301, 302, 307 or 308")
 	}},
+	{"http2-max-concurrent-streams", "128", "Streams one HTTP/2 client connection may have open at once; more are refused (REFUSED_STREAM).", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("expected a whole number, at least 1")
+		}
+		c.HTTP2MaxConcurrentStreams = n
+		return nil
+	}},
+	{"http2-max-field-size", "", noEffect + "deprecated in ingress-nginx and obsolete in the nginx it ships (large-client-header-buffers bounds header fields there). Checked as an nginx size.", optionalSize},
+	{"http2-max-header-size", "", noEffect + "deprecated in ingress-nginx and obsolete in the nginx it ships (large-client-header-buffers bounds the header list there). Checked as an nginx size.", optionalSize},
+	{"http2-max-requests", "0", noEffect + "deprecated in ingress-nginx and obsolete in the nginx it ships; keep-alive-requests bounds requests per connection, HTTP/2 included, in both.", nonNegative},
+	{"ignore-invalid-headers", "true", "Drop request headers with invalid names (with enable-underscores-in-headers off, names with an underscore) instead of passing them; header names that are not HTTP tokens get 400 either way, as Go's HTTP server refuses them.", boolean(func(c *Config) *bool { return &c.IgnoreInvalidHeaders })},
 	{"keep-alive", "75", "Seconds an idle keep-alive client connection is kept open; 0 turns keep-alive off.", seconds(func(c *Config) *time.Duration { return &c.KeepAlive })},
 	{"keep-alive-requests", "1000", "Requests served on one client connection (HTTP/1.1 or HTTP/2) before moat closes it; 0: no limit.", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
@@ -303,6 +395,8 @@ var keys = []Key{
 		return nil
 	}},
 	{"limit-conn-status-code", "503", "Status of requests refused by limit-connections.", statusCode(func(c *Config) *int { return &c.LimitConnStatusCode })},
+	{"limit-rate", "0", "Default of the limit-rate annotation: each response is sent to the client at most this many KiB per second (0: unlimited).", nonNegativeInt(func(c *Config) *int { return &c.LimitRate })},
+	{"limit-rate-after", "0", "Default of the limit-rate-after annotation: KiB of each response sent at full speed before limit-rate applies.", nonNegativeInt(func(c *Config) *int { return &c.LimitRateAfter })},
 	{"limit-req-status-code", "503", "Status of requests refused by limit-rps and limit-rpm.", statusCode(func(c *Config) *int { return &c.LimitReqStatusCode })},
 	{"load-balance", "round_robin", "Default of the load-balance annotation: round_robin or ewma.", func(c *Config, v string) error {
 		switch v {
@@ -324,6 +418,7 @@ var keys = []Key{
 		c.LogFormatUpstream = v
 		return nil
 	}},
+	{"map-hash-bucket-size", "64", noEffect + "sizes nginx's map hash tables; moat's lookups are not fixed-size tables. Checked as a positive number.", positive},
 	{"max-worker-connections", "16384", "Open client connections moat accepts over its HTTP and HTTPS listeners together (nginx counts it per worker process; moat is one process). Beyond it a new HTTP connection gets 503 and a new HTTPS one is closed before the handshake, counted in moat_client_connections_refused_total. 0: three quarters of the open-file limit less 1024, as ingress-nginx.", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -364,6 +459,7 @@ var keys = []Key{
 	keyServiceName,
 	keyCollectorHost,
 	keyCollectorPort,
+	{"proxy-add-original-uri-header", "false", "Send the request URI as sent by the client to the upstream in X-Original-URI.", boolean(func(c *Config) *bool { return &c.ProxyAddOriginalURIHeader })},
 	{"proxy-body-size", "1m", "Default request body limit (nginx size; 0 is unlimited); larger bodies get 413.", func(c *Config, v string) error {
 		n, err := annotations.ParseSize(v)
 		if err != nil {
@@ -397,6 +493,18 @@ var keys = []Key{
 		return nil
 	}},
 	{"proxy-connect-timeout", "5", "Default upstream connect timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxyConnectTimeout })},
+	{"proxy-cookie-domain", "off", "Default of the proxy-cookie-domain annotation: \"off\" or \"FROM TO\", the Domain of upstream Set-Cookie headers rewritten (FROM may be a ~regex).", func(c *Config, v string) error {
+		t, err := proxyrewrite.ParseCookieDefault(v, true)
+		c.ProxyCookieDomain = t
+		return err
+	}},
+	{"proxy-cookie-path", "off", "Default of the proxy-cookie-path annotation: \"off\" or \"FROM TO\", the Path of upstream Set-Cookie headers rewritten (FROM may be a ~regex).", func(c *Config, v string) error {
+		t, err := proxyrewrite.ParseCookieDefault(v, false)
+		c.ProxyCookiePath = t
+		return err
+	}},
+	{"proxy-headers-hash-bucket-size", "64", noEffect + "sizes nginx's proxy header hash table. Checked as a positive number.", positive},
+	{"proxy-headers-hash-max-size", "512", noEffect + "sizes nginx's proxy header hash table. Checked as a positive number.", positive},
 	{"proxy-max-temp-file-size", "1024m", "Default of the proxy-max-temp-file-size annotation (nginx size; 0: no temporary file).", func(c *Config, v string) error {
 		n, err := annotations.ParseSize(v)
 		if err != nil {
@@ -434,6 +542,7 @@ var keys = []Key{
 	{"proxy-real-ip-cidr", "0.0.0.0/0", "Comma-separated CIDRs of proxies whose forwarded headers are trusted (with use-forwarded-headers).", cidrs(func(c *Config) *[]netip.Prefix { return &c.ProxyRealIPCIDR })},
 	{"proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation: on or off.", onOff(func(c *Config) *bool { return &c.ProxyRequestBuffering })},
 	{"proxy-send-timeout", "60", "Default upstream send timeout in seconds.", seconds(func(c *Config) *time.Duration { return &c.ProxySendTimeout })},
+	{"proxy-set-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every request sent upstream, after the X-Forwarded-* headers (nginx proxy_set_header; an empty value removes the header); values may use the variables " + templateVarList() + "; any other $variable refuses the entry (GlobalHeaderInvalid), as does a header that frames the message or Host.", configMapRef(func(c *Config) *string { return &c.ProxySetHeaders })},
 	{"proxy-stream-next-upstream", "true", "TCP and UDP services: try another endpoint when connecting to one fails.", boolean(func(c *Config) *bool { return &c.Stream.NextUpstream })},
 	{"proxy-stream-next-upstream-timeout", "600s", "TCP and UDP services: how long the attempts at one connection may take in all (nginx time; 0: no limit).", func(c *Config, v string) error {
 		d, err := nginxDuration(v)
@@ -468,7 +577,18 @@ var keys = []Key{
 		return nil
 	}},
 	{"retry-non-idempotent", "false", "Also retry POST, LOCK and PATCH on another endpoint (adds non_idempotent to every location's proxy-next-upstream).", boolean(func(c *Config) *bool { return &c.RetryNonIdempotent })},
+	{"server-name-hash-bucket-size", "64", noEffect + "sizes nginx's server-name hash table; moat's host lookup has no fixed size. Checked as a positive number.", positive},
+	{"server-name-hash-max-size", "1024", noEffect + "sizes nginx's server-name hash table; moat's host lookup has no fixed size. Checked as a positive number.", positive},
 	{"server-tokens", "false", "Add moat's version to the Server header (moat/VERSION); off sends Server: moat. Unlike ingress-nginx, which sends none when off, every response carries one.", boolean(func(c *Config) *bool { return &c.ServerTokens })},
+	{"skip-access-log-urls", "", "Comma-separated request URIs (path and query as sent, exact, or nginx regexes starting with ~) whose requests get no access log line.", func(c *Config, v string) error {
+		c.SkipAccessLogURLs = annotations.SplitList(v)
+		for _, u := range c.SkipAccessLogURLs {
+			if err := ValidStringMatch(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
 	{"ssl-ciphers", "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", "TLS 1.2 cipher suites in OpenSSL names; suites Go does not implement (DHE) are skipped.", func(c *Config, v string) error {
 		suites, err := cipherSuites(v)
 		if err != nil {
@@ -486,6 +606,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"ssl-redirect", "true", "Default of the ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.SSLRedirect })},
+	{"ssl-reject-handshake", "false", "Refuse TLS handshakes that name no host of any served Ingress, or no host at all, instead of answering with the default certificate (nginx ssl_reject_handshake in the default server). nginx sends the unrecognized_name alert, Go's TLS internal_error; either way the handshake fails.", boolean(func(c *Config) *bool { return &c.SSLRejectHandshake })},
 	{"ssl-session-cache", "true", "Resume TLS sessions.", boolean(func(c *Config) *bool { return &c.SSLSessionCache })},
 	{"ssl-session-cache-size", "10m", "Size of the TLS session cache (nginx size).", func(c *Config, v string) error {
 		if _, err := annotations.ParseSize(v); err != nil {
@@ -514,6 +635,8 @@ var keys = []Key{
 		}
 		return nil
 	}},
+	{"variables-hash-bucket-size", "256", noEffect + "sizes nginx's variables hash table; moat has no variables table. Checked as a positive number.", positive},
+	{"variables-hash-max-size", "2048", noEffect + "sizes nginx's variables hash table; moat has no variables table. Checked as a positive number.", positive},
 	{"whitelist-source-range", "", "Comma-separated CIDRs allowed on every location without its own allowlist-source-range; others get 403.", cidrs(func(c *Config) *[]netip.Prefix { return &c.WhitelistSourceRange })},
 	{"worker-shutdown-timeout", "240s", "How long the drain on shutdown waits for requests, streams and WebSockets in flight (nginx time, e.g. 240s or 4m; 0: no limit, as nginx) before closing them; keep the pod's terminationGracePeriodSeconds above --shutdown-grace-period plus this.", func(c *Config, v string) error {
 		d, err := nginxDuration(v)
@@ -567,6 +690,10 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 	for _, name := range names {
 		v := strings.TrimSpace(data[name])
 		k, ok := lookup(name)
+		if r, isRefused := lookupRefused(name); !ok && isRefused {
+			out = append(out, refusedDiag(obj, name, v, r))
+			continue
+		}
 		if !ok {
 			d := diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "ConfigMapKeyUnknown", Field: "data." + name,
 				Message: fmt.Sprintf("controller setting %q is not supported by moat and is ignored", name)}

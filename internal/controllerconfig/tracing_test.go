@@ -5,11 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-var cmRef = diag.ObjectRef{Kind: "ConfigMap", Namespace: "ingress", Name: "moat"}
 
 // The defaults are ingress-nginx's Go defaults (config.go NewDefault),
 // which its documentation's table repeats: AlwaysOn, parent-based.

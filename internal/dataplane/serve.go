@@ -109,6 +109,11 @@ func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.Cli
 		protos.SetHTTP2(true)
 		srv.ConnContext = connContext
 		srv.Handler = d.httpsHandler() // Alt-Svc with HTTP/3 on
+		if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
+			srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: n}
+		} else {
+			srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 128} // nginx's http2_max_concurrent_streams
+		}
 	}
 	if lim.KeepAlive <= 0 {
 		srv.SetKeepAlivesEnabled(false) // nginx's keepalive_timeout 0
@@ -146,13 +151,14 @@ func (d *Dataplane) shutdown(ctx context.Context, g *generation) {
 }
 
 // regenerate starts a generation for lim when the servers run with other
-// header or keep-alive timeouts, and retires the old one.
+// header or keep-alive timeouts or HTTP/2 stream limit, and retires the
+// old one.
 func (d *Dataplane) regenerate(lim *routecfg.ClientLimits) {
 	s := &d.serving
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cur
-	if s.stopped || old == nil || (old.lim.HeaderTimeout == lim.HeaderTimeout && old.lim.KeepAlive == lim.KeepAlive) {
+	if s.stopped || old == nil || (old.lim.HeaderTimeout == lim.HeaderTimeout && old.lim.KeepAlive == lim.KeepAlive && old.lim.HTTP2MaxConcurrentStreams == lim.HTTP2MaxConcurrentStreams) {
 		return
 	}
 	s.cur = d.startGeneration(s.ctx, s.sources, lim)

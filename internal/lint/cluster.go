@@ -3,8 +3,10 @@ package lint
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -94,6 +96,28 @@ func FromCluster(ctx context.Context, c kubernetes.Interface, namespace string, 
 			add(cm)
 		case !apierrors.IsNotFound(err):
 			return nil, fmt.Errorf("reading configmap %s: %w", configMap, err)
+		}
+	}
+	// The ConfigMaps the controller ConfigMap's (the first)
+	// proxy-set-headers and add-headers name, when they are outside what
+	// was listed.
+	for _, o := range slices.Clone(objs) {
+		cm, ok := o.Obj.(*corev1.ConfigMap)
+		if !ok || len(configMaps) == 0 || cm.Namespace+"/"+cm.Name != configMaps[0] {
+			continue
+		}
+		for _, key := range []string{"proxy-set-headers", "add-headers"} {
+			ns, name, ok := strings.Cut(strings.TrimSpace(cm.Data[key]), "/")
+			if !ok || ns == "" || name == "" || namespace == "" || ns == namespace {
+				continue
+			}
+			ref, err := c.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+			switch {
+			case err == nil:
+				add(ref)
+			case !apierrors.IsNotFound(err):
+				return nil, fmt.Errorf("reading configmap %s/%s (%s): %w", ns, name, key, err)
+			}
 		}
 	}
 	return objs, nil

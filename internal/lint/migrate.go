@@ -61,7 +61,8 @@ type ConfigMapReport struct {
 // written.
 type ConfigMapNote struct {
 	Key string `json:"key"`
-	// Support is "unknown" (not supported, ignored), "invalid" (the
+	// Support is "unknown" (not supported, ignored), "refused" (a
+	// documented key moat does not apply, with the reason), "invalid" (the
 	// default is used) or "capped" (applied within moat's bounds).
 	Support string `json:"support"`
 	Message string `json:"message"`
@@ -195,7 +196,7 @@ func (r *Result) configMapReport() *ConfigMapReport {
 		return rep
 	}
 	rep.Found, rep.Keys = true, len(cm.Data)
-	support := map[string]string{"ConfigMapKeyUnknown": "unknown", "ConfigMapInvalidValue": "invalid", "ConfigMapValueCapped": "capped"}
+	support := map[string]string{"ConfigMapKeyUnknown": "unknown", "ConfigMapKeyRefused": "refused", "ConfigMapInvalidValue": "invalid", "ConfigMapValueCapped": "capped"}
 	for _, d := range r.Diagnostics {
 		key, ok := strings.CutPrefix(d.Field, "data.")
 		if d.Object.Kind != store.KindConfigMap || d.Object.Namespace+"/"+d.Object.Name != name || !ok || support[d.Reason] == "" {
@@ -252,7 +253,7 @@ func WriteMigrationText(w io.Writer, m *Migration) error {
 			fmt.Fprintf(&b, "controller configmap %s: %s, all applied\n", cm.Name, plural(cm.Keys, "key"))
 		default:
 			fmt.Fprintf(&b, "controller configmap %s: %s, %d not applied as written\n", cm.Name, plural(cm.Keys, "key"), len(cm.Notes))
-			what := map[string]string{"unknown": "not supported", "invalid": "invalid", "capped": "capped"}
+			what := map[string]string{"unknown": "not supported", "refused": "refused", "invalid": "invalid", "capped": "capped"}
 			for _, n := range cm.Notes {
 				fmt.Fprintf(&b, "  key %s: %s: %s\n", n.Key, what[n.Support], n.Message)
 			}

@@ -220,3 +220,54 @@ func TestMigrationReportTCPServices(t *testing.T) {
 		t.Errorf("tcp-services findings %v", got)
 	}
 }
+
+// TestMigrationReportRefusedKey: a key moat refuses on purpose is listed
+// as refused, with the reason.
+func TestMigrationReportRefusedKey(t *testing.T) {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller", Namespace: "ingress-nginx"},
+		Data: map[string]string{"worker-processes": "4", "http-snippet": "map $x $y {}", "proxy-body-size": "8m"}}
+	const name = "ingress-nginx/ingress-nginx-controller"
+	objs, err := FromCluster(context.Background(), fake.NewClientset(cm), "shop", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := RunObjects(objs, Options{IngressClass: "nginx", ConfigMap: name, Now: testNow}).Migration("")
+	if m.ConfigMap == nil || len(m.ConfigMap.Notes) != 2 {
+		t.Fatalf("configmap report = %+v", m.ConfigMap)
+	}
+	if n := m.ConfigMap.Notes; n[0].Key != "http-snippet" || n[0].Support != "refused" || n[1].Key != "worker-processes" || n[1].Support != "refused" {
+		t.Errorf("notes = %+v", n)
+	}
+	var b bytes.Buffer
+	if err := WriteMigrationText(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	if want := "  key http-snippet: refused: "; !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "snippets") {
+		t.Errorf("report lacks %q and the reason:\n%s", want, b.String())
+	}
+}
+
+// TestFromClusterReadsGlobalHeaderConfigMaps: the ConfigMaps that the
+// controller ConfigMap's proxy-set-headers and add-headers name are read
+// even outside the namespace listed, so lint does not report them
+// missing.
+func TestFromClusterReadsGlobalHeaderConfigMaps(t *testing.T) {
+	ctrl := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller", Namespace: "ingress-nginx"},
+		Data: map[string]string{"proxy-set-headers": "ingress-nginx/up", "add-headers": "ingress-nginx/gone"}}
+	up := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "up", Namespace: "ingress-nginx"}, Data: map[string]string{"X-Env": "prod"}}
+	const name = "ingress-nginx/ingress-nginx-controller"
+	objs, err := FromCluster(context.Background(), fake.NewClientset(ctrl, up), "shop", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := RunObjects(objs, Options{IngressClass: "nginx", ConfigMap: name, Now: testNow})
+	var found []string
+	for _, d := range res.Diagnostics {
+		if d.Reason == "GlobalHeadersNotFound" {
+			found = append(found, d.Message)
+		}
+	}
+	if len(found) != 1 || !strings.Contains(found[0], "ingress-nginx/gone") {
+		t.Errorf("GlobalHeadersNotFound: %v", found)
+	}
+}

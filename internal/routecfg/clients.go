@@ -29,6 +29,9 @@ type ClientLimits struct {
 	// (proxy-protocol-header-timeout).
 	ProxyProtocol        bool
 	ProxyProtocolTimeout time.Duration
+	// HTTP2MaxConcurrentStreams bounds the open streams of one HTTP/2
+	// connection (http2-max-concurrent-streams); 0: 128.
+	HTTP2MaxConcurrentStreams int
 }
 
 // DefaultClientLimits returns ingress-nginx's defaults: 60 s header, body
@@ -43,6 +46,7 @@ func DefaultClientLimits() ClientLimits {
 		KeepAliveRequests: 1000,
 		MaxConnections:    16384,
 
-		ProxyProtocolTimeout: 5 * time.Second,
+		ProxyProtocolTimeout:      5 * time.Second,
+		HTTP2MaxConcurrentStreams: 128,
 	}
 }

@@ -30,6 +30,40 @@ type Global struct {
 	// Compression is use-gzip, enable-brotli and their settings; nil when
 	// both are off.
 	Compression *Compression
+
+	// ProxySetHeaders are set on every proxied request after the
+	// forwarded headers (proxy-set-headers); an empty value removes the
+	// header. AddHeaders are set on every response (add-headers), before
+	// a location's own header settings.
+	ProxySetHeaders []TemplateHeader
+	AddHeaders      []TemplateHeader
+	// HideHeaders are removed from upstream responses (hide-headers),
+	// canonical names.
+	HideHeaders []string
+	// AllowBackendServerHeader keeps the upstream's Server header.
+	AllowBackendServerHeader bool
+	// DropUnderscoreHeaders drops request headers whose name has an
+	// underscore (enable-underscores-in-headers off with
+	// ignore-invalid-headers on, nginx's defaults).
+	DropUnderscoreHeaders bool
+	// AddOriginalURIHeader sends X-Original-URI upstream.
+	AddOriginalURIHeader bool
+	// NoRequestIDGeneration: only a client's X-Request-ID is used
+	// (generate-request-id false).
+	NoRequestIDGeneration bool
+	// EnableRealIP takes the client address from ForwardedForHeader of
+	// TrustedProxies without trusting the other forwarded headers.
+	EnableRealIP bool
+	// BlockReferers are answered 403 on every host.
+	BlockReferers []StringMatch
+	// DisableAccessLog turns the access log off; SkipAccessLogURIs leave
+	// out requests whose request URI matches.
+	DisableAccessLog  bool
+	SkipAccessLogURIs []StringMatch
+	// AccessLogDefaultBackend logs the requests of ingress-nginx's
+	// default server: a host no Ingress names (without a catch-all path
+	// for it); off by default.
+	AccessLogDefaultBackend bool
 }
 
 // StringMatch is an nginx map source value: an exact string compared

@@ -169,6 +169,9 @@ type ServerTLS struct {
 	SessionTimeout time.Duration
 	// DisableHTTP2 stops offering h2 by ALPN (use-http2: false).
 	DisableHTTP2 bool
+	// RejectUnknownSNI refuses handshakes whose SNI names no host of the
+	// configuration, or that send none (ssl-reject-handshake).
+	RejectUnknownSNI bool
 }
 
 // DefaultServerTLS is TLS 1.2 and 1.3 with ECDHE+AEAD suites (the Go-

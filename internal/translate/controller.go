@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/controllerconfig"
@@ -44,6 +45,7 @@ func (t *translator) loadControllerConfig() {
 	t.ctrl = c
 	t.diags = append(t.diags, ds...)
 	t.cfg.Global = globalSettings(&c)
+	t.globalHeaders(&c, t.cfg.Global)
 	t.cfg.ServerTLS = serverTLS(&c)
 	t.cfg.Clients = clientLimits(&c)
 }
@@ -57,6 +59,7 @@ func clientLimits(c *controllerconfig.Config) *routecfg.ClientLimits {
 	l.KeepAliveRequests = c.KeepAliveRequests
 	l.MaxConnections = c.MaxWorkerConnections
 	l.ProxyProtocol, l.ProxyProtocolTimeout = c.UseProxyProtocol, c.ProxyProtocolHeaderTimeout
+	l.HTTP2MaxConcurrentStreams = c.HTTP2MaxConcurrentStreams
 	return &l
 }
 
@@ -73,6 +76,28 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 		BlockCIDRs:              c.BlockCIDRs,
 		ServerTokens:            c.ServerTokens,
 		LogFormat:               &c.LogFormat,
+
+		AllowBackendServerHeader: c.AllowBackendServerHeader,
+		DropUnderscoreHeaders:    !c.EnableUnderscoresInHeaders && c.IgnoreInvalidHeaders,
+		AddOriginalURIHeader:     c.ProxyAddOriginalURIHeader,
+		NoRequestIDGeneration:    !c.GenerateRequestID,
+		EnableRealIP:             c.EnableRealIP,
+		DisableAccessLog:         c.DisableAccessLog,
+		AccessLogDefaultBackend:  c.EnableAccessLogForDefaultBackend,
+	}
+	for _, h := range c.HideHeaders {
+		g.HideHeaders = append(g.HideHeaders, http.CanonicalHeaderKey(h))
+	}
+	// Validated by their keys (controllerconfig.ValidStringMatch).
+	for _, r := range c.BlockReferers {
+		if m, err := routecfg.NewStringMatch(r); err == nil {
+			g.BlockReferers = append(g.BlockReferers, m)
+		}
+	}
+	for _, u := range c.SkipAccessLogURLs {
+		if m, err := routecfg.NewStringMatch(u); err == nil {
+			g.SkipAccessLogURIs = append(g.SkipAccessLogURIs, m)
+		}
 	}
 	for _, ua := range c.BlockUserAgents {
 		m, err := routecfg.NewStringMatch(ua)

@@ -42,9 +42,40 @@ type hostHTTP struct {
 // refusedIngress applies annotations-risk-level and
 // allow-snippet-annotations: an Ingress that breaks them is not served.
 func (t *translator) refusedIngress(ing *networkingv1.Ingress) bool {
+	if t.blockedWord(ing) {
+		return true
+	}
 	ds := annotations.Gate(t.opts.AnnotationPrefix, ing.Annotations, t.ref(ing), registry.Known(), t.ctrl.AnnotationsRiskLevel, t.ctrl.AllowSnippetAnnotations)
 	t.diags = append(t.diags, ds...)
 	return len(ds) > 0
+}
+
+// blockedWord applies annotation-value-word-blocklist: an Ingress with an
+// annotation (of the prefix) whose value contains a listed word is not
+// served, as ingress-nginx skips it. Words are matched case-sensitively,
+// as there.
+func (t *translator) blockedWord(ing *networkingv1.Ingress) bool {
+	words := t.ctrl.AnnotationValueWordBlocklist
+	if len(words) == 0 {
+		return false
+	}
+	prefix := t.opts.AnnotationPrefix
+	if prefix == "" {
+		prefix = annotations.DefaultPrefix
+	}
+	for _, k := range sortedKeys(ing.Annotations) {
+		if !strings.HasPrefix(k, prefix+"/") {
+			continue
+		}
+		for _, w := range words {
+			if strings.Contains(ing.Annotations[k], w) {
+				t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: "AnnotationValueBlocked", Field: "metadata.annotations." + k,
+					Message: fmt.Sprintf("annotation %s contains %q, a word of the controller ConfigMap's annotation-value-word-blocklist; the Ingress is not served", k, w)})
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // httpPolicies fills the HTTP behaviour families of p; it reports whether
@@ -63,7 +94,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 		p.Redirect = rd.Redirect
 	}
 	p.CORS = cors.Parse(r)
-	p.Access = ipaccess.Parse(r, t.ctrl.WhitelistSourceRange)
+	p.Access = ipaccess.ParseDefaults(r, t.ctrl.WhitelistSourceRange, t.ctrl.DenylistSourceRange)
 	if p.Access != nil && p.Access.Denied != "" {
 		deny(p.Access.Denied)
 	}
@@ -75,7 +106,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 	p.ErrorPages = t.errorPages(r, ing)
 	p.Headers = t.headers(r, ing, deny)
 	p.Logging = logs.Parse(r)
-	p.ProxyRewrite = proxyrewrite.Parse(r)
+	p.ProxyRewrite = proxyrewrite.ParseDefaults(r, t.ctrl.ProxyCookieDomain, t.ctrl.ProxyCookiePath)
 	p.Tracing = t.tracingAnnotations(r)
 
 	hh := &hostHTTP{appRoot: rd.AppRoot, fromToWWW: rd.FromToWWW, aliases: serveralias.Parse(r)}

@@ -82,7 +82,7 @@ func (t *translator) trafficPolicies(r *annotations.Reader, ing *networkingv1.In
 	if _, set := r.Raw("load-balance"); p.Balance != nil && !set {
 		p.Balance.Algorithm = def.Balance
 	}
-	p.Limits = ratelimit.Parse(r)
+	p.Limits = ratelimit.ParseDefaults(r, t.ctrl.LimitRate, t.ctrl.LimitRateAfter)
 	p.Body = buffering.Parse(r, def.Body)
 	p.Timeouts = timeouts.Parse(r, def.Timeouts)
 	if p.Timeouts != nil && t.ctrl.RetryNonIdempotent && p.Timeouts.Next != 0 {

@@ -25,5 +25,6 @@ func serverTLS(c *controllerconfig.Config) *routecfg.ServerTLS {
 		p.SessionTimeout = c.SSLSessionTimeout
 	}
 	p.DisableHTTP2 = !c.UseHTTP2
+	p.RejectUnknownSNI = c.SSLRejectHandshake
 	return p
 }

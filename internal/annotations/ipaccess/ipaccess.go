@@ -25,7 +25,13 @@ var Keys = []annotations.Key{
 // Parse reads the family; def is the ConfigMap's whitelist-source-range.
 // nil when nothing applies.
 func Parse(r *annotations.Reader, def []netip.Prefix) *routecfg.Access {
-	a := &routecfg.Access{Allow: def}
+	return ParseDefaults(r, def, nil)
+}
+
+// ParseDefaults is Parse with the ConfigMap's denylist-source-range too:
+// each default applies where the Ingress does not set its own list.
+func ParseDefaults(r *annotations.Reader, allow, deny []netip.Prefix) *routecfg.Access {
+	a := &routecfg.Access{Allow: allow, Deny: deny}
 	if name, v, ok := r.First("allowlist-source-range", "whitelist-source-range"); ok {
 		p, err := annotations.ParseCIDRs(v)
 		if err != nil {

@@ -36,11 +36,22 @@ var (
 )
 
 // Parse reads the family; nil when nothing is rewritten.
-func Parse(r *annotations.Reader) *routecfg.ProxyRewrite {
+func Parse(r *annotations.Reader) *routecfg.ProxyRewrite { return ParseDefaults(r, nil, nil) }
+
+// ParseDefaults is Parse with the controller ConfigMap's
+// proxy-cookie-domain and proxy-cookie-path (see ParseCookieDefault) used
+// where the Ingress does not set its own, as ingress-nginx.
+func ParseDefaults(r *annotations.Reader, cookieDomain, cookiePath *routecfg.TextRewrite) *routecfg.ProxyRewrite {
 	p := &routecfg.ProxyRewrite{
 		Redirect:     redirect(r),
 		CookieDomain: pair(r, "proxy-cookie-domain", basicChars, true),
 		CookiePath:   pair(r, "proxy-cookie-path", urlChars, false),
+	}
+	if _, set := r.Raw("proxy-cookie-domain"); !set {
+		p.CookieDomain = cookieDomain
+	}
+	if _, set := r.Raw("proxy-cookie-path"); !set {
+		p.CookiePath = cookiePath
 	}
 	if p.Redirect == nil && p.CookieDomain == nil && p.CookiePath == nil {
 		return nil
@@ -118,6 +129,31 @@ func pair(r *annotations.Reader, key string, chars *regexp.Regexp, domain bool) 
 		return nil
 	}
 	return t
+}
+
+// ParseCookieDefault checks a controller ConfigMap value of
+// proxy-cookie-domain (domain) or proxy-cookie-path with the annotation's
+// rules; nil for "off".
+func ParseCookieDefault(v string, domain bool) (*routecfg.TextRewrite, error) {
+	chars := urlChars
+	if domain {
+		chars = basicChars
+	}
+	if v == "off" {
+		return nil, nil
+	}
+	if !chars.MatchString(strings.ReplaceAll(v, " ", "")) {
+		return nil, fmt.Errorf("characters outside what ingress-nginx accepts (letters, digits, - . _ ~ / : and for paths ? & =; no variables)")
+	}
+	f := strings.Fields(v)
+	if len(f) != 2 {
+		return nil, fmt.Errorf(`expected "off" or two words: the text to replace and its replacement`)
+	}
+	from := f[0]
+	if domain && !strings.HasPrefix(from, "~") {
+		from = strings.TrimPrefix(from, ".")
+	}
+	return rewrite(from, f[1], domain)
 }
 
 func rewrite(from, to string, caseless bool) (*routecfg.TextRewrite, error) {

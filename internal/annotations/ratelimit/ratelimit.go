@@ -37,14 +37,19 @@ var Keys = []annotations.Key{
 }
 
 // Parse reads the family; nil when no limit is set.
-func Parse(r *annotations.Reader) *routecfg.Limits {
+func Parse(r *annotations.Reader) *routecfg.Limits { return ParseDefaults(r, 0, 0) }
+
+// ParseDefaults is Parse with the controller ConfigMap's limit-rate and
+// limit-rate-after (KiB/s, KiB) used where the Ingress sets none or an
+// invalid one, as ingress-nginx.
+func ParseDefaults(r *annotations.Reader, defRate, defAfter int) *routecfg.Limits {
 	const maxInt = math.MaxInt32
 	rps, _ := nginxval.Int(r, "limit-rps", 0, 0, maxInt)
 	rpm, _ := nginxval.Int(r, "limit-rpm", 0, 0, maxInt)
 	conn, _ := nginxval.Int(r, "limit-connections", 0, 0, maxInt)
 	mult, _ := nginxval.Int(r, "limit-burst-multiplier", DefaultBurstMultiplier, 0, 1000)
-	rate, _ := nginxval.Int(r, "limit-rate", 0, 0, maxInt)
-	after, _ := nginxval.Int(r, "limit-rate-after", 0, 0, maxInt)
+	rate, _ := nginxval.Int(r, "limit-rate", defRate, 0, maxInt)
+	after, _ := nginxval.Int(r, "limit-rate-after", defAfter, 0, maxInt)
 	allowKey := "limit-allowlist"
 	allowRaw, hasAllow := r.Raw(allowKey)
 	if !hasAllow {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,9 @@ type serverTable struct {
 	base     *tls.Config
 	exact    map[string]*tls.Config
 	wildcard map[string]*tls.Config
+	// known holds every host of the configuration when unknown names are
+	// refused (ssl-reject-handshake); nil otherwise.
+	known, knownWild map[string]bool
 }
 
 // NewServer returns a Server that takes certificates from store. now is
@@ -65,10 +69,20 @@ func (s *Server) Apply(cfg *routecfg.Config) {
 	s.tickets.setTimeout(pol.SessionTimeout)
 	base := s.build(pol)
 	t := &serverTable{base: base, exact: map[string]*tls.Config{}, wildcard: map[string]*tls.Config{}}
+	if pol.RejectUnknownSNI {
+		t.known, t.knownWild = map[string]bool{}, map[string]bool{}
+	}
 	if cfg != nil {
 		for _, vh := range cfg.VirtualHosts {
 			if vh == nil {
 				continue
+			}
+			if t.known != nil {
+				if key, wild, ok := hostKey(vh.Host); ok && wild {
+					t.knownWild[key] = true
+				} else if ok {
+					t.known[key] = true
+				}
 			}
 			mtls := vh.ClientAuth != nil && vh.ClientAuth.CAs != nil
 			if !mtls && len(vh.TLSCipherSuites) == 0 {
@@ -123,11 +137,19 @@ func (s *Server) build(p *routecfg.ServerTLS) *tls.Config {
 	return c
 }
 
+// errUnknownName refuses a handshake under ssl-reject-handshake.
+var errUnknownName = errors.New("ssl-reject-handshake: the client names no served host")
+
 // GetConfigForClient is for tls.Config.GetConfigForClient.
 func (s *Server) GetConfigForClient(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 	t := s.table.Load()
 	if c, ok := lookup(t.exact, t.wildcard, hello.ServerName); ok {
 		return c, nil
+	}
+	if t.known != nil {
+		if _, ok := lookup(t.known, t.knownWild, hello.ServerName); !ok {
+			return nil, errUnknownName
+		}
 	}
 	return t.base, nil
 }

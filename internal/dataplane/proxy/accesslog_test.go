@@ -37,6 +37,8 @@ func TestAccessLogDefaultFormat(t *testing.T) {
 		Source: routecfg.Source{Namespace: "ns", Ingress: "ing-canary", Service: "b", Port: "8080"}}}
 	cfg := config([]*routecfg.Pool{pool("a", addr(a)), pool("b", addr(b))},
 		&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{rt}})
+	// The unknown host's line needs enable-access-log-for-default-backend.
+	cfg.Global = &routecfg.Global{AccessLogDefaultBackend: true}
 	f := newFixture(t, cfg, false, func(o *Options, _ *upstream.TransportOptions) { o.AccessLogJSON = false })
 	f.get(t, "foo.com", "/x?q=1", "User-Agent", "ua\"1", "X-Request-ID", "rid-1")
 	f.get(t, "foo.com", "/c", "X-Canary", "always", "Referer", "https://r.example/")

@@ -57,7 +57,11 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 	hdr["X-Real-Ip"] = vals[0:1:1]
 	hdr["X-Forwarded-Host"] = vals[1:2:2]
 	hdr["X-Forwarded-Port"] = vals[2:3:3]
-	hdr["X-Request-Id"] = vals[3:4:4]
+	if st.reqID != "" {
+		hdr["X-Request-Id"] = vals[3:4:4]
+	} else {
+		delete(hdr, "X-Request-Id") // proxy_set_header with an empty value
+	}
 	proto := valHTTP
 	if https {
 		proto = valHTTPS
@@ -86,6 +90,9 @@ func (h *Handler) modifyResponse(res *http.Response) error {
 		// The upgraded response is written on the hijacked connection,
 		// past our ResponseWriter; record it for the access log here.
 		st.rw.status = http.StatusSwitchingProtocols
+	}
+	if g := st.http.global; g != nil {
+		globalResponse(g, st, res.Header)
 	}
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ProxyRewrite != nil {
 		rewriteResponseHeaders(st.rt.Policy.ProxyRewrite, res.Header)

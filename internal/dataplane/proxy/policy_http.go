@@ -340,18 +340,24 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 	g := hs.global
 	if pc := proxiedConn(r); pc != nil && g != nil && hs.proxyProtocol(r, pc, g) {
 		// the client address came from the PROXY header (proxyprotocol.go)
-	} else if g != nil && g.UseForwardedHeaders {
+	} else if g != nil && (g.UseForwardedHeaders || g.EnableRealIP) {
 		hs.trusted = routecfg.ContainsAddr(g.TrustedProxies, hs.client)
-		if hs.trusted {
+		if hs.trusted && g.UseForwardedHeaders {
 			hs.trustForwarded(r)
+		}
+		if hs.trusted {
 			hs.client = realIP(r.Header.Get(g.ForwardedForHeader), hs.client, g.TrustedProxies)
 		}
 	}
-	if g != nil && (len(g.BlockCIDRs) > 0 || len(g.BlockUserAgents) > 0) {
+	if g != nil && (len(g.BlockCIDRs) > 0 || len(g.BlockUserAgents) > 0 || len(g.BlockReferers) > 0) {
 		blocked := routecfg.ContainsAddr(g.BlockCIDRs, hs.client)
 		ua := r.Header.Get("User-Agent")
 		for _, m := range g.BlockUserAgents {
 			blocked = blocked || m.Match(ua)
+		}
+		ref := r.Header.Get("Referer")
+		for _, m := range g.BlockReferers {
+			blocked = blocked || m.Match(ref)
 		}
 		if blocked {
 			h.local(st, http.StatusForbidden)
@@ -540,6 +546,11 @@ func (h *Handler) decorate(st *reqState, hdr http.Header, code int) {
 		// responseWriter.
 		hdr["Server"] = st.rw.server
 	}
+	if g := st.http.global; g != nil {
+		for _, x := range g.AddHeaders {
+			h.setTemplate(hdr, x, st)
+		}
+	}
 	var vhh, rth *routecfg.Headers
 	if st.vh != nil && st.vh.Policy != nil {
 		vhh = st.vh.Policy.Headers
@@ -611,9 +622,22 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 		if p := in.Header.Get("X-Forwarded-Port"); p != "" && hs.trusted {
 			hdr["X-Forwarded-Port"] = []string{p}
 		}
+	} else if g != nil && g.EnableRealIP {
+		// realip alone: $remote_addr is the client from the header; the
+		// other forwarded headers stay moat's own.
+		client := []string{hs.client.String()}
+		hdr["X-Forwarded-For"], hdr["X-Real-Ip"] = client, client
 	}
 	if prior := in.Header.Get("X-Forwarded-For"); prior != "" {
 		hdr["X-Original-Forwarded-For"] = []string{prior}
+	}
+	if g := hs.global; g != nil {
+		if g.AddOriginalURIHeader {
+			hdr["X-Original-Uri"] = []string{in.RequestURI}
+		}
+		for _, x := range g.ProxySetHeaders {
+			h.setTemplate(hdr, x, st)
+		}
 	}
 	if prior := in.Header.Get("X-Forwarded-Host"); prior != "" {
 		// ingress-nginx passes the client's value on (kubernetes/ingress-nginx#12999).

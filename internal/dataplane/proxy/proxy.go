@@ -275,13 +275,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st.rw.server = h.server.value(st.http.global)
+	if g := st.http.global; g != nil && g.DropUnderscoreHeaders {
+		dropUnderscoreHeaders(r.Header)
+	}
+	// Templates in global response headers may name request variables
+	// on answers given before applyEarly (connection limits).
+	st.http.req = r
 	// Match on the normalised path, as nginx does ($uri); the upstream
 	// still gets the request URI as sent unless a rewrite applies.
 	path := cleanPath(r.URL.Path)
 	vh, rt := table.Lookup(r.Host, path)
 	st.vh, st.rt = vh, rt
 	st.obs.uri = path
-	st.reqID = requestID(r)
+	if g := st.http.global; g != nil && g.NoRequestIDGeneration {
+		st.reqID = clientRequestID(r)
+	} else {
+		st.reqID = requestID(r)
+	}
 	if tracer != nil && traced != nil {
 		h.traceStart(st, r, tracer, traced, path)
 	}
@@ -382,7 +392,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if h.metrics != nil {
 		h.observe(st, r, start, end, status)
 	}
-	if h.accessLog != nil && accessLogged(st) {
+	if h.accessLog != nil && accessLogged(st) && globallyLogged(st.http.global, r) && (st.vh != nil && (st.vh.Host != "" || st.rt != nil) || defaultBackendLogged(st.http.global)) {
 		h.writeAccessLog(st, r, start, end, status)
 	}
 	if st.trace.span != nil {

@@ -191,6 +191,15 @@ func requestID(r *http.Request) string {
 	return string(out[:])
 }
 
+// clientRequestID is the client's X-Request-ID, or "" (generate-request-id
+// false: ingress-nginx's $req_id is then empty without one).
+func clientRequestID(r *http.Request) string {
+	if v := r.Header["X-Request-Id"]; len(v) > 0 && validRequestID(v[0]) {
+		return v[0]
+	}
+	return ""
+}
+
 // validRequestID accepts visible ASCII only, so a logged or forwarded ID
 // cannot carry spaces, quotes or control characters.
 func validRequestID(s string) bool {

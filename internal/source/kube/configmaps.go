@@ -35,6 +35,36 @@ import (
 // References count from every watched Ingress, whatever its class: which
 // Ingresses moat serves is translate's decision, taken later.
 
+// The controller ConfigMap names ConfigMaps too (proxy-set-headers,
+// add-headers: "namespace/name", any namespace, as ingress-nginx); they
+// are watched the same way, owned by the controller ConfigMap, so a
+// change of either key starts and stops the right watches.
+
+// controllerConfigMapKeys are the controller ConfigMap keys whose value
+// names a ConfigMap.
+var controllerConfigMapKeys = []string{"proxy-set-headers", "add-headers"}
+
+// controllerOwner is the owner key of the references of the controller
+// ConfigMap nn in refWatcher (Ingress owners are "namespace/name").
+func controllerOwner(nn string) string { return "configmap:" + nn }
+
+// ControllerConfigMapRefs returns the "namespace/name" keys of the
+// ConfigMaps that a controller ConfigMap's data names; values that cannot
+// be ConfigMap names are left to translate, which reports them.
+func ControllerConfigMapRefs(data map[string]string) []string {
+	var out []string
+	for _, k := range controllerConfigMapKeys {
+		ns, name, ok := strings.Cut(strings.TrimSpace(data[k]), "/")
+		if !ok || len(validation.IsDNS1123Label(ns)) > 0 || len(validation.IsDNS1123Subdomain(name)) > 0 {
+			continue
+		}
+		if key := ns + "/" + name; !contains(out, key) {
+			out = append(out, key)
+		}
+	}
+	return out
+}
+
 // configMapAnnotations are the annotations whose value names a ConfigMap
 // ("name" or "namespace/name" in the Ingress's own namespace).
 var configMapAnnotations = []string{"custom-headers", "auth-proxy-set-headers", "fastcgi-params-configmap"}
@@ -137,8 +167,12 @@ func (w *refWatcher) start(ctx context.Context) {
 // ConfigMap missing). It returns the keys no Ingress references any more;
 // the caller releases them after storing the Ingress.
 func (w *refWatcher) ingress(ing *networkingv1.Ingress) []string {
-	refs := ConfigMapRefs(ing, w.s.opts.AnnotationPrefix)
-	nn := ing.Namespace + "/" + ing.Name
+	return w.set(ing.Namespace+"/"+ing.Name, ConfigMapRefs(ing, w.s.opts.AnnotationPrefix))
+}
+
+// set records owner's references (an Ingress's "namespace/name", or
+// controllerOwner for a controller ConfigMap), as ingress does.
+func (w *refWatcher) set(nn string, refs []string) []string {
 	w.mu.Lock()
 	old := w.byIngress[nn]
 	if len(refs) == 0 {

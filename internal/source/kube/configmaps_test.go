@@ -192,3 +192,19 @@ func ingNames(sn *store.Snapshot) string {
 	}
 	return b.String()
 }
+
+func TestControllerConfigMapRefs(t *testing.T) {
+	got := ControllerConfigMapRefs(map[string]string{
+		"proxy-set-headers": " ingress-nginx/custom-headers ",
+		"add-headers":       "ingress-nginx/custom-headers",
+		"hide-headers":      "other/ignored",
+	})
+	if len(got) != 1 || got[0] != "ingress-nginx/custom-headers" {
+		t.Errorf("refs = %v", got)
+	}
+	for _, bad := range []string{"no-namespace", "Bad_NS/x", "ns/", "/name"} {
+		if got := ControllerConfigMapRefs(map[string]string{"add-headers": bad}); len(got) != 0 {
+			t.Errorf("%q: refs = %v", bad, got)
+		}
+	}
+}

@@ -151,7 +151,7 @@ func New(opts Options) (*Source, error) {
 		if !ok {
 			return nil, fmt.Errorf("kube source: configmap %q: want namespace/name", nn)
 		}
-		s.add("ConfigMap", &corev1.ConfigMap{}, s.listWatch(
+		s.addControllerConfigMap(nn, s.listWatch(
 			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 				return c.CoreV1().ConfigMaps(ns).List(ctx, o)
 			},
@@ -210,6 +210,26 @@ func (s *Source) addIngress(lw cache.ListerWatcher) {
 		func(k store.Key) {
 			s.opts.Store.Delete(k)
 			s.refs.release(s.refs.deleted(k.Namespace + "/" + k.Name))
+		})
+}
+
+// addControllerConfigMap is add for a controller ConfigMap: the
+// ConfigMaps its proxy-set-headers and add-headers name are watched
+// before it is stored, and released when it stops naming them.
+func (s *Source) addControllerConfigMap(nn string, lw cache.ListerWatcher) {
+	owner := controllerOwner(nn)
+	s.addWith("ConfigMap", &corev1.ConfigMap{}, lw,
+		func(obj any) {
+			var gone []string
+			if cm, ok := obj.(*corev1.ConfigMap); ok {
+				gone = s.refs.set(owner, ControllerConfigMapRefs(cm.Data))
+			}
+			s.upsert(obj)
+			s.refs.release(gone)
+		},
+		func(k store.Key) {
+			s.opts.Store.Delete(k)
+			s.refs.release(s.refs.deleted(owner))
 		})
 }
 
