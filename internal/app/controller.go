@@ -28,6 +28,7 @@ import (
 	"github.com/moat-ingress/moat/internal/status"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/waf"
 )
 
 // ControllerConfig is everything `moat controller` takes.
@@ -137,6 +138,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		ConfigMap:             c.ConfigMap,
 		AnnotationPrefix:      c.AnnotationsPrefix,
 		Certs:                 translate.NewCertCache(),
+		WAF:                   waf.NewCache(),
 		EnableSSLPassthrough:  c.EnableSSLPassthrough,
 		Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin},
 	}

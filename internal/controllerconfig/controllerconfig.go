@@ -137,6 +137,12 @@ type Config struct {
 	// Ingress sets enable-global-auth: "false" or its own auth-url.
 	GlobalAuth GlobalAuth
 
+	// The web application firewall (enable-modsecurity,
+	// enable-owasp-modsecurity-crs, modsecurity-snippet): see internal/waf.
+	EnableModsecurity    bool
+	EnableOWASPCoreRules bool
+	ModsecuritySnippet   string
+
 	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
 	// bound, as nginx's worker_shutdown_timeout 0.
 	WorkerShutdownTimeout time.Duration
@@ -220,6 +226,8 @@ var keys = []Key{
 		c.CustomHTTPErrors = codes
 		return err
 	}},
+	{"enable-modsecurity", "false", "Run the web application firewall (Coraza, ModSecurity's rule language) on every location, with modsecurity-snippet or else the default ModSecurity configuration (SecRuleEngine DetectionOnly: rules log, nothing is blocked); an Ingress's enable-modsecurity: \"false\" turns it off there.", boolean(func(c *Config) *bool { return &c.EnableModsecurity })},
+	{"enable-owasp-modsecurity-crs", "false", "With enable-modsecurity, add the OWASP Core Rule Set (v4.25.0, embedded) to every location's WAF.", boolean(func(c *Config) *bool { return &c.EnableOWASPCoreRules })},
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
 		if !validHeaderName(v) {
@@ -303,6 +311,10 @@ var keys = []Key{
 		if n > 0 {
 			return note{fmt.Sprintf("moat allows %d client connections in all; ingress-nginx allows that many per worker process (one per CPU by default)", n)}
 		}
+		return nil
+	}},
+	{"modsecurity-snippet", "", "With enable-modsecurity, SecLang rules for every location, in place of the default configuration; run by Coraza, never templated. Directives that reach files, programs or the network are refused (see modsecurity-snippet in docs/annotations.md): a refused or broken snippet makes every WAF location answer 503 until fixed.", func(c *Config, v string) error {
+		c.ModsecuritySnippet = v
 		return nil
 	}},
 	{"no-auth-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one gets no authentication (auth-url, global-auth-url, basic auth), so ACME HTTP-01 challenges pass; the path of the Ingress, not of the request, as ingress-nginx.", func(c *Config, v string) error {

@@ -18,6 +18,8 @@ type RoutePolicy struct {
 	Logging      *Logging
 	// ProxyRewrite is proxy-redirect-*, proxy-cookie-domain and -path.
 	ProxyRewrite *ProxyRewrite
+	// WAF is enable-modsecurity and its companions (waf.go).
+	WAF *WAF
 
 	// Traffic families (see policy_traffic.go in translate and proxy).
 	Canary   *Canary

@@ -75,6 +75,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 	p.Headers = t.headers(r, ing, deny)
 	p.Logging = logs.Parse(r)
 	p.ProxyRewrite = proxyrewrite.Parse(r)
+	p.WAF = t.wafPolicy(r, ing, deny)
 
 	hh := &hostHTTP{appRoot: rd.AppRoot, fromToWWW: rd.FromToWWW, aliases: serveralias.Parse(r)}
 	if v, ok := r.Raw("server-snippet"); ok {
@@ -100,7 +101,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 		p.Access.Denied = denied
 	}
 	return p.Redirect != nil || p.CORS != nil || p.Access != nil || p.BasicAuth != nil || p.ExternalAuth != nil ||
-		p.ErrorPages != nil || p.Headers != nil || p.Logging != nil || p.ProxyRewrite != nil
+		p.ErrorPages != nil || p.Headers != nil || p.Logging != nil || p.ProxyRewrite != nil || p.WAF != nil
 }
 
 func (t *translator) annDiag(r *annotations.Reader, key string, sev diag.Severity, reason, msg string) {

@@ -20,6 +20,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/headers"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
 	"github.com/moat-ingress/moat/internal/annotations/logs"
+	"github.com/moat-ingress/moat/internal/annotations/modsecurity"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
@@ -69,6 +70,7 @@ func Families() []Family {
 		{"proxyrewrite", proxyrewrite.Keys},
 		{"logs", logs.Keys},
 		{"snippet", snippet.Keys},
+		{"modsecurity", modsecurity.Keys},
 		{"unsupported", unsupported.Keys},
 	}
 }

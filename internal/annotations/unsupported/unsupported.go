@@ -10,7 +10,6 @@ func refused(name, why string) annotations.Key {
 }
 
 const (
-	noWAF    = "moat has no web application firewall; ModSecurity is an nginx module."
 	noOTel   = "moat does not export traces; use its access log and Prometheus metrics."
 	noRaw    = "Raw nginx configuration: moat never takes nginx directives, and it has no TCP/UDP stream proxy."
 	noPush   = "HTTP/2 server push is deprecated and removed from browsers; moat does not push."
@@ -19,10 +18,6 @@ const (
 
 // Keys is the table.
 var Keys = []annotations.Key{
-	refused("enable-modsecurity", noWAF),
-	refused("enable-owasp-core-rules", noWAF),
-	refused("modsecurity-transaction-id", noWAF),
-	refused("modsecurity-snippet", noWAF),
 	refused("enable-opentelemetry", noOTel),
 	refused("opentelemetry-trust-incoming-span", noOTel),
 	refused("opentelemetry-operation-name", noOTel),
