@@ -13,6 +13,7 @@ import (
 // block closed by a line starting with one (parser.go's parseString).
 type directive struct {
 	name string // lower case
+	orig string // as written
 	args string // the rest of the line
 	text string // the physical lines, for moving the directive as written
 }
@@ -48,7 +49,7 @@ func split(src string) ([]directive, error) {
 		logical.WriteString(line)
 		l := logical.String()
 		name, args, _ := strings.Cut(l, " ")
-		out = append(out, directive{name: strings.ToLower(name), args: strings.TrimSpace(args), text: raw.String()})
+		out = append(out, directive{name: strings.ToLower(name), orig: name, args: strings.TrimSpace(args), text: raw.String()})
 		logical.Reset()
 		raw.Reset()
 	}
@@ -143,7 +144,7 @@ func Vet(src string) error {
 }
 
 func vetOne(d directive) error {
-	shown := clip(strings.TrimSpace(d.name + " " + d.args))
+	shown := clip(strings.TrimSpace(d.orig + " " + d.args))
 	if why, ok := refusedDirectives[d.name]; ok {
 		return &Refusal{shown, why}
 	}
