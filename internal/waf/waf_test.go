@@ -29,9 +29,9 @@ func TestVet(t *testing.T) {
 		}
 	}
 	refused := map[string]string{
-		"Include /etc/passwd":                                         "include /etc/passwd",
-		"Include /etc/nginx/owasp-modsecurity-crs/plugins/x.conf":     "include",
-		"Include *.conf":                                              "include",
+		"Include /etc/passwd": "include /etc/passwd",
+		"Include /etc/nginx/owasp-modsecurity-crs/plugins/x.conf": "include",
+		"Include *.conf": "include",
 		"SecRemoteRules key https://example.com/rules.conf":           "secremoterules",
 		"SecAuditLog /var/log/modsec_audit.log":                       "secauditlog",
 		"SecAuditLogType Concurrent":                                  "secauditlogtype",
@@ -155,11 +155,11 @@ func TestCRS(t *testing.T) {
 		t.Error("the same text compiled twice")
 	}
 	for uri, blocked := range map[string]bool{
-		"/?id=1' OR '1'='1":                   true,
+		"/?id=1' OR '1'='1":                      true,
 		"/?q=1 UNION SELECT password FROM users": true,
-		"/?q=<script>alert(1)</script>":         true,
-		"/products?id=42&sort=price":            false,
-		"/":                                     false,
+		"/?q=<script>alert(1)</script>":          true,
+		"/products?id=42&sort=price":             false,
+		"/":                                      false,
 	} {
 		tx := e.WAF.NewTransactionWithID("t")
 		tx.ProcessConnection("127.0.0.1", 5555, "127.0.0.1", 80)
