@@ -62,13 +62,17 @@ func (t *translator) wafGlobalErr() error {
 // checkWAFGlobal reports a refused ConfigMap modsecurity-snippet (full
 // translates only: the diagnostic names the ConfigMap).
 func (t *translator) checkWAFGlobal() {
-	err := t.wafGlobalErr()
-	if err == nil {
+	if !t.ctrl.EnableModsecurity {
 		return
 	}
 	ref := diag.ObjectRef{Kind: store.KindConfigMap, Name: t.opts.ConfigMap}
 	if ns, n, ok := strings.Cut(t.opts.ConfigMap, "/"); ok {
 		ref = t.sn.Ref(store.KindConfigMap, ns, n)
+	}
+	err := t.wafGlobalErr()
+	if err == nil {
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "ModSecurityDiffers", Field: "data.enable-modsecurity", Message: wafDiffers})
+		return
 	}
 	t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ModSecuritySnippetRefused", Field: "data.modsecurity-snippet",
 		Message: fmt.Sprintf("modsecurity-snippet is refused: %v; every location with the WAF answers 503 until it is fixed, the others serve on", err)})
@@ -111,5 +115,12 @@ func (t *translator) wafPolicy(r *annotations.Reader, ing *networkingv1.Ingress,
 		deny("modsecurity rules refused")
 		return nil
 	}
+	if loc.Enable {
+		t.annDiag(r, "enable-modsecurity", diag.Info, "ModSecurityDiffers", wafDiffers)
+	}
 	return &routecfg.WAF{Engine: e, TransactionID: c.TransactionID}
 }
+
+// wafDiffers is what moat's WAF does not do as ingress-nginx's
+// ModSecurity does, said where it is enabled (moat lint shows it).
+const wafDiffers = "the WAF runs on Coraza: response bodies are not inspected (phase 4 rules, such as the Core Rule Set's data-leakage rules, do not run; moat streams responses), audit records are written only where a snippet sets SecAuditLog /dev/stdout or /dev/stderr (ingress-nginx writes files under /var/log/audit), matched rules are logged by moat, and rules need Go (RE2) regular expressions"
