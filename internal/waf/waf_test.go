@@ -178,3 +178,14 @@ func TestCRS(t *testing.T) {
 		tx.Close()
 	}
 }
+
+// TestNoTempDir: Coraza refuses to start without a writable temporary
+// directory (it keeps multipart uploads there); the error says what to
+// mount, and the rule set is refused rather than served without rules.
+func TestNoTempDir(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	_, err := compile("SecRuleEngine On")
+	if err == nil || !strings.Contains(err.Error(), "emptyDir") {
+		t.Fatalf("compile without a temporary directory: %v", err)
+	}
+}
