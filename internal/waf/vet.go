@@ -163,7 +163,7 @@ func vetOne(d directive) error {
 			return &Refusal{shown, "only Serial (to /dev/stdout or /dev/stderr) is supported: Concurrent writes files, HTTPS and Syslog send records over the network"}
 		}
 	}
-	low := strings.ToLower(d.args)
+	low := asciiLower(d.args)
 	for _, r := range refusedInLine {
 		if strings.Contains(low, r.token) {
 			return &Refusal{shown, r.why}
@@ -210,6 +210,19 @@ func lastInt(dirs []directive, name string) (int64, bool) {
 		}
 	}
 	return v, found
+}
+
+// asciiLower lowers ASCII letters only, so offsets in the result are
+// offsets in s (strings.ToLower may change the length of other runes).
+// Coraza matches operator and action names case-insensitively in ASCII.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func clip(s string) string {
