@@ -17,6 +17,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -132,9 +133,19 @@ type compiled struct {
 // NewCache returns an empty cache.
 func NewCache() *Cache { return &Cache{} }
 
-// Sweep forgets the rule sets not used since the previous sweep.
+// Sweep forgets the rule sets not used since the previous sweep. Their
+// share of Coraza's process-wide cache of compiled patterns is released
+// (Close); a configuration still serving them keeps working, since the
+// rules hold what they compiled.
 func (c *Cache) Sweep() {
 	c.mu.Lock()
+	for k, r := range c.old {
+		if _, used := c.cur[k]; !used && r.e != nil {
+			if cl, ok := r.e.WAF.(io.Closer); ok {
+				_ = cl.Close()
+			}
+		}
+	}
 	c.old, c.cur = c.cur, nil
 	c.mu.Unlock()
 }

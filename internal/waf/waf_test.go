@@ -154,6 +154,30 @@ func TestCRS(t *testing.T) {
 	if e2, _ := c.Compile(text); e2 != e {
 		t.Error("the same text compiled twice")
 	}
+	// A second rule set with the Core Rule Set shares Coraza's compiled
+	// patterns with the first.
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start = time.Now()
+	if _, err := c.Compile(text + "SecRuleRemoveById 942100\n"); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	t.Logf("a second Core Rule Set compiled in %v; heap +%.1f MiB", time.Since(start), float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/(1<<20))
+	c.Sweep()
+	c.Sweep() // both unused since: released
+	if c.Len() != 0 {
+		t.Errorf("%d rule sets kept after two sweeps without use", c.Len())
+	}
+	tx := e.WAF.NewTransactionWithID("after-close")
+	tx.ProcessURI("/?id=1' OR '1'='1", "GET", "HTTP/1.1")
+	tx.AddRequestHeader("Host", "example.com")
+	tx.ProcessRequestHeaders()
+	if it, _ := tx.ProcessRequestBody(); it == nil {
+		t.Error("an engine released from the cache stopped blocking")
+	}
+	tx.Close()
 	for uri, blocked := range map[string]bool{
 		"/?id=1' OR '1'='1":                      true,
 		"/?q=1 UNION SELECT password FROM users": true,
