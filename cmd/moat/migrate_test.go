@@ -55,7 +55,7 @@ func TestMigrationReportAPIServer(t *testing.T) {
 	}
 	class, prefix := "nginx", networkingv1.PathTypePrefix
 	ing := &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Name: "legacy", Annotations: map[string]string{"nginx.ingress.kubernetes.io/enable-modsecurity": "true"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "legacy", Annotations: map[string]string{"nginx.ingress.kubernetes.io/mirror-target": "https://mirror.example/"}},
 		Spec: networkingv1.IngressSpec{IngressClassName: &class, Rules: []networkingv1.IngressRule{{Host: "shop.example.com",
 			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
 				Path: "/", PathType: &prefix,
@@ -69,7 +69,7 @@ func TestMigrationReportAPIServer(t *testing.T) {
 	out, code := run(t, "", "lint", "--kubeconfig", kubeconfig, "--namespace", "shop", "--ingress-class", "nginx")
 	for _, want := range []string{
 		"ingress shop/legacy (class nginx): works, with warnings",
-		"annotation nginx.ingress.kubernetes.io/enable-modsecurity: not supported",
+		"annotation nginx.ingress.kubernetes.io/mirror-target: not supported",
 		"1 Ingress: 0 fully supported, 1 with warnings, 0 with errors",
 	} {
 		if !strings.Contains(out, want) {

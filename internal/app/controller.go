@@ -29,6 +29,7 @@ import (
 	"github.com/moat-ingress/moat/internal/status"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/waf"
 )
 
 // ControllerConfig is everything `moat controller` takes.
@@ -152,6 +153,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		ConfigMap:             c.ConfigMap,
 		AnnotationPrefix:      c.AnnotationsPrefix,
 		Certs:                 translate.NewCertCache(),
+		WAF:                   waf.NewCache(),
 		EnableSSLPassthrough:  c.EnableSSLPassthrough,
 		Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin, Debug: p.addrs.Debug},
 		TCPServices:           c.TCPServicesConfigMap,

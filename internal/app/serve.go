@@ -21,6 +21,7 @@ import (
 	"github.com/moat-ingress/moat/internal/source/file"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/waf"
 )
 
 // ServeConfig is everything `moat serve` takes.
@@ -136,6 +137,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			ConfigMap:             c.ConfigMap,
 			AnnotationPrefix:      c.AnnotationsPrefix,
 			Certs:                 translate.NewCertCache(),
+			WAF:                   waf.NewCache(),
 			EnableSSLPassthrough:  c.EnableSSLPassthrough,
 			Listeners:             translate.Listeners{HTTP: p.addrs.HTTP, HTTPS: p.addrs.HTTPS, Admin: p.addrs.Admin, Debug: p.addrs.Debug},
 			TCPServices:           c.TCPServicesConfigMap,

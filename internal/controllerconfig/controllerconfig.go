@@ -151,6 +151,11 @@ type Config struct {
 	ProxyProtocolHeaderTimeout time.Duration
 	// Tracing is OpenTelemetry (tracing.go).
 	Tracing Tracing
+	// The web application firewall (enable-modsecurity,
+	// enable-owasp-modsecurity-crs, modsecurity-snippet): see internal/waf.
+	EnableModsecurity    bool
+	EnableOWASPCoreRules bool
+	ModsecuritySnippet   string
 
 	// WorkerShutdownTimeout bounds the drain on shutdown; 0 means no
 	// bound, as nginx's worker_shutdown_timeout 0.
@@ -312,7 +317,9 @@ var keys = []Key{
 	{"disable-proxy-intercept-errors", "false", "true: upstream answers listed in the ConfigMap's custom-http-errors pass through (moat's own 502, 503, 504 are still replaced); locations whose Ingress sets custom-http-errors keep intercepting unless it sets disable-proxy-intercept-errors too.", boolean(func(c *Config) *bool { return &c.DisableProxyInterceptErrors })},
 	{"enable-access-log-for-default-backend", "false", "Log the requests of the default server: a host no Ingress names, or a path of the catch-all host that no Ingress path matches (off: no access log line for them, as ingress-nginx).", boolean(func(c *Config) *bool { return &c.EnableAccessLogForDefaultBackend })},
 	{"enable-brotli", "false", "Compress responses with brotli (Content-Encoding: br) for clients that accept it; preferred over gzip when both are on and accepted, as ingress-nginx's brotli module. Only 200, 403 and 404 answers without a Content-Encoding are compressed; see docs/compression.md.", boolean(func(c *Config) *bool { return &c.Compression.Brotli })},
+	{"enable-modsecurity", "false", "Run the web application firewall (Coraza, ModSecurity's rule language) on every location, with modsecurity-snippet or else the default ModSecurity configuration (SecRuleEngine DetectionOnly: rules log, nothing is blocked); an Ingress's enable-modsecurity: \"false\" turns it off there.", boolean(func(c *Config) *bool { return &c.EnableModsecurity })},
 	keyEnableOpentelemetry,
+	{"enable-owasp-modsecurity-crs", "false", "With enable-modsecurity, add the OWASP Core Rule Set (v4.25.0, embedded) to every location's WAF.", boolean(func(c *Config) *bool { return &c.EnableOWASPCoreRules })},
 	{"enable-real-ip", "false", "Take the client address from forwarded-for-header when the peer is in proxy-real-ip-cidr (nginx's realip module), without trusting X-Forwarded-Proto, -Host and -Port as use-forwarded-headers does.", boolean(func(c *Config) *bool { return &c.EnableRealIP })},
 	{"enable-serial-reloads", "false", noEffect + "serialises nginx reloads; moat never reloads, every change is applied by an atomic swap.", boolean(func(*Config) *bool { return new(bool) })},
 	{"enable-underscores-in-headers", "false", "Pass request headers whose name has an underscore; off (with ignore-invalid-headers) drops them before anything reads them, as nginx.", boolean(func(c *Config) *bool { return &c.EnableUnderscoresInHeaders })},
@@ -428,6 +435,10 @@ var keys = []Key{
 		if n > 0 {
 			return note{fmt.Sprintf("moat allows %d client connections in all; ingress-nginx allows that many per worker process (one per CPU by default)", n)}
 		}
+		return nil
+	}},
+	{"modsecurity-snippet", "", "With enable-modsecurity, SecLang rules for every location, in place of the default configuration; run by Coraza, never templated. Directives that reach files, programs or the network are refused (see modsecurity-snippet in docs/annotations.md): a refused or broken snippet makes every WAF location answer 503 until fixed.", func(c *Config, v string) error {
+		c.ModsecuritySnippet = v
 		return nil
 	}},
 	{"no-auth-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one gets no authentication (auth-url, global-auth-url, basic auth), so ACME HTTP-01 challenges pass; the path of the Ingress, not of the request, as ingress-nginx.", func(c *Config, v string) error {

@@ -8,7 +8,6 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-
 // The defaults are ingress-nginx's Go defaults (config.go NewDefault),
 // which its documentation's table repeats: AlwaysOn, parent-based.
 func TestTracingDefaults(t *testing.T) {

@@ -235,6 +235,7 @@ var codeCases = []codeCase{
 		"d.yaml": strings.ReplaceAll(svc, "web", "web2")},
 		obj: "ingress default/canary", at: "b.yaml:5"},
 	{code: "AffinityNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `session-cookie-name: route`)}, obj: "ingress default/web", at: "m.yaml:18"},
+	{code: "ModSecurityDiffers", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `enable-modsecurity: "true"`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "CORSNotEnabled", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `cors-allow-origin: https://a.example`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "AuthTypeMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-realm: Staff`)}, obj: "ingress default/web", at: "m.yaml:18"},
 	{code: "AuthTLSSecretMissing", files: map[string]string{"m.yaml": svc + "---\n" + annotate(ing("web", "a.example.com", ""), `auth-tls-verify-client: "on"`)}, obj: "ingress default/web", at: "m.yaml:18"},
@@ -348,6 +349,7 @@ var coveredElsewhere = map[string]string{
 	"StreamServicePortProtocol":    "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
 	"StreamExternalNameInvalid":    "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
 	"StreamNoReadyEndpoints":       "internal/translate golden streams*.txt (needs --tcp/udp-services-configmap and a Service)",
+	"ModSecuritySnippetRefused":    "test/e2e TestWAF and TestWAFConfigMap, internal/waf TestVet (needs allow-snippet-annotations or the controller ConfigMap)",
 }
 
 // TestCodeCases runs every case through lint and checks that the code is

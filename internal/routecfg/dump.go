@@ -94,6 +94,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		dumpTraffic(b, r.Policy)
 		dumpErrorPages(b, r)
 		dumpTracing(b, r.Policy)
+		dumpWAF(b, r.Policy)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
 	}
 }

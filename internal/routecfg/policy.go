@@ -20,6 +20,8 @@ type RoutePolicy struct {
 	ProxyRewrite *ProxyRewrite
 	// Tracing is the opentelemetry annotations (tracing.go).
 	Tracing *RouteTracing
+	// WAF is enable-modsecurity and its companions (waf.go).
+	WAF *WAF
 
 	// Traffic families (see policy_traffic.go in translate and proxy).
 	Canary   *Canary

@@ -11,6 +11,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/registry"
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/waf"
 )
 
 // FuzzAnnotations drives every annotation family's parser: two keys
@@ -39,6 +40,8 @@ func FuzzAnnotations(f *testing.F) {
 		}
 		f.Add(uint16(i), v, uint16((i*7)%len(keys)), "1")
 	}
+	// One WAF cache for every run: the Core Rule Set compiles once.
+	wafs := waf.NewCache()
 	f.Fuzz(func(t *testing.T, i uint16, v string, j uint16, w string) {
 		a, b := keys[int(i)%len(keys)], keys[int(j)%len(keys)]
 		ann := map[string]string{annotations.DefaultPrefix + "/" + a: v}
@@ -46,7 +49,7 @@ func FuzzAnnotations(f *testing.F) {
 			ann[annotations.DefaultPrefix+"/"+b] = w
 		}
 		objs := fuzzObjects(t, ann)
-		opts := Options{IngressClass: "moat", WatchWithoutClass: true, ConfigMap: "ns/cm", Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
+		opts := Options{IngressClass: "moat", WatchWithoutClass: true, ConfigMap: "ns/cm", Now: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC), WAF: wafs}
 		_, d1 := Translate(store.FromObjects(objs, nil), opts)
 		_, d2 := Translate(store.FromObjects(objs, nil), opts)
 		if len(d1) != len(d2) {

@@ -24,7 +24,7 @@ import (
 // use, and advanced in place by a successful UpdateIngresses: a caller
 // whose apply of that result fails must drop it and translate in full.
 type Incremental struct {
-	opts Options // Now and Certs zeroed
+	opts Options // Now, Certs and WAF zeroed
 	// now is the full translate's clock: UpdateIngresses judges the
 	// validity of the changed Ingresses' certificates as of it, as it
 	// keeps the others' findings.
@@ -87,7 +87,7 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 }
 
 func stateOpts(o Options) Options {
-	o.Now, o.Certs = time.Time{}, nil
+	o.Now, o.Certs, o.WAF = time.Time{}, nil, nil
 	return o
 }
 

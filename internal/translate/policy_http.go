@@ -108,6 +108,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 	p.Logging = logs.Parse(r)
 	p.ProxyRewrite = proxyrewrite.ParseDefaults(r, t.ctrl.ProxyCookieDomain, t.ctrl.ProxyCookiePath)
 	p.Tracing = t.tracingAnnotations(r)
+	p.WAF = t.wafPolicy(r, ing, deny)
 
 	hh := &hostHTTP{appRoot: rd.AppRoot, fromToWWW: rd.FromToWWW, aliases: serveralias.Parse(r)}
 	if v, ok := r.Raw("server-snippet"); ok {
@@ -133,7 +134,7 @@ func (t *translator) httpPolicies(r *annotations.Reader, ing *networkingv1.Ingre
 		p.Access.Denied = denied
 	}
 	return p.Redirect != nil || p.CORS != nil || p.Access != nil || p.BasicAuth != nil || p.ExternalAuth != nil ||
-		p.ErrorPages != nil || p.Headers != nil || p.Logging != nil || p.ProxyRewrite != nil || p.Tracing != nil
+		p.ErrorPages != nil || p.Headers != nil || p.Logging != nil || p.ProxyRewrite != nil || p.Tracing != nil || p.WAF != nil
 }
 
 func (t *translator) annDiag(r *annotations.Reader, key string, sev diag.Severity, reason, msg string) {

@@ -13,6 +13,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/waf"
 )
 
 // Options are the controller settings translate depends on.
@@ -41,6 +42,9 @@ type Options struct {
 	// answers unmatched requests and the ConfigMap's custom-http-errors
 	// (--default-backend-service), or "" for the built-in 404.
 	DefaultBackendService string
+	// WAF memoises compiled WAF rule sets across runs (the Core Rule Set
+	// takes seconds); may be nil.
+	WAF *waf.Cache
 	// Listeners are moat's own bound addresses, so that an auth-url
 	// pointing back at moat is reported (auth_self.go); zero: unknown.
 	Listeners Listeners
@@ -91,6 +95,7 @@ func newTranslator(sn *store.Snapshot, opts Options) *translator {
 func (t *translator) run() {
 	ings := t.claimedIngresses()
 	t.loadControllerConfig()
+	t.checkWAFGlobal()
 	t.defaultCertificate()
 	for _, ing := range ings {
 		t.ingress(ing)
@@ -101,6 +106,7 @@ func (t *translator) run() {
 	t.finish()
 	t.finishTracing()
 	t.certs.sweep()
+	t.wafCache().Sweep()
 }
 
 // sortedDiags returns the snapshot's diagnostics and translate's, sorted;
@@ -126,6 +132,7 @@ type translator struct {
 	// ctrl is the parsed controller ConfigMap (controller.go).
 	ctrl   controllerconfig.Config
 	http   httpState
+	waf    wafState
 	claims map[*networkingv1.Ingress]bool
 	diags  []diag.Diagnostic
 	// traffic holds canaries until every main route exists (policy_traffic.go).

@@ -164,6 +164,8 @@ func TestDefaultsMirrorDeploy(t *testing.T) {
 		{"readinessProbe", gc.ReadinessProbe, wc.ReadinessProbe},
 		{"resources", gc.Resources, wc.Resources},
 		{"env", gc.Env, wc.Env},
+		{"volumeMounts", gc.VolumeMounts, wc.VolumeMounts},
+		{"volumes", gp.Volumes, wp.Volumes},
 		{"replicas", *got.Spec.Replicas, *want.Spec.Replicas},
 		{"strategy", got.Spec.Strategy, want.Spec.Strategy},
 		{"terminationGracePeriodSeconds", *gp.TerminationGracePeriodSeconds, *wp.TerminationGracePeriodSeconds},
@@ -760,5 +762,27 @@ func TestHTTP3(t *testing.T) {
 	}
 	if _, err := Render("edge", "ingress", mustValues(t, "controller:\n  extraArgs:\n    http3: \"true\"\n")); err == nil || !strings.Contains(err.Error(), "controller.http3.enabled") {
 		t.Errorf("extraArgs.http3: %v, want a refusal naming controller.http3.enabled", err)
+	}
+}
+
+// TestTmpVolume: /tmp is always a writable emptyDir (the root file
+// system is read-only), next to the user's extraVolumes.
+func TestTmpVolume(t *testing.T) {
+	objs := render(t, "moat", "moat-system", map[string]any{"controller": map[string]any{
+		"extraVolumes":      []any{map[string]any{"name": "plugins", "emptyDir": map[string]any{}}},
+		"extraVolumeMounts": []any{map[string]any{"name": "plugins", "mountPath": "/plugins"}},
+	}})
+	var d appsv1.Deployment
+	into(t, find(t, objs, "Deployment", "moat"), &d)
+	c := container(t, &d)
+	var names, mounts []string
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		names = append(names, v.Name)
+	}
+	for _, m := range c.VolumeMounts {
+		mounts = append(mounts, m.Name+":"+m.MountPath)
+	}
+	if !slices.Equal(names, []string{"tmp", "plugins"}) || !slices.Equal(mounts, []string{"tmp:/tmp", "plugins:/plugins"}) {
+		t.Errorf("volumes %v, mounts %v", names, mounts)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/headers"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
 	"github.com/moat-ingress/moat/internal/annotations/logs"
+	"github.com/moat-ingress/moat/internal/annotations/modsecurity"
 	"github.com/moat-ingress/moat/internal/annotations/opentelemetry"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
@@ -71,6 +72,7 @@ func Families() []Family {
 		{"logs", logs.Keys},
 		{"opentelemetry", opentelemetry.Keys},
 		{"snippet", snippet.Keys},
+		{"modsecurity", modsecurity.Keys},
 		{"unsupported", unsupported.Keys},
 	}
 }

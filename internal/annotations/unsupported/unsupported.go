@@ -10,18 +10,13 @@ func refused(name, why string) annotations.Key {
 }
 
 const (
-	noWAF    = "moat has no web application firewall; ModSecurity is an nginx module."
-	noRaw    = "Raw nginx configuration: moat never takes nginx directives, and it has no TCP/UDP stream proxy."
+	noRaw    = "Raw nginx configuration: moat never takes nginx directives; TCP and UDP services come from --tcp-services-configmap and --udp-services-configmap."
 	noPush   = "HTTP/2 server push is deprecated and removed from browsers; moat does not push."
 	noMirror = "Request mirroring is not implemented; the request is served without a mirror copy."
 )
 
 // Keys is the table.
 var Keys = []annotations.Key{
-	refused("enable-modsecurity", noWAF),
-	refused("enable-owasp-core-rules", noWAF),
-	refused("modsecurity-transaction-id", noWAF),
-	refused("modsecurity-snippet", noWAF),
 	refused("stream-snippet", noRaw),
 	refused("http2-push-preload", noPush),
 	refused("mirror-target", noMirror),

@@ -97,6 +97,9 @@ func (h *Handler) modifyResponse(res *http.Response) error {
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ProxyRewrite != nil {
 		rewriteResponseHeaders(st.rt.Policy.ProxyRewrite, res.Header)
 	}
+	if st.waf.tx != nil {
+		h.wafResponse(st, res)
+	}
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ErrorPages != nil {
 		h.interceptError(st, res)
 	}

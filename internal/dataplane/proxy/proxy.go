@@ -229,6 +229,8 @@ type reqState struct {
 	backend upstream.Backend
 	// http is the HTTP families' request state (policy_http.go).
 	http httpReq
+	// waf is the WAF transaction (waf.go).
+	waf wafReq
 	// obs is what the access log and metrics report about the exchange.
 	obs observation
 	// body is the client's request body (client.go).
@@ -325,6 +327,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.trafficGate(st, r) {
 		return
 	}
+	if rt.Policy != nil && rt.Policy.WAF != nil && h.applyWAF(st, r) {
+		return
+	}
 	if rt.Policy != nil && h.applyPolicy(st, r) {
 		return
 	}
@@ -399,6 +404,9 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 		h.traceEnd(st, r, start, end, status)
 	}
 	h.trafficFinish(st)
+	if st.waf.tx != nil {
+		h.wafFinish(st, r, status)
+	}
 	*st = reqState{}
 	statePool.Put(st)
 }
