@@ -85,6 +85,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 			b.WriteString(" force-ssl-redirect")
 		}
 		dumpTraffic(b, r.Policy)
+		dumpMatch(b, r)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
 	}
 }
