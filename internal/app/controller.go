@@ -43,6 +43,7 @@ type ControllerConfig struct {
 	WatchNamespaces          []string
 	IngressClass             string
 	ControllerClass          string
+	GatewayControllerName    string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	// ConfigMap is the controller ConfigMap, "namespace/name";
@@ -132,6 +133,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	opts := translate.Options{
 		IngressClass:          c.IngressClass,
 		ControllerClass:       c.ControllerClass,
+		GatewayControllerName: c.GatewayControllerName,
 		WatchWithoutClass:     c.WatchIngressWithoutClass,
 		DefaultSSLCertificate: c.DefaultSSLCertificate,
 		ConfigMap:             c.ConfigMap,

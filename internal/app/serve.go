@@ -31,6 +31,7 @@ type ServeConfig struct {
 	DebugAddr                string
 	IngressClass             string
 	ControllerClass          string
+	GatewayControllerName    string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	HTTPSRedirectPort        int
@@ -122,6 +123,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 		Options: translate.Options{
 			IngressClass:          c.IngressClass,
 			ControllerClass:       c.ControllerClass,
+			GatewayControllerName: c.GatewayControllerName,
 			WatchWithoutClass:     c.WatchIngressWithoutClass,
 			DefaultSSLCertificate: c.DefaultSSLCertificate,
 			ConfigMap:             c.ConfigMap,

@@ -68,6 +68,8 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		fmt.Fprintf(b, "  %s %s -> ", r.Match, r.Path)
 		if r.Pool != "" {
 			b.WriteString(r.Pool)
+		} else if len(r.Backends) > 0 || r.URLRedirect != nil {
+			b.WriteString("gateway")
 		} else {
 			fmt.Fprintf(b, "status %d", r.Status)
 		}

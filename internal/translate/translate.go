@@ -37,6 +37,10 @@ type Options struct {
 	Now time.Time
 	// Certs memoises certificate parsing across runs; may be nil.
 	Certs *CertCache
+	// GatewayControllerName is matched against GatewayClass
+	// spec.controllerName (--gateway-controller-name); "" is
+	// gateway.DefaultControllerName.
+	GatewayControllerName string
 	// Listeners are moat's own bound addresses, so that an auth-url
 	// pointing back at moat is reported (auth_self.go); zero: unknown.
 	Listeners Listeners
@@ -86,6 +90,7 @@ func (t *translator) run() {
 	for _, ing := range ings {
 		t.ingress(ing)
 	}
+	t.gatewayAPI()
 	t.certHealth()
 	t.finish()
 	t.certs.sweep()
@@ -118,6 +123,8 @@ type translator struct {
 	diags  []diag.Diagnostic
 	// traffic holds canaries until every main route exists (policy_traffic.go).
 	traffic trafficState
+	// gwHosts are the Gateway API's hosts (gatewayapi.go).
+	gwHosts []*routecfg.VirtualHost
 	// refIng and refOf memoise ref for the last Ingress asked.
 	refIng *networkingv1.Ingress
 	refOf  diag.ObjectRef
