@@ -28,6 +28,7 @@ import (
 	"github.com/moat-ingress/moat/internal/status"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
 // ControllerConfig is everything `moat controller` takes.
@@ -188,6 +189,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 
 	ready := func() bool { return src.HasSynced() && loop.Applied() && p.listening.Load() }
 	adm := admin.New(p.reg, ready)
+	adm.SetGatewayStatus(func(sn *store.Snapshot) string { return gateway.Dump(translate.GatewayStatus(sn, opts)) })
 	loop.Observe = func(r reconcile.Result) {
 		adm.Observe(r)
 		writer.Observe(r)

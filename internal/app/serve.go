@@ -21,6 +21,7 @@ import (
 	"github.com/moat-ingress/moat/internal/source/file"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
 // ServeConfig is everything `moat serve` takes.
@@ -143,6 +144,9 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	ready := func() bool { return loop.Applied() && p.listening.Load() }
 	adm := admin.New(p.reg, ready)
 	loop.Observe = adm.Observe
+	adm.SetGatewayStatus(func(sn *store.Snapshot) string {
+		return gateway.Dump(translate.GatewayStatus(sn, loop.Options))
+	})
 	// The first pass runs before the listeners serve so that the first
 	// request already sees the configuration.
 	loop.Once()

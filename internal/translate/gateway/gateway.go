@@ -748,6 +748,14 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 						rt.Conditions = nil
 					}
 					rt.Backends, rt.Policy, rt.URLRedirect = b.backends, b.policy, b.redirect
+					if len(rule.BackendRefs) > 0 {
+						// Logs and metrics name the first backend.
+						br := rule.BackendRefs[0]
+						rt.Source.Service = string(br.Name)
+						if br.Port != nil {
+							rt.Source.Port = strconv.Itoa(int(*br.Port))
+						}
+					}
 					if rd := b.redirect; rd != nil && rd.Path != nil && rd.Path.Prefix {
 						rd2 := *rd
 						pm := *rd.Path
