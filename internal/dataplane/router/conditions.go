@@ -57,11 +57,20 @@ func queryValue(raw, name string) (string, bool) {
 	for raw != "" {
 		var kv string
 		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" {
+			continue
+		}
 		k, v, _ := strings.Cut(kv, "=")
-		if k != name {
-			if uk, err := url.QueryUnescape(k); err != nil || uk != name {
+		if strings.ContainsAny(k, "%+") {
+			// Compared decoded, as net/url does (no allocation otherwise).
+			uk, err := url.QueryUnescape(k)
+			if err != nil {
 				continue
 			}
+			k = uk
+		}
+		if k != name {
+			continue
 		}
 		if uv, err := url.QueryUnescape(v); err == nil {
 			return uv, true
