@@ -608,18 +608,24 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 	if len(st.Parents) == 0 {
 		return
 	}
-	reason, msg := t.rules(hr, ref, attached)
+	rr := t.rules(hr, ref, attached)
 	for i := range st.Parents {
+		ps := &st.Parents[i]
+		accepted := ps.Conditions[0].Status == metav1.ConditionTrue
+		switch {
+		case accepted && len(rr.dropped) > 0 && len(rr.dropped) == len(hr.Spec.Rules):
+			// No rule can be served: not accepted.
+			ps.Conditions[0] = t.cond("Accepted", rr.dropReason, rr.dropMsg, false, gen)
+		case accepted && len(rr.dropped) > 0:
+			ps.Conditions = append(ps.Conditions, t.cond("PartiallyInvalid", "UnsupportedValue",
+				"Dropped Rule(s): "+strings.Join(rr.dropped, "; "), true, gen))
+		}
 		c := t.cond("ResolvedRefs", "ResolvedRefs", "", true, gen)
-		if reason != "" {
-			c = t.cond("ResolvedRefs", reason, msg, false, gen)
+		if rr.refReason != "" {
+			c = t.cond("ResolvedRefs", rr.refReason, rr.refMsg, false, gen)
 		}
-		st.Parents[i].Conditions = append(st.Parents[i].Conditions, c)
-		if reason == "UnsupportedValue" && st.Parents[i].Conditions[0].Status == metav1.ConditionTrue {
-			// A rule moat cannot serve as written: not accepted.
-			st.Parents[i].Conditions[0] = t.cond("Accepted", "UnsupportedValue", msg, false, gen)
-			st.Parents[i].Conditions[1] = t.cond("ResolvedRefs", "ResolvedRefs", "", true, gen)
-		}
+		// Accepted, ResolvedRefs, then PartiallyInvalid when set.
+		ps.Conditions = slices.Insert(ps.Conditions, 1, c)
 	}
 	t.out.Status.HTTPRoutes[hr.Namespace+"/"+hr.Name] = st
 }
@@ -643,19 +649,26 @@ func (t *translator) allows(l *listener, ns string) bool {
 	return false
 }
 
-// rules builds the routes of hr on each attachment and returns the first
-// ResolvedRefs problem (reason, message), or "".
-func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached []attach) (string, string) {
-	var reason, msg string
-	seen := map[string]bool{} // a match is built once per attachment
+// ruleResult is what rules reports for the route's status.
+type ruleResult struct {
+	// refReason and refMsg are the first ResolvedRefs problem ("": none).
+	refReason, refMsg string
+	// dropped describes the rules not served; dropReason and dropMsg are
+	// the first one's.
+	dropped             []string
+	dropReason, dropMsg string
+}
+
+// rules builds the routes of hr on each attachment. A rule moat cannot
+// serve as written is dropped whole (Gateway API's "Dropped Rule"); an
+// unresolvable backend keeps its weight and answers 500.
+func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached []attach) ruleResult {
+	var rr ruleResult
 	problem := func(r, m, field string) {
-		if reason == "" || (reason != "UnsupportedValue" && r == "UnsupportedValue") {
-			reason, msg = r, m
+		if rr.refReason == "" {
+			rr.refReason, rr.refMsg = r, m
 		}
-		if !seen[r+" "+field] {
-			seen[r+" "+field] = true
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: r, Field: field, Message: m})
-		}
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: r, Field: field, Message: m})
 	}
 	type built struct {
 		backends []routecfg.Backend
@@ -669,11 +682,19 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 		rule := &hr.Spec.Rules[ri]
 		field := fmt.Sprintf("spec.rules[%d]", ri)
 		b := &rules[ri]
-		b.backends = t.backends(hr, ref, rule, field, problem)
-		for _, br := range rule.BackendRefs {
-			b.bad = b.bad || len(br.Filters) > 0
+		drop := func(reason, msg, f string) {
+			if b.bad {
+				return // one reason per rule
+			}
+			b.bad = true
+			if rr.dropReason == "" {
+				rr.dropReason, rr.dropMsg = reason, msg
+			}
+			rr.dropped = append(rr.dropped, field+": "+msg)
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: f, Message: msg + "; the rule is not served"})
 		}
 		var hh routecfg.Headers
+		prefixOnly := false
 		for fi, f := range rule.Filters {
 			ff := fmt.Sprintf("%s.filters[%d]", field, fi)
 			switch f.Type {
@@ -704,17 +725,39 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 			case gatewayv1.HTTPRouteFilterRequestRedirect:
 				if r := f.RequestRedirect; r != nil {
 					b.redirect = t.redirect(r)
+					prefixOnly = prefixOnly || (r.Path != nil && r.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
 				}
 			case gatewayv1.HTTPRouteFilterURLRewrite:
-				b.rewrite = f.URLRewrite
-				if f.URLRewrite != nil && f.URLRewrite.Hostname != nil {
-					hh.UpstreamHost = string(*f.URLRewrite.Hostname)
+				if rw := f.URLRewrite; rw != nil {
+					b.rewrite = rw
+					if rw.Hostname != nil {
+						hh.UpstreamHost = string(*rw.Hostname)
+					}
+					prefixOnly = prefixOnly || (rw.Path != nil && rw.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
 				}
 			default:
-				b.bad = true
-				problem("UnsupportedValue", fmt.Sprintf("filter type %s is not supported yet; the rule is not served", f.Type), ff+".type")
+				drop("UnsupportedValue", fmt.Sprintf("filter type %s is not supported yet", f.Type), ff+".type")
 			}
 		}
+		if b.redirect != nil && b.rewrite != nil {
+			drop("IncompatibleFilters", "RequestRedirect and URLRewrite cannot be used together", field+".filters")
+		}
+		for bi, br := range rule.BackendRefs {
+			if len(br.Filters) > 0 {
+				drop("UnsupportedValue", "filters on a backendRef are not supported yet", fmt.Sprintf("%s.backendRefs[%d].filters", field, bi))
+			}
+		}
+		// Validate the matches once, before any attachment.
+		for mi := range rule.Matches {
+			mf := fmt.Sprintf("%s.matches[%d]", field, mi)
+			if e := t.match(hr, &rule.Matches[mi], mf, drop); e != nil && prefixOnly && e.rt.Match != routecfg.MatchPrefix {
+				drop("UnsupportedValue", "ReplacePrefixMatch needs a PathPrefix match", mf+".path.type")
+			}
+		}
+		if b.bad {
+			continue
+		}
+		b.backends = t.backends(hr, ref, rule, field, problem)
 		if !hh.Empty() {
 			b.policy = &routecfg.RoutePolicy{Headers: &hh}
 		}
@@ -737,16 +780,14 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 					matches = []gatewayv1.HTTPRouteMatch{{}}
 				}
 				for mi := range matches {
-					e := t.match(hr, ref, &matches[mi], fmt.Sprintf("spec.rules[%d].matches[%d]", ri, mi), problem)
+					e := t.match(hr, &matches[mi], "", nil) // validated above
 					if e == nil {
 						continue
 					}
 					e.host, e.rule, e.mi = host, ri, mi
+					t.entries = append(t.entries, e)
 					rt := e.rt
 					rt.Conditions.Scheme = scheme
-					if rt.Conditions.Method == "" && len(rt.Conditions.Headers) == 0 && len(rt.Conditions.Query) == 0 && scheme == routecfg.SchemeAny {
-						rt.Conditions = nil
-					}
 					rt.Backends, rt.Policy, rt.URLRedirect = b.backends, b.policy, b.redirect
 					if len(rule.BackendRefs) > 0 {
 						// Logs and metrics name the first backend.
@@ -757,42 +798,28 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 						}
 					}
 					if rd := b.redirect; rd != nil && rd.Path != nil && rd.Path.Prefix {
-						rd2 := *rd
-						pm := *rd.Path
+						rd2, pm := *rd, *rd.Path
 						pm.Match = rt.Path
 						rd2.Path = &pm
 						rt.URLRedirect = &rd2
-						if rt.Match != routecfg.MatchPrefix {
-							problem("UnsupportedValue", "ReplacePrefixMatch needs a PathPrefix match", fmt.Sprintf("spec.rules[%d].filters", ri))
-							continue
-						}
 					}
 					if rw := b.rewrite; rw != nil && rw.Path != nil {
-						switch rw.Path.Type {
-						case gatewayv1.FullPathHTTPPathModifier:
-							if rw.Path.ReplaceFullPath != nil {
-								rt.PathRewrite = &routecfg.PathModifier{Value: *rw.Path.ReplaceFullPath}
-							}
-						case gatewayv1.PrefixMatchHTTPPathModifier:
-							if rt.Match != routecfg.MatchPrefix {
-								problem("UnsupportedValue", "ReplacePrefixMatch needs a PathPrefix match", fmt.Sprintf("spec.rules[%d].filters", ri))
-								continue
-							}
-							if rw.Path.ReplacePrefixMatch != nil {
-								rt.PathRewrite = &routecfg.PathModifier{Prefix: true, Match: rt.Path, Value: *rw.Path.ReplacePrefixMatch}
-							}
+						switch {
+						case rw.Path.Type == gatewayv1.FullPathHTTPPathModifier && rw.Path.ReplaceFullPath != nil:
+							rt.PathRewrite = &routecfg.PathModifier{Value: *rw.Path.ReplaceFullPath}
+						case rw.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier && rw.Path.ReplacePrefixMatch != nil:
+							rt.PathRewrite = &routecfg.PathModifier{Prefix: true, Match: rt.Path, Value: *rw.Path.ReplacePrefixMatch}
 						}
 					}
 					if rt.Backends == nil && rt.URLRedirect == nil {
 						// No backendRefs: every request gets 500.
 						rt.Backends = []routecfg.Backend{{Status: 500, Weight: 1}}
 					}
-					t.entries = append(t.entries, e)
 				}
 			}
 		}
 	}
-	return reason, msg
+	return rr
 }
 
 // certFor gives host the certificate of the HTTPS listener it is served
@@ -846,7 +873,10 @@ func (t *translator) redirect(r *gatewayv1.HTTPRequestRedirectFilter) *routecfg.
 }
 
 // match builds the route of one match (without backends and filters).
-func (t *translator) match(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, m *gatewayv1.HTTPRouteMatch, field string, problem func(string, string, string)) *entry {
+func (t *translator) match(hr *gatewayv1.HTTPRoute, m *gatewayv1.HTTPRouteMatch, field string, problem func(string, string, string)) *entry {
+	if problem == nil {
+		problem = func(string, string, string) {}
+	}
 	rt := &routecfg.Route{Path: "/", Match: routecfg.MatchPrefix, Conditions: &routecfg.Conditions{},
 		Source: routecfg.Source{Namespace: hr.Namespace, Ingress: hr.Name}}
 	e := &entry{rt: rt, hr: hr}
@@ -870,7 +900,7 @@ func (t *translator) match(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, m *gatew
 		case gatewayv1.PathMatchRegularExpression:
 			re, err := regexp.Compile("^(?:" + v + ")$")
 			if err != nil {
-				problem("UnsupportedValue", fmt.Sprintf("path %q is not a valid regular expression: %v; the match is not served", v, err), field+".path.value")
+				problem("UnsupportedValue", fmt.Sprintf("path %q is not a valid regular expression: %v", v, err), field+".path.value")
 				return nil
 			}
 			rt.Path, rt.Match, rt.Regex, e.regex = v, routecfg.MatchRegex, re, true
@@ -956,7 +986,7 @@ func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule 
 		case t.sn.Services[ns+"/"+name] == nil:
 			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found; its share is answered with 500", ns, name), bf+".name")
 		case br.Port == nil:
-			problem("UnsupportedValue", "backendRef to a Service needs a port", bf+".port")
+			problem("BackendNotFound", "a backendRef to a Service needs a port; its share is answered with 500", bf+".port")
 		case t.res != nil:
 			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port))
 			if key == "" {
@@ -966,9 +996,6 @@ func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule 
 			be.Pool, be.Status = key, 0
 		default:
 			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port)), 0
-		}
-		if len(br.Filters) > 0 {
-			problem("UnsupportedValue", "filters on a backendRef are not supported yet; the rule is not served", bf+".filters")
 		}
 		out = append(out, be)
 	}
