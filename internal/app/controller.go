@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/moat-ingress/moat/internal/admin"
 	"github.com/moat-ingress/moat/internal/reconcile"
@@ -108,6 +109,10 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
+	gwClient, err := gatewayclient.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("gateway API client: %w", err)
+	}
 
 	l := c.Listen
 	l.Metrics = metricsLabels(c.ElectionNamespace, c.ControllerClass, c.identity())
@@ -126,7 +131,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		configMaps = append(configMaps, c.ConfigMap)
 	}
 	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ConfigMaps: configMaps,
-		AnnotationPrefix: c.AnnotationsPrefix})
+		AnnotationPrefix: c.AnnotationsPrefix, Gateway: gwClient})
 	if err != nil {
 		p.close()
 		return err
@@ -177,6 +182,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	}
 	writer := status.New(status.Options{
 		Client:     client,
+		Gateway:    gwClient,
 		Addresses:  publish,
 		Recorder:   broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "moat", Host: c.Identity}),
 		Translate:  opts,

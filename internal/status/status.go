@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/reconcile"
@@ -34,6 +35,8 @@ const FieldManager = "moat"
 // Options configures a Writer.
 type Options struct {
 	Client kubernetes.Interface
+	// Gateway, when set, writes Gateway API status (gateway.go).
+	Gateway gatewayclient.Interface
 	// Addresses is what to publish; nil leaves status alone (no
 	// --publish-service or --publish-status-address).
 	Addresses Addresses
@@ -149,14 +152,15 @@ func (w *Writer) Lead(ctx context.Context) {
 func (w *Writer) sync(ctx context.Context, r *reconcile.Result, seen map[string]bool) error {
 	claimed := translate.Claimed(r.Snapshot, w.opts.Translate)
 	w.emitEvents(r, claimed, seen)
+	gwErr := w.syncGateway(ctx, r)
 	if w.opts.Addresses == nil {
-		return nil
+		return gwErr
 	}
 	addrs, known := w.opts.Addresses.Addresses()
 	if !known {
-		return nil
+		return gwErr
 	}
-	var errs []error
+	errs := []error{gwErr}
 	for _, ing := range r.Snapshot.Ingresses {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -202,4 +202,12 @@ ingress-nginx must not render a controller that silently does less.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+# Gateway API (read only when its CRDs are installed) and the status the
+# leader writes.
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["gateways", "httproutes", "referencegrants"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["gateways/status", "httproutes/status"]
+  verbs: ["update"]
 {{- end }}
