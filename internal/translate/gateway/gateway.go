@@ -693,6 +693,9 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 			rr.dropped = append(rr.dropped, field+": "+msg)
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: f, Message: msg + "; the rule is not served"})
 		}
+		if msg, f := checkFilters(rule, field); msg != "" {
+			drop("UnsupportedValue", msg, f)
+		}
 		var hh routecfg.Headers
 		prefixOnly := false
 		for fi, f := range rule.Filters {
