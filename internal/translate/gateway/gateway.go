@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -917,6 +918,10 @@ func (t *translator) match(hr *gatewayv1.HTTPRoute, m *gatewayv1.HTTPRouteMatch,
 		rt.Conditions.Method, e.method = string(*m.Method), true
 	}
 	for i, h := range m.Headers {
+		if !httpguts.ValidHeaderFieldName(string(h.Name)) {
+			problem("UnsupportedValue", fmt.Sprintf("header name %q is not a valid HTTP header name", h.Name), fmt.Sprintf("%s.headers[%d].name", field, i))
+			return nil
+		}
 		vm := routecfg.ValueMatch{Name: canonical(string(h.Name)), Value: h.Value}
 		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
 			re, err := regexp.Compile(h.Value)
