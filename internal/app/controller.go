@@ -12,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/moat-ingress/moat/internal/admin"
@@ -184,7 +186,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		Client:     client,
 		Gateway:    gwClient,
 		Addresses:  publish,
-		Recorder:   broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "moat", Host: c.Identity}),
+		Recorder:   broadcaster.NewRecorder(eventScheme(), corev1.EventSource{Component: "moat", Host: c.Identity}),
 		Translate:  opts,
 		Log:        log,
 		Registerer: p.reg,
@@ -373,4 +375,13 @@ func (c *ControllerConfig) elect(ctx context.Context, restCfg *rest.Config, log 
 		le.Run(ctx)
 	}
 	return nil
+}
+
+// eventScheme is client-go's scheme plus the Gateway API types, so that
+// Events can name a Gateway or an HTTPRoute (their involvedObject).
+func eventScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = scheme.AddToScheme(s)
+	_ = gatewayv1.Install(s)
+	return s
 }

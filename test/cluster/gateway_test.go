@@ -108,6 +108,20 @@ func TestGatewayAPIStatus(t *testing.T) {
 	eventually(t, 20*time.Second, "HTTPRoute status", routeStatus("web", "ResolvedRefs", metav1.ConditionTrue))
 	eventually(t, 20*time.Second, "HTTPRoute status naming the missing Service", routeStatus("missing", "BackendNotFound", metav1.ConditionFalse))
 
+	// The diagnostic behind it is a Warning Event on the route.
+	eventually(t, 20*time.Second, "a BackendNotFound Event on the route", func() error {
+		evs, err := cp.client.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Kind == "HTTPRoute" && e.InvolvedObject.Name == "missing" && e.Reason == "BackendNotFound" && e.Type == "Warning" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no such Event among %d", len(evs.Items))
+	})
+
 	// A spec change bumps the generation; the status follows it, and the
 	// route serves the new Service.
 	createService(t, ns, "nosuch", backend(t, "nosuch"))
