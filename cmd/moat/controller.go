@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/gctune"
 	"github.com/moat-ingress/moat/internal/linebuf"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
 func newControllerCmd() *cobra.Command {
@@ -60,6 +61,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, then $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")
 	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
+	f.StringVar(&c.GatewayControllerName, "gateway-controller-name", gateway.DefaultControllerName, "GatewayClass spec.controllerName value that moat claims (Gateway API)")
 	f.StringArrayVar(&c.WatchNamespaces, "watch-namespace", nil, "watch only this namespace; repeatable (default: all namespaces)")
 	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class (a default IngressClass of ours claims them anyway)")
 	f.StringVar(&c.PublishService, "publish-service", "", "NAMESPACE/NAME of the Service whose address is written into Ingress status")

@@ -14,6 +14,7 @@ import (
 	"github.com/moat-ingress/moat/internal/secrets"
 	"github.com/moat-ingress/moat/internal/source/file"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
 func newServeCmd() *cobra.Command {
@@ -66,6 +67,7 @@ keeps serving.`,
 	f.DurationVar(&c.ManifestSettle, "manifest-settle", file.DefaultSettle, "how long a file changed in place must stay unchanged before it is applied (a file renamed into place applies at once)")
 	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")
 	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
+	f.StringVar(&c.GatewayControllerName, "gateway-controller-name", gateway.DefaultControllerName, "GatewayClass spec.controllerName value that moat claims (Gateway API)")
 	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", true, "also serve Ingresses that name no class")
 	f.StringVar(&c.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (ingress-nginx's keys; one of the manifests)")
 	f.StringVar(&c.TCPServicesConfigMap, "tcp-services-configmap", "", "NAMESPACE/NAME of a ConfigMap of TCP services: keys are ports moat listens on, values NAMESPACE/SERVICE:PORT[:PROXY[:PROXY]] (ingress-nginx's format; one of the manifests)")

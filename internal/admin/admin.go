@@ -15,6 +15,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/reconcile"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/store"
 )
 
 // Server holds the state the endpoints show.
@@ -27,6 +28,8 @@ type Server struct {
 	// shuttingDown fails /readyz from the shutdown signal on, so that
 	// endpoints are withdrawn while the listeners still serve.
 	shuttingDown atomic.Bool
+	// gatewayStatus renders /debug/gateway (gateway.go); nil: not set.
+	gatewayStatus func(*store.Snapshot) string
 }
 
 // New returns an admin server; ready reports readiness (first config
@@ -104,6 +107,7 @@ func (s *Server) debug(mux *http.ServeMux) {
 	// Every host's certificate, issuer, SANs, expiry and why it fell
 	// back to the default certificate (certs.go).
 	mux.HandleFunc("GET /debug/certs", s.certs)
+	mux.HandleFunc("GET /debug/gateway", s.gateway)
 	if s.profiling {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -21,6 +22,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/moat-ingress/moat/internal/admin"
 	"github.com/moat-ingress/moat/internal/reconcile"
@@ -29,6 +32,7 @@ import (
 	"github.com/moat-ingress/moat/internal/status"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 	"github.com/moat-ingress/moat/internal/waf"
 )
 
@@ -45,6 +49,7 @@ type ControllerConfig struct {
 	WatchNamespaces          []string
 	IngressClass             string
 	ControllerClass          string
+	GatewayControllerName    string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	// DefaultBackendService is --default-backend-service, "namespace/name";
@@ -115,6 +120,10 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
+	gwClient, err := gatewayclient.NewForConfig(restCfg)
+	if err != nil {
+		return fmt.Errorf("gateway API client: %w", err)
+	}
 
 	l := c.Listen
 	l.Metrics = metricsLabels(c.ElectionNamespace, c.ControllerClass, c.identity())
@@ -139,7 +148,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		}
 	}
 	src, err := kube.New(kube.Options{Client: client, Store: st, Log: log, Namespaces: c.WatchNamespaces, SecretNamespaces: secretNSs, ServiceNamespaces: serviceNSs, ConfigMaps: configMaps,
-		AnnotationPrefix: c.AnnotationsPrefix})
+		AnnotationPrefix: c.AnnotationsPrefix, Gateway: gwClient})
 	if err != nil {
 		p.close()
 		return err
@@ -147,6 +156,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	opts := translate.Options{
 		IngressClass:          c.IngressClass,
 		ControllerClass:       c.ControllerClass,
+		GatewayControllerName: c.GatewayControllerName,
 		WatchWithoutClass:     c.WatchIngressWithoutClass,
 		DefaultSSLCertificate: c.DefaultSSLCertificate,
 		DefaultBackendService: c.DefaultBackendService,
@@ -193,8 +203,9 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	}
 	writer := status.New(status.Options{
 		Client:     client,
+		Gateway:    gwClient,
 		Addresses:  publish,
-		Recorder:   broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "moat", Host: c.Identity}),
+		Recorder:   broadcaster.NewRecorder(eventScheme(), corev1.EventSource{Component: "moat", Host: c.Identity}),
 		Translate:  opts,
 		Log:        log,
 		Registerer: p.reg,
@@ -205,6 +216,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 
 	ready := func() bool { return src.HasSynced() && loop.Applied() && p.listening.Load() }
 	adm := admin.New(p.reg, ready)
+	adm.SetGatewayStatus(func(sn *store.Snapshot) string { return gateway.Dump(translate.GatewayStatus(sn, opts)) })
 	loop.Observe = func(r reconcile.Result) {
 		adm.Observe(r)
 		writer.Observe(r)
@@ -390,4 +402,13 @@ func (c *ControllerConfig) elect(ctx context.Context, restCfg *rest.Config, log 
 		le.Run(ctx)
 	}
 	return nil
+}
+
+// eventScheme is client-go's scheme plus the Gateway API types, so that
+// Events can name a Gateway or an HTTPRoute (their involvedObject).
+func eventScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	_ = scheme.AddToScheme(s)
+	_ = gatewayv1.Install(s)
+	return s
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/moat-ingress/moat/internal/source/file"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 	"github.com/moat-ingress/moat/internal/waf"
 )
 
@@ -32,6 +33,7 @@ type ServeConfig struct {
 	DebugAddr                string
 	IngressClass             string
 	ControllerClass          string
+	GatewayControllerName    string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	// DefaultBackendService is --default-backend-service, "namespace/name".
@@ -131,6 +133,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 		Options: translate.Options{
 			IngressClass:          c.IngressClass,
 			ControllerClass:       c.ControllerClass,
+			GatewayControllerName: c.GatewayControllerName,
 			WatchWithoutClass:     c.WatchIngressWithoutClass,
 			DefaultSSLCertificate: c.DefaultSSLCertificate,
 			DefaultBackendService: c.DefaultBackendService,
@@ -154,6 +157,9 @@ func Serve(ctx context.Context, c ServeConfig) error {
 	ready := func() bool { return loop.Applied() && p.listening.Load() }
 	adm := admin.New(p.reg, ready)
 	loop.Observe = adm.Observe
+	adm.SetGatewayStatus(func(sn *store.Snapshot) string {
+		return gateway.Dump(translate.GatewayStatus(sn, loop.Options))
+	})
 	// The first pass runs before the listeners serve so that the first
 	// request already sees the configuration.
 	loop.Once()

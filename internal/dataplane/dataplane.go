@@ -502,6 +502,19 @@ func validateVHost(cfg *routecfg.Config, vh *routecfg.VirtualHost, add func(stri
 		} else if rt.Status != 0 && (rt.Status < 200 || rt.Status > 599) {
 			add("%s: status %d is not a final HTTP status", where(), rt.Status)
 		}
+		for _, be := range rt.Backends {
+			switch {
+			case be.Weight < 0:
+				add("%s: backend weight %d is negative", where(), be.Weight)
+			case be.Pool != "" && cfg.Pools[be.Pool] == nil:
+				add("%s: pool %q not in config", where(), be.Pool)
+			case be.Pool == "" && (be.Status < 200 || be.Status > 599):
+				add("%s: backend status %d is not a final HTTP status", where(), be.Status)
+			}
+		}
+		if rd := rt.URLRedirect; rd != nil && (rd.Code < 300 || rd.Code > 399) {
+			add("%s: redirect code %d is not a 3xx", where(), rd.Code)
+		}
 	}
 }
 

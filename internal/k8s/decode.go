@@ -289,7 +289,7 @@ func refOf(v any, at diag.ObjectRef) diag.ObjectRef {
 	meta, _ := m["metadata"].(map[string]any)
 	at.Name, _ = meta["name"].(string)
 	at.Namespace, _ = meta["namespace"].(string)
-	if _, ours := homes[at.Kind]; ours && at.Namespace == "" && at.Kind != store.KindIngressClass {
+	if _, ours := homes[at.Kind]; ours && at.Namespace == "" && at.Kind != store.KindIngressClass && at.Kind != store.KindGatewayClass {
 		at.Namespace = DefaultNamespace
 	}
 	return at
@@ -399,6 +399,14 @@ var decoders = map[gvk]decodeFunc{
 	{"v1", "ConfigMap"}:                           decodeConfigMap,
 	{"v1", "Endpoints"}:                           decodeEndpoints,
 	{"discovery.k8s.io/v1", "EndpointSlice"}:      decodeEndpointSlice,
+
+	{GatewayGroup + "/v1", "GatewayClass"}:        decodeGatewayClass,
+	{GatewayGroup + "/v1", "Gateway"}:             decodeGateway,
+	{GatewayGroup + "/v1", "HTTPRoute"}:           decodeHTTPRoute,
+	{GatewayGroup + "/v1", "GRPCRoute"}:           decodeGRPCRoute,
+	{GatewayGroup + "/v1", "TLSRoute"}:            decodeTLSRoute,
+	{GatewayGroup + "/v1", "ReferenceGrant"}:      decodeReferenceGrant,
+	{GatewayGroup + "/v1beta1", "ReferenceGrant"}: decodeReferenceGrantV1beta1,
 }
 
 // homes lists, for each kind moat reads, the API groups that serve it and
@@ -414,12 +422,19 @@ var homes = map[string]struct {
 	"ConfigMap":     {[]string{""}, "v1"},
 	"Endpoints":     {[]string{""}, "v1"},
 	"EndpointSlice": {[]string{"discovery.k8s.io"}, "discovery.k8s.io/v1"},
+
+	"GatewayClass":   {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"Gateway":        {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"HTTPRoute":      {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"GRPCRoute":      {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"TLSRoute":       {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"ReferenceGrant": {[]string{GatewayGroup}, GatewayGroup + "/v1"},
 }
 
 // builtinGroups are the groups of the kinds moat reads; a kind of ours
 // under one of them at a version we do not know is a mistake, whereas the
 // same kind name in another group (Knative's Service) is someone else's.
-var builtinGroups = map[string]bool{"": true, "networking.k8s.io": true, "extensions": true, "discovery.k8s.io": true}
+var builtinGroups = map[string]bool{"": true, "networking.k8s.io": true, "extensions": true, "discovery.k8s.io": true, GatewayGroup: true}
 
 // removedIn records API versions the API server no longer serves.
 var removedIn = map[gvk]string{

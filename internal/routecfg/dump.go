@@ -75,6 +75,8 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		fmt.Fprintf(b, "  %s %s -> ", r.Match, r.Path)
 		if r.Pool != "" {
 			b.WriteString(r.Pool)
+		} else if len(r.Backends) > 0 || r.URLRedirect != nil {
+			b.WriteString("gateway")
 		} else {
 			fmt.Fprintf(b, "status %d", r.Status)
 		}
@@ -95,6 +97,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		dumpErrorPages(b, r)
 		dumpTracing(b, r.Policy)
 		dumpWAF(b, r.Policy)
+		dumpMatch(b, r)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
 	}
 }

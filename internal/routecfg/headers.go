@@ -10,6 +10,12 @@ type Headers struct {
 	// Upstream sets headers on the proxied request (proxy_set_header);
 	// an empty value removes the header.
 	Upstream []Header
+	// UpstreamAdd appends values to the proxied request's headers
+	// (Gateway API RequestHeaderModifier add).
+	UpstreamAdd []Header
+	// UpstreamHost replaces the proxied request's Host (URLRewrite
+	// hostname); "" keeps it.
+	UpstreamHost string
 	// Set replaces response headers on every response (more_set_headers).
 	Set []Header
 	// Add appends response headers to 2xx and 3xx responses, or to all
@@ -36,5 +42,5 @@ type Header struct {
 // Empty reports whether h changes nothing.
 func (h *Headers) Empty() bool {
 	return h == nil || (len(h.Input) == 0 && len(h.Upstream) == 0 && len(h.Set) == 0 && len(h.Add) == 0 &&
-		h.Connection == "" && !h.HTTP10 && h.XForwardedPrefix == "")
+		h.Connection == "" && !h.HTTP10 && h.XForwardedPrefix == "" && len(h.UpstreamAdd) == 0 && h.UpstreamHost == "")
 }

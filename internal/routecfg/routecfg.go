@@ -143,6 +143,17 @@ type Route struct {
 	// Policy is the annotation-driven behaviour of the route; nil: none.
 	Policy *RoutePolicy
 
+	// Conditions, when set, must hold besides the path (match.go).
+	Conditions *Conditions
+	// Backends, when set, replace Pool and Status: a weighted choice
+	// per request (Gateway API backendRefs).
+	Backends []Backend
+	// URLRedirect, when set, answers every request with a redirect.
+	URLRedirect *URLRedirect
+	// PathRewrite, when set, replaces the upstream path (Gateway API
+	// URLRewrite); the query is kept.
+	PathRewrite *PathModifier
+
 	// Source names what produced the route, for logs and metrics.
 	Source Source
 

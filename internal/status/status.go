@@ -19,12 +19,15 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/reconcile"
+	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
@@ -34,6 +37,8 @@ const FieldManager = "moat"
 // Options configures a Writer.
 type Options struct {
 	Client kubernetes.Interface
+	// Gateway, when set, writes Gateway API status (gateway.go).
+	Gateway gatewayclient.Interface
 	// Addresses is what to publish; nil leaves status alone (no
 	// --publish-service or --publish-status-address).
 	Addresses Addresses
@@ -149,14 +154,15 @@ func (w *Writer) Lead(ctx context.Context) {
 func (w *Writer) sync(ctx context.Context, r *reconcile.Result, seen map[string]bool) error {
 	claimed := translate.Claimed(r.Snapshot, w.opts.Translate)
 	w.emitEvents(r, claimed, seen)
+	gwErr := w.syncGateway(ctx, r)
 	if w.opts.Addresses == nil {
-		return nil
+		return gwErr
 	}
 	addrs, known := w.opts.Addresses.Addresses()
 	if !known {
-		return nil
+		return gwErr
 	}
-	var errs []error
+	errs := []error{gwErr}
 	for _, ing := range r.Snapshot.Ingresses {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -259,16 +265,33 @@ func (w *Writer) emitEvents(r *reconcile.Result, claimed map[string]bool, seen m
 	}
 	now := map[string]bool{}
 	for _, d := range r.Diagnostics {
-		if d.Object.Kind != "Ingress" || d.Severity < diag.Warning {
+		if d.Severity < diag.Warning {
 			continue
 		}
 		key := d.Object.Namespace + "/" + d.Object.Name
-		ing := byKey[key]
-		if ing == nil || !claimed[key] {
+		var obj runtime.Object
+		var uid string
+		switch d.Object.Kind {
+		case "Ingress":
+			ing := byKey[key]
+			if ing == nil || !claimed[key] {
+				continue
+			}
+			obj, uid = ing, string(ing.UID)
+		case store.KindGateway, store.KindHTTPRoute, store.KindGatewayClass:
+			// Gateway API objects: translate reports only those of
+			// moat's GatewayClasses and Gateways.
+			o, ok := r.Snapshot.GatewayAPI[store.Key{Kind: d.Object.Kind, Namespace: d.Object.Namespace, Name: d.Object.Name}]
+			m, isMeta := o.(metav1.Object)
+			if !ok || !isMeta {
+				continue
+			}
+			obj, uid = o, string(m.GetUID())
+		default:
 			continue
 		}
-		// The UID is part of the key: a re-created Ingress hears again.
-		id := string(ing.UID) + " " + d.String()
+		// The UID is part of the key: a re-created object hears again.
+		id := uid + " " + d.String()
 		now[id] = true
 		if seen[id] {
 			continue
@@ -283,7 +306,7 @@ func (w *Writer) emitEvents(r *reconcile.Result, claimed map[string]bool, seen m
 		if len(msg) > maxEventMessage {
 			msg = msg[:maxEventMessage-3] + "..."
 		}
-		w.opts.Recorder.Event(ing, corev1.EventTypeWarning, d.Reason, msg)
+		w.opts.Recorder.Event(obj, corev1.EventTypeWarning, d.Reason, msg)
 		w.events.Inc()
 	}
 	clear(seen)

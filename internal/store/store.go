@@ -16,6 +16,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
 )
@@ -28,6 +29,14 @@ const (
 	KindEndpointSlice = "EndpointSlice"
 	KindSecret        = "Secret"
 	KindConfigMap     = "ConfigMap"
+
+	// Gateway API kinds (gateway.networking.k8s.io/v1).
+	KindGatewayClass   = "GatewayClass"
+	KindGateway        = "Gateway"
+	KindHTTPRoute      = "HTTPRoute"
+	KindGRPCRoute      = "GRPCRoute"
+	KindTLSRoute       = "TLSRoute"
+	KindReferenceGrant = "ReferenceGrant"
 )
 
 // Key identifies one object.
@@ -41,7 +50,7 @@ type Key struct {
 type Object struct {
 	// Obj is one of *networkingv1.Ingress, *networkingv1.IngressClass,
 	// *corev1.Service, *discoveryv1.EndpointSlice, *corev1.Secret,
-	// *corev1.ConfigMap.
+	// *corev1.ConfigMap, or a gateway.networking.k8s.io/v1 object.
 	Obj    runtime.Object
 	Origin diag.Origin
 }
@@ -61,6 +70,18 @@ func KeyOf(obj runtime.Object) (Key, bool) {
 		return Key{KindSecret, o.Namespace, o.Name}, true
 	case *corev1.ConfigMap:
 		return Key{KindConfigMap, o.Namespace, o.Name}, true
+	case *gatewayv1.GatewayClass:
+		return Key{KindGatewayClass, "", o.Name}, true
+	case *gatewayv1.Gateway:
+		return Key{KindGateway, o.Namespace, o.Name}, true
+	case *gatewayv1.HTTPRoute:
+		return Key{KindHTTPRoute, o.Namespace, o.Name}, true
+	case *gatewayv1.GRPCRoute:
+		return Key{KindGRPCRoute, o.Namespace, o.Name}, true
+	case *gatewayv1.TLSRoute:
+		return Key{KindTLSRoute, o.Namespace, o.Name}, true
+	case *gatewayv1.ReferenceGrant:
+		return Key{KindReferenceGrant, o.Namespace, o.Name}, true
 	}
 	return Key{}, false
 }
@@ -222,6 +243,10 @@ type Snapshot struct {
 	EndpointSlices map[string][]*discoveryv1.EndpointSlice
 	// Diagnostics are the sources' own findings.
 	Diagnostics []diag.Diagnostic
+	// GatewayAPI holds the Gateway API objects (GatewayClass, Gateway,
+	// the routes, ReferenceGrant) by key; few compared with Ingresses,
+	// so one map serves them all and translate sorts what it needs.
+	GatewayAPI map[Key]runtime.Object
 
 	// objs are all the objects, for Origin and Get: a base shared with
 	// earlier snapshots, and the keys changed since it was built (Obj
@@ -360,6 +385,13 @@ func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []
 		case KindConfigMap:
 			once(k.Kind, func() { n.ConfigMaps = maps.Clone(n.ConfigMaps) })
 			patchMap(n.ConfigMaps, nn, after.Obj, present)
+		case KindGatewayClass, KindGateway, KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindReferenceGrant:
+			once(KindGateway, func() { n.GatewayAPI = maps.Clone(n.GatewayAPI) })
+			if present {
+				n.GatewayAPI[k] = after.Obj
+			} else {
+				delete(n.GatewayAPI, k)
+			}
 		case KindEndpointSlice:
 			once(k.Kind, func() { n.EndpointSlices = maps.Clone(n.EndpointSlices) })
 			if old, ok := before.Obj.(*discoveryv1.EndpointSlice); ok {
@@ -438,6 +470,7 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 		Secrets:        map[string]*corev1.Secret{},
 		ConfigMaps:     map[string]*corev1.ConfigMap{},
 		EndpointSlices: map[string][]*discoveryv1.EndpointSlice{},
+		GatewayAPI:     map[Key]runtime.Object{},
 		Diagnostics:    append([]diag.Diagnostic(nil), diags...),
 		objs:           maps.Clone(objs),
 	}
@@ -457,6 +490,8 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 			sn.Secrets[nn] = v
 		case *corev1.ConfigMap:
 			sn.ConfigMaps[nn] = v
+		case *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant:
+			sn.GatewayAPI[k] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]
 			if svc == "" {

@@ -50,7 +50,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 		rt.Pool = key
 		return rt
 	}
-	pool, d := t.pool(ing, b.Service, key, field)
+	pool, d := t.pool(t.ref(ing), ing.Namespace, b.Service, key, field)
 	pool, d = t.serviceUpstream(ing, b.Service, pool, d, ann)
 	if d != nil {
 		t.add(*d)
@@ -68,15 +68,15 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	return rt
 }
 
-// pool builds the endpoints of one Service port. The Service must be in the
-// Ingress's namespace: a backend names no namespace, so no other is tried.
-func (t *translator) pool(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, key, field string) (*routecfg.Pool, *diag.Diagnostic) {
-	ref := t.ref(ing)
-	svc, ok := t.sn.Services[ing.Namespace+"/"+sb.Name]
+// pool builds the endpoints of one Service port of namespace ns, for the
+// object ref (an Ingress: its own namespace, as a backend names no other;
+// a Gateway API route: the namespace its backendRef names).
+func (t *translator) pool(ref diag.ObjectRef, ns string, sb *networkingv1.IngressServiceBackend, key, field string) (*routecfg.Pool, *diag.Diagnostic) {
+	svc, ok := t.sn.Services[ns+"/"+sb.Name]
 	if !ok {
 		d := diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ServiceNotFound", Field: field + ".service.name",
-			Message: fmt.Sprintf("service %q not found in namespace %s; answered with 503", sb.Name, ing.Namespace)}
-		if hint := t.similarName(t.serviceNames(), ing.Namespace, sb.Name, "Service"); hint != "" {
+			Message: fmt.Sprintf("service %q not found in namespace %s; answered with 503", sb.Name, ns)}
+		if hint := t.similarName(t.serviceNames(), ns, sb.Name, "Service"); hint != "" {
 			d.Hint = hint
 		}
 		return nil, &d

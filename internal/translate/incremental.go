@@ -15,6 +15,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
 // Incremental is what UpdateIngresses needs to know about the last
@@ -74,6 +75,11 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 		if hh.fromToWWW || len(hh.aliases) > 0 {
 			inc.hostLevel = true
 		}
+	}
+	if gateway.Any(sn) {
+		// Gateway API hosts sit beside the Ingresses' and their pools
+		// are shared: an Ingress change translates in full.
+		inc.hostLevel = true
 	}
 	for ing := range t.claims {
 		inc.add(ing)

@@ -315,6 +315,7 @@ func (t *translator) finish() {
 		t.cfg.CatchAll = t.catchAll.vh
 	}
 	t.finishHTTP()
+	t.finishGatewayHosts()
 }
 
 // trailingSlashPaths flags Prefix paths ending in "/" (ImplementationSpecific

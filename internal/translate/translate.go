@@ -45,6 +45,10 @@ type Options struct {
 	// WAF memoises compiled WAF rule sets across runs (the Core Rule Set
 	// takes seconds); may be nil.
 	WAF *waf.Cache
+	// GatewayControllerName is matched against GatewayClass
+	// spec.controllerName (--gateway-controller-name); "" is
+	// gateway.DefaultControllerName.
+	GatewayControllerName string
 	// Listeners are moat's own bound addresses, so that an auth-url
 	// pointing back at moat is reported (auth_self.go); zero: unknown.
 	Listeners Listeners
@@ -102,6 +106,7 @@ func (t *translator) run() {
 	}
 	t.streams()
 	t.defaultBackend()
+	t.gatewayAPI()
 	t.certHealth()
 	t.finish()
 	t.finishTracing()
@@ -139,6 +144,8 @@ type translator struct {
 	traffic trafficState
 	// tracedIngress is set when an Ingress turns tracing on (tracing.go).
 	tracedIngress bool
+	// gwHosts are the Gateway API's hosts (gatewayapi.go).
+	gwHosts []*routecfg.VirtualHost
 	// refIng and refOf memoise ref for the last Ingress asked.
 	refIng *networkingv1.Ingress
 	refOf  diag.ObjectRef

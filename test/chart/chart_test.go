@@ -601,7 +601,9 @@ func TestPortIngressNginxValues(t *testing.T) {
 	var cr rbacv1.ClusterRole
 	into(t, find(t, objs, "ClusterRole", name), &cr)
 	for _, r := range cr.Rules {
-		if !slices.Equal(r.Resources, []string{"ingressclasses"}) {
+		// Only the cluster-scoped classes (IngressClass, GatewayClass).
+		if !slices.Equal(r.Resources, []string{"ingressclasses"}) && !slices.Equal(r.Resources, []string{"gatewayclasses"}) &&
+			!slices.Equal(r.Resources, []string{"gatewayclasses/status"}) {
 			t.Errorf("scoped install has cluster-wide rule %+v", r)
 		}
 	}

@@ -199,7 +199,16 @@ func startControlPlane(assets string) (*controlPlane, error) {
 	// informers) to the HTTP server's 60 s shutdown timeout; with one the
 	// server closes them and stops in about a second.
 	api.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	// The Gateway API CRDs of the release moat pins, from its Go module
+	// (gateway_test.go); the other tests run with them installed too, as
+	// in most clusters now.
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
+	if err != nil {
+		return c, fmt.Errorf("finding the Gateway API CRDs (go list -m sigs.k8s.io/gateway-api): %w", err)
+	}
 	c.env = &envtest.Environment{
+		CRDDirectoryPaths:        []string{filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")},
+		ErrorIfCRDPathMissing:    true,
 		BinaryAssetsDirectory:    assets,
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,

@@ -680,6 +680,12 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 			hdr.Set(x.Name, x.Value)
 		}
 	}
+	for _, x := range hh.UpstreamAdd {
+		hdr.Add(x.Name, x.Value)
+	}
+	if hh.UpstreamHost != "" {
+		out.Host = hh.UpstreamHost
+	}
 	if hh.Connection != "" && hdr.Get("Upgrade") == "" {
 		hdr["Connection"] = []string{hh.Connection}
 		if strings.EqualFold(hh.Connection, "close") {

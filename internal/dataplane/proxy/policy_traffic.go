@@ -190,12 +190,12 @@ func (h *Handler) trafficFinish(st *reqState) {
 
 // pickEndpoint chooses the pool (the route's, or its canary's) and the
 // endpoint. Routes without a policy take the plain round robin.
-func (h *Handler) pickEndpoint(st *reqState, r *http.Request) *upstream.Endpoint {
+func (h *Handler) pickEndpoint(st *reqState, r *http.Request, pool string) *upstream.Endpoint {
 	rt := st.rt
-	st.tr.pool = rt.Pool
+	st.tr.pool = pool
 	p := rt.Policy
 	if p == nil && st.tr.def().Balance == routecfg.RoundRobin {
-		return h.upstreams.Pick(rt.Pool)
+		return h.upstreams.Pick(pool)
 	}
 	st.tr.in = r
 	st.tr.tried = st.tr.triedBuf[:0]

@@ -286,7 +286,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Match on the normalised path, as nginx does ($uri); the upstream
 	// still gets the request URI as sent unless a rewrite applies.
 	path := cleanPath(r.URL.Path)
-	vh, rt := table.Lookup(r.Host, path)
+	vh, rt := table.LookupRequest(r.Host, path, r)
 	st.vh, st.rt = vh, rt
 	st.obs.uri = path
 	if g := st.http.global; g != nil && g.NoRequestIDGeneration {
@@ -333,18 +333,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.Policy != nil && h.applyPolicy(st, r) {
 		return
 	}
+	if rt.URLRedirect != nil {
+		h.urlRedirect(st, r, path, rt.URLRedirect)
+		return
+	}
 	if rt.Rewrite != nil && h.applyRewrite(st, r, path) {
 		return
 	}
-	if rt.Pool == "" {
-		code := rt.Status
+	if rt.PathRewrite != nil {
+		st.rewritten, st.path, st.rawQuery = true, modifyPath(rt.PathRewrite, path), r.URL.RawQuery
+	}
+	pool, code := rt.Pool, rt.Status
+	if rt.Backends != nil {
+		pool, code = pickBackend(rt.Backends)
+	}
+	if pool == "" {
 		if code == 0 {
 			code = http.StatusServiceUnavailable
 		}
 		h.local(st, code)
 		return
 	}
-	ep := h.pickEndpoint(st, r)
+	ep := h.pickEndpoint(st, r, pool)
 	if ep == nil {
 		if st.http.unmatched {
 			// A default backend without endpoints: ingress-nginx puts

@@ -84,7 +84,7 @@ func TestTrafficHotPathDoesNotAllocate(t *testing.T) {
 		if f.h.trafficGate(st, r) {
 			t.Fatal("gate answered")
 		}
-		if f.h.pickEndpoint(st, r) == nil {
+		if f.h.pickEndpoint(st, r, st.rt.Pool) == nil {
 			t.Fatal("no endpoint")
 		}
 	})

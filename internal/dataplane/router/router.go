@@ -7,6 +7,7 @@
 package router
 
 import (
+	"net/http"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -163,6 +164,11 @@ func compileVHost(vh *routecfg.VirtualHost) *vhost {
 			continue
 		}
 		r := route{kind: rt.Match, path: rt.Path, rt: rt}
+		if rt.Conditions != nil {
+			// The index finds one candidate per path; conditions may
+			// reject it and the next one must be tried.
+			literal = false
+		}
 		switch rt.Match {
 		case routecfg.MatchPrefix:
 			r.path = strings.TrimRight(rt.Path, "/")
@@ -224,6 +230,13 @@ func buildIndex(routes []route) *pathIndex {
 // unmatched paths do not fall through to the wildcard or the catch-all,
 // as ingress-nginx answers them from the host's own default location.
 func (t *Table) Lookup(host, path string) (vh *routecfg.VirtualHost, rt *routecfg.Route) {
+	return t.LookupRequest(host, path, nil)
+}
+
+// LookupRequest is Lookup for a request: routes with Conditions
+// (routecfg.Conditions) match only when req satisfies them; with req nil
+// they never match.
+func (t *Table) LookupRequest(host, path string, req *http.Request) (vh *routecfg.VirtualHost, rt *routecfg.Route) {
 	if t == nil {
 		return nil, nil
 	}
@@ -231,7 +244,7 @@ func (t *Table) Lookup(host, path string) (vh *routecfg.VirtualHost, rt *routecf
 	if v == nil {
 		return nil, nil
 	}
-	return v.vh, v.match(path)
+	return v.vh, v.match(path, req)
 }
 
 func (t *Table) host(raw string) *vhost {
@@ -277,7 +290,7 @@ func trimHost(h string) string {
 	return strings.TrimSuffix(h, ".")
 }
 
-func (v *vhost) match(path string) *routecfg.Route {
+func (v *vhost) match(path string, req *http.Request) *routecfg.Route {
 	if v.idx != nil {
 		if i := v.idx.first(path); i >= 0 {
 			return v.routes[i].rt
@@ -285,7 +298,7 @@ func (v *vhost) match(path string) *routecfg.Route {
 		return nil
 	}
 	for i := range v.routes {
-		if v.routes[i].matches(path) {
+		if v.routes[i].matches(path) && (v.routes[i].rt.Conditions == nil || conditionsHold(v.routes[i].rt.Conditions, req)) {
 			return v.routes[i].rt
 		}
 	}

@@ -317,7 +317,7 @@ func TestIndexMatchesScan(t *testing.T) {
 					break
 				}
 			}
-			if got := v.match(p); got != want {
+			if got := v.match(p, nil); got != want {
 				t.Fatalf("iter %d path %q: index %s, scan %s", iter, p, describe(got), describe(want))
 			}
 		}

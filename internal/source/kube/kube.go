@@ -1,7 +1,7 @@
 // Package kube is the cluster-mode source: informers on the API server for
 // Ingress, IngressClass, Service, EndpointSlice, Secret, the controller
 // ConfigMap and the ConfigMaps that Ingress annotations name
-// (configmaps.go). Their callbacks
+// (configmaps.go), and the Gateway API kinds when installed (gateway.go). Their callbacks
 // only copy the (stripped) object into the store, which signals the
 // reconcile loop; nothing here translates or serves.
 package kube
@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/moat-ingress/moat/internal/store"
 )
@@ -55,6 +56,10 @@ type Options struct {
 	// AnnotationPrefix is the prefix of the annotations that name
 	// ConfigMaps; empty means nginx.ingress.kubernetes.io.
 	AnnotationPrefix string
+	// Gateway, when set, is the Gateway API client: GatewayClass,
+	// Gateway, HTTPRoute and ReferenceGrant are watched when their CRDs
+	// are installed (gateway.go).
+	Gateway gatewayclient.Interface
 	// RefSyncTimeout bounds how long an Ingress naming a ConfigMap not yet
 	// watched waits for its first list; zero means 5 s.
 	RefSyncTimeout time.Duration
@@ -145,6 +150,9 @@ func New(opts Options) (*Source, error) {
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return c.CoreV1().Secrets(ns).Watch(ctx, o)
 			}, secretFieldSelector))
+	}
+	if opts.Gateway != nil {
+		s.addGatewayAPI(opts.Gateway, nss)
 	}
 	for _, nn := range opts.ConfigMaps {
 		ns, name, ok := strings.Cut(nn, "/")

@@ -1,0 +1,81 @@
+package kube
+
+import (
+	"context"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+)
+
+// gatewayGroupVersion is the Gateway API version moat reads.
+const gatewayGroupVersion = "gateway.networking.k8s.io/v1"
+
+// addGatewayAPI watches GatewayClass, Gateway, HTTPRoute and
+// ReferenceGrant, each only when the API server serves it (its CRD is
+// installed): a cluster without Gateway API must not keep moat unready.
+func (s *Source) addGatewayAPI(gw gatewayclient.Interface, nss []string) {
+	served := map[string]bool{}
+	if rl, err := s.opts.Client.Discovery().ServerResourcesForGroupVersion(gatewayGroupVersion); err == nil {
+		for _, r := range rl.APIResources {
+			served[r.Name] = true
+		}
+	}
+	if len(served) == 0 {
+		s.log.Info("Gateway API CRDs are not installed; Gateway API objects are not watched", "group_version", gatewayGroupVersion)
+		return
+	}
+	c := gw.GatewayV1()
+	// An RBAC without the Gateway API rules (an older install) must not
+	// keep the informers from syncing: try one list first.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := c.HTTPRoutes(nss[0]).List(ctx, metav1.ListOptions{Limit: 1}); apierrors.IsForbidden(err) {
+		s.log.Warn("Gateway API CRDs are installed but moat may not read them (RBAC); Gateway API objects are not watched",
+			"err", err, "hint", "apply the ClusterRole of deploy/rbac.yaml or the chart of this version")
+		return
+	}
+	if served["gatewayclasses"] {
+		s.add("GatewayClass", &gatewayv1.GatewayClass{}, s.listWatch(
+			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+				return c.GatewayClasses().List(ctx, o)
+			},
+			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+				return c.GatewayClasses().Watch(ctx, o)
+			}, ""))
+	}
+	for _, ns := range nss {
+		if served["gateways"] {
+			s.add("Gateway", &gatewayv1.Gateway{}, s.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return c.Gateways(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return c.Gateways(ns).Watch(ctx, o)
+				}, ""))
+		}
+		if served["httproutes"] {
+			s.add("HTTPRoute", &gatewayv1.HTTPRoute{}, s.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return c.HTTPRoutes(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return c.HTTPRoutes(ns).Watch(ctx, o)
+				}, ""))
+		}
+		if served["referencegrants"] {
+			s.add("ReferenceGrant", &gatewayv1.ReferenceGrant{}, s.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return c.ReferenceGrants(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return c.ReferenceGrants(ns).Watch(ctx, o)
+				}, ""))
+		}
+	}
+	s.log.Info("watching Gateway API objects", "group_version", gatewayGroupVersion)
+}

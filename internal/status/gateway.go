@@ -1,0 +1,196 @@
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/moat-ingress/moat/internal/reconcile"
+	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
+)
+
+// syncGateway writes the Gateway API status moat computes
+// (translate.GatewayStatus) to the GatewayClasses, Gateways and HTTPRoutes
+// it owns, when it differs from theirs. A condition whose status, reason,
+// message and generation are unchanged keeps its lastTransitionTime, and
+// other controllers' parent entries of a route are kept.
+func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
+	if w.opts.Gateway == nil || !gateway.Any(r.Snapshot) {
+		return nil
+	}
+	opts := w.opts.Translate
+	opts.Now = time.Now() // lastTransitionTime of a changed condition
+	want := translate.GatewayStatus(r.Snapshot, opts)
+	c := w.opts.Gateway.GatewayV1()
+	var errs []error
+	for name, st := range want.GatewayClasses {
+		gc, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindGatewayClass, Name: name}].(*gatewayv1.GatewayClass)
+		if !ok {
+			continue
+		}
+		merge := func(cur *gatewayv1.GatewayClass) bool {
+			next := cur.Status.DeepCopy()
+			mergeConditions(&next.Conditions, st.Conditions)
+			next.SupportedFeatures = st.SupportedFeatures
+			if equality.Semantic.DeepEqual(&cur.Status, next) {
+				return false
+			}
+			cur.Status = *next
+			return true
+		}
+		errs = append(errs, write(w, ctx, "GatewayClass", "", name, gc.DeepCopy(), merge,
+			func(o *gatewayv1.GatewayClass) error {
+				_, err := c.GatewayClasses().UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
+				return err
+			},
+			func() (*gatewayv1.GatewayClass, error) { return c.GatewayClasses().Get(ctx, name, metav1.GetOptions{}) }))
+	}
+	for key, st := range want.Gateways {
+		ns, name := split(key)
+		gw, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindGateway, Namespace: ns, Name: name}].(*gatewayv1.Gateway)
+		if !ok {
+			continue
+		}
+		merge := func(cur *gatewayv1.Gateway) bool {
+			next := cur.Status.DeepCopy()
+			mergeConditions(&next.Conditions, st.Conditions)
+			listeners := make([]gatewayv1.ListenerStatus, 0, len(st.Listeners))
+			for _, l := range st.Listeners {
+				i := slices.IndexFunc(next.Listeners, func(x gatewayv1.ListenerStatus) bool { return x.Name == l.Name })
+				if i >= 0 {
+					old := next.Listeners[i].Conditions
+					mergeConditions(&old, l.Conditions)
+					l.Conditions = old
+				}
+				listeners = append(listeners, l)
+			}
+			next.Listeners = listeners
+			if equality.Semantic.DeepEqual(&cur.Status, next) {
+				return false
+			}
+			cur.Status = *next
+			return true
+		}
+		errs = append(errs, write(w, ctx, "Gateway", ns, name, gw.DeepCopy(), merge,
+			func(o *gatewayv1.Gateway) error {
+				_, err := c.Gateways(ns).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
+				return err
+			},
+			func() (*gatewayv1.Gateway, error) { return c.Gateways(ns).Get(ctx, name, metav1.GetOptions{}) }))
+	}
+	for key, st := range want.HTTPRoutes {
+		ns, name := split(key)
+		hr, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindHTTPRoute, Namespace: ns, Name: name}].(*gatewayv1.HTTPRoute)
+		if !ok {
+			continue
+		}
+		ours := gatewayv1.GatewayController(w.controllerName())
+		merge := func(cur *gatewayv1.HTTPRoute) bool {
+			next := cur.Status.DeepCopy()
+			var parents []gatewayv1.RouteParentStatus
+			for _, p := range next.Parents {
+				if p.ControllerName != ours {
+					parents = append(parents, p) // another controller's
+				}
+			}
+			for _, p := range st.Parents {
+				i := slices.IndexFunc(next.Parents, func(x gatewayv1.RouteParentStatus) bool {
+					return x.ControllerName == ours && equality.Semantic.DeepEqual(x.ParentRef, p.ParentRef)
+				})
+				if i >= 0 {
+					old := next.Parents[i].Conditions
+					mergeConditions(&old, p.Conditions)
+					p.Conditions = old
+				}
+				parents = append(parents, p)
+			}
+			next.Parents = parents
+			if equality.Semantic.DeepEqual(&cur.Status, next) {
+				return false
+			}
+			cur.Status = *next
+			return true
+		}
+		errs = append(errs, write(w, ctx, "HTTPRoute", ns, name, hr.DeepCopy(), merge,
+			func(o *gatewayv1.HTTPRoute) error {
+				_, err := c.HTTPRoutes(ns).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
+				return err
+			},
+			func() (*gatewayv1.HTTPRoute, error) { return c.HTTPRoutes(ns).Get(ctx, name, metav1.GetOptions{}) }))
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Writer) controllerName() string {
+	if n := w.opts.Translate.GatewayControllerName; n != "" {
+		return n
+	}
+	return gateway.DefaultControllerName
+}
+
+// write applies merge to obj (the cached copy first, a fresh read after a
+// conflict) and writes the status when merge changed it.
+func write[T any](w *Writer, ctx context.Context, kind, ns, name string, obj T, merge func(T) bool, update func(T) error, get func() (T, error)) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !merge(obj) {
+			return nil
+		}
+		err := update(obj)
+		if err == nil {
+			w.updates.Inc()
+			w.log.Info("gateway API status updated", "kind", kind, "namespace", ns, "name", name)
+			return nil
+		}
+		if apierrors.IsConflict(err) {
+			fresh, gerr := get()
+			if gerr != nil {
+				return gerr
+			}
+			obj = fresh
+		}
+		return err
+	})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s/%s: writing status: %w", kind, ns, name, err)
+	}
+	return nil
+}
+
+// mergeConditions makes *cur the conditions of want, keeping the
+// transition time of one whose status did not change
+// (meta.SetStatusCondition); types not in want are dropped.
+func mergeConditions(cur *[]metav1.Condition, want []metav1.Condition) {
+	var out []metav1.Condition
+	for _, c := range want {
+		if old := meta.FindStatusCondition(*cur, c.Type); old != nil {
+			out = append(out, *old)
+		}
+	}
+	for _, c := range want {
+		meta.SetStatusCondition(&out, c)
+	}
+	*cur = out
+}
+
+func split(key string) (string, string) {
+	for i := 0; i < len(key); i++ {
+		if key[i] == '/' {
+			return key[:i], key[i+1:]
+		}
+	}
+	return "", key
+}

@@ -1,0 +1,1011 @@
+// Package gateway is translate's pure Gateway API step: GatewayClass,
+// Gateway, HTTPRoute and ReferenceGrant objects of a snapshot in; routes
+// per host for the same routing model (routecfg) Ingress produces, the
+// status the specification asks for, and diagnostics out. Services and
+// Secrets are resolved through translate (Resolver), so pools and
+// certificates are built by the same code for both APIs.
+package gateway
+
+import (
+	"cmp"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/store"
+)
+
+// DefaultControllerName is the GatewayClass controllerName moat claims.
+const DefaultControllerName = "moat.dev/gateway-controller"
+
+// Group is the Gateway API group.
+const Group = "gateway.networking.k8s.io"
+
+// Options are the settings the step depends on.
+type Options struct {
+	// ControllerName is matched against GatewayClass spec.controllerName
+	// (--gateway-controller-name); "" is DefaultControllerName.
+	ControllerName string
+	// Now stamps the conditions' lastTransitionTime.
+	Now time.Time
+}
+
+// Resolver builds pools and certificates with translate's code.
+type Resolver interface {
+	// ServicePool returns the key of the pool of Service ns/name port
+	// (registering it), or "" with the reason it cannot be built.
+	ServicePool(ref diag.ObjectRef, field, ns, name string, port int32) (key, problem string)
+	// Certificate loads Secret ns/name as a certificate and returns its
+	// key into Config.Certificates, or the reason it cannot.
+	Certificate(ns, name string) (ref, problem string)
+}
+
+// Host is the routes of one host name ("" for any host), in match order.
+type Host struct {
+	Name   string
+	Routes []*routecfg.Route
+	// Certificate is the key of the certificate an HTTPS listener gives
+	// the host, "" for none.
+	Certificate string
+	// Source names the first route, for diagnostics about the host.
+	Source diag.ObjectRef
+}
+
+// Output is the result of Translate.
+type Output struct {
+	Hosts []*Host
+	// DefaultCertificate is the certificate of an HTTPS listener without
+	// hostname, "" for none.
+	DefaultCertificate string
+	Status             Status
+	Diags              []diag.Diagnostic
+}
+
+// Status is the status of every object the controller owns, keyed by
+// "namespace/name" (GatewayClasses by name).
+type Status struct {
+	GatewayClasses map[string]gatewayv1.GatewayClassStatus
+	Gateways       map[string]gatewayv1.GatewayStatus
+	HTTPRoutes     map[string]gatewayv1.HTTPRouteStatus
+}
+
+// Any reports whether the snapshot holds Gateway API objects.
+func Any(sn *store.Snapshot) bool { return len(sn.GatewayAPI) > 0 }
+
+// Translate turns the snapshot's Gateway API objects into routes. res may
+// be nil (status only): backends are then checked but no pool is built.
+func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
+	if opts.ControllerName == "" {
+		opts.ControllerName = DefaultControllerName
+	}
+	t := &translator{sn: sn, opts: opts, res: res, hosts: map[string]*Host{},
+		out: Output{Status: Status{GatewayClasses: map[string]gatewayv1.GatewayClassStatus{},
+			Gateways: map[string]gatewayv1.GatewayStatus{}, HTTPRoutes: map[string]gatewayv1.HTTPRouteStatus{}}}}
+	t.collect()
+	t.classes()
+	t.gateways()
+	t.routes()
+	for key, ls := range t.listeners {
+		st := t.out.Status.Gateways[key]
+		for _, l := range ls {
+			st.Listeners = append(st.Listeners, *l.status)
+		}
+		t.out.Status.Gateways[key] = st
+	}
+	t.finish()
+	return t.out
+}
+
+type translator struct {
+	sn    *store.Snapshot
+	opts  Options
+	res   Resolver
+	out   Output
+	hosts map[string]*Host
+
+	classesOurs map[string]*gatewayv1.GatewayClass
+	gws         []*gatewayv1.Gateway
+	httpRoutes  []*gatewayv1.HTTPRoute
+	grants      []*gatewayv1.ReferenceGrant
+	// listeners of our Gateways by "namespace/name".
+	listeners map[string][]*listener
+	entries   []*entry
+}
+
+// listener is one Gateway listener and what it resolved to.
+type listener struct {
+	gw       *gatewayv1.Gateway
+	l        *gatewayv1.Listener
+	index    int
+	status   *gatewayv1.ListenerStatus
+	ok       bool // accepted and programmed: routes may attach
+	kinds    []gatewayv1.RouteGroupKind
+	cert     string
+	hostname string
+}
+
+// entry is one route match on one host, before ordering.
+type entry struct {
+	host     string
+	rt       *routecfg.Route
+	hr       *gatewayv1.HTTPRoute
+	rule, mi int
+	exact    bool
+	regex    bool
+	pathLen  int
+	method   bool
+	headers  int
+	query    int
+}
+
+func (t *translator) add(d diag.Diagnostic) { t.out.Diags = append(t.out.Diags, d) }
+
+func (t *translator) cond(typ, reason, msg string, ok bool, gen int64) metav1.Condition {
+	s := metav1.ConditionFalse
+	if ok {
+		s = metav1.ConditionTrue
+	}
+	return metav1.Condition{Type: typ, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen,
+		LastTransitionTime: metav1.NewTime(t.opts.Now)}
+}
+
+func (t *translator) collect() {
+	t.classesOurs = map[string]*gatewayv1.GatewayClass{}
+	t.listeners = map[string][]*listener{}
+	keys := make([]store.Key, 0, len(t.sn.GatewayAPI))
+	for k := range t.sn.GatewayAPI {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name)) < 0
+	})
+	for _, k := range keys {
+		switch o := t.sn.GatewayAPI[k].(type) {
+		case *gatewayv1.GatewayClass:
+			if string(o.Spec.ControllerName) == t.opts.ControllerName {
+				t.classesOurs[o.Name] = o
+			}
+		case *gatewayv1.Gateway:
+			t.gws = append(t.gws, o)
+		case *gatewayv1.HTTPRoute:
+			t.httpRoutes = append(t.httpRoutes, o)
+		case *gatewayv1.ReferenceGrant:
+			t.grants = append(t.grants, o)
+		case *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute:
+			kind := k.Kind
+			t.add(diag.Diagnostic{Object: t.sn.Ref(kind, k.Namespace, k.Name), Severity: diag.Warning, Reason: "RouteKindNotServed",
+				Message: kind + " is not served yet by moat; the route is ignored (HTTPRoute is)"})
+		}
+	}
+}
+
+// features are the Gateway API features moat implements so far,
+// published in GatewayClass status.supportedFeatures (sorted).
+var features = []gatewayv1.FeatureName{
+	"Gateway", "HTTPRoute", "HTTPRouteHostRewrite", "HTTPRouteMethodMatching", "HTTPRoutePathRedirect",
+	"HTTPRoutePathRewrite", "HTTPRoutePortRedirect", "HTTPRouteQueryParamMatching", "HTTPRouteResponseHeaderModification",
+	"HTTPRouteSchemeRedirect", "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode",
+	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
+}
+
+func (t *translator) classes() {
+	fs := slices.Clone(features)
+	slices.Sort(fs)
+	for name, gc := range t.classesOurs {
+		var st gatewayv1.GatewayClassStatus
+		if gc.Spec.ParametersRef != nil {
+			st.Conditions = []metav1.Condition{t.cond("Accepted", "InvalidParameters",
+				"moat takes no parameters (parametersRef is set)", false, gc.Generation)}
+			t.add(diag.Diagnostic{Object: t.sn.Ref(store.KindGatewayClass, "", name), Severity: diag.Error, Reason: "InvalidParameters",
+				Field: "spec.parametersRef", Message: "moat takes no GatewayClass parameters; the class is not accepted"})
+			delete(t.classesOurs, name)
+		} else {
+			st.Conditions = []metav1.Condition{t.cond("Accepted", "Accepted", "", true, gc.Generation)}
+		}
+		for _, f := range fs {
+			st.SupportedFeatures = append(st.SupportedFeatures, gatewayv1.SupportedFeature{Name: f})
+		}
+		t.out.Status.GatewayClasses[name] = st
+	}
+}
+
+var httpRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "HTTPRoute"}
+
+func ptr[T any](v T) *T { return &v }
+
+func (t *translator) gateways() {
+	for _, gw := range t.gws {
+		if _, ours := t.classesOurs[string(gw.Spec.GatewayClassName)]; !ours {
+			continue
+		}
+		key := gw.Namespace + "/" + gw.Name
+		ref := t.sn.Ref(store.KindGateway, gw.Namespace, gw.Name)
+		gen := gw.Generation
+		var st gatewayv1.GatewayStatus
+		var ls []*listener
+		valid := 0
+		for i := range gw.Spec.Listeners {
+			l := t.listener(gw, i, ref)
+			ls = append(ls, l)
+			if l.ok {
+				valid++
+			}
+		}
+		t.conflicts(ls, ref)
+		valid = 0
+		for _, l := range ls {
+			if l.ok {
+				valid++
+			}
+		}
+		accepted := t.cond("Accepted", "Accepted", "", true, gen)
+		switch {
+		case len(gw.Spec.Addresses) > 0:
+			accepted = t.cond("Accepted", "UnsupportedAddress", "moat does not assign requested addresses yet", false, gen)
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "UnsupportedAddress", Field: "spec.addresses",
+				Message: "moat does not assign requested Gateway addresses yet; the Gateway is not served"})
+			for _, l := range ls {
+				l.ok = false
+			}
+			valid = 0
+		case valid == 0 && len(ls) > 0:
+			accepted = t.cond("Accepted", "ListenersNotValid", "no listener is valid", false, gen)
+		case valid < len(ls):
+			accepted = t.cond("Accepted", "ListenersNotValid", "some listeners are not valid", true, gen)
+		}
+		programmed := t.cond("Programmed", "Programmed", "", valid > 0, gen)
+		if valid == 0 {
+			programmed.Reason = "Invalid"
+		}
+		st.Conditions = []metav1.Condition{accepted, programmed}
+		// Listener statuses are added once routes are attached.
+		t.out.Status.Gateways[key] = st
+		t.listeners[key] = ls
+	}
+}
+
+func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) *listener {
+	l := &gw.Spec.Listeners[i]
+	gen := gw.Generation
+	field := fmt.Sprintf("spec.listeners[%d]", i)
+	ln := &listener{gw: gw, l: l, index: i, ok: true, status: &gatewayv1.ListenerStatus{Name: l.Name}}
+	if l.Hostname != nil {
+		ln.hostname = strings.ToLower(string(*l.Hostname))
+	}
+	accepted := t.cond("Accepted", "Accepted", "", true, gen)
+	resolved := t.cond("ResolvedRefs", "ResolvedRefs", "", true, gen)
+	fail := func(c *metav1.Condition, reason, msg, sub string) {
+		if c.Status == metav1.ConditionFalse {
+			return // the first problem names the condition
+		}
+		*c = t.cond(c.Type, reason, msg, false, gen)
+		ln.ok = false
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: field + sub,
+			Message: fmt.Sprintf("listener %q: %s; the listener is not served", l.Name, msg)})
+	}
+	switch l.Protocol {
+	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+	default:
+		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP and HTTPS are)", l.Protocol), ".protocol")
+	}
+	// Route kinds.
+	if ar := l.AllowedRoutes; ar != nil && len(ar.Kinds) > 0 {
+		for j, k := range ar.Kinds {
+			g := Group
+			if k.Group != nil {
+				g = string(*k.Group)
+			}
+			if g == Group && k.Kind == "HTTPRoute" {
+				ln.kinds = append(ln.kinds, httpRouteKind)
+				continue
+			}
+			// Invalid kinds are left out of supportedKinds; the listener
+			// still serves the valid ones.
+			if resolved.Status == metav1.ConditionTrue {
+				resolved = t.cond("ResolvedRefs", "InvalidRouteKinds", fmt.Sprintf("route kind %s/%s is not supported", g, k.Kind), false, gen)
+				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidRouteKinds", Field: fmt.Sprintf("%s.allowedRoutes.kinds[%d]", field, j),
+					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported (HTTPRoute is)", l.Name, g, k.Kind)})
+			}
+		}
+		if len(ln.kinds) == 0 {
+			ln.ok = false
+		}
+	} else if accepted.Status == metav1.ConditionTrue {
+		ln.kinds = []gatewayv1.RouteGroupKind{httpRouteKind}
+	}
+	if l.Protocol == gatewayv1.HTTPSProtocolType {
+		tc := l.TLS
+		switch {
+		case tc == nil || len(tc.CertificateRefs) == 0:
+			fail(&resolved, "InvalidCertificateRef", "an HTTPS listener needs tls.certificateRefs", ".tls")
+		case tc.Mode != nil && *tc.Mode != gatewayv1.TLSModeTerminate:
+			fail(&accepted, "UnsupportedValue", "an HTTPS listener terminates TLS (mode Passthrough is for TLS listeners)", ".tls.mode")
+		default:
+			t.certificate(ln, &resolved, fail, field)
+		}
+	}
+	programmed := t.cond("Programmed", "Programmed", "", ln.ok, gen)
+	if !ln.ok {
+		programmed.Reason = "Invalid"
+	}
+	ln.status.SupportedKinds = ln.kinds
+	if ln.status.SupportedKinds == nil {
+		ln.status.SupportedKinds = []gatewayv1.RouteGroupKind{}
+	}
+	ln.status.Conditions = []metav1.Condition{accepted, programmed, resolved,
+		t.cond("Conflicted", "NoConflicts", "", false, gen)}
+	return ln
+}
+
+// certificate resolves the first certificateRef (moat serves one
+// certificate per listener; more are reported).
+func (t *translator) certificate(ln *listener, resolved *metav1.Condition, fail func(*metav1.Condition, string, string, string), field string) {
+	gw := ln.gw
+	for j, cr := range ln.l.TLS.CertificateRefs {
+		sub := fmt.Sprintf(".tls.certificateRefs[%d]", j)
+		g, k := "", "Secret"
+		if cr.Group != nil {
+			g = string(*cr.Group)
+		}
+		if cr.Kind != nil {
+			k = string(*cr.Kind)
+		}
+		if g != "" || k != "Secret" {
+			fail(resolved, "InvalidCertificateRef", fmt.Sprintf("certificateRef kind %s/%s is not supported (Secret is)", g, k), sub)
+			return
+		}
+		ns := gw.Namespace
+		if cr.Namespace != nil {
+			ns = string(*cr.Namespace)
+		}
+		if ns != gw.Namespace && !t.granted(Group, "Gateway", gw.Namespace, "", "Secret", ns, string(cr.Name)) {
+			fail(resolved, "RefNotPermitted", fmt.Sprintf("Secret %s/%s is in another namespace and no ReferenceGrant there allows it", ns, cr.Name), sub)
+			return
+		}
+		if j > 0 {
+			continue // checked, but the first one is served
+		}
+		if t.res == nil {
+			if _, ok := t.sn.Secrets[ns+"/"+string(cr.Name)]; !ok {
+				fail(resolved, "InvalidCertificateRef", fmt.Sprintf("Secret %s/%s not found", ns, cr.Name), sub)
+				return
+			}
+			ln.cert = ns + "/" + string(cr.Name)
+			continue
+		}
+		c, problem := t.res.Certificate(ns, string(cr.Name))
+		if problem != "" {
+			fail(resolved, "InvalidCertificateRef", problem, sub)
+			return
+		}
+		ln.cert = c
+	}
+	_ = field
+}
+
+// conflicts marks listeners sharing a port with another protocol, or the
+// same port, protocol and hostname (the later one is conflicted).
+func (t *translator) conflicts(ls []*listener, ref diag.ObjectRef) {
+	for i, a := range ls {
+		for _, b := range ls[:i] {
+			if a.l.Port != b.l.Port {
+				continue
+			}
+			reason := ""
+			switch {
+			case a.l.Protocol != b.l.Protocol:
+				reason = "ProtocolConflict"
+			case a.hostname == b.hostname:
+				reason = "HostnameConflict"
+			default:
+				continue
+			}
+			for _, x := range []*listener{a, b} {
+				gen := x.gw.Generation
+				x.ok = false
+				x.status.Conditions[1] = t.cond("Programmed", "Invalid", "the listener conflicts with another", false, gen)
+				x.status.Conditions[3] = t.cond("Conflicted", reason, fmt.Sprintf("listeners %q and %q conflict", b.l.Name, a.l.Name), true, gen)
+			}
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: fmt.Sprintf("spec.listeners[%d]", a.index),
+				Message: fmt.Sprintf("listeners %q and %q share port %d (%s); neither is served", b.l.Name, a.l.Name, a.l.Port, reason)})
+		}
+	}
+}
+
+// granted reports whether a ReferenceGrant in toNS lets objects of
+// fromGroup/fromKind in fromNS refer to toGroup/toKind toName.
+func (t *translator) granted(fromGroup, fromKind, fromNS, toGroup, toKind, toNS, toName string) bool {
+	for _, rg := range t.grants {
+		if rg.Namespace != toNS {
+			continue
+		}
+		from := slices.ContainsFunc(rg.Spec.From, func(f gatewayv1.ReferenceGrantFrom) bool {
+			return string(f.Group) == fromGroup && string(f.Kind) == fromKind && string(f.Namespace) == fromNS
+		})
+		to := slices.ContainsFunc(rg.Spec.To, func(x gatewayv1.ReferenceGrantTo) bool {
+			return string(x.Group) == toGroup && string(x.Kind) == toKind && (x.Name == nil || *x.Name == "" || string(*x.Name) == toName)
+		})
+		if from && to {
+			return true
+		}
+	}
+	return false
+}
+
+// intersect returns the hostnames a route serves on a listener ("" for
+// any host), and false when they share none.
+func intersect(listenerHost string, routeHosts []gatewayv1.Hostname) ([]string, bool) {
+	if len(routeHosts) == 0 {
+		return []string{listenerHost}, true
+	}
+	var out []string
+	for _, h := range routeHosts {
+		r := strings.ToLower(string(h))
+		switch {
+		case listenerHost == "" || r == listenerHost:
+			out = append(out, r)
+		case strings.HasPrefix(listenerHost, "*.") && !strings.HasPrefix(r, "*.") && strings.HasSuffix(r, listenerHost[1:]):
+			out = append(out, r)
+		case strings.HasPrefix(r, "*.") && !strings.HasPrefix(listenerHost, "*.") && strings.HasSuffix(listenerHost, r[1:]):
+			out = append(out, listenerHost)
+		case strings.HasPrefix(r, "*.") && strings.HasPrefix(listenerHost, "*."):
+			if strings.HasSuffix(r, listenerHost[1:]) {
+				out = append(out, r)
+			} else if strings.HasSuffix(listenerHost, r[1:]) {
+				out = append(out, listenerHost)
+			}
+		}
+	}
+	return out, len(out) > 0
+}
+
+func (t *translator) finish() {
+	for _, e := range t.entries {
+		h, ok := t.hosts[e.host]
+		if !ok {
+			h = &Host{Name: e.host}
+			t.hosts[e.host] = h
+		}
+		if h.Source.Kind == "" {
+			h.Source = t.sn.Ref(store.KindHTTPRoute, e.hr.Namespace, e.hr.Name)
+		}
+	}
+	// Gateway API precedence: Exact before the longest prefix (regex
+	// last), then method, more headers, more query parameters, the oldest
+	// route, namespace/name, rule and match order.
+	sort.SliceStable(t.entries, func(i, j int) bool {
+		a, b := t.entries[i], t.entries[j]
+		if a.exact != b.exact {
+			return a.exact
+		}
+		if a.regex != b.regex {
+			return !a.regex
+		}
+		if a.pathLen != b.pathLen {
+			return a.pathLen > b.pathLen
+		}
+		if a.method != b.method {
+			return a.method
+		}
+		if a.headers != b.headers {
+			return a.headers > b.headers
+		}
+		if a.query != b.query {
+			return a.query > b.query
+		}
+		if a.hr != b.hr {
+			if !a.hr.CreationTimestamp.Equal(&b.hr.CreationTimestamp) {
+				return a.hr.CreationTimestamp.Before(&b.hr.CreationTimestamp)
+			}
+			if a.hr.Namespace != b.hr.Namespace {
+				return a.hr.Namespace < b.hr.Namespace
+			}
+			return a.hr.Name < b.hr.Name
+		}
+		if a.rule != b.rule {
+			return a.rule < b.rule
+		}
+		return a.mi < b.mi
+	})
+	for _, e := range t.entries {
+		h := t.hosts[e.host]
+		h.Routes = append(h.Routes, e.rt)
+	}
+	names := make([]string, 0, len(t.hosts))
+	for n := range t.hosts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t.out.Hosts = append(t.out.Hosts, t.hosts[n])
+	}
+}
+
+// attach is one route attached to one listener on some hostnames.
+type attach struct {
+	ln    *listener
+	hosts []string
+}
+
+func (t *translator) routes() {
+	for _, hr := range t.httpRoutes {
+		t.httpRoute(hr)
+	}
+}
+
+func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
+	ref := t.sn.Ref(store.KindHTTPRoute, hr.Namespace, hr.Name)
+	gen := hr.Generation
+	var st gatewayv1.HTTPRouteStatus
+	var attached []attach
+	for pi, pr := range hr.Spec.ParentRefs {
+		field := fmt.Sprintf("spec.parentRefs[%d]", pi)
+		if (pr.Group != nil && string(*pr.Group) != Group) || (pr.Kind != nil && string(*pr.Kind) != "Gateway") {
+			continue
+		}
+		ns := hr.Namespace
+		if pr.Namespace != nil {
+			ns = string(*pr.Namespace)
+		}
+		ls, ours := t.listeners[ns+"/"+string(pr.Name)]
+		if !ours {
+			continue // not a Gateway of ours: another controller's to report
+		}
+		ps := gatewayv1.RouteParentStatus{ParentRef: pr, ControllerName: gatewayv1.GatewayController(t.opts.ControllerName)}
+		reject := func(reason, msg string) {
+			ps.Conditions = append(ps.Conditions, t.cond("Accepted", reason, msg, false, gen))
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: field,
+				Message: fmt.Sprintf("Gateway %s/%s: %s; the route is not attached there", ns, pr.Name, msg)})
+		}
+		var cands []*listener
+		for _, l := range ls {
+			if pr.SectionName != nil && l.l.Name != *pr.SectionName {
+				continue
+			}
+			if pr.Port != nil && l.l.Port != *pr.Port {
+				continue
+			}
+			cands = append(cands, l)
+		}
+		var allowed []*listener
+		for _, l := range cands {
+			if l.ok && t.allows(l, hr.Namespace) {
+				allowed = append(allowed, l)
+			}
+		}
+		var here []attach
+		for _, l := range allowed {
+			if hs, ok := intersect(l.hostname, hr.Spec.Hostnames); ok {
+				here = append(here, attach{l, hs})
+			}
+		}
+		switch {
+		case len(cands) == 0:
+			reject("NoMatchingParent", "no listener matches the sectionName/port")
+		case len(allowed) == 0:
+			reject("NotAllowedByListeners", "no listener allows routes from namespace "+hr.Namespace)
+		case len(here) == 0:
+			reject("NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames")
+		default:
+			ps.Conditions = append(ps.Conditions, t.cond("Accepted", "Accepted", "", true, gen))
+			attached = append(attached, here...)
+			for _, a := range here {
+				a.ln.status.AttachedRoutes++
+			}
+		}
+		st.Parents = append(st.Parents, ps)
+	}
+	if len(st.Parents) == 0 {
+		return
+	}
+	rr := t.rules(hr, ref, attached)
+	for i := range st.Parents {
+		ps := &st.Parents[i]
+		accepted := ps.Conditions[0].Status == metav1.ConditionTrue
+		switch {
+		case accepted && len(rr.dropped) > 0 && len(rr.dropped) == len(hr.Spec.Rules):
+			// No rule can be served: not accepted.
+			ps.Conditions[0] = t.cond("Accepted", rr.dropReason, rr.dropMsg, false, gen)
+		case accepted && len(rr.dropped) > 0:
+			ps.Conditions = append(ps.Conditions, t.cond("PartiallyInvalid", "UnsupportedValue",
+				"Dropped Rule(s): "+strings.Join(rr.dropped, "; "), true, gen))
+		}
+		c := t.cond("ResolvedRefs", "ResolvedRefs", "", true, gen)
+		if rr.refReason != "" {
+			c = t.cond("ResolvedRefs", rr.refReason, rr.refMsg, false, gen)
+		}
+		// Accepted, ResolvedRefs, then PartiallyInvalid when set.
+		ps.Conditions = slices.Insert(ps.Conditions, 1, c)
+	}
+	t.out.Status.HTTPRoutes[hr.Namespace+"/"+hr.Name] = st
+}
+
+// allows reports whether listener l takes HTTPRoutes from namespace ns.
+func (t *translator) allows(l *listener, ns string) bool {
+	if !slices.ContainsFunc(l.kinds, func(k gatewayv1.RouteGroupKind) bool { return k.Kind == "HTTPRoute" }) {
+		return false
+	}
+	from := gatewayv1.NamespacesFromSame
+	if ar := l.l.AllowedRoutes; ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil {
+		from = *ar.Namespaces.From
+	}
+	switch from {
+	case gatewayv1.NamespacesFromAll:
+		return true
+	case gatewayv1.NamespacesFromSame:
+		return ns == l.gw.Namespace
+	}
+	// Selector needs Namespace objects, which file mode does not read.
+	return false
+}
+
+// ruleResult is what rules reports for the route's status.
+type ruleResult struct {
+	// refReason and refMsg are the first ResolvedRefs problem ("": none).
+	refReason, refMsg string
+	// dropped describes the rules not served; dropReason and dropMsg are
+	// the first one's.
+	dropped             []string
+	dropReason, dropMsg string
+}
+
+// rules builds the routes of hr on each attachment. A rule moat cannot
+// serve as written is dropped whole (Gateway API's "Dropped Rule"); an
+// unresolvable backend keeps its weight and answers 500.
+func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached []attach) ruleResult {
+	var rr ruleResult
+	problem := func(r, m, field string) {
+		if rr.refReason == "" {
+			rr.refReason, rr.refMsg = r, m
+		}
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: r, Field: field, Message: m})
+	}
+	type built struct {
+		backends []routecfg.Backend
+		policy   *routecfg.RoutePolicy
+		redirect *routecfg.URLRedirect
+		rewrite  *gatewayv1.HTTPURLRewriteFilter
+		bad      bool
+	}
+	rules := make([]built, len(hr.Spec.Rules))
+	for ri := range hr.Spec.Rules {
+		rule := &hr.Spec.Rules[ri]
+		field := fmt.Sprintf("spec.rules[%d]", ri)
+		b := &rules[ri]
+		drop := func(reason, msg, f string) {
+			if b.bad {
+				return // one reason per rule
+			}
+			b.bad = true
+			if rr.dropReason == "" {
+				rr.dropReason, rr.dropMsg = reason, msg
+			}
+			rr.dropped = append(rr.dropped, field+": "+msg)
+			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: f, Message: msg + "; the rule is not served"})
+		}
+		if msg, f := checkFilters(rule, field); msg != "" {
+			drop("UnsupportedValue", msg, f)
+		}
+		var hh routecfg.Headers
+		prefixOnly := false
+		for fi, f := range rule.Filters {
+			ff := fmt.Sprintf("%s.filters[%d]", field, fi)
+			switch f.Type {
+			case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
+				if m := f.RequestHeaderModifier; m != nil {
+					for _, h := range m.Set {
+						hh.Upstream = append(hh.Upstream, routecfg.Header{Name: string(h.Name), Value: h.Value})
+					}
+					for _, h := range m.Add {
+						hh.UpstreamAdd = append(hh.UpstreamAdd, routecfg.Header{Name: string(h.Name), Value: h.Value})
+					}
+					for _, n := range m.Remove {
+						hh.Upstream = append(hh.Upstream, routecfg.Header{Name: n})
+					}
+				}
+			case gatewayv1.HTTPRouteFilterResponseHeaderModifier:
+				if m := f.ResponseHeaderModifier; m != nil {
+					for _, h := range m.Set {
+						hh.Set = append(hh.Set, routecfg.Header{Name: string(h.Name), Value: h.Value})
+					}
+					for _, h := range m.Add {
+						hh.Add = append(hh.Add, routecfg.Header{Name: string(h.Name), Value: h.Value, Always: true})
+					}
+					for _, n := range m.Remove {
+						hh.Set = append(hh.Set, routecfg.Header{Name: n})
+					}
+				}
+			case gatewayv1.HTTPRouteFilterRequestRedirect:
+				if r := f.RequestRedirect; r != nil {
+					b.redirect = t.redirect(r)
+					prefixOnly = prefixOnly || (r.Path != nil && r.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
+				}
+			case gatewayv1.HTTPRouteFilterURLRewrite:
+				if rw := f.URLRewrite; rw != nil {
+					b.rewrite = rw
+					if rw.Hostname != nil {
+						hh.UpstreamHost = string(*rw.Hostname)
+					}
+					prefixOnly = prefixOnly || (rw.Path != nil && rw.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
+				}
+			default:
+				drop("UnsupportedValue", fmt.Sprintf("filter type %s is not supported yet", f.Type), ff+".type")
+			}
+		}
+		if b.redirect != nil && b.rewrite != nil {
+			drop("IncompatibleFilters", "RequestRedirect and URLRewrite cannot be used together", field+".filters")
+		}
+		for bi, br := range rule.BackendRefs {
+			if len(br.Filters) > 0 {
+				drop("UnsupportedValue", "filters on a backendRef are not supported yet", fmt.Sprintf("%s.backendRefs[%d].filters", field, bi))
+			}
+		}
+		// Validate the matches once, before any attachment.
+		for mi := range rule.Matches {
+			mf := fmt.Sprintf("%s.matches[%d]", field, mi)
+			if e := t.match(hr, &rule.Matches[mi], mf, drop); e != nil && prefixOnly && e.rt.Match != routecfg.MatchPrefix {
+				drop("UnsupportedValue", "ReplacePrefixMatch needs a PathPrefix match", mf+".path.type")
+			}
+		}
+		if b.bad {
+			continue
+		}
+		b.backends = t.backends(hr, ref, rule, field, problem)
+		if !hh.Empty() {
+			b.policy = &routecfg.RoutePolicy{Headers: &hh}
+		}
+	}
+	for _, a := range attached {
+		scheme := routecfg.SchemeHTTP
+		if a.ln.l.Protocol == gatewayv1.HTTPSProtocolType {
+			scheme = routecfg.SchemeHTTPS
+		}
+		for _, host := range a.hosts {
+			t.certFor(host, a.ln)
+			for ri := range hr.Spec.Rules {
+				b := &rules[ri]
+				if b.bad {
+					continue
+				}
+				rule := &hr.Spec.Rules[ri]
+				matches := rule.Matches
+				if len(matches) == 0 {
+					matches = []gatewayv1.HTTPRouteMatch{{}}
+				}
+				for mi := range matches {
+					e := t.match(hr, &matches[mi], "", nil) // validated above
+					if e == nil {
+						continue
+					}
+					e.host, e.rule, e.mi = host, ri, mi
+					t.entries = append(t.entries, e)
+					rt := e.rt
+					rt.Conditions.Scheme = scheme
+					rt.Backends, rt.Policy, rt.URLRedirect = b.backends, b.policy, b.redirect
+					if len(rule.BackendRefs) > 0 {
+						// Logs and metrics name the first backend.
+						br := rule.BackendRefs[0]
+						rt.Source.Service = string(br.Name)
+						if br.Port != nil {
+							rt.Source.Port = strconv.Itoa(int(*br.Port))
+						}
+					}
+					if rd := b.redirect; rd != nil && rd.Path != nil && rd.Path.Prefix {
+						rd2, pm := *rd, *rd.Path
+						pm.Match = rt.Path
+						rd2.Path = &pm
+						rt.URLRedirect = &rd2
+					}
+					if rw := b.rewrite; rw != nil && rw.Path != nil {
+						switch {
+						case rw.Path.Type == gatewayv1.FullPathHTTPPathModifier && rw.Path.ReplaceFullPath != nil:
+							rt.PathRewrite = &routecfg.PathModifier{Value: *rw.Path.ReplaceFullPath}
+						case rw.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier && rw.Path.ReplacePrefixMatch != nil:
+							rt.PathRewrite = &routecfg.PathModifier{Prefix: true, Match: rt.Path, Value: *rw.Path.ReplacePrefixMatch}
+						}
+					}
+					if rt.Backends == nil && rt.URLRedirect == nil {
+						// No backendRefs: every request gets 500.
+						rt.Backends = []routecfg.Backend{{Status: 500, Weight: 1}}
+					}
+				}
+			}
+		}
+	}
+	return rr
+}
+
+// certFor gives host the certificate of the HTTPS listener it is served
+// on; a listener without hostname provides the default certificate.
+func (t *translator) certFor(host string, l *listener) {
+	if l.cert == "" {
+		return
+	}
+	if l.hostname == "" {
+		if t.out.DefaultCertificate == "" {
+			t.out.DefaultCertificate = l.cert
+		}
+	}
+	h, ok := t.hosts[host]
+	if !ok {
+		h = &Host{Name: host}
+		t.hosts[host] = h
+	}
+	if h.Certificate == "" && host != "" {
+		h.Certificate = l.cert
+	}
+}
+
+func (t *translator) redirect(r *gatewayv1.HTTPRequestRedirectFilter) *routecfg.URLRedirect {
+	rd := &routecfg.URLRedirect{Code: 302}
+	if r.StatusCode != nil {
+		rd.Code = *r.StatusCode
+	}
+	if r.Scheme != nil {
+		rd.Scheme = *r.Scheme
+	}
+	if r.Hostname != nil {
+		rd.Host = string(*r.Hostname)
+	}
+	if r.Port != nil {
+		rd.Port = int(*r.Port)
+	}
+	if p := r.Path; p != nil {
+		switch p.Type {
+		case gatewayv1.FullPathHTTPPathModifier:
+			if p.ReplaceFullPath != nil {
+				rd.Path = &routecfg.PathModifier{Value: *p.ReplaceFullPath}
+			}
+		case gatewayv1.PrefixMatchHTTPPathModifier:
+			if p.ReplacePrefixMatch != nil {
+				rd.Path = &routecfg.PathModifier{Prefix: true, Value: *p.ReplacePrefixMatch}
+			}
+		}
+	}
+	return rd
+}
+
+// match builds the route of one match (without backends and filters).
+func (t *translator) match(hr *gatewayv1.HTTPRoute, m *gatewayv1.HTTPRouteMatch, field string, problem func(string, string, string)) *entry {
+	if problem == nil {
+		problem = func(string, string, string) {}
+	}
+	rt := &routecfg.Route{Path: "/", Match: routecfg.MatchPrefix, Conditions: &routecfg.Conditions{},
+		Source: routecfg.Source{Namespace: hr.Namespace, Ingress: hr.Name}}
+	e := &entry{rt: rt, hr: hr}
+	if p := m.Path; p != nil {
+		v := "/"
+		if p.Value != nil {
+			v = *p.Value
+		}
+		typ := gatewayv1.PathMatchPathPrefix
+		if p.Type != nil {
+			typ = *p.Type
+		}
+		switch typ {
+		case gatewayv1.PathMatchExact:
+			rt.Path, rt.Match, e.exact = v, routecfg.MatchExact, true
+		case gatewayv1.PathMatchPathPrefix:
+			rt.Path = strings.TrimRight(v, "/")
+			if rt.Path == "" {
+				rt.Path = "/"
+			}
+		case gatewayv1.PathMatchRegularExpression:
+			re, err := regexp.Compile("^(?:" + v + ")$")
+			if err != nil {
+				problem("UnsupportedValue", fmt.Sprintf("path %q is not a valid regular expression: %v", v, err), field+".path.value")
+				return nil
+			}
+			rt.Path, rt.Match, rt.Regex, e.regex = v, routecfg.MatchRegex, re, true
+		default:
+			problem("UnsupportedValue", fmt.Sprintf("path match type %s is not supported", typ), field+".path.type")
+			return nil
+		}
+	}
+	e.pathLen = len(rt.Path)
+	if m.Method != nil {
+		rt.Conditions.Method, e.method = string(*m.Method), true
+	}
+	for i, h := range m.Headers {
+		if !httpguts.ValidHeaderFieldName(string(h.Name)) {
+			problem("UnsupportedValue", fmt.Sprintf("header name %q is not a valid HTTP header name", h.Name), fmt.Sprintf("%s.headers[%d].name", field, i))
+			return nil
+		}
+		vm := routecfg.ValueMatch{Name: canonical(string(h.Name)), Value: h.Value}
+		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
+			re, err := regexp.Compile(h.Value)
+			if err != nil {
+				problem("UnsupportedValue", fmt.Sprintf("header match %q is not a valid regular expression: %v", h.Value, err), fmt.Sprintf("%s.headers[%d].value", field, i))
+				return nil
+			}
+			vm.Regex = re
+		}
+		rt.Conditions.Headers = append(rt.Conditions.Headers, vm)
+	}
+	for i, q := range m.QueryParams {
+		vm := routecfg.ValueMatch{Name: string(q.Name), Value: q.Value}
+		if q.Type != nil && *q.Type == gatewayv1.QueryParamMatchRegularExpression {
+			re, err := regexp.Compile(q.Value)
+			if err != nil {
+				problem("UnsupportedValue", fmt.Sprintf("query match %q is not a valid regular expression: %v", q.Value, err), fmt.Sprintf("%s.queryParams[%d].value", field, i))
+				return nil
+			}
+			vm.Regex = re
+		}
+		rt.Conditions.Query = append(rt.Conditions.Query, vm)
+	}
+	e.headers, e.query = len(m.Headers), len(m.QueryParams)
+	return e
+}
+
+// canonical is the canonical form of a header name (net/http's), written
+// here so the package does not import net/http for one function.
+func canonical(s string) string {
+	b := []byte(strings.ToLower(s))
+	up := true
+	for i, c := range b {
+		if up && 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+		up = c == '-'
+	}
+	return string(b)
+}
+
+// backends resolves a rule's backendRefs into weighted backends; an
+// invalid one keeps its weight and answers 500.
+func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule *gatewayv1.HTTPRouteRule, field string, problem func(string, string, string)) []routecfg.Backend {
+	var out []routecfg.Backend
+	for bi, br := range rule.BackendRefs {
+		bf := fmt.Sprintf("%s.backendRefs[%d]", field, bi)
+		w := 1
+		if br.Weight != nil {
+			w = int(*br.Weight)
+		}
+		be := routecfg.Backend{Weight: w, Status: 500}
+		g, k := "", "Service"
+		if br.Group != nil {
+			g = string(*br.Group)
+		}
+		if br.Kind != nil {
+			k = string(*br.Kind)
+		}
+		ns := hr.Namespace
+		if br.Namespace != nil {
+			ns = string(*br.Namespace)
+		}
+		name := string(br.Name)
+		switch {
+		case g != "" || k != "Service":
+			problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is); its share is answered with 500", g, k), bf+".kind")
+		case ns != hr.Namespace && !t.granted(Group, "HTTPRoute", hr.Namespace, "", "Service", ns, name):
+			problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it; its share is answered with 500", ns, name), bf+".namespace")
+		case t.sn.Services[ns+"/"+name] == nil:
+			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found; its share is answered with 500", ns, name), bf+".name")
+		case br.Port == nil:
+			problem("BackendNotFound", "a backendRef to a Service needs a port; its share is answered with 500", bf+".port")
+		case t.res != nil:
+			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port))
+			if key == "" {
+				problem("BackendNotFound", why+"; its share is answered with 500", bf+".port")
+				break
+			}
+			be.Pool, be.Status = key, 0
+		default:
+			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port)), 0
+		}
+		out = append(out, be)
+	}
+	return out
+}

@@ -1,0 +1,115 @@
+package translate
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
+)
+
+// gwResolver lends the Gateway API step translate's pool and certificate
+// code, so a Service port or Secret used by an Ingress and a route is one
+// pool or certificate.
+type gwResolver struct{ t *translator }
+
+func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port int32) (string, string) {
+	key := ns + "/" + name + ":" + strconv.Itoa(int(port))
+	if _, ok := r.t.cfg.Pools[key]; ok {
+		return key, ""
+	}
+	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: port}}
+	pool, d := r.t.pool(ref, ns, sb, key, field)
+	if pool == nil {
+		if d != nil {
+			return "", d.Message
+		}
+		return "", fmt.Sprintf("service %s/%s port %d cannot be used", ns, name, port)
+	}
+	if d != nil {
+		r.t.add(*d) // no ready endpoints: served with 503
+	}
+	r.t.cfg.Pools[key] = pool
+	return key, ""
+}
+
+func (r gwResolver) Certificate(ns, name string) (string, string) {
+	c, _, err := r.t.loadSecret(ns, name)
+	switch {
+	case err == errNotFound:
+		return "", fmt.Sprintf("Secret %s/%s not found", ns, name)
+	case err != nil:
+		return "", err.Error()
+	}
+	return c.Ref, ""
+}
+
+func (t *translator) gatewayOptions() gateway.Options {
+	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now}
+}
+
+// gatewayAPI translates the Gateway API objects into hosts of the same
+// config. A host an Ingress already serves stays the Ingress's.
+func (t *translator) gatewayAPI() {
+	if !gateway.Any(t.sn) {
+		return
+	}
+	out := gateway.Translate(t.sn, t.gatewayOptions(), gwResolver{t})
+	t.diags = append(t.diags, out.Diags...)
+	if out.DefaultCertificate != "" && t.cfg.DefaultCertificate == nil {
+		t.cfg.DefaultCertificate = t.cfg.Certificates[out.DefaultCertificate]
+	}
+	for _, h := range out.Hosts {
+		if len(h.Routes) == 0 {
+			continue
+		}
+		_, taken := t.hosts[h.Name]
+		if h.Name == "" {
+			taken = t.catchAll != nil
+		}
+		if taken {
+			t.add(diag.Diagnostic{Object: h.Source, Severity: diag.Error, Reason: "HostServedByIngress",
+				Message: fmt.Sprintf("host %q is served by an Ingress; the HTTPRoute's rules for it are not served", hostLabel(h.Name)),
+				Hint:    "one host is served by Ingresses or by HTTPRoutes, not both"})
+			continue
+		}
+		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != ""}
+		t.gwHosts = append(t.gwHosts, vh)
+	}
+}
+
+// finishGatewayHosts adds the Gateway API hosts to the config, keeping
+// the hosts sorted.
+func (t *translator) finishGatewayHosts() {
+	if len(t.gwHosts) == 0 {
+		return
+	}
+	for _, vh := range t.gwHosts {
+		if vh.Host == "" {
+			t.cfg.CatchAll = vh
+			continue
+		}
+		t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, vh)
+	}
+	sort.Slice(t.cfg.VirtualHosts, func(i, j int) bool { return t.cfg.VirtualHosts[i].Host < t.cfg.VirtualHosts[j].Host })
+}
+
+func hostLabel(h string) string {
+	if h == "" {
+		return "*"
+	}
+	return h
+}
+
+// GatewayStatus computes the status of the snapshot's Gateway API objects
+// that moat owns, as the full translate sees them (pure; the status
+// writer and /debug use it).
+func GatewayStatus(sn *store.Snapshot, opts Options) gateway.Status {
+	t := newTranslator(sn, opts)
+	return gateway.Translate(sn, t.gatewayOptions(), gwResolver{t}).Status
+}
