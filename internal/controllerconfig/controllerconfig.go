@@ -331,6 +331,12 @@ var keys = []Key{
 		c.ForwardedForHeader = v
 		return nil
 	}},
+	{"forwarded-for-proxy-protocol-header", "X-Forwarded-For-Proxy-Protocol", noEffect + "names an internal header of ingress-nginx's template that carries the PROXY address to its real_ip step; moat passes the address without a header (use-proxy-protocol). Checked as a header name.", func(c *Config, v string) error {
+		if !validHeaderName(v) {
+			return fmt.Errorf("not a header name")
+		}
+		return nil
+	}},
 	{"generate-request-id", "true", "Give a request without an X-Request-ID one (32 hex digits); off: only the client's X-Request-ID is passed on and logged.", boolean(func(c *Config) *bool { return &c.GenerateRequestID })},
 	{"global-allowed-response-headers", "", "Comma-separated response headers that the custom-headers annotation may set.", func(c *Config, v string) error {
 		c.GlobalAllowedResponseHeaders = annotations.SplitList(v)

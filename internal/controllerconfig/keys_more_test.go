@@ -11,20 +11,6 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 )
 
-// pendingElsewhere are documented keys that other items of issue #15 add
-// (PROXY protocol, compression, tracing, WAF, TCP/UDP services); they may
-// be in either table once those land, and in neither before.
-var pendingElsewhere = map[string]bool{
-	"use-proxy-protocol": true, "proxy-protocol-header-timeout": true, "forwarded-for-proxy-protocol-header": true,
-	"use-gzip": true, "gzip-disable": true, "gzip-level": true, "gzip-min-length": true, "gzip-types": true,
-	"enable-brotli": true, "brotli-level": true, "brotli-min-length": true, "brotli-types": true,
-	"enable-opentelemetry": true, "opentelemetry-config": true, "opentelemetry-operation-name": true, "opentelemetry-trust-incoming-span": true,
-	"otlp-collector-host": true, "otlp-collector-port": true, "otel-max-export-batch-size": true, "otel-max-queuesize": true,
-	"otel-sampler": true, "otel-sampler-parent-based": true, "otel-sampler-ratio": true, "otel-schedule-delay-millis": true, "otel-service-name": true,
-	"enable-modsecurity": true, "enable-owasp-modsecurity-crs": true, "modsecurity-snippet": true,
-	"proxy-stream-next-upstream": true, "proxy-stream-next-upstream-timeout": true, "proxy-stream-next-upstream-tries": true,
-	"proxy-stream-responses": true, "proxy-stream-timeout": true,
-}
 
 func documentedKeys(t *testing.T) []string {
 	t.Helper()
@@ -44,7 +30,7 @@ func documentedKeys(t *testing.T) []string {
 }
 
 // TestEveryDocumentedKeyClassified: each key of ingress-nginx's ConfigMap
-// documentation is supported or refused (or pending in another item),
+// documentation is supported or refused,
 // never both, and the refused table names only documented keys.
 func TestEveryDocumentedKeyClassified(t *testing.T) {
 	doc := map[string]bool{}
@@ -55,10 +41,8 @@ func TestEveryDocumentedKeyClassified(t *testing.T) {
 		switch {
 		case sup && ref:
 			t.Errorf("%s is both supported and refused", k)
-		case !sup && !ref && !pendingElsewhere[k]:
+		case !sup && !ref:
 			t.Errorf("%s is neither supported nor refused", k)
-		case ref && pendingElsewhere[k]:
-			t.Errorf("%s is refused here but belongs to another item", k)
 		}
 	}
 	for _, r := range refused {

@@ -71,6 +71,7 @@ var refused = []Refused{
 	{"max-worker-open-files", "0", "moat is one process and uses the open-file limit it is given; raise the container's limit instead", false},
 	{"nginx-status-ipv4-whitelist", "127.0.0.1", "moat has no nginx status page; /metrics and /debug are on --admin-addr (loopback by default)", false},
 	{"nginx-status-ipv6-whitelist", "::1", "moat has no nginx status page; /metrics and /debug are on --admin-addr (loopback by default)", false},
+	{"opentelemetry-config", "/etc/ingress-controller/telemetry/opentelemetry.toml", "the path of the nginx otel module's own configuration file; moat has no such file: the otlp-*, otel-* and opentelemetry-* keys configure tracing (docs/tracing.md)", false},
 	{"proxy-busy-buffers-size", "", "not implemented as a controller default; moat does not size nginx's busy buffers (see proxy-buffering)", false},
 	{"proxy-redirect-from", "off", "not implemented as a controller default; the proxy-redirect-from annotation works per Ingress", false},
 	{"proxy-ssl-location-only", "false", "not implemented: moat applies the proxy-ssl-* annotations as the Ingress gives them", true},
