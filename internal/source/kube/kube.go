@@ -106,40 +106,14 @@ func New(opts Options) (*Source, error) {
 			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 				return c.NetworkingV1().Ingresses(ns).Watch(ctx, o)
 			}, ""))
-		s.add("Service", &corev1.Service{}, s.listWatch(
-			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.CoreV1().Services(ns).List(ctx, o)
-			},
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return c.CoreV1().Services(ns).Watch(ctx, o)
-			}, ""))
-		s.add("EndpointSlice", &discoveryv1.EndpointSlice{}, s.listWatch(
-			func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-				return c.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
-			},
-			func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-				return c.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
-			}, ""))
+		s.addServices(c, ns)
 	}
 	if len(opts.Namespaces) > 0 && len(opts.ServiceNamespaces) > 0 {
 		for _, ns := range namespaces(opts.ServiceNamespaces) {
 			if slices.Contains(nss, ns) {
 				continue
 			}
-			s.add("Service", &corev1.Service{}, s.listWatch(
-				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-					return c.CoreV1().Services(ns).List(ctx, o)
-				},
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-					return c.CoreV1().Services(ns).Watch(ctx, o)
-				}, ""))
-			s.add("EndpointSlice", &discoveryv1.EndpointSlice{}, s.listWatch(
-				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-					return c.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
-				},
-				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-					return c.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
-				}, ""))
+			s.addServices(c, ns)
 		}
 	}
 	for _, ns := range secretNSs {
@@ -330,4 +304,23 @@ func (s *Source) WaitForSync(ctx context.Context) error {
 	}
 	s.log.Info("informer caches synced", "informers", len(s.informers), "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	return nil
+}
+
+// addServices watches the Services and EndpointSlices of ns: the
+// backends of routes and of the default backend.
+func (s *Source) addServices(c kubernetes.Interface, ns string) {
+	s.add("Service", &corev1.Service{}, s.listWatch(
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.CoreV1().Services(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.CoreV1().Services(ns).Watch(ctx, o)
+		}, ""))
+	s.add("EndpointSlice", &discoveryv1.EndpointSlice{}, s.listWatch(
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.DiscoveryV1().EndpointSlices(ns).List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.DiscoveryV1().EndpointSlices(ns).Watch(ctx, o)
+		}, ""))
 }
