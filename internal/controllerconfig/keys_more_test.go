@@ -11,7 +11,6 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 )
 
-
 func documentedKeys(t *testing.T) []string {
 	t.Helper()
 	f, err := os.Open("testdata/ingress-nginx-keys.txt")
