@@ -253,8 +253,11 @@ data:
 	if n.Load() != seen+1 {
 		t.Errorf("backend saw %d requests, want 1 (the opted-out location's)", n.Load()-seen)
 	}
-	diags := m.diagnostics(t)
-	if !strings.Contains(diags, "data.modsecurity-snippet") || !strings.Contains(diags, "SecRemoteRules") || !strings.Contains(diags, "moat-config") {
-		t.Errorf("diagnostics:\n%s", diags)
-	}
+	// Diagnostics are published just after the configuration is swapped
+	// in, so the 503 above may come first.
+	var diags string
+	eventually(t, 10*time.Second, "the refused snippet in /debug/diagnostics", func() bool {
+		diags = m.diagnostics(t)
+		return strings.Contains(diags, "data.modsecurity-snippet") && strings.Contains(diags, "SecRemoteRules") && strings.Contains(diags, "moat-config")
+	})
 }
