@@ -8,6 +8,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/buffering"
 	"github.com/moat-ingress/moat/internal/annotations/errorpages"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
+	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
@@ -24,6 +25,7 @@ func TestAnnotationAndConfigMapAgree(t *testing.T) {
 		"proxy-read-timeout":     func(r *annotations.Reader) { timeouts.Parse(r, routecfg.Timeouts{Connect: 5 * time.Second}) },
 		"allowlist-source-range": func(r *annotations.Reader) { ipaccess.Parse(r, nil) },
 		"custom-http-errors":     func(r *annotations.Reader) { errorpages.Parse(r) },
+		"ssl-redirect":           func(r *annotations.Reader) { sslredirect.Parse(r) },
 	}
 	for _, c := range []struct {
 		annotation, configMap string
@@ -54,6 +56,11 @@ func TestAnnotationAndConfigMapAgree(t *testing.T) {
 		{"custom-http-errors", "custom-http-errors", "+404", false},
 		{"custom-http-errors", "custom-http-errors", "600", false},
 		{"custom-http-errors", "custom-http-errors", "abc", false},
+		{"ssl-redirect", "ssl-redirect", "false", true},
+		{"ssl-redirect", "ssl-redirect", "True", true},
+		{"ssl-redirect", "ssl-redirect", " 1 ", true},
+		{"ssl-redirect", "ssl-redirect", "on", false},
+		{"ssl-redirect", "ssl-redirect", "yes", false},
 	} {
 		r := annotations.NewReader("", map[string]string{annotations.DefaultPrefix + "/" + c.annotation: c.value}, obj)
 		annotation[c.annotation](r)
