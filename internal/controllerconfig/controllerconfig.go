@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -864,12 +863,10 @@ func cipherSuites(v string) ([]uint16, error) {
 
 // ValidStringMatch checks an nginx map source value: "~re" or "~*re" is a
 // regular expression, anything else an exact (case-insensitive) string.
+// The grammar is routecfg.NewStringMatch's, which the data plane compiles.
 func ValidStringMatch(v string) error {
-	if re, ok := strings.CutPrefix(v, "~"); ok {
-		re = strings.TrimPrefix(re, "*")
-		if _, err := regexp.Compile(re); err != nil {
-			return fmt.Errorf("%q is not a valid regular expression: %v", v, err)
-		}
+	if _, err := routecfg.NewStringMatch(v); err != nil {
+		return fmt.Errorf("%q is not a valid regular expression: %v", v, err)
 	}
 	return nil
 }
