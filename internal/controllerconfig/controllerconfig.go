@@ -630,7 +630,7 @@ var keys = []Key{
 	}},
 	{"ssl-session-tickets", "false", "Offer TLS session tickets.", boolean(func(c *Config) *bool { return &c.SSLSessionTickets })},
 	{"ssl-session-timeout", "10m", "Lifetime of a resumable TLS session (nginx time: 10m, 1h, 30s).", func(c *Config, v string) error {
-		d, err := nginx.ParseTime(v)
+		d, err := nginx.ParseSecTime(v)
 		c.SSLSessionTimeout = d
 		return err
 	}},

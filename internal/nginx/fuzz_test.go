@@ -41,6 +41,9 @@ func FuzzSize(f *testing.F) {
 		if d, err := ParseTime(v); err == nil && (d < 0 || d > maxTime) {
 			t.Fatalf("ParseTime(%q) = %v", v, d)
 		}
+		if d, err := ParseSecTime(v); err == nil && (d < 0 || d > maxSecTime) {
+			t.Fatalf("ParseSecTime(%q) = %v", v, d)
+		}
 		if d, err := ParseSeconds(v); err == nil && d < 0 {
 			t.Fatalf("ParseSeconds(%q) = %v", v, d)
 		}

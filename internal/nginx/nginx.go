@@ -85,12 +85,29 @@ var timeUnits = []struct {
 // 24.8 days); larger values are refused as nginx refuses them.
 const maxTime = 2147483647 * time.Millisecond
 
-// ParseTime parses an nginx time: one or more space-separated parts, each
-// digits with a unit y, M, w, d, h, m, s or ms in decreasing order
-// ("1h 30m"); a part without a unit is seconds, as in nginx.
-func ParseTime(v string) (time.Duration, error) {
+// maxSecTime is the same limit for nginx's times in seconds (about 68
+// years).
+const maxSecTime = 2147483647 * time.Second
+
+// ParseTime parses an nginx time as its millisecond directives do
+// (ngx_conf_set_msec_slot: proxy timeouts, worker_shutdown_timeout): one
+// or more space-separated parts, each digits with a unit y, M, w, d, h,
+// m, s or ms in decreasing order ("1h 30m"); a part without a unit is
+// seconds. The total stays under 2^31-1 ms, as in nginx.
+func ParseTime(v string) (time.Duration, error) { return parseTime(v, false) }
+
+// ParseSecTime parses an nginx time as its second directives do
+// (ngx_conf_set_sec_slot: ssl_session_timeout): the grammar of ParseTime
+// without ms, bounded at 2^31-1 seconds.
+func ParseSecTime(v string) (time.Duration, error) { return parseTime(v, true) }
+
+func parseTime(v string, sec bool) (time.Duration, error) {
+	limit, units := maxTime, "ms, s, m, h, d, w, M or y"
+	if sec {
+		limit, units = maxSecTime, "s, m, h, d, w, M or y"
+	}
 	bad := func() (time.Duration, error) {
-		return 0, fmt.Errorf("%q is not an nginx time (digits with an optional unit ms, s, m, h, d, w, M or y, such as 60s or 10m)", v)
+		return 0, fmt.Errorf("%q is not an nginx time (digits with an optional unit %s, such as 60s or 10m)", v, units)
 	}
 	parts := strings.Fields(v)
 	if len(parts) == 0 {
@@ -103,6 +120,9 @@ func ParseTime(v string) (time.Duration, error) {
 		num := p
 		// "ms" before "m" and "s": the longest suffix wins.
 		if strings.HasSuffix(p, "ms") {
+			if sec {
+				return bad()
+			}
 			num, unit, idx = p[:len(p)-2], time.Millisecond, len(timeUnits)-1
 		} else {
 			for i, u := range timeUnits[:len(timeUnits)-1] {
@@ -117,11 +137,11 @@ func ParseTime(v string) (time.Duration, error) {
 		}
 		next = idx + 1
 		n, ok := digits(num)
-		if !ok || n > int64(maxTime/unit) {
+		if !ok || n > int64(limit/unit) {
 			return bad()
 		}
 		total += time.Duration(n) * unit
-		if total > maxTime {
+		if total > limit {
 			return bad()
 		}
 	}

@@ -44,6 +44,20 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
+func TestParseSecTime(t *testing.T) {
+	// ssl_session_timeout is a second directive: months are fine, ms not.
+	for in, want := range map[string]time.Duration{"10m": 10 * time.Minute, "1M": 30 * 24 * time.Hour, "1y": 365 * 24 * time.Hour, "300": 5 * time.Minute} {
+		if got, err := ParseSecTime(in); err != nil || got != want {
+			t.Errorf("ParseSecTime(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"500ms", "1s 500ms", "69y", "", "+5"} {
+		if d, err := ParseSecTime(in); err == nil {
+			t.Errorf("ParseSecTime(%q) = %v, accepted", in, d)
+		}
+	}
+}
+
 func TestParseSeconds(t *testing.T) {
 	if d, err := ParseSeconds(" 15 "); err != nil || d != 15*time.Second {
 		t.Errorf("ParseSeconds(15) = %v, %v", d, err)
