@@ -9,7 +9,6 @@ package nginxval
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -34,23 +33,15 @@ func Size(r *annotations.Reader, name string, def int64) (int64, bool) {
 	return n, true
 }
 
-// Int reads a decimal integer in [lo, hi]; a bad value keeps def and is
-// reported.
+// Int reads a decimal integer in [lo, hi] with Reader.Int's grammar; a
+// bad value keeps def and is reported. ok says the value was set and used.
 func Int(r *annotations.Reader, name string, def, lo, hi int) (int, bool) {
-	v, ok := r.Raw(name)
-	if !ok {
+	if _, ok := r.Raw(name); !ok {
 		return def, false
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		r.Invalid(name, v, "expected an integer")
-		return def, false
-	}
-	if n < lo || n > hi {
-		r.Invalid(name, v, fmt.Sprintf("expected an integer from %d to %d", lo, hi))
-		return def, false
-	}
-	return n, true
+	before := len(r.Diags)
+	n := r.Int(name, def, lo, hi)
+	return n, len(r.Diags) == before
 }
 
 // maxSeconds bounds timeouts at a day: nginx accepts more, but a larger
