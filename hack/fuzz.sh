@@ -13,6 +13,7 @@ targets=(
   "./internal/k8s FuzzDecode"
   "./internal/translate FuzzAnnotations"
   "./internal/annotations/nginxval FuzzValues"
+  "./internal/nginx FuzzSize"
   "./internal/controllerconfig FuzzParse"
   "./internal/htpasswd FuzzVerify"
   "./internal/htpasswd FuzzParseFile"

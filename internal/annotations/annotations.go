@@ -9,10 +9,10 @@ package annotations
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/nginx"
 )
 
 // DefaultPrefix is ingress-nginx's annotation prefix.
@@ -103,7 +103,7 @@ func CheckNeeds(prefix string, ann map[string]string, obj diag.ObjectRef, known 
 		}
 		v, set := ann[prefix+"/"+k.Needs.Key]
 		if set && k.Needs.True {
-			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			b, err := nginx.ParseBool(v)
 			set = err == nil && b
 		}
 		if set && k.Needs.Value != "" {
@@ -166,13 +166,13 @@ func (r *Reader) String(name, def string) string {
 }
 
 // Bool parses "true"/"false" (as ingress-nginx's parser.GetBoolAnnotation,
-// via strconv.ParseBool); a bad value keeps def and is reported.
+// via nginx.ParseBool, the ConfigMap's grammar too); a bad value keeps def and is reported.
 func (r *Reader) Bool(name string, def bool) bool {
 	v, ok := r.Raw(name)
 	if !ok {
 		return def
 	}
-	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	b, err := nginx.ParseBool(v)
 	if err != nil {
 		r.Invalid(name, v, "expected true or false")
 		return def

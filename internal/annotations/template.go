@@ -61,21 +61,6 @@ func ParseTemplateVars(s string, vars []string) (routecfg.Template, error) {
 	return t, nil
 }
 
-// ValidHeaderName reports an HTTP header name made of letters, digits,
-// '-' and '_' (what ingress-nginx's header validators accept).
-func ValidHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
 // ValidHeaderValue reports a value that can be sent as is: visible ASCII,
 // spaces and tabs, no control characters.
 func ValidHeaderValue(s string) bool {

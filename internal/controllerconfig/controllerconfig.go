@@ -6,11 +6,9 @@
 package controllerconfig
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,6 +19,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
@@ -253,7 +252,7 @@ var keys = []Key{
 	{"allow-backend-server-header", "false", "Pass the upstream's Server header on instead of moat's (nginx proxy_pass_header Server); a response without one keeps moat's.", boolean(func(c *Config) *bool { return &c.AllowBackendServerHeader })},
 	{"allow-snippet-annotations", "false", "Allow snippet annotations; moat then applies only a literal subset of directives (see docs/annotations.md).", boolean(func(c *Config) *bool { return &c.AllowSnippetAnnotations })},
 	{"annotation-value-word-blocklist", "", "Comma-separated words: an Ingress with an annotation whose value contains one (case-sensitive) is not served (AnnotationValueBlocked), as ingress-nginx skips it. Empty words are ignored (in ingress-nginx one would match every value).", func(c *Config, v string) error {
-		c.AnnotationValueWordBlocklist = annotations.SplitList(v)
+		c.AnnotationValueWordBlocklist = nginx.SplitList(v)
 		return nil
 	}},
 	{"annotations-risk-level", "High", "Highest annotation risk accepted: Low, Medium, High or Critical. An Ingress with a riskier annotation is not served.", func(c *Config, v string) error {
@@ -265,7 +264,7 @@ var keys = []Key{
 	}},
 	{"block-cidrs", "", "Comma-separated CIDRs answered 403 on every host.", cidrs(func(c *Config) *[]netip.Prefix { return &c.BlockCIDRs })},
 	{"block-referers", "", "Comma-separated Referer values answered 403: exact strings, or nginx regexes starting with ~ (~* case-insensitive).", func(c *Config, v string) error {
-		c.BlockReferers = annotations.SplitList(v)
+		c.BlockReferers = nginx.SplitList(v)
 		for _, r := range c.BlockReferers {
 			if err := ValidStringMatch(r); err != nil {
 				return err
@@ -274,7 +273,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"block-user-agents", "", "Comma-separated User-Agent values answered 403: exact strings, or nginx regexes starting with ~ (~* case-insensitive).", func(c *Config, v string) error {
-		c.BlockUserAgents = annotations.SplitList(v)
+		c.BlockUserAgents = nginx.SplitList(v)
 		for _, ua := range c.BlockUserAgents {
 			if err := ValidStringMatch(ua); err != nil {
 				return err
@@ -286,7 +285,7 @@ var keys = []Key{
 	{"brotli-min-length", "20", "Responses whose Content-Length is smaller (in bytes) are not compressed with brotli; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.BrotliMinLength })},
 	{"brotli-types", defaultBrotliTypes, "Space-separated media types compressed with brotli, on top of text/html; * alone compresses every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.BrotliTypes })},
 	{"client-body-buffer-size", "8k", "Default of the client-body-buffer-size annotation: request bodies up to this size are read whole before the upstream is contacted (with proxy-request-buffering on). moat holds at most 1m.", func(c *Config, v string) error {
-		n, err := annotations.ParseSize(v)
+		n, err := nginx.ParseSize(v)
 		if err != nil {
 			return err
 		}
@@ -299,13 +298,13 @@ var keys = []Key{
 	}},
 	{"client-body-timeout", "60", "Seconds moat waits between two reads of a request body; a client that stalls longer gets 408 and its connection is closed.", atLeastOneSecond(func(c *Config) *time.Duration { return &c.ClientBodyTimeout })},
 	{"client-header-buffer-size", "1k", noEffect + "nginx's first buffer for a request head; a larger head moves to large-client-header-buffers, which nothing a client sees depends on. Checked as an nginx size.", func(c *Config, v string) error {
-		_, err := annotations.ParseSize(v)
+		_, err := nginx.ParseSize(v)
 		return err
 	}},
 	{"client-header-timeout", "60", "Seconds a client has to send a request's header (and, on HTTPS, to complete the TLS handshake); a slower one gets its connection closed.", atLeastOneSecond(func(c *Config) *time.Duration { return &c.ClientHeaderTimeout })},
 	{"compute-full-forwarded-for", "false", "Append the peer address to the incoming X-Forwarded-For instead of replacing it (with use-forwarded-headers).", boolean(func(c *Config) *bool { return &c.ComputeFullForwardedFor })},
 	{"custom-http-errors", "", "Comma-separated upstream status codes (300-599) answered by the default backend on every location.", func(c *Config, v string) error {
-		codes, err := annotations.StatusCodes(v, 300, 599)
+		codes, err := nginx.StatusCodes(v, 300, 599)
 		c.CustomHTTPErrors = codes
 		if err == nil && slices.ContainsFunc(codes, func(c int) bool { return c < 400 }) {
 			return note{RedirectCodesNote}
@@ -325,7 +324,7 @@ var keys = []Key{
 	{"enable-underscores-in-headers", "false", "Pass request headers whose name has an underscore; off (with ignore-invalid-headers) drops them before anything reads them, as nginx.", boolean(func(c *Config) *bool { return &c.EnableUnderscoresInHeaders })},
 	{"force-ssl-redirect", "false", "Default of the force-ssl-redirect annotation.", boolean(func(c *Config) *bool { return &c.ForceSSLRedirect })},
 	{"forwarded-for-header", "X-Forwarded-For", "Header that carries the client address when use-forwarded-headers is true.", func(c *Config, v string) error {
-		if !validHeaderName(v) {
+		if !nginx.ValidHeaderName(v) {
 			return fmt.Errorf("not a header name")
 		}
 		c.ForwardedForHeader = v
@@ -339,7 +338,7 @@ var keys = []Key{
 	}},
 	{"generate-request-id", "true", "Give a request without an X-Request-ID one (32 hex digits); off: only the client's X-Request-ID is passed on and logged.", boolean(func(c *Config) *bool { return &c.GenerateRequestID })},
 	{"global-allowed-response-headers", "", "Comma-separated response headers that the custom-headers annotation may set.", func(c *Config, v string) error {
-		c.GlobalAllowedResponseHeaders = annotations.SplitList(v)
+		c.GlobalAllowedResponseHeaders = nginx.SplitList(v)
 		return nil
 	}},
 	{"global-auth-always-set-cookie", "false", "auth-always-set-cookie for global-auth-url.", boolean(func(c *Config) *bool { return &c.GlobalAuth.AlwaysSetCookie })},
@@ -348,7 +347,7 @@ var keys = []Key{
 	{"global-auth-method", "", "auth-method for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.Method = v; return nil }},
 	{"global-auth-request-redirect", "", "auth-request-redirect for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.RequestRedirect = v; return nil }},
 	{"global-auth-response-headers", "", "auth-response-headers for global-auth-url.", func(c *Config, v string) error {
-		c.GlobalAuth.ResponseHeaders = annotations.SplitList(v)
+		c.GlobalAuth.ResponseHeaders = nginx.SplitList(v)
 		return nil
 	}},
 	{"global-auth-signin", "", "auth-signin for global-auth-url.", func(c *Config, v string) error { c.GlobalAuth.Signin = v; return nil }},
@@ -359,9 +358,9 @@ var keys = []Key{
 	{"gzip-min-length", "256", "Responses whose Content-Length is smaller (in bytes) are not gzipped; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.GzipMinLength })},
 	{"gzip-types", defaultGzipTypes, "Space-separated media types gzipped, on top of text/html; * alone gzips every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.GzipTypes })},
 	{"hide-headers", "", "Comma-separated upstream response headers not passed to clients (nginx proxy_hide_header).", func(c *Config, v string) error {
-		c.HideHeaders = annotations.SplitList(v)
+		c.HideHeaders = nginx.SplitList(v)
 		for _, h := range c.HideHeaders {
-			if !annotations.ValidHeaderName(h) {
+			if !nginx.ValidHeaderName(h) {
 				return fmt.Errorf("%q is not a header name", h)
 			}
 		}
@@ -448,7 +447,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"no-auth-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one gets no authentication (auth-url, global-auth-url, basic auth), so ACME HTTP-01 challenges pass; the path of the Ingress, not of the request, as ingress-nginx.", func(c *Config, v string) error {
-		c.NoAuthLocations = annotations.SplitList(v)
+		c.NoAuthLocations = nginx.SplitList(v)
 		for _, p := range c.NoAuthLocations {
 			if !strings.HasPrefix(p, "/") {
 				return fmt.Errorf("%q does not start with /", p)
@@ -457,7 +456,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"no-tls-redirect-locations", "/.well-known/acme-challenge", "Comma-separated path prefixes: an Ingress path that starts with one is never redirected to HTTPS (the path of the Ingress, not of the request, as ingress-nginx).", func(c *Config, v string) error {
-		c.NoTLSRedirectLocations = annotations.SplitList(v)
+		c.NoTLSRedirectLocations = nginx.SplitList(v)
 		for _, p := range c.NoTLSRedirectLocations {
 			if !strings.HasPrefix(p, "/") {
 				return fmt.Errorf("%q does not start with /", p)
@@ -478,7 +477,7 @@ var keys = []Key{
 	keyCollectorPort,
 	{"proxy-add-original-uri-header", "false", "Send the request URI as sent by the client to the upstream in X-Original-URI.", boolean(func(c *Config) *bool { return &c.ProxyAddOriginalURIHeader })},
 	{"proxy-body-size", "1m", "Default request body limit (nginx size; 0 is unlimited); larger bodies get 413.", func(c *Config, v string) error {
-		n, err := annotations.ParseSize(v)
+		n, err := nginx.ParseSize(v)
 		if err != nil {
 			return err
 		}
@@ -486,7 +485,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"proxy-buffer-size", "4k", "Default of the proxy-buffer-size annotation (nginx size): larger upstream response heads get 502. moat reads heads of at most 1m.", func(c *Config, v string) error {
-		n, err := annotations.ParseSize(v)
+		n, err := nginx.ParseSize(v)
 		if err != nil {
 			return err
 		}
@@ -523,7 +522,7 @@ var keys = []Key{
 	{"proxy-headers-hash-bucket-size", "64", noEffect + "sizes nginx's proxy header hash table. Checked as a positive number.", positive},
 	{"proxy-headers-hash-max-size", "512", noEffect + "sizes nginx's proxy header hash table. Checked as a positive number.", positive},
 	{"proxy-max-temp-file-size", "1024m", "Default of the proxy-max-temp-file-size annotation (nginx size; 0: no temporary file).", func(c *Config, v string) error {
-		n, err := annotations.ParseSize(v)
+		n, err := nginx.ParseSize(v)
 		if err != nil {
 			return err
 		}
@@ -562,7 +561,7 @@ var keys = []Key{
 	{"proxy-set-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every request sent upstream, after the X-Forwarded-* headers (nginx proxy_set_header; an empty value removes the header); values may use the variables " + templateVarList() + "; any other $variable refuses the entry (GlobalHeaderInvalid), as does a header that frames the message or Host.", configMapRef(func(c *Config) *string { return &c.ProxySetHeaders })},
 	{"proxy-stream-next-upstream", "true", "TCP and UDP services: try another endpoint when connecting to one fails.", boolean(func(c *Config) *bool { return &c.Stream.NextUpstream })},
 	{"proxy-stream-next-upstream-timeout", "600s", "TCP and UDP services: how long the attempts at one connection may take in all (nginx time; 0: no limit).", func(c *Config, v string) error {
-		d, err := nginxDuration(v)
+		d, err := nginx.ParseTime(v)
 		c.Stream.NextUpstreamTimeout = d
 		return err
 	}},
@@ -583,7 +582,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"proxy-stream-timeout", "600s", "TCP and UDP services: a connection or UDP session without data in either direction for this long is closed (nginx time).", func(c *Config, v string) error {
-		d, err := nginxDuration(v)
+		d, err := nginx.ParseTime(v)
 		if err == nil && d <= 0 {
 			err = fmt.Errorf("expected a time above 0")
 		}
@@ -598,7 +597,7 @@ var keys = []Key{
 	{"server-name-hash-max-size", "1024", noEffect + "sizes nginx's server-name hash table; moat's host lookup has no fixed size. Checked as a positive number.", positive},
 	{"server-tokens", "false", "Add moat's version to the Server header (moat/VERSION); off sends Server: moat. Unlike ingress-nginx, which sends none when off, every response carries one.", boolean(func(c *Config) *bool { return &c.ServerTokens })},
 	{"skip-access-log-urls", "", "Comma-separated request URIs (path and query as sent, exact, or nginx regexes starting with ~) whose requests get no access log line.", func(c *Config, v string) error {
-		c.SkipAccessLogURLs = annotations.SplitList(v)
+		c.SkipAccessLogURLs = nginx.SplitList(v)
 		for _, u := range c.SkipAccessLogURLs {
 			if err := ValidStringMatch(u); err != nil {
 				return err
@@ -615,7 +614,10 @@ var keys = []Key{
 		return nil
 	}},
 	{"ssl-protocols", "TLSv1.2 TLSv1.3", "Space-separated TLS versions offered: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3.", func(c *Config, v string) error {
-		lo, hi, err := tlsVersions(v)
+		lo, hi, unsupported, err := nginx.ParseProtocols(v)
+		if err == nil && len(unsupported) > 0 {
+			err = fmt.Errorf("%q is not a protocol moat offers (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)", unsupported[0])
+		}
 		if err != nil {
 			return err
 		}
@@ -626,7 +628,7 @@ var keys = []Key{
 	{"ssl-reject-handshake", "false", "Refuse TLS handshakes that name no host of any served Ingress, or no host at all, instead of answering with the default certificate (nginx ssl_reject_handshake in the default server). nginx sends the unrecognized_name alert, Go's TLS internal_error; either way the handshake fails.", boolean(func(c *Config) *bool { return &c.SSLRejectHandshake })},
 	{"ssl-session-cache", "true", "Resume TLS sessions.", boolean(func(c *Config) *bool { return &c.SSLSessionCache })},
 	{"ssl-session-cache-size", "10m", "Size of the TLS session cache (nginx size).", func(c *Config, v string) error {
-		if _, err := annotations.ParseSize(v); err != nil {
+		if _, err := nginx.ParseSize(v); err != nil {
 			return err
 		}
 		c.SSLSessionCacheSize = v
@@ -634,7 +636,7 @@ var keys = []Key{
 	}},
 	{"ssl-session-tickets", "false", "Offer TLS session tickets.", boolean(func(c *Config) *bool { return &c.SSLSessionTickets })},
 	{"ssl-session-timeout", "10m", "Lifetime of a resumable TLS session (nginx time: 10m, 1h, 30s).", func(c *Config, v string) error {
-		d, err := nginxDuration(v)
+		d, err := nginx.ParseSecTime(v)
 		c.SSLSessionTimeout = d
 		return err
 	}},
@@ -656,7 +658,7 @@ var keys = []Key{
 	{"variables-hash-max-size", "2048", noEffect + "sizes nginx's variables hash table; moat has no variables table. Checked as a positive number.", positive},
 	{"whitelist-source-range", "", "Comma-separated CIDRs allowed on every location without its own allowlist-source-range; others get 403.", cidrs(func(c *Config) *[]netip.Prefix { return &c.WhitelistSourceRange })},
 	{"worker-shutdown-timeout", "240s", "How long the drain on shutdown waits for requests, streams and WebSockets in flight (nginx time, e.g. 240s or 4m; 0: no limit, as nginx) before closing them; keep the pod's terminationGracePeriodSeconds above --shutdown-grace-period plus this.", func(c *Config, v string) error {
-		d, err := nginxDuration(v)
+		d, err := nginx.ParseTime(v)
 		if err != nil {
 			return err
 		}
@@ -763,7 +765,7 @@ func closest(name string) string {
 
 func boolean(f func(*Config) *bool) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		b, err := strconv.ParseBool(v)
+		b, err := nginx.ParseBool(v)
 		if err != nil {
 			return fmt.Errorf("expected true or false")
 		}
@@ -821,11 +823,11 @@ func statusCode(f func(*Config) *int) func(*Config, string) error {
 
 func seconds(f func(*Config) *time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+		d, err := nginx.ParseSeconds(v)
+		if err != nil {
 			return fmt.Errorf("expected a whole number of seconds")
 		}
-		*f(c) = time.Duration(n) * time.Second
+		*f(c) = d
 		return nil
 	}
 }
@@ -834,73 +836,24 @@ func seconds(f func(*Config) *time.Duration) func(*Config, string) error {
 // connection at once.
 func atLeastOneSecond(f func(*Config) *time.Duration) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
+		d, err := nginx.ParseSeconds(v)
+		if err != nil || d < time.Second {
 			return fmt.Errorf("expected a whole number of seconds, at least 1")
 		}
-		*f(c) = time.Duration(n) * time.Second
+		*f(c) = d
 		return nil
 	}
 }
 
 func cidrs(f func(*Config) *[]netip.Prefix) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		p, err := annotations.ParseCIDRs(v)
+		p, err := nginx.ParseCIDRs(v)
 		if err != nil {
 			return err
 		}
 		*f(c) = p
 		return nil
 	}
-}
-
-// nginxDuration parses nginx time values: a number with an optional unit
-// ms, s, m, h, d (default seconds).
-func nginxDuration(v string) (time.Duration, error) {
-	units := []struct {
-		suffix string
-		d      time.Duration
-	}{{"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}, {"h", time.Hour}, {"d", 24 * time.Hour}}
-	num, unit := v, time.Second
-	for _, u := range units {
-		if strings.HasSuffix(v, u.suffix) {
-			num, unit = strings.TrimSuffix(v, u.suffix), u.d
-			break
-		}
-	}
-	n, err := strconv.Atoi(num)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not an nginx time (a number with an optional ms, s, m, h or d)", v)
-	}
-	return time.Duration(n) * unit, nil
-}
-
-func tlsVersions(v string) (lo, hi uint16, err error) {
-	for _, p := range strings.Fields(v) {
-		var ver uint16
-		switch p {
-		case "TLSv1":
-			ver = tls.VersionTLS10
-		case "TLSv1.1":
-			ver = tls.VersionTLS11
-		case "TLSv1.2":
-			ver = tls.VersionTLS12
-		case "TLSv1.3":
-			ver = tls.VersionTLS13
-		default:
-			return 0, 0, fmt.Errorf("%q is not a protocol moat offers (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3)", p)
-		}
-		if lo == 0 || ver < lo {
-			lo = ver
-		}
-		if ver > hi {
-			hi = ver
-		}
-	}
-	if lo == 0 {
-		return 0, 0, fmt.Errorf("no protocol named")
-	}
-	return lo, hi, nil
 }
 
 // cipherSuites maps an OpenSSL cipher list to Go suites with the listener's
@@ -916,25 +869,10 @@ func cipherSuites(v string) ([]uint16, error) {
 
 // ValidStringMatch checks an nginx map source value: "~re" or "~*re" is a
 // regular expression, anything else an exact (case-insensitive) string.
+// The grammar is routecfg.NewStringMatch's, which the data plane compiles.
 func ValidStringMatch(v string) error {
-	if re, ok := strings.CutPrefix(v, "~"); ok {
-		re = strings.TrimPrefix(re, "*")
-		if _, err := regexp.Compile(re); err != nil {
-			return fmt.Errorf("%q is not a valid regular expression: %v", v, err)
-		}
+	if _, err := routecfg.NewStringMatch(v); err != nil {
+		return fmt.Errorf("%q is not a valid regular expression: %v", v, err)
 	}
 	return nil
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '-' || c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }

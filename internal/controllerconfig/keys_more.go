@@ -7,8 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -42,7 +42,7 @@ func optionalSize(_ *Config, v string) error {
 	if v == "" {
 		return nil
 	}
-	_, err := annotations.ParseSize(v)
+	_, err := nginx.ParseSize(v)
 	return err
 }
 

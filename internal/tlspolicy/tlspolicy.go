@@ -1,48 +1,13 @@
-// Package tlspolicy turns nginx's TLS settings (OpenSSL protocol and cipher
-// names) into Go crypto/tls values for the proxy-ssl-*
-// annotations. It is pure: callers turn errors into diagnostics naming
-// their object.
+// Package tlspolicy turns nginx's TLS cipher settings (OpenSSL cipher
+// names) into Go crypto/tls values for the proxy-ssl-* annotations and
+// the ConfigMap; protocol lists are internal/nginx's. It is pure:
+// callers turn errors into diagnostics naming their object.
 package tlspolicy
 
 import (
 	"crypto/tls"
-	"fmt"
 	"strings"
 )
-
-// ParseProtocols reads an nginx protocol list ("TLSv1.2 TLSv1.3") into the
-// range Go can serve: Go takes a minimum and a maximum, so a list with a
-// gap is widened to cover it. Unsupported names (SSLv2, SSLv3) are returned.
-func ParseProtocols(v string) (minV, maxV uint16, unsupported []string, err error) {
-	for _, f := range strings.Fields(v) {
-		var ver uint16
-		switch f {
-		case "TLSv1":
-			ver = tls.VersionTLS10
-		case "TLSv1.1":
-			ver = tls.VersionTLS11
-		case "TLSv1.2":
-			ver = tls.VersionTLS12
-		case "TLSv1.3":
-			ver = tls.VersionTLS13
-		case "SSLv2", "SSLv3":
-			unsupported = append(unsupported, f)
-			continue
-		default:
-			return 0, 0, nil, fmt.Errorf("unknown protocol %q (expected TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)", f)
-		}
-		if minV == 0 || ver < minV {
-			minV = ver
-		}
-		if ver > maxV {
-			maxV = ver
-		}
-	}
-	if minV == 0 {
-		return 0, 0, unsupported, fmt.Errorf("no TLS protocol Go supports in %q", v)
-	}
-	return minV, maxV, unsupported, nil
-}
 
 // openSSLNames maps OpenSSL cipher names to Go's TLS 1.0–1.2 suites.
 var openSSLNames = map[string]uint16{

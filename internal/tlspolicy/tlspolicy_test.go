@@ -5,27 +5,6 @@ import (
 	"testing"
 )
 
-func TestParseProtocols(t *testing.T) {
-	for _, c := range []struct {
-		in       string
-		min, max uint16
-		uns      int
-		err      bool
-	}{
-		{"TLSv1.2 TLSv1.3", tls.VersionTLS12, tls.VersionTLS13, 0, false},
-		{"TLSv1.3", tls.VersionTLS13, tls.VersionTLS13, 0, false},
-		{"TLSv1 TLSv1.1 TLSv1.2", tls.VersionTLS10, tls.VersionTLS12, 0, false},
-		{"SSLv3 TLSv1.2", tls.VersionTLS12, tls.VersionTLS12, 1, false},
-		{"SSLv3", 0, 0, 1, true},
-		{"TLSv9", 0, 0, 0, true},
-	} {
-		minV, maxV, uns, err := ParseProtocols(c.in)
-		if (err != nil) != c.err || minV != c.min || maxV != c.max || len(uns) != c.uns {
-			t.Errorf("%q: got %x %x %v %v", c.in, minV, maxV, uns, err)
-		}
-	}
-}
-
 func TestParseCiphers(t *testing.T) {
 	// ingress-nginx's default ssl-ciphers: the DHE suites have no Go
 	// equivalent and are skipped; an unknown name is reported.

@@ -8,6 +8,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
 )
@@ -65,7 +66,7 @@ var framing = map[string]bool{"Content-Length": true, "Transfer-Encoding": true,
 
 func headerEntryProblem(name, v string, upstream bool) string {
 	switch {
-	case !annotations.ValidHeaderName(name):
+	case !nginx.ValidHeaderName(name):
 		return "not a header name (letters, digits, - and _)"
 	case !annotations.ValidHeaderValue(v):
 		return "the value has control characters"

@@ -23,6 +23,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/snippet"
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -276,7 +277,7 @@ func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingre
 				for _, name := range sortedKeys(cm.Data) {
 					v := cm.Data[name]
 					tv, err := annotations.ParseTemplate(v)
-					if !annotations.ValidHeaderName(name) || err != nil || !annotations.ValidHeaderValue(v) {
+					if !nginx.ValidHeaderName(name) || err != nil || !annotations.ValidHeaderValue(v) {
 						t.annDiag(r, "auth-proxy-set-headers", diag.Error, "AnnotationInvalidValue", fmt.Sprintf("ConfigMap %s entry %q: %q is not a header name and value moat can send; skipped", key, name, v))
 						continue
 					}
@@ -385,7 +386,7 @@ func (t *translator) customHeaders(r *annotations.Reader, key string) []routecfg
 	var out []routecfg.Header
 	for _, name := range sortedKeys(cm.Data) {
 		v := cm.Data[name]
-		if !annotations.ValidHeaderName(name) || !annotations.ValidHeaderValue(v) {
+		if !nginx.ValidHeaderName(name) || !annotations.ValidHeaderValue(v) {
 			t.annDiag(r, "custom-headers", diag.Error, "AnnotationInvalidValue", fmt.Sprintf("ConfigMap %s entry %q: not a header name and value; the annotation is ignored", key, name))
 			return nil
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/annotations/balance"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -111,7 +112,7 @@ func Parse(r *annotations.Reader) Config {
 		RequestRedirect: r.String("auth-request-redirect", ""),
 		CacheKey:        r.String("auth-cache-key", ""),
 		CacheDuration:   r.String("auth-cache-duration", defaultCacheDuration),
-		ResponseHeaders: annotations.SplitList(r.String("auth-response-headers", "")),
+		ResponseHeaders: nginx.SplitList(r.String("auth-response-headers", "")),
 		AlwaysSetCookie: r.Bool("auth-always-set-cookie", false),
 		Keepalive:       keep,
 	}
@@ -159,7 +160,7 @@ func Build(s Settings, bad func(key, value, why string)) *routecfg.ExternalAuth 
 		}
 	}
 	for _, h := range s.ResponseHeaders {
-		if !annotations.ValidHeaderName(h) {
+		if !nginx.ValidHeaderName(h) {
 			// ingress-nginx: "invalid headers list", location denied.
 			bad("auth-response-headers", h, "not a header name; the paths are denied (503), as in ingress-nginx")
 			return nil
@@ -215,7 +216,7 @@ func signinURL(raw string, u *url.URL, param string) string {
 // commas: "[code ...|any] time".
 func ParseCacheDuration(v string) ([]routecfg.CacheRule, error) {
 	var out []routecfg.CacheRule
-	for _, entry := range annotations.SplitList(v) {
+	for _, entry := range nginx.SplitList(v) {
 		f := strings.Fields(entry)
 		d, err := nginxTime(f[len(f)-1])
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/nginx"
 )
 
 // Keys is the family's table.
@@ -35,7 +36,7 @@ func Parse(r *annotations.Reader) Config {
 	// An empty value is ignored as ingress-nginx's parser does (the
 	// ConfigMap's codes stay in force).
 	if v, ok := r.Raw("custom-http-errors"); ok && strings.TrimSpace(v) != "" {
-		codes, err := annotations.StatusCodes(v, 300, 599)
+		codes, err := nginx.StatusCodes(v, 300, 599)
 		if err != nil {
 			r.Invalid("custom-http-errors", v, err.Error())
 		} else {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -33,7 +34,7 @@ func Parse(r *annotations.Reader, def []netip.Prefix) *routecfg.Access {
 func ParseDefaults(r *annotations.Reader, allow, deny []netip.Prefix) *routecfg.Access {
 	a := &routecfg.Access{Allow: allow, Deny: deny}
 	if name, v, ok := r.First("allowlist-source-range", "whitelist-source-range"); ok {
-		p, err := annotations.ParseCIDRs(v)
+		p, err := nginx.ParseCIDRs(v)
 		if err != nil {
 			r.Invalid(name, v, err.Error()+"; the paths are denied (503) until it is fixed")
 			a.Denied = "invalid " + name
@@ -42,7 +43,7 @@ func ParseDefaults(r *annotations.Reader, allow, deny []netip.Prefix) *routecfg.
 		}
 	}
 	if v, ok := r.Raw("denylist-source-range"); ok {
-		p, err := annotations.ParseCIDRs(v)
+		p, err := nginx.ParseCIDRs(v)
 		if err != nil {
 			r.Invalid("denylist-source-range", v, err.Error()+"; the paths are denied (503) until it is fixed")
 			a.Denied = "invalid denylist-source-range"

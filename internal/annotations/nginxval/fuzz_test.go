@@ -6,6 +6,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/nginx"
 )
 
 // FuzzValues: every nginx value syntax of this package takes any string
@@ -16,7 +17,7 @@ func FuzzValues(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		if n, err := ParseSize(v); err == nil && n < 0 {
+		if n, err := nginx.ParseSize(v); err == nil && n < 0 {
 			t.Fatalf("ParseSize(%q) = %d", v, n)
 		}
 		r := annotations.NewReader("", map[string]string{annotations.DefaultPrefix + "/k": v}, diag.ObjectRef{Kind: "Ingress", Name: "f"})

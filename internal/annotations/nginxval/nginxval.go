@@ -1,85 +1,47 @@
 // Package nginxval reads the value syntaxes ingress-nginx annotations
 // share (sizes like "1m", unitless seconds, integers) through an
 // annotations.Reader, so each family reports bad values the same way:
-// one diagnostic naming the key and value, and the default kept.
+// one diagnostic naming the key and value, and the default kept. The
+// grammar itself is internal/nginx's, shared with the ConfigMap; this
+// package is only the Reader glue (it imports annotations, which
+// internal/nginx must not).
 package nginxval
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/nginx"
 )
 
-// ParseSize parses an nginx size: digits with an optional k, m or g
-// suffix (either case; ingress-nginx's SizeRegex also allows b).
-func ParseSize(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("empty size")
-	}
-	mult := int64(1)
-	switch s[len(s)-1] {
-	case 'k', 'K':
-		mult = 1 << 10
-	case 'm', 'M':
-		mult = 1 << 20
-	case 'g', 'G':
-		mult = 1 << 30
-	case 'b', 'B':
-	default:
-		mult = 0
-	}
-	num := s
-	if mult != 0 {
-		num = s[:len(s)-1]
-	} else {
-		mult = 1
-	}
-	if num == "" || strings.TrimLeft(num, "0123456789") != "" {
-		return 0, fmt.Errorf("expected a size such as 8k, 1m or 0")
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n > (1<<62)/mult {
-		return 0, fmt.Errorf("size out of range")
-	}
-	return n * mult, nil
-}
-
-// Size reads an nginx size; a bad value keeps def and is reported.
+// Size reads an nginx size (internal/nginx.ParseSize); a bad value keeps def and is reported.
 func Size(r *annotations.Reader, name string, def int64) (int64, bool) {
 	v, ok := r.Raw(name)
 	if !ok {
 		return def, false
 	}
-	n, err := ParseSize(v)
+	n, err := nginx.ParseSize(v)
 	if err != nil {
-		r.Invalid(name, v, err.Error())
+		// The grammar is internal/nginx's; the message is short because
+		// Invalid already quotes the value.
+		r.Invalid(name, v, "expected a size such as 8k, 1m or 0")
 		return def, false
 	}
 	return n, true
 }
 
-// Int reads a decimal integer in [lo, hi]; a bad value keeps def and is
-// reported.
+// Int reads a decimal integer in [lo, hi] with Reader.Int's grammar; a
+// bad value keeps def and is reported. ok says the value was set and used.
 func Int(r *annotations.Reader, name string, def, lo, hi int) (int, bool) {
-	v, ok := r.Raw(name)
-	if !ok {
+	if _, ok := r.Raw(name); !ok {
 		return def, false
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		r.Invalid(name, v, "expected an integer")
-		return def, false
-	}
-	if n < lo || n > hi {
-		r.Invalid(name, v, fmt.Sprintf("expected an integer from %d to %d", lo, hi))
-		return def, false
-	}
-	return n, true
+	before := len(r.Diags)
+	n := r.Int(name, def, lo, hi)
+	return n, len(r.Diags) == before
 }
 
 // maxSeconds bounds timeouts at a day: nginx accepts more, but a larger
@@ -94,7 +56,7 @@ func Seconds(r *annotations.Reader, name string, def time.Duration) (time.Durati
 		return def, false
 	}
 	t := strings.TrimSpace(v)
-	n, err := strconv.Atoi(t)
+	d, err := nginx.ParseSeconds(t)
 	if err != nil {
 		why := "expected a whole number of seconds"
 		if _, derr := time.ParseDuration(t); derr == nil {
@@ -103,11 +65,11 @@ func Seconds(r *annotations.Reader, name string, def time.Duration) (time.Durati
 		r.Invalid(name, v, why)
 		return def, false
 	}
-	if n < 0 || n > maxSeconds {
+	if d > maxSeconds*time.Second {
 		r.Invalid(name, v, fmt.Sprintf("expected seconds from 0 to %d", maxSeconds))
 		return def, false
 	}
-	return time.Duration(n) * time.Second, true
+	return d, true
 }
 
 // OneOf reads a value that must be one of opts (compared case-insensitively,

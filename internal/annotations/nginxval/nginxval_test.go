@@ -17,20 +17,6 @@ func reader(kv ...string) *annotations.Reader {
 	return annotations.NewReader("", m, diag.ObjectRef{Kind: "Ingress", Namespace: "ns", Name: "x"})
 }
 
-func TestParseSize(t *testing.T) {
-	good := map[string]int64{"0": 0, "1": 1, "8k": 8 << 10, "8K": 8 << 10, "1m": 1 << 20, "10M": 10 << 20, "2g": 2 << 30, "100b": 100, " 5m ": 5 << 20}
-	for in, want := range good {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "m", "1.5m", "-1", "1mb", "1 m", "ten", "99999999999999999999g"} {
-		if _, err := ParseSize(in); err == nil {
-			t.Errorf("ParseSize(%q) accepted", in)
-		}
-	}
-}
-
 func TestReadersReportKeyAndValue(t *testing.T) {
 	r := reader("a", "10x", "b", "60s", "c", "-1", "d", "maybe", "e", "999999")
 	if v, _ := Size(r, "a", 7); v != 7 {

@@ -5,10 +5,10 @@ package opentelemetry
 
 import (
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -55,7 +55,7 @@ func boolean(r *annotations.Reader, name, fallback string) (v, ok bool) {
 	if !set {
 		return false, false
 	}
-	b, err := strconv.ParseBool(strings.TrimSpace(raw))
+	b, err := nginx.ParseBool(raw)
 	if err != nil {
 		r.Invalid(name, raw, "expected true or false; "+fallback)
 		return false, false

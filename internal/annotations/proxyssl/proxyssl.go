@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
 
@@ -80,7 +81,7 @@ func Parse(r *annotations.Reader) Config {
 	c.SSLName = r.String("proxy-ssl-name", "")
 	c.ServerName = r.OneOf("proxy-ssl-server-name", "off", "on", "off") == "on"
 	if v := r.String("proxy-ssl-protocols", ""); v != "" {
-		minV, maxV, uns, err := tlspolicy.ParseProtocols(v)
+		minV, maxV, uns, err := nginx.ParseProtocols(v)
 		switch {
 		case err != nil:
 			r.Invalid("proxy-ssl-protocols", v, err.Error())

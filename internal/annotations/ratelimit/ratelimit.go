@@ -4,12 +4,13 @@
 package ratelimit
 
 import (
+	"errors"
 	"math"
 	"net/netip"
-	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/annotations/nginxval"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -58,10 +59,11 @@ func ParseDefaults(r *annotations.Reader, defRate, defAfter int) *routecfg.Limit
 	}
 	var allow []netip.Prefix
 	if hasAllow {
-		var bad string
-		allow, bad = ParseCIDRs(allowRaw)
-		if bad != "" {
-			r.Invalid(allowKey, allowRaw, "entry "+bad+" is not an address or CIDR")
+		var err error
+		allow, err = nginx.ParseCIDRs(allowRaw)
+		var bad *nginx.BadItemError
+		if errors.As(err, &bad) {
+			r.Invalid(allowKey, allowRaw, "entry "+bad.Item+" is not an address or CIDR")
 			allow = nil
 		}
 	}
@@ -82,25 +84,4 @@ func ParseDefaults(r *annotations.Reader, defRate, defAfter int) *routecfg.Limit
 		Rate:        int64(rate) << 10,
 		RateAfter:   int64(after) << 10,
 	}
-}
-
-// ParseCIDRs parses a comma-separated list of addresses and CIDRs
-// (ingress-nginx's net.ParseCIDRs); bad names the first bad entry.
-func ParseCIDRs(s string) (out []netip.Prefix, bad string) {
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if p, err := netip.ParsePrefix(f); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(f)
-		if err != nil {
-			return nil, f
-		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
-	}
-	return out, ""
 }

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/nginx"
 )
 
 // Keys is the family's table.
@@ -23,7 +24,7 @@ func Parse(r *annotations.Reader) []string {
 		return nil
 	}
 	var out []string
-	for _, h := range annotations.SplitList(v) {
+	for _, h := range nginx.SplitList(v) {
 		h = strings.ToLower(strings.TrimSuffix(h, "."))
 		var errs []string
 		if strings.HasPrefix(h, "*.") {

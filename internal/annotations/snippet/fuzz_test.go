@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -29,7 +30,7 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, list := range [][]string{names(h.Add), names(h.Set), names(h.Upstream), names(h.Input)} {
 			for _, n := range list {
-				if !annotations.ValidHeaderName(n) || framing("x", n) != nil {
+				if !nginx.ValidHeaderName(n) || framing("x", n) != nil {
 					t.Fatalf("%q: accepted header %q", s, n)
 				}
 			}

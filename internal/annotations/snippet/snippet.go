@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -45,7 +46,7 @@ func Parse(s string, server bool) (*routecfg.Headers, error) {
 			if len(args) != 2 && !always {
 				return nil, fmt.Errorf("add_header takes a name, a value and an optional always")
 			}
-			if !annotations.ValidHeaderName(args[0]) {
+			if !nginx.ValidHeaderName(args[0]) {
 				return nil, fmt.Errorf("add_header: %q is not a header name", args[0])
 			}
 			if err := framing(name, args[0]); err != nil {
@@ -104,7 +105,7 @@ func headerArgs(name string, args []string) ([]routecfg.Header, error) {
 	}
 	var out []routecfg.Header
 	if name == "proxy_set_header" {
-		if len(args) != 2 || !annotations.ValidHeaderName(args[0]) {
+		if len(args) != 2 || !nginx.ValidHeaderName(args[0]) {
 			return nil, fmt.Errorf("proxy_set_header takes a header name and a value")
 		}
 		return []routecfg.Header{{Name: args[0], Value: args[1]}}, nil
@@ -118,7 +119,7 @@ func headerArgs(name string, args []string) ([]routecfg.Header, error) {
 			n, v, ok = a, "", true
 		}
 		n, v = strings.TrimSpace(n), strings.TrimSpace(v)
-		if !ok || !annotations.ValidHeaderName(n) {
+		if !ok || !nginx.ValidHeaderName(n) {
 			return nil, fmt.Errorf("%s: %q is not \"Name: value\"", name, a)
 		}
 		out = append(out, routecfg.Header{Name: n, Value: v})
