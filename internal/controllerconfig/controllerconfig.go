@@ -331,7 +331,7 @@ var keys = []Key{
 		return nil
 	}},
 	{"forwarded-for-proxy-protocol-header", "X-Forwarded-For-Proxy-Protocol", noEffect + "names an internal header of ingress-nginx's template that carries the PROXY address to its real_ip step; moat passes the address without a header (use-proxy-protocol). Checked as a header name.", func(c *Config, v string) error {
-		if !validHeaderName(v) {
+		if !nginx.ValidHeaderName(v) {
 			return fmt.Errorf("not a header name")
 		}
 		return nil
