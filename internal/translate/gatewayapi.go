@@ -65,7 +65,7 @@ func (t *translator) gatewayAPI() {
 		t.cfg.DefaultCertificate = t.cfg.Certificates[out.DefaultCertificate]
 	}
 	for _, h := range out.Hosts {
-		if len(h.Routes) == 0 {
+		if len(h.Routes) == 0 && h.Passthrough == nil {
 			continue
 		}
 		_, taken := t.hosts[h.Name]
@@ -74,11 +74,11 @@ func (t *translator) gatewayAPI() {
 		}
 		if taken {
 			t.add(diag.Diagnostic{Object: h.Source, Severity: diag.Error, Reason: "HostServedByIngress",
-				Message: fmt.Sprintf("host %q is served by an Ingress; the HTTPRoute's rules for it are not served", hostLabel(h.Name)),
+				Message: fmt.Sprintf("host %q is served by an Ingress; the routes' rules for it are not served", hostLabel(h.Name)),
 				Hint:    "one host is served by Ingresses or by HTTPRoutes, not both"})
 			continue
 		}
-		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != ""}
+		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
 		t.gwHosts = append(t.gwHosts, vh)
 	}
 }

@@ -57,6 +57,8 @@ type Host struct {
 	// Certificate is the key of the certificate an HTTPS listener gives
 	// the host, "" for none.
 	Certificate string
+	// Passthrough forwards the host's TLS unterminated (TLSRoute).
+	Passthrough *routecfg.Passthrough
 	// Source names the first route, for diagnostics about the host.
 	Source diag.ObjectRef
 }
@@ -77,6 +79,7 @@ type Status struct {
 	GatewayClasses map[string]gatewayv1.GatewayClassStatus
 	Gateways       map[string]gatewayv1.GatewayStatus
 	HTTPRoutes     map[string]gatewayv1.HTTPRouteStatus
+	TLSRoutes      map[string]gatewayv1.TLSRouteStatus
 }
 
 // Any reports whether the snapshot holds Gateway API objects.
@@ -90,7 +93,8 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	}
 	t := &translator{sn: sn, opts: opts, res: res, hosts: map[string]*Host{},
 		out: Output{Status: Status{GatewayClasses: map[string]gatewayv1.GatewayClassStatus{},
-			Gateways: map[string]gatewayv1.GatewayStatus{}, HTTPRoutes: map[string]gatewayv1.HTTPRouteStatus{}}}}
+			Gateways: map[string]gatewayv1.GatewayStatus{}, HTTPRoutes: map[string]gatewayv1.HTTPRouteStatus{},
+			TLSRoutes: map[string]gatewayv1.TLSRouteStatus{}}}}
 	t.collect()
 	t.classes()
 	t.gateways()
@@ -116,6 +120,7 @@ type translator struct {
 	classesOurs map[string]*gatewayv1.GatewayClass
 	gws         []*gatewayv1.Gateway
 	httpRoutes  []*gatewayv1.HTTPRoute
+	tlsRoutes   []*gatewayv1.TLSRoute
 	grants      []*gatewayv1.ReferenceGrant
 	// listeners of our Gateways by "namespace/name".
 	listeners map[string][]*listener
@@ -182,7 +187,9 @@ func (t *translator) collect() {
 			t.httpRoutes = append(t.httpRoutes, o)
 		case *gatewayv1.ReferenceGrant:
 			t.grants = append(t.grants, o)
-		case *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute:
+		case *gatewayv1.TLSRoute:
+			t.tlsRoutes = append(t.tlsRoutes, o)
+		case *gatewayv1.GRPCRoute:
 			kind := k.Kind
 			t.add(diag.Diagnostic{Object: t.sn.Ref(kind, k.Namespace, k.Name), Severity: diag.Warning, Reason: "RouteKindNotServed",
 				Message: kind + " is not served yet by moat; the route is ignored (HTTPRoute is)"})
@@ -197,6 +204,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoutePathRewrite", "HTTPRoutePortRedirect", "HTTPRouteQueryParamMatching", "HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect", "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
+	"TLSRoute",
 }
 
 func (t *translator) classes() {
@@ -220,7 +228,10 @@ func (t *translator) classes() {
 	}
 }
 
-var httpRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "HTTPRoute"}
+var (
+	httpRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "HTTPRoute"}
+	tlsRouteKind  = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "TLSRoute"}
+)
 
 func ptr[T any](v T) *T { return &v }
 
@@ -294,10 +305,16 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: field + sub,
 			Message: fmt.Sprintf("listener %q: %s; the listener is not served", l.Name, msg)})
 	}
+	kind := httpRouteKind
 	switch l.Protocol {
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+	case gatewayv1.TLSProtocolType:
+		kind = tlsRouteKind
+		if l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode != gatewayv1.TLSModePassthrough {
+			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls.mode Passthrough (moat does not terminate TLSRoutes)", ".tls.mode")
+		}
 	default:
-		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP and HTTPS are)", l.Protocol), ".protocol")
+		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP, HTTPS and TLS are)", l.Protocol), ".protocol")
 	}
 	// Route kinds.
 	if ar := l.AllowedRoutes; ar != nil && len(ar.Kinds) > 0 {
@@ -306,8 +323,8 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 			if k.Group != nil {
 				g = string(*k.Group)
 			}
-			if g == Group && k.Kind == "HTTPRoute" {
-				ln.kinds = append(ln.kinds, httpRouteKind)
+			if g == Group && k.Kind == kind.Kind {
+				ln.kinds = append(ln.kinds, kind)
 				continue
 			}
 			// Invalid kinds are left out of supportedKinds; the listener
@@ -315,14 +332,14 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 			if resolved.Status == metav1.ConditionTrue {
 				resolved = t.cond("ResolvedRefs", "InvalidRouteKinds", fmt.Sprintf("route kind %s/%s is not supported", g, k.Kind), false, gen)
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidRouteKinds", Field: fmt.Sprintf("%s.allowedRoutes.kinds[%d]", field, j),
-					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported (HTTPRoute is)", l.Name, g, k.Kind)})
+					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported on protocol %s (%s is)", l.Name, g, k.Kind, l.Protocol, kind.Kind)})
 			}
 		}
 		if len(ln.kinds) == 0 {
 			ln.ok = false
 		}
 	} else if accepted.Status == metav1.ConditionTrue {
-		ln.kinds = []gatewayv1.RouteGroupKind{httpRouteKind}
+		ln.kinds = []gatewayv1.RouteGroupKind{kind}
 	}
 	if l.Protocol == gatewayv1.HTTPSProtocolType {
 		tc := l.TLS
@@ -542,19 +559,21 @@ func (t *translator) routes() {
 	for _, hr := range t.httpRoutes {
 		t.httpRoute(hr)
 	}
+	for _, tr := range t.tlsRoutes {
+		t.tlsRoute(tr)
+	}
 }
 
-func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
-	ref := t.sn.Ref(store.KindHTTPRoute, hr.Namespace, hr.Name)
-	gen := hr.Generation
-	var st gatewayv1.HTTPRouteStatus
-	var attached []attach
-	for pi, pr := range hr.Spec.ParentRefs {
+// parents attaches a route of kind in namespace rns to the listeners
+// of our Gateways its parentRefs name, returning each parent's status
+// (Accepted only) and the attachments.
+func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, prs []gatewayv1.ParentReference, hostnames []gatewayv1.Hostname) (out []gatewayv1.RouteParentStatus, attached []attach) {
+	for pi, pr := range prs {
 		field := fmt.Sprintf("spec.parentRefs[%d]", pi)
 		if (pr.Group != nil && string(*pr.Group) != Group) || (pr.Kind != nil && string(*pr.Kind) != "Gateway") {
 			continue
 		}
-		ns := hr.Namespace
+		ns := rns
 		if pr.Namespace != nil {
 			ns = string(*pr.Namespace)
 		}
@@ -580,13 +599,13 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 		}
 		var allowed []*listener
 		for _, l := range cands {
-			if l.ok && t.allows(l, hr.Namespace) {
+			if l.ok && t.allows(l, kind, rns) {
 				allowed = append(allowed, l)
 			}
 		}
 		var here []attach
 		for _, l := range allowed {
-			if hs, ok := intersect(l.hostname, hr.Spec.Hostnames); ok {
+			if hs, ok := intersect(l.hostname, hostnames); ok {
 				here = append(here, attach{l, hs})
 			}
 		}
@@ -594,7 +613,7 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 		case len(cands) == 0:
 			reject("NoMatchingParent", "no listener matches the sectionName/port")
 		case len(allowed) == 0:
-			reject("NotAllowedByListeners", "no listener allows routes from namespace "+hr.Namespace)
+			reject("NotAllowedByListeners", "no listener allows routes from namespace "+rns)
 		case len(here) == 0:
 			reject("NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames")
 		default:
@@ -604,8 +623,17 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 				a.ln.status.AttachedRoutes++
 			}
 		}
-		st.Parents = append(st.Parents, ps)
+		out = append(out, ps)
 	}
+	return out, attached
+}
+
+func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
+	ref := t.sn.Ref(store.KindHTTPRoute, hr.Namespace, hr.Name)
+	gen := hr.Generation
+	var st gatewayv1.HTTPRouteStatus
+	var attached []attach
+	st.Parents, attached = t.parents("HTTPRoute", hr.Namespace, ref, gen, hr.Spec.ParentRefs, hr.Spec.Hostnames)
 	if len(st.Parents) == 0 {
 		return
 	}
@@ -631,9 +659,9 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 	t.out.Status.HTTPRoutes[hr.Namespace+"/"+hr.Name] = st
 }
 
-// allows reports whether listener l takes HTTPRoutes from namespace ns.
-func (t *translator) allows(l *listener, ns string) bool {
-	if !slices.ContainsFunc(l.kinds, func(k gatewayv1.RouteGroupKind) bool { return k.Kind == "HTTPRoute" }) {
+// allows reports whether listener l takes routes of kind from namespace ns.
+func (t *translator) allows(l *listener, kind, ns string) bool {
+	if !slices.ContainsFunc(l.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == kind }) {
 		return false
 	}
 	from := gatewayv1.NamespacesFromSame
@@ -966,8 +994,22 @@ func canonical(s string) string {
 // backends resolves a rule's backendRefs into weighted backends; an
 // invalid one keeps its weight and answers 500.
 func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule *gatewayv1.HTTPRouteRule, field string, problem func(string, string, string)) []routecfg.Backend {
+	brs := make([]gatewayv1.BackendRef, len(rule.BackendRefs))
+	for i := range rule.BackendRefs {
+		brs[i] = rule.BackendRefs[i].BackendRef
+	}
+	return t.backendRefs("HTTPRoute", hr.Namespace, ref, brs, field, problem)
+}
+
+// backendRefs resolves the backendRefs of a route of kind in namespace
+// rns into weighted backends.
+func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gatewayv1.BackendRef, field string, problem func(string, string, string)) []routecfg.Backend {
+	share := "; its share is answered with 500"
+	if kind == "TLSRoute" {
+		share = "; its share of connections is closed"
+	}
 	var out []routecfg.Backend
-	for bi, br := range rule.BackendRefs {
+	for bi, br := range brs {
 		bf := fmt.Sprintf("%s.backendRefs[%d]", field, bi)
 		w := 1
 		if br.Weight != nil {
@@ -981,24 +1023,24 @@ func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule 
 		if br.Kind != nil {
 			k = string(*br.Kind)
 		}
-		ns := hr.Namespace
+		ns := rns
 		if br.Namespace != nil {
 			ns = string(*br.Namespace)
 		}
 		name := string(br.Name)
 		switch {
 		case g != "" || k != "Service":
-			problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is); its share is answered with 500", g, k), bf+".kind")
-		case ns != hr.Namespace && !t.granted(Group, "HTTPRoute", hr.Namespace, "", "Service", ns, name):
-			problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it; its share is answered with 500", ns, name), bf+".namespace")
+			problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")
+		case ns != rns && !t.granted(Group, kind, rns, "", "Service", ns, name):
+			problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it"+share, ns, name), bf+".namespace")
 		case t.sn.Services[ns+"/"+name] == nil:
-			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found; its share is answered with 500", ns, name), bf+".name")
+			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found"+share, ns, name), bf+".name")
 		case br.Port == nil:
-			problem("BackendNotFound", "a backendRef to a Service needs a port; its share is answered with 500", bf+".port")
+			problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
 		case t.res != nil:
 			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port))
 			if key == "" {
-				problem("BackendNotFound", why+"; its share is answered with 500", bf+".port")
+				problem("BackendNotFound", why+share, bf+".port")
 				break
 			}
 			be.Pool, be.Status = key, 0
