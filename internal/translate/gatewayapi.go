@@ -18,8 +18,11 @@ import (
 // pool or certificate.
 type gwResolver struct{ t *translator }
 
-func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port int32) (string, string) {
+func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol) (string, string) {
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port))
+	if proto != routecfg.ProtocolHTTP {
+		key += "#" + proto.String() // as upstreamFor names an Ingress's
+	}
 	if _, ok := r.t.cfg.Pools[key]; ok {
 		return key, ""
 	}
@@ -34,6 +37,7 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 	if d != nil {
 		r.t.add(*d) // no ready endpoints: served with 503
 	}
+	pool.Protocol = proto
 	r.t.cfg.Pools[key] = pool
 	return key, ""
 }

@@ -43,8 +43,9 @@ type Options struct {
 // Resolver builds pools and certificates with translate's code.
 type Resolver interface {
 	// ServicePool returns the key of the pool of Service ns/name port
-	// (registering it), or "" with the reason it cannot be built.
-	ServicePool(ref diag.ObjectRef, field, ns, name string, port int32) (key, problem string)
+	// (registering it) spoken to in proto, or "" with the reason it
+	// cannot be built.
+	ServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol) (key, problem string)
 	// Certificate loads Secret ns/name as a certificate and returns its
 	// key into Config.Certificates, or the reason it cannot.
 	Certificate(ns, name string) (ref, problem string)
@@ -80,6 +81,7 @@ type Status struct {
 	Gateways       map[string]gatewayv1.GatewayStatus
 	HTTPRoutes     map[string]gatewayv1.HTTPRouteStatus
 	TLSRoutes      map[string]gatewayv1.TLSRouteStatus
+	GRPCRoutes     map[string]gatewayv1.GRPCRouteStatus
 }
 
 // Any reports whether the snapshot holds Gateway API objects.
@@ -94,7 +96,7 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	t := &translator{sn: sn, opts: opts, res: res, hosts: map[string]*Host{},
 		out: Output{Status: Status{GatewayClasses: map[string]gatewayv1.GatewayClassStatus{},
 			Gateways: map[string]gatewayv1.GatewayStatus{}, HTTPRoutes: map[string]gatewayv1.HTTPRouteStatus{},
-			TLSRoutes: map[string]gatewayv1.TLSRouteStatus{}}}}
+			TLSRoutes: map[string]gatewayv1.TLSRouteStatus{}, GRPCRoutes: map[string]gatewayv1.GRPCRouteStatus{}}}}
 	t.collect()
 	t.classes()
 	t.gateways()
@@ -121,6 +123,7 @@ type translator struct {
 	gws         []*gatewayv1.Gateway
 	httpRoutes  []*gatewayv1.HTTPRoute
 	tlsRoutes   []*gatewayv1.TLSRoute
+	grpcRoutes  []*gatewayv1.GRPCRoute
 	grants      []*gatewayv1.ReferenceGrant
 	// listeners of our Gateways by "namespace/name".
 	listeners map[string][]*listener
@@ -144,6 +147,7 @@ type entry struct {
 	host     string
 	rt       *routecfg.Route
 	hr       *gatewayv1.HTTPRoute
+	kind     string // HTTPRoute or GRPCRoute
 	rule, mi int
 	exact    bool
 	regex    bool
@@ -190,9 +194,7 @@ func (t *translator) collect() {
 		case *gatewayv1.TLSRoute:
 			t.tlsRoutes = append(t.tlsRoutes, o)
 		case *gatewayv1.GRPCRoute:
-			kind := k.Kind
-			t.add(diag.Diagnostic{Object: t.sn.Ref(kind, k.Namespace, k.Name), Severity: diag.Warning, Reason: "RouteKindNotServed",
-				Message: kind + " is not served yet by moat; the route is ignored (HTTPRoute is)"})
+			t.grpcRoutes = append(t.grpcRoutes, o)
 		}
 	}
 }
@@ -204,7 +206,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoutePathRewrite", "HTTPRoutePortRedirect", "HTTPRouteQueryParamMatching", "HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect", "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
-	"TLSRoute",
+	"TLSRoute", "GRPCRoute",
 }
 
 func (t *translator) classes() {
@@ -231,7 +233,16 @@ func (t *translator) classes() {
 var (
 	httpRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "HTTPRoute"}
 	tlsRouteKind  = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "TLSRoute"}
+	grpcRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "GRPCRoute"}
 )
+
+func kindNames(ks []gatewayv1.RouteGroupKind) string {
+	var b []string
+	for _, k := range ks {
+		b = append(b, string(k.Kind))
+	}
+	return strings.Join(b, ", ")
+}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -305,11 +316,11 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: field + sub,
 			Message: fmt.Sprintf("listener %q: %s; the listener is not served", l.Name, msg)})
 	}
-	kind := httpRouteKind
+	valid := []gatewayv1.RouteGroupKind{httpRouteKind, grpcRouteKind}
 	switch l.Protocol {
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
 	case gatewayv1.TLSProtocolType:
-		kind = tlsRouteKind
+		valid = []gatewayv1.RouteGroupKind{tlsRouteKind}
 		if l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode != gatewayv1.TLSModePassthrough {
 			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls.mode Passthrough (moat does not terminate TLSRoutes)", ".tls.mode")
 		}
@@ -323,8 +334,8 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 			if k.Group != nil {
 				g = string(*k.Group)
 			}
-			if g == Group && k.Kind == kind.Kind {
-				ln.kinds = append(ln.kinds, kind)
+			if i := slices.IndexFunc(valid, func(v gatewayv1.RouteGroupKind) bool { return v.Kind == k.Kind }); g == Group && i >= 0 {
+				ln.kinds = append(ln.kinds, valid[i])
 				continue
 			}
 			// Invalid kinds are left out of supportedKinds; the listener
@@ -332,14 +343,14 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 			if resolved.Status == metav1.ConditionTrue {
 				resolved = t.cond("ResolvedRefs", "InvalidRouteKinds", fmt.Sprintf("route kind %s/%s is not supported", g, k.Kind), false, gen)
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidRouteKinds", Field: fmt.Sprintf("%s.allowedRoutes.kinds[%d]", field, j),
-					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported on protocol %s (%s is)", l.Name, g, k.Kind, l.Protocol, kind.Kind)})
+					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported on protocol %s (%s)", l.Name, g, k.Kind, l.Protocol, kindNames(valid))})
 			}
 		}
 		if len(ln.kinds) == 0 {
 			ln.ok = false
 		}
 	} else if accepted.Status == metav1.ConditionTrue {
-		ln.kinds = []gatewayv1.RouteGroupKind{kind}
+		ln.kinds = valid
 	}
 	if l.Protocol == gatewayv1.HTTPSProtocolType {
 		tc := l.TLS
@@ -495,7 +506,7 @@ func (t *translator) finish() {
 			t.hosts[e.host] = h
 		}
 		if h.Source.Kind == "" {
-			h.Source = t.sn.Ref(store.KindHTTPRoute, e.hr.Namespace, e.hr.Name)
+			h.Source = t.sn.Ref(e.kind, e.hr.Namespace, e.hr.Name)
 		}
 	}
 	// Gateway API precedence: Exact before the longest prefix (regex
@@ -561,6 +572,9 @@ func (t *translator) routes() {
 	}
 	for _, tr := range t.tlsRoutes {
 		t.tlsRoute(tr)
+	}
+	for _, gr := range t.grpcRoutes {
+		t.grpcRoute(gr)
 	}
 }
 
@@ -629,15 +643,24 @@ func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, pr
 }
 
 func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
-	ref := t.sn.Ref(store.KindHTTPRoute, hr.Namespace, hr.Name)
-	gen := hr.Generation
-	var st gatewayv1.HTTPRouteStatus
-	var attached []attach
-	st.Parents, attached = t.parents("HTTPRoute", hr.Namespace, ref, gen, hr.Spec.ParentRefs, hr.Spec.Hostnames)
-	if len(st.Parents) == 0 {
-		return
+	if st, ok := t.serveHTTP(hr, store.KindHTTPRoute, nil); ok {
+		t.out.Status.HTTPRoutes[hr.Namespace+"/"+hr.Name] = gatewayv1.HTTPRouteStatus{RouteStatus: st}
 	}
-	rr := t.rules(hr, ref, attached)
+}
+
+// serveHTTP attaches and builds an HTTPRoute, or a GRPCRoute written as
+// one (kind says which; bad are its rules found invalid before), and
+// returns its status, false when no parent is ours.
+func (t *translator) serveHTTP(hr *gatewayv1.HTTPRoute, kind string, bad map[int]problemAt) (gatewayv1.RouteStatus, bool) {
+	ref := t.sn.Ref(kind, hr.Namespace, hr.Name)
+	gen := hr.Generation
+	var st gatewayv1.RouteStatus
+	var attached []attach
+	st.Parents, attached = t.parents(kind, hr.Namespace, ref, gen, hr.Spec.ParentRefs, hr.Spec.Hostnames)
+	if len(st.Parents) == 0 {
+		return st, false
+	}
+	rr := t.rules(hr, kind, ref, attached, bad)
 	for i := range st.Parents {
 		ps := &st.Parents[i]
 		accepted := ps.Conditions[0].Status == metav1.ConditionTrue
@@ -656,8 +679,11 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 		// Accepted, ResolvedRefs, then PartiallyInvalid when set.
 		ps.Conditions = slices.Insert(ps.Conditions, 1, c)
 	}
-	t.out.Status.HTTPRoutes[hr.Namespace+"/"+hr.Name] = st
+	return st, true
 }
+
+// problemAt is a rule problem found before the rule is built.
+type problemAt struct{ reason, msg, field string }
 
 // allows reports whether listener l takes routes of kind from namespace ns.
 func (t *translator) allows(l *listener, kind, ns string) bool {
@@ -691,7 +717,7 @@ type ruleResult struct {
 // rules builds the routes of hr on each attachment. A rule moat cannot
 // serve as written is dropped whole (Gateway API's "Dropped Rule"); an
 // unresolvable backend keeps its weight and answers 500.
-func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached []attach) ruleResult {
+func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.ObjectRef, attached []attach, bad map[int]problemAt) ruleResult {
 	var rr ruleResult
 	problem := func(r, m, field string) {
 		if rr.refReason == "" {
@@ -721,6 +747,9 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 			}
 			rr.dropped = append(rr.dropped, field+": "+msg)
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: f, Message: msg + "; the rule is not served"})
+		}
+		if p, ok := bad[ri]; ok {
+			drop(p.reason, p.msg, p.field)
 		}
 		if msg, f := checkFilters(rule, field); msg != "" {
 			drop("UnsupportedValue", msg, f)
@@ -789,7 +818,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 		if b.bad {
 			continue
 		}
-		b.backends = t.backends(hr, ref, rule, field, problem)
+		b.backends = t.backends(hr, kind, ref, rule, field, problem)
 		if !hh.Empty() {
 			b.policy = &routecfg.RoutePolicy{Headers: &hh}
 		}
@@ -816,7 +845,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 					if e == nil {
 						continue
 					}
-					e.host, e.rule, e.mi = host, ri, mi
+					e.host, e.rule, e.mi, e.kind = host, ri, mi, kind
 					t.entries = append(t.entries, e)
 					rt := e.rt
 					rt.Conditions.Scheme = scheme
@@ -993,12 +1022,12 @@ func canonical(s string) string {
 
 // backends resolves a rule's backendRefs into weighted backends; an
 // invalid one keeps its weight and answers 500.
-func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule *gatewayv1.HTTPRouteRule, field string, problem func(string, string, string)) []routecfg.Backend {
+func (t *translator) backends(hr *gatewayv1.HTTPRoute, kind string, ref diag.ObjectRef, rule *gatewayv1.HTTPRouteRule, field string, problem func(string, string, string)) []routecfg.Backend {
 	brs := make([]gatewayv1.BackendRef, len(rule.BackendRefs))
 	for i := range rule.BackendRefs {
 		brs[i] = rule.BackendRefs[i].BackendRef
 	}
-	return t.backendRefs("HTTPRoute", hr.Namespace, ref, brs, field, problem)
+	return t.backendRefs(kind, hr.Namespace, ref, brs, field, problem)
 }
 
 // backendRefs resolves the backendRefs of a route of kind in namespace
@@ -1007,6 +1036,12 @@ func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gat
 	share := "; its share is answered with 500"
 	if kind == "TLSRoute" {
 		share = "; its share of connections is closed"
+	}
+	// gRPC backends are spoken to in h2c, as backend-protocol GRPC
+	// Ingresses' (and share their pools).
+	proto, suffix := routecfg.ProtocolHTTP, ""
+	if kind == store.KindGRPCRoute {
+		proto, suffix = routecfg.ProtocolGRPC, "#"+routecfg.ProtocolGRPC.String()
 	}
 	var out []routecfg.Backend
 	for bi, br := range brs {
@@ -1038,14 +1073,14 @@ func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gat
 		case br.Port == nil:
 			problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
 		case t.res != nil:
-			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port))
+			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port), proto)
 			if key == "" {
 				problem("BackendNotFound", why+share, bf+".port")
 				break
 			}
 			be.Pool, be.Status = key, 0
 		default:
-			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port)), 0
+			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port))+suffix, 0
 		}
 		out = append(out, be)
 	}
