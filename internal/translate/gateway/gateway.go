@@ -422,6 +422,13 @@ func (t *translator) certificate(ln *listener, resolved *metav1.Condition, fail 
 	_ = field
 }
 
+// sniShared reports whether two protocols can share a port, told apart
+// by SNI: HTTPS and TLS Passthrough (moat's SNI front forwards the
+// passthrough names and terminates the rest).
+func sniShared(a, b gatewayv1.ProtocolType) bool {
+	return a == gatewayv1.HTTPSProtocolType && b == gatewayv1.TLSProtocolType || a == gatewayv1.TLSProtocolType && b == gatewayv1.HTTPSProtocolType
+}
+
 // conflicts marks listeners sharing a port with another protocol, or the
 // same port, protocol and hostname (the later one is conflicted).
 func (t *translator) conflicts(ls []*listener, ref diag.ObjectRef) {
@@ -432,7 +439,7 @@ func (t *translator) conflicts(ls []*listener, ref diag.ObjectRef) {
 			}
 			reason := ""
 			switch {
-			case a.l.Protocol != b.l.Protocol:
+			case a.l.Protocol != b.l.Protocol && !sniShared(a.l.Protocol, b.l.Protocol):
 				reason = "ProtocolConflict"
 			case a.hostname == b.hostname:
 				reason = "HostnameConflict"

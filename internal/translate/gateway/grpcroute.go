@@ -84,9 +84,12 @@ func methodPath(m *gatewayv1.GRPCMethodMatch) (*gatewayv1.HTTPPathMatch, string)
 		}
 		return path(gatewayv1.PathMatchRegularExpression, "/"+group(svc, `[^/]+`)+"/"+group(meth, `[^/]+`)), ""
 	}
-	for _, x := range []struct{ what, v string }{{"service", svc}, {"method", meth}} {
-		if x.v != "" && !validName.MatchString(x.v) {
-			return nil, fmt.Sprintf("%s %q is not a gRPC name", x.what, x.v)
+	for _, x := range []struct {
+		what, v string
+		re      *regexp.Regexp
+	}{{"service", svc, validService}, {"method", meth, validMethod}} {
+		if x.v != "" && !x.re.MatchString(x.v) {
+			return nil, fmt.Sprintf("%s %q is not a gRPC %s name", x.what, x.v, x.what)
 		}
 	}
 	switch {
@@ -98,9 +101,13 @@ func methodPath(m *gatewayv1.GRPCMethodMatch) (*gatewayv1.HTTPPathMatch, string)
 	return path(gatewayv1.PathMatchRegularExpression, `/[^/]+/`+regexp.QuoteMeta(meth)), ""
 }
 
-// validName is what the GRPCRoute CRD allows for an Exact service or
-// method (file mode has no API server to refuse the rest).
-var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$`)
+// validService and validMethod are what the GRPCRoute CRD allows for an
+// Exact match (file mode has no API server to refuse the rest); both are
+// read-only once compiled.
+var (
+	validService = regexp.MustCompile(`^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$`)
+	validMethod  = regexp.MustCompile(`^[A-Za-z_][A-Za-z_0-9]*$`)
+)
 
 func group(re, any string) string {
 	if re == "" {
