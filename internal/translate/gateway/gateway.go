@@ -577,6 +577,11 @@ func (t *translator) routes() {
 	for _, hr := range t.httpRoutes {
 		t.httpRoute(hr)
 	}
+	// The oldest TLSRoute keeps a hostname two of them pass through.
+	sort.SliceStable(t.tlsRoutes, func(i, j int) bool {
+		a, b := t.tlsRoutes[i], t.tlsRoutes[j]
+		return !a.CreationTimestamp.Equal(&b.CreationTimestamp) && a.CreationTimestamp.Before(&b.CreationTimestamp)
+	})
 	for _, tr := range t.tlsRoutes {
 		t.tlsRoute(tr)
 	}

@@ -242,3 +242,55 @@ func TestMethodPath(t *testing.T) {
 		}
 	}
 }
+
+// Two TLSRoutes passing one hostname through: the older keeps it.
+func TestTLSRouteHostnameConflict(t *testing.T) {
+	manifests := `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: moat
+  listeners: [{name: pass, protocol: TLS, port: 443, tls: {mode: Passthrough}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: ns}
+spec: {ports: [{port: 80}, {port: 81}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: a-newer, namespace: ns, creationTimestamp: "2026-02-01T00:00:00Z"}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [h.example]
+  rules: [{backendRefs: [{name: s, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: z-older, namespace: ns, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [h.example]
+  rules: [{backendRefs: [{name: s, port: 81}]}]
+`
+	objs, diags := k8s.Decode([]byte(manifests), "c.yaml")
+	if len(diags) > 0 {
+		t.Fatalf("decode: %v", diags)
+	}
+	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	if len(out.Hosts) != 1 || out.Hosts[0].Passthrough == nil || out.Hosts[0].Passthrough.Pool != "ns/s:81" {
+		t.Fatalf("hosts: %+v, want h.example passed to the older route's ns/s:81", out.Hosts)
+	}
+	found := false
+	for _, d := range out.Diags {
+		found = found || d.Reason == "HostnameConflict" && d.Object.Name == "a-newer"
+	}
+	if !found {
+		t.Errorf("no HostnameConflict for the newer route: %v", out.Diags)
+	}
+}
