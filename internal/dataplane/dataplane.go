@@ -77,8 +77,9 @@ type Options struct {
 	// Tracing configures OpenTelemetry's exporters (Logger and Metrics
 	// default to the ones above).
 	Tracing tracing.Options
-	// EnableSSLPassthrough makes the HTTPS listener read each ClientHello's
-	// SNI and forward passthrough hosts unterminated (tls.go).
+	// EnableSSLPassthrough is kept for callers: the data plane forwards
+	// every passthrough host of the config (tls.go), and translate decides
+	// which hosts those are.
 	EnableSSLPassthrough bool
 	// Streams serves the configuration's TCP and UDP services; nil
 	// serves none.
@@ -106,10 +107,9 @@ type Dataplane struct {
 
 	// TLS (tls.go): per-SNI server configs, per-pool backend transports,
 	// passthrough hosts.
-	tlsServer   *certs.Server
-	backends    *upstream.Transports
-	pass        atomic.Pointer[passTable]
-	passEnabled bool
+	tlsServer *certs.Server
+	backends  *upstream.Transports
+	pass      atomic.Pointer[passTable]
 	// streams are the TCP and UDP services (l4); nil-safe.
 	streams *l4.Server
 
@@ -157,7 +157,6 @@ func New(opts Options) (*Dataplane, error) {
 	d.applyClients(nil)
 	d.certs = certs.New(opts.DefaultCert)
 	d.tlsServer = certs.NewServer(d.certs, d.now, []string{"h2", "http/1.1"})
-	d.passEnabled = opts.EnableSSLPassthrough
 	d.streams = opts.Streams
 	d.pass.Store(&passTable{})
 	d.upstreams = upstream.NewManager(upstream.Options{Now: d.now})

@@ -83,9 +83,6 @@ var errPassthroughQUIC = errors.New("ssl-passthrough host: no HTTP/3, use TCP")
 // h3TLSConfig is the listener's TLS config, refusing passthrough hosts.
 func (d *Dataplane) h3TLSConfig() *tls.Config {
 	c := d.tlsServer.Config()
-	if !d.passEnabled {
-		return c
-	}
 	pick := c.GetConfigForClient
 	c.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 		if _, ok := d.pass.Load().names.Lookup(hello.ServerName); ok {

@@ -231,12 +231,12 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	}
 	var front *passthrough.Listener
 	if httpsLn != nil {
-		// The front terminates TLS and, with passthrough on, forwards
-		// passthrough hosts by SNI first.
-		po := passthrough.Options{TLS: d.tlsServer.Config(), Logger: d.log}
-		if d.passEnabled {
-			po.Route, po.Active = d.passRoute, d.passActive
-		}
+		// The front terminates TLS and forwards passthrough hosts by SNI
+		// first. The config decides which hosts those are (translate
+		// honours the annotation only with --enable-ssl-passthrough; a
+		// Gateway TLS listener needs no flag); with none the ClientHello
+		// is not peeked.
+		po := passthrough.Options{TLS: d.tlsServer.Config(), Logger: d.log, Route: d.passRoute, Active: d.passActive}
 		// The PROXY header, when on, comes before the ClientHello, as in
 		// front of ingress-nginx's passthrough proxy.
 		front = passthrough.New(d.gate.Listen(d.pp.Listen(httpsLn, "https"), "https", true), po)

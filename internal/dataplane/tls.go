@@ -3,6 +3,7 @@ package dataplane
 import (
 	"context"
 	"crypto/tls"
+	"math/rand/v2"
 	"net"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
@@ -13,14 +14,14 @@ import (
 
 // passTable maps passthrough hosts to their pool keys.
 type passTable struct {
-	names certs.NameTable[string]
+	names certs.NameTable[*routecfg.Passthrough]
 }
 
 func buildPassTable(cfg *routecfg.Config) *passTable {
 	t := &passTable{}
 	for _, vh := range cfg.VirtualHosts {
 		if vh != nil && vh.Passthrough != nil {
-			t.names.Add(vh.Host, vh.Passthrough.Pool)
+			t.names.Add(vh.Host, vh.Passthrough)
 		}
 	}
 	return t
@@ -33,9 +34,16 @@ func (d *Dataplane) passActive() bool { return d.pass.Load().names.Len() > 0 }
 // passRoute picks the endpoint for a passthrough SNI. A passthrough host
 // without endpoints gets its connection closed, like nginx's stream proxy.
 func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
-	pool, ok := d.pass.Load().names.Lookup(sni)
+	p, ok := d.pass.Load().names.Lookup(sni)
 	if !ok {
 		return passthrough.Backend{}, false
+	}
+	pool := p.Pool
+	if len(p.Backends) > 0 {
+		pool = pickPool(p.Backends)
+	}
+	if pool == "" {
+		return passthrough.Backend{}, true
 	}
 	ep := d.upstreams.Pick(pool)
 	if ep == nil {
@@ -47,6 +55,26 @@ func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
 		Release: ep.Release,
 		Failed:  func() { d.upstreams.MarkFailed(ep) },
 	}, true
+}
+
+// pickPool picks one of weighted backends ("" for an unresolved one or
+// when every weight is 0).
+func pickPool(bs []routecfg.Backend) string {
+	total := 0
+	for _, b := range bs {
+		total += b.Weight
+	}
+	if total <= 0 {
+		return ""
+	}
+	n := rand.IntN(total)
+	for _, b := range bs {
+		if n < b.Weight {
+			return b.Pool
+		}
+		n -= b.Weight
+	}
+	return ""
 }
 
 // connContext gives each HTTPS connection the state its requests share
@@ -65,8 +93,15 @@ func validateTLS(cfg *routecfg.Config, vh *routecfg.VirtualHost, name string, ad
 			add("host %q: client authentication needs a host name", name)
 		}
 	}
-	if p := vh.Passthrough; p != nil && cfg.Pools[p.Pool] == nil {
-		add("host %q: passthrough pool %q not in config", name, p.Pool)
+	if p := vh.Passthrough; p != nil {
+		if p.Pool != "" && cfg.Pools[p.Pool] == nil || p.Pool == "" && len(p.Backends) == 0 {
+			add("host %q: passthrough pool %q not in config", name, p.Pool)
+		}
+		for _, b := range p.Backends {
+			if b.Weight < 0 || b.Pool != "" && cfg.Pools[b.Pool] == nil {
+				add("host %q: passthrough backend %q (weight %d) not valid", name, b.Pool, b.Weight)
+			}
+		}
 	}
 }
 

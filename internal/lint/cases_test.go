@@ -327,7 +327,6 @@ var coveredElsewhere = map[string]string{
 	"ProtocolConflict":             "internal/translate golden gateway-api (and gateway-api.status)",
 	"RefNotPermitted":              "internal/translate golden gateway-api (and gateway-api.status)",
 	"ResolvedRefs":                 "internal/translate golden gateway-api (and gateway-api.status)",
-	"RouteKindNotServed":           "internal/translate golden gateway-api (and gateway-api.status)",
 	"UnsupportedAddress":           "internal/translate golden gateway-api (and gateway-api.status)",
 	"UnsupportedProtocol":          "internal/translate golden gateway-api (and gateway-api.status)",
 	"UnsupportedValue":             "internal/translate golden gateway-api (and gateway-api.status)",

@@ -1,6 +1,7 @@
 package routecfg
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -66,6 +67,9 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 	}
 	if vh.Passthrough != nil {
 		fmt.Fprintf(b, " passthrough=%s", vh.Passthrough.Pool)
+		for _, be := range vh.Passthrough.Backends {
+			fmt.Fprintf(b, " %s*%d", cmp.Or(be.Pool, "none"), be.Weight)
+		}
 	}
 	if len(vh.TLSCipherSuites) > 0 {
 		fmt.Fprintf(b, " ssl-ciphers=%d", len(vh.TLSCipherSuites))

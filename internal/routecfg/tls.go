@@ -201,4 +201,8 @@ type Passthrough struct {
 	Pool string
 	// Source is the Ingress that enabled it.
 	Source Source
+	// Backends, when set, are weighted pools (TLSRoute backendRefs); a
+	// connection picks one, and one without a pool is closed. Pool is
+	// then the first resolved one, for the pool bookkeeping.
+	Backends []Backend
 }

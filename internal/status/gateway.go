@@ -21,8 +21,8 @@ import (
 )
 
 // syncGateway writes the Gateway API status moat computes
-// (translate.GatewayStatus) to the GatewayClasses, Gateways and HTTPRoutes
-// it owns, when it differs from theirs. A condition whose status, reason,
+// (translate.GatewayStatus) to the GatewayClasses, Gateways and routes
+// (HTTPRoute, GRPCRoute, TLSRoute) it owns, when it differs from theirs. A condition whose status, reason,
 // message and generation are unchanged keeps its lastTransitionTime, and
 // other controllers' parent entries of a route are kept.
 func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
@@ -89,47 +89,80 @@ func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
 			},
 			func() (*gatewayv1.Gateway, error) { return c.Gateways(ns).Get(ctx, name, metav1.GetOptions{}) }))
 	}
+	ours := gatewayv1.GatewayController(w.controllerName())
 	for key, st := range want.HTTPRoutes {
 		ns, name := split(key)
 		hr, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindHTTPRoute, Namespace: ns, Name: name}].(*gatewayv1.HTTPRoute)
 		if !ok {
 			continue
 		}
-		ours := gatewayv1.GatewayController(w.controllerName())
-		merge := func(cur *gatewayv1.HTTPRoute) bool {
-			next := cur.Status.DeepCopy()
-			var parents []gatewayv1.RouteParentStatus
-			for _, p := range next.Parents {
-				if p.ControllerName != ours {
-					parents = append(parents, p) // another controller's
-				}
-			}
-			for _, p := range st.Parents {
-				i := slices.IndexFunc(next.Parents, func(x gatewayv1.RouteParentStatus) bool {
-					return x.ControllerName == ours && equality.Semantic.DeepEqual(x.ParentRef, p.ParentRef)
-				})
-				if i >= 0 {
-					old := next.Parents[i].Conditions
-					mergeConditions(&old, p.Conditions)
-					p.Conditions = old
-				}
-				parents = append(parents, p)
-			}
-			next.Parents = parents
-			if equality.Semantic.DeepEqual(&cur.Status, next) {
-				return false
-			}
-			cur.Status = *next
-			return true
-		}
-		errs = append(errs, write(w, ctx, "HTTPRoute", ns, name, hr.DeepCopy(), merge,
+		errs = append(errs, write(w, ctx, "HTTPRoute", ns, name, hr.DeepCopy(),
+			func(cur *gatewayv1.HTTPRoute) bool { return mergeRoute(&cur.Status.RouteStatus, st.RouteStatus, ours) },
 			func(o *gatewayv1.HTTPRoute) error {
 				_, err := c.HTTPRoutes(ns).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
 				return err
 			},
 			func() (*gatewayv1.HTTPRoute, error) { return c.HTTPRoutes(ns).Get(ctx, name, metav1.GetOptions{}) }))
 	}
+	for key, st := range want.GRPCRoutes {
+		ns, name := split(key)
+		gr, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindGRPCRoute, Namespace: ns, Name: name}].(*gatewayv1.GRPCRoute)
+		if !ok {
+			continue
+		}
+		errs = append(errs, write(w, ctx, "GRPCRoute", ns, name, gr.DeepCopy(),
+			func(cur *gatewayv1.GRPCRoute) bool { return mergeRoute(&cur.Status.RouteStatus, st.RouteStatus, ours) },
+			func(o *gatewayv1.GRPCRoute) error {
+				_, err := c.GRPCRoutes(ns).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
+				return err
+			},
+			func() (*gatewayv1.GRPCRoute, error) { return c.GRPCRoutes(ns).Get(ctx, name, metav1.GetOptions{}) }))
+	}
+	for key, st := range want.TLSRoutes {
+		ns, name := split(key)
+		tr, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindTLSRoute, Namespace: ns, Name: name}].(*gatewayv1.TLSRoute)
+		if !ok {
+			continue
+		}
+		errs = append(errs, write(w, ctx, "TLSRoute", ns, name, tr.DeepCopy(),
+			func(cur *gatewayv1.TLSRoute) bool { return mergeRoute(&cur.Status.RouteStatus, st.RouteStatus, ours) },
+			func(o *gatewayv1.TLSRoute) error {
+				_, err := c.TLSRoutes(ns).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
+				return err
+			},
+			func() (*gatewayv1.TLSRoute, error) { return c.TLSRoutes(ns).Get(ctx, name, metav1.GetOptions{}) }))
+	}
 	return errors.Join(errs...)
+}
+
+// mergeRoute puts want's parents (ours) into cur, keeping other
+// controllers' entries and the lastTransitionTime of unchanged
+// conditions; it reports whether cur changed.
+func mergeRoute(cur *gatewayv1.RouteStatus, want gatewayv1.RouteStatus, ours gatewayv1.GatewayController) bool {
+	next := cur.DeepCopy()
+	var parents []gatewayv1.RouteParentStatus
+	for _, p := range next.Parents {
+		if p.ControllerName != ours {
+			parents = append(parents, p) // another controller's
+		}
+	}
+	for _, p := range want.Parents {
+		i := slices.IndexFunc(next.Parents, func(x gatewayv1.RouteParentStatus) bool {
+			return x.ControllerName == ours && equality.Semantic.DeepEqual(x.ParentRef, p.ParentRef)
+		})
+		if i >= 0 {
+			old := next.Parents[i].Conditions
+			mergeConditions(&old, p.Conditions)
+			p.Conditions = old
+		}
+		parents = append(parents, p)
+	}
+	next.Parents = parents
+	if equality.Semantic.DeepEqual(cur, next) {
+		return false
+	}
+	*cur = *next
+	return true
 }
 
 func (w *Writer) controllerName() string {

@@ -18,8 +18,11 @@ import (
 // pool or certificate.
 type gwResolver struct{ t *translator }
 
-func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port int32) (string, string) {
+func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol) (string, string) {
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port))
+	if proto != routecfg.ProtocolHTTP {
+		key += "#" + proto.String() // as upstreamFor names an Ingress's
+	}
 	if _, ok := r.t.cfg.Pools[key]; ok {
 		return key, ""
 	}
@@ -34,6 +37,7 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 	if d != nil {
 		r.t.add(*d) // no ready endpoints: served with 503
 	}
+	pool.Protocol = proto
 	r.t.cfg.Pools[key] = pool
 	return key, ""
 }
@@ -65,7 +69,7 @@ func (t *translator) gatewayAPI() {
 		t.cfg.DefaultCertificate = t.cfg.Certificates[out.DefaultCertificate]
 	}
 	for _, h := range out.Hosts {
-		if len(h.Routes) == 0 {
+		if len(h.Routes) == 0 && h.Passthrough == nil {
 			continue
 		}
 		_, taken := t.hosts[h.Name]
@@ -74,11 +78,11 @@ func (t *translator) gatewayAPI() {
 		}
 		if taken {
 			t.add(diag.Diagnostic{Object: h.Source, Severity: diag.Error, Reason: "HostServedByIngress",
-				Message: fmt.Sprintf("host %q is served by an Ingress; the HTTPRoute's rules for it are not served", hostLabel(h.Name)),
+				Message: fmt.Sprintf("host %q is served by an Ingress; the routes' rules for it are not served", hostLabel(h.Name)),
 				Hint:    "one host is served by Ingresses or by HTTPRoutes, not both"})
 			continue
 		}
-		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != ""}
+		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
 		t.gwHosts = append(t.gwHosts, vh)
 	}
 }

@@ -589,7 +589,7 @@ func poolUsed(k string, vhs []*routecfg.VirtualHost, catchAll *routecfg.VirtualH
 		if vh == nil {
 			return false
 		}
-		if vh.Passthrough != nil && vh.Passthrough.Pool == k {
+		if p := vh.Passthrough; p != nil && (p.Pool == k || slices.ContainsFunc(p.Backends, func(b routecfg.Backend) bool { return b.Pool == k })) {
 			return true
 		}
 		for _, rt := range vh.Routes {

@@ -218,7 +218,7 @@ func TestGatewayAPIHTTPRoute(t *testing.T) {
 	st := m.debug(t, "/debug/gateway")
 	for _, want := range []string{
 		"gatewayclass moat Accepted=True/Accepted@0",
-		"listener https kinds=[HTTPRoute] attached=2 Accepted=True/Accepted@0 Programmed=True/Programmed@0 ResolvedRefs=True/ResolvedRefs@0",
+		"listener https kinds=[HTTPRoute,GRPCRoute] attached=2 Accepted=True/Accepted@0 Programmed=True/Programmed@0 ResolvedRefs=True/ResolvedRefs@0",
 		"httproute shop/shop\n  parent gw/https Accepted=True/Accepted@0 ResolvedRefs=False/RefNotPermitted@0",
 		"httproute shop/bad-regex\n  parent gw/https Accepted=False/UnsupportedValue@0",
 	} {

@@ -15,8 +15,8 @@ import (
 // gatewayGroupVersion is the Gateway API version moat reads.
 const gatewayGroupVersion = "gateway.networking.k8s.io/v1"
 
-// addGatewayAPI watches GatewayClass, Gateway, HTTPRoute and
-// ReferenceGrant, each only when the API server serves it (its CRD is
+// addGatewayAPI watches GatewayClass, Gateway, HTTPRoute, GRPCRoute,
+// TLSRoute and ReferenceGrant, each only when the API server serves it (its CRD is
 // installed): a cluster without Gateway API must not keep moat unready.
 func (s *Source) addGatewayAPI(gw gatewayclient.Interface, nss []string) {
 	served := map[string]bool{}
@@ -38,6 +38,24 @@ func (s *Source) addGatewayAPI(gw gatewayclient.Interface, nss []string) {
 		s.log.Warn("Gateway API CRDs are installed but moat may not read them (RBAC); Gateway API objects are not watched",
 			"err", err, "hint", "apply the ClusterRole of deploy/rbac.yaml or the chart of this version")
 		return
+	}
+	// GRPCRoute and TLSRoute came later: an RBAC of the release before
+	// lacks them, and only they are left out then.
+	for _, r := range []string{"grpcroutes", "tlsroutes"} {
+		if !served[r] {
+			continue
+		}
+		var err error
+		if r == "grpcroutes" {
+			_, err = c.GRPCRoutes(nss[0]).List(ctx, metav1.ListOptions{Limit: 1})
+		} else {
+			_, err = c.TLSRoutes(nss[0]).List(ctx, metav1.ListOptions{Limit: 1})
+		}
+		if apierrors.IsForbidden(err) {
+			s.log.Warn("moat may not read "+r+" (RBAC); they are not watched", "err", err,
+				"hint", "apply the ClusterRole of deploy/rbac.yaml or the chart of this version")
+			served[r] = false
+		}
 	}
 	if served["gatewayclasses"] {
 		s.add("GatewayClass", &gatewayv1.GatewayClass{}, s.listWatch(
@@ -65,6 +83,24 @@ func (s *Source) addGatewayAPI(gw gatewayclient.Interface, nss []string) {
 				},
 				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 					return c.HTTPRoutes(ns).Watch(ctx, o)
+				}, ""))
+		}
+		if served["grpcroutes"] {
+			s.add("GRPCRoute", &gatewayv1.GRPCRoute{}, s.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return c.GRPCRoutes(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return c.GRPCRoutes(ns).Watch(ctx, o)
+				}, ""))
+		}
+		if served["tlsroutes"] {
+			s.add("TLSRoute", &gatewayv1.TLSRoute{}, s.listWatch(
+				func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+					return c.TLSRoutes(ns).List(ctx, o)
+				},
+				func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+					return c.TLSRoutes(ns).Watch(ctx, o)
 				}, ""))
 		}
 		if served["referencegrants"] {

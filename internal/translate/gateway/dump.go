@@ -36,6 +36,26 @@ func Dump(s Status) string {
 			fmt.Fprintf(&b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
 		}
 	}
+	for _, k := range sorted(s.GRPCRoutes) {
+		fmt.Fprintf(&b, "grpcroute %s\n", k)
+		for _, p := range s.GRPCRoutes[k].Parents {
+			sec := ""
+			if p.ParentRef.SectionName != nil {
+				sec = "/" + string(*p.ParentRef.SectionName)
+			}
+			fmt.Fprintf(&b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
+		}
+	}
+	for _, k := range sorted(s.TLSRoutes) {
+		fmt.Fprintf(&b, "tlsroute %s\n", k)
+		for _, p := range s.TLSRoutes[k].Parents {
+			sec := ""
+			if p.ParentRef.SectionName != nil {
+				sec = "/" + string(*p.ParentRef.SectionName)
+			}
+			fmt.Fprintf(&b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
+		}
+	}
 	return b.String()
 }
 

@@ -43,8 +43,9 @@ type Options struct {
 // Resolver builds pools and certificates with translate's code.
 type Resolver interface {
 	// ServicePool returns the key of the pool of Service ns/name port
-	// (registering it), or "" with the reason it cannot be built.
-	ServicePool(ref diag.ObjectRef, field, ns, name string, port int32) (key, problem string)
+	// (registering it) spoken to in proto, or "" with the reason it
+	// cannot be built.
+	ServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol) (key, problem string)
 	// Certificate loads Secret ns/name as a certificate and returns its
 	// key into Config.Certificates, or the reason it cannot.
 	Certificate(ns, name string) (ref, problem string)
@@ -57,6 +58,8 @@ type Host struct {
 	// Certificate is the key of the certificate an HTTPS listener gives
 	// the host, "" for none.
 	Certificate string
+	// Passthrough forwards the host's TLS unterminated (TLSRoute).
+	Passthrough *routecfg.Passthrough
 	// Source names the first route, for diagnostics about the host.
 	Source diag.ObjectRef
 }
@@ -77,6 +80,8 @@ type Status struct {
 	GatewayClasses map[string]gatewayv1.GatewayClassStatus
 	Gateways       map[string]gatewayv1.GatewayStatus
 	HTTPRoutes     map[string]gatewayv1.HTTPRouteStatus
+	TLSRoutes      map[string]gatewayv1.TLSRouteStatus
+	GRPCRoutes     map[string]gatewayv1.GRPCRouteStatus
 }
 
 // Any reports whether the snapshot holds Gateway API objects.
@@ -90,7 +95,8 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	}
 	t := &translator{sn: sn, opts: opts, res: res, hosts: map[string]*Host{},
 		out: Output{Status: Status{GatewayClasses: map[string]gatewayv1.GatewayClassStatus{},
-			Gateways: map[string]gatewayv1.GatewayStatus{}, HTTPRoutes: map[string]gatewayv1.HTTPRouteStatus{}}}}
+			Gateways: map[string]gatewayv1.GatewayStatus{}, HTTPRoutes: map[string]gatewayv1.HTTPRouteStatus{},
+			TLSRoutes: map[string]gatewayv1.TLSRouteStatus{}, GRPCRoutes: map[string]gatewayv1.GRPCRouteStatus{}}}}
 	t.collect()
 	t.classes()
 	t.gateways()
@@ -116,6 +122,8 @@ type translator struct {
 	classesOurs map[string]*gatewayv1.GatewayClass
 	gws         []*gatewayv1.Gateway
 	httpRoutes  []*gatewayv1.HTTPRoute
+	tlsRoutes   []*gatewayv1.TLSRoute
+	grpcRoutes  []*gatewayv1.GRPCRoute
 	grants      []*gatewayv1.ReferenceGrant
 	// listeners of our Gateways by "namespace/name".
 	listeners map[string][]*listener
@@ -139,6 +147,7 @@ type entry struct {
 	host     string
 	rt       *routecfg.Route
 	hr       *gatewayv1.HTTPRoute
+	kind     string // HTTPRoute or GRPCRoute
 	rule, mi int
 	exact    bool
 	regex    bool
@@ -182,10 +191,10 @@ func (t *translator) collect() {
 			t.httpRoutes = append(t.httpRoutes, o)
 		case *gatewayv1.ReferenceGrant:
 			t.grants = append(t.grants, o)
-		case *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute:
-			kind := k.Kind
-			t.add(diag.Diagnostic{Object: t.sn.Ref(kind, k.Namespace, k.Name), Severity: diag.Warning, Reason: "RouteKindNotServed",
-				Message: kind + " is not served yet by moat; the route is ignored (HTTPRoute is)"})
+		case *gatewayv1.TLSRoute:
+			t.tlsRoutes = append(t.tlsRoutes, o)
+		case *gatewayv1.GRPCRoute:
+			t.grpcRoutes = append(t.grpcRoutes, o)
 		}
 	}
 }
@@ -197,6 +206,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoutePathRewrite", "HTTPRoutePortRedirect", "HTTPRouteQueryParamMatching", "HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect", "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
+	"TLSRoute", "GRPCRoute",
 }
 
 func (t *translator) classes() {
@@ -220,7 +230,19 @@ func (t *translator) classes() {
 	}
 }
 
-var httpRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "HTTPRoute"}
+var (
+	httpRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "HTTPRoute"}
+	tlsRouteKind  = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "TLSRoute"}
+	grpcRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "GRPCRoute"}
+)
+
+func kindNames(ks []gatewayv1.RouteGroupKind) string {
+	var b []string
+	for _, k := range ks {
+		b = append(b, string(k.Kind))
+	}
+	return strings.Join(b, ", ")
+}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -294,10 +316,16 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: field + sub,
 			Message: fmt.Sprintf("listener %q: %s; the listener is not served", l.Name, msg)})
 	}
+	valid := []gatewayv1.RouteGroupKind{httpRouteKind, grpcRouteKind}
 	switch l.Protocol {
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
+	case gatewayv1.TLSProtocolType:
+		valid = []gatewayv1.RouteGroupKind{tlsRouteKind}
+		if l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode != gatewayv1.TLSModePassthrough {
+			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls.mode Passthrough (moat does not terminate TLSRoutes)", ".tls.mode")
+		}
 	default:
-		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP and HTTPS are)", l.Protocol), ".protocol")
+		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP, HTTPS and TLS are)", l.Protocol), ".protocol")
 	}
 	// Route kinds.
 	if ar := l.AllowedRoutes; ar != nil && len(ar.Kinds) > 0 {
@@ -306,8 +334,8 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 			if k.Group != nil {
 				g = string(*k.Group)
 			}
-			if g == Group && k.Kind == "HTTPRoute" {
-				ln.kinds = append(ln.kinds, httpRouteKind)
+			if i := slices.IndexFunc(valid, func(v gatewayv1.RouteGroupKind) bool { return v.Kind == k.Kind }); g == Group && i >= 0 {
+				ln.kinds = append(ln.kinds, valid[i])
 				continue
 			}
 			// Invalid kinds are left out of supportedKinds; the listener
@@ -315,14 +343,14 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 			if resolved.Status == metav1.ConditionTrue {
 				resolved = t.cond("ResolvedRefs", "InvalidRouteKinds", fmt.Sprintf("route kind %s/%s is not supported", g, k.Kind), false, gen)
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidRouteKinds", Field: fmt.Sprintf("%s.allowedRoutes.kinds[%d]", field, j),
-					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported (HTTPRoute is)", l.Name, g, k.Kind)})
+					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported on protocol %s (%s)", l.Name, g, k.Kind, l.Protocol, kindNames(valid))})
 			}
 		}
 		if len(ln.kinds) == 0 {
 			ln.ok = false
 		}
 	} else if accepted.Status == metav1.ConditionTrue {
-		ln.kinds = []gatewayv1.RouteGroupKind{httpRouteKind}
+		ln.kinds = valid
 	}
 	if l.Protocol == gatewayv1.HTTPSProtocolType {
 		tc := l.TLS
@@ -394,6 +422,13 @@ func (t *translator) certificate(ln *listener, resolved *metav1.Condition, fail 
 	_ = field
 }
 
+// sniShared reports whether two protocols can share a port, told apart
+// by SNI: HTTPS and TLS Passthrough (moat's SNI front forwards the
+// passthrough names and terminates the rest).
+func sniShared(a, b gatewayv1.ProtocolType) bool {
+	return a == gatewayv1.HTTPSProtocolType && b == gatewayv1.TLSProtocolType || a == gatewayv1.TLSProtocolType && b == gatewayv1.HTTPSProtocolType
+}
+
 // conflicts marks listeners sharing a port with another protocol, or the
 // same port, protocol and hostname (the later one is conflicted).
 func (t *translator) conflicts(ls []*listener, ref diag.ObjectRef) {
@@ -404,7 +439,7 @@ func (t *translator) conflicts(ls []*listener, ref diag.ObjectRef) {
 			}
 			reason := ""
 			switch {
-			case a.l.Protocol != b.l.Protocol:
+			case a.l.Protocol != b.l.Protocol && !sniShared(a.l.Protocol, b.l.Protocol):
 				reason = "ProtocolConflict"
 			case a.hostname == b.hostname:
 				reason = "HostnameConflict"
@@ -478,7 +513,7 @@ func (t *translator) finish() {
 			t.hosts[e.host] = h
 		}
 		if h.Source.Kind == "" {
-			h.Source = t.sn.Ref(store.KindHTTPRoute, e.hr.Namespace, e.hr.Name)
+			h.Source = t.sn.Ref(e.kind, e.hr.Namespace, e.hr.Name)
 		}
 	}
 	// Gateway API precedence: Exact before the longest prefix (regex
@@ -542,19 +577,29 @@ func (t *translator) routes() {
 	for _, hr := range t.httpRoutes {
 		t.httpRoute(hr)
 	}
+	// The oldest TLSRoute keeps a hostname two of them pass through.
+	sort.SliceStable(t.tlsRoutes, func(i, j int) bool {
+		a, b := t.tlsRoutes[i], t.tlsRoutes[j]
+		return !a.CreationTimestamp.Equal(&b.CreationTimestamp) && a.CreationTimestamp.Before(&b.CreationTimestamp)
+	})
+	for _, tr := range t.tlsRoutes {
+		t.tlsRoute(tr)
+	}
+	for _, gr := range t.grpcRoutes {
+		t.grpcRoute(gr)
+	}
 }
 
-func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
-	ref := t.sn.Ref(store.KindHTTPRoute, hr.Namespace, hr.Name)
-	gen := hr.Generation
-	var st gatewayv1.HTTPRouteStatus
-	var attached []attach
-	for pi, pr := range hr.Spec.ParentRefs {
+// parents attaches a route of kind in namespace rns to the listeners
+// of our Gateways its parentRefs name, returning each parent's status
+// (Accepted only) and the attachments.
+func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, prs []gatewayv1.ParentReference, hostnames []gatewayv1.Hostname) (out []gatewayv1.RouteParentStatus, attached []attach) {
+	for pi, pr := range prs {
 		field := fmt.Sprintf("spec.parentRefs[%d]", pi)
 		if (pr.Group != nil && string(*pr.Group) != Group) || (pr.Kind != nil && string(*pr.Kind) != "Gateway") {
 			continue
 		}
-		ns := hr.Namespace
+		ns := rns
 		if pr.Namespace != nil {
 			ns = string(*pr.Namespace)
 		}
@@ -580,13 +625,13 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 		}
 		var allowed []*listener
 		for _, l := range cands {
-			if l.ok && t.allows(l, hr.Namespace) {
+			if l.ok && t.allows(l, kind, rns) {
 				allowed = append(allowed, l)
 			}
 		}
 		var here []attach
 		for _, l := range allowed {
-			if hs, ok := intersect(l.hostname, hr.Spec.Hostnames); ok {
+			if hs, ok := intersect(l.hostname, hostnames); ok {
 				here = append(here, attach{l, hs})
 			}
 		}
@@ -594,7 +639,7 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 		case len(cands) == 0:
 			reject("NoMatchingParent", "no listener matches the sectionName/port")
 		case len(allowed) == 0:
-			reject("NotAllowedByListeners", "no listener allows routes from namespace "+hr.Namespace)
+			reject("NotAllowedByListeners", "no listener allows routes from namespace "+rns)
 		case len(here) == 0:
 			reject("NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames")
 		default:
@@ -604,12 +649,30 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 				a.ln.status.AttachedRoutes++
 			}
 		}
-		st.Parents = append(st.Parents, ps)
+		out = append(out, ps)
 	}
+	return out, attached
+}
+
+func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
+	if st, ok := t.serveHTTP(hr, store.KindHTTPRoute, nil); ok {
+		t.out.Status.HTTPRoutes[hr.Namespace+"/"+hr.Name] = gatewayv1.HTTPRouteStatus{RouteStatus: st}
+	}
+}
+
+// serveHTTP attaches and builds an HTTPRoute, or a GRPCRoute written as
+// one (kind says which; bad are its rules found invalid before), and
+// returns its status, false when no parent is ours.
+func (t *translator) serveHTTP(hr *gatewayv1.HTTPRoute, kind string, bad map[int]problemAt) (gatewayv1.RouteStatus, bool) {
+	ref := t.sn.Ref(kind, hr.Namespace, hr.Name)
+	gen := hr.Generation
+	var st gatewayv1.RouteStatus
+	var attached []attach
+	st.Parents, attached = t.parents(kind, hr.Namespace, ref, gen, hr.Spec.ParentRefs, hr.Spec.Hostnames)
 	if len(st.Parents) == 0 {
-		return
+		return st, false
 	}
-	rr := t.rules(hr, ref, attached)
+	rr := t.rules(hr, kind, ref, attached, bad)
 	for i := range st.Parents {
 		ps := &st.Parents[i]
 		accepted := ps.Conditions[0].Status == metav1.ConditionTrue
@@ -628,12 +691,15 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 		// Accepted, ResolvedRefs, then PartiallyInvalid when set.
 		ps.Conditions = slices.Insert(ps.Conditions, 1, c)
 	}
-	t.out.Status.HTTPRoutes[hr.Namespace+"/"+hr.Name] = st
+	return st, true
 }
 
-// allows reports whether listener l takes HTTPRoutes from namespace ns.
-func (t *translator) allows(l *listener, ns string) bool {
-	if !slices.ContainsFunc(l.kinds, func(k gatewayv1.RouteGroupKind) bool { return k.Kind == "HTTPRoute" }) {
+// problemAt is a rule problem found before the rule is built.
+type problemAt struct{ reason, msg, field string }
+
+// allows reports whether listener l takes routes of kind from namespace ns.
+func (t *translator) allows(l *listener, kind, ns string) bool {
+	if !slices.ContainsFunc(l.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == kind }) {
 		return false
 	}
 	from := gatewayv1.NamespacesFromSame
@@ -663,7 +729,7 @@ type ruleResult struct {
 // rules builds the routes of hr on each attachment. A rule moat cannot
 // serve as written is dropped whole (Gateway API's "Dropped Rule"); an
 // unresolvable backend keeps its weight and answers 500.
-func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached []attach) ruleResult {
+func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.ObjectRef, attached []attach, bad map[int]problemAt) ruleResult {
 	var rr ruleResult
 	problem := func(r, m, field string) {
 		if rr.refReason == "" {
@@ -693,6 +759,9 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 			}
 			rr.dropped = append(rr.dropped, field+": "+msg)
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: f, Message: msg + "; the rule is not served"})
+		}
+		if p, ok := bad[ri]; ok {
+			drop(p.reason, p.msg, p.field)
 		}
 		if msg, f := checkFilters(rule, field); msg != "" {
 			drop("UnsupportedValue", msg, f)
@@ -761,7 +830,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 		if b.bad {
 			continue
 		}
-		b.backends = t.backends(hr, ref, rule, field, problem)
+		b.backends = t.backends(hr, kind, ref, rule, field, problem)
 		if !hh.Empty() {
 			b.policy = &routecfg.RoutePolicy{Headers: &hh}
 		}
@@ -788,7 +857,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, attached
 					if e == nil {
 						continue
 					}
-					e.host, e.rule, e.mi = host, ri, mi
+					e.host, e.rule, e.mi, e.kind = host, ri, mi, kind
 					t.entries = append(t.entries, e)
 					rt := e.rt
 					rt.Conditions.Scheme = scheme
@@ -965,9 +1034,29 @@ func canonical(s string) string {
 
 // backends resolves a rule's backendRefs into weighted backends; an
 // invalid one keeps its weight and answers 500.
-func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule *gatewayv1.HTTPRouteRule, field string, problem func(string, string, string)) []routecfg.Backend {
+func (t *translator) backends(hr *gatewayv1.HTTPRoute, kind string, ref diag.ObjectRef, rule *gatewayv1.HTTPRouteRule, field string, problem func(string, string, string)) []routecfg.Backend {
+	brs := make([]gatewayv1.BackendRef, len(rule.BackendRefs))
+	for i := range rule.BackendRefs {
+		brs[i] = rule.BackendRefs[i].BackendRef
+	}
+	return t.backendRefs(kind, hr.Namespace, ref, brs, field, problem)
+}
+
+// backendRefs resolves the backendRefs of a route of kind in namespace
+// rns into weighted backends.
+func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gatewayv1.BackendRef, field string, problem func(string, string, string)) []routecfg.Backend {
+	share := "; its share is answered with 500"
+	if kind == "TLSRoute" {
+		share = "; its share of connections is closed"
+	}
+	// gRPC backends are spoken to in h2c, as backend-protocol GRPC
+	// Ingresses' (and share their pools).
+	proto, suffix := routecfg.ProtocolHTTP, ""
+	if kind == store.KindGRPCRoute {
+		proto, suffix = routecfg.ProtocolGRPC, "#"+routecfg.ProtocolGRPC.String()
+	}
 	var out []routecfg.Backend
-	for bi, br := range rule.BackendRefs {
+	for bi, br := range brs {
 		bf := fmt.Sprintf("%s.backendRefs[%d]", field, bi)
 		w := 1
 		if br.Weight != nil {
@@ -981,29 +1070,29 @@ func (t *translator) backends(hr *gatewayv1.HTTPRoute, ref diag.ObjectRef, rule 
 		if br.Kind != nil {
 			k = string(*br.Kind)
 		}
-		ns := hr.Namespace
+		ns := rns
 		if br.Namespace != nil {
 			ns = string(*br.Namespace)
 		}
 		name := string(br.Name)
 		switch {
 		case g != "" || k != "Service":
-			problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is); its share is answered with 500", g, k), bf+".kind")
-		case ns != hr.Namespace && !t.granted(Group, "HTTPRoute", hr.Namespace, "", "Service", ns, name):
-			problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it; its share is answered with 500", ns, name), bf+".namespace")
+			problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")
+		case ns != rns && !t.granted(Group, kind, rns, "", "Service", ns, name):
+			problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it"+share, ns, name), bf+".namespace")
 		case t.sn.Services[ns+"/"+name] == nil:
-			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found; its share is answered with 500", ns, name), bf+".name")
+			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found"+share, ns, name), bf+".name")
 		case br.Port == nil:
-			problem("BackendNotFound", "a backendRef to a Service needs a port; its share is answered with 500", bf+".port")
+			problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
 		case t.res != nil:
-			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port))
+			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port), proto)
 			if key == "" {
-				problem("BackendNotFound", why+"; its share is answered with 500", bf+".port")
+				problem("BackendNotFound", why+share, bf+".port")
 				break
 			}
 			be.Pool, be.Status = key, 0
 		default:
-			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port)), 0
+			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port))+suffix, 0
 		}
 		out = append(out, be)
 	}

@@ -118,3 +118,179 @@ spec:
 		t.Errorf("order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// Listeners on one port: HTTPS and TLS Passthrough share it when their
+// hostnames differ (SNI tells them apart); the same hostname conflicts,
+// and HTTP beside them is another protocol. TLSRoute and GRPCRoute attach
+// to the listeners of their protocol only.
+func TestListenersAndRouteKinds(t *testing.T) {
+	manifests := `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: cert, namespace: ns}
+type: kubernetes.io/tls
+data: {tls.crt: "", tls.key: ""}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: moat
+  listeners:
+  - {name: https, protocol: HTTPS, port: 443, hostname: "*.example.com", tls: {certificateRefs: [{name: cert}]}}
+  - {name: pass, protocol: TLS, port: 443, hostname: abc.example.com, tls: {mode: Passthrough}}
+  - {name: pass-same, protocol: TLS, port: 8443, hostname: x.example.com, tls: {mode: Passthrough}}
+  - {name: https-same, protocol: HTTPS, port: 8443, hostname: x.example.com, tls: {certificateRefs: [{name: cert}]}}
+  - {name: http, protocol: HTTP, port: 9443}
+  - {name: pass-http, protocol: TLS, port: 9443, hostname: y.example.com, tls: {mode: Passthrough}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: ns}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: t, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [abc.example.com, other.example.com]
+  rules: [{backendRefs: [{name: s, port: 80, weight: 2}, {name: nosuch, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {name: g, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [rpc.example.com]
+  rules: [{backendRefs: [{name: s, port: 80}]}]
+`
+	objs, diags := k8s.Decode([]byte(manifests), "l.yaml")
+	if len(diags) > 0 {
+		t.Fatalf("decode: %v", diags)
+	}
+	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	var got []string
+	for _, l := range out.Status.Gateways["ns/gw"].Listeners {
+		got = append(got, fmt.Sprintf("%s %s %s attached=%d", l.Name, l.Conditions[1].Reason, l.Conditions[3].Reason, l.AttachedRoutes))
+	}
+	want := []string{
+		"https Programmed NoConflicts attached=1",
+		"pass Programmed NoConflicts attached=1",
+		"pass-same Invalid HostnameConflict attached=0",
+		"https-same Invalid HostnameConflict attached=0",
+		"http Invalid ProtocolConflict attached=0",
+		"pass-http Invalid ProtocolConflict attached=0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("listeners:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var hosts []string
+	for _, h := range out.Hosts {
+		s := h.Name
+		if p := h.Passthrough; p != nil {
+			s += fmt.Sprintf(" passthrough=%s %v", p.Pool, p.Backends)
+		}
+		for _, rt := range h.Routes {
+			s += fmt.Sprintf(" %s %s %v", rt.Match, rt.Path, rt.Backends)
+		}
+		hosts = append(hosts, s)
+	}
+	wantHosts := []string{
+		"abc.example.com passthrough=ns/s:80 [{ns/s:80 2 0} { 1 0}]",
+		"rpc.example.com Prefix / [{ns/s:80#GRPC 1 0}]",
+	}
+	if strings.Join(hosts, "\n") != strings.Join(wantHosts, "\n") {
+		t.Errorf("hosts:\n%s\nwant:\n%s", strings.Join(hosts, "\n"), strings.Join(wantHosts, "\n"))
+	}
+	if st := out.Status.TLSRoutes["ns/t"]; len(st.Parents) != 1 || st.Parents[0].Conditions[1].Reason != "BackendNotFound" {
+		t.Errorf("TLSRoute status: %+v", st)
+	}
+}
+
+// gRPC method matches as paths.
+func TestMethodPath(t *testing.T) {
+	s := func(v string) *string { return &v }
+	re := gatewayv1.GRPCMethodMatchRegularExpression
+	for _, c := range []struct {
+		m    *gatewayv1.GRPCMethodMatch
+		want string
+	}{
+		{nil, "<nil>"},
+		{&gatewayv1.GRPCMethodMatch{Service: s("pkg.Svc"), Method: s("Get")}, "Exact /pkg.Svc/Get"},
+		{&gatewayv1.GRPCMethodMatch{Service: s("pkg.Svc")}, "PathPrefix /pkg.Svc"},
+		{&gatewayv1.GRPCMethodMatch{Method: s("Get")}, "RegularExpression /[^/]+/Get"},
+		{&gatewayv1.GRPCMethodMatch{Type: &re, Service: s("a|b")}, "RegularExpression /(?:a|b)/[^/]+"},
+		{&gatewayv1.GRPCMethodMatch{Type: &re, Method: s("(")}, "error"},
+		{&gatewayv1.GRPCMethodMatch{Service: s("pkg/Svc")}, "error"},
+		{&gatewayv1.GRPCMethodMatch{Method: s("a.b")}, "error"},
+	} {
+		p, err := methodPath(c.m)
+		got := "<nil>"
+		switch {
+		case err != "":
+			got = "error"
+		case p != nil:
+			got = string(*p.Type) + " " + *p.Value
+		}
+		if got != c.want {
+			t.Errorf("methodPath(%+v) = %q (%s), want %q", c.m, got, err, c.want)
+		}
+	}
+}
+
+// Two TLSRoutes passing one hostname through: the older keeps it.
+func TestTLSRouteHostnameConflict(t *testing.T) {
+	manifests := `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: moat
+  listeners: [{name: pass, protocol: TLS, port: 443, tls: {mode: Passthrough}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: ns}
+spec: {ports: [{port: 80}, {port: 81}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: a-newer, namespace: ns, creationTimestamp: "2026-02-01T00:00:00Z"}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [h.example]
+  rules: [{backendRefs: [{name: s, port: 80}]}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: z-older, namespace: ns, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [h.example]
+  rules: [{backendRefs: [{name: s, port: 81}]}]
+`
+	objs, diags := k8s.Decode([]byte(manifests), "c.yaml")
+	if len(diags) > 0 {
+		t.Fatalf("decode: %v", diags)
+	}
+	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	if len(out.Hosts) != 1 || out.Hosts[0].Passthrough == nil || out.Hosts[0].Passthrough.Pool != "ns/s:81" {
+		t.Fatalf("hosts: %+v, want h.example passed to the older route's ns/s:81", out.Hosts)
+	}
+	found := false
+	for _, d := range out.Diags {
+		found = found || d.Reason == "HostnameConflict" && d.Object.Name == "a-newer"
+	}
+	if !found {
+		t.Errorf("no HostnameConflict for the newer route: %v", out.Diags)
+	}
+}
