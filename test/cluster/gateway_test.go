@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 )
@@ -125,12 +126,17 @@ func TestGatewayAPIStatus(t *testing.T) {
 	// A spec change bumps the generation; the status follows it, and the
 	// route serves the new Service.
 	createService(t, ns, "nosuch", backend(t, "nosuch"))
-	r, err := c.HTTPRoutes(ns).Get(ctx, "missing", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Spec.Hostnames = append(r.Spec.Hostnames, "found.gateway.test")
-	if _, err := c.HTTPRoutes(ns).Update(ctx, r, metav1.UpdateOptions{}); err != nil {
+	// moat writes the route's status as the Service appears, so the
+	// update may meet a newer resourceVersion: retry on conflict.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		r, err := c.HTTPRoutes(ns).Get(ctx, "missing", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		r.Spec.Hostnames = append(r.Spec.Hostnames, "found.gateway.test")
+		_, err = c.HTTPRoutes(ns).Update(ctx, r, metav1.UpdateOptions{})
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "the route's new host served", serves(cl, "http://found.gateway.test/x", http.StatusOK, "nosuch", nil))
