@@ -9,14 +9,16 @@ import (
 )
 
 // Gate applies the controller's annotation policy to one Ingress, as
-// ingress-nginx does before parsing: an annotation whose risk is above
-// maxRisk (annotations-risk-level), or a snippet annotation while
-// allow-snippet-annotations is false, makes the whole Ingress refused.
-// ingress-nginx skips such an Ingress entirely (its admission webhook
-// rejects it); serving it without the annotation could drop access
-// control the snippet or annotation carried, so moat does the same.
-// maxRisk "" means High.
-func Gate(prefix string, ann map[string]string, obj diag.ObjectRef, known map[string]Key, maxRisk string, allowSnippets bool) []diag.Diagnostic {
+// ingress-nginx's sync path does. An annotation whose risk is above maxRisk
+// (annotations-risk-level) makes the whole Ingress refused: there the
+// annotation parser's risk check fails and the store skips the Ingress.
+// A snippet annotation within the risk level while allow-snippet-annotations
+// is false is only dropped (ingress-nginx's dropSnippetDirectives): the
+// Ingress is served without it and Gate reports a warning naming it; only
+// ingress-nginx's admission webhook would have rejected the object.
+// Snippets are Critical, so with the default maxRisk "" (High) they are
+// refused by risk before the snippet switch matters.
+func Gate(prefix string, ann map[string]string, obj diag.ObjectRef, known map[string]Key, maxRisk string, allowSnippets bool) (ds []diag.Diagnostic, refused bool) {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
@@ -24,7 +26,6 @@ func Gate(prefix string, ann map[string]string, obj diag.ObjectRef, known map[st
 		maxRisk = RiskHigh
 	}
 	maxRank := RiskRank(maxRisk)
-	var out []diag.Diagnostic
 	for full := range ann {
 		p, name, ok := strings.Cut(full, "/")
 		if !ok || p != prefix {
@@ -41,17 +42,42 @@ func Gate(prefix string, ann map[string]string, obj diag.ObjectRef, known map[st
 		}
 		field := "metadata.annotations." + full
 		switch {
-		case IsSnippet(name) && !allowSnippets:
-			out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Error, Reason: "AnnotationSnippetsDisabled", Field: field,
-				Message: fmt.Sprintf("snippet annotation %s is not allowed (allow-snippet-annotations is false): the Ingress is not served, as ingress-nginx refuses it", full),
-				Hint:    "remove the annotation, or set allow-snippet-annotations: \"true\" and annotations-risk-level: Critical in the controller ConfigMap (moat then applies only a literal subset of directives)"})
 		case RiskRank(k.Risk) > maxRank:
-			out = append(out, diag.Diagnostic{Object: obj, Severity: diag.Error, Reason: "AnnotationRiskTooHigh", Field: field,
+			refused = true
+			ds = append(ds, diag.Diagnostic{Object: obj, Severity: diag.Error, Reason: "AnnotationRiskTooHigh", Field: field,
 				Message: fmt.Sprintf("annotation %s has risk %s, above annotations-risk-level %s: the Ingress is not served, as ingress-nginx refuses it", full, k.Risk, maxRisk),
 				Hint:    "remove the annotation, or raise annotations-risk-level in the controller ConfigMap"})
+		case IsSnippet(name) && !allowSnippets:
+			ds = append(ds, diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "AnnotationSnippetsDisabled", Field: field,
+				Message: fmt.Sprintf("snippet annotation %s is ignored (allow-snippet-annotations is false); the rest of the Ingress is served, as ingress-nginx does (its admission webhook, where enabled, rejects the object)", full),
+				Hint:    "remove the annotation, or set allow-snippet-annotations: \"true\" in the controller ConfigMap (moat then applies only a literal subset of directives)"})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	sort.Slice(ds, func(i, j int) bool { return ds[i].Field < ds[j].Field })
+	return ds, refused
+}
+
+// WithoutSnippets returns ann without the snippet annotations of prefix, or
+// ann itself when it has none; the input map is never changed.
+func WithoutSnippets(prefix string, ann map[string]string) map[string]string {
+	if prefix == "" {
+		prefix = DefaultPrefix
+	}
+	var out map[string]string
+	for full := range ann {
+		if name, ok := strings.CutPrefix(full, prefix+"/"); ok && IsSnippet(name) {
+			if out == nil {
+				out = make(map[string]string, len(ann))
+				for k, v := range ann {
+					out[k] = v
+				}
+			}
+			delete(out, full)
+		}
+	}
+	if out == nil {
+		return ann
+	}
 	return out
 }
 

@@ -74,7 +74,13 @@ type ingAnn struct {
 
 func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
 	ref := t.ref(ing)
-	r := annotations.NewReader(t.opts.AnnotationPrefix, ing.Annotations, ref)
+	ann := ing.Annotations
+	if !t.ctrl.AllowSnippetAnnotations {
+		// As ingress-nginx's dropSnippetDirectives: the snippets are
+		// ignored, the rest of the Ingress applies (Gate warned).
+		ann = annotations.WithoutSnippets(t.opts.AnnotationPrefix, ann)
+	}
+	r := annotations.NewReader(t.opts.AnnotationPrefix, ann, ref)
 	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.ParseDefaults(r, t.ctrl.SSLRedirect, t.ctrl.ForceSSLRedirect)}
 	a.policy = t.policyFor(r, ing)
 	a.tls = t.tlsAnnotations(r, ing)
@@ -82,7 +88,7 @@ func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
 		a.fastcgi = t.fastCGI(r, ing)
 	}
 	t.diags = append(t.diags, r.Diags...)
-	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ing.Annotations, ref, registry.Known())...)
+	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ann, ref, registry.Known())...)
 	return a
 }
 

@@ -40,15 +40,17 @@ type hostHTTP struct {
 	serverHeaders *routecfg.Headers
 }
 
-// refusedIngress applies annotations-risk-level and
-// allow-snippet-annotations: an Ingress that breaks them is not served.
+// refusedIngress applies annotation-value-word-blocklist and
+// annotations-risk-level: an Ingress that breaks them is not served. A
+// snippet while allow-snippet-annotations is false only gets a warning;
+// annotationsFor drops it.
 func (t *translator) refusedIngress(ing *networkingv1.Ingress) bool {
 	if t.blockedWord(ing) {
 		return true
 	}
-	ds := annotations.Gate(t.opts.AnnotationPrefix, ing.Annotations, t.ref(ing), registry.Known(), t.ctrl.AnnotationsRiskLevel, t.ctrl.AllowSnippetAnnotations)
+	ds, refused := annotations.Gate(t.opts.AnnotationPrefix, ing.Annotations, t.ref(ing), registry.Known(), t.ctrl.AnnotationsRiskLevel, t.ctrl.AllowSnippetAnnotations)
 	t.diags = append(t.diags, ds...)
-	return len(ds) > 0
+	return refused
 }
 
 // blockedWord applies annotation-value-word-blocklist: an Ingress with an

@@ -261,3 +261,52 @@ data:
 		return strings.Contains(diags, "data.modsecurity-snippet") && strings.Contains(diags, "SecRemoteRules") && strings.Contains(diags, "moat-config")
 	})
 }
+
+// TestWAFSnippetDisabled is ingress-nginx's "should enable modsecurity
+// through the config map but ignore snippet as disabled by admin": with
+// allow-snippet-annotations false and annotations-risk-level Critical, an
+// Ingress's modsecurity-snippet is dropped (its blocking rule does not
+// run) while the Ingress is served and the ConfigMap's WAF, with the Core
+// Rule Set, still guards it; a warning names the dropped annotation.
+func TestWAFSnippetDisabled(t *testing.T) {
+	dir := t.TempDir()
+	be, n := countingBackend(t)
+	writeFile(t, dir, "all.yaml", join(
+		`apiVersion: v1
+kind: ConfigMap
+metadata: {name: moat-config, namespace: ingress}
+data:
+  enable-modsecurity: "true"
+  enable-owasp-modsecurity-crs: "true"
+  allow-snippet-annotations: "false"
+  annotations-risk-level: Critical
+  modsecurity-snippet: SecRuleEngine On`,
+		service("default", "app", be),
+		annIngress("snip", "snip.example", "app", map[string]string{
+			"modsecurity-snippet": "SecRuleEngine On\nSecRule REQUEST_HEADERS:User-Agent \"@contains block-ua\" \"id:107,phase:1,log,deny,status:403,msg:'UA blocked'\"",
+		}),
+	))
+	m := startMoat(t, dir, func(c *app.ServeConfig) { c.ConfigMap = "ingress/moat-config" })
+	c := m.client(nil, false)
+
+	rq, _ := http.NewRequest("GET", "http://snip.example/", nil)
+	rq.Header.Set("User-Agent", "block-ua")
+	resp, err := c.Do(rq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || n.Load() != 1 {
+		t.Errorf("snippet rule must be ignored: %d, backend saw %d of 1", resp.StatusCode, n.Load())
+	}
+	sqli := wafCase{"GET", "/?id=" + url.QueryEscape("1' OR '1'='1"), "", ""}
+	if got := wafSend(t, c, "snip.example", sqli); got != http.StatusForbidden || n.Load() != 1 {
+		t.Errorf("ConfigMap WAF with the Core Rule Set: %d, want 403 (backend saw %d)", got, n.Load())
+	}
+	diags := m.diagnostics(t)
+	for _, want := range []string{"AnnotationSnippetsDisabled", "nginx.ingress.kubernetes.io/modsecurity-snippet", "snip"} {
+		if !strings.Contains(diags, want) {
+			t.Errorf("diagnostics lack %q:\n%s", want, diags)
+		}
+	}
+}

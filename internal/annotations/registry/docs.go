@@ -34,7 +34,7 @@ func Markdown() string {
 	b.WriteString("An annotation moat does not know, or a misspelt one, gets a diagnostic with a \"did you mean\" hint. ")
 	b.WriteString("A bad value gets a diagnostic naming the key and the value. ")
 	b.WriteString("Risk is ingress-nginx's level: an Ingress with an annotation above the controller ConfigMap's `annotations-risk-level` ")
-	b.WriteString("(default High, so Critical is refused) is not served, as ingress-nginx refuses it; snippets also need `allow-snippet-annotations: \"true\"`. ")
+	b.WriteString("(default High, so Critical is refused) is not served, as ingress-nginx refuses it; a snippet within the level is ignored (the rest served) unless `allow-snippet-annotations: \"true\"`. ")
 	b.WriteString("Tier marks the keys users rely on most (1, then 2).\n\n")
 	b.WriteString("| Annotation | moat | Risk | Scope | Tier | Notes |\n|---|---|---|---|---|---|\n")
 	names := make([]string, 0, len(k))
