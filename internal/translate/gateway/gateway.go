@@ -38,6 +38,9 @@ type Options struct {
 	ControllerName string
 	// Now stamps the conditions' lastTransitionTime.
 	Now time.Time
+	// Timeouts are the controller's upstream timeouts, which a rule's
+	// timeouts start from.
+	Timeouts routecfg.Timeouts
 }
 
 // Resolver builds pools and certificates with translate's code.
@@ -206,6 +209,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoutePathRewrite", "HTTPRoutePortRedirect", "HTTPRouteQueryParamMatching", "HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect", "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
+	"HTTPRouteRequestTimeout", "HTTPRouteBackendTimeout",
 	"TLSRoute", "GRPCRoute",
 }
 
@@ -830,9 +834,17 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if b.bad {
 			continue
 		}
+		tm, msg, tf := timeouts(rule.Timeouts, t.opts.Timeouts, field)
+		if msg != "" {
+			drop("UnsupportedValue", msg, tf)
+			continue
+		}
 		b.backends = t.backends(hr, kind, ref, rule, field, problem)
-		if !hh.Empty() {
-			b.policy = &routecfg.RoutePolicy{Headers: &hh}
+		if !hh.Empty() || tm != nil {
+			b.policy = &routecfg.RoutePolicy{Timeouts: tm}
+			if !hh.Empty() {
+				b.policy.Headers = &hh
+			}
 		}
 	}
 	for _, a := range attached {
