@@ -14,6 +14,12 @@ type CORS struct {
 	// Header values, as configured or ingress-nginx's defaults.
 	AllowMethods, AllowHeaders, ExposeHeaders, MaxAge string
 	AllowCredentials                                  bool
+	// Gateway API's CORS filter: PreflightStatus answers a preflight (0:
+	// 204, as ingress-nginx); EchoMethods and EchoHeaders ("*" in the
+	// filter) send back the preflight's Access-Control-Request-Method and
+	// -Headers. An empty header value is not sent.
+	PreflightStatus          int
+	EchoMethods, EchoHeaders bool
 }
 
 // Allows reports whether origin may use the route.

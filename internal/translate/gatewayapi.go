@@ -54,7 +54,7 @@ func (r gwResolver) Certificate(ns, name string) (string, string) {
 }
 
 func (t *translator) gatewayOptions() gateway.Options {
-	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now}
+	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now, Timeouts: t.trafficDefaults().Timeouts}
 }
 
 // gatewayAPI translates the Gateway API objects into hosts of the same

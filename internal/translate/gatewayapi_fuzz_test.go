@@ -21,6 +21,7 @@ func FuzzGatewayRoute(f *testing.F) {
 	f.Add("a.example", "/api", uint8(1), "X-A", "v", 301, "/new", "b.example", int32(1))
 	f.Add("*.example", "/(x", uint8(2), "bad name", "a\r\nb", 200, "x", "bad host", int32(-1))
 	f.Add("", "", uint8(0), "", "", 0, "", "", int32(0))
+	f.Add("a.example", "500ms", uint8(1), "x-h", "*", 301, "1s", "https://*.b.example", int32(60))
 	f.Fuzz(func(t *testing.T, host, path string, pathType uint8, hname, hval string, code int, rpath, rhost string, weight int32) {
 		types := []gatewayv1.PathMatchType{gatewayv1.PathMatchExact, gatewayv1.PathMatchPathPrefix, gatewayv1.PathMatchRegularExpression, "Other"}
 		pt := types[int(pathType)%len(types)]
@@ -50,6 +51,12 @@ func FuzzGatewayRoute(f *testing.F) {
 				}, {
 					Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gatewayv1.HTTPRequestRedirectFilter{
 						StatusCode: &code, Hostname: &ph, Path: &gatewayv1.HTTPPathModifier{Type: gatewayv1.FullPathHTTPPathModifier, ReplaceFullPath: &rpath}}}},
+				}, {
+					Filters: []gatewayv1.HTTPRouteFilter{{Type: gatewayv1.HTTPRouteFilterCORS, CORS: &gatewayv1.HTTPCORSFilter{
+						AllowOrigins: []gatewayv1.CORSOrigin{gatewayv1.CORSOrigin(rhost)}, AllowMethods: []gatewayv1.HTTPMethodWithWildcard{gatewayv1.HTTPMethodWithWildcard(hval)},
+						AllowHeaders: []gatewayv1.HTTPHeaderName{gatewayv1.HTTPHeaderName(hname)}, ExposeHeaders: []gatewayv1.HTTPHeaderName{gatewayv1.HTTPHeaderName(hname)}, MaxAge: weight}}},
+					Timeouts:    &gatewayv1.HTTPRouteTimeouts{Request: ptrTo(gatewayv1.Duration(rpath)), BackendRequest: ptrTo(gatewayv1.Duration(path))},
+					BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: gatewayv1.BackendObjectReference{Name: "s", Port: &port}}}},
 				}},
 			}}},
 		}
@@ -59,3 +66,5 @@ func FuzzGatewayRoute(f *testing.F) {
 		}
 	})
 }
+
+func ptrTo[T any](v T) *T { return &v }

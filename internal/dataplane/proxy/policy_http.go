@@ -412,7 +412,11 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 				h.corsHeaders(st, hdr)
 				hdr["Content-Type"] = []string{"text/plain charset=UTF-8"}
 				hdr["Content-Length"] = valZero
-				st.rw.WriteHeader(http.StatusNoContent)
+				code := http.StatusNoContent
+				if c.PreflightStatus != 0 {
+					code = c.PreflightStatus
+				}
+				st.rw.WriteHeader(code)
 				return true
 			}
 		}
@@ -528,12 +532,26 @@ func (h *Handler) corsHeaders(st *reqState, hdr http.Header) {
 	if c.AllowCredentials {
 		hdr["Access-Control-Allow-Credentials"] = []string{"true"}
 	}
-	hdr["Access-Control-Allow-Methods"] = []string{c.AllowMethods}
-	hdr["Access-Control-Allow-Headers"] = []string{c.AllowHeaders}
+	req := st.http.req
+	methods, headers := c.AllowMethods, c.AllowHeaders
+	if c.EchoMethods {
+		methods = req.Header.Get("Access-Control-Request-Method")
+	}
+	if c.EchoHeaders {
+		headers = req.Header.Get("Access-Control-Request-Headers")
+	}
+	if methods != "" {
+		hdr["Access-Control-Allow-Methods"] = []string{methods}
+	}
+	if headers != "" {
+		hdr["Access-Control-Allow-Headers"] = []string{headers}
+	}
 	if c.ExposeHeaders != "" {
 		hdr["Access-Control-Expose-Headers"] = []string{c.ExposeHeaders}
 	}
-	hdr["Access-Control-Max-Age"] = []string{c.MaxAge}
+	if c.MaxAge != "" {
+		hdr["Access-Control-Max-Age"] = []string{c.MaxAge}
+	}
 }
 
 // decorate applies the response-header families to a response's headers:

@@ -38,6 +38,9 @@ type Options struct {
 	ControllerName string
 	// Now stamps the conditions' lastTransitionTime.
 	Now time.Time
+	// Timeouts are the controller's upstream timeouts, which a rule's
+	// timeouts start from.
+	Timeouts routecfg.Timeouts
 }
 
 // Resolver builds pools and certificates with translate's code.
@@ -206,6 +209,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoutePathRewrite", "HTTPRoutePortRedirect", "HTTPRouteQueryParamMatching", "HTTPRouteResponseHeaderModification",
 	"HTTPRouteSchemeRedirect", "HTTPRoute303RedirectStatusCode", "HTTPRoute307RedirectStatusCode",
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
+	"HTTPRouteRequestTimeout", "HTTPRouteBackendTimeout", "HTTPRouteCORS",
 	"TLSRoute", "GRPCRoute",
 }
 
@@ -742,6 +746,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		policy   *routecfg.RoutePolicy
 		redirect *routecfg.URLRedirect
 		rewrite  *gatewayv1.HTTPURLRewriteFilter
+		cors     *routecfg.CORS
 		bad      bool
 	}
 	rules := make([]built, len(hr.Spec.Rules))
@@ -808,6 +813,14 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 					}
 					prefixOnly = prefixOnly || (rw.Path != nil && rw.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
 				}
+			case gatewayv1.HTTPRouteFilterCORS:
+				if f.CORS != nil {
+					c, msg, cf := cors(f.CORS, ff+".cors")
+					if msg != "" {
+						drop("UnsupportedValue", msg, cf)
+					}
+					b.cors = c
+				}
 			default:
 				drop("UnsupportedValue", fmt.Sprintf("filter type %s is not supported yet", f.Type), ff+".type")
 			}
@@ -830,9 +843,17 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if b.bad {
 			continue
 		}
+		tm, msg, tf := timeouts(rule.Timeouts, t.opts.Timeouts, field)
+		if msg != "" {
+			drop("UnsupportedValue", msg, tf)
+			continue
+		}
 		b.backends = t.backends(hr, kind, ref, rule, field, problem)
-		if !hh.Empty() {
-			b.policy = &routecfg.RoutePolicy{Headers: &hh}
+		if !hh.Empty() || tm != nil || b.cors != nil {
+			b.policy = &routecfg.RoutePolicy{Timeouts: tm, CORS: b.cors}
+			if !hh.Empty() {
+				b.policy.Headers = &hh
+			}
 		}
 	}
 	for _, a := range attached {
