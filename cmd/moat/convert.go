@@ -35,10 +35,17 @@ ingress-nginx's matching (Prefix for "/", ImplementationSpecific elsewhere).
 Every other document is copied unchanged; comments are kept.
 
 Problems that need a decision, such as a tls list split in two or a
-placeholder host, are not changed: run moat lint on the result.`,
+placeholder host, are not changed: run moat lint on the result.
+
+--to gateway-api prints Gateway API objects instead: a GatewayClass, one
+Gateway per ingress class, and HTTPRoutes, GRPCRoutes and TLSRoutes with the
+ingress-nginx annotations Gateway API can express. Every annotation it
+cannot express is kept as a comment on the route and reported on stderr
+(see docs/gateway-api.md, "Migrating").`,
 		Example: `  moat convert examples/blog-post/as-written > converted.yaml
   moat convert -o json manifests/ > converted.json
-  moat convert --output-dir converted/ manifests/ && moat lint converted/`,
+  moat convert --output-dir converted/ manifests/ && moat lint converted/
+  moat convert --to gateway-api manifests/ > gateway.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// -o is the format, as in moat lint and kubectl; a directory
