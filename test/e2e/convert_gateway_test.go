@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/convert/gatewayapi"
 	"github.com/moat-ingress/moat/internal/echo"
 )
@@ -138,6 +139,42 @@ func TestConvertGatewayAPIDifferential(t *testing.T) {
 			if e.Name != hv.want {
 				t.Errorf("%s X-Canary=%q: %s, want %s", name, hv.value, e.Name, hv.want)
 			}
+		}
+	}
+	if t.Failed() {
+		t.Logf("converted:\n%s", converted)
+	}
+}
+
+// TestConvertGatewayAPIPassthrough: an ssl-passthrough Ingress becomes a
+// TLSRoute on a Passthrough listener; both moats forward it unterminated
+// to the backend's own TLS and terminate the other host on the same port.
+func TestConvertGatewayAPIPassthrough(t *testing.T) {
+	ca, backendCA := newCA(t), newCA(t)
+	passBE := startTLSEcho(t, "pass-be", backendCA.leaf(t, "pass.example", false, "pass.example"), nil)
+	web := startEcho(t, "127.0.0.1:0", "web")
+	src := join(
+		service("default", "pass-be", passBE),
+		service("default", "web", web),
+		ca.secret(t, "default", "site", "term.example"),
+		annotate(ingress("default", "pass", "pass.example", "", "/", "pass-be"), map[string]string{"ssl-passthrough": "true"}),
+		ingress("default", "term", "term.example", "site", "/", "web"),
+	)
+	converted, diags, err := gatewayapi.Convert([]byte(src), gatewayapi.Options{})
+	if err != nil || len(diags) != 0 {
+		t.Fatalf("convert: %v %v", err, diags)
+	}
+	ingDir, gwDir := t.TempDir(), t.TempDir()
+	writeFile(t, ingDir, "ingresses.yaml", src)
+	writeFile(t, gwDir, "gateway.yaml", string(converted))
+	ingM := startMoat(t, ingDir, func(c *app.ServeConfig) { c.EnableSSLPassthrough = true })
+	gwM := startMoat(t, gwDir, nil) // a Passthrough listener needs no flag
+	for name, m := range map[string]*moat{"Ingress": ingM, "converted": gwM} {
+		if r := get(t, m.client(backendCA.pool, false), "https://pass.example/"); r.status != 200 || r.echo.Name != "pass-be" || !r.echo.TLS {
+			t.Errorf("%s pass.example: %d %+v", name, r.status, r.echo)
+		}
+		if r := get(t, m.client(ca.pool, false), "https://term.example/t"); r.status != 200 || r.echo.Name != "web" || r.echo.TLS || r.echo.Path != "/t" {
+			t.Errorf("%s term.example: %d %+v", name, r.status, r.echo)
 		}
 	}
 	if t.Failed() {
