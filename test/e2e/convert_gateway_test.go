@@ -1,15 +1,22 @@
 package e2e
 
 import (
+	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/convert/gatewayapi"
 	"github.com/moat-ingress/moat/internal/echo"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // convertIngresses are annotated Ingresses covering each key the Gateway
@@ -179,5 +186,48 @@ func TestConvertGatewayAPIPassthrough(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("converted:\n%s", converted)
+	}
+}
+
+// TestConvertGatewayAPIGRPC: backend-protocol GRPC becomes a GRPCRoute;
+// a gRPC call through either moat reaches the backend the path names.
+func TestConvertGatewayAPIGRPC(t *testing.T) {
+	ca := newCA(t)
+	rootAddr, rootHealth := startGRPC(t, nil)
+	svcAddr, svcHealth := startGRPC(t, nil)
+	rootHealth.SetServingStatus("moat.Test", healthpb.HealthCheckResponse_NOT_SERVING)
+	svcHealth.SetServingStatus("moat.Test", healthpb.HealthCheckResponse_SERVING)
+	src := join(
+		service("default", "root", rootAddr),
+		service("default", "health", svcAddr),
+		ca.secret(t, "default", "site", "grpc.example"),
+		annotate(ingress("default", "grpc", "grpc.example", "site", "/", "root", "/grpc.health.v1.Health", "health"),
+			map[string]string{"backend-protocol": "GRPC"}),
+	)
+	converted, diags, err := gatewayapi.Convert([]byte(src), gatewayapi.Options{})
+	if err != nil || len(diags) != 0 || !strings.Contains(string(converted), "kind: GRPCRoute") {
+		t.Fatalf("convert: %v %v\n%s", err, diags, converted)
+	}
+	ingDir, gwDir := t.TempDir(), t.TempDir()
+	writeFile(t, ingDir, "ingresses.yaml", src)
+	writeFile(t, gwDir, "gateway.yaml", string(converted))
+	for name, m := range map[string]*moat{"Ingress": startMoat(t, ingDir, nil), "converted": startMoat(t, gwDir, nil)} {
+		conn, err := grpc.NewClient("passthrough:///grpc.example:443",
+			grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "tcp", m.addrs.HTTPS)
+			}),
+			grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{ServerName: "grpc.example", RootCAs: ca.pool})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// SERVING only from the backend of the /grpc.health.v1.Health path.
+		res, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: "moat.Test"})
+		cancel()
+		conn.Close()
+		if err != nil || res.Status != healthpb.HealthCheckResponse_SERVING {
+			t.Errorf("%s: Check: %v %v", name, res, err)
+		}
 	}
 }
