@@ -39,6 +39,8 @@ func convertIngresses(t *testing.T, ca *testCA, web, web2, api string) string {
 		ca.secret(t, "shop", "secure-tls", "secure.example.com"),
 		ing("plain", "plain.example.com", "", "", p("/", "Prefix", "web")+p("/exact", "Exact", "api")+p("/api", "Prefix", "api")),
 		ing("secure", "secure.example.com", "", "secure-tls", p("/", "Prefix", "web")),
+		// No tls entry of its own: the host's TLS comes from "secure".
+		ing("secure-api", "secure.example.com", "", "", p("/api", "Prefix", "api")),
 		ing("forced", "forced.example.com", a+"force-ssl-redirect: \"true\"", "", p("/", "Prefix", "web")),
 		ing("strip", "strip.example.com", a+"rewrite-target: /$2", "", p("/api(/|$)(.*)", "ImplementationSpecific", "api")),
 		ing("fixed", "fixed.example.com", a+"rewrite-target: /new", "", p("/old", "Prefix", "api")),
@@ -101,6 +103,8 @@ func TestConvertGatewayAPIDifferential(t *testing.T) {
 		{"http://plain.example.com/apiv1", answer{Status: 200, Backend: "web", Path: "/apiv1", Host: "plain.example.com"}},
 		{"http://secure.example.com/a?b=1", answer{Status: 308, Location: "https://secure.example.com/a?b=1"}},
 		{"https://secure.example.com/a?b=1", answer{Status: 200, Backend: "web", Path: "/a", Host: "secure.example.com", Query: "b=1"}},
+		{"http://secure.example.com/api/x", answer{Status: 308, Location: "https://secure.example.com/api/x"}},
+		{"https://secure.example.com/api/x", answer{Status: 200, Backend: "api", Path: "/api/x", Host: "secure.example.com"}},
 		{"http://forced.example.com/f", answer{Status: 308, Location: "https://forced.example.com/f"}},
 		{"http://strip.example.com/api/items?q=1", answer{Status: 200, Backend: "api", Path: "/items", Host: "strip.example.com", Query: "q=1"}},
 		{"http://strip.example.com/api", answer{Status: 200, Backend: "api", Path: "/", Host: "strip.example.com"}},

@@ -65,7 +65,13 @@ type converter struct {
 	gwOrder  []string
 	grants   map[string]*gwv1b1.ReferenceGrant // by namespace
 	routes   []object
+	// tls is, per class and host, the Secret an Ingress names for it:
+	// ingress-nginx serves (and redirects) a host with TLS whichever of
+	// its Ingresses holds the tls entry.
+	tls map[string]map[string]tlsRef
 }
+
+type tlsRef struct{ ns, secret string }
 
 // Convert reads a YAML stream and returns it with every v1 Ingress
 // replaced by Gateway API objects; other documents are copied unchanged.
@@ -327,6 +333,20 @@ func (c *converter) convertAll(ings []*networkingv1.Ingress) {
 			}
 		}
 	}
+	c.tls = map[string]map[string]tlsRef{}
+	for _, ing := range ings {
+		cl := ingClass(ing)
+		if c.tls[cl] == nil {
+			c.tls[cl] = map[string]tlsRef{}
+		}
+		for _, t := range ing.Spec.TLS {
+			for _, h := range t.Hosts {
+				if old, ok := c.tls[cl][h]; !ok || old.secret == "" {
+					c.tls[cl][h] = tlsRef{ing.Namespace, t.SecretName}
+				}
+			}
+		}
+	}
 	used := map[*networkingv1.Ingress]bool{}
 	for _, ing := range ings {
 		if ing.Annotations[prefix+"canary"] == "true" {
@@ -371,12 +391,6 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 	}
 
 	gw := c.gateway(ingClass(ing))
-	tlsHosts := map[string]bool{}
-	for _, t := range ing.Spec.TLS {
-		for _, h := range t.Hosts {
-			tlsHosts[h] = true
-		}
-	}
 	passthrough := a("ssl-passthrough") == "true"
 	proto := strings.ToUpper(a("backend-protocol"))
 	isGRPC := proto == "GRPC" || proto == "GRPCS"
@@ -444,21 +458,17 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 
 		// Which listeners: a TLS host's route goes on its HTTPS listener,
 		// and its HTTP side redirects unless ssl-redirect is "false".
-		hasTLS := r.Host != "" && tlsHosts[r.Host] || r.Host == "" && len(ing.Spec.TLS) > 0
+		ref, hasTLS := c.tls[ingClass(ing)][r.Host]
+		if r.Host == "" {
+			hasTLS = len(ing.Spec.TLS) > 0
+			if hasTLS {
+				ref = tlsRef{ing.Namespace, ing.Spec.TLS[0].SecretName}
+			}
+		}
 		redirect := hasTLS && a("ssl-redirect") != "false" || a("force-ssl-redirect") == "true"
 		var parents []gwv1.ParentReference
 		if hasTLS {
-			secNS, secret := ing.Namespace, ""
-			for _, t := range ing.Spec.TLS {
-				for _, h := range t.Hosts {
-					if h == r.Host {
-						secret = t.SecretName
-					}
-				}
-				if r.Host == "" && secret == "" {
-					secret = t.SecretName
-				}
-			}
+			secNS, secret := ref.ns, ref.secret
 			if secret == "" {
 				notes = append(notes, c.diag(ing, "spec.tls", "host %s has no secretName; the HTTPS listener uses the default certificate", r.Host))
 			}
