@@ -369,6 +369,7 @@ var handled = map[string]bool{
 	"permanent-redirect": true, "permanent-redirect-code": true,
 	"temporal-redirect": true, "temporal-redirect-code": true,
 	"backend-protocol": true, "ssl-passthrough": true, "upstream-vhost": true,
+	"server-alias": true, "app-root": true,
 }
 
 // captureRewrite is the usual "strip a prefix" pair: path /foo(/|$)(.*)
@@ -412,8 +413,17 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 		}
 		meta := metav1.ObjectMeta{Name: name, Namespace: ing.Namespace}
 		var hostnames []gwv1.Hostname
+		var aliases []string
 		if r.Host != "" {
 			hostnames = []gwv1.Hostname{gwv1.Hostname(r.Host)}
+			// server-alias names more hosts for the same server (and
+			// certificate), as ingress2gateway converts it.
+			for _, al := range strings.Split(a("server-alias"), ",") {
+				if al = strings.TrimSpace(al); al != "" && al != r.Host {
+					aliases = append(aliases, al)
+					hostnames = append(hostnames, gwv1.Hostname(al))
+				}
+			}
 		}
 		var paths []networkingv1.HTTPIngressPath
 		if r.HTTP != nil {
@@ -473,6 +483,9 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 				notes = append(notes, c.diag(ing, "spec.tls", "host %s has no secretName; the HTTPS listener uses the default certificate", r.Host))
 			}
 			parents = gwRef(c.listener(gw, gwv1.HTTPSProtocolType, r.Host, secNS, secret))
+			for _, al := range aliases {
+				parents = append(parents, gwRef(c.listener(gw, gwv1.HTTPSProtocolType, al, secNS, secret))...)
+			}
 			if !redirect {
 				parents = append(parents, gwRef("http")...)
 			}
@@ -525,6 +538,18 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 			Spec: gwv1.HTTPRouteSpec{CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: parents}, Hostnames: hostnames},
 		}
 		filters := c.filters(ing, &notes)
+		if root := a("app-root"); root != "" {
+			// ingress-nginx answers a request for "/" with a 302 to app-root.
+			if !strings.HasPrefix(root, "/") || strings.ContainsAny(root, "?#") {
+				notes = append(notes, c.diag(ing, "metadata.annotations."+prefix+"app-root", "%q is not a path; not converted", root))
+			} else {
+				hr.Spec.Rules = append(hr.Spec.Rules, gwv1.HTTPRouteRule{
+					Matches: []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: ptr(gwv1.PathMatchExact), Value: ptr("/")}}},
+					Filters: []gwv1.HTTPRouteFilter{{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: &gwv1.HTTPRequestRedirectFilter{
+						Path: &gwv1.HTTPPathModifier{Type: gwv1.FullPathHTTPPathModifier, ReplaceFullPath: ptr(root)}, StatusCode: ptr(302)}}},
+				})
+			}
+		}
 		hasRoot := false
 		for j, p := range paths {
 			pf := fmt.Sprintf("%s.http.paths[%d]", field, j)

@@ -3,6 +3,7 @@ package gatewayapi
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -308,5 +309,37 @@ func TestOtherDocumentsAndLegacy(t *testing.T) {
 	if _, _, err := Convert([]byte("apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: s}\n"), Options{}); err == nil ||
 		!strings.Contains(err.Error(), "document 1") {
 		t.Errorf("legacy Ingress: %v", err)
+	}
+}
+
+// TestServerAliasAndAppRoot: aliases join the route's hostnames and, for
+// a TLS host, get HTTPS listeners with the host's certificate; app-root
+// is a 302 for "/" before the paths.
+func TestServerAliasAndAppRoot(t *testing.T) {
+	m, diags := convert(t, head+`    nginx.ingress.kubernetes.io/server-alias: "b.example.com, c.example.com"
+    nginx.ingress.kubernetes.io/app-root: /app
+spec:
+  tls: [{hosts: [a.example.com], secretName: a-tls}]
+  rules:
+  - host: a.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}
+`)
+	if len(diags) != 0 {
+		t.Errorf("diags %v", diags)
+	}
+	r := httpRoute(t, m["HTTPRoute shop/app"])
+	if fmt.Sprint(r.Spec.Hostnames) != "[a.example.com b.example.com c.example.com]" || len(r.Spec.ParentRefs) != 3 ||
+		*r.Spec.ParentRefs[2].SectionName != "https-c-example-com" {
+		t.Errorf("aliases: %v %v", r.Spec.Hostnames, r.Spec.ParentRefs)
+	}
+	if !bytes.Contains(m["Gateway default/default"], []byte("hostname: c.example.com")) {
+		t.Errorf("no listener for the alias:\n%s", m["Gateway default/default"])
+	}
+	first := r.Spec.Rules[0]
+	if *first.Matches[0].Path.Type != gwv1.PathMatchExact || *first.Filters[0].RequestRedirect.Path.ReplaceFullPath != "/app" ||
+		*first.Filters[0].RequestRedirect.StatusCode != 302 {
+		t.Errorf("app-root rule %+v", first)
 	}
 }
