@@ -42,7 +42,7 @@ func convertIngresses(t *testing.T, ca *testCA, web, web2, api string) string {
 		// No tls entry of its own: the host's TLS comes from "secure".
 		ing("secure-api", "secure.example.com", "", "", p("/api", "Prefix", "api")),
 		ing("forced", "forced.example.com", a+"force-ssl-redirect: \"true\"", "", p("/", "Prefix", "web")),
-		ing("strip", "strip.example.com", a+"rewrite-target: /$2", "", p("/api(/|$)(.*)", "ImplementationSpecific", "api")),
+		ing("strip", "strip.example.com", a+"rewrite-target: /$2, "+a+"x-forwarded-prefix: /api", "", p("/api(/|$)(.*)", "ImplementationSpecific", "api")),
 		ing("fixed", "fixed.example.com", a+"rewrite-target: /new", "", p("/old", "Prefix", "api")),
 		ing("moved", "moved.example.com", a+"permanent-redirect: https://elsewhere.example.com/landing", "", p("/", "Prefix", "web")),
 		ing("temp", "temp.example.com", a+"temporal-redirect: http://elsewhere.example.com:8080/t", "", p("/", "Prefix", "web")),
@@ -88,11 +88,12 @@ func TestConvertGatewayAPIDifferential(t *testing.T) {
 		Status              int
 		Backend, Path, Host string
 		Query, Location     string
+		Prefix              string // X-Forwarded-Prefix the backend saw
 	}
 	ask := func(c *http.Client, url string) answer {
 		t.Helper()
 		r := get(t, c, url)
-		return answer{r.status, r.echo.Name, r.echo.Path, r.echo.Host, r.echo.RawQuery, r.header.Get("Location")}
+		return answer{r.status, r.echo.Name, r.echo.Path, r.echo.Host, r.echo.RawQuery, r.header.Get("Location"), strings.Join(r.echo.Headers["X-Forwarded-Prefix"], ",")}
 	}
 	// A Gateway redirect without a port keeps the listener's port; the
 	// converted moat's "port 80" listener is really on a loopback port,
@@ -117,8 +118,8 @@ func TestConvertGatewayAPIDifferential(t *testing.T) {
 		{"http://secure.example.com/api/x", answer{Status: 308, Location: "https://secure.example.com/api/x"}},
 		{"https://secure.example.com/api/x", answer{Status: 200, Backend: "api", Path: "/api/x", Host: "secure.example.com"}},
 		{"http://forced.example.com/f", answer{Status: 308, Location: "https://forced.example.com/f"}},
-		{"http://strip.example.com/api/items?q=1", answer{Status: 200, Backend: "api", Path: "/items", Host: "strip.example.com", Query: "q=1"}},
-		{"http://strip.example.com/api", answer{Status: 200, Backend: "api", Path: "/", Host: "strip.example.com"}},
+		{"http://strip.example.com/api/items?q=1", answer{Status: 200, Backend: "api", Path: "/items", Host: "strip.example.com", Query: "q=1", Prefix: "/api"}},
+		{"http://strip.example.com/api", answer{Status: 200, Backend: "api", Path: "/", Host: "strip.example.com", Prefix: "/api"}},
 		{"http://fixed.example.com/old/deep", answer{Status: 200, Backend: "api", Path: "/new", Host: "fixed.example.com"}},
 		{"http://moved.example.com/some/where", answer{Status: 301, Location: "https://elsewhere.example.com/landing"}},
 		{"http://temp.example.com/x", answer{Status: 302, Location: "http://elsewhere.example.com:8080/t"}},

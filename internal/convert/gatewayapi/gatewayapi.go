@@ -30,6 +30,8 @@ const (
 	classAnnotation = "kubernetes.io/ingress.class"
 	// ControllerName is the GatewayClass controller moat serves by default.
 	ControllerName = "moat.dev/gateway-controller"
+	// maxRules is the HTTPRoute CRD's limit on spec.rules.
+	maxRules = 16
 )
 
 // Options choose names for the objects that did not exist before.
@@ -369,7 +371,7 @@ var handled = map[string]bool{
 	"permanent-redirect": true, "permanent-redirect-code": true,
 	"temporal-redirect": true, "temporal-redirect-code": true,
 	"backend-protocol": true, "ssl-passthrough": true, "upstream-vhost": true,
-	"server-alias": true, "app-root": true,
+	"server-alias": true, "app-root": true, "x-forwarded-prefix": true,
 }
 
 // captureRewrite is the usual "strip a prefix" pair: path /foo(/|$)(.*)
@@ -586,7 +588,20 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 				})
 			}
 		}
-		c.routes = append(c.routes, object{comments: commentLines(ing, notes), obj: hr})
+		// The HTTPRoute CRD holds at most 16 rules. Rules of several
+		// routes for one hostname are merged by precedence, so a split
+		// serves the same.
+		all := hr.Spec.Rules
+		for k := 0; k == 0 || k*maxRules < len(all); k++ {
+			part := hr.DeepCopy()
+			part.Spec.Rules = all[k*maxRules : min(len(all), (k+1)*maxRules)]
+			if k > 0 {
+				part.Name = fmt.Sprintf("%s-part%d", hr.Name, k+1)
+				c.routes = append(c.routes, object{obj: part})
+				continue
+			}
+			c.routes = append(c.routes, object{comments: commentLines(ing, notes), obj: part})
+		}
 	}
 }
 
@@ -659,6 +674,14 @@ func (c *converter) filters(ing *networkingv1.Ingress, notes *[]string) []gwv1.H
 		}
 		fs = append(fs, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestRedirect, RequestRedirect: rd})
 		return fs
+	}
+	if v := a("x-forwarded-prefix"); v != "" {
+		if a("rewrite-target") == "" {
+			*notes = append(*notes, c.diag(ing, "metadata.annotations."+prefix+"x-forwarded-prefix", "has no effect without rewrite-target, in ingress-nginx too; not converted"))
+		} else {
+			fs = append(fs, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterRequestHeaderModifier,
+				RequestHeaderModifier: &gwv1.HTTPHeaderFilter{Set: []gwv1.HTTPHeader{{Name: "X-Forwarded-Prefix", Value: v}}}})
+		}
 	}
 	if h := a("upstream-vhost"); h != "" {
 		fs = append(fs, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterURLRewrite,

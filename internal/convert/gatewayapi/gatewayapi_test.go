@@ -343,3 +343,17 @@ spec:
 		t.Errorf("app-root rule %+v", first)
 	}
 }
+
+// TestManyPathsSplit: the HTTPRoute CRD allows 16 rules, so 20 paths make
+// two routes for the same hostname.
+func TestManyPathsSplit(t *testing.T) {
+	var paths strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&paths, "      - {path: /p%d, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}\n", i)
+	}
+	m, _ := convert(t, head+"    {}\nspec:\n  rules:\n  - host: a.example.com\n    http:\n      paths:\n"+paths.String())
+	a, b := httpRoute(t, m["HTTPRoute shop/app"]), httpRoute(t, m["HTTPRoute shop/app-part2"])
+	if len(a.Spec.Rules) != 16 || len(b.Spec.Rules) != 4 || *b.Spec.Rules[3].Matches[0].Path.Value != "/p19" || b.Spec.Hostnames[0] != "a.example.com" {
+		t.Errorf("split: %d + %d rules", len(a.Spec.Rules), len(b.Spec.Rules))
+	}
+}
