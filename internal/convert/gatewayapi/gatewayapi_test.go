@@ -357,3 +357,31 @@ func TestManyPathsSplit(t *testing.T) {
 		t.Errorf("split: %d + %d rules", len(a.Spec.Rules), len(b.Spec.Rules))
 	}
 }
+
+// FuzzConvert: any input gives output or an error, never a panic, and
+// the output of an accepted input is valid YAML.
+func FuzzConvert(f *testing.F) {
+	f.Add([]byte(head + "    nginx.ingress.kubernetes.io/canary: \"true\"\nspec: {defaultBackend: {service: {name: s, port: {number: 1}}}}\n"))
+	f.Add([]byte(head + "    nginx.ingress.kubernetes.io/rewrite-target: /$2\n    nginx.ingress.kubernetes.io/permanent-redirect: \"h://\"\nspec:\n  tls: [{}]\n  rules: [{http: {paths: [{path: \"/a(/|$)(.*)\"}]}}]\n"))
+	f.Add([]byte(head + "    nginx.ingress.kubernetes.io/ssl-passthrough: \"true\"\n    nginx.ingress.kubernetes.io/backend-protocol: grpc\nspec: {rules: [{host: a}]}\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, _, err := Convert(in, Options{})
+		if err != nil {
+			return
+		}
+		r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(out)))
+		for {
+			d, err := r.Read()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatalf("output not YAML: %v\n%s", err, out)
+			}
+			var v any
+			if err := sigsyaml.Unmarshal(d, &v); err != nil {
+				t.Fatalf("output document not YAML: %v\n%s", err, d)
+			}
+		}
+	})
+}
