@@ -385,3 +385,19 @@ func FuzzConvert(f *testing.F) {
 		}
 	})
 }
+
+// TestSSLRedirectOff: a TLS host with ssl-redirect "false" is served on
+// both listeners and gets no redirect route.
+func TestSSLRedirectOff(t *testing.T) {
+	m, _ := convert(t, head+`    nginx.ingress.kubernetes.io/ssl-redirect: "false"
+spec:
+  tls: [{hosts: [a.example.com], secretName: a-tls}]
+  rules:
+  - host: a.example.com
+    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: s, port: {number: 80}}}}]}
+`)
+	r := httpRoute(t, m["HTTPRoute shop/app"])
+	if m["HTTPRoute shop/app-https-redirect"] != nil || len(r.Spec.ParentRefs) != 2 || *r.Spec.ParentRefs[1].SectionName != "http" {
+		t.Errorf("parents %v, redirect route %s", r.Spec.ParentRefs, m["HTTPRoute shop/app-https-redirect"])
+	}
+}
