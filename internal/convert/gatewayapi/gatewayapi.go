@@ -726,6 +726,9 @@ func (c *converter) pathMatch(ing *networkingv1.Ingress, field string, p network
 			*notes = append(*notes, c.diag(ing, field+".path", "%q is a regular expression with rewrite-target; not converted", path))
 			return gwv1.HTTPRouteMatch{}, nil, false
 		}
+		if typ == networkingv1.PathTypeImplementationSpecific && !strings.HasSuffix(path, "/") {
+			*notes = append(*notes, c.diag(ing, field+".pathType", "ImplementationSpecific %q matched %s* in ingress-nginx; PathPrefix matches whole segments only", path, path))
+		}
 		// nginx's rewrite replaces the whole URI with the target.
 		return m(gwv1.PathMatchPathPrefix, path), rw(gwv1.HTTPPathModifier{Type: gwv1.FullPathHTTPPathModifier, ReplaceFullPath: ptr(target)}), true
 	}
