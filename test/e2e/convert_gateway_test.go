@@ -48,6 +48,7 @@ func convertIngresses(t *testing.T, ca *testCA, web, web2, api string) string {
 		ing("temp", "temp.example.com", a+"temporal-redirect: http://elsewhere.example.com:8080/t", "", p("/", "Prefix", "web")),
 		ing("alias", "alias.example.com", a+"server-alias: 'other.example.com, third.example.com'", "", p("/", "Prefix", "web")),
 		ing("approot", "approot.example.com", a+"app-root: /app", "", p("/", "Prefix", "web")),
+		ing("re", "re.example.com", a+"use-regex: \"true\"", "", p("/items/[0-9]+", "ImplementationSpecific", "api")+p("/", "Prefix", "web")),
 		ing("vhost", "vhost.example.com", a+"upstream-vhost: internal.example", "", p("/", "Prefix", "web")),
 		ing("can0", "can0.example.com", "", "", p("/", "Prefix", "web")),
 		ing("can0-canary", "can0.example.com", a+"canary: \"true\", "+a+"canary-weight: \"0\"", "", p("/", "Prefix", "web2")),
@@ -127,6 +128,9 @@ func TestConvertGatewayAPIDifferential(t *testing.T) {
 		{"http://third.example.com/o", answer{Status: 200, Backend: "web", Path: "/o", Host: "third.example.com"}},
 		{"http://approot.example.com/", answer{Status: 302, Location: "http://approot.example.com/app"}},
 		{"http://approot.example.com/app", answer{Status: 200, Backend: "web", Path: "/app", Host: "approot.example.com"}},
+		{"http://re.example.com/items/42", answer{Status: 200, Backend: "api", Path: "/items/42", Host: "re.example.com"}},
+		{"http://re.example.com/ITEMS/42/x", answer{Status: 200, Backend: "api", Path: "/ITEMS/42/x", Host: "re.example.com"}},
+		{"http://re.example.com/items/x", answer{Status: 200, Backend: "web", Path: "/items/x", Host: "re.example.com"}},
 		{"http://vhost.example.com/v", answer{Status: 200, Backend: "web", Path: "/v", Host: "internal.example"}},
 		{"http://unknown.example.com/", answer{Status: 404}},
 	}
