@@ -15,12 +15,14 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/moat-ingress/moat/internal/convert"
+	"github.com/moat-ingress/moat/internal/convert/gatewayapi"
 	"github.com/moat-ingress/moat/internal/k8s"
 )
 
 func newConvertCmd() *cobra.Command {
 	var opts convert.Options
-	var outDir, format string
+	var outDir, format, to string
+	var gw gatewayapi.Options
 	cmd := &cobra.Command{
 		Use:   "convert PATH...",
 		Short: "Rewrite extensions/v1beta1 and networking.k8s.io/v1beta1 Ingresses as networking.k8s.io/v1",
@@ -33,10 +35,17 @@ ingress-nginx's matching (Prefix for "/", ImplementationSpecific elsewhere).
 Every other document is copied unchanged; comments are kept.
 
 Problems that need a decision, such as a tls list split in two or a
-placeholder host, are not changed: run moat lint on the result.`,
+placeholder host, are not changed: run moat lint on the result.
+
+--to gateway-api prints Gateway API objects instead: a GatewayClass, one
+Gateway per ingress class, and HTTPRoutes, GRPCRoutes and TLSRoutes with the
+ingress-nginx annotations Gateway API can express. Every annotation it
+cannot express is kept as a comment on the route and reported on stderr
+(see docs/gateway-api.md, "Migrating").`,
 		Example: `  moat convert examples/blog-post/as-written > converted.yaml
   moat convert -o json manifests/ > converted.json
-  moat convert --output-dir converted/ manifests/ && moat lint converted/`,
+  moat convert --output-dir converted/ manifests/ && moat lint converted/
+  moat convert --to gateway-api manifests/ > gateway.yaml`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// -o is the format, as in moat lint and kubectl; a directory
@@ -55,6 +64,16 @@ placeholder host, are not changed: run moat lint on the result.`,
 				return err
 			}
 			log := cmd.ErrOrStderr()
+			switch to {
+			case "networking.k8s.io/v1", "v1", "":
+			case "gateway-api":
+				if outDir != "" {
+					return fmt.Errorf("--to gateway-api prints one stream (one Gateway for all files); --output-dir is not supported with it")
+				}
+				return convertToGateway(cmd, inputs, opts, gw, format)
+			default:
+				return fmt.Errorf("unknown --to %q: use networking.k8s.io/v1 (the default) or gateway-api", to)
+			}
 			var all bytes.Buffer
 			total := 0
 			for i, in := range inputs {
@@ -100,9 +119,43 @@ placeholder host, are not changed: run moat lint on the result.`,
 	}
 	cmd.Flags().StringVarP(&format, "output", "o", "yaml", "output format: yaml (comments kept) or json (one object, or a List of them)")
 	cmd.Flags().StringVar(&outDir, "output-dir", "", "write each file as YAML under this directory (same relative paths) instead of printing")
+	cmd.Flags().StringVar(&to, "to", "networking.k8s.io/v1", "target API: networking.k8s.io/v1, or gateway-api (Gateway, HTTPRoute, GRPCRoute, TLSRoute)")
+	cmd.Flags().StringVar(&gw.GatewayClass, "gateway-class", "moat", "with --to gateway-api: the GatewayClass the Gateways use")
+	cmd.Flags().StringVar(&gw.GatewayNamespace, "gateway-namespace", "default", "with --to gateway-api: the namespace of the Gateways")
 	cmd.Flags().BoolVar(&opts.MoveClassAnnotation, "move-class-annotation", false,
 		"also move the deprecated kubernetes.io/ingress.class annotation to spec.ingressClassName")
 	return cmd
+}
+
+// convertToGateway converts all inputs as one stream, so that Ingresses
+// of one class in several files share one Gateway. Legacy Ingresses are
+// first brought to networking.k8s.io/v1.
+func convertToGateway(cmd *cobra.Command, inputs []convertInput, opts convert.Options, gw gatewayapi.Options, format string) error {
+	log := cmd.ErrOrStderr()
+	var all bytes.Buffer
+	for _, in := range inputs {
+		out, _, err := convert.File(in.data, opts)
+		if err != nil {
+			return fmt.Errorf("%s: %w", in.name, err)
+		}
+		all.WriteString("---\n")
+		all.Write(out)
+		all.WriteByte('\n')
+	}
+	out, diags, err := gatewayapi.Convert(all.Bytes(), gw)
+	if err != nil {
+		return err
+	}
+	for _, d := range diags {
+		fmt.Fprintf(log, "not converted: %s\n", d)
+	}
+	if format == "json" {
+		if out, err = yamlStreamToJSON(out); err != nil {
+			return err
+		}
+	}
+	_, err = cmd.OutOrStdout().Write(out)
+	return err
 }
 
 // convertInput is one file to convert and where it goes under -o DIR.

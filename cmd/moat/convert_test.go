@@ -95,3 +95,23 @@ func TestConvertOutputFormat(t *testing.T) {
 		t.Errorf("-o json --output-dir: exit %d\n%s", code, out)
 	}
 }
+
+// TestConvertToGatewayAPI: --to gateway-api brings legacy Ingresses to v1
+// first, prints Gateway API objects, and reports on stderr what it could
+// not express.
+func TestConvertToGatewayAPI(t *testing.T) {
+	legacy := "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: x\n  annotations: {nginx.ingress.kubernetes.io/limit-rps: \"5\"}\n" +
+		"spec:\n  rules:\n  - host: a.example.com\n    http: {paths: [{path: /, backend: {serviceName: s, servicePort: 80}}]}\n"
+	out, errOut, code := runIO(t, legacy, "convert", "--to", "gateway-api", "--gateway-namespace", "infra", "-")
+	if code != 0 || !strings.Contains(out, "kind: HTTPRoute") || !strings.Contains(out, "namespace: infra") ||
+		!strings.Contains(out, "# moat convert: from Ingress default/x") || strings.Contains(out, "kind: Ingress\n") ||
+		!strings.Contains(errOut, "not converted: Ingress default/x: metadata.annotations.nginx.ingress.kubernetes.io/limit-rps") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if out, code := run(t, legacy, "convert", "--to", "gateway", "-"); code == 0 || !strings.Contains(out, "gateway-api") {
+		t.Errorf("--to gateway: exit %d\n%s", code, out)
+	}
+	if out, code := run(t, legacy, "convert", "--to", "gateway-api", "--output-dir", t.TempDir(), "-"); code == 0 || !strings.Contains(out, "--output-dir") {
+		t.Errorf("--output-dir: exit %d\n%s", code, out)
+	}
+}
