@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // Dump renders a Status as stable text (golden tests, /debug).
@@ -27,34 +28,13 @@ func Dump(s Status) string {
 		}
 	}
 	for _, k := range sorted(s.HTTPRoutes) {
-		fmt.Fprintf(&b, "httproute %s\n", k)
-		for _, p := range s.HTTPRoutes[k].Parents {
-			sec := ""
-			if p.ParentRef.SectionName != nil {
-				sec = "/" + string(*p.ParentRef.SectionName)
-			}
-			fmt.Fprintf(&b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
-		}
+		dumpParents(&b, "httproute", k, s.HTTPRoutes[k].Parents)
 	}
 	for _, k := range sorted(s.GRPCRoutes) {
-		fmt.Fprintf(&b, "grpcroute %s\n", k)
-		for _, p := range s.GRPCRoutes[k].Parents {
-			sec := ""
-			if p.ParentRef.SectionName != nil {
-				sec = "/" + string(*p.ParentRef.SectionName)
-			}
-			fmt.Fprintf(&b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
-		}
+		dumpParents(&b, "grpcroute", k, s.GRPCRoutes[k].Parents)
 	}
 	for _, k := range sorted(s.TLSRoutes) {
-		fmt.Fprintf(&b, "tlsroute %s\n", k)
-		for _, p := range s.TLSRoutes[k].Parents {
-			sec := ""
-			if p.ParentRef.SectionName != nil {
-				sec = "/" + string(*p.ParentRef.SectionName)
-			}
-			fmt.Fprintf(&b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
-		}
+		dumpParents(&b, "tlsroute", k, s.TLSRoutes[k].Parents)
 	}
 	return b.String()
 }
@@ -74,4 +54,16 @@ func sorted[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// dumpParents writes one route's line and its per-parent conditions.
+func dumpParents(b *strings.Builder, kind, name string, parents []gatewayv1.RouteParentStatus) {
+	fmt.Fprintf(b, "%s %s\n", kind, name)
+	for _, p := range parents {
+		sec := ""
+		if p.ParentRef.SectionName != nil {
+			sec = "/" + string(*p.ParentRef.SectionName)
+		}
+		fmt.Fprintf(b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
+	}
 }
