@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,8 +17,9 @@ import (
 const gatewayGroupVersion = "gateway.networking.k8s.io/v1"
 
 // addGatewayAPI watches GatewayClass, Gateway, HTTPRoute, GRPCRoute,
-// TLSRoute and ReferenceGrant, each only when the API server serves it (its CRD is
-// installed): a cluster without Gateway API must not keep moat unready.
+// TLSRoute and ReferenceGrant, each only when the API server serves it
+// (its CRD is installed): a cluster without Gateway API must not keep
+// moat unready. Namespaces are watched with them, for their labels.
 func (s *Source) addGatewayAPI(gw gatewayclient.Interface, nss []string) {
 	served := map[string]bool{}
 	if rl, err := s.opts.Client.Discovery().ServerResourcesForGroupVersion(gatewayGroupVersion); err == nil {
@@ -113,5 +115,26 @@ func (s *Source) addGatewayAPI(gw gatewayclient.Interface, nss []string) {
 				}, ""))
 		}
 	}
+	s.addNamespaces(ctx)
 	s.log.Info("watching Gateway API objects", "group_version", gatewayGroupVersion)
+}
+
+// addNamespaces watches Namespaces, whose labels a listener's
+// allowedRoutes.namespaces.selector matches. They are cluster-scoped and
+// few; an RBAC without them (an older install) leaves them out, and a
+// selector then sees only the kubernetes.io/metadata.name label.
+func (s *Source) addNamespaces(ctx context.Context) {
+	c := s.opts.Client.CoreV1()
+	if _, err := c.Namespaces().List(ctx, metav1.ListOptions{Limit: 1}); apierrors.IsForbidden(err) {
+		s.log.Warn("moat may not read namespaces (RBAC); a listener's allowedRoutes namespace selector sees only their names", "err", err,
+			"hint", "apply the ClusterRole of deploy/rbac.yaml or the chart of this version")
+		return
+	}
+	s.add("Namespace", &corev1.Namespace{}, s.listWatch(
+		func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			return c.Namespaces().List(ctx, o)
+		},
+		func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return c.Namespaces().Watch(ctx, o)
+		}, ""))
 }

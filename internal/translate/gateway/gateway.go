@@ -9,6 +9,7 @@ package gateway
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -17,7 +18,9 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
@@ -143,6 +146,8 @@ type listener struct {
 	kinds    []gatewayv1.RouteGroupKind
 	cert     string
 	hostname string
+	// nsSel is allowedRoutes.namespaces.selector when from is Selector.
+	nsSel labels.Selector
 }
 
 // entry is one route match on one host, before ordering.
@@ -331,6 +336,7 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 	default:
 		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP, HTTPS and TLS are)", l.Protocol), ".protocol")
 	}
+	t.namespaceSelector(ln, &accepted, fail)
 	// Route kinds.
 	if ar := l.AllowedRoutes; ar != nil && len(ar.Kinds) > 0 {
 		for j, k := range ar.Kinds {
@@ -715,9 +721,46 @@ func (t *translator) allows(l *listener, kind, ns string) bool {
 		return true
 	case gatewayv1.NamespacesFromSame:
 		return ns == l.gw.Namespace
+	case gatewayv1.NamespacesFromSelector:
+		return l.nsSel != nil && l.nsSel.Matches(t.namespaceLabels(ns))
 	}
-	// Selector needs Namespace objects, which file mode does not read.
 	return false
+}
+
+// namespaceSelector parses allowedRoutes.namespaces.selector of a
+// listener whose from is Selector; a missing or invalid one leaves the
+// listener unaccepted.
+func (t *translator) namespaceSelector(ln *listener, accepted *metav1.Condition, fail func(*metav1.Condition, string, string, string)) {
+	ar := ln.l.AllowedRoutes
+	if ar == nil || ar.Namespaces == nil || ar.Namespaces.From == nil || *ar.Namespaces.From != gatewayv1.NamespacesFromSelector {
+		return
+	}
+	if ar.Namespaces.Selector == nil {
+		fail(accepted, "UnsupportedValue", "allowedRoutes.namespaces.from is Selector but no selector is set", ".allowedRoutes.namespaces.selector")
+		return
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ar.Namespaces.Selector)
+	if err != nil {
+		fail(accepted, "UnsupportedValue", fmt.Sprintf("allowedRoutes.namespaces.selector is invalid: %v", err), ".allowedRoutes.namespaces.selector")
+		return
+	}
+	ln.nsSel = sel
+}
+
+// namespaceLabels returns the labels of namespace ns. A namespace without
+// a Namespace object (file mode need not declare it) has the one label
+// the API server sets on every namespace, kubernetes.io/metadata.name.
+func (t *translator) namespaceLabels(ns string) labels.Set {
+	o := t.sn.Namespaces[ns]
+	if o != nil && o.Labels[corev1.LabelMetadataName] == ns {
+		return o.Labels
+	}
+	m := labels.Set{}
+	if o != nil {
+		maps.Copy(m, o.Labels)
+	}
+	m[corev1.LabelMetadataName] = ns
+	return m
 }
 
 // ruleResult is what rules reports for the route's status.
