@@ -123,6 +123,12 @@ type Dataplane struct {
 	// h3 is the HTTP/3 listener, nil unless EnableHTTP3 (http3.go).
 	h3 *h3Listener
 
+	// gw are the Gateways' own sockets (gwlisteners.go); handlerOpts
+	// builds their handlers, defaultCert their certificate stores.
+	gw          gwSockets
+	handlerOpts proxy.Options
+	defaultCert *tls.Certificate
+
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// keptPools is set when the last Apply kept pools its config dropped
 	// (for requests still on the old snapshot); the next Apply drops them.
@@ -171,8 +177,8 @@ func New(opts Options) (*Dataplane, error) {
 	}, d.transport)
 	empty := &routecfg.Config{}
 	d.snap.Store(&proxy.Snapshot{Table: router.Compile(empty), Config: empty})
-	d.handler = proxy.New(proxy.Options{
-		Snapshot:          d.snap.Load,
+	d.defaultCert = opts.DefaultCert
+	d.handlerOpts = proxy.Options{
 		Upstreams:         d.upstreams,
 		Transport:         d.transport,
 		Backends:          d.backends,
@@ -183,8 +189,16 @@ func New(opts Options) (*Dataplane, error) {
 		Metrics:           d.metrics,
 		Now:               d.now,
 		Upgrades:          d.upgrades,
-	})
+	}
+	d.handler = d.newHandler(d.snap.Load)
 	return d, nil
+}
+
+// newHandler is a request handler serving the snapshots snap returns.
+func (d *Dataplane) newHandler(snap func() *proxy.Snapshot) *proxy.Handler {
+	o := d.handlerOpts
+	o.Snapshot = snap
+	return proxy.New(o)
 }
 
 // Handler is the request handler, for tests and for callers that run
@@ -212,6 +226,9 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	err := validateFrom(cur, table, cfg)
 	if err == nil {
 		err = l4.Validate(cfg)
+	}
+	if err == nil {
+		err = validateListeners(cfg)
 	}
 	if err != nil {
 		d.metrics.ConfigApplied(false, d.now())
@@ -242,6 +259,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	}
 	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
+	d.applyListeners(cfg)
 	d.streams.Apply(cfg)
 	d.updateMetrics(prev, cfg, delta, deltaOK)
 	d.metrics.ConfigApplied(true, d.now())
@@ -276,6 +294,7 @@ func (d *Dataplane) ApplyEndpoints(cfg *routecfg.Config, keys []string) error {
 		return fmt.Errorf("endpoint update: pools %q unknown to the upstream manager", unknown)
 	}
 	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
+	d.refreshListeners(cfg)
 	d.streams.Apply(cfg)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil

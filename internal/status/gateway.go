@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -32,6 +33,9 @@ func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
 	opts := w.opts.Translate
 	opts.Now = time.Now() // lastTransitionTime of a changed condition
 	want := translate.GatewayStatus(r.Snapshot, opts)
+	if w.opts.ListenerError != nil {
+		bindStatus(want, r.Snapshot, w.opts.ListenerError, opts.Now)
+	}
 	c := w.opts.Gateway.GatewayV1()
 	var errs []error
 	for name, st := range want.GatewayClasses {
@@ -76,6 +80,9 @@ func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
 				listeners = append(listeners, l)
 			}
 			next.Listeners = listeners
+			if st.Addresses != nil {
+				next.Addresses = st.Addresses // only moat's own (--gateway-address-pool)
+			}
 			if equality.Semantic.DeepEqual(&cur.Status, next) {
 				return false
 			}
@@ -226,4 +233,42 @@ func split(key string) (string, string) {
 		}
 	}
 	return "", key
+}
+
+// bindStatus marks the listeners whose Gateway address and port the data
+// plane could not bind (lerr) Programmed=False/Pending: the Gateway's
+// other listeners keep serving, and the bind is tried again with the next
+// configuration.
+func bindStatus(want gateway.Status, sn *store.Snapshot, lerr func(netip.AddrPort) error, now time.Time) {
+	for key, st := range want.Gateways {
+		if len(st.Addresses) == 0 {
+			continue
+		}
+		ip, err := netip.ParseAddr(st.Addresses[0].Value)
+		if err != nil {
+			continue
+		}
+		ns, name := split(key)
+		gw, ok := sn.GatewayAPI[store.Key{Kind: store.KindGateway, Namespace: ns, Name: name}].(*gatewayv1.Gateway)
+		if !ok {
+			continue
+		}
+		for i := range st.Listeners {
+			ls := &st.Listeners[i]
+			j := slices.IndexFunc(gw.Spec.Listeners, func(l gatewayv1.Listener) bool { return l.Name == ls.Name })
+			if j < 0 {
+				continue
+			}
+			port := uint16(gw.Spec.Listeners[j].Port)
+			c := meta.FindStatusCondition(ls.Conditions, "Programmed")
+			if c == nil || c.Status != metav1.ConditionTrue {
+				continue
+			}
+			if err := lerr(netip.AddrPortFrom(ip, port)); err != nil {
+				c.Status, c.Reason = metav1.ConditionFalse, "Pending"
+				c.Message = fmt.Sprintf("cannot bind %s: %v; tried again with the next configuration", netip.AddrPortFrom(ip, port), err)
+				c.LastTransitionTime = metav1.NewTime(now)
+			}
+		}
+	}
 }

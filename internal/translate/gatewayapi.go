@@ -54,7 +54,8 @@ func (r gwResolver) Certificate(ns, name string) (string, string) {
 }
 
 func (t *translator) gatewayOptions() gateway.Options {
-	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now, Timeouts: t.trafficDefaults().Timeouts}
+	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now, Timeouts: t.trafficDefaults().Timeouts,
+		AddressPool: t.opts.GatewayAddressPool}
 }
 
 // gatewayAPI translates the Gateway API objects into hosts of the same
@@ -65,6 +66,7 @@ func (t *translator) gatewayAPI() {
 	}
 	out := gateway.Translate(t.sn, t.gatewayOptions(), gwResolver{t})
 	t.diags = append(t.diags, out.Diags...)
+	t.gatewaySockets(out.Sockets)
 	if out.DefaultCertificate != "" && t.cfg.DefaultCertificate == nil {
 		t.cfg.DefaultCertificate = t.cfg.Certificates[out.DefaultCertificate]
 	}
@@ -84,6 +86,30 @@ func (t *translator) gatewayAPI() {
 		}
 		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
 		t.gwHosts = append(t.gwHosts, vh)
+	}
+}
+
+// gatewaySockets makes the sockets of Gateways with their own address
+// the config's Listeners. They share nothing with the Ingress listeners,
+// so a host there may be an Ingress's host too.
+func (t *translator) gatewaySockets(socks []*gateway.Socket) {
+	for _, s := range socks {
+		l := &routecfg.Listener{Address: s.Address.String(), Port: int(s.Port), Gateway: s.Gateway, DefaultCertificate: s.DefaultCertificate}
+		if s.TLS {
+			l.Protocol = routecfg.ListenerTLS
+		}
+		for _, h := range s.Hosts {
+			if len(h.Routes) == 0 && h.Passthrough == nil {
+				continue
+			}
+			vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
+			if h.Name == "" {
+				l.CatchAll = vh
+				continue
+			}
+			l.VirtualHosts = append(l.VirtualHosts, vh)
+		}
+		t.cfg.Listeners = append(t.cfg.Listeners, l)
 	}
 }
 

@@ -18,7 +18,7 @@ func Dump(s Status) string {
 	}
 	for _, k := range sorted(s.Gateways) {
 		st := s.Gateways[k]
-		fmt.Fprintf(&b, "gateway %s%s\n", k, conds(st.Conditions))
+		fmt.Fprintf(&b, "gateway %s%s%s\n", k, conds(st.Conditions), addresses(st.Addresses))
 		for _, l := range st.Listeners {
 			var kinds []string
 			for _, k := range l.SupportedKinds {
@@ -66,4 +66,16 @@ func dumpParents(b *strings.Builder, kind, name string, parents []gatewayv1.Rout
 		}
 		fmt.Fprintf(b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
 	}
+}
+
+// addresses is " addresses=[a,b]", or "" without addresses.
+func addresses(as []gatewayv1.GatewayStatusAddress) string {
+	if len(as) == 0 {
+		return ""
+	}
+	vs := make([]string, len(as))
+	for i, a := range as {
+		vs[i] = a.Value
+	}
+	return " addresses=[" + strings.Join(vs, ",") + "]"
 }

@@ -10,6 +10,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
@@ -44,6 +45,10 @@ type Options struct {
 	// Timeouts are the controller's upstream timeouts, which a rule's
 	// timeouts start from.
 	Timeouts routecfg.Timeouts
+	// AddressPool, when valid (--gateway-address-pool), gives each
+	// Gateway an address of its own: its hosts go to Output.Sockets
+	// instead of Output.Hosts (addresses.go).
+	AddressPool netip.Prefix
 }
 
 // Resolver builds pools and certificates with translate's code.
@@ -73,6 +78,9 @@ type Host struct {
 // Output is the result of Translate.
 type Output struct {
 	Hosts []*Host
+	// Sockets are the ports of Gateways with an address of their own
+	// (Options.AddressPool), sorted by address and port.
+	Sockets []*Socket
 	// DefaultCertificate is the certificate of an HTTPS listener without
 	// hostname, "" for none.
 	DefaultCertificate string
@@ -134,6 +142,12 @@ type translator struct {
 	// listeners of our Gateways by "namespace/name".
 	listeners map[string][]*listener
 	entries   []*entry
+	// With an address pool: each Gateway's address, or why it has none,
+	// and the sockets by sockKey (addresses.go). sockets is nil without
+	// a pool.
+	addrs        map[string]netip.Addr
+	addrProblems map[string]addrProblem
+	sockets      map[string]*Socket
 }
 
 // listener is one Gateway listener and what it resolved to.
@@ -256,6 +270,15 @@ func kindNames(ks []gatewayv1.RouteGroupKind) string {
 func ptr[T any](v T) *T { return &v }
 
 func (t *translator) gateways() {
+	if t.opts.AddressPool.IsValid() {
+		var ours []*gatewayv1.Gateway
+		for _, gw := range t.gws {
+			if _, ok := t.classesOurs[string(gw.Spec.GatewayClassName)]; ok {
+				ours = append(ours, gw)
+			}
+		}
+		t.assignAddresses(ours)
+	}
 	for _, gw := range t.gws {
 		if _, ours := t.classesOurs[string(gw.Spec.GatewayClassName)]; !ours {
 			continue
@@ -282,7 +305,7 @@ func (t *translator) gateways() {
 		}
 		accepted := t.cond("Accepted", "Accepted", "", true, gen)
 		switch {
-		case len(gw.Spec.Addresses) > 0:
+		case len(gw.Spec.Addresses) > 0 && t.sockets == nil:
 			accepted = t.cond("Accepted", "UnsupportedAddress", "moat does not assign requested addresses yet", false, gen)
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "UnsupportedAddress", Field: "spec.addresses",
 				Message: "moat does not assign requested Gateway addresses yet; the Gateway is not served"})
@@ -298,6 +321,17 @@ func (t *translator) gateways() {
 		programmed := t.cond("Programmed", "Programmed", "", valid > 0, gen)
 		if valid == 0 {
 			programmed.Reason = "Invalid"
+		}
+		if t.sockets != nil {
+			addrs, ok := t.addressStatus(gw, ref, &accepted, &programmed)
+			st.Addresses = addrs
+			for _, l := range ls {
+				if !ok && l.ok {
+					l.ok = false
+					l.status.Conditions[1] = t.cond("Programmed", "Invalid", "the Gateway has no address", false, gen)
+				}
+			}
+			t.openSockets(gw, ls)
 		}
 		st.Conditions = []metav1.Condition{accepted, programmed}
 		// Listener statuses are added once routes are attached.
@@ -519,7 +553,7 @@ func (t *translator) finish() {
 	for _, e := range t.entries {
 		h, ok := t.hosts[e.host]
 		if !ok {
-			h = &Host{Name: e.host}
+			h = &Host{Name: hostName(e.host)}
 			t.hosts[e.host] = h
 		}
 		if h.Source.Kind == "" {
@@ -572,6 +606,10 @@ func (t *translator) finish() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if t.sockets != nil {
+		t.finishSockets(names)
+		return
+	}
 	for _, n := range names {
 		t.out.Hosts = append(t.out.Hosts, t.hosts[n])
 	}
@@ -904,7 +942,8 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if a.ln.l.Protocol == gatewayv1.HTTPSProtocolType {
 			scheme = routecfg.SchemeHTTPS
 		}
-		for _, host := range a.hosts {
+		for _, name := range a.hosts {
+			host := t.hostKey(a.ln, name)
 			t.certFor(host, a.ln)
 			for ri := range hr.Spec.Rules {
 				b := &rules[ri]
@@ -965,17 +1004,17 @@ func (t *translator) certFor(host string, l *listener) {
 	if l.cert == "" {
 		return
 	}
-	if l.hostname == "" {
+	if l.hostname == "" && t.sockets == nil {
 		if t.out.DefaultCertificate == "" {
 			t.out.DefaultCertificate = l.cert
 		}
 	}
 	h, ok := t.hosts[host]
 	if !ok {
-		h = &Host{Name: host}
+		h = &Host{Name: hostName(host)}
 		t.hosts[host] = h
 	}
-	if h.Certificate == "" && host != "" {
+	if h.Certificate == "" && h.Name != "" {
 		h.Certificate = l.cert
 	}
 }

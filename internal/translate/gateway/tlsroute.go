@@ -49,6 +49,7 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 	}
 	for _, a := range attached {
 		for _, host := range a.hosts {
+			key := t.hostKey(a.ln, host)
 			if host == "" {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "UnsupportedValue", Field: "spec.hostnames",
 					Message: fmt.Sprintf("listener %q has no hostname and the route names none: passthrough needs an SNI name; not served there", a.ln.l.Name)})
@@ -57,10 +58,10 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 			if pass.Pool == "" {
 				continue // nothing to forward to: the SNI is not claimed
 			}
-			h, ok := t.hosts[host]
+			h, ok := t.hosts[key]
 			if !ok {
 				h = &Host{Name: host, Source: ref}
-				t.hosts[host] = h
+				t.hosts[key] = h
 			}
 			if h.Passthrough != nil {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "HostnameConflict", Field: "spec.hostnames",
