@@ -3,10 +3,12 @@ package gateway
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/store"
@@ -94,6 +96,9 @@ func TestAddressAssignment(t *testing.T) {
 	if got := addrOf(t, out, "b"); got == bAddr || got == "" {
 		t.Errorf("b kept %q, which c requests", got)
 	}
+	if fs := out.Status.GatewayClasses["moat"].SupportedFeatures; !slices.ContainsFunc(fs, func(f gatewayv1.SupportedFeature) bool { return f.Name == "GatewayPort8080" }) {
+		t.Errorf("supportedFeatures %v without GatewayPort8080", fs)
+	}
 	// Sockets: one per Gateway port, each with its address.
 	if len(out.Sockets) != 2 || out.Sockets[0].Address == out.Sockets[1].Address || out.Sockets[0].Port != 80 {
 		t.Errorf("sockets %+v", out.Sockets)
@@ -145,6 +150,9 @@ func TestNoPoolUnchanged(t *testing.T) {
 	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
 	if c := meta.FindStatusCondition(out.Status.Gateways["ns/x"].Conditions, "Accepted"); c == nil || c.Reason != "UnsupportedAddress" {
 		t.Fatalf("Accepted %+v", c)
+	}
+	if fs := out.Status.GatewayClasses["moat"].SupportedFeatures; slices.ContainsFunc(fs, func(f gatewayv1.SupportedFeature) bool { return f.Name == "GatewayPort8080" }) {
+		t.Errorf("GatewayPort8080 claimed without a pool")
 	}
 	if out.Sockets != nil || out.Status.Gateways["ns/x"].Addresses != nil {
 		t.Fatalf("sockets or addresses without a pool: %+v %+v", out.Sockets, out.Status.Gateways["ns/x"].Addresses)
