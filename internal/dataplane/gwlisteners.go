@@ -272,7 +272,14 @@ func (d *Dataplane) serveSocket(ctx context.Context, s *gwSocket) {
 	}
 	s.srv = srv
 	s.serveErr = make(chan error, 1)
-	go func() { s.serveErr <- srv.Serve(ln) }()
+	gw, key := s.l.Gateway, s.key
+	go func() {
+		err := srv.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			d.log.Error("gateway listener stopped accepting", "gateway", gw, "listener", key, "error", err)
+		}
+		s.serveErr <- err
+	}()
 }
 
 // retire stops s accepting and drains its connections in the background
