@@ -227,9 +227,6 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	if err == nil {
 		err = l4.Validate(cfg)
 	}
-	if err == nil {
-		err = validateListeners(cfg)
-	}
 	if err != nil {
 		d.metrics.ConfigApplied(false, d.now())
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
@@ -401,6 +398,9 @@ func Validate(cfg *routecfg.Config) error {
 		validateVHost(cfg, cfg.CatchAll, add)
 	}
 	validateServerTLS(cfg.ServerTLS, add)
+	if err := validateListeners(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -449,6 +449,9 @@ func validateFrom(cur *proxy.Snapshot, table *router.Table, cfg *routecfg.Config
 	}
 	if cfg.CatchAll != nil && cfg.CatchAll != prev.CatchAll {
 		validateVHost(cfg, cfg.CatchAll, add)
+	}
+	if err := validateListeners(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
