@@ -56,8 +56,8 @@ type Options struct {
 	// (the connection, plus client-certificate state on HTTPS); ConnState
 	// is the metrics hook. Each may be nil.
 	ConnContext, TLSConnContext func(context.Context, net.Conn) context.Context
-	ConnState      func(net.Conn, http.ConnState)
-	MaxHeaderBytes int
+	ConnState                   func(net.Conn, http.ConnState)
+	MaxHeaderBytes              int
 	// RetireTimeout bounds the drain of a dropped socket.
 	RetireTimeout time.Duration
 }
