@@ -22,6 +22,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
+	"github.com/moat-ingress/moat/internal/dataplane/gwsock"
 	"github.com/moat-ingress/moat/internal/dataplane/l4"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/proxyprotocol"
@@ -125,7 +126,7 @@ type Dataplane struct {
 
 	// gw are the Gateways' own sockets (gwlisteners.go); handlerOpts
 	// builds their handlers, defaultCert their certificate stores.
-	gw          gwSockets
+	gw          *gwsock.Set
 	handlerOpts proxy.Options
 	defaultCert *tls.Certificate
 
@@ -191,6 +192,7 @@ func New(opts Options) (*Dataplane, error) {
 		Upgrades:          d.upgrades,
 	}
 	d.handler = d.newHandler(d.snap.Load)
+	d.gw = d.newGatewaySockets()
 	return d, nil
 }
 
@@ -227,9 +229,6 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	if err == nil {
 		err = l4.Validate(cfg)
 	}
-	if err == nil {
-		err = validateListeners(cfg)
-	}
 	if err != nil {
 		d.metrics.ConfigApplied(false, d.now())
 		return fmt.Errorf("config rejected, keeping the last good one: %w", err)
@@ -259,7 +258,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	}
 	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
-	d.applyListeners(cfg)
+	d.gw.Apply(cfg, d.snap.Load().Tracer)
 	d.streams.Apply(cfg)
 	d.updateMetrics(prev, cfg, delta, deltaOK)
 	d.metrics.ConfigApplied(true, d.now())
@@ -294,7 +293,7 @@ func (d *Dataplane) ApplyEndpoints(cfg *routecfg.Config, keys []string) error {
 		return fmt.Errorf("endpoint update: pools %q unknown to the upstream manager", unknown)
 	}
 	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
-	d.refreshListeners(cfg)
+	d.gw.Refresh(cfg, d.snap.Load().Tracer)
 	d.streams.Apply(cfg)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil
@@ -401,6 +400,9 @@ func Validate(cfg *routecfg.Config) error {
 		validateVHost(cfg, cfg.CatchAll, add)
 	}
 	validateServerTLS(cfg.ServerTLS, add)
+	if err := validateListeners(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -449,6 +451,9 @@ func validateFrom(cur *proxy.Snapshot, table *router.Table, cfg *routecfg.Config
 	}
 	if cfg.CatchAll != nil && cfg.CatchAll != prev.CatchAll {
 		validateVHost(cfg, cfg.CatchAll, add)
+	}
+	if err := validateListeners(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -257,7 +257,7 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	// The TCP and UDP services and the Gateways' own sockets open their
 	// ports with the listeners.
 	d.streams.Start()
-	d.startListeners(ctx)
+	d.gw.Start(ctx)
 	if d.h3 != nil && httpsLn != nil {
 		d.startHTTP3(ctx, listenerPort(httpsLn))
 	}
@@ -292,7 +292,7 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 		gens = append(gens, g)
 	}
 	s.mu.Unlock()
-	servers, fronts, gwWait := d.stopListeners()
+	servers, fronts, gwWait := d.gw.Stop()
 	for _, g := range gens {
 		servers = append(servers, g.servers...)
 	}

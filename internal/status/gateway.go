@@ -253,6 +253,7 @@ func bindStatus(want gateway.Status, sn *store.Snapshot, lerr func(netip.AddrPor
 		if !ok {
 			continue
 		}
+		failed, bound := 0, 0
 		for i := range st.Listeners {
 			ls := &st.Listeners[i]
 			j := slices.IndexFunc(gw.Spec.Listeners, func(l gatewayv1.Listener) bool { return l.Name == ls.Name })
@@ -268,7 +269,16 @@ func bindStatus(want gateway.Status, sn *store.Snapshot, lerr func(netip.AddrPor
 				c.Status, c.Reason = metav1.ConditionFalse, "Pending"
 				c.Message = fmt.Sprintf("cannot bind %s: %v; tried again with the next configuration", netip.AddrPortFrom(ip, port), err)
 				c.LastTransitionTime = metav1.NewTime(now)
+				failed++
+			} else {
+				bound++
 			}
+		}
+		// No port of the Gateway open: the Gateway is not programmed.
+		if c := meta.FindStatusCondition(st.Conditions, "Programmed"); failed > 0 && bound == 0 && c != nil && c.Status == metav1.ConditionTrue {
+			c.Status, c.Reason = metav1.ConditionFalse, "Pending"
+			c.Message = "no listener port could be bound; tried again with the next configuration"
+			c.LastTransitionTime = metav1.NewTime(now)
 		}
 	}
 }

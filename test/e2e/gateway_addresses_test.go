@@ -201,3 +201,45 @@ func TestGatewayOwnAddresses(t *testing.T) {
 		served(t, m.addrs.HTTP, "ing")
 	})
 }
+
+// TestGatewayOwnAddressPassthrough: a TLS Passthrough listener on a
+// Gateway's own address forwards its SNI names unterminated there, and
+// only there.
+func TestGatewayOwnAddressPassthrough(t *testing.T) {
+	dir := t.TempDir()
+	backendCA := newCA(t)
+	be := startTLSEcho(t, "pass-be", backendCA.leaf(t, "p.pass.example", false, "p.pass.example"), nil)
+	netw := fmt.Sprintf("127.%d.%d", 100+rand.IntN(100), rand.IntN(250))
+	ip, port := netw+".20", 20000+rand.IntN(20000)
+	writeFile(t, dir, "gw.yaml", join(service("apps", "be", be), fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: apps}
+spec:
+  gatewayClassName: moat
+  addresses: [{value: %s}]
+  listeners:
+  - {name: tls, protocol: TLS, port: %d, hostname: "*.pass.example", tls: {mode: Passthrough}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: p, namespace: apps}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [p.pass.example]
+  rules: [{backendRefs: [{name: be, port: 80}]}]`, ip, port)))
+	m := startMoat(t, dir, func(c *app.ServeConfig) { c.GatewayAddressPool = netw + ".0/24" })
+	tc := &tls.Config{RootCAs: backendCA.pool, ServerName: "p.pass.example"}
+	r := get(t, dialClient(net.JoinHostPort(ip, fmt.Sprint(port)), tc), "https://p.pass.example/")
+	if r.status != 200 || r.echo.Name != "pass-be" || !r.echo.TLS {
+		t.Fatalf("passthrough on the Gateway's address: %d %+v", r.status, r.echo)
+	}
+	// The shared HTTPS listener terminates the name with moat's certificate.
+	if _, err := do(dialClient(m.addrs.HTTPS, tc), "https://p.pass.example/"); err == nil {
+		t.Fatal("the shared HTTPS listener passed the Gateway's name through")
+	}
+}

@@ -234,6 +234,9 @@ var features = []gatewayv1.FeatureName{
 
 func (t *translator) classes() {
 	fs := slices.Clone(features)
+	if t.opts.AddressPool.IsValid() {
+		fs = append(fs, "GatewayPort8080") // any port binds on a Gateway's own address
+	}
 	slices.Sort(fs)
 	for name, gc := range t.classesOurs {
 		var st gatewayv1.GatewayClassStatus
