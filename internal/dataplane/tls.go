@@ -54,6 +54,8 @@ func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
 		Address: ep.Address,
 		Release: ep.Release,
 		Failed:  func() { d.upstreams.MarkFailed(ep) },
+		// TLSRoute on a Terminate listener.
+		Terminate: p.Terminate,
 	}, true
 }
 

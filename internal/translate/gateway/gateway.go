@@ -148,6 +148,8 @@ type listener struct {
 	hostname string
 	// nsSel is allowedRoutes.namespaces.selector when from is Selector.
 	nsSel labels.Selector
+	// terminate: a TLS listener in mode Terminate.
+	terminate bool
 }
 
 // entry is one route match on one host, before ordering.
@@ -218,6 +220,7 @@ var features = []gatewayv1.FeatureName{
 	"TLSRoute", "GRPCRoute",
 	"HTTPRouteRequestMirror", "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror",
 	"HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteRetryConnectionError",
+	"TLSRouteModeTerminate", "TLSRouteModeMixed",
 }
 
 func (t *translator) classes() {
@@ -332,8 +335,8 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
 	case gatewayv1.TLSProtocolType:
 		valid = []gatewayv1.RouteGroupKind{tlsRouteKind}
-		if l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode != gatewayv1.TLSModePassthrough {
-			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls.mode Passthrough (moat does not terminate TLSRoutes)", ".tls.mode")
+		if l.TLS == nil {
+			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls (mode Passthrough, or Terminate with certificateRefs)", ".tls")
 		}
 	default:
 		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP, HTTPS and TLS are)", l.Protocol), ".protocol")
@@ -363,6 +366,16 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 		}
 	} else if accepted.Status == metav1.ConditionTrue {
 		ln.kinds = valid
+	}
+	if l.Protocol == gatewayv1.TLSProtocolType && l.TLS != nil && (l.TLS.Mode == nil || *l.TLS.Mode == gatewayv1.TLSModeTerminate) {
+		// TLSRoutes terminated here: the decrypted stream goes to the
+		// backend (the mode's default).
+		ln.terminate = true
+		if len(l.TLS.CertificateRefs) == 0 {
+			fail(&resolved, "InvalidCertificateRef", "a TLS listener in mode Terminate needs tls.certificateRefs", ".tls")
+		} else {
+			t.certificate(ln, &resolved, fail, field)
+		}
 	}
 	if l.Protocol == gatewayv1.HTTPSProtocolType {
 		tc := l.TLS
