@@ -159,6 +159,13 @@ spec:
 		}
 	}
 	eventually(t, 5*time.Second, "the slow mirror's copies", func() bool { return slow.count("/slow") == 5 })
+	// The answered copies are counted; the slow mirror's are in flight.
+	eventually(t, 5*time.Second, `moat_mirror_requests_total{result="sent"} 3`, func() bool {
+		return metricValue(t, m, `moat_mirror_requests_total{result="sent"}`) == "3"
+	})
+	if v := metricValue(t, m, `moat_mirror_requests_total{result="dropped"}`); v != "0" {
+		t.Errorf(`moat_mirror_requests_total{result="dropped"} = %q, want 0`, v)
+	}
 
 	// Percentages over a bounded count: within four standard deviations
 	// of the binomial mean (a false failure about once in 15,000 runs).

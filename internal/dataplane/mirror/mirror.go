@@ -48,6 +48,9 @@ type Options struct {
 	// Draw returns a number in [0, n) for the fraction of requests
 	// mirrored; nil: math/rand/v2's IntN. Tests make it deterministic.
 	Draw func(n int) int
+	// Count, when set, is told each copy's result as Stats names it
+	// ("sent", "failed", "dropped", "skipped"): the metrics.
+	Count func(result string)
 }
 
 // Sender sends request copies. It is safe for concurrent use.
@@ -58,13 +61,14 @@ type Sender struct {
 	timeout   time.Duration
 	log       *slog.Logger
 	draw      func(int) int
+	count     func(string)
 
 	sent, dropped, failed, skipped atomic.Uint64
 }
 
 // New returns a Sender.
 func New(o Options) *Sender {
-	s := &Sender{transport: o.Transport, upstreams: o.Upstreams, timeout: o.Timeout, log: o.Logger, draw: o.Draw}
+	s := &Sender{transport: o.Transport, upstreams: o.Upstreams, timeout: o.Timeout, log: o.Logger, draw: o.Draw, count: o.Count}
 	n := o.MaxInFlight
 	if n <= 0 {
 		n = DefaultMaxInFlight
@@ -79,7 +83,16 @@ func New(o Options) *Sender {
 	if s.draw == nil {
 		s.draw = rand.IntN
 	}
+	if s.count == nil {
+		s.count = func(string) {}
+	}
 	return s
+}
+
+// result counts one copy's result.
+func (s *Sender) result(c *atomic.Uint64, name string) {
+	c.Add(1)
+	s.count(name)
 }
 
 // Stats counts the copies: sent (answered by the mirror, whatever the
@@ -110,14 +123,14 @@ func (s *Sender) Send(req *http.Request, body []byte, ms []routecfg.Mirror) {
 			continue
 		}
 		if hasBody && body == nil {
-			s.skipped.Add(1)
+			s.result(&s.skipped, "skipped")
 			s.log.Debug("request not mirrored: its body was not buffered", "mirror", m.Pool)
 			continue
 		}
 		select {
 		case s.slots <- struct{}{}:
 		default:
-			s.dropped.Add(1)
+			s.result(&s.dropped, "dropped")
 			s.log.Debug("request not mirrored: too many copies in flight", "mirror", m.Pool, "max", cap(s.slots))
 			continue
 		}
@@ -147,7 +160,7 @@ func (s *Sender) send(req *http.Request, pool string) {
 	defer func() { <-s.slots }()
 	ep := s.upstreams.Pick(pool)
 	if ep == nil {
-		s.failed.Add(1)
+		s.result(&s.failed, "failed")
 		s.log.Debug("request not mirrored: no ready endpoint", "mirror", pool)
 		return
 	}
@@ -158,11 +171,11 @@ func (s *Sender) send(req *http.Request, pool string) {
 	req.URL.Host = ep.Address
 	res, err := s.transport.RoundTrip(req.WithContext(ctx))
 	if err != nil {
-		s.failed.Add(1)
+		s.result(&s.failed, "failed")
 		s.log.Debug("mirrored request failed", "mirror", pool, "upstream", ep.Address, "err", err)
 		return
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, discardLimit)) //nolint:errcheck // the answer is discarded
 	res.Body.Close()
-	s.sent.Add(1)
+	s.result(&s.sent, "sent")
 }

@@ -155,7 +155,7 @@ func New(opts Options) *Handler {
 		transport = upstream.NewH1Transport(t)
 	}
 	h.errTransport = transport
-	h.mirror = mirror.New(mirror.Options{Transport: transport, Upstreams: h.upstreams, Logger: h.logger})
+	h.mirror = mirror.New(mirror.Options{Transport: transport, Upstreams: h.upstreams, Logger: h.logger, Count: h.metrics.MirrorCopy})
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewriteOut,
 		Transport:      &trafficTransport{h: h, base: dispatch{fallback: transport}},
