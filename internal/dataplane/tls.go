@@ -59,6 +59,8 @@ func (d *Dataplane) passRouteIn(t *passTable, sni string) (passthrough.Backend, 
 		Address: ep.Address,
 		Release: ep.Release,
 		Failed:  func() { d.upstreams.MarkFailed(ep) },
+		// TLSRoute on a Terminate listener.
+		Terminate: p.Terminate,
 	}, true
 }
 

@@ -81,6 +81,9 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		}
 	}
 	if vh.Passthrough != nil {
+		if vh.Passthrough.Terminate {
+			b.WriteString(" tls-terminate")
+		}
 		fmt.Fprintf(b, " passthrough=%s", vh.Passthrough.Pool)
 		for _, be := range vh.Passthrough.Backends {
 			fmt.Fprintf(b, " %s*%d", cmp.Or(be.Pool, "none"), be.Weight)

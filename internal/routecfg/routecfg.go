@@ -158,6 +158,8 @@ type Route struct {
 	// PathRewrite, when set, replaces the upstream path (Gateway API
 	// URLRewrite); the query is kept.
 	PathRewrite *PathModifier
+	// Mirrors receive copies of the requests (Gateway API RequestMirror).
+	Mirrors []Mirror
 
 	// Source names what produced the route, for logs and metrics.
 	Source Source

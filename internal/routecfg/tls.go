@@ -205,4 +205,7 @@ type Passthrough struct {
 	// connection picks one, and one without a pool is closed. Pool is
 	// then the first resolved one, for the pool bookkeeping.
 	Backends []Backend
+	// Terminate decrypts the TLS with the host's Certificate and forwards
+	// the plain stream (a TLSRoute on a TLS listener in mode Terminate).
+	Terminate bool
 }

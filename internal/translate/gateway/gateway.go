@@ -162,6 +162,8 @@ type listener struct {
 	hostname string
 	// nsSel is allowedRoutes.namespaces.selector when from is Selector.
 	nsSel labels.Selector
+	// terminate: a TLS listener in mode Terminate.
+	terminate bool
 }
 
 // entry is one route match on one host, before ordering.
@@ -230,6 +232,9 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
 	"HTTPRouteRequestTimeout", "HTTPRouteBackendTimeout", "HTTPRouteCORS",
 	"TLSRoute", "GRPCRoute",
+	"HTTPRouteRequestMirror", "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror",
+	"HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteRetryConnectionError",
+	"TLSRouteModeTerminate", "TLSRouteModeMixed",
 }
 
 func (t *translator) classes() {
@@ -367,8 +372,8 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
 	case gatewayv1.TLSProtocolType:
 		valid = []gatewayv1.RouteGroupKind{tlsRouteKind}
-		if l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode != gatewayv1.TLSModePassthrough {
-			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls.mode Passthrough (moat does not terminate TLSRoutes)", ".tls.mode")
+		if l.TLS == nil {
+			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls (mode Passthrough, or Terminate with certificateRefs)", ".tls")
 		}
 	default:
 		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP, HTTPS and TLS are)", l.Protocol), ".protocol")
@@ -398,6 +403,16 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 		}
 	} else if accepted.Status == metav1.ConditionTrue {
 		ln.kinds = valid
+	}
+	if l.Protocol == gatewayv1.TLSProtocolType && l.TLS != nil && (l.TLS.Mode == nil || *l.TLS.Mode == gatewayv1.TLSModeTerminate) {
+		// TLSRoutes terminated here: the decrypted stream goes to the
+		// backend (the mode's default).
+		ln.terminate = true
+		if len(l.TLS.CertificateRefs) == 0 {
+			fail(&resolved, "InvalidCertificateRef", "a TLS listener in mode Terminate needs tls.certificateRefs", ".tls")
+		} else {
+			t.certificate(ln, &resolved, fail, field)
+		}
 	}
 	if l.Protocol == gatewayv1.HTTPSProtocolType {
 		tc := l.TLS
@@ -831,6 +846,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		redirect *routecfg.URLRedirect
 		rewrite  *gatewayv1.HTTPURLRewriteFilter
 		cors     *routecfg.CORS
+		mirrors  []routecfg.Mirror
 		bad      bool
 	}
 	rules := make([]built, len(hr.Spec.Rules))
@@ -897,6 +913,12 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 					}
 					prefixOnly = prefixOnly || (rw.Path != nil && rw.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
 				}
+			case gatewayv1.HTTPRouteFilterRequestMirror:
+				if f.RequestMirror != nil {
+					if m, ok := t.mirror(kind, hr.Namespace, ref, f.RequestMirror, ff+".requestMirror", problem, drop); ok {
+						b.mirrors = append(b.mirrors, m)
+					}
+				}
 			case gatewayv1.HTTPRouteFilterCORS:
 				if f.CORS != nil {
 					c, msg, cf := cors(f.CORS, ff+".cors")
@@ -931,6 +953,22 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if msg != "" {
 			drop("UnsupportedValue", msg, tf)
 			continue
+		}
+		if rule.Retry != nil {
+			base := t.opts.Timeouts
+			if tm != nil {
+				base = *tm
+			}
+			rtm, msg, rf, ignored := retry(rule.Retry, base, field)
+			if msg != "" {
+				drop("UnsupportedValue", msg, rf)
+				continue
+			}
+			for _, f := range ignored {
+				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "UnsupportedValue", Field: f,
+					Message: "this retry code is not supported (" + supportedRetryCodes() + " are); it is not retried"})
+			}
+			tm = rtm
 		}
 		b.backends = t.backends(hr, kind, ref, rule, field, problem)
 		if !hh.Empty() || tm != nil || b.cors != nil {
@@ -967,7 +1005,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 					t.entries = append(t.entries, e)
 					rt := e.rt
 					rt.Conditions.Scheme = scheme
-					rt.Backends, rt.Policy, rt.URLRedirect = b.backends, b.policy, b.redirect
+					rt.Backends, rt.Policy, rt.URLRedirect, rt.Mirrors = b.backends, b.policy, b.redirect, b.mirrors
 					if len(rule.BackendRefs) > 0 {
 						// Logs and metrics name the first backend.
 						br := rule.BackendRefs[0]
@@ -1155,52 +1193,57 @@ func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gat
 	if kind == "TLSRoute" {
 		share = "; its share of connections is closed"
 	}
+	var out []routecfg.Backend
+	for bi, br := range brs {
+		out = append(out, t.backendRef(kind, rns, ref, br, fmt.Sprintf("%s.backendRefs[%d]", field, bi), share, problem))
+	}
+	return out
+}
+
+// backendRef resolves one backendRef at field bf; share ends the
+// messages of its problems.
+func (t *translator) backendRef(kind, rns string, ref diag.ObjectRef, br gatewayv1.BackendRef, bf, share string, problem func(string, string, string)) routecfg.Backend {
 	// gRPC backends are spoken to in h2c, as backend-protocol GRPC
 	// Ingresses' (and share their pools).
 	proto, suffix := routecfg.ProtocolHTTP, ""
 	if kind == store.KindGRPCRoute {
 		proto, suffix = routecfg.ProtocolGRPC, "#"+routecfg.ProtocolGRPC.String()
 	}
-	var out []routecfg.Backend
-	for bi, br := range brs {
-		bf := fmt.Sprintf("%s.backendRefs[%d]", field, bi)
-		w := 1
-		if br.Weight != nil {
-			w = int(*br.Weight)
-		}
-		be := routecfg.Backend{Weight: w, Status: 500}
-		g, k := "", "Service"
-		if br.Group != nil {
-			g = string(*br.Group)
-		}
-		if br.Kind != nil {
-			k = string(*br.Kind)
-		}
-		ns := rns
-		if br.Namespace != nil {
-			ns = string(*br.Namespace)
-		}
-		name := string(br.Name)
-		switch {
-		case g != "" || k != "Service":
-			problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")
-		case ns != rns && !t.granted(Group, kind, rns, "", "Service", ns, name):
-			problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it"+share, ns, name), bf+".namespace")
-		case t.sn.Services[ns+"/"+name] == nil:
-			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found"+share, ns, name), bf+".name")
-		case br.Port == nil:
-			problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
-		case t.res != nil:
-			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port), proto)
-			if key == "" {
-				problem("BackendNotFound", why+share, bf+".port")
-				break
-			}
-			be.Pool, be.Status = key, 0
-		default:
-			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port))+suffix, 0
-		}
-		out = append(out, be)
+	w := 1
+	if br.Weight != nil {
+		w = int(*br.Weight)
 	}
-	return out
+	be := routecfg.Backend{Weight: w, Status: 500}
+	g, k := "", "Service"
+	if br.Group != nil {
+		g = string(*br.Group)
+	}
+	if br.Kind != nil {
+		k = string(*br.Kind)
+	}
+	ns := rns
+	if br.Namespace != nil {
+		ns = string(*br.Namespace)
+	}
+	name := string(br.Name)
+	switch {
+	case g != "" || k != "Service":
+		problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")
+	case ns != rns && !t.granted(Group, kind, rns, "", "Service", ns, name):
+		problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it"+share, ns, name), bf+".namespace")
+	case t.sn.Services[ns+"/"+name] == nil:
+		problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found"+share, ns, name), bf+".name")
+	case br.Port == nil:
+		problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
+	case t.res != nil:
+		key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port), proto)
+		if key == "" {
+			problem("BackendNotFound", why+share, bf+".port")
+			break
+		}
+		be.Pool, be.Status = key, 0
+	default:
+		be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port))+suffix, 0
+	}
+	return be
 }

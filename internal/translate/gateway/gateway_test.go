@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -392,5 +393,71 @@ spec:
 	}
 	if !found {
 		t.Errorf("no diagnostic for the invalid selector: %v", out.Diags)
+	}
+}
+
+// A TLS listener in mode Terminate (the default mode) takes TLSRoutes:
+// their hosts are decrypted with the listener's certificate and the
+// stream forwarded; one without certificateRefs is not programmed.
+func TestTLSTerminate(t *testing.T) {
+	manifests := `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: cert, namespace: ns}
+type: kubernetes.io/tls
+data: {tls.crt: "", tls.key: ""}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: moat
+  listeners:
+  - {name: term, protocol: TLS, port: 443, hostname: t.example.com, tls: {certificateRefs: [{name: cert}]}}
+  - {name: pass, protocol: TLS, port: 443, hostname: p.example.com, tls: {mode: Passthrough}}
+  - {name: nocert, protocol: TLS, port: 8443, tls: {mode: Terminate}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: ns}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: r, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [t.example.com, p.example.com]
+  rules: [{backendRefs: [{name: s, port: 80}]}]
+`
+	objs, diags := k8s.Decode([]byte(manifests), "t.yaml")
+	if len(diags) > 0 {
+		t.Fatalf("decode: %v", diags)
+	}
+	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	var got []string
+	for _, l := range out.Status.Gateways["ns/gw"].Listeners {
+		got = append(got, fmt.Sprintf("%s %s %s %v attached=%d", l.Name, l.Conditions[0].Reason, l.Conditions[2].Reason, kindNames(l.SupportedKinds), l.AttachedRoutes))
+	}
+	want := []string{
+		"term Accepted ResolvedRefs TLSRoute attached=1",
+		"pass Accepted ResolvedRefs TLSRoute attached=1",
+		"nocert Accepted InvalidCertificateRef TLSRoute attached=0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("listeners:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var hosts []string
+	for _, h := range out.Hosts {
+		hosts = append(hosts, fmt.Sprintf("%s terminate=%t cert=%s pool=%s", h.Name, h.Passthrough.Terminate, h.Certificate, h.Passthrough.Pool))
+	}
+	wantHosts := []string{"p.example.com terminate=false cert= pool=ns/s:80", "t.example.com terminate=true cert=ns/cert pool=ns/s:80"}
+	slices.Sort(hosts)
+	if strings.Join(hosts, "\n") != strings.Join(wantHosts, "\n") {
+		t.Errorf("hosts:\n%s\nwant:\n%s", strings.Join(hosts, "\n"), strings.Join(wantHosts, "\n"))
 	}
 }
