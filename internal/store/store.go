@@ -37,6 +37,8 @@ const (
 	KindGRPCRoute      = "GRPCRoute"
 	KindTLSRoute       = "TLSRoute"
 	KindReferenceGrant = "ReferenceGrant"
+	// KindBackendTLSPolicy is gateway.networking.k8s.io/v1 too.
+	KindBackendTLSPolicy = "BackendTLSPolicy"
 )
 
 // Key identifies one object.
@@ -82,6 +84,8 @@ func KeyOf(obj runtime.Object) (Key, bool) {
 		return Key{KindTLSRoute, o.Namespace, o.Name}, true
 	case *gatewayv1.ReferenceGrant:
 		return Key{KindReferenceGrant, o.Namespace, o.Name}, true
+	case *gatewayv1.BackendTLSPolicy:
+		return Key{KindBackendTLSPolicy, o.Namespace, o.Name}, true
 	}
 	return Key{}, false
 }
@@ -385,7 +389,7 @@ func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []
 		case KindConfigMap:
 			once(k.Kind, func() { n.ConfigMaps = maps.Clone(n.ConfigMaps) })
 			patchMap(n.ConfigMaps, nn, after.Obj, present)
-		case KindGatewayClass, KindGateway, KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindReferenceGrant:
+		case KindGatewayClass, KindGateway, KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindReferenceGrant, KindBackendTLSPolicy:
 			once(KindGateway, func() { n.GatewayAPI = maps.Clone(n.GatewayAPI) })
 			if present {
 				n.GatewayAPI[k] = after.Obj
@@ -490,7 +494,7 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 			sn.Secrets[nn] = v
 		case *corev1.ConfigMap:
 			sn.ConfigMaps[nn] = v
-		case *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant:
+		case *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant, *gatewayv1.BackendTLSPolicy:
 			sn.GatewayAPI[k] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]

@@ -52,6 +52,9 @@ type Resolver interface {
 	// Certificate loads Secret ns/name as a certificate and returns its
 	// key into Config.Certificates, or the reason it cannot.
 	Certificate(ns, name string) (ref, problem string)
+	// TLSServicePool is ServicePool for a pool spoken to over TLS with
+	// u (BackendTLSPolicy); suffix tells the pool's key apart.
+	TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (key, problem string)
 }
 
 // Host is the routes of one host name ("" for any host), in match order.
@@ -85,6 +88,8 @@ type Status struct {
 	HTTPRoutes     map[string]gatewayv1.HTTPRouteStatus
 	TLSRoutes      map[string]gatewayv1.TLSRouteStatus
 	GRPCRoutes     map[string]gatewayv1.GRPCRouteStatus
+	// BackendTLSPolicies has the policies some route of ours reaches.
+	BackendTLSPolicies map[string]gatewayv1.PolicyStatus
 }
 
 // Any reports whether the snapshot holds Gateway API objects.
@@ -103,7 +108,9 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	t.collect()
 	t.classes()
 	t.gateways()
+	t.backendTLSPolicies()
 	t.routes()
+	t.tlsPolicyStatus()
 	for key, ls := range t.listeners {
 		st := t.out.Status.Gateways[key]
 		for _, l := range ls {
@@ -131,6 +138,9 @@ type translator struct {
 	// listeners of our Gateways by "namespace/name".
 	listeners map[string][]*listener
 	entries   []*entry
+	// BackendTLSPolicies, and the ones that apply by target.
+	tlsPolicies []*tlsPolicy
+	tlsTargets  map[tlsTarget]*tlsPolicy
 }
 
 // listener is one Gateway listener and what it resolved to.
@@ -1106,7 +1116,7 @@ func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gat
 		case br.Port == nil:
 			problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
 		case t.res != nil:
-			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port), proto)
+			key, why := t.servicePool(kind, ref, bf, ns, name, int32(*br.Port), proto)
 			if key == "" {
 				problem("BackendNotFound", why+share, bf+".port")
 				break
