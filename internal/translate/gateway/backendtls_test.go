@@ -15,7 +15,9 @@ import (
 )
 
 // poolRecorder is a Resolver that records the pools asked for.
-type poolRecorder struct{ tls map[string]*routecfg.UpstreamTLS }
+type poolRecorder struct {
+	tls map[string]*routecfg.UpstreamTLS
+}
 
 func (r *poolRecorder) ServicePool(_ diag.ObjectRef, _, ns, name string, port int32, proto routecfg.BackendProtocol) (string, string) {
 	return fmt.Sprintf("%s/%s:%d#%s", ns, name, port, proto), ""
