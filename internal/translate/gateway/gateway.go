@@ -221,6 +221,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
 	"HTTPRouteRequestTimeout", "HTTPRouteBackendTimeout", "HTTPRouteCORS",
 	"TLSRoute", "GRPCRoute",
+	"BackendTLSPolicy", "BackendTLSPolicySANValidation",
 }
 
 func (t *translator) classes() {
