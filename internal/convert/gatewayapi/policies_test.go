@@ -42,7 +42,7 @@ func TestBackendTLSPolicyConversion(t *testing.T) {
 		{"verified", ann(verify+"    nginx.ingress.kubernetes.io/proxy-ssl-server-name: \"on\"\n    nginx.ingress.kubernetes.io/proxy-ssl-name: b.internal\n") + caSecret, "", "b.internal"},
 		{"default name, no SNI", ann(verify) + caSecret, "proxy-ssl-server-name", "s.shop.svc"},
 		{"client certificate", ann(verify+"    nginx.ingress.kubernetes.io/proxy-ssl-server-name: \"on\"\n") + withClient, "proxy-ssl-secret", "s.shop.svc"},
-		{"Secret not in input", ann(verify+"    nginx.ingress.kubernetes.io/proxy-ssl-server-name: \"on\"\n"), "proxy-ssl-secret", "s.shop.svc"},
+		{"Secret not in input", ann(verify + "    nginx.ingress.kubernetes.io/proxy-ssl-server-name: \"on\"\n"), "proxy-ssl-secret", "s.shop.svc"},
 		{"no ca.crt", ann(verify) + noCA, "proxy-ssl-secret", ""},
 		{"unverified", ann("    nginx.ingress.kubernetes.io/proxy-ssl-secret: ca\n") + caSecret, "backend-protocol", ""},
 		{"other namespace", ann("    nginx.ingress.kubernetes.io/proxy-ssl-secret: other/ca\n    nginx.ingress.kubernetes.io/proxy-ssl-verify: \"on\"\n"), "proxy-ssl-secret", ""},
