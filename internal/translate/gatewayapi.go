@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"strconv"
@@ -61,6 +62,17 @@ func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, p
 	pool.Protocol, pool.TLS = proto, u
 	r.t.cfg.Pools[key] = pool
 	return key, ""
+}
+
+func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string) {
+	c, _, err := r.t.loadSecret(ns, name)
+	switch {
+	case err == errNotFound:
+		return nil, fmt.Sprintf("Secret %s/%s not found", ns, name)
+	case err != nil:
+		return nil, err.Error()
+	}
+	return c.Cert, ""
 }
 
 func (r gwResolver) Certificate(ns, name string) (string, string) {

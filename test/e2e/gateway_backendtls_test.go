@@ -161,3 +161,73 @@ spec:
 		}
 	}
 }
+
+// GatewayBackendClientCertificate: a Gateway's spec.tls.backend
+// clientCertificateRef is presented to a backend that requires a client
+// certificate (reached over a BackendTLSPolicy); a Gateway without one
+// gets a refused handshake (502), and a missing Secret is
+// ResolvedRefs=False/InvalidClientCertificateRef.
+func TestGatewayAPIBackendClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	backendCA, clientCA := newCA(t), newCA(t)
+	be := startTLSEcho(t, "mtls-web", backendCA.leaf(t, "backend.internal", false, "backend.internal"), clientCA.pool)
+	crt, key := certPEM(t, clientCA.leaf(t, "moat-gw", true))
+	caPEM := strings.ReplaceAll(strings.TrimSpace(string(backendCA.caPEM())), "\n", "\n    ")
+	gateway := func(name, tls string) string {
+		return fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: %s, namespace: app}
+spec:
+  gatewayClassName: moat
+  listeners: [{name: http, protocol: HTTP, port: 80, hostname: %s.example.com}]
+%s`, name, name, tls)
+	}
+	route := func(gw string) string {
+		return fmt.Sprintf(`apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: %s, namespace: app}
+spec:
+  parentRefs: [{name: %s}]
+  rules: [{backendRefs: [{name: mtls, port: 80}]}]
+`, gw, gw)
+	}
+	writeFile(t, dir, "gateway.yaml", join(
+		service("app", "mtls", be),
+		"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: backend-ca, namespace: app}\ndata:\n  ca.crt: |\n    "+caPEM+"\n",
+		opaqueSecret("app", "gw-client", map[string][]byte{"tls.crt": crt, "tls.key": key}),
+		btlsPolicy("mtls", "mtls", "2026-01-01T00:00:00Z", "    caCertificateRefs: [{group: \"\", kind: ConfigMap, name: backend-ca}]\n    hostname: backend.internal\n"),
+		"apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: moat}\nspec: {controllerName: moat.dev/gateway-controller}\n",
+		gateway("withcert", "  tls: {backend: {clientCertificateRef: {name: gw-client}}}\n"),
+		gateway("nocert", ""),
+		gateway("missing", "  tls: {backend: {clientCertificateRef: {name: nope}}}\n"),
+		route("withcert"), route("nocert"), route("missing"),
+	))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	for _, tc := range []struct {
+		host, client string
+		status       int
+	}{
+		{"withcert.example.com", "moat-gw", 200},
+		{"nocert.example.com", "", 502},
+		{"missing.example.com", "", 502},
+	} {
+		r := get(t, c, "http://"+tc.host+"/")
+		if r.status != tc.status || r.header.Get("X-Backend-Saw-Client") != tc.client {
+			t.Errorf("%s: status %d client %q, want %d %q: %s", tc.host, r.status, r.header.Get("X-Backend-Saw-Client"), tc.status, tc.client, r.body)
+		}
+	}
+	st := m.debug(t, "/debug/gateway")
+	for _, want := range []string{
+		"gateway app/withcert Accepted=True/Accepted@0 Programmed=True/Programmed@0 ResolvedRefs=True/ResolvedRefs@0\n",
+		"gateway app/missing Accepted=True/Accepted@0 Programmed=True/Programmed@0 ResolvedRefs=False/InvalidClientCertificateRef@0\n",
+		"gateway app/nocert Accepted=True/Accepted@0 Programmed=True/Programmed@0\n",
+	} {
+		if !strings.Contains(st, want) {
+			t.Errorf("/debug/gateway lacks %q:\n%s", want, st)
+		}
+	}
+	if d := m.diagnostics(t); !strings.Contains(d, "spec.tls.backend.clientCertificateRef.name") {
+		t.Errorf("no diagnostic naming the field:\n%s", d)
+	}
+}

@@ -351,5 +351,6 @@ func (t *translator) servicePool(kind string, ref diag.ObjectRef, field, ns, nam
 	} else {
 		proto = routecfg.ProtocolHTTPS
 	}
-	return t.res.TLSServicePool(ref, field, ns, name, port, proto, tp.up, "#"+proto.String()+"-btls-"+tp.suffix)
+	u, cc := withClientCert(tp.up, t.clientCertFor(ref))
+	return t.res.TLSServicePool(ref, field, ns, name, port, proto, u, "#"+proto.String()+"-btls-"+tp.suffix+cc)
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"sort"
@@ -24,6 +25,10 @@ func (r *poolRecorder) ServicePool(_ diag.ObjectRef, _, ns, name string, port in
 }
 
 func (r *poolRecorder) Certificate(ns, name string) (string, string) { return ns + "/" + name, "" }
+
+func (r *poolRecorder) ClientCertificate(ns, name string) (*tls.Certificate, string) {
+	return nil, "no client certificates here"
+}
 
 func (r *poolRecorder) TLSServicePool(_ diag.ObjectRef, _, ns, name string, port int32, _ routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (string, string) {
 	key := fmt.Sprintf("%s/%s:%d%s", ns, name, port, suffix)

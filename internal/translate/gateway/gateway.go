@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"regexp"
 	"slices"
@@ -55,6 +56,9 @@ type Resolver interface {
 	// TLSServicePool is ServicePool for a pool spoken to over TLS with
 	// u (BackendTLSPolicy); suffix tells the pool's key apart.
 	TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (key, problem string)
+	// ClientCertificate loads Secret ns/name as a key pair moat presents
+	// to backends, or the reason it cannot.
+	ClientCertificate(ns, name string) (cert *tls.Certificate, problem string)
 }
 
 // Host is the routes of one host name ("" for any host), in match order.
@@ -109,6 +113,7 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	t.classes()
 	t.gateways()
 	t.backendTLSPolicies()
+	t.backendClientCertificates()
 	t.routes()
 	t.tlsPolicyStatus()
 	for key, ls := range t.listeners {
@@ -141,6 +146,9 @@ type translator struct {
 	// BackendTLSPolicies, and the ones that apply by target.
 	tlsPolicies []*tlsPolicy
 	tlsTargets  map[tlsTarget]*tlsPolicy
+	// clientCerts are Gateways' spec.tls.backend client certificates.
+	clientCerts   map[string]*clientCert
+	certConflicts map[diag.ObjectRef]bool // routes reported once
 }
 
 // listener is one Gateway listener and what it resolved to.
@@ -221,7 +229,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
 	"HTTPRouteRequestTimeout", "HTTPRouteBackendTimeout", "HTTPRouteCORS",
 	"TLSRoute", "GRPCRoute",
-	"BackendTLSPolicy", "BackendTLSPolicySANValidation",
+	"BackendTLSPolicy", "BackendTLSPolicySANValidation", "GatewayBackendClientCertificate",
 }
 
 func (t *translator) classes() {
