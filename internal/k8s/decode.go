@@ -408,6 +408,7 @@ var decoders = map[gvk]decodeFunc{
 	{GatewayGroup + "/v1", "GRPCRoute"}:           decodeGRPCRoute,
 	{GatewayGroup + "/v1", "TLSRoute"}:            decodeTLSRoute,
 	{GatewayGroup + "/v1", "ReferenceGrant"}:      decodeReferenceGrant,
+	{GatewayGroup + "/v1", "BackendTLSPolicy"}:    decodeBackendTLSPolicy,
 	{GatewayGroup + "/v1beta1", "ReferenceGrant"}: decodeReferenceGrantV1beta1,
 }
 
@@ -426,12 +427,13 @@ var homes = map[string]struct {
 	"EndpointSlice": {[]string{"discovery.k8s.io"}, "discovery.k8s.io/v1"},
 	"Namespace":     {[]string{""}, "v1"},
 
-	"GatewayClass":   {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"Gateway":        {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"HTTPRoute":      {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"GRPCRoute":      {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"TLSRoute":       {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"ReferenceGrant": {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"GatewayClass":     {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"Gateway":          {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"HTTPRoute":        {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"GRPCRoute":        {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"TLSRoute":         {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"ReferenceGrant":   {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"BackendTLSPolicy": {[]string{GatewayGroup}, GatewayGroup + "/v1"},
 }
 
 // builtinGroups are the groups of the kinds moat reads; a kind of ours

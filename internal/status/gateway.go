@@ -23,7 +23,7 @@ import (
 
 // syncGateway writes the Gateway API status moat computes
 // (translate.GatewayStatus) to the GatewayClasses, Gateways and routes
-// (HTTPRoute, GRPCRoute, TLSRoute) it owns, when it differs from theirs. A condition whose status, reason,
+// (HTTPRoute, GRPCRoute, TLSRoute) and BackendTLSPolicies it owns, when it differs from theirs. A condition whose status, reason,
 // message and generation are unchanged keeps its lastTransitionTime, and
 // other controllers' parent entries of a route are kept.
 func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
@@ -139,7 +139,63 @@ func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
 			},
 			func() (*gatewayv1.TLSRoute, error) { return c.TLSRoutes(ns).Get(ctx, name, metav1.GetOptions{}) }))
 	}
+	// A policy no route of ours reaches any more loses our ancestors.
+	for k, o := range r.Snapshot.GatewayAPI {
+		p, ok := o.(*gatewayv1.BackendTLSPolicy)
+		if _, reached := want.BackendTLSPolicies[k.Namespace+"/"+k.Name]; !ok || reached ||
+			!slices.ContainsFunc(p.Status.Ancestors, func(a gatewayv1.PolicyAncestorStatus) bool { return a.ControllerName == ours }) {
+			continue
+		}
+		if want.BackendTLSPolicies == nil {
+			want.BackendTLSPolicies = map[string]gatewayv1.PolicyStatus{}
+		}
+		want.BackendTLSPolicies[k.Namespace+"/"+k.Name] = gatewayv1.PolicyStatus{}
+	}
+	for key, st := range want.BackendTLSPolicies {
+		ns, name := split(key)
+		p, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindBackendTLSPolicy, Namespace: ns, Name: name}].(*gatewayv1.BackendTLSPolicy)
+		if !ok {
+			continue
+		}
+		errs = append(errs, write(w, ctx, "BackendTLSPolicy", ns, name, p.DeepCopy(),
+			func(cur *gatewayv1.BackendTLSPolicy) bool { return mergeAncestors(&cur.Status, st, ours) },
+			func(o *gatewayv1.BackendTLSPolicy) error {
+				_, err := c.BackendTLSPolicies(ns).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
+				return err
+			},
+			func() (*gatewayv1.BackendTLSPolicy, error) {
+				return c.BackendTLSPolicies(ns).Get(ctx, name, metav1.GetOptions{})
+			}))
+	}
 	return errors.Join(errs...)
+}
+
+// mergeAncestors is mergeRoute for a policy's status.ancestors.
+func mergeAncestors(cur *gatewayv1.PolicyStatus, want gatewayv1.PolicyStatus, ours gatewayv1.GatewayController) bool {
+	next := cur.DeepCopy()
+	var out []gatewayv1.PolicyAncestorStatus
+	for _, a := range next.Ancestors {
+		if a.ControllerName != ours {
+			out = append(out, a) // another controller's
+		}
+	}
+	for _, a := range want.Ancestors {
+		i := slices.IndexFunc(next.Ancestors, func(x gatewayv1.PolicyAncestorStatus) bool {
+			return x.ControllerName == ours && equality.Semantic.DeepEqual(x.AncestorRef, a.AncestorRef)
+		})
+		if i >= 0 {
+			old := next.Ancestors[i].Conditions
+			mergeConditions(&old, a.Conditions)
+			a.Conditions = old
+		}
+		out = append(out, a)
+	}
+	next.Ancestors = out
+	if equality.Semantic.DeepEqual(cur, next) {
+		return false
+	}
+	*cur = *next
+	return true
 }
 
 // mergeRoute puts want's parents (ours) into cur, keeping other

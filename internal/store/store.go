@@ -40,6 +40,8 @@ const (
 	KindGRPCRoute      = "GRPCRoute"
 	KindTLSRoute       = "TLSRoute"
 	KindReferenceGrant = "ReferenceGrant"
+	// KindBackendTLSPolicy is gateway.networking.k8s.io/v1 too.
+	KindBackendTLSPolicy = "BackendTLSPolicy"
 )
 
 // Key identifies one object.
@@ -88,6 +90,8 @@ func KeyOf(obj runtime.Object) (Key, bool) {
 		return Key{KindTLSRoute, o.Namespace, o.Name}, true
 	case *gatewayv1.ReferenceGrant:
 		return Key{KindReferenceGrant, o.Namespace, o.Name}, true
+	case *gatewayv1.BackendTLSPolicy:
+		return Key{KindBackendTLSPolicy, o.Namespace, o.Name}, true
 	}
 	return Key{}, false
 }
@@ -396,7 +400,7 @@ func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []
 		case KindNamespace:
 			once(k.Kind, func() { n.Namespaces = maps.Clone(n.Namespaces) })
 			patchMap(n.Namespaces, k.Name, after.Obj, present)
-		case KindGatewayClass, KindGateway, KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindReferenceGrant:
+		case KindGatewayClass, KindGateway, KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindReferenceGrant, KindBackendTLSPolicy:
 			once(KindGateway, func() { n.GatewayAPI = maps.Clone(n.GatewayAPI) })
 			if present {
 				n.GatewayAPI[k] = after.Obj
@@ -504,7 +508,7 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 			sn.ConfigMaps[nn] = v
 		case *corev1.Namespace:
 			sn.Namespaces[k.Name] = v
-		case *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant:
+		case *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant, *gatewayv1.BackendTLSPolicy:
 			sn.GatewayAPI[k] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]

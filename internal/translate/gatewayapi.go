@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"strconv"
@@ -40,6 +41,38 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 	pool.Protocol = proto
 	r.t.cfg.Pools[key] = pool
 	return key, ""
+}
+
+func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (string, string) {
+	key := ns + "/" + name + ":" + strconv.Itoa(int(port)) + suffix
+	if _, ok := r.t.cfg.Pools[key]; ok {
+		return key, ""
+	}
+	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: port}}
+	pool, d := r.t.pool(ref, ns, sb, key, field)
+	if pool == nil {
+		if d != nil {
+			return "", d.Message
+		}
+		return "", fmt.Sprintf("service %s/%s port %d cannot be used", ns, name, port)
+	}
+	if d != nil {
+		r.t.add(*d)
+	}
+	pool.Protocol, pool.TLS = proto, u
+	r.t.cfg.Pools[key] = pool
+	return key, ""
+}
+
+func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string) {
+	c, _, err := r.t.loadSecret(ns, name)
+	switch {
+	case err == errNotFound:
+		return nil, fmt.Sprintf("Secret %s/%s not found", ns, name)
+	case err != nil:
+		return nil, err.Error()
+	}
+	return c.Cert, ""
 }
 
 func (r gwResolver) Certificate(ns, name string) (string, string) {

@@ -36,7 +36,21 @@ func Dump(s Status) string {
 	for _, k := range sorted(s.TLSRoutes) {
 		dumpParents(&b, "tlsroute", k, s.TLSRoutes[k].Parents)
 	}
+	for _, k := range sorted(s.BackendTLSPolicies) {
+		fmt.Fprintf(&b, "backendtlspolicy %s\n", k)
+		for _, a := range s.BackendTLSPolicies[k].Ancestors {
+			fmt.Fprintf(&b, "  ancestor %s/%s%s\n", deref(a.AncestorRef.Namespace), a.AncestorRef.Name, conds(a.Conditions))
+		}
+	}
 	return b.String()
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func conds(cs []metav1.Condition) string {

@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -60,6 +61,12 @@ type Resolver interface {
 	// Certificate loads Secret ns/name as a certificate and returns its
 	// key into Config.Certificates, or the reason it cannot.
 	Certificate(ns, name string) (ref, problem string)
+	// TLSServicePool is ServicePool for a pool spoken to over TLS with
+	// u (BackendTLSPolicy); suffix tells the pool's key apart.
+	TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (key, problem string)
+	// ClientCertificate loads Secret ns/name as a key pair moat presents
+	// to backends, or the reason it cannot.
+	ClientCertificate(ns, name string) (cert *tls.Certificate, problem string)
 }
 
 // Host is the routes of one host name ("" for any host), in match order.
@@ -96,6 +103,8 @@ type Status struct {
 	HTTPRoutes     map[string]gatewayv1.HTTPRouteStatus
 	TLSRoutes      map[string]gatewayv1.TLSRouteStatus
 	GRPCRoutes     map[string]gatewayv1.GRPCRouteStatus
+	// BackendTLSPolicies has the policies some route of ours reaches.
+	BackendTLSPolicies map[string]gatewayv1.PolicyStatus
 }
 
 // Any reports whether the snapshot holds Gateway API objects.
@@ -114,7 +123,10 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	t.collect()
 	t.classes()
 	t.gateways()
+	t.backendTLSPolicies()
+	t.backendClientCertificates()
 	t.routes()
+	t.tlsPolicyStatus()
 	for key, ls := range t.listeners {
 		st := t.out.Status.Gateways[key]
 		for _, l := range ls {
@@ -148,6 +160,12 @@ type translator struct {
 	addrs        map[string]netip.Addr
 	addrProblems map[string]addrProblem
 	sockets      map[string]*Socket
+	// BackendTLSPolicies, and the ones that apply by target.
+	tlsPolicies []*tlsPolicy
+	tlsTargets  map[tlsTarget]*tlsPolicy
+	// clientCerts are Gateways' spec.tls.backend client certificates.
+	clientCerts   map[string]*clientCert
+	certConflicts map[diag.ObjectRef]bool // routes reported once
 }
 
 // listener is one Gateway listener and what it resolved to.
@@ -235,6 +253,7 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRouteRequestMirror", "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror",
 	"HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteRetryConnectionError",
 	"TLSRouteModeTerminate", "TLSRouteModeMixed",
+	"BackendTLSPolicy", "BackendTLSPolicySANValidation", "GatewayBackendClientCertificate",
 }
 
 func (t *translator) classes() {
@@ -1236,7 +1255,7 @@ func (t *translator) backendRef(kind, rns string, ref diag.ObjectRef, br gateway
 	case br.Port == nil:
 		problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
 	case t.res != nil:
-		key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port), proto)
+		key, why := t.servicePool(kind, ref, bf, ns, name, int32(*br.Port), proto)
 		if key == "" {
 			problem("BackendNotFound", why+share, bf+".port")
 			break
