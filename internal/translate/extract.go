@@ -10,10 +10,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/balance"
 	"github.com/moat-ingress/moat/internal/annotations/buffering"
 	"github.com/moat-ingress/moat/internal/annotations/canary"
-	"github.com/moat-ingress/moat/internal/annotations/cors"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
-	"github.com/moat-ingress/moat/internal/annotations/logs"
-	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/ratelimit"
 	"github.com/moat-ingress/moat/internal/annotations/redirect"
 	"github.com/moat-ingress/moat/internal/annotations/registry"
@@ -21,6 +18,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/feature/all"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -94,7 +92,6 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 		rd.Redirect.Location = rd.URL
 		p.Redirect = rd.Redirect
 	}
-	p.CORS = cors.Parse(r)
 	p.Access = ipaccess.ParseDefaults(r, t.ctrl.WhitelistSourceRange, t.ctrl.DenylistSourceRange)
 	if p.Access != nil && p.Access.Denied != "" {
 		deny(p.Access.Denied)
@@ -106,8 +103,6 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 	p.ExternalAuth = t.externalAuth(r, ing, deny)
 	p.ErrorPages = t.errorPages(r, ing)
 	p.Headers = t.headers(r, ing, deny)
-	p.Logging = logs.Parse(r)
-	p.ProxyRewrite = proxyrewrite.ParseDefaults(r, t.ctrl.ProxyCookieDomain, t.ctrl.ProxyCookiePath)
 	p.Tracing = t.tracingAnnotations(r)
 	p.WAF = t.wafPolicy(r, ing, deny)
 
@@ -129,6 +124,13 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 			Message: "upstream-hash-by has no effect with affinity: cookie (ingress-nginx's precedence)"})
 	}
 
+	env := featureEnv{t: t, deny: deny}
+	for _, f := range all.List() {
+		if f.Build != nil {
+			f.Build(env, r, p)
+		}
+	}
+
 	if denied != "" {
 		if p.Access == nil {
 			p.Access = &routecfg.Access{}
@@ -140,6 +142,17 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 	}
 	return p
 }
+
+// featureEnv is what a feature folder's Build sees of translate
+// (feature.Env).
+type featureEnv struct {
+	t    *translator
+	deny func(string)
+}
+
+func (e featureEnv) Setting(key string) string { return e.t.ctrl.Settings[key] }
+
+func (e featureEnv) Deny(reason string) { e.deny(reason) }
 
 // refusedIngress applies annotation-value-word-blocklist and
 // annotations-risk-level: an Ingress that breaks them is not served. A
