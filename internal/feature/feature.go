@@ -11,6 +11,7 @@ package feature
 
 import (
 	"github.com/moat-ingress/moat/internal/annotations"
+	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -47,4 +48,16 @@ type Env interface {
 	// ingress-nginx denies a location whose access-control annotation
 	// is invalid. The first reason wins.
 	Deny(reason string)
+	// Ref resolves "name" or "namespace/name", which annotation key
+	// names, to "namespace/name"; an object of another namespace than
+	// the Ingress's is reported (AnnotationCrossNamespace) and refused.
+	Ref(r *annotations.Reader, key, ref, kind string) (string, bool)
+	// Secret and ConfigMap return an object's data by "namespace/name".
+	Secret(ref string) (map[string][]byte, bool)
+	ConfigMap(ref string) (map[string]string, bool)
+}
+
+// Report adds a diagnostic on annotation key of the Ingress r reads.
+func Report(r *annotations.Reader, key string, sev diag.Severity, reason, msg string) {
+	r.Diags = append(r.Diags, diag.Diagnostic{Object: r.Object, Severity: sev, Reason: reason, Field: "metadata.annotations." + r.FullKey(key), Message: msg})
 }

@@ -2,11 +2,9 @@ package translate
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
-	"github.com/moat-ingress/moat/internal/annotations/authbasic"
 	"github.com/moat-ingress/moat/internal/annotations/authexternal"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/nginx"
@@ -65,56 +63,6 @@ func (t *translator) proxySSLSecretDenied(r *annotations.Reader, ing *networking
 		return "proxy-ssl-secret unusable"
 	}
 	return ""
-}
-
-func (t *translator) basicAuth(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.BasicAuth {
-	c := authbasic.Parse(r)
-	if !c.Enabled {
-		return nil
-	}
-	if c.Denied != "" {
-		deny(c.Denied)
-		return nil
-	}
-	ref := c.Name
-	if c.Namespace != "" {
-		ref = c.Namespace + "/" + c.Name
-	}
-	key, ok := t.sameNamespace(r, ing, "auth-secret", ref, "Secret")
-	if !ok {
-		deny("auth-secret in another namespace")
-		return nil
-	}
-	sec, ok := t.sn.Secrets[key]
-	if !ok {
-		t.annDiag(r, "auth-secret", diag.Error, "AuthSecretNotFound", fmt.Sprintf("secret %s not found: the paths are denied (503) until it exists", key))
-		deny("auth-secret not found")
-		return nil
-	}
-	users := map[string]string{}
-	var bad []string
-	if c.Map {
-		for u, h := range sec.Data {
-			if err := authbasic.CheckHash(string(h)); err != nil {
-				bad = append(bad, fmt.Sprintf("user %q: %v", u, err))
-				continue
-			}
-			users[u] = string(h)
-		}
-	} else {
-		data, ok := sec.Data["auth"]
-		if !ok {
-			t.annDiag(r, "auth-secret", diag.Error, "AuthSecretInvalid", fmt.Sprintf("secret %s has no key \"auth\" (htpasswd lines): the paths are denied (503)", key))
-			deny("auth-secret without auth")
-			return nil
-		}
-		users, bad = authbasic.ParseFile(string(data))
-	}
-	sort.Strings(bad)
-	for _, b := range bad {
-		t.annDiag(r, "auth-secret", diag.Error, "AuthSecretInvalid", fmt.Sprintf("secret %s: %s; that user cannot log in", key, b))
-	}
-	return &routecfg.BasicAuth{Realm: c.Realm, Users: users}
 }
 
 func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.ExternalAuth {

@@ -99,10 +99,16 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 	if why := t.proxySSLSecretDenied(r, ing); why != "" {
 		deny(why)
 	}
-	p.BasicAuth = t.basicAuth(r, ing, deny)
+	// The feature folders, in request order (feature/all); before
+	// external auth, so a denial's reason is the first in that order.
+	env := featureEnv{t: t, ing: ing, deny: deny}
+	for _, f := range all.List() {
+		if f.Build != nil {
+			f.Build(env, r, p)
+		}
+	}
 	p.ExternalAuth = t.externalAuth(r, ing, deny)
 	p.ErrorPages = t.errorPages(r, ing)
-	p.Headers = t.headers(r, ing, deny)
 	p.Tracing = t.tracingAnnotations(r)
 	p.WAF = t.wafPolicy(r, ing, deny)
 
@@ -124,13 +130,6 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 			Message: "upstream-hash-by has no effect with affinity: cookie (ingress-nginx's precedence)"})
 	}
 
-	env := featureEnv{t: t, deny: deny}
-	for _, f := range all.List() {
-		if f.Build != nil {
-			f.Build(env, r, p)
-		}
-	}
-
 	if denied != "" {
 		if p.Access == nil {
 			p.Access = &routecfg.Access{}
@@ -147,12 +146,31 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 // (feature.Env).
 type featureEnv struct {
 	t    *translator
+	ing  *networkingv1.Ingress
 	deny func(string)
 }
 
 func (e featureEnv) Setting(key string) string { return e.t.ctrl.Settings[key] }
 
 func (e featureEnv) Deny(reason string) { e.deny(reason) }
+
+func (e featureEnv) Ref(r *annotations.Reader, key, ref, kind string) (string, bool) {
+	return e.t.sameNamespace(r, e.ing, key, ref, kind)
+}
+
+func (e featureEnv) Secret(ref string) (map[string][]byte, bool) {
+	if s := e.t.sn.Secrets[ref]; s != nil {
+		return s.Data, true
+	}
+	return nil, false
+}
+
+func (e featureEnv) ConfigMap(ref string) (map[string]string, bool) {
+	if c := e.t.sn.ConfigMaps[ref]; c != nil {
+		return c.Data, true
+	}
+	return nil, false
+}
 
 // refusedIngress applies annotation-value-word-blocklist and
 // annotations-risk-level: an Ingress that breaks them is not served. A

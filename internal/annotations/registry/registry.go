@@ -7,7 +7,6 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/annotations/affinity"
-	"github.com/moat-ingress/moat/internal/annotations/authbasic"
 	"github.com/moat-ingress/moat/internal/annotations/authexternal"
 	"github.com/moat-ingress/moat/internal/annotations/authtls"
 	"github.com/moat-ingress/moat/internal/annotations/backendprotocol"
@@ -16,7 +15,6 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/canary"
 	"github.com/moat-ingress/moat/internal/annotations/errorpages"
 	"github.com/moat-ingress/moat/internal/annotations/fastcgi"
-	"github.com/moat-ingress/moat/internal/annotations/headers"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
 	"github.com/moat-ingress/moat/internal/annotations/modsecurity"
 	"github.com/moat-ingress/moat/internal/annotations/opentelemetry"
@@ -63,11 +61,9 @@ func Families() []Family {
 		{"sslredirect", sslredirect.Keys},
 		{"redirect", redirect.Keys},
 		{"ipaccess", ipaccess.Keys},
-		{"authbasic", authbasic.Keys},
 		{"authexternal", authexternal.Keys},
 		{"errorpages", errorpages.Keys},
 		{"serveralias", serveralias.Keys},
-		{"headers", headers.Keys},
 		{"opentelemetry", opentelemetry.Keys},
 		{"snippet", snippet.Keys},
 		{"modsecurity", modsecurity.Keys},

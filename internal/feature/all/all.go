@@ -10,7 +10,9 @@ package all
 
 import (
 	"github.com/moat-ingress/moat/internal/feature"
+	"github.com/moat-ingress/moat/internal/feature/authbasic"
 	"github.com/moat-ingress/moat/internal/feature/cors"
+	"github.com/moat-ingress/moat/internal/feature/headers"
 	"github.com/moat-ingress/moat/internal/feature/logs"
 	"github.com/moat-ingress/moat/internal/feature/proxyrewrite"
 )
@@ -18,7 +20,9 @@ import (
 // List returns the features in request order.
 func List() []feature.Feature {
 	return []feature.Feature{
+		headers.Feature,      // changes the request first, the response last
 		cors.Feature,         // answers preflights before access and auth
+		authbasic.Feature,    // after the address checks (satisfy)
 		proxyrewrite.Feature, // rewrites the upstream's response headers
 		logs.Feature,         // decides the access-log line, last
 	}
