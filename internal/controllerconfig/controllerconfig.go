@@ -13,12 +13,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/annotations"
-	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/feature"
+	"github.com/moat-ingress/moat/internal/feature/all"
+	"github.com/moat-ingress/moat/internal/feature/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
@@ -180,6 +183,10 @@ type Config struct {
 	// AnnotationValueWordBlocklist: an Ingress whose annotation value
 	// contains one of these is not served.
 	AnnotationValueWordBlocklist []string
+	// Settings are the ConfigMap's values by key, for feature folders
+	// (feature.Env): a key a feature owns has its validated value or its
+	// default; another known key its trimmed value, when set.
+	Settings map[string]string
 	// ProxyCookieDomain and ProxyCookiePath are the defaults of the
 	// proxy-cookie-* annotations; nil is "off".
 	ProxyCookieDomain, ProxyCookiePath *routecfg.TextRewrite
@@ -245,8 +252,37 @@ type Key struct {
 }
 
 // Keys is the table, sorted by name.
-func Keys() []Key { return keys }
+func Keys() []Key { return allKeys() }
 
+// allKeys is keys with the keys that feature folders own (feature/all),
+// sorted by name; built once, the tables are constant.
+var allKeys = sync.OnceValue(func() []Key {
+	out := slices.Clone(keys)
+	for _, s := range all.Settings() {
+		out = append(out, Key{Name: s.Name, Default: s.Default, Doc: s.Doc, set: featureSetting(s)})
+	}
+	slices.SortFunc(out, func(a, b Key) int { return strings.Compare(a.Name, b.Name) })
+	return out
+})
+
+// featureSetting keeps a feature's key in Config.Settings, once its
+// Check accepts the value.
+func featureSetting(s feature.Setting) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if s.Check != nil {
+			if err := s.Check(v); err != nil {
+				return err
+			}
+		}
+		if c.Settings == nil {
+			c.Settings = map[string]string{}
+		}
+		c.Settings[s.Name] = v
+		return nil
+	}
+}
+
+// keys are controllerconfig's own, sorted by name.
 var keys = []Key{
 	{"add-headers", "", "NAMESPACE/NAME of a ConfigMap whose entries (header: value) are set on every response, proxied or moat's own, as ingress-nginx's more_set_headers (an empty value removes the header); values may use the variables " + templateVarList() + "; any other $variable refuses the entry (GlobalHeaderInvalid). A location's own header annotations win. A bad entry is reported (GlobalHeaderInvalid) and skipped.", configMapRef(func(c *Config) *string { return &c.AddHeaders })},
 	{"allow-backend-server-header", "false", "Pass the upstream's Server header on instead of moat's (nginx proxy_pass_header Server); a response without one keeps moat's.", boolean(func(c *Config) *bool { return &c.AllowBackendServerHeader })},
@@ -670,7 +706,7 @@ var keys = []Key{
 // Default returns ingress-nginx's defaults.
 func Default() Config {
 	var c Config
-	for _, k := range keys {
+	for _, k := range allKeys() {
 		if err := k.set(&c, k.Default); err != nil && !errors.As(err, new(note)) {
 			panic("controllerconfig: bad default for " + k.Name + ": " + err.Error())
 		}
@@ -722,6 +758,10 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 			out = append(out, d)
 			continue
 		}
+		if c.Settings == nil {
+			c.Settings = map[string]string{}
+		}
+		c.Settings[name] = v
 		if err := k.set(&c, v); err != nil {
 			var nt note
 			if errors.As(err, &nt) {
@@ -746,16 +786,17 @@ func Parse(data map[string]string, obj diag.ObjectRef) (Config, []diag.Diagnosti
 }
 
 func lookup(name string) (Key, bool) {
-	i := sort.Search(len(keys), func(i int) bool { return keys[i].Name >= name })
-	if i < len(keys) && keys[i].Name == name {
-		return keys[i], true
+	ks := allKeys()
+	i := sort.Search(len(ks), func(i int) bool { return ks[i].Name >= name })
+	if i < len(ks) && ks[i].Name == name {
+		return ks[i], true
 	}
 	return Key{}, false
 }
 
 func closest(name string) string {
 	best, bestD := "", 3
-	for _, k := range keys {
+	for _, k := range allKeys() {
 		if d := annotations.EditDistance(name, k.Name); d < bestD {
 			best, bestD = k.Name, d
 		}

@@ -73,7 +73,6 @@ var refused = []Refused{
 	{"nginx-status-ipv6-whitelist", "::1", "moat has no nginx status page; /metrics and /debug are on --admin-addr (loopback by default)", false},
 	{"opentelemetry-config", "/etc/ingress-controller/telemetry/opentelemetry.toml", "the path of the nginx otel module's own configuration file; moat has no such file: the otlp-*, otel-* and opentelemetry-* keys configure tracing (docs/tracing.md)", false},
 	{"proxy-busy-buffers-size", "", "not implemented as a controller default; moat does not size nginx's busy buffers (see proxy-buffering)", false},
-	{"proxy-redirect-from", "off", "not implemented as a controller default; the proxy-redirect-from annotation works per Ingress", false},
 	{"proxy-ssl-location-only", "false", "not implemented: moat applies the proxy-ssl-* annotations as the Ingress gives them", true},
 	{"relative-redirects", "false", "moat's redirects carry the Location they are given; it does not rewrite them to relative form", false},
 	{"reuse-port", "true", whyNginxProcess, false},

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/moat-ingress/moat/internal/annotations/authbasic"
+	"github.com/moat-ingress/moat/internal/feature/authbasic"
 	"github.com/moat-ingress/moat/internal/htpasswd"
 )
 

@@ -93,6 +93,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		fmt.Fprintf(b, " ssl-ciphers=%d", len(vh.TLSCipherSuites))
 	}
 	b.WriteByte('\n')
+	dumpHostPolicy(b, vh.Policy)
 	for _, r := range vh.Routes {
 		fmt.Fprintf(b, "  %s %s -> ", r.Match, r.Path)
 		if r.Pool != "" {
@@ -121,6 +122,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		dumpWAF(b, r.Policy)
 		dumpMatch(b, r)
 		fmt.Fprintf(b, " (%s/%s)\n", r.Source.Namespace, r.Source.Ingress)
+		dumpPolicyLines(b, r)
 	}
 }
 

@@ -84,6 +84,10 @@ func dumpBalance(b *Balance) []string {
 	if b.ServiceUpstream {
 		out = append(out, "service-upstream")
 	}
+	if len(out) == 0 {
+		// Set, but to the default: say so, or the family is invisible.
+		out = append(out, "lb="+b.Algorithm.String())
+	}
 	return out
 }
 

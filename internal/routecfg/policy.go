@@ -5,9 +5,9 @@ package routecfg
 // annotation family owns one pointer field, nil when the family is off, and
 // declares its type in a file of its own in this package. All routes of one
 // Ingress share one RoutePolicy value; like the rest of a Config it is never
-// mutated after translate returns it.
+// mutated after translate returns it. translate builds it in one place
+// (extract.go routePolicy) and Dump shows every field.
 type RoutePolicy struct {
-	// HTTP behaviour families (see policy_http.go in translate and proxy).
 	Redirect     *Redirect
 	CORS         *CORS
 	Access       *Access
@@ -23,7 +23,6 @@ type RoutePolicy struct {
 	// WAF is enable-modsecurity and its companions (waf.go).
 	WAF *WAF
 
-	// Traffic families (see policy_traffic.go in translate and proxy).
 	Canary   *Canary
 	Affinity *Affinity
 	Balance  *Balance

@@ -11,10 +11,6 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/moat-ingress/moat/internal/annotations"
-	"github.com/moat-ingress/moat/internal/annotations/registry"
-	"github.com/moat-ingress/moat/internal/annotations/rewrite"
-	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -33,7 +29,7 @@ type hostBuilder struct {
 	// fallback is the "/" route from the creator's defaultBackend.
 	fallback *routecfg.Route
 	// wwwRedirect, aliases and aliasFrom are host-level HTTP annotations
-	// (from-to-www-redirect, server-alias); see policy_http.go.
+	// (from-to-www-redirect, server-alias); see hostannotations.go.
 	wwwRedirect bool
 	aliases     []string
 	aliasFrom   *networkingv1.Ingress
@@ -58,38 +54,6 @@ type pathEntry struct {
 	rewrite string
 	ing     *networkingv1.Ingress
 	field   string
-}
-
-// ingAnn is what the annotation families yield for one Ingress.
-type ingAnn struct {
-	rewrite rewrite.Config
-	ssl     sslredirect.Config
-	// policy is shared by every route of the Ingress (see policy.go).
-	policy *routecfg.RoutePolicy
-	// tls holds the TLS families (tls_annotations.go).
-	tls *tlsAnn
-	// fastcgi is set when backend-protocol is FCGI (fastcgi.go).
-	fastcgi *routecfg.FastCGI
-}
-
-func (t *translator) annotationsFor(ing *networkingv1.Ingress) ingAnn {
-	ref := t.ref(ing)
-	ann := ing.Annotations
-	if !t.ctrl.AllowSnippetAnnotations {
-		// As ingress-nginx's dropSnippetDirectives: the snippets are
-		// ignored, the rest of the Ingress applies (Gate warned).
-		ann = annotations.WithoutSnippets(t.opts.AnnotationPrefix, ann)
-	}
-	r := annotations.NewReader(t.opts.AnnotationPrefix, ann, ref)
-	a := ingAnn{rewrite: rewrite.Parse(r), ssl: sslredirect.ParseDefaults(r, t.ctrl.SSLRedirect, t.ctrl.ForceSSLRedirect)}
-	a.policy = t.policyFor(r, ing)
-	a.tls = t.tlsAnnotations(r, ing)
-	if a.tls.protocol == routecfg.ProtocolFCGI {
-		a.fastcgi = t.fastCGI(r, ing)
-	}
-	t.diags = append(t.diags, r.Diags...)
-	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ann, ref, registry.Known())...)
-	return a
 }
 
 func (t *translator) host(name string, ing *networkingv1.Ingress) *hostBuilder {
@@ -170,11 +134,11 @@ func isDNS1123Subdomain(h string) bool {
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 func (t *translator) ingress(ing *networkingv1.Ingress) {
-	if t.refusedIngress(ing) {
+	ann, refused := t.extract(ing)
+	if refused {
 		return
 	}
 	ref := t.ref(ing)
-	ann := t.annotationsFor(ing)
 	if t.deferCanary(ing, ann) {
 		return
 	}
@@ -202,7 +166,9 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 		hb := t.host(host, ing)
 		t.hostTLS(hb, ing, ann.tls, field)
 		hosts = append(hosts, hb)
-		t.hostHTTP(hb, ing)
+		if ann.host != nil {
+			t.applyHostAnnotations(hb, ing, ann.host)
+		}
 		if ann.rewrite.EnforcesRegex() {
 			hb.regex = true
 		}
@@ -253,7 +219,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 
 var regexMeta = regexp.MustCompile(`[\^$()\[\]{}*+?|\\]`)
 
-func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann ingAnn) {
+func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann ingressSet) {
 	ref := t.ref(ing)
 	typ := networkingv1.PathTypeImplementationSpecific
 	if p.PathType == nil {
@@ -302,7 +268,7 @@ func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networki
 // finish orders each host's routes now that regex mode is known, and
 // emits the virtual hosts in host order.
 func (t *translator) finish() {
-	t.finishTraffic()
+	t.finishCanaries()
 	names := make([]string, 0, len(t.hosts))
 	for n := range t.hosts {
 		names = append(names, n)
@@ -320,7 +286,7 @@ func (t *translator) finish() {
 		t.allHSTS(t.catchAll)
 		t.cfg.CatchAll = t.catchAll.vh
 	}
-	t.finishHTTP()
+	t.finishHosts()
 	t.finishGatewayHosts()
 }
 

@@ -286,7 +286,7 @@ func (t *translator) secretNames() []string {
 // decideTLS gives a host its certificate the way ingress-nginx's
 // createServers does: a tls entry listing the host; else any entry whose
 // certificate covers the host; else the default certificate.
-func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann ingAnn) {
+func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann ingressSet) {
 	hb.tlsDecided = true
 	hb.vh.TLS = true
 	hb.vh.HSTS = t.hsts()

@@ -293,7 +293,7 @@ func (t *translator) loadUpstreamSecret(a *tlsAnn) {
 		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: reason, Field: field, Message: msg})
 	}
 	// A Secret in another namespace, missing or empty denies the paths;
-	// policy_http.go (proxySSLSecretDenied) reports it.
+	// auth.go (proxySSLSecretDenied) reports it.
 	if ns != ing.Namespace {
 		a.upstreamErr = true
 		return

@@ -140,12 +140,16 @@ type translator struct {
 	certs    *CertCache
 	// ctrl is the parsed controller ConfigMap (controller.go).
 	ctrl   controllerconfig.Config
-	http   httpState
 	waf    wafState
 	claims map[*networkingv1.Ingress]bool
 	diags  []diag.Diagnostic
-	// traffic holds canaries until every main route exists (policy_traffic.go).
-	traffic trafficState
+	// hostAnns are the Ingresses with server-level annotations
+	// (hostannotations.go).
+	hostAnns map[*networkingv1.Ingress]*hostAnn
+	// pendingCanaries wait until every main route exists (canary.go).
+	pendingCanaries []pendingCanary
+	// defaults are the controller-wide route settings (defaults.go).
+	defaults *routecfg.TrafficDefaults
 	// tracedIngress is set when an Ingress turns tracing on (tracing.go).
 	tracedIngress bool
 	// gwHosts are the Gateway API's hosts (gatewayapi.go).

@@ -7,23 +7,18 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/annotations/affinity"
-	"github.com/moat-ingress/moat/internal/annotations/authbasic"
 	"github.com/moat-ingress/moat/internal/annotations/authexternal"
 	"github.com/moat-ingress/moat/internal/annotations/authtls"
 	"github.com/moat-ingress/moat/internal/annotations/backendprotocol"
 	"github.com/moat-ingress/moat/internal/annotations/balance"
 	"github.com/moat-ingress/moat/internal/annotations/buffering"
 	"github.com/moat-ingress/moat/internal/annotations/canary"
-	"github.com/moat-ingress/moat/internal/annotations/cors"
 	"github.com/moat-ingress/moat/internal/annotations/errorpages"
 	"github.com/moat-ingress/moat/internal/annotations/fastcgi"
-	"github.com/moat-ingress/moat/internal/annotations/headers"
 	"github.com/moat-ingress/moat/internal/annotations/ipaccess"
-	"github.com/moat-ingress/moat/internal/annotations/logs"
 	"github.com/moat-ingress/moat/internal/annotations/modsecurity"
 	"github.com/moat-ingress/moat/internal/annotations/opentelemetry"
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
-	"github.com/moat-ingress/moat/internal/annotations/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
 	"github.com/moat-ingress/moat/internal/annotations/ratelimit"
 	"github.com/moat-ingress/moat/internal/annotations/redirect"
@@ -34,18 +29,22 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/sslredirect"
 	"github.com/moat-ingress/moat/internal/annotations/timeouts"
 	"github.com/moat-ingress/moat/internal/annotations/unsupported"
+	"github.com/moat-ingress/moat/internal/feature/all"
 )
 
 // Family is one annotation family's table.
 type Family struct {
-	// Package is the Go package under internal/annotations.
+	// Package is the Go package under internal/annotations, or
+	// feature/NAME for a feature folder.
 	Package string
 	Keys    []annotations.Key
 }
 
-// Families lists every table. A new family adds one line here.
+// Families lists every table: the families still under
+// internal/annotations, then the feature folders of feature/all (a new
+// feature is listed there, not here).
 func Families() []Family {
-	return []Family{
+	out := []Family{
 		{"rewrite", rewrite.Keys},
 		{"canary", canary.Keys},
 		{"affinity", affinity.Keys},
@@ -61,20 +60,19 @@ func Families() []Family {
 		{"sslciphers", sslciphers.Keys},
 		{"sslredirect", sslredirect.Keys},
 		{"redirect", redirect.Keys},
-		{"cors", cors.Keys},
 		{"ipaccess", ipaccess.Keys},
-		{"authbasic", authbasic.Keys},
 		{"authexternal", authexternal.Keys},
 		{"errorpages", errorpages.Keys},
 		{"serveralias", serveralias.Keys},
-		{"headers", headers.Keys},
-		{"proxyrewrite", proxyrewrite.Keys},
-		{"logs", logs.Keys},
 		{"opentelemetry", opentelemetry.Keys},
 		{"snippet", snippet.Keys},
 		{"modsecurity", modsecurity.Keys},
 		{"unsupported", unsupported.Keys},
 	}
+	for _, f := range all.List() {
+		out = append(out, Family{"feature/" + f.Name, f.Keys})
+	}
+	return out
 }
 
 // notYet is the Doc of catalogue keys that no family claims yet.

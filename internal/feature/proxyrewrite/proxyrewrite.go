@@ -42,8 +42,15 @@ func Parse(r *annotations.Reader) *routecfg.ProxyRewrite { return ParseDefaults(
 // proxy-cookie-domain and proxy-cookie-path (see ParseCookieDefault) used
 // where the Ingress does not set its own, as ingress-nginx.
 func ParseDefaults(r *annotations.Reader, cookieDomain, cookiePath *routecfg.TextRewrite) *routecfg.ProxyRewrite {
+	return parseDefaults(r, cookieDomain, cookiePath, "off", "off")
+}
+
+// parseDefaults also takes the ConfigMap's proxy-redirect-from and
+// proxy-redirect-to: ingress-nginx's proxy parser falls back to them one
+// by one where the annotation is unset or invalid.
+func parseDefaults(r *annotations.Reader, cookieDomain, cookiePath *routecfg.TextRewrite, redirectFrom, redirectTo string) *routecfg.ProxyRewrite {
 	p := &routecfg.ProxyRewrite{
-		Redirect:     redirect(r),
+		Redirect:     redirect(r, redirectFrom, redirectTo),
 		CookieDomain: pair(r, "proxy-cookie-domain", basicChars, true),
 		CookiePath:   pair(r, "proxy-cookie-path", urlChars, false),
 	}
@@ -74,22 +81,33 @@ func value(r *annotations.Reader, key string, chars *regexp.Regexp) (string, boo
 // redirect is ingress-nginx's template: from "default" or "off" gives
 // proxy_redirect default|off; otherwise, unless to is "off",
 // proxy_redirect from to.
-func redirect(r *annotations.Reader) *routecfg.TextRewrite {
-	from, fromSet := value(r, "proxy-redirect-from", urlChars)
-	to, toSet := value(r, "proxy-redirect-to", urlChars)
-	if _, raw := r.Raw("proxy-redirect-to"); raw && !toSet && r.String("proxy-redirect-to", "") != "" {
+// defFrom and defTo are the ConfigMap's values ("off" unless set); the
+// warnings are only for what the Ingress sets itself.
+func redirect(r *annotations.Reader, defFrom, defTo string) *routecfg.TextRewrite {
+	from, fromAnn := value(r, "proxy-redirect-from", urlChars)
+	to, toAnn := value(r, "proxy-redirect-to", urlChars)
+	if _, raw := r.Raw("proxy-redirect-to"); raw && !toAnn && r.String("proxy-redirect-to", "") != "" && defTo == "off" {
 		return nil // an invalid proxy-redirect-to, already reported
+	}
+	fromSet, toSet := fromAnn, toAnn
+	if !fromSet && defFrom != "off" {
+		from, fromSet = defFrom, true
+	}
+	if !toSet && defTo != "off" {
+		to, toSet = defTo, true
 	}
 	switch {
 	case !fromSet || from == "off" || from == "default":
-		if fromSet && toSet && to != "off" {
+		if fromSet && toAnn && to != "off" {
 			nginxval.Warn(r, "proxy-redirect-to", "ProxyRedirectFromMissing",
 				fmt.Sprintf("proxy-redirect-to has no effect with proxy-redirect-from %q (ingress-nginx writes proxy_redirect %s)", from, from))
 		}
 		return nil
 	case !toSet || to == "off":
-		nginxval.Warn(r, "proxy-redirect-from", "ProxyRedirectToMissing",
-			"proxy-redirect-from has no effect without proxy-redirect-to (ingress-nginx writes no proxy_redirect)")
+		if fromAnn {
+			nginxval.Warn(r, "proxy-redirect-from", "ProxyRedirectToMissing",
+				"proxy-redirect-from has no effect without proxy-redirect-to (ingress-nginx writes no proxy_redirect)")
+		}
 		return nil
 	}
 	for _, kv := range [][2]string{{"proxy-redirect-from", from}, {"proxy-redirect-to", to}} {
