@@ -17,16 +17,6 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// trafficTransport wraps the ReverseProxy's transport with the route's
-// upstream timeouts (proxy-send/read-timeout, per attempt), retries on the
-// next endpoint (proxy-next-upstream*), the streamed body limit, the
-// upstream Host (upstream-vhost), the affinity cookie and response
-// pacing (limit-rate). Everything it decides comes from the reqState.
-type trafficTransport struct {
-	h    *Handler
-	base http.RoundTripper
-}
-
 // errUpstreamTimeout ends an attempt whose upstream stayed silent for
 // longer than proxy-read-timeout or proxy-send-timeout; errorHandler maps
 // it to 504 (it is a net.Error with Timeout).
@@ -43,12 +33,15 @@ func (timeoutError) Temporary() bool { return true }
 // errBodyTooLarge ends a streamed request body over proxy-body-size.
 var errBodyTooLarge = errors.New("request body larger than proxy-body-size")
 
-func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	st, _ := req.Context().Value(stateKey{}).(*reqState)
-	if st == nil || st.rt == nil || st.ep == nil {
-		return t.base.RoundTrip(req)
-	}
-	h, tr := t.h, &st.tr
+// roundTrip is the ReverseProxy's transport: the exchange-and-retry loop
+// with the route's upstream timeouts (proxy-send/read-timeout, per
+// attempt), retries on the next endpoint (proxy-next-upstream*), the
+// streamed body limit, the upstream Host (upstream-vhost), the affinity
+// cookie and response pacing (limit-rate). Everything it decides comes
+// from st; each attempt goes to the pool's exchanger with the attempt as
+// an argument.
+func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, error) {
+	tr := &st.tr
 	tm := st.timeouts()
 	if p := st.rt.Policy; p != nil && p.Balance != nil && p.Balance.UpstreamVHost != "" {
 		req.Host = p.Balance.UpstreamVHost
@@ -125,14 +118,14 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			areq.URL = &u
 		}
 		tr.attStart = h.now()
-		res, err := t.base.RoundTrip(areq)
+		res, err := st.exchange(areq, a)
 		if err == nil {
 			err = checkHead(st, res) // proxy-buffer-size (respbuffer.go)
 		}
 		if err == nil {
 			// The header is in; body reads set their own deadline.
 			a.set(readDeadline, 0)
-			if c := statusCondition(res.StatusCode); c != 0 && tm.Next&c != 0 && t.mayRetry(st, req, rb, tm, start, false) {
+			if c := statusCondition(res.StatusCode); c != 0 && tm.Next&c != 0 && h.mayRetry(st, req, rb, tm, start, false) {
 				if prev := st.ep; h.retryPick(st) != nil {
 					h.logger.Debug("retrying on another endpoint", "upstream", prev.Address, "status", res.StatusCode, "next", st.ep.Address, "request_id", st.reqID)
 					io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // only to reuse the connection
@@ -144,7 +137,7 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			st.obs.upstream, st.obs.upFailed, st.obs.upStatus = true, false, res.StatusCode
 			st.obs.header = h.now().Sub(tr.attStart)
 			st.obs.connect = time.Duration(a.connectNs.Load())
-			t.respond(st, res, a)
+			h.respond(st, res, a)
 			return res, nil
 		}
 		timedOut := a.timedOut()
@@ -156,7 +149,7 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			err = errUpstreamTimeout
 		}
 		dial := isDialError(err)
-		if c := errorCondition(err, timedOut); tm.Next&c != 0 && t.mayRetry(st, req, rb, tm, start, dial) {
+		if c := errorCondition(err, timedOut); tm.Next&c != 0 && h.mayRetry(st, req, rb, tm, start, dial) {
 			prev := st.ep
 			if h.retryPick(st) != nil {
 				if dial {
@@ -189,7 +182,7 @@ func reverseProxyFlushes(res *http.Response) bool {
 
 // respond decorates the upstream's response: the timed body, the
 // affinity cookie, X-Accel-Buffering.
-func (t *trafficTransport) respond(st *reqState, res *http.Response, a *attempt) {
+func (h *Handler) respond(st *reqState, res *http.Response, a *attempt) {
 	tr := &st.tr
 	tr.att = a
 	if res.StatusCode == http.StatusSwitchingProtocols {
@@ -255,15 +248,15 @@ func (tr *trafficReq) inCtx(r *http.Request) context.Context {
 // left, the client still there, and the request safe to send again:
 // a body held in memory or not read at all, and POST, LOCK or PATCH only if they
 // never reached an upstream (or with non_idempotent), as nginx.
-func (t *trafficTransport) mayRetry(st *reqState, req *http.Request, rb *reqBody, tm *routecfg.Timeouts, start time.Time, dial bool) bool {
+func (h *Handler) mayRetry(st *reqState, req *http.Request, rb *reqBody, tm *routecfg.Timeouts, start time.Time, dial bool) bool {
 	tries := tm.Tries
 	if tries == 0 {
-		tries = len(t.h.upstreams.Endpoints(st.tr.pool))
+		tries = len(h.upstreams.Endpoints(st.tr.pool))
 	}
 	switch {
 	case len(st.tr.tried) >= tries:
 		return false
-	case tm.NextTimeout > 0 && t.h.now().Sub(start) >= tm.NextTimeout:
+	case tm.NextTimeout > 0 && h.now().Sub(start) >= tm.NextTimeout:
 		return false
 	case st.tr.inCtx(req).Err() != nil:
 		return false
@@ -356,10 +349,12 @@ type attempt struct {
 	// hasBody: the request body's reads drive the send deadline and its
 	// end starts the read deadline; without one the request is written
 	// as soon as there is a connection.
-	hasBody  bool
-	ctx      attemptCtx
+	hasBody bool
+	// ctx carries the attempt to net/http's dialer, for the exchangers
+	// that are net/http Transports (upstream.AttemptContext).
+	ctx      upstream.AttemptContext
 	released bool
-	// For upstream.ExchangeHook: the client's writer, flushed when the
+	// For upstream.Attempt: the client's writer, flushed when the
 	// upstream makes the body wait, and the response header bound.
 	rw        *responseWriter
 	maxHeader int64
@@ -369,7 +364,7 @@ type attempt struct {
 	dialStart, connectNs atomic.Int64
 }
 
-// MaxResponseHeaderBytes and UpstreamWait are the upstream.ExchangeHook.
+// MaxResponseHeaderBytes and UpstreamWait are part of the upstream.Attempt.
 func (a *attempt) MaxResponseHeaderBytes() int64 { return a.maxHeader }
 
 func (a *attempt) UpstreamWait() {
@@ -384,23 +379,9 @@ const (
 	readDeadline
 )
 
-// attemptCtx is the attempt's context: a cancel context that also answers
-// the dialer's upstream.DialHookKey with the attempt (no extra
-// allocation).
-type attemptCtx struct {
-	context.Context
-	a *attempt
-}
-
-func (c *attemptCtx) Value(key any) any {
-	if _, ok := key.(upstream.DialHookKey); ok {
-		return c.a
-	}
-	return c.Context.Value(key)
-}
-
-// ConnectTimeout, Dialing and Dialed are the upstream.DialHook: the
-// deadlines stop while a connection is dialed for the attempt.
+// ConnectTimeout, Dialing and Dialed are the rest of the
+// upstream.Attempt: the deadlines stop while a connection is dialed for
+// the attempt.
 func (a *attempt) ConnectTimeout() time.Duration { return a.connect }
 
 func (a *attempt) Dialing() {
@@ -450,7 +431,7 @@ func newAttempt(parent context.Context, tm *routecfg.Timeouts, hasBody bool) *at
 	t := silenceTimers.Get().(*silenceTimer)
 	ctx, cancel := context.WithCancelCause(parent)
 	a := &attempt{t: t, connect: tm.Connect, send: tm.Send, read: tm.Read, hasBody: hasBody}
-	a.ctx = attemptCtx{Context: ctx, a: a}
+	a.ctx = upstream.AttemptContext{Context: ctx, At: a}
 	t.mu.Lock()
 	t.gen++
 	a.gen = t.gen

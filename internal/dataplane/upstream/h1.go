@@ -33,8 +33,8 @@ import (
 // http.Transport does well and which are a minority of proxied
 // requests), upgrades (WebSocket) and non-http schemes.
 type H1Transport struct {
-	fallback       http.RoundTripper
-	dial           func(context.Context, string, string) (net.Conn, error)
+	fallback       Std
+	dialer         *dialer
 	maxIdle        int
 	idleTimeout    time.Duration
 	headerTimeout  time.Duration
@@ -76,21 +76,18 @@ const (
 )
 
 // NewH1Transport returns an H1Transport that sends what it does not
-// handle to fallback, with fallback's limits: its dialer (through the
-// same connect-timeout hooks), idle-connection limits and response
-// header limits.
-func NewH1Transport(fallback *http.Transport) *H1Transport {
+// handle to fallback, with fallback's idle-connection and response
+// header limits; it dials with connectTimeout (0: the default) unless
+// the attempt sets one, as fallback's dialer (NewTransport) does.
+func NewH1Transport(fallback *http.Transport, connectTimeout time.Duration) *H1Transport {
 	t := &H1Transport{
-		fallback:       fallback,
-		dial:           fallback.DialContext,
+		fallback:       Std{fallback},
+		dialer:         newDialer(connectTimeout),
 		maxIdle:        fallback.MaxIdleConnsPerHost,
 		idleTimeout:    fallback.IdleConnTimeout,
 		headerTimeout:  fallback.ResponseHeaderTimeout,
 		maxHeaderBytes: fallback.MaxResponseHeaderBytes,
 		hosts:          map[string]*idleList{},
-	}
-	if t.dial == nil {
-		t.dial = (&net.Dialer{Timeout: DefaultConnectTimeout}).DialContext
 	}
 	if t.maxIdle <= 0 {
 		t.maxIdle = http.DefaultMaxIdleConnsPerHost
@@ -106,48 +103,36 @@ func NewH1Transport(fallback *http.Transport) *H1Transport {
 	return t
 }
 
-// ExchangeHook is optionally implemented by the DialHook a request
-// carries (under DialHookKey); H1Transport asks it about each exchange.
-type ExchangeHook interface {
-	// MaxResponseHeaderBytes bounds the upstream's response header for
-	// this request (proxy-buffer-size); 0 keeps the transport's bound.
-	MaxResponseHeaderBytes() int64
-	// UpstreamWait is called while the response body is read, just
-	// before the transport waits for the upstream to send more: the
-	// moment to flush what the client has not got yet, so that a
-	// streamed response reaches it as it comes while a response that
-	// arrives at once leaves in one write.
-	UpstreamWait()
-}
-
 // WaitsUpstream reports whether body is an H1Transport response body,
-// which calls ExchangeHook.UpstreamWait before it blocks. Bodies of other
-// transports give no such signal.
+// which calls Attempt.UpstreamWait before it blocks. Bodies of other
+// exchangers give no such signal.
 func WaitsUpstream(body io.Reader) bool {
 	_, ok := body.(*h1Body)
 	return ok || body == http.NoBody
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper (error pages, tests): an
+// exchange without an Attempt.
 func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.Exchange(req, nil)
+}
+
+// Exchange implements Exchanger.
+func (t *H1Transport) Exchange(req *http.Request, hook Attempt) (*http.Response, error) {
 	if !h1Eligible(req) {
-		return t.fallback.RoundTrip(req)
+		return t.fallback.Exchange(req, hook)
 	}
 	if err := validateRequest(req); err != nil {
 		return nil, err
 	}
 	ctx := req.Context()
-	var hook ExchangeHook
-	if h, ok := ctx.Value(DialHookKey{}).(ExchangeHook); ok {
-		hook = h
-	}
 	// A reused connection the upstream has closed meanwhile fails before
 	// any byte of the answer; http.Transport retries such requests on
 	// another connection when they are safe to send again, and so do
 	// we. Others are checked before use instead.
 	replayable := isReplayable(req)
 	for {
-		c, reused, err := t.get(ctx, req.URL.Host, !replayable)
+		c, reused, err := t.get(ctx, req.URL.Host, !replayable, hook)
 		if err != nil {
 			return nil, err
 		}
@@ -204,7 +189,7 @@ func isReplayable(req *http.Request) bool {
 // get returns an idle connection to addr, most recently used first, or a
 // new one. check asks for a liveness probe of any idle connection, not
 // only of those idle for probeAfter.
-func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn, bool, error) {
+func (t *H1Transport) get(ctx context.Context, addr string, check bool, at Attempt) (*h1Conn, bool, error) {
 	l := t.list(addr)
 	var now time.Time
 	for {
@@ -236,7 +221,7 @@ func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn
 		}
 		return c, true, nil
 	}
-	nc, err := t.dial(ctx, "tcp", addr)
+	nc, err := t.dialer.dial(ctx, "tcp", addr, at)
 	if err != nil {
 		l.mu.Lock()
 		l.active--
@@ -342,7 +327,7 @@ func (t *H1Transport) CloseIdleConnections() {
 		delete(t.hosts, addr)
 	}
 	t.mu.Unlock()
-	if ci, ok := t.fallback.(interface{ CloseIdleConnections() }); ok {
+	if ci, ok := t.fallback.RoundTripper.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
 }
@@ -389,8 +374,8 @@ type h1Conn struct {
 	ctx        context.Context
 	stop       func() bool // stops the context's interrupt
 	br         *bufio.Reader
-	hook       ExchangeHook // asked to flush before waiting, in the body
-	inHeader   bool         // reading the response header: headerLeft bounds it
+	hook       Attempt // asked to flush before waiting, in the body
+	inHeader   bool    // reading the response header: headerLeft bounds it
 	headerLeft int64
 	gotByte    bool // some byte of the answer arrived
 
@@ -421,7 +406,7 @@ func (c *h1Conn) interrupt() { c.Conn.SetDeadline(aLongTimeAgo) }
 // exchange writes req and reads the response head. stale reports an
 // error before any byte of the answer, the sign of an idle connection
 // the upstream had closed.
-func (c *h1Conn) exchange(ctx context.Context, req *http.Request, hook ExchangeHook) (res *http.Response, stale bool, err error) {
+func (c *h1Conn) exchange(ctx context.Context, req *http.Request, hook Attempt) (res *http.Response, stale bool, err error) {
 	t := c.t
 	c.ctx, c.gotByte = ctx, false
 	c.stop = context.AfterFunc(ctx, c.interruptFn)

@@ -66,7 +66,7 @@ func serveRaw(t *testing.T, answer func(w *bufio.Writer, req *http.Request, n in
 
 func newH1(t *testing.T) *H1Transport {
 	t.Helper()
-	h := NewH1Transport(NewTransport(TransportOptions{}))
+	h := NewH1Transport(NewTransport(TransportOptions{}), 0)
 	t.Cleanup(h.CloseIdleConnections)
 	return h
 }
@@ -284,21 +284,21 @@ func TestH1ResponseHeaderLimit(t *testing.T) {
 	})
 	h := newH1(t)
 	hook := &testHook{max: 4096}
-	ctx := context.WithValue(context.Background(), DialHookKey{}, hook)
+	ctx := context.Background()
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/", nil)
-	if _, err := h.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "larger than 4096") {
+	if _, err := h.Exchange(req, hook); err == nil || !strings.Contains(err.Error(), "larger than 4096") {
 		t.Errorf("8 KB header under a 4 KB limit: %v", err)
 	}
 	hook.max = 16 << 10
 	req, _ = http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/", nil)
-	res, err := h.RoundTrip(req)
+	res, err := h.Exchange(req, hook)
 	if err != nil {
 		t.Fatalf("8 KB header under a 16 KB limit: %v", err)
 	}
 	res.Body.Close()
 }
 
-// testHook is an ExchangeHook (and the DialHook it must also be).
+// testHook is an Attempt.
 type testHook struct {
 	max    int64
 	waits  atomic.Int32
@@ -342,10 +342,10 @@ func TestH1UpstreamWait(t *testing.T) {
 		default:
 		}
 	}}
-	ctx := context.WithValue(context.Background(), DialHookKey{}, hook)
+	ctx := context.Background()
 
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/whole", nil)
-	res, err := h.RoundTrip(req)
+	res, err := h.Exchange(req, hook)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +357,7 @@ func TestH1UpstreamWait(t *testing.T) {
 	}
 
 	req, _ = http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/stream", nil)
-	res, err = h.RoundTrip(req)
+	res, err = h.Exchange(req, hook)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,8 +435,8 @@ func TestH1Fallback(t *testing.T) {
 		return true
 	})
 	h := newH1(t)
-	fb := &fallbackCounter{RoundTripper: h.fallback}
-	h.fallback = fb
+	fb := &fallbackCounter{RoundTripper: h.fallback.RoundTripper}
+	h.fallback = Std{fb}
 	post, _ := http.NewRequest("POST", "http://"+u.addr+"/", strings.NewReader("data"))
 	upgrade, _ := http.NewRequest("GET", "http://"+u.addr+"/", nil)
 	upgrade.Header.Set("Upgrade", "websocket")

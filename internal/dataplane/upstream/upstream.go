@@ -7,7 +7,6 @@ package upstream
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -245,12 +244,11 @@ func NewTransport(opts TransportOptions) *http.Transport {
 	if opts.MaxIdleConnsPerHost <= 0 {
 		opts.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
-	d := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	return &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dialContext(d),
+		DialContext:            newDialer(opts.ConnectTimeout).DialContext,
 		ForceAttemptHTTP2:      false,
 		Protocols:              &protos,
 		MaxIdleConns:           0, // bounded per host instead
