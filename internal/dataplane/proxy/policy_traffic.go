@@ -48,8 +48,6 @@ type trafficReq struct {
 	// allocation for the first few).
 	tried    []*upstream.Endpoint
 	triedBuf [4]*upstream.Endpoint
-	// bodyMax bounds a body of unknown length while it streams (0: none).
-	bodyMax int64
 	// conn and connKey release a limit-connections count.
 	conn    *limiter.Conns
 	connKey netip.Addr
@@ -97,12 +95,17 @@ func (st *reqState) bodyPolicy() *routecfg.Body {
 func (h *Handler) trafficGate(st *reqState, r *http.Request) bool {
 	body := st.bodyPolicy()
 	if max := body.MaxBytes; max > 0 {
+		// proxy-body-size has one home: a declared length over it is
+		// answered here, a body of unknown length is counted as it is
+		// read (clientBody), whoever reads it (buffering, spooling,
+		// streaming, the WAF), and fails with errBodyTooLarge, which
+		// clientBodyFailed answers with the same local 413.
 		if r.ContentLength > max {
 			h.local(st, http.StatusRequestEntityTooLarge)
 			return true
 		}
 		if r.ContentLength < 0 {
-			st.tr.bodyMax = max
+			st.body.max = max
 		}
 	}
 	st.rw.holdFlush = body.ResponseBuffering

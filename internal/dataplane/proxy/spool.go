@@ -32,25 +32,15 @@ type bodySpool struct {
 	size int64
 }
 
-// spoolBody reads src to its end. max > 0 bounds the size: a larger body
-// fails with errBodyTooLarge (nginx answers 413 before contacting the
-// upstream).
-func spoolBody(src io.Reader, memMax, max int64) (*bodySpool, error) {
+// spoolBody reads src to its end; a body over proxy-body-size fails
+// there (clientBody), before the upstream is contacted, as nginx.
+func spoolBody(src io.Reader, memMax int64) (*bodySpool, error) {
 	s := &bodySpool{}
-	limit := func(n int64) int64 {
-		if max > 0 {
-			return min(n, max+1-s.size)
-		}
-		return n
-	}
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(src, limit(memMax+1)))
+	n, err := io.Copy(&buf, io.LimitReader(src, memMax+1))
 	s.size = n
 	if err != nil {
 		return nil, err
-	}
-	if max > 0 && s.size > max {
-		return nil, errBodyTooLarge
 	}
 	if n <= memMax {
 		s.mem = buf.Bytes()
@@ -66,19 +56,11 @@ func spoolBody(src io.Reader, memMax, max int64) (*bodySpool, error) {
 		s.close()
 		return nil, err
 	}
-	var rest io.Reader = src
-	if max > 0 {
-		rest = io.LimitReader(src, max+1-s.size)
-	}
-	m, err := io.Copy(f, rest)
+	m, err := io.Copy(f, src)
 	s.size += m
 	if err != nil {
 		s.close()
 		return nil, err
-	}
-	if max > 0 && s.size > max {
-		s.close()
-		return nil, errBodyTooLarge
 	}
 	return s, nil
 }
@@ -245,9 +227,9 @@ func (r *readAhead) Close() error {
 // spoolRequest reads the request body whole into tr.spool
 // (proxy-request-buffering on, a body larger than client-body-buffer-size)
 // and sets req up to send it with a Content-Length, as nginx does once it
-// has buffered a body. errBodyTooLarge: over proxy-body-size.
+// has buffered a body.
 func (tr *trafficReq) spoolRequest(req *http.Request, src io.Reader, memMax int64) error {
-	sp, err := spoolBody(src, memMax, tr.bodyMax)
+	sp, err := spoolBody(src, memMax)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,9 @@ func TestSpoolBody(t *testing.T) {
 		{"over the limit in memory", 1 << 20, int64(len(body)) - 1, errBodyTooLarge, false},
 		{"over the limit in the file", 100, int64(len(body)) - 1, errBodyTooLarge, false},
 	} {
-		s, err := spoolBody(iotest.HalfReader(strings.NewReader(body)), tc.memMax, tc.max)
+		// proxy-body-size is the client body's (clientBody), whoever reads it.
+		src := &clientBody{src: io.NopCloser(iotest.HalfReader(strings.NewReader(body))), max: tc.max}
+		s, err := spoolBody(src, tc.memMax)
 		if !errors.Is(err, tc.wantErr) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.wantErr)
 			continue

@@ -3,11 +3,9 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,9 +27,6 @@ func (timeoutError) Error() string {
 }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
-
-// errBodyTooLarge ends a streamed request body over proxy-body-size.
-var errBodyTooLarge = errors.New("request body larger than proxy-body-size")
 
 // roundTrip is the ReverseProxy's transport: the exchange-and-retry loop
 // with the route's upstream timeouts (proxy-send/read-timeout, per
@@ -75,9 +70,6 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 				return nil, err
 			}
 			if int64(len(head)) <= body.BufferBytes {
-				if tr.bodyMax > 0 && int64(len(head)) > tr.bodyMax {
-					return tooLarge(req), nil
-				}
 				buffered = head
 				req.ContentLength = int64(len(head))
 				req.TransferEncoding = nil
@@ -88,13 +80,10 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 				break
 			}
 			if err := tr.spoolRequest(req, io.MultiReader(bytes.NewReader(head), req.Body), body.BufferBytes); err != nil {
-				if errors.Is(err, errBodyTooLarge) {
-					return tooLarge(req), nil
-				}
 				return nil, err
 			}
 		default:
-			rb = &reqBody{src: req.Body, max: tr.bodyMax}
+			rb = &reqBody{src: req.Body}
 		}
 	}
 	ctx := req.Context()
@@ -142,9 +131,6 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 		}
 		timedOut := a.timedOut()
 		a.release()
-		if rb != nil && rb.tooLarge() {
-			return tooLarge(req), nil
-		}
 		if timedOut {
 			err = errUpstreamTimeout
 		}
@@ -313,21 +299,6 @@ func errorCondition(err error, timedOut bool) routecfg.NextUpstream {
 		return routecfg.NextInvalidHeader
 	}
 	return routecfg.NextError
-}
-
-// tooLarge is the 413 answered when a streamed body exceeds the limit.
-func tooLarge(req *http.Request) *http.Response {
-	body := statusBody(http.StatusRequestEntityTooLarge)
-	return &http.Response{
-		Status:     "413 " + http.StatusText(http.StatusRequestEntityTooLarge),
-		StatusCode: http.StatusRequestEntityTooLarge,
-		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{"Content-Type": valTextPlain, "X-Content-Type-Options": valNoSniff,
-			"Content-Length": {strconv.Itoa(len(body))}, "Connection": {"close"}},
-		Body:          io.NopCloser(strings.NewReader(string(body))),
-		ContentLength: int64(len(body)),
-		Request:       req,
-	}
 }
 
 // monoBase anchors attempt deadlines on the monotonic clock.
@@ -530,19 +501,16 @@ func (a *attempt) release() {
 }
 
 // reqBody is the request body seen by the transport: it counts bytes
-// (a partly sent body is never sent again), enforces proxy-body-size on
-// bodies of unknown length, and feeds the send timeout. Close does not
+// (a partly sent body is never sent again) and feeds the send timeout. Close does not
 // close the client's body, so a retry after a connection failure can
 // still send it; net/http closes it when the handler returns.
 type reqBody struct {
 	src io.ReadCloser
-	max int64
 	// buffered: src is the whole body held in memory, new per attempt.
 	buffered bool
 
 	mu   sync.Mutex
 	n    int64
-	big  bool
 	a    *attempt
 	done bool
 }
@@ -556,9 +524,6 @@ func (b *reqBody) attach(a *attempt) {
 func (b *reqBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.big {
-		return 0, errBodyTooLarge
-	}
 	// The transport asks for more once the previous chunk is written:
 	// the upstream took it. Waiting for the client is not the upstream's
 	// silence.
@@ -567,10 +532,6 @@ func (b *reqBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.src.Read(p)
 	b.n += int64(n)
-	if b.max > 0 && b.n > b.max {
-		b.big = true
-		return 0, errBodyTooLarge
-	}
 	if b.a != nil {
 		if n > 0 {
 			b.a.set(sendDeadline, b.a.send)
@@ -591,12 +552,6 @@ func (b *reqBody) replayable() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buffered || (b.n == 0 && !b.done)
-}
-
-func (b *reqBody) tooLarge() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.big
 }
 
 // respBody is the upstream response body seen by the ReverseProxy: each
