@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/limiter"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -54,11 +56,11 @@ type trafficReq struct {
 	// setCookie is a Set-Cookie value for a new affinity session.
 	setCookie string
 	// att is the attempt whose response is being read; attStart its start.
-	att      *attempt
+	att      *attempt.Attempt
 	attStart time.Time
-	resBody  respBody
+	resBody  attempt.RespBody
 	// spool is the request body read whole (proxy-request-buffering).
-	spool *bodySpool
+	spool *spool.Body
 }
 
 func (tr *trafficReq) setConfig(c *routecfg.Config) {
@@ -179,12 +181,12 @@ func (h *Handler) limit(st *reqState, r *http.Request, l *routecfg.Limits) int {
 // trafficFinish releases what the request held and feeds the balancers.
 func (h *Handler) trafficFinish(st *reqState) {
 	tr := &st.tr
-	tr.spool.close()
+	tr.spool.Close()
 	if tr.conn != nil {
 		tr.conn.Release(tr.connKey)
 	}
 	if tr.att != nil {
-		tr.att.release()
+		tr.att.Release()
 		if algorithm(tr) == routecfg.EWMA && st.ep != nil {
 			h.upstreams.ObserveLatency(st.ep, h.now().Sub(tr.attStart))
 		}

@@ -21,12 +21,19 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/metrics"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
+
+// Upgrades tracks upgraded connections (package upgrade).
+type Upgrades = upgrade.Upgrades
+
+// NewUpgrades returns an empty tracker.
+func NewUpgrades() *Upgrades { return upgrade.NewUpgrades() }
 
 // Snapshot is one applied configuration: the compiled router table and
 // the Config it was compiled from. Both are immutable.
@@ -73,7 +80,7 @@ type Options struct {
 	// on; "" reads it from the binary's build information.
 	Version string
 	// Upgrades, when set, tracks upgraded connections (WebSockets) for
-	// the drain on shutdown (upgrades.go).
+	// the drain on shutdown (package upgrade).
 	Upgrades *Upgrades
 }
 
@@ -249,7 +256,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := h.states.Get().(*reqState)
 	st.rw.w = w
 	if h.upgrades != nil && r.Header["Upgrade"] != nil {
-		st.rw.upgrades, st.rw.websocket = h.upgrades, isWebSocket(r.Header)
+		st.rw.upgrades, st.rw.websocket = h.upgrades, upgrade.IsWebSocket(r.Header)
 	}
 	// Deferred so that the access log and metrics also see requests whose
 	// body copy ReverseProxy aborts with panic(http.ErrAbortHandler).

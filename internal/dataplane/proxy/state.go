@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"net/http/httputil"
+
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
 )
 
 // newState builds a request state with its own ReverseProxy, whose hooks
@@ -57,7 +59,7 @@ func (st *reqState) errorHandler(w http.ResponseWriter, r *http.Request, err err
 // (chooseBackend): AUTO_HTTP's HTTPS one when the client came over TLS
 // (the outgoing request is a clone of the incoming one, TLS state
 // included).
-func (st *reqState) exchange(req *http.Request, a *attempt) (*http.Response, error) {
+func (st *reqState) exchange(req *http.Request, a *attempt.Attempt) (*http.Response, error) {
 	if st.backend.AutoTLS != nil && req.TLS != nil {
 		return st.backend.AutoTLS.Exchange(req, a)
 	}

@@ -7,26 +7,13 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
-
-// errUpstreamTimeout ends an attempt whose upstream stayed silent for
-// longer than proxy-read-timeout or proxy-send-timeout; errorHandler maps
-// it to 504 (it is a net.Error with Timeout).
-var errUpstreamTimeout error = timeoutError{}
-
-type timeoutError struct{}
-
-func (timeoutError) Error() string {
-	return "upstream timed out (proxy-read-timeout / proxy-send-timeout)"
-}
-func (timeoutError) Timeout() bool   { return true }
-func (timeoutError) Temporary() bool { return true }
 
 // roundTrip is the ReverseProxy's transport: the exchange-and-retry loop
 // with the route's upstream timeouts (proxy-send/read-timeout, per
@@ -44,7 +31,7 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 	if len(tr.tried) == 0 {
 		tr.tried = append(tr.triedBuf[:0], st.ep)
 	}
-	var rb *reqBody
+	var rb *attempt.ReqBody
 	var buffered []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		body := st.bodyPolicy()
@@ -57,7 +44,7 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 				return nil, err
 			}
 		case body.RequestBuffering && req.ContentLength > 0:
-			// A larger one too, the rest in a temporary file (spool.go).
+			// A larger one too, the rest in a temporary file (package spool).
 			if err := tr.spoolRequest(req, req.Body, body.BufferBytes); err != nil {
 				return nil, err
 			}
@@ -83,22 +70,22 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 				return nil, err
 			}
 		default:
-			rb = &reqBody{src: req.Body}
+			rb = &attempt.ReqBody{Src: req.Body}
 		}
 	}
 	ctx := req.Context()
 	start := h.now()
 	for {
 		if buffered != nil {
-			rb = &reqBody{src: io.NopCloser(bytes.NewReader(buffered)), buffered: true}
+			rb = &attempt.ReqBody{Src: io.NopCloser(bytes.NewReader(buffered)), Buffered: true}
 		} else if tr.spool != nil {
-			rb = &reqBody{src: io.NopCloser(tr.spool.reader()), buffered: true}
+			rb = &attempt.ReqBody{Src: io.NopCloser(tr.spool.Reader()), Buffered: true}
 		}
-		a := newAttempt(ctx, tm, rb != nil)
-		a.rw, a.maxHeader = &st.rw, st.maxResponseHeader
-		areq := req.WithContext(&a.ctx)
+		a := attempt.New(ctx, tm, rb != nil)
+		a.Flush, a.MaxHeader = &st.rw, st.maxResponseHeader
+		areq := req.WithContext(a.Context())
 		if rb != nil {
-			rb.attach(a)
+			rb.Attach(a)
 			areq.Body = rb
 		}
 		if areq.URL.Host != st.ep.Address {
@@ -113,26 +100,26 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 		}
 		if err == nil {
 			// The header is in; body reads set their own deadline.
-			a.set(readDeadline, 0)
+			a.HeaderIn()
 			if c := statusCondition(res.StatusCode); c != 0 && tm.Next&c != 0 && h.mayRetry(st, req, rb, tm, start, false) {
 				if prev := st.ep; h.retryPick(st) != nil {
 					h.logger.Debug("retrying on another endpoint", "upstream", prev.Address, "status", res.StatusCode, "next", st.ep.Address, "request_id", st.reqID)
 					io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // only to reuse the connection
 					res.Body.Close()
-					a.release()
+					a.Release()
 					continue
 				}
 			}
 			st.obs.upstream, st.obs.upFailed, st.obs.upStatus = true, false, res.StatusCode
 			st.obs.header = h.now().Sub(tr.attStart)
-			st.obs.connect = time.Duration(a.connectNs.Load())
+			st.obs.connect = a.ConnectTime()
 			h.respond(st, res, a)
 			return res, nil
 		}
-		timedOut := a.timedOut()
-		a.release()
+		timedOut := a.TimedOut()
+		a.Release()
 		if timedOut {
-			err = errUpstreamTimeout
+			err = attempt.ErrTimeout
 		}
 		dial := isDialError(err)
 		if c := errorCondition(err, timedOut); tm.Next&c != 0 && h.mayRetry(st, req, rb, tm, start, dial) {
@@ -168,7 +155,7 @@ func reverseProxyFlushes(res *http.Response) bool {
 
 // respond decorates the upstream's response: the timed body, the
 // affinity cookie, X-Accel-Buffering.
-func (h *Handler) respond(st *reqState, res *http.Response, a *attempt) {
+func (h *Handler) respond(st *reqState, res *http.Response, a *attempt.Attempt) {
 	tr := &st.tr
 	tr.att = a
 	if res.StatusCode == http.StatusSwitchingProtocols {
@@ -176,35 +163,35 @@ func (h *Handler) respond(st *reqState, res *http.Response, a *attempt) {
 		// proxy-read-timeout without data from the upstream, as nginx
 		// does; ReverseProxy needs the body to stay writable.
 		if rwc, ok := res.Body.(io.ReadWriteCloser); ok {
-			a.closeOnFire(rwc)
-			res.Body = upgradeBody{rwc, a}
+			a.CloseOnFire(rwc)
+			res.Body = attempt.UpgradeBody{ReadWriteCloser: rwc, A: a}
 		}
 		if tr.setCookie != "" {
 			res.Header.Add("Set-Cookie", tr.setCookie)
 		}
 		return
 	}
-	tr.resBody = respBody{rc: res.Body, a: a, ctx: st.tr.inCtx(res.Request)}
+	tr.resBody = attempt.RespBody{RC: res.Body, A: a, Ctx: st.tr.inCtx(res.Request)}
 	// ReverseProxy flushes bodies of unknown length and event streams
 	// itself, after every write and once from a timer goroutine at the
 	// start; a flush of ours would then race with that timer on the
 	// client's writer. Ours are for the bodies it leaves unflushed.
 	ownFlush := !reverseProxyFlushes(res)
 	if !ownFlush {
-		a.rw = nil // no flush from the transport's UpstreamWait either
+		a.Flush = nil // no flush from the transport's UpstreamWait either
 	}
 	if p := st.rt.Policy; p != nil && p.Limits != nil && p.Limits.Rate > 0 {
-		tr.resBody.rate, tr.resBody.after, tr.resBody.start = p.Limits.Rate, p.Limits.RateAfter, time.Now()
+		tr.resBody.Rate, tr.resBody.After, tr.resBody.Start = p.Limits.Rate, p.Limits.RateAfter, time.Now()
 		// Paced bytes must leave as they are paced.
 		if ownFlush {
-			tr.resBody.flush = &st.rw
+			tr.resBody.Flush = &st.rw
 		}
 	}
 	if ownFlush && !upstream.WaitsUpstream(res.Body) {
 		// This transport does not say when the upstream makes us wait,
 		// so every read may: flush before each (as FlushInterval -1
 		// did, without its timer).
-		tr.resBody.flush = &st.rw
+		tr.resBody.Flush = &st.rw
 	}
 	res.Body = &tr.resBody
 	if tr.setCookie != "" {
@@ -234,7 +221,7 @@ func (tr *trafficReq) inCtx(r *http.Request) context.Context {
 // left, the client still there, and the request safe to send again:
 // a body held in memory or not read at all, and POST, LOCK or PATCH only if they
 // never reached an upstream (or with non_idempotent), as nginx.
-func (h *Handler) mayRetry(st *reqState, req *http.Request, rb *reqBody, tm *routecfg.Timeouts, start time.Time, dial bool) bool {
+func (h *Handler) mayRetry(st *reqState, req *http.Request, rb *attempt.ReqBody, tm *routecfg.Timeouts, start time.Time, dial bool) bool {
 	tries := tm.Tries
 	if tries == 0 {
 		tries = len(h.upstreams.Endpoints(st.tr.pool))
@@ -246,7 +233,7 @@ func (h *Handler) mayRetry(st *reqState, req *http.Request, rb *reqBody, tm *rou
 		return false
 	case st.tr.inCtx(req).Err() != nil:
 		return false
-	case rb != nil && !rb.replayable():
+	case rb != nil && !rb.Replayable():
 		return false
 	case !dial && tm.Next&routecfg.NextNonIdempotent == 0 && !idempotent(req.Method):
 		return false
@@ -301,313 +288,16 @@ func errorCondition(err error, timedOut bool) routecfg.NextUpstream {
 	return routecfg.NextError
 }
 
-// monoBase anchors attempt deadlines on the monotonic clock.
-var monoBase = time.Now()
-
-// attempt bounds one exchange with an endpoint, as nginx's
-// proxy_send_timeout and proxy_read_timeout: a write of the request that
-// the upstream does not take within the send timeout, or a wait for the
-// upstream (response header, then each read of the body) longer than the
-// read timeout, cancels it. The two run independently (a gRPC stream
-// writes and reads at once). Connecting is bounded by the dialer
-// (proxy-connect-timeout). The timer is pooled; the attempt carries the
-// generation it was given, so a transport goroutine that calls back late
-// (after the request ended) cannot touch the timer's next use.
-type attempt struct {
-	t                   *silenceTimer
-	gen                 uint64
-	connect, send, read time.Duration
-	// hasBody: the request body's reads drive the send deadline and its
-	// end starts the read deadline; without one the request is written
-	// as soon as there is a connection.
-	hasBody bool
-	// ctx carries the attempt to net/http's dialer, for the exchangers
-	// that are net/http Transports (upstream.AttemptContext).
-	ctx      upstream.AttemptContext
-	released bool
-	// For upstream.Attempt: the client's writer, flushed when the
-	// upstream makes the body wait, and the response header bound.
-	rw        *responseWriter
-	maxHeader int64
-	// dialStart and connectNs time the connection dialed for the attempt
-	// ($upstream_connect_time; 0 when a kept-alive one was reused).
-	// Atomic: a transport may dial on a goroutine of its own.
-	dialStart, connectNs atomic.Int64
-}
-
-// MaxResponseHeaderBytes and UpstreamWait are part of the upstream.Attempt.
-func (a *attempt) MaxResponseHeaderBytes() int64 { return a.maxHeader }
-
-func (a *attempt) UpstreamWait() {
-	if a.rw != nil {
-		a.rw.flushStarted()
+// spoolRequest reads the request body whole into tr.spool
+// (proxy-request-buffering on, a body larger than client-body-buffer-size)
+// and sets req up to send it with a Content-Length, as nginx does once it
+// has buffered a body.
+func (tr *trafficReq) spoolRequest(req *http.Request, src io.Reader, memMax int64) error {
+	sp, err := spool.Read(src, memMax)
+	if err != nil {
+		return err
 	}
-}
-
-// Which deadline of a silenceTimer.
-const (
-	sendDeadline = iota
-	readDeadline
-)
-
-// ConnectTimeout, Dialing and Dialed are the rest of the
-// upstream.Attempt: the deadlines stop while a connection is dialed for
-// the attempt.
-func (a *attempt) ConnectTimeout() time.Duration { return a.connect }
-
-func (a *attempt) Dialing() {
-	a.dialStart.Store(int64(time.Since(monoBase)))
-	a.set(sendDeadline, 0)
-	a.set(readDeadline, 0)
-}
-
-func (a *attempt) Dialed() {
-	if s := a.dialStart.Load(); s != 0 {
-		a.connectNs.Store(int64(time.Since(monoBase)) - s)
-	}
-	a.start()
-}
-
-// start sets the deadline of the first phase: sending the request when
-// it has a body, else waiting for the response.
-func (a *attempt) start() {
-	if a.hasBody {
-		a.set(sendDeadline, a.send)
-	} else {
-		a.set(readDeadline, a.read)
-	}
-}
-
-// silenceTimer is the pooled part of an attempt: one timer for the
-// earlier of two deadlines.
-type silenceTimer struct {
-	timer *time.Timer
-
-	mu          sync.Mutex
-	gen         uint64
-	cancel      context.CancelCauseFunc
-	deadline    [2]time.Duration // since monoBase; 0 unset
-	fired       bool
-	closeOnFire io.Closer // an upgraded connection
-}
-
-var silenceTimers = sync.Pool{New: func() any {
-	t := &silenceTimer{}
-	t.timer = time.AfterFunc(time.Hour, t.fire)
-	t.timer.Stop()
-	return t
-}}
-
-func newAttempt(parent context.Context, tm *routecfg.Timeouts, hasBody bool) *attempt {
-	t := silenceTimers.Get().(*silenceTimer)
-	ctx, cancel := context.WithCancelCause(parent)
-	a := &attempt{t: t, connect: tm.Connect, send: tm.Send, read: tm.Read, hasBody: hasBody}
-	a.ctx = upstream.AttemptContext{Context: ctx, At: a}
-	t.mu.Lock()
-	t.gen++
-	a.gen = t.gen
-	t.cancel, t.fired, t.closeOnFire, t.deadline = cancel, false, nil, [2]time.Duration{}
-	t.mu.Unlock()
-	a.start()
-	return a
-}
-
-// set starts deadline which d from now (0: clears it).
-func (a *attempt) set(which int, d time.Duration) {
-	t := a.t
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.gen != a.gen || t.cancel == nil || t.fired {
-		return
-	}
-	now := time.Since(monoBase)
-	if d <= 0 {
-		t.deadline[which] = 0
-	} else {
-		t.deadline[which] = now + d
-	}
-	t.schedule(now)
-}
-
-// schedule points the timer at the earlier deadline. t.mu is held.
-func (t *silenceTimer) schedule(now time.Duration) {
-	next := time.Duration(0)
-	for _, d := range t.deadline {
-		if d != 0 && (next == 0 || d < next) {
-			next = d
-		}
-	}
-	if next == 0 {
-		t.timer.Stop()
-		return
-	}
-	t.timer.Reset(max(next-now, 0))
-}
-
-func (t *silenceTimer) fire() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.cancel == nil || t.fired {
-		return
-	}
-	now := time.Since(monoBase)
-	for _, d := range t.deadline {
-		if d != 0 && d <= now {
-			t.fired = true
-			t.cancel(errUpstreamTimeout)
-			if t.closeOnFire != nil {
-				t.closeOnFire.Close()
-			}
-			return
-		}
-	}
-	// A stale firing (a deadline moved meanwhile): wait for the next.
-	t.schedule(now)
-}
-
-// closeOnFire makes a timeout also close c (an upgraded connection,
-// which the context no longer governs).
-func (a *attempt) closeOnFire(c io.Closer) {
-	a.t.mu.Lock()
-	if a.t.gen == a.gen {
-		a.t.closeOnFire = c
-	}
-	a.t.mu.Unlock()
-}
-
-func (a *attempt) timedOut() bool {
-	a.t.mu.Lock()
-	defer a.t.mu.Unlock()
-	return a.t.gen == a.gen && a.t.fired
-}
-
-// release ends the attempt, frees its context and returns the timer to
-// the pool. It is called once, by the goroutine that owns the attempt.
-func (a *attempt) release() {
-	if a.released {
-		return
-	}
-	a.released = true
-	t := a.t
-	t.mu.Lock()
-	if t.cancel != nil {
-		t.cancel(context.Canceled)
-	}
-	t.cancel, t.closeOnFire, t.deadline = nil, nil, [2]time.Duration{}
-	t.gen++
-	t.mu.Unlock()
-	t.timer.Stop()
-	silenceTimers.Put(t)
-}
-
-// reqBody is the request body seen by the transport: it counts bytes
-// (a partly sent body is never sent again) and feeds the send timeout. Close does not
-// close the client's body, so a retry after a connection failure can
-// still send it; net/http closes it when the handler returns.
-type reqBody struct {
-	src io.ReadCloser
-	// buffered: src is the whole body held in memory, new per attempt.
-	buffered bool
-
-	mu   sync.Mutex
-	n    int64
-	a    *attempt
-	done bool
-}
-
-func (b *reqBody) attach(a *attempt) {
-	b.mu.Lock()
-	b.a = a
-	b.mu.Unlock()
-}
-
-func (b *reqBody) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// The transport asks for more once the previous chunk is written:
-	// the upstream took it. Waiting for the client is not the upstream's
-	// silence.
-	if b.a != nil {
-		b.a.set(sendDeadline, 0)
-	}
-	n, err := b.src.Read(p)
-	b.n += int64(n)
-	if b.a != nil {
-		if n > 0 {
-			b.a.set(sendDeadline, b.a.send)
-		}
-		if err == io.EOF {
-			b.done = true
-			b.a.set(readDeadline, b.a.read)
-		}
-	}
-	return n, err
-}
-
-func (b *reqBody) Close() error { return nil }
-
-// replayable says whether the body can be sent again: held in memory,
-// or not read at all yet.
-func (b *reqBody) replayable() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buffered || (b.n == 0 && !b.done)
-}
-
-// respBody is the upstream response body seen by the ReverseProxy: each
-// read is bounded by the read timeout, and limit-rate paces it.
-type respBody struct {
-	rc    io.ReadCloser
-	a     *attempt
-	ctx   context.Context
-	rate  int64 // bytes per second; 0 unlimited
-	after int64
-	start time.Time
-	n     int64
-	// flush, when set, is flushed before every read.
-	flush *responseWriter
-}
-
-func (b *respBody) Read(p []byte) (int, error) {
-	if b.flush != nil {
-		b.flush.flushStarted()
-	}
-	if b.rate > 0 {
-		// Small reads keep the pace smooth (a tenth of a second's worth).
-		p = p[:min(int64(len(p)), max(b.rate/10, 512))]
-	}
-	b.a.set(readDeadline, b.a.read)
-	n, err := b.rc.Read(p)
-	b.a.set(readDeadline, 0)
-	if err != nil && b.a.timedOut() {
-		err = errUpstreamTimeout
-	}
-	b.n += int64(n)
-	if b.rate > 0 && b.n > b.after && err == nil {
-		due := time.Duration(float64(b.n-b.after) / float64(b.rate) * float64(time.Second))
-		if wait := due - time.Since(b.start); wait > 0 {
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-b.ctx.Done():
-				t.Stop()
-				return n, b.ctx.Err()
-			}
-		}
-	}
-	return n, err
-}
-
-func (b *respBody) Close() error { return b.rc.Close() }
-
-// upgradeBody is an upgraded connection's upstream side: reads are bounded
-// by the read timeout.
-type upgradeBody struct {
-	io.ReadWriteCloser
-	a *attempt
-}
-
-func (u upgradeBody) Read(p []byte) (int, error) {
-	u.a.set(readDeadline, u.a.read)
-	return u.ReadWriteCloser.Read(p)
+	tr.spool = sp
+	req.ContentLength, req.TransferEncoding = sp.Size(), nil
+	return nil
 }
