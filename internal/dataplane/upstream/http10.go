@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/moat-ingress/moat/internal/dataplane/oneshot"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
 // HTTP10 is the exchanger of plain-HTTP routes with proxy-http-version
@@ -43,7 +44,7 @@ func roundTripHTTP10(r *http.Request, at Attempt) (*http.Response, error) {
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		r.TransferEncoding = nil
 	}
-	conn, err := newDialer(0).dial(ctx, "tcp", r.URL.Host, at)
+	conn, err := exchange.NewDialer(0).Dial(ctx, "tcp", r.URL.Host, at)
 	if err != nil {
 		return nil, err
 	}

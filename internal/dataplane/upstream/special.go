@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"github.com/moat-ingress/moat/internal/dataplane/fcgi"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -19,7 +20,7 @@ func (t *Transports) special(p *routecfg.Pool, used map[string]bool) (Backend, b
 			s = *p.FastCGI
 		}
 		// fcgi dials with the request's context: the attempt rides in it.
-		return Backend{Transport: Std{fcgi.New(s, newDialer(t.opts.ConnectTimeout).DialContext, t.opts.Logger)}, Scheme: "http"}, true
+		return Backend{Transport: Std{RoundTripper: fcgi.New(s, exchange.NewDialer(t.opts.ConnectTimeout).DialContext, t.opts.Logger)}, Scheme: "http"}, true
 	case routecfg.ProtocolAutoHTTP:
 		https := &routecfg.Pool{Protocol: routecfg.ProtocolHTTPS}
 		id := https.Protocol.String()
@@ -29,7 +30,7 @@ func (t *Transports) special(p *routecfg.Pool, used map[string]bool) (Backend, b
 			t.byID[id] = tr
 		}
 		used[id] = true
-		return Backend{Transport: t.For("").Transport, Scheme: "http", AutoTLS: Std{tr}}, true
+		return Backend{Transport: t.For("").Transport, Scheme: "http", AutoTLS: Std{RoundTripper: tr}}, true
 	}
 	return Backend{}, false
 }

@@ -87,7 +87,7 @@ func (t *Transports) Apply(pools map[string]*routecfg.Pool) {
 		if p.Protocol.TLS() {
 			scheme = "https"
 		}
-		next[key] = Backend{Transport: Std{tr}, Scheme: scheme}
+		next[key] = Backend{Transport: Std{RoundTripper: tr}, Scheme: scheme}
 	}
 	for id, tr := range t.byID {
 		if !used[id] {

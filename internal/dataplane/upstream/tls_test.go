@@ -22,11 +22,11 @@ func TestTransports(t *testing.T) {
 		"ns/grpc:80#GRPC":     {Key: "ns/grpc:80#GRPC", Protocol: routecfg.ProtocolGRPC},
 	}
 	ts.Apply(pools)
-	if be := ts.For("ns/web:80"); be.Transport != ts.fast || ts.fast.fallback.RoundTripper != plain || be.Scheme != "http" {
+	if be := ts.For("ns/web:80"); be.Transport != ts.fast || ts.fast.Fallback() != plain || be.Scheme != "http" {
 		t.Errorf("plain pool: %+v", be)
 	}
 	ha, hb := ts.For("ns/web:80#HTTPS-a"), ts.For("ns/web:80#HTTPS-b")
-	if ha.Scheme != "https" || ha.Transport == (Std{plain}) || ha.Transport == hb.Transport {
+	if ha.Scheme != "https" || ha.Transport == (Std{RoundTripper: plain}) || ha.Transport == hb.Transport {
 		t.Errorf("HTTPS pools: %+v %+v", ha, hb)
 	}
 	if ts.For("ns/other:80#HTTPS-a").Transport != ha.Transport {

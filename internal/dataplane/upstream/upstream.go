@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -213,7 +214,7 @@ func (m *Manager) Endpoints(key string) []*Endpoint {
 // Defaults for NewTransport, from ingress-nginx (proxy-connect-timeout 5 s,
 // proxy-read-timeout 60 s; see ingress-semantics §4.7).
 const (
-	DefaultConnectTimeout        = 5 * time.Second
+	DefaultConnectTimeout        = exchange.DefaultConnectTimeout
 	DefaultResponseHeaderTimeout = 60 * time.Second
 	DefaultMaxIdleConnsPerHost   = 256
 	DefaultIdleConnTimeout       = 90 * time.Second
@@ -248,7 +249,7 @@ func NewTransport(opts TransportOptions) *http.Transport {
 	protos.SetHTTP1(true)
 	return &http.Transport{
 		Proxy:                  nil,
-		DialContext:            newDialer(opts.ConnectTimeout).DialContext,
+		DialContext:            exchange.NewDialer(opts.ConnectTimeout).DialContext,
 		ForceAttemptHTTP2:      false,
 		Protocols:              &protos,
 		MaxIdleConns:           0, // bounded per host instead

@@ -1,6 +1,6 @@
 // Package attempt times one exchange with an upstream endpoint as nginx
 // does (proxy-send-timeout, proxy-read-timeout, limit-rate) and carries
-// what the exchanger asks of the proxy (upstream.Attempt).
+// what the exchanger asks of the proxy (exchange.Attempt).
 package attempt
 
 import (
@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/moat-ingress/moat/internal/dataplane/upstream"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -52,8 +52,8 @@ type Attempt struct {
 	// as soon as there is a connection.
 	hasBody bool
 	// ctx carries the attempt to net/http's dialer, for the exchangers
-	// that are net/http Transports (upstream.AttemptContext).
-	ctx      upstream.AttemptContext
+	// that are net/http Transports (exchange.AttemptContext).
+	ctx      exchange.AttemptContext
 	released bool
 	// Flush is the client's writer, flushed when the upstream makes the
 	// body wait (nil: no flush); MaxHeader bounds the response header.
@@ -65,7 +65,7 @@ type Attempt struct {
 	dialStart, connectNs atomic.Int64
 }
 
-// MaxResponseHeaderBytes and UpstreamWait are part of the upstream.Attempt.
+// MaxResponseHeaderBytes and UpstreamWait are part of the exchange.Attempt.
 func (a *Attempt) MaxResponseHeaderBytes() int64 { return a.MaxHeader }
 
 func (a *Attempt) UpstreamWait() {
@@ -81,7 +81,7 @@ const (
 )
 
 // ConnectTimeout, Dialing and Dialed are the rest of the
-// upstream.Attempt: the deadlines stop while a connection is dialed for
+// exchange.Attempt: the deadlines stop while a connection is dialed for
 // the attempt.
 func (a *Attempt) ConnectTimeout() time.Duration { return a.connect }
 
@@ -132,7 +132,7 @@ func New(parent context.Context, tm *routecfg.Timeouts, hasBody bool) *Attempt {
 	t := silenceTimers.Get().(*silenceTimer)
 	ctx, cancel := context.WithCancelCause(parent)
 	a := &Attempt{t: t, connect: tm.Connect, send: tm.Send, read: tm.Read, hasBody: hasBody}
-	a.ctx = upstream.AttemptContext{Context: ctx, At: a}
+	a.ctx = exchange.AttemptContext{Context: ctx, At: a}
 	t.mu.Lock()
 	t.gen++
 	a.gen = t.gen
@@ -344,7 +344,7 @@ func (u UpgradeBody) Read(p []byte) (int, error) {
 }
 
 // Context is the attempt's context, which carries it to net/http's
-// dialer (upstream.AttemptContext).
+// dialer (exchange.AttemptContext).
 func (a *Attempt) Context() context.Context { return &a.ctx }
 
 // HeaderIn ends the wait for the response header: body reads set their
@@ -355,4 +355,4 @@ func (a *Attempt) HeaderIn() { a.set(readDeadline, 0) }
 // ($upstream_connect_time; 0 when a kept-alive one was reused).
 func (a *Attempt) ConnectTime() time.Duration { return time.Duration(a.connectNs.Load()) }
 
-var _ upstream.Attempt = (*Attempt)(nil)
+var _ exchange.Attempt = (*Attempt)(nil)

@@ -1,4 +1,7 @@
-package upstream
+// Package exchange is what the proxy and the upstream exchangers share
+// about one exchange with an endpoint: the Attempt, the Exchanger
+// interface, and the dialer that tells the attempt about connecting.
+package exchange
 
 import (
 	"context"
@@ -29,7 +32,7 @@ type Attempt interface {
 
 // Exchanger sends one request to the endpoint its URL names and returns
 // the response, telling at (which may be nil) about the exchange. Each
-// pool is bound to one at Apply (Transports.For).
+// pool is bound to one at Apply (upstream.Transports.For).
 type Exchanger interface {
 	Exchange(req *http.Request, at Attempt) (*http.Response, error)
 }
@@ -37,7 +40,7 @@ type Exchanger interface {
 // AttemptContext is a request context that carries its Attempt to the
 // dialer of a net/http Transport, which hands its DialContext nothing of
 // the request but a context derived from the request's. Exchangers of
-// moat's own (H1Transport, HTTP10) are given the Attempt as an argument
+// moat's own (h1.Transport, HTTP10) are given the Attempt as an argument
 // instead. A proxy that builds its attempt contexts as AttemptContexts
 // saves the wrapping per exchange.
 type AttemptContext struct {
@@ -75,26 +78,31 @@ func withAttempt(req *http.Request, at Attempt) *http.Request {
 	return req.WithContext(&AttemptContext{Context: req.Context(), At: at})
 }
 
-// dialer connects to endpoints for every exchanger of this package.
-type dialer struct{ net.Dialer }
+// DefaultConnectTimeout is nginx's proxy_connect_timeout default.
+const DefaultConnectTimeout = 5 * time.Second
 
-func newDialer(timeout time.Duration) *dialer {
+// Dialer connects to endpoints for every exchanger.
+type Dialer struct{ net.Dialer }
+
+// NewDialer returns a Dialer with timeout (0: DefaultConnectTimeout)
+// unless an attempt sets its own.
+func NewDialer(timeout time.Duration) *Dialer {
 	if timeout <= 0 {
 		timeout = DefaultConnectTimeout
 	}
-	return &dialer{net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}}
+	return &Dialer{net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}}
 }
 
 // DialContext is the dialer of net/http Transports: the attempt comes in
 // the context (AttemptContext).
-func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	at, _ := ctx.Value(attemptKey{}).(Attempt)
-	return d.dial(ctx, network, addr, at)
+	return d.Dial(ctx, network, addr, at)
 }
 
-// dial connects with the attempt's connect timeout, telling it while the
+// Dial connects with the attempt's connect timeout, telling it while the
 // connection is being dialed.
-func (d *dialer) dial(ctx context.Context, network, addr string, at Attempt) (net.Conn, error) {
+func (d *Dialer) Dial(ctx context.Context, network, addr string, at Attempt) (net.Conn, error) {
 	if at == nil {
 		return d.Dialer.DialContext(ctx, network, addr)
 	}

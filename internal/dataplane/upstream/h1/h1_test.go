@@ -1,4 +1,4 @@
-package upstream
+package h1
 
 import (
 	"bufio"
@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
 // rawUpstream is a loopback HTTP/1.1 server written by hand, so a test
@@ -64,9 +66,9 @@ func serveRaw(t *testing.T, answer func(w *bufio.Writer, req *http.Request, n in
 	return u
 }
 
-func newH1(t *testing.T) *H1Transport {
+func newH1(t *testing.T) *Transport {
 	t.Helper()
-	h := NewH1Transport(NewTransport(TransportOptions{}), 0)
+	h := New(&http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, DisableCompression: true, MaxResponseHeaderBytes: 1 << 20}, 0)
 	t.Cleanup(h.CloseIdleConnections)
 	return h
 }
@@ -413,7 +415,7 @@ func TestH1ContextEndsBlockedRead(t *testing.T) {
 	}
 }
 
-// fallbackCounter records what H1Transport hands to its fallback.
+// fallbackCounter records what Transport hands to its fallback.
 type fallbackCounter struct {
 	http.RoundTripper
 	n atomic.Int32
@@ -436,7 +438,7 @@ func TestH1Fallback(t *testing.T) {
 	})
 	h := newH1(t)
 	fb := &fallbackCounter{RoundTripper: h.fallback.RoundTripper}
-	h.fallback = Std{fb}
+	h.fallback = exchange.Std{RoundTripper: fb}
 	post, _ := http.NewRequest("POST", "http://"+u.addr+"/", strings.NewReader("data"))
 	upgrade, _ := http.NewRequest("GET", "http://"+u.addr+"/", nil)
 	upgrade.Header.Set("Upgrade", "websocket")
