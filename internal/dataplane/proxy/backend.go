@@ -15,26 +15,6 @@ type Backends interface {
 	Plain(pool string) bool
 }
 
-// dispatch is the ReverseProxy's transport: it sends each request through
-// the transport its pool's backend protocol and TLS settings chose.
-type dispatch struct{ fallback http.RoundTripper }
-
-func (d dispatch) RoundTrip(r *http.Request) (*http.Response, error) {
-	if st, ok := r.Context().Value(stateKey{}).(*reqState); ok && st.backend.Transport != nil {
-		if st.backend.AutoTLS != nil && r.TLS != nil {
-			// AUTO_HTTP: the request came over HTTPS (the outgoing
-			// request is a clone of the incoming one, TLS state included).
-			return st.backend.AutoTLS.RoundTrip(r)
-		}
-		if h10, ok := st.backend.Transport.(upstream.HTTP10); ok && h10.Next == nil {
-			h10.Next = d.fallback
-			return h10.RoundTrip(r)
-		}
-		return st.backend.Transport.RoundTrip(r)
-	}
-	return d.fallback.RoundTrip(r)
-}
-
 // wantsHTTP10 is proxy-http-version 1.0 on the request's route.
 func (st *reqState) wantsHTTP10() bool {
 	return st.rt != nil && st.rt.Policy != nil && st.rt.Policy.Headers != nil && st.rt.Policy.Headers.HTTP10
@@ -46,11 +26,12 @@ func (st *reqState) wantsHTTP10() bool {
 func (h *Handler) chooseBackend(st *reqState, pool string) {
 	if h.backends != nil {
 		st.backend = h.backends.For(pool)
+	} else {
+		st.backend = h.fallback
 	}
 	// Plain is asked only for the rare proxy-http-version 1.0 route: it
 	// is a second map lookup, not one for every request.
 	if st.wantsHTTP10() && (h.backends == nil || h.backends.Plain(pool)) {
-		// A nil Next (no Backends) is dispatch's fallback.
 		st.backend = upstream.Backend{Transport: upstream.HTTP10{Next: st.backend.Transport}, Scheme: "http"}
 	}
 }

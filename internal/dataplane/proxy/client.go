@@ -75,8 +75,9 @@ type readDeadliner interface{ SetReadDeadline(time.Time) error }
 
 // clientBody is the request body as read from the client: each read
 // waits at most the body timeout (nginx's client_body_timeout, between
-// two reads), and a failed read is remembered so the answer is the
-// client's fault (408 or 400), not the upstream's (502).
+// two reads), a body of unknown length is bounded by proxy-body-size
+// (max), and a failed read is remembered so the answer is the client's
+// fault (413, 408 or 400), not the upstream's (502).
 type clientBody struct {
 	src     io.ReadCloser
 	rd      readDeadliner
@@ -84,7 +85,14 @@ type clientBody struct {
 	armed   int64 // unix ns when the deadline was last set; 0: none set
 	h1      bool
 	err     error
+	// max > 0 bounds the body (set by trafficGate once the route is
+	// known); n counts what was read.
+	max, n int64
 }
+
+// errBodyTooLarge ends a request body of unknown length over
+// proxy-body-size (nginx's client_max_body_size).
+var errBodyTooLarge = errors.New("request body larger than proxy-body-size")
 
 // Read renews the read deadline when a quarter of the timeout has passed
 // since it was last set (a deadline update per read would cost more than
@@ -92,8 +100,14 @@ type clientBody struct {
 // server then reads the connection in the background, where a deadline
 // would end the request.
 func (b *clientBody) Read(p []byte) (int, error) {
+	if errors.Is(b.err, errBodyTooLarge) {
+		return 0, b.err
+	}
 	b.arm()
 	n, err := b.src.Read(p)
+	if b.n += int64(n); b.max > 0 && b.n > b.max {
+		n, err = 0, errBodyTooLarge
+	}
 	switch {
 	case err == nil:
 	case err == io.EOF:
@@ -134,11 +148,15 @@ func (b *clientBody) arm() {
 func (b *clientBody) Close() error { return b.src.Close() }
 
 // clientBodyFailed answers a request whose body could not be read from
-// the client: 408 after client-body-timeout, 400 for a malformed body
-// (a bad chunk) or one cut short, as nginx. The connection is closed.
+// the client: 413 over proxy-body-size, 408 after client-body-timeout,
+// 400 for a malformed body (a bad chunk) or one cut short, as nginx. The
+// connection is closed.
 func (h *Handler) clientBodyFailed(st *reqState, r *http.Request) {
 	status := http.StatusBadRequest
-	if isTimeout(st.body.err) {
+	switch {
+	case errors.Is(st.body.err, errBodyTooLarge):
+		status = http.StatusRequestEntityTooLarge
+	case isTimeout(st.body.err):
 		status = http.StatusRequestTimeout
 	}
 	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "client request body error",

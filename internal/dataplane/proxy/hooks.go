@@ -21,8 +21,7 @@ var (
 // removed hop-by-hop headers and the client's Forwarded, X-Forwarded-For,
 // -Host and -Proto: ingress-nginx does not trust them by default
 // (use-forwarded-headers: false), so fresh values are set here.
-func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
-	st := pr.In.Context().Value(stateKey{}).(*reqState)
+func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
 	out.URL.Scheme = st.upstreamScheme(in.TLS != nil)
 	out.URL.Host = st.ep.Address
@@ -78,13 +77,8 @@ func (h *Handler) rewriteOut(pr *httputil.ProxyRequest) {
 }
 
 // modifyResponse runs once the upstream answered (including 101).
-func (h *Handler) modifyResponse(res *http.Response) error {
-	st := res.Request.Context().Value(stateKey{}).(*reqState)
+func (h *Handler) modifyResponse(st *reqState, res *http.Response) error {
 	h.upstreams.MarkSucceeded(st.ep)
-	if !st.obs.upstream {
-		// Transports other than trafficTransport's (tests) set no timings.
-		st.obs.upstream, st.obs.upStatus = true, res.StatusCode
-	}
 	grpcTrailersOnly(res)
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The upgraded response is written on the hijacked connection,
@@ -116,8 +110,7 @@ func (h *Handler) modifyResponse(res *http.Response) error {
 // errorHandler maps a failed round trip to a status like nginx: 499 when
 // the client went away, 504 on timeouts (connect or response header),
 // 502 otherwise. Connect failures mark the endpoint for passive health.
-func (h *Handler) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	st := r.Context().Value(stateKey{}).(*reqState)
+func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Request, err error) {
 	if clientBodyErr(st) {
 		// The client's fault, not the upstream's. (A failed read of the
 		// connection also cancels the request's context in net/http, so

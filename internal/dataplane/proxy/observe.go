@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/metrics"
 )
 
@@ -27,7 +28,7 @@ func (h *Handler) observe(st *reqState, r *http.Request, start, end time.Time, s
 		VH: st.vh, RT: st.rt, Canary: st.canary(),
 		Method: r.Method, Status: status,
 		Duration:     end.Sub(start),
-		RequestSize:  requestLength(r),
+		RequestSize:  accesslog.RequestLength(r),
 		ResponseSize: st.bytesSent(),
 	}
 	if st.obs.upstream && !st.obs.upFailed {

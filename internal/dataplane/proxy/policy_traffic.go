@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/limiter"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -48,19 +50,17 @@ type trafficReq struct {
 	// allocation for the first few).
 	tried    []*upstream.Endpoint
 	triedBuf [4]*upstream.Endpoint
-	// bodyMax bounds a body of unknown length while it streams (0: none).
-	bodyMax int64
 	// conn and connKey release a limit-connections count.
 	conn    *limiter.Conns
 	connKey netip.Addr
 	// setCookie is a Set-Cookie value for a new affinity session.
 	setCookie string
 	// att is the attempt whose response is being read; attStart its start.
-	att      *attempt
+	att      *attempt.Attempt
 	attStart time.Time
-	resBody  respBody
+	resBody  attempt.RespBody
 	// spool is the request body read whole (proxy-request-buffering).
-	spool *bodySpool
+	spool *spool.Body
 }
 
 func (tr *trafficReq) setConfig(c *routecfg.Config) {
@@ -97,12 +97,17 @@ func (st *reqState) bodyPolicy() *routecfg.Body {
 func (h *Handler) trafficGate(st *reqState, r *http.Request) bool {
 	body := st.bodyPolicy()
 	if max := body.MaxBytes; max > 0 {
+		// proxy-body-size has one home: a declared length over it is
+		// answered here, a body of unknown length is counted as it is
+		// read (clientBody), whoever reads it (buffering, spooling,
+		// streaming, the WAF), and fails with errBodyTooLarge, which
+		// clientBodyFailed answers with the same local 413.
 		if r.ContentLength > max {
 			h.local(st, http.StatusRequestEntityTooLarge)
 			return true
 		}
 		if r.ContentLength < 0 {
-			st.tr.bodyMax = max
+			st.body.max = max
 		}
 	}
 	st.rw.holdFlush = body.ResponseBuffering
@@ -176,12 +181,12 @@ func (h *Handler) limit(st *reqState, r *http.Request, l *routecfg.Limits) int {
 // trafficFinish releases what the request held and feeds the balancers.
 func (h *Handler) trafficFinish(st *reqState) {
 	tr := &st.tr
-	tr.spool.close()
+	tr.spool.Close()
 	if tr.conn != nil {
 		tr.conn.Release(tr.connKey)
 	}
 	if tr.att != nil {
-		tr.att.release()
+		tr.att.Release()
 		if algorithm(tr) == routecfg.EWMA && st.ep != nil {
 			h.upstreams.ObserveLatency(st.ep, h.now().Sub(tr.attStart))
 		}

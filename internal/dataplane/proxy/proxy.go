@@ -22,12 +22,19 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/metrics"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
+
+// Upgrades tracks upgraded connections (package upgrade).
+type Upgrades = upgrade.Upgrades
+
+// NewUpgrades returns an empty tracker.
+func NewUpgrades() *Upgrades { return upgrade.NewUpgrades() }
 
 // Snapshot is one applied configuration: the compiled router table and
 // the Config it was compiled from. Both are immutable.
@@ -74,7 +81,7 @@ type Options struct {
 	// on; "" reads it from the binary's build information.
 	Version string
 	// Upgrades, when set, tracks upgraded connections (WebSockets) for
-	// the drain on shutdown (upgrades.go).
+	// the drain on shutdown (package upgrade).
 	Upgrades *Upgrades
 }
 
@@ -92,7 +99,14 @@ type Handler struct {
 	backends      Backends
 	upgrades      *Upgrades
 	traffic       trafficState
-	rp            *httputil.ReverseProxy
+	// states pools the request states; each carries a ReverseProxy whose
+	// hooks are bound to it once, so the hooks get their state without a
+	// context value (state.go).
+	states sync.Pool
+	// rpLog is the ReverseProxy's own error log.
+	rpLog *log.Logger
+	// fallback reaches pools when there are no Backends (tests).
+	fallback upstream.Backend
 	// errTransport carries the error-page requests: plain HTTP, as
 	// ingress-nginx's @custom_ locations proxy_pass http://.
 	errTransport http.RoundTripper
@@ -108,8 +122,7 @@ type Handler struct {
 	mirror *mirror.Sender
 }
 
-// New returns a Handler. One ReverseProxy is built here and shared by all
-// requests; per-request data travels in the request context.
+// New returns a Handler.
 func New(opts Options) *Handler {
 	h := &Handler{
 		snapshot:      opts.Snapshot,
@@ -152,29 +165,20 @@ func New(opts Options) *Handler {
 		transport = upstream.NewTransport(upstream.TransportOptions{})
 	}
 	if t, ok := transport.(*http.Transport); ok {
-		transport = upstream.NewH1Transport(t)
+		transport = upstream.NewH1Transport(t, 0)
 	}
 	h.errTransport = transport
 	h.mirror = mirror.New(mirror.Options{Transport: transport, Upstreams: h.upstreams, Logger: h.logger, Count: h.metrics.MirrorCopy})
-	h.rp = &httputil.ReverseProxy{
-		Rewrite:        h.rewriteOut,
-		Transport:      &trafficTransport{h: h, base: dispatch{fallback: transport}},
-		ModifyResponse: h.modifyResponse,
-		ErrorHandler:   h.errorHandler,
-		// No flush after every write (a timer goroutine per response and
-		// the header in a TLS record of its own). ingress-nginx's
-		// proxy-buffering is off by default, so streamed responses must
-		// still reach the client as they come: the response body flushes
-		// when the upstream has nothing more to read yet (respBody,
-		// ExchangeHook.UpstreamWait), and ReverseProxy itself flushes
-		// bodies of unknown length and event streams after each write.
-		FlushInterval: 0,
-		BufferPool:    bufferPool{},
-		ErrorLog:      slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
+	if ex, ok := transport.(upstream.Exchanger); ok {
+		h.fallback = upstream.Backend{Transport: ex, Scheme: "http"}
+	} else {
+		h.fallback = upstream.Backend{Transport: upstream.Std{RoundTripper: transport}, Scheme: "http"}
 	}
+	h.rpLog = slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)
 	if opts.Logger == nil {
-		h.rp.ErrorLog = log.New(io.Discard, "", 0)
+		h.rpLog = log.New(io.Discard, "", 0)
 	}
+	h.states.New = h.newState
 	return h
 }
 
@@ -206,13 +210,13 @@ func listenerPort(r *http.Request) string {
 	return "80"
 }
 
-// stateKey carries *reqState from ServeHTTP to the ReverseProxy hooks.
-type stateKey struct{}
-
 // reqState is everything one request needs across the ReverseProxy hooks
 // and the access log. Pooled: it is only referenced until ServeHTTP
 // returns, as ReverseProxy calls every hook synchronously.
 type reqState struct {
+	// h and rp survive the reset between requests (state.go).
+	h         *Handler
+	rp        httputil.ReverseProxy
 	rw        responseWriter
 	vh        *routecfg.VirtualHost
 	rt        *routecfg.Route
@@ -250,15 +254,13 @@ type reqState struct {
 	cw compress.Writer
 }
 
-var statePool = sync.Pool{New: func() any { return new(reqState) }}
-
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
-	st := statePool.Get().(*reqState)
+	st := h.states.Get().(*reqState)
 	st.rw.w = w
 	if h.upgrades != nil && r.Header["Upgrade"] != nil {
-		st.rw.upgrades, st.rw.websocket = h.upgrades, isWebSocket(r.Header)
+		st.rw.upgrades, st.rw.websocket = h.upgrades, upgrade.IsWebSocket(r.Header)
 	}
 	// Deferred so that the access log and metrics also see requests whose
 	// body copy ReverseProxy aborts with panic(http.ErrAbortHandler).
@@ -374,7 +376,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.chooseBackend(st, st.tr.pool) // the canary's pool when the canary was chosen
 	st.port = listenerPort(r)
 	h.startCompression(st, w, r)
-	h.rp.ServeHTTP(&st.rw, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+	st.rp.ServeHTTP(&st.rw, r)
 	st.cw.Close() //nolint:errcheck // the client may be gone; nothing to do
 }
 
@@ -421,8 +423,8 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if st.waf.tx != nil {
 		h.wafFinish(st, r, status)
 	}
-	*st = reqState{}
-	statePool.Put(st)
+	st.reset()
+	h.states.Put(st)
 }
 
 // bufferPool recycles ReverseProxy's copy buffers. Pooling array pointers

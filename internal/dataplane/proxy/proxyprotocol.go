@@ -71,24 +71,12 @@ func (hs *httpReq) proxyProtocol(r *http.Request, pc *proxyprotocol.Conn, g *rou
 	return true
 }
 
-// appendProxyProtocolVar appends nginx's $proxy_protocol_addr, _port,
-// _server_addr or _server_port: the header's addresses, "-" without one.
-func appendProxyProtocolVar(b []byte, v routecfg.LogVar, r *http.Request, esc routecfg.LogEscape) []byte {
+// proxyProtocolAddrs is the PROXY protocol header's addresses of r's
+// connection, for the access log.
+func proxyProtocolAddrs(r *http.Request) (src, dst netip.AddrPort, ok bool) {
 	pc := proxiedConn(r)
 	if pc == nil {
-		return missing(b, esc)
+		return src, dst, false
 	}
-	src, dst, ok := pc.Addresses()
-	if !ok {
-		return missing(b, esc)
-	}
-	switch v {
-	case routecfg.LogProxyProtocolAddr:
-		return src.Addr().AppendTo(b)
-	case routecfg.LogProxyProtocolPort:
-		return strconv.AppendUint(b, uint64(src.Port()), 10)
-	case routecfg.LogProxyProtocolServerAddr:
-		return dst.Addr().AppendTo(b)
-	}
-	return strconv.AppendUint(b, uint64(dst.Port()), 10)
+	return pc.Addresses()
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
 )
 
 // errHeadTooBig is nginx's "upstream sent too big header": a response
@@ -63,9 +65,9 @@ func (h *Handler) readAhead(st *reqState, res *http.Response) {
 	b := st.bodyPolicy()
 	// Flushes are held anyway; the body is now read on another
 	// goroutine, which must not touch the client's writer.
-	st.tr.resBody.flush = nil
+	st.tr.resBody.Flush = nil
 	if a := st.tr.att; a != nil {
-		a.rw = nil
+		a.Flush = nil
 	}
-	res.Body = newReadAhead(res.Body, b.ResponseBuffers, b.MaxTempFile)
+	res.Body = spool.NewReadAhead(res.Body, b.ResponseBuffers, b.MaxTempFile)
 }

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -57,12 +58,13 @@ func (h *Handler) traceEnd(st *reqState, r *http.Request, start, end time.Time, 
 	if tr.format != nil {
 		var buf [128]byte
 		b := buf[:0]
+		e := st.entry(r, start, end, status)
 		for i := range tr.format.Steps {
 			s := &tr.format.Steps[i]
 			if s.Var == routecfg.LogLiteral {
 				b = append(b, s.Literal...)
 			} else {
-				b = st.appendVar(b, s, routecfg.LogEscapeNone, r, start, end, status)
+				b = accesslog.AppendVar(b, s, routecfg.LogEscapeNone, &e)
 			}
 		}
 		name = string(b)

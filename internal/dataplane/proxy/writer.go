@@ -72,9 +72,9 @@ func (rw *responseWriter) FlushError() error {
 	return http.NewResponseController(rw.w).Flush()
 }
 
-// flushStarted flushes what the client has not got yet, once the
+// FlushStarted flushes what the client has not got yet, once the
 // response has begun: before that a flush would commit the header early.
-func (rw *responseWriter) flushStarted() {
+func (rw *responseWriter) FlushStarted() {
 	if rw.wroteHeader && !rw.hijacked {
 		rw.FlushError() //nolint:errcheck // a gone client fails the next write
 	}
@@ -86,7 +86,7 @@ func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err == nil {
 		rw.hijacked = true
 		if rw.upgrades != nil {
-			c = rw.upgrades.track(c, rw.websocket)
+			c = rw.upgrades.Track(c, rw.websocket)
 		}
 	}
 	return c, brw, err

@@ -1,12 +1,10 @@
 package upstream
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"math"
 	"math/rand/v2"
-	"net"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -267,46 +265,4 @@ func (m *Manager) FindToken(pool, token string) *Endpoint {
 func PoolToken(pool string) string {
 	var b [16]byte
 	return string(strconv.AppendUint(b[:0], mix(HashString(HashSeed, pool)), 36))
-}
-
-// DialHookKey is the context key under which a request carries its
-// DialHook; the transport's dialer asks it (the dial keeps the request
-// context's values).
-type DialHookKey struct{}
-
-// DialHook lets a request set its connect timeout (proxy-connect-timeout)
-// and learn when a connection is being dialed for it, so its own timers
-// do not count connecting.
-type DialHook interface {
-	ConnectTimeout() time.Duration
-	Dialing()
-	Dialed()
-}
-
-// connectTimeoutKey carries a per-request connect timeout to the dialer.
-type connectTimeoutKey struct{}
-
-// WithConnectTimeout returns ctx carrying a connect timeout for the
-// transport's dialer.
-func WithConnectTimeout(ctx context.Context, d time.Duration) context.Context {
-	return context.WithValue(ctx, connectTimeoutKey{}, d)
-}
-
-// dialContext dials with d, or with the connect timeout the context
-// carries, telling the request's DialHook.
-func dialContext(d *net.Dialer) func(context.Context, string, string) (net.Conn, error) {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		t, _ := ctx.Value(connectTimeoutKey{}).(time.Duration)
-		if h, ok := ctx.Value(DialHookKey{}).(DialHook); ok {
-			t = h.ConnectTimeout()
-			h.Dialing()
-			defer h.Dialed()
-		}
-		if t > 0 && t != d.Timeout {
-			dd := *d
-			dd.Timeout = t
-			return dd.DialContext(ctx, network, addr)
-		}
-		return d.DialContext(ctx, network, addr)
-	}
 }

@@ -5,23 +5,22 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/oneshot"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
-// HTTP10 is the transport of plain-HTTP routes with proxy-http-version
+// HTTP10 is the exchanger of plain-HTTP routes with proxy-http-version
 // 1.0. Protocol upgrades (which HTTP/1.0 cannot carry) go to Next.
-type HTTP10 struct{ Next http.RoundTripper }
+type HTTP10 struct{ Next Exchanger }
 
-// RoundTrip implements http.RoundTripper.
-func (t HTTP10) RoundTrip(r *http.Request) (*http.Response, error) {
+// Exchange implements Exchanger.
+func (t HTTP10) Exchange(r *http.Request, at Attempt) (*http.Response, error) {
 	if r.Header.Get("Upgrade") != "" {
-		return t.Next.RoundTrip(r)
+		return t.Next.Exchange(r, at)
 	}
-	return RoundTripHTTP10(r)
+	return roundTripHTTP10(r, at)
 }
 
 // RoundTripHTTP10 sends r over a new connection as an HTTP/1.0 request,
@@ -31,7 +30,9 @@ func (t HTTP10) RoundTrip(r *http.Request) (*http.Response, error) {
 // and the connection closes after the response (the caller sets r.Close
 // for the Connection: close header nginx sends). The proxy's
 // proxy-body-size limit bounds a body read here.
-func RoundTripHTTP10(r *http.Request) (*http.Response, error) {
+func RoundTripHTTP10(r *http.Request) (*http.Response, error) { return roundTripHTTP10(r, nil) }
+
+func roundTripHTTP10(r *http.Request, at Attempt) (*http.Response, error) {
 	ctx := r.Context()
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength < 0 {
 		b, err := io.ReadAll(r.Body)
@@ -43,8 +44,7 @@ func RoundTripHTTP10(r *http.Request) (*http.Response, error) {
 		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 		r.TransferEncoding = nil
 	}
-	d := &net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: 30 * time.Second}
-	conn, err := dialContext(d)(ctx, "tcp", r.URL.Host)
+	conn, err := exchange.NewDialer(0).Dial(ctx, "tcp", r.URL.Host, at)
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,8 @@
 package upstream
 
 import (
-	"net"
-	"time"
-
 	"github.com/moat-ingress/moat/internal/dataplane/fcgi"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -21,12 +19,8 @@ func (t *Transports) special(p *routecfg.Pool, used map[string]bool) (Backend, b
 		if p.FastCGI != nil {
 			s = *p.FastCGI
 		}
-		timeout := t.opts.ConnectTimeout
-		if timeout <= 0 {
-			timeout = DefaultConnectTimeout
-		}
-		d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
-		return Backend{Transport: fcgi.New(s, dialContext(d), t.opts.Logger), Scheme: "http"}, true
+		// fcgi dials with the request's context: the attempt rides in it.
+		return Backend{Transport: Std{RoundTripper: fcgi.New(s, exchange.NewDialer(t.opts.ConnectTimeout).DialContext, t.opts.Logger)}, Scheme: "http"}, true
 	case routecfg.ProtocolAutoHTTP:
 		https := &routecfg.Pool{Protocol: routecfg.ProtocolHTTPS}
 		id := https.Protocol.String()
@@ -36,7 +30,7 @@ func (t *Transports) special(p *routecfg.Pool, used map[string]bool) (Backend, b
 			t.byID[id] = tr
 		}
 		used[id] = true
-		return Backend{Transport: t.For("").Transport, Scheme: "http", AutoTLS: tr}, true
+		return Backend{Transport: t.For("").Transport, Scheme: "http", AutoTLS: Std{RoundTripper: tr}}, true
 	}
 	return Backend{}, false
 }

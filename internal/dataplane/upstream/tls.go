@@ -32,18 +32,18 @@ type Transports struct {
 
 // Backend is how the proxy reaches one pool.
 type Backend struct {
-	Transport http.RoundTripper
+	Transport Exchanger
 	// Scheme is "http" or "https" for the outgoing URL.
 	Scheme string
 	// AutoTLS, for backend-protocol AUTO_HTTP, carries the requests that
 	// came over HTTPS, with scheme "https" (nginx's proxy_pass $scheme://).
-	AutoTLS http.RoundTripper
+	AutoTLS Exchanger
 }
 
 // NewTransports returns a set whose plain HTTP pools use plain, fronted by
 // an H1Transport for the requests it can carry.
 func NewTransports(opts TransportOptions, plain *http.Transport) *Transports {
-	t := &Transports{opts: opts, plain: plain, fast: NewH1Transport(plain), byID: map[string]*http.Transport{}}
+	t := &Transports{opts: opts, plain: plain, fast: NewH1Transport(plain, opts.ConnectTimeout), byID: map[string]*http.Transport{}}
 	empty := map[string]Backend{}
 	t.byPool.Store(&empty)
 	return t
@@ -87,7 +87,7 @@ func (t *Transports) Apply(pools map[string]*routecfg.Pool) {
 		if p.Protocol.TLS() {
 			scheme = "https"
 		}
-		next[key] = Backend{Transport: tr, Scheme: scheme}
+		next[key] = Backend{Transport: Std{RoundTripper: tr}, Scheme: scheme}
 	}
 	for id, tr := range t.byID {
 		if !used[id] {

@@ -22,21 +22,21 @@ func TestTransports(t *testing.T) {
 		"ns/grpc:80#GRPC":     {Key: "ns/grpc:80#GRPC", Protocol: routecfg.ProtocolGRPC},
 	}
 	ts.Apply(pools)
-	if be := ts.For("ns/web:80"); be.Transport != ts.fast || ts.fast.fallback != plain || be.Scheme != "http" {
+	if be := ts.For("ns/web:80"); be.Transport != ts.fast || ts.fast.Fallback() != plain || be.Scheme != "http" {
 		t.Errorf("plain pool: %+v", be)
 	}
 	ha, hb := ts.For("ns/web:80#HTTPS-a"), ts.For("ns/web:80#HTTPS-b")
-	if ha.Scheme != "https" || ha.Transport == plain || ha.Transport == hb.Transport {
+	if ha.Scheme != "https" || ha.Transport == (Std{RoundTripper: plain}) || ha.Transport == hb.Transport {
 		t.Errorf("HTTPS pools: %+v %+v", ha, hb)
 	}
 	if ts.For("ns/other:80#HTTPS-a").Transport != ha.Transport {
 		t.Error("pools with one TLS identity do not share a transport")
 	}
 	g := ts.For("ns/grpc:80#GRPC")
-	if g.Scheme != "http" || !g.Transport.(*http.Transport).Protocols.UnencryptedHTTP2() {
+	if g.Scheme != "http" || !g.Transport.(Std).RoundTripper.(*http.Transport).Protocols.UnencryptedHTTP2() {
 		t.Errorf("GRPC pool: %+v", g)
 	}
-	if ha.Transport.(*http.Transport).TLSClientConfig.VerifyConnection != nil || hb.Transport.(*http.Transport).TLSClientConfig.VerifyConnection == nil {
+	if ha.Transport.(Std).RoundTripper.(*http.Transport).TLSClientConfig.VerifyConnection != nil || hb.Transport.(Std).RoundTripper.(*http.Transport).TLSClientConfig.VerifyConnection == nil {
 		t.Error("verification set on the wrong transport")
 	}
 	// A swap keeping identity a keeps its transport; b is dropped.

@@ -7,12 +7,12 @@ package upstream
 
 import (
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -214,7 +214,7 @@ func (m *Manager) Endpoints(key string) []*Endpoint {
 // Defaults for NewTransport, from ingress-nginx (proxy-connect-timeout 5 s,
 // proxy-read-timeout 60 s; see ingress-semantics §4.7).
 const (
-	DefaultConnectTimeout        = 5 * time.Second
+	DefaultConnectTimeout        = exchange.DefaultConnectTimeout
 	DefaultResponseHeaderTimeout = 60 * time.Second
 	DefaultMaxIdleConnsPerHost   = 256
 	DefaultIdleConnTimeout       = 90 * time.Second
@@ -245,12 +245,11 @@ func NewTransport(opts TransportOptions) *http.Transport {
 	if opts.MaxIdleConnsPerHost <= 0 {
 		opts.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
-	d := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	return &http.Transport{
 		Proxy:                  nil,
-		DialContext:            dialContext(d),
+		DialContext:            exchange.NewDialer(opts.ConnectTimeout).DialContext,
 		ForceAttemptHTTP2:      false,
 		Protocols:              &protos,
 		MaxIdleConns:           0, // bounded per host instead

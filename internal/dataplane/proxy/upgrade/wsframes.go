@@ -1,4 +1,4 @@
-package proxy
+package upgrade
 
 // frameTracker follows a WebSocket byte stream (RFC 6455 §5.2) far enough
 // to know whether it stands between two frames: it reads each frame

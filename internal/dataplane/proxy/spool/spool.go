@@ -1,16 +1,16 @@
-package proxy
+// Package spool holds the bodies that nginx buffers, the same way: in
+// memory up to a size, then in a temporary file (unlinked at once, so
+// nothing is left behind).
+package spool
 
 import (
 	"bytes"
 	"io"
-	"net/http"
 	"os"
 	"sync"
 )
 
-// Bodies that nginx buffers, moat buffers the same way: in memory up to a
-// size, then in a temporary file (unlinked at once, so nothing is left
-// behind). The request side is proxy-request-buffering with
+// The request side is proxy-request-buffering with
 // client-body-buffer-size; the response side proxy-buffering with
 // proxy-buffers-number × proxy-buffer-size and proxy-max-temp-file-size.
 
@@ -24,33 +24,23 @@ func tempFile() (*os.File, error) {
 	return f, nil
 }
 
-// bodySpool is a request body read whole before the upstream is contacted:
+// Body is a request body read whole before the upstream is contacted:
 // the first memMax bytes in memory, the rest in a temporary file.
-type bodySpool struct {
+type Body struct {
 	mem  []byte
 	file *os.File
 	size int64
 }
 
-// spoolBody reads src to its end. max > 0 bounds the size: a larger body
-// fails with errBodyTooLarge (nginx answers 413 before contacting the
-// upstream).
-func spoolBody(src io.Reader, memMax, max int64) (*bodySpool, error) {
-	s := &bodySpool{}
-	limit := func(n int64) int64 {
-		if max > 0 {
-			return min(n, max+1-s.size)
-		}
-		return n
-	}
+// Read reads src to its end; a body over proxy-body-size fails
+// there (clientBody), before the upstream is contacted, as nginx.
+func Read(src io.Reader, memMax int64) (*Body, error) {
+	s := &Body{}
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(src, limit(memMax+1)))
+	n, err := io.Copy(&buf, io.LimitReader(src, memMax+1))
 	s.size = n
 	if err != nil {
 		return nil, err
-	}
-	if max > 0 && s.size > max {
-		return nil, errBodyTooLarge
 	}
 	if n <= memMax {
 		s.mem = buf.Bytes()
@@ -63,46 +53,38 @@ func spoolBody(src io.Reader, memMax, max int64) (*bodySpool, error) {
 	}
 	s.file = f
 	if _, err := f.Write(buf.Bytes()[memMax:]); err != nil {
-		s.close()
+		s.Close()
 		return nil, err
 	}
-	var rest io.Reader = src
-	if max > 0 {
-		rest = io.LimitReader(src, max+1-s.size)
-	}
-	m, err := io.Copy(f, rest)
+	m, err := io.Copy(f, src)
 	s.size += m
 	if err != nil {
-		s.close()
+		s.Close()
 		return nil, err
-	}
-	if max > 0 && s.size > max {
-		s.close()
-		return nil, errBodyTooLarge
 	}
 	return s, nil
 }
 
-// reader reads the body from its start (each attempt gets its own).
-func (s *bodySpool) reader() io.Reader {
+// Reader reads the body from its start (each attempt gets its own).
+func (s *Body) Reader() io.Reader {
 	if s.file == nil {
 		return bytes.NewReader(s.mem)
 	}
 	return io.MultiReader(bytes.NewReader(s.mem), io.NewSectionReader(s.file, 0, s.size-int64(len(s.mem))))
 }
 
-func (s *bodySpool) close() {
+func (s *Body) Close() {
 	if s != nil && s.file != nil {
 		s.file.Close()
 		s.file = nil
 	}
 }
 
-// readAhead reads an upstream response body ahead of the client: up to
+// ReadAhead reads an upstream response body ahead of the client: up to
 // memMax unread bytes in memory, then up to fileMax bytes in a temporary
 // file, as nginx's proxy_buffers and proxy_max_temp_file_size; once both
 // are full the upstream waits for the client, as nginx then does.
-type readAhead struct {
+type ReadAhead struct {
 	src             io.ReadCloser
 	memMax, fileMax int64
 
@@ -119,14 +101,14 @@ type readAhead struct {
 	done    chan struct{}
 }
 
-func newReadAhead(src io.ReadCloser, memMax, fileMax int64) *readAhead {
-	r := &readAhead{src: src, memMax: max(memMax, 1), fileMax: fileMax, done: make(chan struct{})}
+func NewReadAhead(src io.ReadCloser, memMax, fileMax int64) *ReadAhead {
+	r := &ReadAhead{src: src, memMax: max(memMax, 1), fileMax: fileMax, done: make(chan struct{})}
 	r.cond.L = &r.mu
 	go r.fill()
 	return r
 }
 
-func (r *readAhead) fill() {
+func (r *ReadAhead) fill() {
 	defer close(r.done)
 	buf := make([]byte, 32<<10)
 	for {
@@ -145,7 +127,7 @@ func (r *readAhead) fill() {
 }
 
 // store keeps d for the client; false when the body was closed.
-func (r *readAhead) store(d []byte) bool {
+func (r *ReadAhead) store(d []byte) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for len(d) > 0 {
@@ -190,7 +172,7 @@ func (r *readAhead) store(d []byte) bool {
 	return true
 }
 
-func (r *readAhead) Read(p []byte) (int, error) {
+func (r *ReadAhead) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -229,7 +211,7 @@ func (r *readAhead) Read(p []byte) (int, error) {
 
 // Close stops reading the upstream and waits for the reader goroutine,
 // so nothing touches the request's state afterwards.
-func (r *readAhead) Close() error {
+func (r *ReadAhead) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	r.cond.Broadcast()
@@ -242,16 +224,8 @@ func (r *readAhead) Close() error {
 	return err
 }
 
-// spoolRequest reads the request body whole into tr.spool
-// (proxy-request-buffering on, a body larger than client-body-buffer-size)
-// and sets req up to send it with a Content-Length, as nginx does once it
-// has buffered a body. errBodyTooLarge: over proxy-body-size.
-func (tr *trafficReq) spoolRequest(req *http.Request, src io.Reader, memMax int64) error {
-	sp, err := spoolBody(src, memMax, tr.bodyMax)
-	if err != nil {
-		return err
-	}
-	tr.spool = sp
-	req.ContentLength, req.TransferEncoding = sp.size, nil
-	return nil
-}
+// Size is the body's length.
+func (s *Body) Size() int64 { return s.size }
+
+// InFile reports whether part of the body went to a temporary file.
+func (s *Body) InFile() bool { return s.file != nil }

@@ -1,4 +1,4 @@
-package upstream
+package h1
 
 import (
 	"bufio"

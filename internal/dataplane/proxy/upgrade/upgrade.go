@@ -1,4 +1,6 @@
-package proxy
+// Package upgrade tracks the client connections handed over to an
+// upgraded protocol (WebSocket), for the drain on shutdown.
+package upgrade
 
 import (
 	"context"
@@ -81,7 +83,7 @@ func (u *Upgrades) CloseAll() int {
 	return len(conns)
 }
 
-func (u *Upgrades) track(c net.Conn, websocket bool) net.Conn {
+func (u *Upgrades) Track(c net.Conn, websocket bool) net.Conn {
 	uc := &upgradedConn{Conn: c, u: u, websocket: websocket}
 	u.mu.Lock()
 	u.conns[uc] = struct{}{}
@@ -169,9 +171,9 @@ func (c *upgradedConn) goingAway() bool {
 	return err == nil
 }
 
-// isWebSocket reports whether a request asks to upgrade to WebSocket
+// IsWebSocket reports whether a request asks to upgrade to WebSocket
 // (Upgrade is a comma-separated token list, compared case-insensitively).
-func isWebSocket(h http.Header) bool {
+func IsWebSocket(h http.Header) bool {
 	for _, v := range h["Upgrade"] {
 		for tok := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {

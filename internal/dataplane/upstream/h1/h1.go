@@ -1,4 +1,5 @@
-package upstream
+// Package h1 is moat's plain-HTTP/1.1 exchanger for bodiless requests.
+package h1
 
 import (
 	"bufio"
@@ -16,9 +17,11 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
-// H1Transport carries the common case, a plain-HTTP/1.1 request without a
+// Transport carries the common case, a plain-HTTP/1.1 request without a
 // body, on the caller's goroutine: it takes an idle connection to the
 // endpoint (or dials one), writes the request head with one write, reads
 // the response with http.ReadResponse (so framing and smuggling rules stay
@@ -32,9 +35,9 @@ import (
 // (they need full-duplex sending, 100-continue and replay, which
 // http.Transport does well and which are a minority of proxied
 // requests), upgrades (WebSocket) and non-http schemes.
-type H1Transport struct {
-	fallback       http.RoundTripper
-	dial           func(context.Context, string, string) (net.Conn, error)
+type Transport struct {
+	fallback       exchange.Std
+	dialer         *exchange.Dialer
 	maxIdle        int
 	idleTimeout    time.Duration
 	headerTimeout  time.Duration
@@ -61,6 +64,10 @@ type idleList struct {
 	dead bool
 }
 
+// defaultIdleConnTimeout applies when the fallback sets none
+// (upstream.DefaultIdleConnTimeout).
+const defaultIdleConnTimeout = 90 * time.Second
+
 const (
 	// probeAfter: a connection idle for longer is probed before use.
 	// http.Transport (and nginx, through epoll) watch idle connections
@@ -75,28 +82,25 @@ const (
 	max1xx = 5
 )
 
-// NewH1Transport returns an H1Transport that sends what it does not
-// handle to fallback, with fallback's limits: its dialer (through the
-// same connect-timeout hooks), idle-connection limits and response
-// header limits.
-func NewH1Transport(fallback *http.Transport) *H1Transport {
-	t := &H1Transport{
-		fallback:       fallback,
-		dial:           fallback.DialContext,
+// New returns an Transport that sends what it does not
+// handle to fallback, with fallback's idle-connection and response
+// header limits; it dials with connectTimeout (0: the default) unless
+// the attempt sets one, as fallback's dialer (NewTransport) does.
+func New(fallback *http.Transport, connectTimeout time.Duration) *Transport {
+	t := &Transport{
+		fallback:       exchange.Std{RoundTripper: fallback},
+		dialer:         exchange.NewDialer(connectTimeout),
 		maxIdle:        fallback.MaxIdleConnsPerHost,
 		idleTimeout:    fallback.IdleConnTimeout,
 		headerTimeout:  fallback.ResponseHeaderTimeout,
 		maxHeaderBytes: fallback.MaxResponseHeaderBytes,
 		hosts:          map[string]*idleList{},
 	}
-	if t.dial == nil {
-		t.dial = (&net.Dialer{Timeout: DefaultConnectTimeout}).DialContext
-	}
 	if t.maxIdle <= 0 {
 		t.maxIdle = http.DefaultMaxIdleConnsPerHost
 	}
 	if t.idleTimeout <= 0 {
-		t.idleTimeout = DefaultIdleConnTimeout
+		t.idleTimeout = defaultIdleConnTimeout
 	}
 	if t.maxHeaderBytes <= 0 {
 		t.maxHeaderBytes = 1 << 20
@@ -106,48 +110,39 @@ func NewH1Transport(fallback *http.Transport) *H1Transport {
 	return t
 }
 
-// ExchangeHook is optionally implemented by the DialHook a request
-// carries (under DialHookKey); H1Transport asks it about each exchange.
-type ExchangeHook interface {
-	// MaxResponseHeaderBytes bounds the upstream's response header for
-	// this request (proxy-buffer-size); 0 keeps the transport's bound.
-	MaxResponseHeaderBytes() int64
-	// UpstreamWait is called while the response body is read, just
-	// before the transport waits for the upstream to send more: the
-	// moment to flush what the client has not got yet, so that a
-	// streamed response reaches it as it comes while a response that
-	// arrives at once leaves in one write.
-	UpstreamWait()
-}
-
-// WaitsUpstream reports whether body is an H1Transport response body,
-// which calls ExchangeHook.UpstreamWait before it blocks. Bodies of other
-// transports give no such signal.
+// WaitsUpstream reports whether body is an Transport response body,
+// which calls Attempt.UpstreamWait before it blocks. Bodies of other
+// exchangers give no such signal.
 func WaitsUpstream(body io.Reader) bool {
 	_, ok := body.(*h1Body)
 	return ok || body == http.NoBody
 }
 
-// RoundTrip implements http.RoundTripper.
-func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+// Fallback is the transport that carries what t does not.
+func (t *Transport) Fallback() http.RoundTripper { return t.fallback.RoundTripper }
+
+// RoundTrip implements http.RoundTripper (error pages, tests): an
+// exchange without an Attempt.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.Exchange(req, nil)
+}
+
+// Exchange implements Exchanger.
+func (t *Transport) Exchange(req *http.Request, hook exchange.Attempt) (*http.Response, error) {
 	if !h1Eligible(req) {
-		return t.fallback.RoundTrip(req)
+		return t.fallback.Exchange(req, hook)
 	}
 	if err := validateRequest(req); err != nil {
 		return nil, err
 	}
 	ctx := req.Context()
-	var hook ExchangeHook
-	if h, ok := ctx.Value(DialHookKey{}).(ExchangeHook); ok {
-		hook = h
-	}
 	// A reused connection the upstream has closed meanwhile fails before
 	// any byte of the answer; http.Transport retries such requests on
 	// another connection when they are safe to send again, and so do
 	// we. Others are checked before use instead.
 	replayable := isReplayable(req)
 	for {
-		c, reused, err := t.get(ctx, req.URL.Host, !replayable)
+		c, reused, err := t.get(ctx, req.URL.Host, !replayable, hook)
 		if err != nil {
 			return nil, err
 		}
@@ -204,7 +199,7 @@ func isReplayable(req *http.Request) bool {
 // get returns an idle connection to addr, most recently used first, or a
 // new one. check asks for a liveness probe of any idle connection, not
 // only of those idle for probeAfter.
-func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn, bool, error) {
+func (t *Transport) get(ctx context.Context, addr string, check bool, at exchange.Attempt) (*h1Conn, bool, error) {
 	l := t.list(addr)
 	var now time.Time
 	for {
@@ -236,7 +231,7 @@ func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn
 		}
 		return c, true, nil
 	}
-	nc, err := t.dial(ctx, "tcp", addr)
+	nc, err := t.dialer.Dial(ctx, "tcp", addr, at)
 	if err != nil {
 		l.mu.Lock()
 		l.active--
@@ -247,7 +242,7 @@ func (t *H1Transport) get(ctx context.Context, addr string, check bool) (*h1Conn
 }
 
 // list returns addr's idle list, creating it on first use.
-func (t *H1Transport) list(addr string) *idleList {
+func (t *Transport) list(addr string) *idleList {
 	t.mu.RLock()
 	l := t.hosts[addr]
 	t.mu.RUnlock()
@@ -264,7 +259,7 @@ func (t *H1Transport) list(addr string) *idleList {
 }
 
 // put makes c idle, or closes it when its endpoint has enough idle ones.
-func (t *H1Transport) put(c *h1Conn) {
+func (t *Transport) put(c *h1Conn) {
 	c.idleAt = time.Now()
 	l := c.list
 	l.mu.Lock()
@@ -290,14 +285,14 @@ func (c *h1Conn) close() {
 	l.mu.Unlock()
 }
 
-func (t *H1Transport) sweepInterval() time.Duration { return max(t.idleTimeout/3, time.Second) }
+func (t *Transport) sweepInterval() time.Duration { return max(t.idleTimeout/3, time.Second) }
 
 // sweep closes connections idle for longer than the idle timeout and
 // forgets endpoints without idle connections; it runs only while some
 // connection is idle, so an idle proxy has no timer ticking. Without it,
 // idle connections the upstream closed would linger in CLOSE_WAIT until
 // their next use.
-func (t *H1Transport) sweep() {
+func (t *Transport) sweep() {
 	// Disarmed before the scan: a put during the scan re-arms it.
 	t.sweepArmed.Store(false)
 	now := time.Now()
@@ -330,7 +325,7 @@ func (t *H1Transport) sweep() {
 }
 
 // CloseIdleConnections closes every idle connection, the fallback's too.
-func (t *H1Transport) CloseIdleConnections() {
+func (t *Transport) CloseIdleConnections() {
 	t.mu.Lock()
 	for addr, l := range t.hosts {
 		l.mu.Lock()
@@ -342,12 +337,12 @@ func (t *H1Transport) CloseIdleConnections() {
 		delete(t.hosts, addr)
 	}
 	t.mu.Unlock()
-	if ci, ok := t.fallback.(interface{ CloseIdleConnections() }); ok {
+	if ci, ok := t.fallback.RoundTripper.(interface{ CloseIdleConnections() }); ok {
 		ci.CloseIdleConnections()
 	}
 }
 
-func (t *H1Transport) getReader(r io.Reader) *bufio.Reader {
+func (t *Transport) getReader(r io.Reader) *bufio.Reader {
 	if br, ok := t.readers.Get().(*bufio.Reader); ok {
 		br.Reset(r)
 		return br
@@ -355,12 +350,12 @@ func (t *H1Transport) getReader(r io.Reader) *bufio.Reader {
 	return bufio.NewReaderSize(r, h1BufferSize)
 }
 
-func (t *H1Transport) putReader(br *bufio.Reader) {
+func (t *Transport) putReader(br *bufio.Reader) {
 	br.Reset(nil)
 	t.readers.Put(br)
 }
 
-func (t *H1Transport) getWriter(w io.Writer) *bufio.Writer {
+func (t *Transport) getWriter(w io.Writer) *bufio.Writer {
 	if bw, ok := t.writers.Get().(*bufio.Writer); ok {
 		bw.Reset(w)
 		return bw
@@ -368,7 +363,7 @@ func (t *H1Transport) getWriter(w io.Writer) *bufio.Writer {
 	return bufio.NewWriterSize(w, h1BufferSize)
 }
 
-func (t *H1Transport) putWriter(bw *bufio.Writer) {
+func (t *Transport) putWriter(bw *bufio.Writer) {
 	bw.Reset(nil)
 	t.writers.Put(bw)
 }
@@ -378,7 +373,7 @@ func (t *H1Transport) putWriter(bw *bufio.Writer) {
 // It is the io.Reader under the response's bufio.Reader.
 type h1Conn struct {
 	net.Conn
-	t      *H1Transport
+	t      *Transport
 	list   *idleList
 	raw    syscall.RawConn // nil when the connection has none
 	idleAt time.Time
@@ -389,8 +384,8 @@ type h1Conn struct {
 	ctx        context.Context
 	stop       func() bool // stops the context's interrupt
 	br         *bufio.Reader
-	hook       ExchangeHook // asked to flush before waiting, in the body
-	inHeader   bool         // reading the response header: headerLeft bounds it
+	hook       exchange.Attempt // asked to flush before waiting, in the body
+	inHeader   bool             // reading the response header: headerLeft bounds it
 	headerLeft int64
 	gotByte    bool // some byte of the answer arrived
 
@@ -402,7 +397,7 @@ type h1Conn struct {
 	tryErr error
 }
 
-func newH1Conn(t *H1Transport, l *idleList, nc net.Conn) *h1Conn {
+func newH1Conn(t *Transport, l *idleList, nc net.Conn) *h1Conn {
 	c := &h1Conn{Conn: nc, t: t, list: l}
 	c.interruptFn = c.interrupt
 	if c.raw = rawConn(nc); c.raw != nil {
@@ -421,7 +416,7 @@ func (c *h1Conn) interrupt() { c.Conn.SetDeadline(aLongTimeAgo) }
 // exchange writes req and reads the response head. stale reports an
 // error before any byte of the answer, the sign of an idle connection
 // the upstream had closed.
-func (c *h1Conn) exchange(ctx context.Context, req *http.Request, hook ExchangeHook) (res *http.Response, stale bool, err error) {
+func (c *h1Conn) exchange(ctx context.Context, req *http.Request, hook exchange.Attempt) (res *http.Response, stale bool, err error) {
 	t := c.t
 	c.ctx, c.gotByte = ctx, false
 	c.stop = context.AfterFunc(ctx, c.interruptFn)

@@ -1,4 +1,4 @@
-package upstream
+package h1
 
 import (
 	"bufio"
@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
 // rawUpstream is a loopback HTTP/1.1 server written by hand, so a test
@@ -64,9 +66,9 @@ func serveRaw(t *testing.T, answer func(w *bufio.Writer, req *http.Request, n in
 	return u
 }
 
-func newH1(t *testing.T) *H1Transport {
+func newH1(t *testing.T) *Transport {
 	t.Helper()
-	h := NewH1Transport(NewTransport(TransportOptions{}))
+	h := New(&http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second, DisableCompression: true, MaxResponseHeaderBytes: 1 << 20}, 0)
 	t.Cleanup(h.CloseIdleConnections)
 	return h
 }
@@ -284,21 +286,21 @@ func TestH1ResponseHeaderLimit(t *testing.T) {
 	})
 	h := newH1(t)
 	hook := &testHook{max: 4096}
-	ctx := context.WithValue(context.Background(), DialHookKey{}, hook)
+	ctx := context.Background()
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/", nil)
-	if _, err := h.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "larger than 4096") {
+	if _, err := h.Exchange(req, hook); err == nil || !strings.Contains(err.Error(), "larger than 4096") {
 		t.Errorf("8 KB header under a 4 KB limit: %v", err)
 	}
 	hook.max = 16 << 10
 	req, _ = http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/", nil)
-	res, err := h.RoundTrip(req)
+	res, err := h.Exchange(req, hook)
 	if err != nil {
 		t.Fatalf("8 KB header under a 16 KB limit: %v", err)
 	}
 	res.Body.Close()
 }
 
-// testHook is an ExchangeHook (and the DialHook it must also be).
+// testHook is an Attempt.
 type testHook struct {
 	max    int64
 	waits  atomic.Int32
@@ -342,10 +344,10 @@ func TestH1UpstreamWait(t *testing.T) {
 		default:
 		}
 	}}
-	ctx := context.WithValue(context.Background(), DialHookKey{}, hook)
+	ctx := context.Background()
 
 	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/whole", nil)
-	res, err := h.RoundTrip(req)
+	res, err := h.Exchange(req, hook)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +359,7 @@ func TestH1UpstreamWait(t *testing.T) {
 	}
 
 	req, _ = http.NewRequestWithContext(ctx, "GET", "http://"+u.addr+"/stream", nil)
-	res, err = h.RoundTrip(req)
+	res, err = h.Exchange(req, hook)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +415,7 @@ func TestH1ContextEndsBlockedRead(t *testing.T) {
 	}
 }
 
-// fallbackCounter records what H1Transport hands to its fallback.
+// fallbackCounter records what Transport hands to its fallback.
 type fallbackCounter struct {
 	http.RoundTripper
 	n atomic.Int32
@@ -435,8 +437,8 @@ func TestH1Fallback(t *testing.T) {
 		return true
 	})
 	h := newH1(t)
-	fb := &fallbackCounter{RoundTripper: h.fallback}
-	h.fallback = fb
+	fb := &fallbackCounter{RoundTripper: h.fallback.RoundTripper}
+	h.fallback = exchange.Std{RoundTripper: fb}
 	post, _ := http.NewRequest("POST", "http://"+u.addr+"/", strings.NewReader("data"))
 	upgrade, _ := http.NewRequest("GET", "http://"+u.addr+"/", nil)
 	upgrade.Header.Set("Upgrade", "websocket")

@@ -1,0 +1,532 @@
+// Package accesslog writes the access-log line of one request: the
+// configuration's log-format-upstream, variable by variable as nginx
+// logs them, or moat's JSON line. Lines are built by hand (no
+// encoding/json, no fmt) so logging a request does not allocate.
+package accesslog
+
+import (
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
+
+// Entry is what the access log reports about one request.
+type Entry struct {
+	Req        *http.Request
+	Start, End time.Time
+	Status     int
+	// Remote is $remote_addr, the address moat trusted; when invalid,
+	// Req.RemoteAddr is logged.
+	Remote netip.Addr
+	// ServerPort is $server_port; URI is $uri (the rewritten path when
+	// a rewrite applied).
+	ServerPort, URI string
+	// BodyBytes is the response body's length; Header the response
+	// header as sent (nil when there was no writer).
+	BodyBytes int64
+	Header    http.Header
+	VHost     *routecfg.VirtualHost
+	Route     *routecfg.Route
+	// Unmatched: the default backend answered what no rule matched.
+	Unmatched bool
+	// Canary is the route's canary when it served the request.
+	Canary *routecfg.Canary
+	// Upstream: an upstream was tried; UpstreamFailed: it gave no
+	// response (UpstreamStatus is then the 502 or 504 answered).
+	Upstream, UpstreamFailed bool
+	UpstreamStatus           int
+	// UpstreamAddr is the endpoint's address ("" when none was picked).
+	UpstreamAddr string
+	// AttemptStart is the start of the last attempt; Connect and
+	// HeaderTime its connect and response-header times.
+	AttemptStart        time.Time
+	Connect, HeaderTime time.Duration
+	RequestID           string
+	// ProxyProtocol returns the PROXY protocol header's addresses of
+	// the request's connection (ok false without one); asked only when
+	// the format logs them.
+	ProxyProtocol func(*http.Request) (src, dst netip.AddrPort, ok bool)
+}
+
+// AppendFormat appends one line in format f: its steps in turn, each
+// variable's value escaped as f says.
+func AppendFormat(b []byte, f *routecfg.LogFormat, e *Entry) []byte {
+	for i := range f.Steps {
+		s := &f.Steps[i]
+		if s.Var == routecfg.LogLiteral {
+			b = append(b, s.Literal...)
+			continue
+		}
+		b = AppendVar(b, s, f.Escape, e)
+	}
+	return append(b, '\n')
+}
+
+// served names the Service that served the request: the canary's when
+// the canary was chosen, else the route's.
+func (e *Entry) served() *routecfg.Source {
+	if e.Canary != nil {
+		return &e.Canary.Source
+	}
+	return &e.Route.Source
+}
+
+// appendProxyProtocolVar appends nginx's $proxy_protocol_addr, _port,
+// _server_addr or _server_port: the header's addresses, "-" without one.
+func appendProxyProtocolVar(b []byte, v routecfg.LogVar, e *Entry, esc routecfg.LogEscape) []byte {
+	if e.ProxyProtocol == nil {
+		return missing(b, esc)
+	}
+	src, dst, ok := e.ProxyProtocol(e.Req)
+	if !ok {
+		return missing(b, esc)
+	}
+	switch v {
+	case routecfg.LogProxyProtocolAddr:
+		return src.Addr().AppendTo(b)
+	case routecfg.LogProxyProtocolPort:
+		return strconv.AppendUint(b, uint64(src.Port()), 10)
+	case routecfg.LogProxyProtocolServerAddr:
+		return dst.Addr().AppendTo(b)
+	}
+	return strconv.AppendUint(b, uint64(dst.Port()), 10)
+}
+
+// AppendVar appends one variable as nginx would log it.
+func AppendVar(b []byte, s *routecfg.LogStep, esc routecfg.LogEscape, e *Entry) []byte {
+	r, rt, up := e.Req, e.Route, e.Upstream
+	switch s.Var {
+	case routecfg.LogRemoteAddr:
+		if a := e.Remote; a.IsValid() {
+			return a.AppendTo(b)
+		}
+		return appendEsc(b, r.RemoteAddr, esc)
+	case routecfg.LogRemotePort:
+		if _, p, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			return append(b, p...)
+		}
+		return missing(b, esc)
+	case routecfg.LogRemoteUser:
+		if u, _, ok := r.BasicAuth(); ok {
+			return appendEsc(b, u, esc)
+		}
+		return missing(b, esc)
+	case routecfg.LogTimeLocal:
+		return e.End.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
+	case routecfg.LogTimeISO8601:
+		return e.End.AppendFormat(b, "2006-01-02T15:04:05-07:00")
+	case routecfg.LogMsec:
+		ms := e.End.UnixMilli()
+		b = strconv.AppendInt(b, ms/1000, 10)
+		b = append(b, '.', byte('0'+ms%1000/100), byte('0'+ms%100/10), byte('0'+ms%10))
+		return b
+	case routecfg.LogRequest:
+		b = appendEsc(b, r.Method, esc)
+		b = append(b, ' ')
+		b = appendEsc(b, r.RequestURI, esc)
+		b = append(b, ' ')
+		return appendEsc(b, r.Proto, esc)
+	case routecfg.LogRequestMethod:
+		return appendEsc(b, r.Method, esc)
+	case routecfg.LogRequestURI:
+		return appendEsc(b, r.RequestURI, esc)
+	case routecfg.LogURI:
+		return appendEsc(b, e.URI, esc)
+	case routecfg.LogArgs:
+		if r.URL.RawQuery == "" && !r.URL.ForceQuery {
+			return missing(b, esc)
+		}
+		return appendEsc(b, r.URL.RawQuery, esc)
+	case routecfg.LogScheme:
+		if r.TLS != nil {
+			return append(b, "https"...)
+		}
+		return append(b, "http"...)
+	case routecfg.LogServerProtocol:
+		return appendEsc(b, r.Proto, esc)
+	case routecfg.LogServerPort:
+		return append(b, e.ServerPort...)
+	case routecfg.LogStatus:
+		return strconv.AppendInt(b, int64(e.Status), 10)
+	case routecfg.LogBodyBytesSent:
+		return strconv.AppendInt(b, e.BodyBytes, 10)
+	case routecfg.LogBytesSent:
+		return strconv.AppendInt(b, BytesSent(e.Header, e.BodyBytes), 10)
+	case routecfg.LogHTTPHeader:
+		return appendHeader(b, r, s.Header, esc)
+	case routecfg.LogRequestLength:
+		return strconv.AppendInt(b, RequestLength(r), 10)
+	case routecfg.LogRequestTime:
+		return appendSeconds(b, e.End.Sub(e.Start))
+	case routecfg.LogProxyUpstreamName:
+		if rt == nil || e.Unmatched {
+			// ingress-nginx's default backend answers what no rule matches.
+			return append(b, "upstream-default-backend"...)
+		}
+		return appendUpstreamName(b, &rt.Source, esc)
+	case routecfg.LogProxyAlternativeUpstreamName:
+		if c := e.Canary; c != nil {
+			return appendUpstreamName(b, &c.Source, esc)
+		}
+		return b
+	case routecfg.LogUpstreamAddr:
+		if !up || e.UpstreamAddr == "" {
+			return missing(b, esc)
+		}
+		return appendEsc(b, e.UpstreamAddr, esc)
+	case routecfg.LogUpstreamResponseLength:
+		if !up {
+			return missing(b, esc)
+		}
+		return strconv.AppendInt(b, e.BodyBytes, 10)
+	case routecfg.LogUpstreamResponseTime:
+		if !up {
+			return missing(b, esc)
+		}
+		return appendSeconds(b, e.End.Sub(e.AttemptStart))
+	case routecfg.LogUpstreamConnectTime:
+		if !up || e.UpstreamFailed {
+			return missing(b, esc)
+		}
+		return appendSeconds(b, e.Connect)
+	case routecfg.LogUpstreamHeaderTime:
+		if !up || e.UpstreamFailed {
+			return missing(b, esc)
+		}
+		return appendSeconds(b, e.HeaderTime)
+	case routecfg.LogUpstreamStatus:
+		if !up {
+			return missing(b, esc)
+		}
+		return strconv.AppendInt(b, int64(e.UpstreamStatus), 10)
+	case routecfg.LogReqID:
+		return appendEsc(b, e.RequestID, esc)
+	case routecfg.LogHost:
+		return appendHost(b, r.Host, e.VHost, esc)
+	case routecfg.LogServerName:
+		if e.VHost == nil || e.VHost.Host == "" {
+			return append(b, '_')
+		}
+		return appendEsc(b, e.VHost.Host, esc)
+	case routecfg.LogNamespace, routecfg.LogIngressName, routecfg.LogServiceName, routecfg.LogServicePort, routecfg.LogLocationPath:
+		if rt == nil {
+			return b // ingress-nginx sets them to "" outside an Ingress's location
+		}
+		src := e.served()
+		switch s.Var {
+		case routecfg.LogNamespace:
+			return appendEsc(b, rt.Source.Namespace, esc)
+		case routecfg.LogIngressName:
+			return appendEsc(b, rt.Source.Ingress, esc)
+		case routecfg.LogServiceName:
+			return appendEsc(b, src.Service, esc)
+		case routecfg.LogServicePort:
+			return appendEsc(b, src.Port, esc)
+		}
+		return appendEsc(b, rt.Path, esc)
+	case routecfg.LogSSLProtocol:
+		if r.TLS == nil {
+			return missing(b, esc)
+		}
+		return append(b, tlsVersionName(r.TLS.Version)...)
+	case routecfg.LogSSLCipher:
+		if r.TLS == nil {
+			return missing(b, esc)
+		}
+		return append(b, cipherName(r.TLS.CipherSuite)...)
+	case routecfg.LogProxyProtocolAddr, routecfg.LogProxyProtocolPort, routecfg.LogProxyProtocolServerAddr, routecfg.LogProxyProtocolServerPort:
+		return appendProxyProtocolVar(b, s.Var, e, esc)
+	}
+	return missing(b, esc)
+}
+
+// missing is nginx's value for a variable that is not set: "-" with the
+// default escaping, nothing with escape=json and escape=none.
+func missing(b []byte, esc routecfg.LogEscape) []byte {
+	if esc == routecfg.LogEscapeDefault {
+		return append(b, '-')
+	}
+	return b
+}
+
+// appendEsc appends v escaped as nginx's log_format escape= does.
+func appendEsc(b []byte, v string, esc routecfg.LogEscape) []byte {
+	switch esc {
+	case routecfg.LogEscapeJSON:
+		return appendJSONContent(b, v)
+	case routecfg.LogEscapeNone:
+		return append(b, v...)
+	}
+	// ngx_http_log_escape: ", \, control bytes, DEL and non-ASCII as \xHH.
+	start := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, v[start:i]...)
+		b = append(b, '\\', 'x', upperHex[c>>4], upperHex[c&0xf])
+		start = i + 1
+	}
+	return append(b, v[start:]...)
+}
+
+const upperHex = "0123456789ABCDEF"
+
+// appendHeader appends $http_<name>: the header's values joined with
+// ", " ("; " for Cookie), as nginx does since 1.23; Host is r.Host.
+func appendHeader(b []byte, r *http.Request, name string, esc routecfg.LogEscape) []byte {
+	if name == "Host" {
+		if r.Host == "" {
+			return missing(b, esc)
+		}
+		return appendEsc(b, r.Host, esc)
+	}
+	vs := r.Header[name]
+	if len(vs) == 0 {
+		return missing(b, esc)
+	}
+	sep := ", "
+	if name == "Cookie" {
+		sep = "; "
+	}
+	for i, v := range vs {
+		if i > 0 {
+			b = append(b, sep...)
+		}
+		b = appendEsc(b, v, esc)
+	}
+	return b
+}
+
+// appendHost is nginx's $host: the Host header in lower case without
+// its port, else the server name.
+func appendHost(b []byte, host string, vh *routecfg.VirtualHost, esc routecfg.LogEscape) []byte {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "" {
+		if vh == nil || vh.Host == "" {
+			return append(b, '_')
+		}
+		host = vh.Host
+	}
+	n := len(b)
+	b = appendEsc(b, host, esc)
+	for i := n; i < len(b); i++ {
+		if c := b[i]; 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return b
+}
+
+// appendUpstreamName appends ingress-nginx's upstream name,
+// namespace-service-port.
+func appendUpstreamName(b []byte, src *routecfg.Source, esc routecfg.LogEscape) []byte {
+	if src.Service == "" {
+		return missing(b, esc)
+	}
+	b = appendEsc(b, src.Namespace, esc)
+	b = append(b, '-')
+	b = appendEsc(b, src.Service, esc)
+	b = append(b, '-')
+	return appendEsc(b, src.Port, esc)
+}
+
+// appendSeconds appends d in seconds with millisecond resolution, as
+// nginx's $request_time.
+func appendSeconds(b []byte, d time.Duration) []byte {
+	if d < 0 {
+		d = 0
+	}
+	ms := d.Milliseconds()
+	b = strconv.AppendInt(b, ms/1000, 10)
+	return append(b, '.', byte('0'+ms%1000/100), byte('0'+ms%100/10), byte('0'+ms%10))
+}
+
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS11:
+		return "TLSv1.1"
+	case tls.VersionTLS10:
+		return "TLSv1"
+	}
+	return "unknown"
+}
+
+// cipherName is OpenSSL's name for a cipher suite, as nginx's
+// $ssl_cipher shows it (TLS 1.3 suites keep their IANA names there).
+func cipherName(id uint16) string {
+	switch id {
+	case tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-RSA-AES128-GCM-SHA256"
+	case tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-RSA-AES256-GCM-SHA384"
+	case tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256:
+		return "ECDHE-ECDSA-AES128-GCM-SHA256"
+	case tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384:
+		return "ECDHE-ECDSA-AES256-GCM-SHA384"
+	case tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-RSA-CHACHA20-POLY1305"
+	case tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256:
+		return "ECDHE-ECDSA-CHACHA20-POLY1305"
+	}
+	return tls.CipherSuiteName(id)
+}
+
+// AppendJSON appends moat's JSON line (--access-log-format=json):
+//
+//	{"time":…,"client":…,"host":…,"method":…,"path":…,"status":…,"bytes":…,
+//	 "duration_ms":…,"upstream":…,"ingress":"ns/name","service":"ns/svc","request_id":…}
+//
+// client is the address moat trusted ($remote_addr); service is the
+// canary's when the canary served the request.
+func AppendJSON(b []byte, e *Entry) []byte {
+	r := e.Req
+	b = append(b, `{"time":"`...)
+	b = e.Start.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	b = append(b, `","client":"`...)
+	if a := e.Remote; a.IsValid() {
+		b = a.AppendTo(b)
+	} else {
+		b = appendJSONContent(b, r.RemoteAddr)
+	}
+	b = append(b, `","host":`...)
+	b = appendJSONString(b, r.Host)
+	b = append(b, `,"method":`...)
+	b = appendJSONString(b, r.Method)
+	b = append(b, `,"path":`...)
+	b = appendJSONString(b, r.URL.Path)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, `,"bytes":`...)
+	b = strconv.AppendInt(b, e.BodyBytes, 10)
+	b = append(b, `,"duration_ms":`...)
+	b = strconv.AppendFloat(b, float64(e.End.Sub(e.Start).Microseconds())/1000, 'f', 3, 64)
+	b = append(b, `,"upstream":`...)
+	if e.UpstreamAddr != "" {
+		b = appendJSONString(b, e.UpstreamAddr)
+	} else {
+		b = append(b, `""`...)
+	}
+	b = append(b, `,"ingress":`...)
+	if e.Route != nil {
+		b = appendRef(b, e.Route.Source.Namespace, e.Route.Source.Ingress)
+		b = append(b, `,"service":`...)
+		src := e.served()
+		b = appendRef(b, src.Namespace, src.Service)
+	} else {
+		b = append(b, `"","service":""`...)
+	}
+	b = append(b, `,"request_id":`...)
+	b = appendJSONString(b, e.RequestID)
+	return append(b, "}\n"...)
+}
+
+// appendRef appends "namespace/name" as a JSON string, or "" when name is
+// empty.
+func appendRef(b []byte, ns, name string) []byte {
+	if name == "" {
+		return append(b, `""`...)
+	}
+	b = append(b, '"')
+	b = appendJSONContent(b, ns)
+	b = append(b, '/')
+	b = appendJSONContent(b, name)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendJSONContent(b, s)
+	return append(b, '"')
+}
+
+// appendJSONContent appends s escaped for inside a JSON string. Invalid
+// UTF-8 becomes U+FFFD so a client cannot break the line format.
+func appendJSONContent(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}
+
+// RequestLength is nginx's $request_length: request line, header and
+// body. A body of unknown length (chunked) is not counted.
+func RequestLength(r *http.Request) int64 {
+	n := int64(len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4)
+	if r.Host != "" {
+		n += int64(len("Host: \r\n") + len(r.Host))
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	n += 2
+	if r.ContentLength > 0 {
+		n += r.ContentLength
+	}
+	return n
+}
+
+// BytesSent is nginx's $bytes_sent: the response header (status line,
+// the header fields hdr, and the Date net/http adds) and body.
+func BytesSent(hdr http.Header, body int64) int64 {
+	if hdr == nil {
+		return body
+	}
+	n := int64(len("HTTP/1.1 200 OK\r\n") + len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n") + 2)
+	for k, vs := range hdr {
+		for _, v := range vs {
+			n += int64(len(k) + len(v) + 4)
+		}
+	}
+	return n + body
+}
