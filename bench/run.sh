@@ -3,9 +3,21 @@
 #
 # Starts a backend (nginx answering a fixed 1 KiB body over keep-alive) and
 # `moat echo`, then each proxy in turn (moat, nginx, HAProxy) terminating TLS
-# on loopback with the same ECDSA P-256 certificate and keep-alive to the
-# backend, all pinned with taskset to the same CPU set, and drives each with
-# time-bounded loads from a load generator pinned to another CPU:
+# on loopback with the same certificate and keep-alive to the backend, all
+# pinned with taskset to the same CPU set, and drives each with
+# time-bounded loads from a load generator pinned to another CPU.
+#
+# Every load runs in each cell of a matrix (CELLS), placement × key type:
+#
+#   alone-*    the proxy alone on PROXY_CPUS; load generator and backends on
+#              LOAD_CPUS / BACKEND_CPUS
+#   shared-*   the proxy shares BACKEND_CPUS with the backends (as in a pod
+#              next to its workload); the load generator moves to PROXY_CPUS
+#   *-ecdsa    an ECDSA P-256 certificate
+#   *-rsa      an RSA-2048 certificate (cert-manager's default key, and the
+#              key of ingress-nginx's default certificate)
+#
+# The loads:
 #
 #   wrk50 / wrk200   HTTPS/1.1 keep-alive, 50 and 200 connections (req/s, p50, p99)
 #   h2               h2load HTTP/2, H2_CLIENTS connections × H2_STREAMS streams (req/s)
@@ -19,17 +31,24 @@
 #   log50            wrk, 50 connections, with the proxy's access log on (to a file)
 #   direct           the backends without a proxy, plain HTTP: the ceiling
 #
-# Each load visits every proxy (started fresh and warmed for it) before
-# the next load, and the order rotates per load and round, so one row's
-# samples are taken close together; the report
-# gives medians, ratios to nginx and HAProxy, CPU seconds per 100k requests
-# (from /proc/PID/stat utime+stime) and peak RSS (VmHWM). Access logs are
-# OFF for every proxy except in the log50 row, where they are ON for every
-# proxy. Results: a table on stdout and bench/results/<timestamp>.json.
+# LOADS (wrk50 wrk200 h2 hs_full) run in every cell; EXTRA_LOADS
+# (hs_resumed echo50 log50) only in the first cell. Within a round, each
+# cell's loads run in turn, and each load visits every proxy (started fresh
+# and warmed for it) before the next load, with the order rotating per
+# load and round, so one row's samples are taken close together; the
+# machine's load average is recorded with every cell. The report gives,
+# per cell, medians, ratios to nginx and HAProxy, CPU seconds per 100k
+# requests (from /proc/PID/stat utime+stime) and peak RSS (VmHWM), then a
+# summary of the ratios to nginx across the matrix. Access logs are OFF for
+# every proxy except in the log50 row, where they are ON for every proxy.
+# Results: tables on stdout and bench/results/<timestamp>.json. The run
+# is bounded: ROUNDS × cells × loads × proxies runs of DURATION seconds
+# (plus WARMUP and start-up each), estimated before it starts.
 #
 # Usage: bench/run.sh [--quick]      (--quick: 3 s loads, 1 round)
 # Knobs (environment): DURATION (s, per load, default 10), ROUNDS (3),
-# WARMUP (s, 2), PROXIES ("moat nginx haproxy"), PROXY_CPUS (0),
+# WARMUP (s, 2), PROXIES ("moat nginx haproxy"), CELLS ("alone-ecdsa
+# alone-rsa shared-ecdsa shared-rsa"), LOADS, EXTRA_LOADS, PROXY_CPUS (0),
 # LOAD_CPUS (1), BACKEND_CPUS (1), H2_CLIENTS (50), H2_STREAMS (10),
 # HS_CLIENTS (200), LOG_ROW (1), OUT_DIR (bench/results), KEEP_WORK (0),
 # MOAT_BIN (a prebuilt moat binary; default: go build ./cmd/moat) and
@@ -55,6 +74,12 @@ H2_CLIENTS=${H2_CLIENTS:-50}
 H2_STREAMS=${H2_STREAMS:-10}
 HS_CLIENTS=${HS_CLIENTS:-200}
 LOG_ROW=${LOG_ROW:-1}
+CELLS=${CELLS:-"alone-ecdsa alone-rsa shared-ecdsa shared-rsa"}
+LOADS=${LOADS:-"wrk50 wrk200 h2 hs_full"}
+if [[ -z ${EXTRA_LOADS+x} ]]; then
+  EXTRA_LOADS="hs_resumed echo50"
+  [[ $LOG_ROW == 1 ]] && EXTRA_LOADS+=" log50"
+fi
 OUT_DIR=${OUT_DIR:-$ROOT/bench/results}
 KEEP_WORK=${KEEP_WORK:-0}
 MOAT_BIN=${MOAT_BIN:-}
@@ -185,8 +210,10 @@ hwm_kib() {
 
 RAW=$WORK/raw.tsv
 : >"$RAW"
-# rec ROUND TARGET LOAD METRIC VALUE
-rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RAW"; }
+# rec ROUND TARGET LOAD METRIC VALUE; the load is recorded as LOAD@CELL
+# while a cell runs (SFX="@cell").
+SFX=
+rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3$SFX" "$4" "$5" >>"$RAW"; }
 
 CLK_TCK=$(getconf CLK_TCK)
 
@@ -204,12 +231,26 @@ if [[ -n $MOAT_BASE_BIN ]]; then
 fi
 (cd "$ROOT" && go build -o "$WORK/report" ./bench/report)
 
-log "generating an ECDSA P-256 certificate for bench.local"
-openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/key.ec.pem" 2>/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.ec.pem" -out "$WORK/key.pem"
-openssl req -x509 -new -key "$WORK/key.pem" -out "$WORK/cert.pem" -days 7 -subj "/CN=bench.local" \
-  -addext "subjectAltName=DNS:bench.local,DNS:echo.bench.local" 2>/dev/null
-cat "$WORK/cert.pem" "$WORK/key.pem" >"$WORK/bench.pem"
+# Cells: "alone-ecdsa" etc. Checked before anything starts.
+declare -A KEYS_USED=()
+for cell in $CELLS; do
+  case $cell in
+    alone-ecdsa|alone-rsa|shared-ecdsa|shared-rsa) KEYS_USED[${cell#*-}]=1 ;;
+    *) echo "bench/run.sh: unknown cell $cell in CELLS (alone-ecdsa alone-rsa shared-ecdsa shared-rsa)" >&2; exit 2 ;;
+  esac
+done
+for key in "${!KEYS_USED[@]}"; do
+  log "generating the $key certificate for bench.local"
+  if [[ $key == ecdsa ]]; then
+    openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/key.ec.pem" 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.ec.pem" -out "$WORK/key.ecdsa.pem"
+  else
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/key.rsa.pem" 2>/dev/null
+  fi
+  openssl req -x509 -new -key "$WORK/key.$key.pem" -out "$WORK/cert.$key.pem" -days 7 -subj "/CN=bench.local" \
+    -addext "subjectAltName=DNS:bench.local,DNS:echo.bench.local" 2>/dev/null
+  cat "$WORK/cert.$key.pem" "$WORK/key.$key.pem" >"$WORK/bench.$key.pem"
+done
 
 BODY=$(head -c 1024 /dev/zero | tr '\0' 'x')
 render() { # render TEMPLATE OUT KEY=VALUE...
@@ -218,8 +259,9 @@ render() { # render TEMPLATE OUT KEY=VALUE...
   sed "${sedargs[@]}" "$ROOT/bench/templates/$tmpl" >"$out"
 }
 common=(WORK="$WORK" BACKEND_ADDR="$BACKEND_HOST:$BACKEND_PORT" ECHO_ADDR="$ECHO_HOST:$ECHO_PORT" PROXY_ADDR="$PROXY_ADDR")
-mkdir -p "$WORK/backend-tmp" "$WORK/proxy-tmp" "$WORK/moat-manifests"
+mkdir -p "$WORK/backend-tmp" "$WORK/proxy-tmp"
 render backend-nginx.conf.tmpl "$WORK/backend-nginx.conf" "${common[@]}" BODY="$BODY"
+for key in "${!KEYS_USED[@]}"; do
 for lg in off on; do
   if [[ $lg == on ]]; then
     # moat batches its access log (32 KiB or 100 ms); nginx gets the same.
@@ -229,24 +271,28 @@ for lg in off on; do
   else
     nl="access_log off;"; hg="# access log off"; hd="# access log off"
   fi
-  render proxy-nginx.conf.tmpl "$WORK/proxy-nginx-log$lg.conf" "${common[@]}" NGINX_ACCESS_LOG="$nl"
-  render proxy-haproxy.cfg.tmpl "$WORK/proxy-haproxy-log$lg.cfg" "${common[@]}" HAPROXY_GLOBAL_LOG="$hg" \
-    HAPROXY_DEFAULTS_LOG="${hd//$'\n'/\\n}"
+  render proxy-nginx.conf.tmpl "$WORK/proxy-nginx-log$lg-$key.conf" "${common[@]}" NGINX_ACCESS_LOG="$nl" \
+    CERT="$WORK/cert.$key.pem" KEY="$WORK/key.$key.pem"
+  render proxy-haproxy.cfg.tmpl "$WORK/proxy-haproxy-log$lg-$key.cfg" "${common[@]}" HAPROXY_GLOBAL_LOG="$hg" \
+    HAPROXY_DEFAULTS_LOG="${hd//$'\n'/\\n}" CRT="$WORK/bench.$key.pem"
 done
-render moat-manifests.yaml.tmpl "$WORK/moat-manifests/bench.yaml" \
-  CERT_B64="$(base64 -w0 "$WORK/cert.pem")" KEY_B64="$(base64 -w0 "$WORK/key.pem")" \
+mkdir -p "$WORK/moat-manifests-$key"
+render moat-manifests.yaml.tmpl "$WORK/moat-manifests-$key/bench.yaml" \
+  CERT_B64="$(base64 -w0 "$WORK/cert.$key.pem")" KEY_B64="$(base64 -w0 "$WORK/key.$key.pem")" \
   BACKEND_HOST=$BACKEND_HOST BACKEND_PORT=$BACKEND_PORT ECHO_HOST=$ECHO_HOST ECHO_PORT=$ECHO_PORT
-nginx -t -q -c "$WORK/proxy-nginx-logoff.conf" -p "$WORK/" -e "$WORK/nginx-t.err"
-haproxy -c -q -f "$WORK/proxy-haproxy-logoff.cfg"
+nginx -t -q -c "$WORK/proxy-nginx-logoff-$key.conf" -p "$WORK/" -e "$WORK/nginx-t.err"
+haproxy -c -q -f "$WORK/proxy-haproxy-logoff-$key.cfg"
+done
 
 # --- proxies -----------------------------------------------------------------
-# start_proxy NAME LOG(on|off): sets PPID_ (main pid) and PROXY_PIDS.
+# start_proxy NAME LOG(on|off) KEY(ecdsa|rsa) CPUS: sets PPID_ (main pid)
+# and PROXY_PIDS.
 start_proxy() {
-  local name=$1 lg=$2
+  local name=$1 lg=$2 key=$3 cpus=$4
   case $name in
     moat|moat-base)
       local al=false; [[ $lg == on ]] && al=true
-      start "$name" "$PROXY_CPUS" "$WORK/$name" serve --manifests "$WORK/moat-manifests" \
+      start "$name" "$cpus" "$WORK/$name" serve --manifests "$WORK/moat-manifests-$key" \
         --http-addr "$MOAT_HTTP_ADDR" --https-addr "$PROXY_ADDR" --admin-addr "$MOAT_ADMIN_ADDR" \
         --default-ssl-certificate default/bench-tls --access-log="$al" --log-level warn
       PPID_=$PID
@@ -257,10 +303,10 @@ start_proxy() {
       done
       ;;
     nginx)
-      start nginx "$PROXY_CPUS" nginx -c "$WORK/proxy-nginx-log$lg.conf" -p "$WORK/" -e "$WORK/proxy-nginx.err"
+      start nginx "$cpus" nginx -c "$WORK/proxy-nginx-log$lg-$key.conf" -p "$WORK/" -e "$WORK/proxy-nginx.err"
       PPID_=$PID ;;
     haproxy)
-      start haproxy "$PROXY_CPUS" haproxy -db -f "$WORK/proxy-haproxy-log$lg.cfg"
+      start haproxy "$cpus" haproxy -db -f "$WORK/proxy-haproxy-log$lg-$key.cfg"
       PPID_=$PID ;;
   esac
   wait_port "$PROXY_ADDR" "$name" "$PPID_"
@@ -281,13 +327,16 @@ start_proxy() {
 
 ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) printf "%.3f", v/1000; else if (v ~ /ms$/) printf "%.3f", v+0; else if (v ~ /s$/) printf "%.3f", v*1000; else print "nan" }'; }
 
-# measure ROUND TARGET LOAD CMD...: runs CMD pinned to LOAD_CPUS (output in
+# The CPUs of the current cell (set per cell in the run loop).
+CUR_PROXY_CPUS=$PROXY_CPUS CUR_LOAD_CPUS=$LOAD_CPUS
+
+# measure ROUND TARGET LOAD CMD...: runs CMD pinned to CUR_LOAD_CPUS (output in
 # $OUT), recording the proxy's CPU time around it.
 measure() {
   local round=$1 target=$2 load=$3; shift 3
   local t0 t1 w0 w1
   t0=$(ticks "${MPIDS[@]}"); w0=$(date +%s.%N)
-  OUT=$(taskset -c "$LOAD_CPUS" "$@" 2>&1) || { echo "$OUT" >&2; echo "bench/run.sh: load $load on $target failed" >&2; exit 1; }
+  OUT=$(taskset -c "$CUR_LOAD_CPUS" "$@" 2>&1) || { echo "$OUT" >&2; echo "bench/run.sh: load $load on $target failed" >&2; exit 1; }
   t1=$(ticks "${MPIDS[@]}"); w1=$(date +%s.%N)
   CPU_S=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" 'BEGIN{printf "%.3f", (b-a)/hz}')
   WALL_S=$(awk -v a="$w0" -v b="$w1" 'BEGIN{printf "%.3f", b-a}')
@@ -350,7 +399,7 @@ hs_full_load() {
   end=$(( $(date +%s) + DURATION ))
   t0=$(ticks "${MPIDS[@]}"); w0=$(date +%s.%N)
   while (( $(date +%s) < end && n < 500 )); do
-    out=$(taskset -c "$LOAD_CPUS" h2load --h1 -t1 -c"$HS_CLIENTS" -n"$HS_CLIENTS" -H ":authority: bench.local" "https://$PROXY_ADDR/" 2>&1) \
+    out=$(taskset -c "$CUR_LOAD_CPUS" h2load --h1 -t1 -c"$HS_CLIENTS" -n"$HS_CLIENTS" -H ":authority: bench.local" "https://$PROXY_ADDR/" 2>&1) \
       || { echo "$out" >&2; exit 1; }
     # "finished in 1.23s," or "finished in 850.12ms,": seconds.
     s=$(awk '/^finished in/{v=$3; sub(/,$/,"",v); if (v ~ /ms$/) print v/1000; else if (v ~ /us$/) print v/1000000; else print v+0}' <<<"$out")
@@ -368,7 +417,7 @@ hs_full_load() {
   log "  $target hs_full: $rate handshakes/s ($done_ in $n runs), cpu ${CPU_S}s"
 }
 
-# run_load ROUND NAME LOAD: starts the proxy fresh (access log on for
+# run_load ROUND NAME LOAD KEY: starts the proxy fresh (access log on for
 # log50 only), warms it, runs one load and stops it. Each load visits
 # every proxy before the next load starts, so the samples of one row are
 # taken within a minute of each other: this VM's host changes its speed
@@ -376,13 +425,13 @@ hs_full_load() {
 # proxy charged a slow stretch to whichever proxy came later.
 declare -A RSS_MAX=()
 run_load() {
-  local round=$1 name=$2 load=$3 lg=off
+  local round=$1 name=$2 load=$3 key=$4 lg=off
   [[ $load == log50 ]] && lg=on
-  start_proxy "$name" "$lg"
+  start_proxy "$name" "$lg" "$key" "$CUR_PROXY_CPUS"
   MPIDS=("${PROXY_PIDS[@]}")
   local url="https://$PROXY_ADDR/"
   # Warm-up: connections, TLS sessions, heap growth; not recorded.
-  taskset -c "$LOAD_CPUS" wrk -t1 -c50 -d"${WARMUP}s" -H "Host: bench.local" "$url" >/dev/null
+  taskset -c "$CUR_LOAD_CPUS" wrk -t1 -c50 -d"${WARMUP}s" -H "Host: bench.local" "$url" >/dev/null
   case $load in
     wrk50) wrk_load "$round" "$name" wrk50 50 "$url" bench.local ;;
     wrk200) wrk_load "$round" "$name" wrk200 200 "$url" bench.local ;;
@@ -441,6 +490,9 @@ META=$WORK/meta.txt
   echo "proxy_cpus=$PROXY_CPUS"
   echo "load_cpus=$LOAD_CPUS"
   echo "backend_cpus=$BACKEND_CPUS"
+  echo "cells=$CELLS"
+  echo "placement=alone: proxy on CPU $PROXY_CPUS, load generator on $LOAD_CPUS, backends on $BACKEND_CPUS; shared: proxy and backends on CPU $BACKEND_CPUS, load generator on $PROXY_CPUS"
+  echo "proxies=$PROXIES"
   echo "h2=-c$H2_CLIENTS -m$H2_STREAMS"
   echo "hs_full=h2load --h1 -c$HS_CLIENTS -n$HS_CLIENTS, repeated"
   echo "access_log=off (on in the log50 row only, for every proxy)"
@@ -448,22 +500,45 @@ META=$WORK/meta.txt
 log "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 read -ra order <<<"$PROXIES"
-LOADS=(wrk50 wrk200 h2 hs_full hs_resumed echo50)
-[[ $LOG_ROW == 1 ]] && LOADS+=(log50)
+read -ra cells <<<"$CELLS"
+read -ra loads <<<"$LOADS"
+read -ra extra <<<"$EXTRA_LOADS"
+nruns=$(( ROUNDS * ${#order[@]} * (${#cells[@]} * ${#loads[@]} + ${#extra[@]}) ))
+log "$nruns loads of ${DURATION}s (+${WARMUP}s warm-up each) and $((3 * ROUNDS)) direct runs: about $(( (nruns * (DURATION + WARMUP + 2) + 3 * ROUNDS * (DURATION + 1)) / 60 + 1 )) min"
+declare -A RSS_ALL=()
 for ((r = 1; r <= ROUNDS; r++)); do
+  SFX= CUR_PROXY_CPUS=$PROXY_CPUS CUR_LOAD_CPUS=$LOAD_CPUS
   run_direct "$r"
-  for ((l = 0; l < ${#LOADS[@]}; l++)); do
-    log "round $r: ${LOADS[l]}"
-    # Rotate the order per load and round so that drift does not always
-    # favour the same proxy.
-    for ((i = 0; i < ${#order[@]}; i++)); do
-      run_load "$r" "${order[(i + r + l - 1) % ${#order[@]}]}" "${LOADS[l]}"
+  for ((c = 0; c < ${#cells[@]}; c++)); do
+    cell=${cells[c]}
+    if [[ $cell == shared-* ]]; then
+      CUR_PROXY_CPUS=$BACKEND_CPUS CUR_LOAD_CPUS=$PROXY_CPUS
+    else
+      CUR_PROXY_CPUS=$PROXY_CPUS CUR_LOAD_CPUS=$LOAD_CPUS
+    fi
+    SFX=@$cell
+    cl=("${loads[@]}")
+    ((c == 0)) && cl+=("${extra[@]}")
+    rec "$r" machine all loadavg1 "$(cut -d' ' -f1 /proc/loadavg)"
+    for ((l = 0; l < ${#cl[@]}; l++)); do
+      log "round $r, $cell (load average $(cut -d' ' -f1 /proc/loadavg)): ${cl[l]}"
+      # Rotate the order per load and round so that drift does not always
+      # favour the same proxy.
+      for ((i = 0; i < ${#order[@]}; i++)); do
+        run_load "$r" "${order[(i + r + c + l - 1) % ${#order[@]}]}" "${cl[l]}" "${cell#*-}"
+      done
     done
+    for name in "${order[@]}"; do
+      rec "$r" "$name" all rss_peak_mib "$(awk -v k="${RSS_MAX[$name]:-0}" 'BEGIN{printf "%.1f", k/1024}')"
+      (( ${RSS_MAX[$name]:-0} > ${RSS_ALL[$name]:-0} )) && RSS_ALL[$name]=${RSS_MAX[$name]}
+    done
+    RSS_MAX=()
   done
+  SFX=
   for name in "${order[@]}"; do
-    rec "$r" "$name" all rss_peak_mib "$(awk -v k="${RSS_MAX[$name]:-0}" 'BEGIN{printf "%.1f", k/1024}')"
+    rec "$r" "$name" all rss_peak_mib "$(awk -v k="${RSS_ALL[$name]:-0}" 'BEGIN{printf "%.1f", k/1024}')"
   done
-  RSS_MAX=()
+  RSS_ALL=()
 done
 echo "loadavg_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
 log "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

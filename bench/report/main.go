@@ -1,7 +1,9 @@
 // Command report summarises a bench/run.sh run: it reads the raw results
 // (one "round, target, load, metric, value" line per measurement) and the
-// run's settings, prints medians and ratios as a table, and writes
-// everything as JSON.
+// run's settings, prints medians and ratios as a table per cell of the
+// matrix (a load recorded as "wrk50@shared-rsa" belongs to cell
+// shared-rsa) and a summary of the ratios to nginx across cells, and
+// writes everything as JSON.
 package main
 
 import (
@@ -218,13 +220,45 @@ var rows = []row{
 	{"Peak RSS MiB", "all", "rss_peak_mib", "%.1f"},
 }
 
-func printTable(w io.Writer, r *Report) {
-	targets := []string{}
-	for _, t := range []string{"moat", "moat-base", "nginx", "haproxy", "direct"} {
-		if r.Medians[t] != nil {
-			targets = append(targets, t)
+// cells lists the run's cells in the order run.sh ran them (its "cells"
+// setting), else as found in the loads; [""] for a run without cells.
+func cells(r *Report) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, c := range strings.Fields(r.Meta["cells"]) {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
 		}
 	}
+	for _, s := range r.Raw {
+		if _, c, ok := strings.Cut(s.Load, "@"); ok && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return []string{""}
+	}
+	return out
+}
+
+// inCell is load's key in cell ("" for a run without cells).
+func inCell(load, cell string) string {
+	if cell == "" {
+		return load
+	}
+	return load + "@" + cell
+}
+
+var cellNames = map[string]string{
+	"alone-ecdsa":  "proxy alone on its core, ECDSA P-256 certificate",
+	"alone-rsa":    "proxy alone on its core, RSA-2048 certificate",
+	"shared-ecdsa": "proxy sharing its core with the backends, ECDSA P-256 certificate",
+	"shared-rsa":   "proxy sharing its core with the backends, RSA-2048 certificate",
+}
+
+func printTable(w io.Writer, r *Report) {
 	m := r.Meta
 	fmt.Fprintf(w, "moat vs nginx vs HAProxy — %s, commit %s\n", m["date"], m["commit"])
 	if b := m["base_commit"]; b != "" {
@@ -232,9 +266,113 @@ func printTable(w io.Writer, r *Report) {
 	}
 	fmt.Fprintf(w, "%s CPU(s), %s, %s; proxy on CPU %s, load generator on CPU %s, backend on CPU %s\n",
 		m["nproc"], m["cpu"], m["kernel"], m["proxy_cpus"], m["load_cpus"], m["backend_cpus"])
-	fmt.Fprintf(w, "%s rounds × %s s per load, medians; load average before %s, after %s\n\n",
+	if p := m["placement"]; p != "" {
+		fmt.Fprintf(w, "placement: %s\n", p)
+	}
+	fmt.Fprintf(w, "%s rounds × %s s per load, medians; load average before %s, after %s\n",
 		m["rounds"], m["duration_s"], m["loadavg_before"], m["loadavg_after"])
+	cs := cells(r)
+	for _, cell := range cs {
+		if cell != "" {
+			la := ""
+			if st, ok := r.Medians["machine"][inCell("all", cell)]["loadavg1"]; ok {
+				la = fmt.Sprintf(" (1-min load average at its start: %s)", joinVals(st.Values))
+			}
+			fmt.Fprintf(w, "\n== %s: %s%s\n", cell, cellNames[cell], la)
+		}
+		fmt.Fprintln(w)
+		printCell(w, r, cell)
+	}
+	if len(cs) > 1 || cs[0] != "" {
+		printSummary(w, r, cs)
+	}
 
+	// Errors are rare but must not hide in the JSON.
+	var bad []string
+	for _, s := range r.Raw {
+		if (s.Metric == "non2xx" || s.Metric == "socket_errors" || s.Metric == "failed") && s.Value > 0 {
+			bad = append(bad, fmt.Sprintf("round %d %s %s: %s %.0f", s.Round, s.Target, s.Load, s.Metric, s.Value))
+		}
+	}
+	if len(bad) > 0 {
+		fmt.Fprintln(w, "\nerrors during the loads:")
+		for _, b := range bad {
+			fmt.Fprintln(w, "  "+b)
+		}
+	}
+}
+
+func joinVals(vs []float64) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// summaryRows are the targets, as ratios moat/nginx per cell.
+var summaryRows = []row{
+	{"HTTPS keep-alive 50 conns req/s (≥ 1)", "wrk50", "rps", ""},
+	{"  p99 (≤ 1)", "wrk50", "p99_ms", ""},
+	{"HTTPS keep-alive 200 conns req/s (≥ 1)", "wrk200", "rps", ""},
+	{"  p99 (≤ 1)", "wrk200", "p99_ms", ""},
+	{"HTTP/2 req/s (≥ 1)", "h2", "rps", ""},
+	{"New TLS conns/s, full (≥ 1)", "hs_full", "rps", ""},
+	{"CPU per request, 50 conns (≤ 1)", "wrk50", "cpu_s_per_100k", ""},
+	{"CPU per request, 200 conns (≤ 1)", "wrk200", "cpu_s_per_100k", ""},
+	{"CPU per request, HTTP/2 (≤ 1)", "h2", "cpu_s_per_100k", ""},
+	{"CPU per full handshake", "hs_full", "cpu_s_per_100k", ""},
+	{"Peak RSS (≤ 2)", "all", "rss_peak_mib", ""},
+}
+
+// printSummary prints moat's ratios to nginx (and to moat-base, when the
+// run has one) for every cell side by side.
+func printSummary(w io.Writer, r *Report, cs []string) {
+	for _, ref := range []string{"nginx", "moat-base"} {
+		if r.Ratios["moat"][ref] == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n== moat/%s across the matrix (medians' ratios)\n\n", ref)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprint(tw, "\t")
+		for _, c := range cs {
+			fmt.Fprintf(tw, "%s\t", c)
+		}
+		fmt.Fprintln(tw)
+		for _, rw := range summaryRows {
+			fmt.Fprintf(tw, "%s\t", rw.label)
+			for _, c := range cs {
+				if v, ok := r.Ratios["moat"][ref][inCell(rw.load, c)][rw.metric]; ok {
+					fmt.Fprintf(tw, "%.2f×\t", v)
+				} else {
+					fmt.Fprint(tw, "-\t")
+				}
+			}
+			fmt.Fprintln(tw)
+		}
+		tw.Flush()
+	}
+}
+
+func printCell(w io.Writer, r *Report, cell string) {
+	// get is the median of target's load in this cell; the direct runs
+	// belong to no cell.
+	get := func(target, load, metric string) (Stat, bool) {
+		if st, ok := r.Medians[target][inCell(load, cell)][metric]; ok {
+			return st, true
+		}
+		if target == "direct" {
+			st, ok := r.Medians[target][load][metric]
+			return st, ok
+		}
+		return Stat{}, false
+	}
+	targets := []string{}
+	for _, t := range []string{"moat", "moat-base", "nginx", "haproxy", "direct"} {
+		if r.Medians[t] != nil {
+			targets = append(targets, t)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "\t")
 	for _, t := range targets {
@@ -253,44 +391,39 @@ func printTable(w io.Writer, r *Report) {
 	}
 	fmt.Fprintln(tw)
 	for _, rw := range rows {
+		has := false
+		for _, t := range targets {
+			if _, ok := get(t, rw.load, rw.metric); ok && t != "direct" {
+				has = true
+			}
+		}
+		if !has {
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t", rw.label)
 		for _, t := range targets {
-			if st, ok := r.Medians[t][rw.load][rw.metric]; ok {
+			if st, ok := get(t, rw.load, rw.metric); ok {
 				fmt.Fprintf(tw, rw.format+"\t", st.Median)
 			} else {
 				fmt.Fprint(tw, "-\t")
 			}
 		}
 		if hasNginx {
-			fmt.Fprint(tw, ratioCell(r, "nginx", rw)+"\t")
+			fmt.Fprint(tw, ratioCell(r, "nginx", rw, cell)+"\t")
 		}
 		if hasHAProxy {
-			fmt.Fprint(tw, ratioCell(r, "haproxy", rw)+"\t")
+			fmt.Fprint(tw, ratioCell(r, "haproxy", rw, cell)+"\t")
 		}
 		if hasBase {
-			fmt.Fprint(tw, ratioCell(r, "moat-base", rw)+"\t")
+			fmt.Fprint(tw, ratioCell(r, "moat-base", rw, cell)+"\t")
 		}
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-
-	// Errors are rare but must not hide in the JSON.
-	var bad []string
-	for _, s := range r.Raw {
-		if (s.Metric == "non2xx" || s.Metric == "socket_errors" || s.Metric == "failed") && s.Value > 0 {
-			bad = append(bad, fmt.Sprintf("round %d %s %s: %s %.0f", s.Round, s.Target, s.Load, s.Metric, s.Value))
-		}
-	}
-	if len(bad) > 0 {
-		fmt.Fprintln(w, "\nerrors during the loads:")
-		for _, b := range bad {
-			fmt.Fprintln(w, "  "+b)
-		}
-	}
 }
 
-func ratioCell(r *Report, ref string, rw row) string {
-	v, ok := r.Ratios["moat"][ref][rw.load][rw.metric]
+func ratioCell(r *Report, ref string, rw row, cell string) string {
+	v, ok := r.Ratios["moat"][ref][inCell(rw.load, cell)][rw.metric]
 	if !ok {
 		return "-"
 	}
