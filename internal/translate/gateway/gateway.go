@@ -12,14 +12,12 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -28,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway/httprule"
 )
 
 // DefaultControllerName is the GatewayClass controllerName moat claims.
@@ -153,7 +152,7 @@ type translator struct {
 	grants      []*gatewayv1.ReferenceGrant
 	// listeners of our Gateways by "namespace/name".
 	listeners map[string][]*listener
-	entries   []*entry
+	entries   []*httprule.Entry
 	// With an address pool: each Gateway's address, or why it has none,
 	// and the sockets by sockKey (addresses.go). sockets is nil without
 	// a pool.
@@ -182,21 +181,6 @@ type listener struct {
 	nsSel labels.Selector
 	// terminate: a TLS listener in mode Terminate.
 	terminate bool
-}
-
-// entry is one route match on one host, before ordering.
-type entry struct {
-	host     string
-	rt       *routecfg.Route
-	hr       *gatewayv1.HTTPRoute
-	kind     string // HTTPRoute or GRPCRoute
-	rule, mi int
-	exact    bool
-	regex    bool
-	pathLen  int
-	method   bool
-	headers  int
-	query    int
 }
 
 func (t *translator) add(d diag.Diagnostic) { t.out.Diags = append(t.out.Diags, d) }
@@ -588,55 +572,19 @@ func intersect(listenerHost string, routeHosts []gatewayv1.Hostname) ([]string, 
 
 func (t *translator) finish() {
 	for _, e := range t.entries {
-		h, ok := t.hosts[e.host]
+		h, ok := t.hosts[e.Host]
 		if !ok {
-			h = &Host{Name: hostName(e.host)}
-			t.hosts[e.host] = h
+			h = &Host{Name: hostName(e.Host)}
+			t.hosts[e.Host] = h
 		}
 		if h.Source.Kind == "" {
-			h.Source = t.sn.Ref(e.kind, e.hr.Namespace, e.hr.Name)
+			h.Source = t.sn.Ref(e.Kind, e.HR.Namespace, e.HR.Name)
 		}
 	}
-	// Gateway API precedence: Exact before the longest prefix (regex
-	// last), then method, more headers, more query parameters, the oldest
-	// route, namespace/name, rule and match order.
-	sort.SliceStable(t.entries, func(i, j int) bool {
-		a, b := t.entries[i], t.entries[j]
-		if a.exact != b.exact {
-			return a.exact
-		}
-		if a.regex != b.regex {
-			return !a.regex
-		}
-		if a.pathLen != b.pathLen {
-			return a.pathLen > b.pathLen
-		}
-		if a.method != b.method {
-			return a.method
-		}
-		if a.headers != b.headers {
-			return a.headers > b.headers
-		}
-		if a.query != b.query {
-			return a.query > b.query
-		}
-		if a.hr != b.hr {
-			if !a.hr.CreationTimestamp.Equal(&b.hr.CreationTimestamp) {
-				return a.hr.CreationTimestamp.Before(&b.hr.CreationTimestamp)
-			}
-			if a.hr.Namespace != b.hr.Namespace {
-				return a.hr.Namespace < b.hr.Namespace
-			}
-			return a.hr.Name < b.hr.Name
-		}
-		if a.rule != b.rule {
-			return a.rule < b.rule
-		}
-		return a.mi < b.mi
-	})
+	httprule.SortEntries(t.entries)
 	for _, e := range t.entries {
-		h := t.hosts[e.host]
-		h.Routes = append(h.Routes, e.rt)
+		h := t.hosts[e.Host]
+		h.Routes = append(h.Routes, e.Route)
 	}
 	names := make([]string, 0, len(t.hosts))
 	for n := range t.hosts {
@@ -887,7 +835,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if p, ok := bad[ri]; ok {
 			drop(p.reason, p.msg, p.field)
 		}
-		if msg, f := checkFilters(rule, field); msg != "" {
+		if msg, f := httprule.CheckFilters(rule, field); msg != "" {
 			drop("UnsupportedValue", msg, f)
 		}
 		var hh routecfg.Headers
@@ -921,7 +869,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 				}
 			case gatewayv1.HTTPRouteFilterRequestRedirect:
 				if r := f.RequestRedirect; r != nil {
-					b.redirect = t.redirect(r)
+					b.redirect = httprule.Redirect(r)
 					prefixOnly = prefixOnly || (r.Path != nil && r.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
 				}
 			case gatewayv1.HTTPRouteFilterURLRewrite:
@@ -940,7 +888,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 				}
 			case gatewayv1.HTTPRouteFilterCORS:
 				if f.CORS != nil {
-					c, msg, cf := cors(f.CORS, ff+".cors")
+					c, msg, cf := httprule.CORS(f.CORS, ff+".cors")
 					if msg != "" {
 						drop("UnsupportedValue", msg, cf)
 					}
@@ -961,14 +909,14 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		// Validate the matches once, before any attachment.
 		for mi := range rule.Matches {
 			mf := fmt.Sprintf("%s.matches[%d]", field, mi)
-			if e := t.match(hr, &rule.Matches[mi], mf, drop); e != nil && prefixOnly && e.rt.Match != routecfg.MatchPrefix {
+			if e := httprule.Match(hr, &rule.Matches[mi], mf, drop); e != nil && prefixOnly && e.Route.Match != routecfg.MatchPrefix {
 				drop("UnsupportedValue", "ReplacePrefixMatch needs a PathPrefix match", mf+".path.type")
 			}
 		}
 		if b.bad {
 			continue
 		}
-		tm, msg, tf := timeouts(rule.Timeouts, t.opts.Timeouts, field)
+		tm, msg, tf := httprule.Timeouts(rule.Timeouts, t.opts.Timeouts, field)
 		if msg != "" {
 			drop("UnsupportedValue", msg, tf)
 			continue
@@ -978,14 +926,14 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 			if tm != nil {
 				base = *tm
 			}
-			rtm, msg, rf, ignored := retry(rule.Retry, base, field)
+			rtm, msg, rf, ignored := httprule.Retry(rule.Retry, base, field)
 			if msg != "" {
 				drop("UnsupportedValue", msg, rf)
 				continue
 			}
 			for _, f := range ignored {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "UnsupportedValue", Field: f,
-					Message: "this retry code is not supported (" + supportedRetryCodes() + " are); it is not retried"})
+					Message: "this retry code is not supported (" + httprule.SupportedRetryCodes() + " are); it is not retried"})
 			}
 			tm = rtm
 		}
@@ -1016,13 +964,13 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 					matches = []gatewayv1.HTTPRouteMatch{{}}
 				}
 				for mi := range matches {
-					e := t.match(hr, &matches[mi], "", nil) // validated above
+					e := httprule.Match(hr, &matches[mi], "", nil) // validated above
 					if e == nil {
 						continue
 					}
-					e.host, e.rule, e.mi, e.kind = host, ri, mi, kind
+					e.Host, e.RuleIndex, e.MatchIndex, e.Kind = host, ri, mi, kind
 					t.entries = append(t.entries, e)
-					rt := e.rt
+					rt := e.Route
 					rt.Conditions.Scheme = scheme
 					rt.Backends, rt.Policy, rt.URLRedirect, rt.Mirrors = b.backends, b.policy, b.redirect, b.mirrors
 					if len(rule.BackendRefs) > 0 {
@@ -1077,122 +1025,6 @@ func (t *translator) certFor(host string, l *listener) {
 	if h.Certificate == "" && h.Name != "" {
 		h.Certificate = l.cert
 	}
-}
-
-func (t *translator) redirect(r *gatewayv1.HTTPRequestRedirectFilter) *routecfg.URLRedirect {
-	rd := &routecfg.URLRedirect{Code: 302}
-	if r.StatusCode != nil {
-		rd.Code = *r.StatusCode
-	}
-	if r.Scheme != nil {
-		rd.Scheme = *r.Scheme
-	}
-	if r.Hostname != nil {
-		rd.Host = string(*r.Hostname)
-	}
-	if r.Port != nil {
-		rd.Port = int(*r.Port)
-	}
-	if p := r.Path; p != nil {
-		switch p.Type {
-		case gatewayv1.FullPathHTTPPathModifier:
-			if p.ReplaceFullPath != nil {
-				rd.Path = &routecfg.PathModifier{Value: *p.ReplaceFullPath}
-			}
-		case gatewayv1.PrefixMatchHTTPPathModifier:
-			if p.ReplacePrefixMatch != nil {
-				rd.Path = &routecfg.PathModifier{Prefix: true, Value: *p.ReplacePrefixMatch}
-			}
-		}
-	}
-	return rd
-}
-
-// match builds the route of one match (without backends and filters).
-func (t *translator) match(hr *gatewayv1.HTTPRoute, m *gatewayv1.HTTPRouteMatch, field string, problem func(string, string, string)) *entry {
-	if problem == nil {
-		problem = func(string, string, string) {}
-	}
-	rt := &routecfg.Route{Path: "/", Match: routecfg.MatchPrefix, Conditions: &routecfg.Conditions{},
-		Source: routecfg.Source{Namespace: hr.Namespace, Ingress: hr.Name}}
-	e := &entry{rt: rt, hr: hr}
-	if p := m.Path; p != nil {
-		v := "/"
-		if p.Value != nil {
-			v = *p.Value
-		}
-		typ := gatewayv1.PathMatchPathPrefix
-		if p.Type != nil {
-			typ = *p.Type
-		}
-		switch typ {
-		case gatewayv1.PathMatchExact:
-			rt.Path, rt.Match, e.exact = v, routecfg.MatchExact, true
-		case gatewayv1.PathMatchPathPrefix:
-			rt.Path = strings.TrimRight(v, "/")
-			if rt.Path == "" {
-				rt.Path = "/"
-			}
-		case gatewayv1.PathMatchRegularExpression:
-			re, err := regexp.Compile("^(?:" + v + ")$")
-			if err != nil {
-				problem("UnsupportedValue", fmt.Sprintf("path %q is not a valid regular expression: %v", v, err), field+".path.value")
-				return nil
-			}
-			rt.Path, rt.Match, rt.Regex, e.regex = v, routecfg.MatchRegex, re, true
-		default:
-			problem("UnsupportedValue", fmt.Sprintf("path match type %s is not supported", typ), field+".path.type")
-			return nil
-		}
-	}
-	e.pathLen = len(rt.Path)
-	if m.Method != nil {
-		rt.Conditions.Method, e.method = string(*m.Method), true
-	}
-	for i, h := range m.Headers {
-		if !httpguts.ValidHeaderFieldName(string(h.Name)) {
-			problem("UnsupportedValue", fmt.Sprintf("header name %q is not a valid HTTP header name", h.Name), fmt.Sprintf("%s.headers[%d].name", field, i))
-			return nil
-		}
-		vm := routecfg.ValueMatch{Name: canonical(string(h.Name)), Value: h.Value}
-		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
-			re, err := regexp.Compile(h.Value)
-			if err != nil {
-				problem("UnsupportedValue", fmt.Sprintf("header match %q is not a valid regular expression: %v", h.Value, err), fmt.Sprintf("%s.headers[%d].value", field, i))
-				return nil
-			}
-			vm.Regex = re
-		}
-		rt.Conditions.Headers = append(rt.Conditions.Headers, vm)
-	}
-	for i, q := range m.QueryParams {
-		vm := routecfg.ValueMatch{Name: string(q.Name), Value: q.Value}
-		if q.Type != nil && *q.Type == gatewayv1.QueryParamMatchRegularExpression {
-			re, err := regexp.Compile(q.Value)
-			if err != nil {
-				problem("UnsupportedValue", fmt.Sprintf("query match %q is not a valid regular expression: %v", q.Value, err), fmt.Sprintf("%s.queryParams[%d].value", field, i))
-				return nil
-			}
-			vm.Regex = re
-		}
-		rt.Conditions.Query = append(rt.Conditions.Query, vm)
-	}
-	e.headers, e.query = len(m.Headers), len(m.QueryParams)
-	return e
-}
-
-// canonical is the canonical form of a header name (net/http's), written
-// here so the package does not import net/http for one function.
-func canonical(s string) string {
-	b := []byte(strings.ToLower(s))
-	up := true
-	for i, c := range b {
-		if up && 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-		up = c == '-'
-	}
-	return string(b)
 }
 
 // backends resolves a rule's backendRefs into weighted backends; an

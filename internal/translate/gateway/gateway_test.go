@@ -37,14 +37,6 @@ func TestIntersect(t *testing.T) {
 	}
 }
 
-func TestCanonical(t *testing.T) {
-	for in, want := range map[string]string{"x-version": "X-Version", "X-ENV": "X-Env", "a": "A"} {
-		if got := canonical(in); got != want {
-			t.Errorf("canonical(%q) = %q", in, want)
-		}
-	}
-}
-
 // Precedence across routes of one host: Exact before any prefix, the
 // longer prefix first, method before headers before query parameters,
 // then the older route, whatever the order the objects come in.
@@ -210,37 +202,6 @@ spec:
 	}
 	if st := out.Status.TLSRoutes["ns/t"]; len(st.Parents) != 1 || st.Parents[0].Conditions[1].Reason != "BackendNotFound" {
 		t.Errorf("TLSRoute status: %+v", st)
-	}
-}
-
-// gRPC method matches as paths.
-func TestMethodPath(t *testing.T) {
-	s := func(v string) *string { return &v }
-	re := gatewayv1.GRPCMethodMatchRegularExpression
-	for _, c := range []struct {
-		m    *gatewayv1.GRPCMethodMatch
-		want string
-	}{
-		{nil, "<nil>"},
-		{&gatewayv1.GRPCMethodMatch{Service: s("pkg.Svc"), Method: s("Get")}, "Exact /pkg.Svc/Get"},
-		{&gatewayv1.GRPCMethodMatch{Service: s("pkg.Svc")}, "PathPrefix /pkg.Svc"},
-		{&gatewayv1.GRPCMethodMatch{Method: s("Get")}, "RegularExpression /[^/]+/Get"},
-		{&gatewayv1.GRPCMethodMatch{Type: &re, Service: s("a|b")}, "RegularExpression /(?:a|b)/[^/]+"},
-		{&gatewayv1.GRPCMethodMatch{Type: &re, Method: s("(")}, "error"},
-		{&gatewayv1.GRPCMethodMatch{Service: s("pkg/Svc")}, "error"},
-		{&gatewayv1.GRPCMethodMatch{Method: s("a.b")}, "error"},
-	} {
-		p, err := methodPath(c.m)
-		got := "<nil>"
-		switch {
-		case err != "":
-			got = "error"
-		case p != nil:
-			got = string(*p.Type) + " " + *p.Value
-		}
-		if got != c.want {
-			t.Errorf("methodPath(%+v) = %q (%s), want %q", c.m, got, err, c.want)
-		}
 	}
 }
 
