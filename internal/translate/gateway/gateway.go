@@ -26,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway/backendtls"
 	"github.com/moat-ingress/moat/internal/translate/gateway/httprule"
 )
 
@@ -160,8 +161,7 @@ type translator struct {
 	addrProblems map[string]addrProblem
 	sockets      map[string]*Socket
 	// BackendTLSPolicies, and the ones that apply by target.
-	tlsPolicies []*tlsPolicy
-	tlsTargets  map[tlsTarget]*tlsPolicy
+	tlsPolicies *backendtls.Policies
 	// clientCerts are Gateways' spec.tls.backend client certificates.
 	clientCerts   map[string]*clientCert
 	certConflicts map[diag.ObjectRef]bool // routes reported once
