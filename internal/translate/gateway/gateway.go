@@ -26,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway/addrpool"
 	"github.com/moat-ingress/moat/internal/translate/gateway/backendtls"
 	"github.com/moat-ingress/moat/internal/translate/gateway/httprule"
 )
@@ -158,7 +159,7 @@ type translator struct {
 	// and the sockets by sockKey (addresses.go). sockets is nil without
 	// a pool.
 	addrs        map[string]netip.Addr
-	addrProblems map[string]addrProblem
+	addrProblems map[string]addrpool.Problem
 	sockets      map[string]*Socket
 	// BackendTLSPolicies, and the ones that apply by target.
 	tlsPolicies *backendtls.Policies
