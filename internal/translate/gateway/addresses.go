@@ -11,6 +11,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/translate/gateway/addrpool"
+	"github.com/moat-ingress/moat/internal/translate/gateway/listener"
 )
 
 // Socket is one port of a Gateway that has an address of its own
@@ -31,13 +32,13 @@ type Socket struct {
 
 // sockKey names the socket of listener l: its Gateway and port. A host
 // key within it is sockKey + "\x00" + host.
-func sockKey(l *listener) string {
-	return l.gw.Namespace + "/" + l.gw.Name + "\x00" + strconv.Itoa(int(l.l.Port))
+func sockKey(l *listener.Listener) string {
+	return l.GW.Namespace + "/" + l.GW.Name + "\x00" + strconv.Itoa(int(l.Spec.Port))
 }
 
 // hostKey is the key of host in t.hosts: the host itself on the shared
 // listeners, prefixed with its socket when the Gateway has an address.
-func (t *translator) hostKey(l *listener, host string) string {
+func (t *translator) hostKey(l *listener.Listener, host string) string {
 	if t.sockets == nil {
 		return host
 	}
@@ -86,24 +87,24 @@ func (t *translator) addressStatus(gw *gatewayv1.Gateway, ref diag.ObjectRef, ac
 
 // openSockets registers the sockets of gw's served listeners, so that a
 // port is open even before a route attaches to it.
-func (t *translator) openSockets(gw *gatewayv1.Gateway, ls []*listener) {
+func (t *translator) openSockets(gw *gatewayv1.Gateway, ls []*listener.Listener) {
 	a, ok := t.addrs[gw.Namespace+"/"+gw.Name]
 	if !ok {
 		return
 	}
 	for _, l := range ls {
-		if !l.ok {
+		if !l.OK {
 			continue
 		}
 		k := sockKey(l)
 		s, ok := t.sockets[k]
 		if !ok {
-			s = &Socket{Gateway: gw.Namespace + "/" + gw.Name, Address: a, Port: int32(l.l.Port),
-				TLS: l.l.Protocol == gatewayv1.HTTPSProtocolType || l.l.Protocol == gatewayv1.TLSProtocolType}
+			s = &Socket{Gateway: gw.Namespace + "/" + gw.Name, Address: a, Port: int32(l.Spec.Port),
+				TLS: l.Spec.Protocol == gatewayv1.HTTPSProtocolType || l.Spec.Protocol == gatewayv1.TLSProtocolType}
 			t.sockets[k] = s
 		}
-		if l.hostname == "" && l.cert != "" && s.DefaultCertificate == "" {
-			s.DefaultCertificate = l.cert
+		if l.Hostname == "" && l.Cert != "" && s.DefaultCertificate == "" {
+			s.DefaultCertificate = l.Cert
 		}
 	}
 }

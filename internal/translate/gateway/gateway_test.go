@@ -2,40 +2,14 @@ package gateway
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway/listener"
 )
-
-// Listener and route hostname intersection (Gateway API's
-// HTTPRouteHostnameIntersection cases).
-func TestIntersect(t *testing.T) {
-	for _, c := range []struct {
-		listener string
-		route    []gatewayv1.Hostname
-		want     []string
-	}{
-		{"", nil, []string{""}},
-		{"a.example.com", nil, []string{"a.example.com"}},
-		{"", []gatewayv1.Hostname{"X.example.com"}, []string{"x.example.com"}},
-		{"*.example.com", []gatewayv1.Hostname{"a.example.com", "a.other.org", "example.com"}, []string{"a.example.com"}},
-		{"a.example.com", []gatewayv1.Hostname{"*.example.com"}, []string{"a.example.com"}},
-		{"*.example.com", []gatewayv1.Hostname{"*.a.example.com"}, []string{"*.a.example.com"}},
-		{"*.a.example.com", []gatewayv1.Hostname{"*.example.com"}, []string{"*.a.example.com"}},
-		{"a.example.com", []gatewayv1.Hostname{"b.example.com"}, nil},
-	} {
-		got, ok := intersect(c.listener, c.route)
-		if !reflect.DeepEqual(got, c.want) || ok != (len(c.want) > 0) {
-			t.Errorf("intersect(%q, %q) = %q, %v; want %q", c.listener, c.route, got, ok, c.want)
-		}
-	}
-}
 
 // Precedence across routes of one host: Exact before any prefix, the
 // longer prefix first, method before headers before query parameters,
@@ -402,7 +376,7 @@ spec:
 	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
 	var got []string
 	for _, l := range out.Status.Gateways["ns/gw"].Listeners {
-		got = append(got, fmt.Sprintf("%s %s %s %v attached=%d", l.Name, l.Conditions[0].Reason, l.Conditions[2].Reason, kindNames(l.SupportedKinds), l.AttachedRoutes))
+		got = append(got, fmt.Sprintf("%s %s %s %v attached=%d", l.Name, l.Conditions[0].Reason, l.Conditions[2].Reason, listener.KindNames(l.SupportedKinds), l.AttachedRoutes))
 	}
 	want := []string{
 		"term Accepted ResolvedRefs TLSRoute attached=1",
