@@ -4,6 +4,11 @@
 // status the specification asks for, and diagnostics out. Services and
 // Secrets are resolved through translate (Resolver), so pools and
 // certificates are built by the same code for both APIs.
+//
+// This package attaches routes to listeners and owns the statuses; the
+// parts that stand alone are subpackages: listener (listener checks),
+// httprule (a rule's matches and filters as route fields), backendtls
+// (BackendTLSPolicy) and addrpool (Gateway addresses).
 package gateway
 
 import (
