@@ -1,11 +1,7 @@
 package gateway
 
 import (
-	"fmt"
-	"hash/fnv"
-	"math/big"
 	"net/netip"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +10,8 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/translate/gateway/addrpool"
+	"github.com/moat-ingress/moat/internal/translate/gateway/listener"
 )
 
 // Socket is one port of a Gateway that has an address of its own
@@ -32,20 +30,15 @@ type Socket struct {
 	DefaultCertificate string
 }
 
-// addrProblem is why a Gateway gets no address.
-type addrProblem struct {
-	condition, reason, msg, field string
-}
-
 // sockKey names the socket of listener l: its Gateway and port. A host
 // key within it is sockKey + "\x00" + host.
-func sockKey(l *listener) string {
-	return l.gw.Namespace + "/" + l.gw.Name + "\x00" + strconv.Itoa(int(l.l.Port))
+func sockKey(l *listener.Listener) string {
+	return l.GW.Namespace + "/" + l.GW.Name + "\x00" + strconv.Itoa(int(l.Spec.Port))
 }
 
 // hostKey is the key of host in t.hosts: the host itself on the shared
 // listeners, prefixed with its socket when the Gateway has an address.
-func (t *translator) hostKey(l *listener, host string) string {
+func (t *translator) hostKey(l *listener.Listener, host string) string {
 	if t.sockets == nil {
 		return host
 	}
@@ -60,137 +53,11 @@ func hostName(key string) string {
 	return key
 }
 
-// poolHosts is the number of assignable addresses in p: all but the
-// network address (and an IPv4 broadcast address) of a prefix wider
-// than /31, capped so that the offset fits an int64.
-func poolHosts(p netip.Prefix) (first netip.Addr, n int64) {
-	bits := p.Addr().BitLen() - p.Bits()
-	size := new(big.Int).Lsh(big.NewInt(1), uint(bits))
-	first = p.Masked().Addr()
-	if bits >= 2 {
-		first = first.Next()
-		size.Sub(size, big.NewInt(1))
-		if p.Addr().Is4() {
-			size.Sub(size, big.NewInt(1))
-		}
-	}
-	if !size.IsInt64() || size.Int64() > 1<<40 {
-		return first, 1 << 40
-	}
-	return first, size.Int64()
-}
-
-// addrAt is first plus off.
-func addrAt(first netip.Addr, off int64) netip.Addr {
-	b := new(big.Int).SetBytes(first.AsSlice())
-	b.Add(b, big.NewInt(off))
-	buf := make([]byte, first.BitLen()/8)
-	b.FillBytes(buf)
-	a, _ := netip.AddrFromSlice(buf)
-	return a
-}
-
-// assignAddresses gives each of our Gateways one address of the pool,
-// stably: a requested IPAddress in spec.addresses first, then the address
-// the Gateway's status already publishes (so it survives restarts and
-// other Gateways' churn), then a hash of its namespace/name probed
-// forward. Older Gateways choose first.
+// assignAddresses gives each of our Gateways one address of the pool
+// (addrpool), and opens the socket table.
 func (t *translator) assignAddresses(gws []*gatewayv1.Gateway) {
-	pool := t.opts.AddressPool
-	t.addrs = map[string]netip.Addr{}
-	t.addrProblems = map[string]addrProblem{}
 	t.sockets = map[string]*Socket{}
-	gws = slices.Clone(gws)
-	sort.SliceStable(gws, func(i, j int) bool {
-		a, b := gws[i], gws[j]
-		if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-			return a.CreationTimestamp.Before(&b.CreationTimestamp)
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
-	taken := map[netip.Addr]string{}
-	take := func(key string, a netip.Addr) bool {
-		if _, ok := taken[a]; ok || !pool.Contains(a) {
-			return false
-		}
-		taken[a] = key
-		t.addrs[key] = a
-		return true
-	}
-	var rest []*gatewayv1.Gateway
-	// Requested addresses.
-	for _, gw := range gws {
-		key := gw.Namespace + "/" + gw.Name
-		requested := false
-		for i, sa := range gw.Spec.Addresses {
-			field := fmt.Sprintf("spec.addresses[%d]", i)
-			if sa.Type != nil && *sa.Type != gatewayv1.IPAddressType {
-				t.addrProblems[key] = addrProblem{"Accepted", "UnsupportedAddress", fmt.Sprintf("address type %s is not supported (IPAddress is)", *sa.Type), field + ".type"}
-				break
-			}
-			if sa.Value == "" {
-				continue // any address: assigned from the pool below
-			}
-			a, err := netip.ParseAddr(sa.Value)
-			if err != nil || !pool.Contains(a) {
-				t.addrProblems[key] = addrProblem{"Accepted", "UnsupportedAddress", fmt.Sprintf("address %q is not an IP address of the pool %s (--gateway-address-pool)", sa.Value, pool), field + ".value"}
-				break
-			}
-			requested = true
-			if _, ok := t.addrs[key]; ok {
-				continue // the first requested one is served
-			}
-			if !take(key, a) {
-				t.addrProblems[key] = addrProblem{"Programmed", "AddressNotUsable", fmt.Sprintf("address %s is already Gateway %s's", a, taken[a]), field + ".value"}
-				break
-			}
-		}
-		if _, bad := t.addrProblems[key]; bad {
-			delete(t.addrs, key)
-			continue
-		}
-		if !requested {
-			rest = append(rest, gw)
-		}
-	}
-	// Published addresses, then hashed ones.
-	var hashed []*gatewayv1.Gateway
-	for _, gw := range rest {
-		key := gw.Namespace + "/" + gw.Name
-		kept := false
-		for _, sa := range gw.Status.Addresses {
-			if sa.Type != nil && *sa.Type != gatewayv1.IPAddressType {
-				continue
-			}
-			if a, err := netip.ParseAddr(sa.Value); err == nil && take(key, a) {
-				kept = true
-				break
-			}
-		}
-		if !kept {
-			hashed = append(hashed, gw)
-		}
-	}
-	first, n := poolHosts(pool)
-	for _, gw := range hashed {
-		key := gw.Namespace + "/" + gw.Name
-		h := fnv.New64a()
-		h.Write([]byte(key))
-		off := int64(h.Sum64() % uint64(n))
-		ok := false
-		for i := int64(0); i < n && i <= int64(len(taken)); i++ {
-			if take(key, addrAt(first, (off+i)%n)) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			t.addrProblems[key] = addrProblem{"Programmed", "AddressNotAssigned", fmt.Sprintf("the pool %s (--gateway-address-pool) has no free address", pool), "spec"}
-		}
-	}
+	t.addrs, t.addrProblems = addrpool.Assign(t.opts.AddressPool, gws)
 }
 
 // addressStatus returns the status addresses of Gateway gw, or sets the
@@ -200,15 +67,15 @@ func (t *translator) addressStatus(gw *gatewayv1.Gateway, ref diag.ObjectRef, ac
 	key := gw.Namespace + "/" + gw.Name
 	gen := gw.Generation
 	if p, bad := t.addrProblems[key]; bad {
-		c := t.cond(p.condition, p.reason, p.msg, false, gen)
-		if p.condition == "Accepted" {
+		c := t.cond(p.Condition, p.Reason, p.Msg, false, gen)
+		if p.Condition == "Accepted" {
 			*accepted = c
-			*programmed = t.cond("Programmed", "Invalid", p.msg, false, gen)
+			*programmed = t.cond("Programmed", "Invalid", p.Msg, false, gen)
 		} else {
 			*programmed = c
 		}
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: p.reason, Field: p.field,
-			Message: p.msg + "; the Gateway is not served"})
+		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: p.Reason, Field: p.Field,
+			Message: p.Msg + "; the Gateway is not served"})
 		return nil, false
 	}
 	a, ok := t.addrs[key]
@@ -220,24 +87,24 @@ func (t *translator) addressStatus(gw *gatewayv1.Gateway, ref diag.ObjectRef, ac
 
 // openSockets registers the sockets of gw's served listeners, so that a
 // port is open even before a route attaches to it.
-func (t *translator) openSockets(gw *gatewayv1.Gateway, ls []*listener) {
+func (t *translator) openSockets(gw *gatewayv1.Gateway, ls []*listener.Listener) {
 	a, ok := t.addrs[gw.Namespace+"/"+gw.Name]
 	if !ok {
 		return
 	}
 	for _, l := range ls {
-		if !l.ok {
+		if !l.OK {
 			continue
 		}
 		k := sockKey(l)
 		s, ok := t.sockets[k]
 		if !ok {
-			s = &Socket{Gateway: gw.Namespace + "/" + gw.Name, Address: a, Port: int32(l.l.Port),
-				TLS: l.l.Protocol == gatewayv1.HTTPSProtocolType || l.l.Protocol == gatewayv1.TLSProtocolType}
+			s = &Socket{Gateway: gw.Namespace + "/" + gw.Name, Address: a, Port: int32(l.Spec.Port),
+				TLS: l.Spec.Protocol == gatewayv1.HTTPSProtocolType || l.Spec.Protocol == gatewayv1.TLSProtocolType}
 			t.sockets[k] = s
 		}
-		if l.hostname == "" && l.cert != "" && s.DefaultCertificate == "" {
-			s.DefaultCertificate = l.cert
+		if l.Hostname == "" && l.Cert != "" && s.DefaultCertificate == "" {
+			s.DefaultCertificate = l.Cert
 		}
 	}
 }

@@ -4,30 +4,34 @@
 // status the specification asks for, and diagnostics out. Services and
 // Secrets are resolved through translate (Resolver), so pools and
 // certificates are built by the same code for both APIs.
+//
+// This package attaches routes to listeners and owns the statuses; the
+// parts that stand alone are subpackages: listener (listener checks),
+// httprule (a rule's matches and filters as route fields), backendtls
+// (BackendTLSPolicy) and addrpool (Gateway addresses).
 package gateway
 
 import (
 	"cmp"
 	"crypto/tls"
 	"fmt"
-	"maps"
 	"net/netip"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"golang.org/x/net/http/httpguts"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway/addrpool"
+	"github.com/moat-ingress/moat/internal/translate/gateway/backendtls"
+	"github.com/moat-ingress/moat/internal/translate/gateway/httprule"
+	"github.com/moat-ingress/moat/internal/translate/gateway/listener"
 )
 
 // DefaultControllerName is the GatewayClass controllerName moat claims.
@@ -130,7 +134,7 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	for key, ls := range t.listeners {
 		st := t.out.Status.Gateways[key]
 		for _, l := range ls {
-			st.Listeners = append(st.Listeners, *l.status)
+			st.Listeners = append(st.Listeners, *l.Status)
 		}
 		t.out.Status.Gateways[key] = st
 	}
@@ -151,52 +155,21 @@ type translator struct {
 	tlsRoutes   []*gatewayv1.TLSRoute
 	grpcRoutes  []*gatewayv1.GRPCRoute
 	grants      []*gatewayv1.ReferenceGrant
-	// listeners of our Gateways by "namespace/name".
-	listeners map[string][]*listener
-	entries   []*entry
+	// lc checks listeners; listeners of our Gateways by "namespace/name".
+	lc        *listener.Checker
+	listeners map[string][]*listener.Listener
+	entries   []*httprule.Entry
 	// With an address pool: each Gateway's address, or why it has none,
 	// and the sockets by sockKey (addresses.go). sockets is nil without
 	// a pool.
 	addrs        map[string]netip.Addr
-	addrProblems map[string]addrProblem
+	addrProblems map[string]addrpool.Problem
 	sockets      map[string]*Socket
 	// BackendTLSPolicies, and the ones that apply by target.
-	tlsPolicies []*tlsPolicy
-	tlsTargets  map[tlsTarget]*tlsPolicy
+	tlsPolicies *backendtls.Policies
 	// clientCerts are Gateways' spec.tls.backend client certificates.
 	clientCerts   map[string]*clientCert
 	certConflicts map[diag.ObjectRef]bool // routes reported once
-}
-
-// listener is one Gateway listener and what it resolved to.
-type listener struct {
-	gw       *gatewayv1.Gateway
-	l        *gatewayv1.Listener
-	index    int
-	status   *gatewayv1.ListenerStatus
-	ok       bool // accepted and programmed: routes may attach
-	kinds    []gatewayv1.RouteGroupKind
-	cert     string
-	hostname string
-	// nsSel is allowedRoutes.namespaces.selector when from is Selector.
-	nsSel labels.Selector
-	// terminate: a TLS listener in mode Terminate.
-	terminate bool
-}
-
-// entry is one route match on one host, before ordering.
-type entry struct {
-	host     string
-	rt       *routecfg.Route
-	hr       *gatewayv1.HTTPRoute
-	kind     string // HTTPRoute or GRPCRoute
-	rule, mi int
-	exact    bool
-	regex    bool
-	pathLen  int
-	method   bool
-	headers  int
-	query    int
 }
 
 func (t *translator) add(d diag.Diagnostic) { t.out.Diags = append(t.out.Diags, d) }
@@ -212,7 +185,7 @@ func (t *translator) cond(typ, reason, msg string, ok bool, gen int64) metav1.Co
 
 func (t *translator) collect() {
 	t.classesOurs = map[string]*gatewayv1.GatewayClass{}
-	t.listeners = map[string][]*listener{}
+	t.listeners = map[string][]*listener.Listener{}
 	keys := make([]store.Key, 0, len(t.sn.GatewayAPI))
 	for k := range t.sn.GatewayAPI {
 		keys = append(keys, k)
@@ -280,23 +253,10 @@ func (t *translator) classes() {
 	}
 }
 
-var (
-	httpRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "HTTPRoute"}
-	tlsRouteKind  = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "TLSRoute"}
-	grpcRouteKind = gatewayv1.RouteGroupKind{Group: ptr(gatewayv1.Group(Group)), Kind: "GRPCRoute"}
-)
-
-func kindNames(ks []gatewayv1.RouteGroupKind) string {
-	var b []string
-	for _, k := range ks {
-		b = append(b, string(k.Kind))
-	}
-	return strings.Join(b, ", ")
-}
-
 func ptr[T any](v T) *T { return &v }
 
 func (t *translator) gateways() {
+	t.lc = listener.NewChecker(t.sn, t.cond, t.add, t.granted, t.res)
 	if t.opts.AddressPool.IsValid() {
 		var ours []*gatewayv1.Gateway
 		for _, gw := range t.gws {
@@ -314,19 +274,19 @@ func (t *translator) gateways() {
 		ref := t.sn.Ref(store.KindGateway, gw.Namespace, gw.Name)
 		gen := gw.Generation
 		var st gatewayv1.GatewayStatus
-		var ls []*listener
+		var ls []*listener.Listener
 		valid := 0
 		for i := range gw.Spec.Listeners {
-			l := t.listener(gw, i, ref)
+			l := t.lc.Listener(gw, i, ref)
 			ls = append(ls, l)
-			if l.ok {
+			if l.OK {
 				valid++
 			}
 		}
-		t.conflicts(ls, ref)
+		t.lc.Conflicts(ls, ref)
 		valid = 0
 		for _, l := range ls {
-			if l.ok {
+			if l.OK {
 				valid++
 			}
 		}
@@ -337,7 +297,7 @@ func (t *translator) gateways() {
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "UnsupportedAddress", Field: "spec.addresses",
 				Message: "moat does not assign requested Gateway addresses yet; the Gateway is not served"})
 			for _, l := range ls {
-				l.ok = false
+				l.OK = false
 			}
 			valid = 0
 		case valid == 0 && len(ls) > 0:
@@ -353,9 +313,9 @@ func (t *translator) gateways() {
 			addrs, ok := t.addressStatus(gw, ref, &accepted, &programmed)
 			st.Addresses = addrs
 			for _, l := range ls {
-				if !ok && l.ok {
-					l.ok = false
-					l.status.Conditions[1] = t.cond("Programmed", "Invalid", "the Gateway has no address", false, gen)
+				if !ok && l.OK {
+					l.OK = false
+					l.Status.Conditions[1] = t.cond("Programmed", "Invalid", "the Gateway has no address", false, gen)
 				}
 			}
 			t.openSockets(gw, ls)
@@ -364,178 +324,6 @@ func (t *translator) gateways() {
 		// Listener statuses are added once routes are attached.
 		t.out.Status.Gateways[key] = st
 		t.listeners[key] = ls
-	}
-}
-
-func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) *listener {
-	l := &gw.Spec.Listeners[i]
-	gen := gw.Generation
-	field := fmt.Sprintf("spec.listeners[%d]", i)
-	ln := &listener{gw: gw, l: l, index: i, ok: true, status: &gatewayv1.ListenerStatus{Name: l.Name}}
-	if l.Hostname != nil {
-		ln.hostname = strings.ToLower(string(*l.Hostname))
-	}
-	accepted := t.cond("Accepted", "Accepted", "", true, gen)
-	resolved := t.cond("ResolvedRefs", "ResolvedRefs", "", true, gen)
-	fail := func(c *metav1.Condition, reason, msg, sub string) {
-		if c.Status == metav1.ConditionFalse {
-			return // the first problem names the condition
-		}
-		*c = t.cond(c.Type, reason, msg, false, gen)
-		ln.ok = false
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: field + sub,
-			Message: fmt.Sprintf("listener %q: %s; the listener is not served", l.Name, msg)})
-	}
-	valid := []gatewayv1.RouteGroupKind{httpRouteKind, grpcRouteKind}
-	switch l.Protocol {
-	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
-	case gatewayv1.TLSProtocolType:
-		valid = []gatewayv1.RouteGroupKind{tlsRouteKind}
-		if l.TLS == nil {
-			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls (mode Passthrough, or Terminate with certificateRefs)", ".tls")
-		}
-	default:
-		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP, HTTPS and TLS are)", l.Protocol), ".protocol")
-	}
-	t.namespaceSelector(ln, &accepted, fail)
-	// Route kinds.
-	if ar := l.AllowedRoutes; ar != nil && len(ar.Kinds) > 0 {
-		for j, k := range ar.Kinds {
-			g := Group
-			if k.Group != nil {
-				g = string(*k.Group)
-			}
-			if i := slices.IndexFunc(valid, func(v gatewayv1.RouteGroupKind) bool { return v.Kind == k.Kind }); g == Group && i >= 0 {
-				ln.kinds = append(ln.kinds, valid[i])
-				continue
-			}
-			// Invalid kinds are left out of supportedKinds; the listener
-			// still serves the valid ones.
-			if resolved.Status == metav1.ConditionTrue {
-				resolved = t.cond("ResolvedRefs", "InvalidRouteKinds", fmt.Sprintf("route kind %s/%s is not supported", g, k.Kind), false, gen)
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidRouteKinds", Field: fmt.Sprintf("%s.allowedRoutes.kinds[%d]", field, j),
-					Message: fmt.Sprintf("listener %q: route kind %s/%s is not supported on protocol %s (%s)", l.Name, g, k.Kind, l.Protocol, kindNames(valid))})
-			}
-		}
-		if len(ln.kinds) == 0 {
-			ln.ok = false
-		}
-	} else if accepted.Status == metav1.ConditionTrue {
-		ln.kinds = valid
-	}
-	if l.Protocol == gatewayv1.TLSProtocolType && l.TLS != nil && (l.TLS.Mode == nil || *l.TLS.Mode == gatewayv1.TLSModeTerminate) {
-		// TLSRoutes terminated here: the decrypted stream goes to the
-		// backend (the mode's default).
-		ln.terminate = true
-		if len(l.TLS.CertificateRefs) == 0 {
-			fail(&resolved, "InvalidCertificateRef", "a TLS listener in mode Terminate needs tls.certificateRefs", ".tls")
-		} else {
-			t.certificate(ln, &resolved, fail, field)
-		}
-	}
-	if l.Protocol == gatewayv1.HTTPSProtocolType {
-		tc := l.TLS
-		switch {
-		case tc == nil || len(tc.CertificateRefs) == 0:
-			fail(&resolved, "InvalidCertificateRef", "an HTTPS listener needs tls.certificateRefs", ".tls")
-		case tc.Mode != nil && *tc.Mode != gatewayv1.TLSModeTerminate:
-			fail(&accepted, "UnsupportedValue", "an HTTPS listener terminates TLS (mode Passthrough is for TLS listeners)", ".tls.mode")
-		default:
-			t.certificate(ln, &resolved, fail, field)
-		}
-	}
-	programmed := t.cond("Programmed", "Programmed", "", ln.ok, gen)
-	if !ln.ok {
-		programmed.Reason = "Invalid"
-	}
-	ln.status.SupportedKinds = ln.kinds
-	if ln.status.SupportedKinds == nil {
-		ln.status.SupportedKinds = []gatewayv1.RouteGroupKind{}
-	}
-	ln.status.Conditions = []metav1.Condition{accepted, programmed, resolved,
-		t.cond("Conflicted", "NoConflicts", "", false, gen)}
-	return ln
-}
-
-// certificate resolves the first certificateRef (moat serves one
-// certificate per listener; more are reported).
-func (t *translator) certificate(ln *listener, resolved *metav1.Condition, fail func(*metav1.Condition, string, string, string), field string) {
-	gw := ln.gw
-	for j, cr := range ln.l.TLS.CertificateRefs {
-		sub := fmt.Sprintf(".tls.certificateRefs[%d]", j)
-		g, k := "", "Secret"
-		if cr.Group != nil {
-			g = string(*cr.Group)
-		}
-		if cr.Kind != nil {
-			k = string(*cr.Kind)
-		}
-		if g != "" || k != "Secret" {
-			fail(resolved, "InvalidCertificateRef", fmt.Sprintf("certificateRef kind %s/%s is not supported (Secret is)", g, k), sub)
-			return
-		}
-		ns := gw.Namespace
-		if cr.Namespace != nil {
-			ns = string(*cr.Namespace)
-		}
-		if ns != gw.Namespace && !t.granted(Group, "Gateway", gw.Namespace, "", "Secret", ns, string(cr.Name)) {
-			fail(resolved, "RefNotPermitted", fmt.Sprintf("Secret %s/%s is in another namespace and no ReferenceGrant there allows it", ns, cr.Name), sub)
-			return
-		}
-		if j > 0 {
-			continue // checked, but the first one is served
-		}
-		if t.res == nil {
-			if _, ok := t.sn.Secrets[ns+"/"+string(cr.Name)]; !ok {
-				fail(resolved, "InvalidCertificateRef", fmt.Sprintf("Secret %s/%s not found", ns, cr.Name), sub)
-				return
-			}
-			ln.cert = ns + "/" + string(cr.Name)
-			continue
-		}
-		c, problem := t.res.Certificate(ns, string(cr.Name))
-		if problem != "" {
-			fail(resolved, "InvalidCertificateRef", problem, sub)
-			return
-		}
-		ln.cert = c
-	}
-	_ = field
-}
-
-// sniShared reports whether two protocols can share a port, told apart
-// by SNI: HTTPS and TLS Passthrough (moat's SNI front forwards the
-// passthrough names and terminates the rest).
-func sniShared(a, b gatewayv1.ProtocolType) bool {
-	return a == gatewayv1.HTTPSProtocolType && b == gatewayv1.TLSProtocolType || a == gatewayv1.TLSProtocolType && b == gatewayv1.HTTPSProtocolType
-}
-
-// conflicts marks listeners sharing a port with another protocol, or the
-// same port, protocol and hostname (the later one is conflicted).
-func (t *translator) conflicts(ls []*listener, ref diag.ObjectRef) {
-	for i, a := range ls {
-		for _, b := range ls[:i] {
-			if a.l.Port != b.l.Port {
-				continue
-			}
-			reason := ""
-			switch {
-			case a.l.Protocol != b.l.Protocol && !sniShared(a.l.Protocol, b.l.Protocol):
-				reason = "ProtocolConflict"
-			case a.hostname == b.hostname:
-				reason = "HostnameConflict"
-			default:
-				continue
-			}
-			for _, x := range []*listener{a, b} {
-				gen := x.gw.Generation
-				x.ok = false
-				x.status.Conditions[1] = t.cond("Programmed", "Invalid", "the listener conflicts with another", false, gen)
-				x.status.Conditions[3] = t.cond("Conflicted", reason, fmt.Sprintf("listeners %q and %q conflict", b.l.Name, a.l.Name), true, gen)
-			}
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: fmt.Sprintf("spec.listeners[%d]", a.index),
-				Message: fmt.Sprintf("listeners %q and %q share port %d (%s); neither is served", b.l.Name, a.l.Name, a.l.Port, reason)})
-		}
 	}
 }
 
@@ -559,84 +347,21 @@ func (t *translator) granted(fromGroup, fromKind, fromNS, toGroup, toKind, toNS,
 	return false
 }
 
-// intersect returns the hostnames a route serves on a listener ("" for
-// any host), and false when they share none.
-func intersect(listenerHost string, routeHosts []gatewayv1.Hostname) ([]string, bool) {
-	if len(routeHosts) == 0 {
-		return []string{listenerHost}, true
-	}
-	var out []string
-	for _, h := range routeHosts {
-		r := strings.ToLower(string(h))
-		switch {
-		case listenerHost == "" || r == listenerHost:
-			out = append(out, r)
-		case strings.HasPrefix(listenerHost, "*.") && !strings.HasPrefix(r, "*.") && strings.HasSuffix(r, listenerHost[1:]):
-			out = append(out, r)
-		case strings.HasPrefix(r, "*.") && !strings.HasPrefix(listenerHost, "*.") && strings.HasSuffix(listenerHost, r[1:]):
-			out = append(out, listenerHost)
-		case strings.HasPrefix(r, "*.") && strings.HasPrefix(listenerHost, "*."):
-			if strings.HasSuffix(r, listenerHost[1:]) {
-				out = append(out, r)
-			} else if strings.HasSuffix(listenerHost, r[1:]) {
-				out = append(out, listenerHost)
-			}
-		}
-	}
-	return out, len(out) > 0
-}
-
 func (t *translator) finish() {
 	for _, e := range t.entries {
-		h, ok := t.hosts[e.host]
+		h, ok := t.hosts[e.Host]
 		if !ok {
-			h = &Host{Name: hostName(e.host)}
-			t.hosts[e.host] = h
+			h = &Host{Name: hostName(e.Host)}
+			t.hosts[e.Host] = h
 		}
 		if h.Source.Kind == "" {
-			h.Source = t.sn.Ref(e.kind, e.hr.Namespace, e.hr.Name)
+			h.Source = t.sn.Ref(e.Kind, e.HR.Namespace, e.HR.Name)
 		}
 	}
-	// Gateway API precedence: Exact before the longest prefix (regex
-	// last), then method, more headers, more query parameters, the oldest
-	// route, namespace/name, rule and match order.
-	sort.SliceStable(t.entries, func(i, j int) bool {
-		a, b := t.entries[i], t.entries[j]
-		if a.exact != b.exact {
-			return a.exact
-		}
-		if a.regex != b.regex {
-			return !a.regex
-		}
-		if a.pathLen != b.pathLen {
-			return a.pathLen > b.pathLen
-		}
-		if a.method != b.method {
-			return a.method
-		}
-		if a.headers != b.headers {
-			return a.headers > b.headers
-		}
-		if a.query != b.query {
-			return a.query > b.query
-		}
-		if a.hr != b.hr {
-			if !a.hr.CreationTimestamp.Equal(&b.hr.CreationTimestamp) {
-				return a.hr.CreationTimestamp.Before(&b.hr.CreationTimestamp)
-			}
-			if a.hr.Namespace != b.hr.Namespace {
-				return a.hr.Namespace < b.hr.Namespace
-			}
-			return a.hr.Name < b.hr.Name
-		}
-		if a.rule != b.rule {
-			return a.rule < b.rule
-		}
-		return a.mi < b.mi
-	})
+	httprule.SortEntries(t.entries)
 	for _, e := range t.entries {
-		h := t.hosts[e.host]
-		h.Routes = append(h.Routes, e.rt)
+		h := t.hosts[e.Host]
+		h.Routes = append(h.Routes, e.Route)
 	}
 	names := make([]string, 0, len(t.hosts))
 	for n := range t.hosts {
@@ -654,7 +379,7 @@ func (t *translator) finish() {
 
 // attach is one route attached to one listener on some hostnames.
 type attach struct {
-	ln    *listener
+	ln    *listener.Listener
 	hosts []string
 }
 
@@ -698,25 +423,25 @@ func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, pr
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: reason, Field: field,
 				Message: fmt.Sprintf("Gateway %s/%s: %s; the route is not attached there", ns, pr.Name, msg)})
 		}
-		var cands []*listener
+		var cands []*listener.Listener
 		for _, l := range ls {
-			if pr.SectionName != nil && l.l.Name != *pr.SectionName {
+			if pr.SectionName != nil && l.Spec.Name != *pr.SectionName {
 				continue
 			}
-			if pr.Port != nil && l.l.Port != *pr.Port {
+			if pr.Port != nil && l.Spec.Port != *pr.Port {
 				continue
 			}
 			cands = append(cands, l)
 		}
-		var allowed []*listener
+		var allowed []*listener.Listener
 		for _, l := range cands {
-			if l.ok && t.allows(l, kind, rns) {
+			if l.OK && t.lc.Allows(l, kind, rns) {
 				allowed = append(allowed, l)
 			}
 		}
 		var here []attach
 		for _, l := range allowed {
-			if hs, ok := intersect(l.hostname, hostnames); ok {
+			if hs, ok := listener.Intersect(l.Hostname, hostnames); ok {
 				here = append(here, attach{l, hs})
 			}
 		}
@@ -731,7 +456,7 @@ func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, pr
 			ps.Conditions = append(ps.Conditions, t.cond("Accepted", "Accepted", "", true, gen))
 			attached = append(attached, here...)
 			for _, a := range here {
-				a.ln.status.AttachedRoutes++
+				a.ln.Status.AttachedRoutes++
 			}
 		}
 		out = append(out, ps)
@@ -782,62 +507,6 @@ func (t *translator) serveHTTP(hr *gatewayv1.HTTPRoute, kind string, bad map[int
 // problemAt is a rule problem found before the rule is built.
 type problemAt struct{ reason, msg, field string }
 
-// allows reports whether listener l takes routes of kind from namespace ns.
-func (t *translator) allows(l *listener, kind, ns string) bool {
-	if !slices.ContainsFunc(l.kinds, func(k gatewayv1.RouteGroupKind) bool { return string(k.Kind) == kind }) {
-		return false
-	}
-	from := gatewayv1.NamespacesFromSame
-	if ar := l.l.AllowedRoutes; ar != nil && ar.Namespaces != nil && ar.Namespaces.From != nil {
-		from = *ar.Namespaces.From
-	}
-	switch from {
-	case gatewayv1.NamespacesFromAll:
-		return true
-	case gatewayv1.NamespacesFromSame:
-		return ns == l.gw.Namespace
-	case gatewayv1.NamespacesFromSelector:
-		return l.nsSel != nil && l.nsSel.Matches(t.namespaceLabels(ns))
-	}
-	return false
-}
-
-// namespaceSelector parses allowedRoutes.namespaces.selector of a
-// listener whose from is Selector; a missing or invalid one leaves the
-// listener unaccepted.
-func (t *translator) namespaceSelector(ln *listener, accepted *metav1.Condition, fail func(*metav1.Condition, string, string, string)) {
-	ar := ln.l.AllowedRoutes
-	if ar == nil || ar.Namespaces == nil || ar.Namespaces.From == nil || *ar.Namespaces.From != gatewayv1.NamespacesFromSelector {
-		return
-	}
-	if ar.Namespaces.Selector == nil {
-		fail(accepted, "UnsupportedValue", "allowedRoutes.namespaces.from is Selector but no selector is set", ".allowedRoutes.namespaces.selector")
-		return
-	}
-	sel, err := metav1.LabelSelectorAsSelector(ar.Namespaces.Selector)
-	if err != nil {
-		fail(accepted, "UnsupportedValue", fmt.Sprintf("allowedRoutes.namespaces.selector is invalid: %v", err), ".allowedRoutes.namespaces.selector")
-		return
-	}
-	ln.nsSel = sel
-}
-
-// namespaceLabels returns the labels of namespace ns. A namespace without
-// a Namespace object (file mode need not declare it) has the one label
-// the API server sets on every namespace, kubernetes.io/metadata.name.
-func (t *translator) namespaceLabels(ns string) labels.Set {
-	o := t.sn.Namespaces[ns]
-	if o != nil && o.Labels[corev1.LabelMetadataName] == ns {
-		return o.Labels
-	}
-	m := labels.Set{}
-	if o != nil {
-		maps.Copy(m, o.Labels)
-	}
-	m[corev1.LabelMetadataName] = ns
-	return m
-}
-
 // ruleResult is what rules reports for the route's status.
 type ruleResult struct {
 	// refReason and refMsg are the first ResolvedRefs problem ("": none).
@@ -887,7 +556,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if p, ok := bad[ri]; ok {
 			drop(p.reason, p.msg, p.field)
 		}
-		if msg, f := checkFilters(rule, field); msg != "" {
+		if msg, f := httprule.CheckFilters(rule, field); msg != "" {
 			drop("UnsupportedValue", msg, f)
 		}
 		var hh routecfg.Headers
@@ -921,7 +590,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 				}
 			case gatewayv1.HTTPRouteFilterRequestRedirect:
 				if r := f.RequestRedirect; r != nil {
-					b.redirect = t.redirect(r)
+					b.redirect = httprule.Redirect(r)
 					prefixOnly = prefixOnly || (r.Path != nil && r.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
 				}
 			case gatewayv1.HTTPRouteFilterURLRewrite:
@@ -940,7 +609,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 				}
 			case gatewayv1.HTTPRouteFilterCORS:
 				if f.CORS != nil {
-					c, msg, cf := cors(f.CORS, ff+".cors")
+					c, msg, cf := httprule.CORS(f.CORS, ff+".cors")
 					if msg != "" {
 						drop("UnsupportedValue", msg, cf)
 					}
@@ -961,14 +630,14 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		// Validate the matches once, before any attachment.
 		for mi := range rule.Matches {
 			mf := fmt.Sprintf("%s.matches[%d]", field, mi)
-			if e := t.match(hr, &rule.Matches[mi], mf, drop); e != nil && prefixOnly && e.rt.Match != routecfg.MatchPrefix {
+			if e := httprule.Match(hr, &rule.Matches[mi], mf, drop); e != nil && prefixOnly && e.Route.Match != routecfg.MatchPrefix {
 				drop("UnsupportedValue", "ReplacePrefixMatch needs a PathPrefix match", mf+".path.type")
 			}
 		}
 		if b.bad {
 			continue
 		}
-		tm, msg, tf := timeouts(rule.Timeouts, t.opts.Timeouts, field)
+		tm, msg, tf := httprule.Timeouts(rule.Timeouts, t.opts.Timeouts, field)
 		if msg != "" {
 			drop("UnsupportedValue", msg, tf)
 			continue
@@ -978,14 +647,14 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 			if tm != nil {
 				base = *tm
 			}
-			rtm, msg, rf, ignored := retry(rule.Retry, base, field)
+			rtm, msg, rf, ignored := httprule.Retry(rule.Retry, base, field)
 			if msg != "" {
 				drop("UnsupportedValue", msg, rf)
 				continue
 			}
 			for _, f := range ignored {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "UnsupportedValue", Field: f,
-					Message: "this retry code is not supported (" + supportedRetryCodes() + " are); it is not retried"})
+					Message: "this retry code is not supported (" + httprule.SupportedRetryCodes() + " are); it is not retried"})
 			}
 			tm = rtm
 		}
@@ -999,7 +668,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 	}
 	for _, a := range attached {
 		scheme := routecfg.SchemeHTTP
-		if a.ln.l.Protocol == gatewayv1.HTTPSProtocolType {
+		if a.ln.Spec.Protocol == gatewayv1.HTTPSProtocolType {
 			scheme = routecfg.SchemeHTTPS
 		}
 		for _, name := range a.hosts {
@@ -1016,13 +685,13 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 					matches = []gatewayv1.HTTPRouteMatch{{}}
 				}
 				for mi := range matches {
-					e := t.match(hr, &matches[mi], "", nil) // validated above
+					e := httprule.Match(hr, &matches[mi], "", nil) // validated above
 					if e == nil {
 						continue
 					}
-					e.host, e.rule, e.mi, e.kind = host, ri, mi, kind
+					e.Host, e.RuleIndex, e.MatchIndex, e.Kind = host, ri, mi, kind
 					t.entries = append(t.entries, e)
-					rt := e.rt
+					rt := e.Route
 					rt.Conditions.Scheme = scheme
 					rt.Backends, rt.Policy, rt.URLRedirect, rt.Mirrors = b.backends, b.policy, b.redirect, b.mirrors
 					if len(rule.BackendRefs) > 0 {
@@ -1060,13 +729,13 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 
 // certFor gives host the certificate of the HTTPS listener it is served
 // on; a listener without hostname provides the default certificate.
-func (t *translator) certFor(host string, l *listener) {
-	if l.cert == "" {
+func (t *translator) certFor(host string, l *listener.Listener) {
+	if l.Cert == "" {
 		return
 	}
-	if l.hostname == "" && t.sockets == nil {
+	if l.Hostname == "" && t.sockets == nil {
 		if t.out.DefaultCertificate == "" {
-			t.out.DefaultCertificate = l.cert
+			t.out.DefaultCertificate = l.Cert
 		}
 	}
 	h, ok := t.hosts[host]
@@ -1075,124 +744,8 @@ func (t *translator) certFor(host string, l *listener) {
 		t.hosts[host] = h
 	}
 	if h.Certificate == "" && h.Name != "" {
-		h.Certificate = l.cert
+		h.Certificate = l.Cert
 	}
-}
-
-func (t *translator) redirect(r *gatewayv1.HTTPRequestRedirectFilter) *routecfg.URLRedirect {
-	rd := &routecfg.URLRedirect{Code: 302}
-	if r.StatusCode != nil {
-		rd.Code = *r.StatusCode
-	}
-	if r.Scheme != nil {
-		rd.Scheme = *r.Scheme
-	}
-	if r.Hostname != nil {
-		rd.Host = string(*r.Hostname)
-	}
-	if r.Port != nil {
-		rd.Port = int(*r.Port)
-	}
-	if p := r.Path; p != nil {
-		switch p.Type {
-		case gatewayv1.FullPathHTTPPathModifier:
-			if p.ReplaceFullPath != nil {
-				rd.Path = &routecfg.PathModifier{Value: *p.ReplaceFullPath}
-			}
-		case gatewayv1.PrefixMatchHTTPPathModifier:
-			if p.ReplacePrefixMatch != nil {
-				rd.Path = &routecfg.PathModifier{Prefix: true, Value: *p.ReplacePrefixMatch}
-			}
-		}
-	}
-	return rd
-}
-
-// match builds the route of one match (without backends and filters).
-func (t *translator) match(hr *gatewayv1.HTTPRoute, m *gatewayv1.HTTPRouteMatch, field string, problem func(string, string, string)) *entry {
-	if problem == nil {
-		problem = func(string, string, string) {}
-	}
-	rt := &routecfg.Route{Path: "/", Match: routecfg.MatchPrefix, Conditions: &routecfg.Conditions{},
-		Source: routecfg.Source{Namespace: hr.Namespace, Ingress: hr.Name}}
-	e := &entry{rt: rt, hr: hr}
-	if p := m.Path; p != nil {
-		v := "/"
-		if p.Value != nil {
-			v = *p.Value
-		}
-		typ := gatewayv1.PathMatchPathPrefix
-		if p.Type != nil {
-			typ = *p.Type
-		}
-		switch typ {
-		case gatewayv1.PathMatchExact:
-			rt.Path, rt.Match, e.exact = v, routecfg.MatchExact, true
-		case gatewayv1.PathMatchPathPrefix:
-			rt.Path = strings.TrimRight(v, "/")
-			if rt.Path == "" {
-				rt.Path = "/"
-			}
-		case gatewayv1.PathMatchRegularExpression:
-			re, err := regexp.Compile("^(?:" + v + ")$")
-			if err != nil {
-				problem("UnsupportedValue", fmt.Sprintf("path %q is not a valid regular expression: %v", v, err), field+".path.value")
-				return nil
-			}
-			rt.Path, rt.Match, rt.Regex, e.regex = v, routecfg.MatchRegex, re, true
-		default:
-			problem("UnsupportedValue", fmt.Sprintf("path match type %s is not supported", typ), field+".path.type")
-			return nil
-		}
-	}
-	e.pathLen = len(rt.Path)
-	if m.Method != nil {
-		rt.Conditions.Method, e.method = string(*m.Method), true
-	}
-	for i, h := range m.Headers {
-		if !httpguts.ValidHeaderFieldName(string(h.Name)) {
-			problem("UnsupportedValue", fmt.Sprintf("header name %q is not a valid HTTP header name", h.Name), fmt.Sprintf("%s.headers[%d].name", field, i))
-			return nil
-		}
-		vm := routecfg.ValueMatch{Name: canonical(string(h.Name)), Value: h.Value}
-		if h.Type != nil && *h.Type == gatewayv1.HeaderMatchRegularExpression {
-			re, err := regexp.Compile(h.Value)
-			if err != nil {
-				problem("UnsupportedValue", fmt.Sprintf("header match %q is not a valid regular expression: %v", h.Value, err), fmt.Sprintf("%s.headers[%d].value", field, i))
-				return nil
-			}
-			vm.Regex = re
-		}
-		rt.Conditions.Headers = append(rt.Conditions.Headers, vm)
-	}
-	for i, q := range m.QueryParams {
-		vm := routecfg.ValueMatch{Name: string(q.Name), Value: q.Value}
-		if q.Type != nil && *q.Type == gatewayv1.QueryParamMatchRegularExpression {
-			re, err := regexp.Compile(q.Value)
-			if err != nil {
-				problem("UnsupportedValue", fmt.Sprintf("query match %q is not a valid regular expression: %v", q.Value, err), fmt.Sprintf("%s.queryParams[%d].value", field, i))
-				return nil
-			}
-			vm.Regex = re
-		}
-		rt.Conditions.Query = append(rt.Conditions.Query, vm)
-	}
-	e.headers, e.query = len(m.Headers), len(m.QueryParams)
-	return e
-}
-
-// canonical is the canonical form of a header name (net/http's), written
-// here so the package does not import net/http for one function.
-func canonical(s string) string {
-	b := []byte(strings.ToLower(s))
-	up := true
-	for i, c := range b {
-		if up && 'a' <= c && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-		up = c == '-'
-	}
-	return string(b)
 }
 
 // backends resolves a rule's backendRefs into weighted backends; an

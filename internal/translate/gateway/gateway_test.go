@@ -2,48 +2,14 @@ package gateway
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
-	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
-
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway/listener"
 )
-
-// Listener and route hostname intersection (Gateway API's
-// HTTPRouteHostnameIntersection cases).
-func TestIntersect(t *testing.T) {
-	for _, c := range []struct {
-		listener string
-		route    []gatewayv1.Hostname
-		want     []string
-	}{
-		{"", nil, []string{""}},
-		{"a.example.com", nil, []string{"a.example.com"}},
-		{"", []gatewayv1.Hostname{"X.example.com"}, []string{"x.example.com"}},
-		{"*.example.com", []gatewayv1.Hostname{"a.example.com", "a.other.org", "example.com"}, []string{"a.example.com"}},
-		{"a.example.com", []gatewayv1.Hostname{"*.example.com"}, []string{"a.example.com"}},
-		{"*.example.com", []gatewayv1.Hostname{"*.a.example.com"}, []string{"*.a.example.com"}},
-		{"*.a.example.com", []gatewayv1.Hostname{"*.example.com"}, []string{"*.a.example.com"}},
-		{"a.example.com", []gatewayv1.Hostname{"b.example.com"}, nil},
-	} {
-		got, ok := intersect(c.listener, c.route)
-		if !reflect.DeepEqual(got, c.want) || ok != (len(c.want) > 0) {
-			t.Errorf("intersect(%q, %q) = %q, %v; want %q", c.listener, c.route, got, ok, c.want)
-		}
-	}
-}
-
-func TestCanonical(t *testing.T) {
-	for in, want := range map[string]string{"x-version": "X-Version", "X-ENV": "X-Env", "a": "A"} {
-		if got := canonical(in); got != want {
-			t.Errorf("canonical(%q) = %q", in, want)
-		}
-	}
-}
 
 // Precedence across routes of one host: Exact before any prefix, the
 // longer prefix first, method before headers before query parameters,
@@ -210,37 +176,6 @@ spec:
 	}
 	if st := out.Status.TLSRoutes["ns/t"]; len(st.Parents) != 1 || st.Parents[0].Conditions[1].Reason != "BackendNotFound" {
 		t.Errorf("TLSRoute status: %+v", st)
-	}
-}
-
-// gRPC method matches as paths.
-func TestMethodPath(t *testing.T) {
-	s := func(v string) *string { return &v }
-	re := gatewayv1.GRPCMethodMatchRegularExpression
-	for _, c := range []struct {
-		m    *gatewayv1.GRPCMethodMatch
-		want string
-	}{
-		{nil, "<nil>"},
-		{&gatewayv1.GRPCMethodMatch{Service: s("pkg.Svc"), Method: s("Get")}, "Exact /pkg.Svc/Get"},
-		{&gatewayv1.GRPCMethodMatch{Service: s("pkg.Svc")}, "PathPrefix /pkg.Svc"},
-		{&gatewayv1.GRPCMethodMatch{Method: s("Get")}, "RegularExpression /[^/]+/Get"},
-		{&gatewayv1.GRPCMethodMatch{Type: &re, Service: s("a|b")}, "RegularExpression /(?:a|b)/[^/]+"},
-		{&gatewayv1.GRPCMethodMatch{Type: &re, Method: s("(")}, "error"},
-		{&gatewayv1.GRPCMethodMatch{Service: s("pkg/Svc")}, "error"},
-		{&gatewayv1.GRPCMethodMatch{Method: s("a.b")}, "error"},
-	} {
-		p, err := methodPath(c.m)
-		got := "<nil>"
-		switch {
-		case err != "":
-			got = "error"
-		case p != nil:
-			got = string(*p.Type) + " " + *p.Value
-		}
-		if got != c.want {
-			t.Errorf("methodPath(%+v) = %q (%s), want %q", c.m, got, err, c.want)
-		}
 	}
 }
 
@@ -441,7 +376,7 @@ spec:
 	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
 	var got []string
 	for _, l := range out.Status.Gateways["ns/gw"].Listeners {
-		got = append(got, fmt.Sprintf("%s %s %s %v attached=%d", l.Name, l.Conditions[0].Reason, l.Conditions[2].Reason, kindNames(l.SupportedKinds), l.AttachedRoutes))
+		got = append(got, fmt.Sprintf("%s %s %s %v attached=%d", l.Name, l.Conditions[0].Reason, l.Conditions[2].Reason, listener.KindNames(l.SupportedKinds), l.AttachedRoutes))
 	}
 	want := []string{
 		"term Accepted ResolvedRefs TLSRoute attached=1",

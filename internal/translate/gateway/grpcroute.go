@@ -2,11 +2,11 @@ package gateway
 
 import (
 	"fmt"
-	"regexp"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway/httprule"
 )
 
 // grpcRoute serves a GRPCRoute as the HTTPRoute it amounts to: a gRPC
@@ -32,7 +32,7 @@ func (t *translator) grpcRoute(gr *gatewayv1.GRPCRoute) {
 				}
 				hm.Headers = append(hm.Headers, gatewayv1.HTTPHeaderMatch{Type: &typ, Name: gatewayv1.HTTPHeaderName(h.Name), Value: h.Value})
 			}
-			p, err := methodPath(m.Method)
+			p, err := httprule.MethodPath(m.Method)
 			if err != "" {
 				if _, dup := bad[ri]; !dup {
 					bad[ri] = problemAt{"UnsupportedValue", err, fmt.Sprintf("%s.matches[%d].method", field, mi)}
@@ -58,60 +58,4 @@ func (t *translator) grpcRoute(gr *gatewayv1.GRPCRoute) {
 	if st, ok := t.serveHTTP(hr, store.KindGRPCRoute, bad); ok {
 		t.out.Status.GRPCRoutes[gr.Namespace+"/"+gr.Name] = gatewayv1.GRPCRouteStatus{RouteStatus: st}
 	}
-}
-
-// methodPath is the path match of a gRPC method match (nil: any), or why
-// it cannot be served.
-func methodPath(m *gatewayv1.GRPCMethodMatch) (*gatewayv1.HTTPPathMatch, string) {
-	if m == nil || (m.Service == nil || *m.Service == "") && (m.Method == nil || *m.Method == "") {
-		return nil, ""
-	}
-	svc, meth := "", ""
-	if m.Service != nil {
-		svc = *m.Service
-	}
-	if m.Method != nil {
-		meth = *m.Method
-	}
-	path := func(typ gatewayv1.PathMatchType, v string) *gatewayv1.HTTPPathMatch {
-		return &gatewayv1.HTTPPathMatch{Type: &typ, Value: &v}
-	}
-	if m.Type != nil && *m.Type == gatewayv1.GRPCMethodMatchRegularExpression {
-		for _, x := range []struct{ what, v string }{{"service", svc}, {"method", meth}} {
-			if _, err := regexp.Compile(x.v); err != nil {
-				return nil, fmt.Sprintf("%s %q is not a valid regular expression: %v", x.what, x.v, err)
-			}
-		}
-		return path(gatewayv1.PathMatchRegularExpression, "/"+group(svc, `[^/]+`)+"/"+group(meth, `[^/]+`)), ""
-	}
-	for _, x := range []struct {
-		what, v string
-		re      *regexp.Regexp
-	}{{"service", svc, validService}, {"method", meth, validMethod}} {
-		if x.v != "" && !x.re.MatchString(x.v) {
-			return nil, fmt.Sprintf("%s %q is not a gRPC %s name", x.what, x.v, x.what)
-		}
-	}
-	switch {
-	case svc != "" && meth != "":
-		return path(gatewayv1.PathMatchExact, "/"+svc+"/"+meth), ""
-	case svc != "":
-		return path(gatewayv1.PathMatchPathPrefix, "/"+svc), ""
-	}
-	return path(gatewayv1.PathMatchRegularExpression, `/[^/]+/`+regexp.QuoteMeta(meth)), ""
-}
-
-// validService and validMethod are what the GRPCRoute CRD allows for an
-// Exact match (file mode has no API server to refuse the rest); both are
-// read-only once compiled.
-var (
-	validService = regexp.MustCompile(`^[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$`)
-	validMethod  = regexp.MustCompile(`^[A-Za-z_][A-Za-z_0-9]*$`)
-)
-
-func group(re, any string) string {
-	if re == "" {
-		return any
-	}
-	return "(?:" + re + ")"
 }

@@ -53,7 +53,7 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 			key := t.hostKey(a.ln, host)
 			if host == "" {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "UnsupportedValue", Field: "spec.hostnames",
-					Message: fmt.Sprintf("listener %q has no hostname and the route names none: TLS routes need an SNI name; not served there", a.ln.l.Name)})
+					Message: fmt.Sprintf("listener %q has no hostname and the route names none: TLS routes need an SNI name; not served there", a.ln.Spec.Name)})
 				continue
 			}
 			if pass.Pool == "" {
@@ -70,7 +70,7 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 				continue
 			}
 			h.Passthrough = pass
-			if a.ln.terminate {
+			if a.ln.Terminate {
 				term := *pass
 				term.Terminate = true
 				h.Passthrough = &term

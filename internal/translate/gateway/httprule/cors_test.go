@@ -1,4 +1,4 @@
-package gateway
+package httprule
 
 import (
 	"testing"
@@ -35,7 +35,7 @@ func TestCORSOrigins(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"ftp://a.com", "https://a.*.com", "www.foo.com", "https://a.com/path", "https://a.com:99999"} {
-		if _, msg, _ := cors(&gatewayv1.HTTPCORSFilter{AllowOrigins: []gatewayv1.CORSOrigin{gatewayv1.CORSOrigin(bad)}}, "f"); msg == "" {
+		if _, msg, _ := CORS(&gatewayv1.HTTPCORSFilter{AllowOrigins: []gatewayv1.CORSOrigin{gatewayv1.CORSOrigin(bad)}}, "f"); msg == "" {
 			t.Errorf("%s accepted", bad)
 		}
 	}
@@ -43,7 +43,7 @@ func TestCORSOrigins(t *testing.T) {
 
 func TestCORSFilter(t *testing.T) {
 	yes := true
-	c, msg, _ := cors(&gatewayv1.HTTPCORSFilter{
+	c, msg, _ := CORS(&gatewayv1.HTTPCORSFilter{
 		AllowMethods:     []gatewayv1.HTTPMethodWithWildcard{"*"},
 		AllowHeaders:     []gatewayv1.HTTPHeaderName{"x-a", "x-b"},
 		ExposeHeaders:    []gatewayv1.HTTPHeaderName{"*"},
@@ -56,11 +56,11 @@ func TestCORSFilter(t *testing.T) {
 		c.MaxAge != "5" || c.PreflightStatus != 200 || c.AnyOrigin {
 		t.Errorf("got %+v", c)
 	}
-	c, _, _ = cors(&gatewayv1.HTTPCORSFilter{ExposeHeaders: []gatewayv1.HTTPHeaderName{"*"}, MaxAge: 60}, "f")
+	c, _, _ = CORS(&gatewayv1.HTTPCORSFilter{ExposeHeaders: []gatewayv1.HTTPHeaderName{"*"}, MaxAge: 60}, "f")
 	if c.ExposeHeaders != "*" || c.MaxAge != "60" || c.AllowCredentials {
 		t.Errorf("without credentials: got %+v", c)
 	}
-	if _, msg, f := cors(&gatewayv1.HTTPCORSFilter{AllowHeaders: []gatewayv1.HTTPHeaderName{"bad header"}}, "f"); msg == "" || f != "f.allowHeaders[0]" {
+	if _, msg, f := CORS(&gatewayv1.HTTPCORSFilter{AllowHeaders: []gatewayv1.HTTPHeaderName{"bad header"}}, "f"); msg == "" || f != "f.allowHeaders[0]" {
 		t.Errorf("bad header name: %q at %s", msg, f)
 	}
 }

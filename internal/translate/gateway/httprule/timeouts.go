@@ -1,4 +1,4 @@
-package gateway
+package httprule
 
 import (
 	"fmt"
@@ -9,7 +9,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
-// timeouts maps a rule's timeouts (GEP-1742) onto the proxy-*-timeout
+// Timeouts maps a rule's timeouts (GEP-1742) onto the proxy-*-timeout
 // model, starting from the controller defaults def. nil: the rule sets
 // none and the defaults apply. The model has no deadline on the whole
 // transaction, so:
@@ -21,7 +21,7 @@ import (
 //   - 0s disables the bound.
 //
 // A response that keeps streaming is therefore never cut at request.
-func timeouts(rt *gatewayv1.HTTPRouteTimeouts, def routecfg.Timeouts, field string) (*routecfg.Timeouts, string, string) {
+func Timeouts(rt *gatewayv1.HTTPRouteTimeouts, def routecfg.Timeouts, field string) (*routecfg.Timeouts, string, string) {
 	if rt == nil || (rt.Request == nil && rt.BackendRequest == nil) {
 		return nil, "", ""
 	}

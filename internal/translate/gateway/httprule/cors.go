@@ -1,4 +1,4 @@
-package gateway
+package httprule
 
 import (
 	"fmt"
@@ -15,13 +15,13 @@ import (
 // host possibly starting with "*" (or "*" alone for every origin).
 var corsOriginRE = regexp.MustCompile(`^(https?)://(\*|(?:\*\.)?[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*)(?::([0-9]{1,5}))?$`)
 
-// cors maps the CORS filter onto the enable-cors machinery, with Gateway
+// CORS maps the CORS filter onto the enable-cors machinery, with Gateway
 // API's semantics where they differ from ingress-nginx's: "*" in a host
 // matches any number of labels; the allowed Origin is always echoed
 // (never "*", which credentials forbid); "*" methods or headers echo the
 // preflight's request; a preflight is answered 200; maxAge defaults to 5.
 // It returns why the filter cannot be served ("" if it can), and the field.
-func cors(f *gatewayv1.HTTPCORSFilter, field string) (*routecfg.CORS, string, string) {
+func CORS(f *gatewayv1.HTTPCORSFilter, field string) (*routecfg.CORS, string, string) {
 	c := &routecfg.CORS{PreflightStatus: 200, MaxAge: "5"}
 	if f.AllowCredentials != nil && *f.AllowCredentials {
 		c.AllowCredentials = true

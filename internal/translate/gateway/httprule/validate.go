@@ -1,4 +1,4 @@
-package gateway
+package httprule
 
 import (
 	"fmt"
@@ -14,9 +14,9 @@ import (
 // mode has no API server, so a rule carrying one is dropped here instead
 // of reaching the data plane, which would refuse the whole configuration.
 
-// checkFilters returns why a rule's filters cannot be served ("" if they
+// CheckFilters returns why a rule's filters cannot be served ("" if they
 // can), and the field.
-func checkFilters(rule *gatewayv1.HTTPRouteRule, field string) (string, string) {
+func CheckFilters(rule *gatewayv1.HTTPRouteRule, field string) (string, string) {
 	for fi, f := range rule.Filters {
 		ff := fmt.Sprintf("%s.filters[%d]", field, fi)
 		for _, m := range []*gatewayv1.HTTPHeaderFilter{f.RequestHeaderModifier, f.ResponseHeaderModifier} {

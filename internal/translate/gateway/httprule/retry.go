@@ -1,4 +1,4 @@
-package gateway
+package httprule
 
 import (
 	"fmt"
@@ -8,7 +8,6 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -19,7 +18,7 @@ var retryCodes = map[int]routecfg.NextUpstream{
 	403: routecfg.NextHTTP403, 404: routecfg.NextHTTP404, 429: routecfg.NextHTTP429,
 }
 
-// retry maps a rule's retry (experimental in v1.6.3) onto the
+// Retry maps a rule's retry (experimental in v1.6.3) onto the
 // proxy-next-upstream model, on top of tm (the rule's timeouts, else the
 // defaults):
 //   - connection errors and timed-out attempts are always retried (the
@@ -34,7 +33,7 @@ var retryCodes = map[int]routecfg.NextUpstream{
 //
 // It returns why the rule cannot be served ("" if it can) with the
 // field, and the codes it leaves out (warned about, not fatal).
-func retry(r *gatewayv1.HTTPRouteRetry, tm routecfg.Timeouts, field string) (out *routecfg.Timeouts, msg, mf string, ignored []string) {
+func Retry(r *gatewayv1.HTTPRouteRetry, tm routecfg.Timeouts, field string) (out *routecfg.Timeouts, msg, mf string, ignored []string) {
 	f := field + ".retry"
 	tm.Next = routecfg.NextError | routecfg.NextTimeout | routecfg.NextNonIdempotent
 	for i, c := range r.Codes {
@@ -65,53 +64,12 @@ func retry(r *gatewayv1.HTTPRouteRetry, tm routecfg.Timeouts, field string) (out
 	return &tm, "", "", ignored
 }
 
-// supportedRetryCodes lists retryCodes for messages.
-func supportedRetryCodes() string {
+// SupportedRetryCodes lists retryCodes for messages.
+func SupportedRetryCodes() string {
 	var cs []string
 	for c := range retryCodes {
 		cs = append(cs, fmt.Sprint(c))
 	}
 	slices.Sort(cs)
 	return strings.Join(cs, ", ")
-}
-
-// mirrorShare ends the messages of a mirror's backend problems.
-const mirrorShare = "; requests are not mirrored to it"
-
-// mirror resolves a RequestMirror filter into a routecfg.Mirror; ok false
-// when its backend cannot be used (reported through problem: the
-// route's ResolvedRefs, the rule still served without the mirror), or
-// drop was told the rule is invalid.
-func (t *translator) mirror(kind, rns string, ref diag.ObjectRef, m *gatewayv1.HTTPRequestMirrorFilter, field string,
-	problem, drop func(string, string, string)) (routecfg.Mirror, bool) {
-	out := routecfg.Mirror{}
-	switch {
-	case m.Percent != nil && m.Fraction != nil:
-		drop("UnsupportedValue", "only one of percent and fraction may be set", field+".fraction")
-		return out, false
-	case m.Percent != nil:
-		if *m.Percent < 0 || *m.Percent > 100 {
-			drop("UnsupportedValue", fmt.Sprintf("mirror percent %d is not between 0 and 100", *m.Percent), field+".percent")
-			return out, false
-		}
-		out.Numerator, out.Denominator = int(*m.Percent), 100
-	case m.Fraction != nil:
-		den := int32(100)
-		if m.Fraction.Denominator != nil {
-			den = *m.Fraction.Denominator
-		}
-		if m.Fraction.Numerator < 0 || den < 1 || m.Fraction.Numerator > den {
-			drop("UnsupportedValue", fmt.Sprintf("mirror fraction %d/%d is not a fraction between 0 and 1", m.Fraction.Numerator, den), field+".fraction")
-			return out, false
-		}
-		out.Numerator, out.Denominator = int(m.Fraction.Numerator), int(den)
-	}
-	resolved := true
-	be := t.backendRef(kind, rns, ref, gatewayv1.BackendRef{BackendObjectReference: m.BackendRef}, field+".backendRef", mirrorShare,
-		func(r, msg, f string) { resolved = false; problem(r, msg, f) })
-	if !resolved || be.Pool == "" {
-		return out, false
-	}
-	out.Pool = be.Pool
-	return out, true
 }
