@@ -454,13 +454,13 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 		}
 	}
 	healthy := func(c *routecfg.Certificate) bool {
-		h := s.certs.health(c.Cert)
-		for _, w := range h.weak {
+		h := s.certs.Health(c.Cert)
+		for _, w := range h.Weak {
 			if len(w) > 0 {
 				return false
 			}
 		}
-		return h.order == ""
+		return h.Order == ""
 	}
 	for ref, c := range s.cfg.Certificates {
 		switch was := prev.Certificates[ref]; {

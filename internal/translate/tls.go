@@ -1,13 +1,9 @@
 package translate
 
 import (
-	"crypto/sha256"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -16,125 +12,17 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/certs"
 )
 
 // expiryWarning is how early an expiring certificate is reported.
 const expiryWarning = 21 * 24 * time.Hour
 
-// CertCache memoises key-pair parsing by content, so a resync with thousands
-// of unchanged Secrets does not parse them again. Safe for concurrent use.
-type CertCache struct {
-	mu       sync.Mutex
-	m        generation[[32]byte, certResult]
-	findings generation[*tls.Certificate, certFindings] // cert_health.go
-	// bySecret skips even the hash for a Secret object seen lately
-	// (snapshot objects are immutable): hashing 5,000 Secrets was a
-	// twentieth of a translate.
-	bySecret generation[*corev1.Secret, certResult]
-}
-
-// generation is a map that forgets what was not used between two sweeps
-// (one per full translate), so rotated certificates do not pile up in a
-// long-running controller. Callers hold CertCache.mu.
-type generation[K comparable, V any] struct{ cur, prev map[K]V }
-
-func (g *generation[K, V]) get(k K) (V, bool) {
-	if v, ok := g.cur[k]; ok {
-		return v, true
-	}
-	v, ok := g.prev[k]
-	if ok {
-		g.put(k, v)
-	}
-	return v, ok
-}
-
-func (g *generation[K, V]) put(k K, v V) {
-	if g.cur == nil {
-		g.cur = map[K]V{}
-	}
-	g.cur[k] = v
-}
-
-func (g *generation[K, V]) sweep() {
-	g.prev, g.cur = g.cur, make(map[K]V, len(g.cur))
-}
-
-// len counts the distinct keys held.
-func (g *generation[K, V]) len() int {
-	n := len(g.cur)
-	for k := range g.prev {
-		if _, ok := g.cur[k]; !ok {
-			n++
-		}
-	}
-	return n
-}
-
-type certResult struct {
-	cert *tls.Certificate
-	err  error
-	// key is the content hash the pair is cached under in m.
-	key [32]byte
-}
+// CertCache memoises key-pair parsing across translates (certs.Cache).
+type CertCache = certs.Cache
 
 // NewCertCache returns an empty cache.
-func NewCertCache() *CertCache { return &CertCache{} }
-
-// parseSecret is parse for the key pair of sec.
-func (c *CertCache) parseSecret(sec *corev1.Secret, crt, key []byte) (*tls.Certificate, error) {
-	c.mu.Lock()
-	r, ok := c.bySecret.get(sec)
-	if ok {
-		c.m.get(r.key) // keep the pair's entry as used
-	}
-	c.mu.Unlock()
-	if ok {
-		return r.cert, r.err
-	}
-	r = c.parse(crt, key)
-	c.mu.Lock()
-	c.bySecret.put(sec, r)
-	c.mu.Unlock()
-	return r.cert, r.err
-}
-
-// sweep forgets the Secrets, key pairs and findings not used since the
-// previous sweep.
-func (c *CertCache) sweep() {
-	c.mu.Lock()
-	c.bySecret.sweep()
-	c.m.sweep()
-	c.findings.sweep()
-	c.mu.Unlock()
-}
-
-func (c *CertCache) parse(crt, key []byte) certResult {
-	h := sha256.New()
-	h.Write(crt)
-	h.Write([]byte{0})
-	h.Write(key)
-	var k [32]byte
-	copy(k[:], h.Sum(nil))
-	c.mu.Lock()
-	r, ok := c.m.get(k)
-	c.mu.Unlock()
-	if ok {
-		return r
-	}
-	cert, err := tls.X509KeyPair(crt, key)
-	if err == nil && cert.Leaf == nil {
-		cert.Leaf, err = x509.ParseCertificate(cert.Certificate[0])
-	}
-	r = certResult{err: err, key: k}
-	if err == nil {
-		r.cert = &cert
-	}
-	c.mu.Lock()
-	c.m.put(k, r)
-	c.mu.Unlock()
-	return r
-}
+func NewCertCache() *CertCache { return certs.New() }
 
 // loadSecret returns the certificate of namespace/name, registering it in
 // the config. The error names what is wrong with the Secret.
@@ -158,7 +46,7 @@ func (t *translator) loadSecret(ns, name string) (*routecfg.Certificate, *corev1
 		}
 		return nil, sec, fmt.Errorf("secret %s has no %s", ref, strings.Join(missing, " or "))
 	}
-	cert, err := t.certs.parseSecret(sec, crt, key)
+	cert, err := t.certs.ParseSecret(sec, crt, key)
 	if err != nil {
 		return nil, sec, fmt.Errorf("secret %s: tls.crt/tls.key are not a valid key pair: %v", ref, err)
 	}
@@ -234,7 +122,7 @@ func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, e
 	}
 	d.Reason = "TLSSecretInvalid"
 	d.Message = err.Error() + ": its hosts get the default certificate"
-	t.explainKeyPair(&d, ing.Namespace+"/"+name)
+	certs.ExplainKeyPair(&d, ing.Namespace+"/"+name, t.sn.Secrets[ing.Namespace+"/"+name])
 	return d
 }
 
@@ -343,7 +231,7 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 		return // reported by tlsEntries
 	}
 	leaf := c.Cert.Leaf
-	if leaf.VerifyHostname(host) != nil && commonNameCovers(leaf, host) {
+	if leaf.VerifyHostname(host) != nil && certs.CommonNameCovers(leaf, host) {
 		// ingress-nginx still serves a certificate whose only name is its
 		// Common Name (createServers' verifyHostname fallback); Go, and
 		// browsers, no longer accept it.
@@ -356,8 +244,8 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 	}
 	if err := leaf.VerifyHostname(host); err != nil {
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateHostMismatch", Field: field,
-			Message: fmt.Sprintf("certificate in secret %s does not cover host %q (it covers %s): served with the default certificate", c.Ref, host, coverage(leaf))})
-		hb.vh.CertificateNote = fmt.Sprintf("%scertificate in secret %s does not cover the host (it covers %s)", src, c.Ref, coverage(leaf))
+			Message: fmt.Sprintf("certificate in secret %s does not cover host %q (it covers %s): served with the default certificate", c.Ref, host, certs.Coverage(leaf))})
+		hb.vh.CertificateNote = fmt.Sprintf("%scertificate in secret %s does not cover the host (it covers %s)", src, c.Ref, certs.Coverage(leaf))
 		return
 	}
 	hb.vh.Certificate = c.Ref
@@ -382,47 +270,6 @@ func (t *translator) validity(ref diag.ObjectRef, field string, c *routecfg.Cert
 		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpiringSoon", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s expires on %s", c.Ref, leaf.NotAfter.UTC().Format(time.RFC3339))})
 	}
-}
-
-// commonNameCovers is ingress-nginx's legacy check (certificate.go
-// verifyHostname): a certificate without DNS names covers host when its
-// Common Name matches it label by label, "*" standing for one first label.
-func commonNameCovers(c *x509.Certificate, host string) bool {
-	if len(c.DNSNames) > 0 { // Ingress hosts are never IP addresses
-		return false
-	}
-	pattern := strings.TrimSuffix(strings.ToLower(c.Subject.CommonName), ".")
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if pattern == "" || host == "" {
-		return false
-	}
-	pp, hp := strings.Split(pattern, "."), strings.Split(host, ".")
-	if len(pp) != len(hp) {
-		return false
-	}
-	for i, p := range pp {
-		if i == 0 && p == "*" {
-			continue
-		}
-		if p != hp[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func coverage(c *x509.Certificate) string {
-	names := append([]string(nil), c.DNSNames...)
-	for _, ip := range c.IPAddresses {
-		names = append(names, ip.String())
-	}
-	if len(names) == 0 && c.Subject.CommonName != "" {
-		names = append(names, "CN "+c.Subject.CommonName)
-	}
-	if len(names) == 0 {
-		return "no names"
-	}
-	return strings.Join(names, ", ")
 }
 
 // tlsHostsNotInRules reports tls hosts that no rule of the Ingress serves:

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"sort"
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -17,9 +16,9 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/passthrough"
 	"github.com/moat-ingress/moat/internal/annotations/proxyssl"
 	"github.com/moat-ingress/moat/internal/annotations/sslciphers"
-	"github.com/moat-ingress/moat/internal/certkit"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/certs"
 )
 
 // caKey and crlKey are the Secret keys of CA certificates and of their
@@ -174,33 +173,13 @@ func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
 	}
 	ca.CAs = pool
 	if crl := sec.Data[crlKey]; len(crl) > 0 {
-		lists, err := parseCRLs(crl)
+		lists, err := certs.ParseCRLs(crl)
 		if err != nil {
 			return fail("AuthTLSSecretInvalid", fmt.Sprintf("secret %s: %s: %v", ca.Secret, crlKey, err), "put PEM \"X509 CRL\" blocks from the CA under ca.crl, or remove the key")
 		}
 		ca.CRLs = lists
 	}
 	return ca
-}
-
-// parseCRLs reads PEM "X509 CRL" blocks, or one DER list.
-func parseCRLs(data []byte) ([]*x509.RevocationList, error) {
-	var out []*x509.RevocationList
-	for _, der := range certkit.PEMBlocks(data, "X509 CRL") {
-		l, err := x509.ParseRevocationList(der)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	if len(out) == 0 {
-		l, err := x509.ParseRevocationList(data)
-		if err != nil {
-			return nil, fmt.Errorf("no PEM X509 CRL block and not a DER CRL")
-		}
-		out = append(out, l)
-	}
-	return out, nil
 }
 
 // upstreamFor returns the protocol and TLS client settings of a backend of
@@ -304,7 +283,7 @@ func (t *translator) loadUpstreamSecret(a *tlsAnn) {
 		return
 	}
 	a.upstream.ref = ref
-	a.upstream.digest = secretDigest(sec)
+	a.upstream.digest = certs.SecretDigest(sec)
 	crt, key, caPEM := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey], sec.Data[caKey]
 	if len(crt) == 0 && len(key) == 0 && len(caPEM) == 0 {
 		a.upstreamErr = true
@@ -325,25 +304,6 @@ func (t *translator) loadUpstreamSecret(a *tlsAnn) {
 			bad("ProxySSLSecretInvalid", fmt.Sprintf("secret %s: ca.crt holds no PEM certificate", ref))
 		}
 	}
-}
-
-// secretDigest identifies a Secret's content.
-func secretDigest(sec *corev1.Secret) [32]byte {
-	keys := make([]string, 0, len(sec.Data))
-	for k := range sec.Data {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write(sec.Data[k])
-		h.Write([]byte{0})
-	}
-	var d [32]byte
-	copy(d[:], h.Sum(nil))
-	return d
 }
 
 // upstreamID digests everything a TLS transport depends on.

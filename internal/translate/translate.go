@@ -114,7 +114,7 @@ func (t *translator) run() {
 	t.certHealth()
 	t.finish()
 	t.finishTracing()
-	t.certs.sweep()
+	t.certs.Sweep()
 	t.wafCache().Sweep()
 }
 
