@@ -2,16 +2,13 @@ package translate
 
 import (
 	"fmt"
-	"net"
-	"sort"
 	"strconv"
 
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // backendRoute resolves an Ingress backend to a route with a pool, or a
@@ -50,7 +47,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 		rt.Pool = key
 		return rt
 	}
-	pool, d := t.pool(t.ref(ing), ing.Namespace, b.Service, key, field)
+	pool, d := resolve.Pool(t.sn, t.ref(ing), ing.Namespace, b.Service, key, field)
 	pool, d = t.serviceUpstream(ing, b.Service, pool, d, ann)
 	if d != nil {
 		t.add(*d)
@@ -66,127 +63,4 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	t.cfg.Pools[key] = pool
 	rt.Pool = key
 	return rt
-}
-
-// pool builds the endpoints of one Service port of namespace ns, for the
-// object ref (an Ingress: its own namespace, as a backend names no other;
-// a Gateway API route: the namespace its backendRef names).
-func (t *translator) pool(ref diag.ObjectRef, ns string, sb *networkingv1.IngressServiceBackend, key, field string) (*routecfg.Pool, *diag.Diagnostic) {
-	svc, ok := t.sn.Services[ns+"/"+sb.Name]
-	if !ok {
-		d := diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ServiceNotFound", Field: field + ".service.name",
-			Message: fmt.Sprintf("service %q not found in namespace %s; answered with 503", sb.Name, ns)}
-		if hint := t.similarName(t.serviceNames(), ns, sb.Name, "Service"); hint != "" {
-			d.Hint = hint
-		}
-		return nil, &d
-	}
-	var sp *corev1.ServicePort
-	for i := range svc.Spec.Ports {
-		p := &svc.Spec.Ports[i]
-		if (sb.Port.Name != "" && p.Name == sb.Port.Name) || (sb.Port.Name == "" && p.Port == sb.Port.Number) {
-			sp = p
-			break
-		}
-	}
-	if sp == nil {
-		want := sb.Port.Name
-		if want == "" {
-			want = strconv.Itoa(int(sb.Port.Number))
-		}
-		return nil, &diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ServicePortNotFound", Field: field + ".service.port",
-			Message: fmt.Sprintf("service %s/%s has no port %s (ports: %s); answered with 503", svc.Namespace, svc.Name, want, portList(svc))}
-	}
-	pool := &routecfg.Pool{Key: key, Namespace: svc.Namespace, Service: svc.Name}
-	if svc.Spec.Type == corev1.ServiceTypeExternalName {
-		if svc.Spec.ExternalName == "" {
-			return nil, &diag.Diagnostic{Object: t.sn.Ref("Service", svc.Namespace, svc.Name), Severity: diag.Error, Reason: "ExternalNameEmpty",
-				Field: "spec.externalName", Message: "ExternalName service has no spec.externalName; answered with 503"}
-		}
-		pool.Endpoints = []routecfg.Endpoint{{Address: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(sp.Port)))}}
-		return pool, nil
-	}
-	pool.Endpoints = readyEndpoints(t.sn.EndpointSlices[svc.Namespace+"/"+svc.Name], sp)
-	if len(pool.Endpoints) == 0 {
-		return pool, &diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "NoReadyEndpoints", Field: field + ".service",
-			Message: fmt.Sprintf("service %s/%s port %d has no ready endpoints; answered with 503", svc.Namespace, svc.Name, sp.Port)}
-	}
-	return pool, nil
-}
-
-// readyEndpoints resolves the Service port's targetPort through the
-// EndpointSlices: a slice port carries the Service port's name, which is
-// how kube-proxy resolves named targetPorts too.
-func readyEndpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []routecfg.Endpoint {
-	seen := map[string]bool{}
-	var out []routecfg.Endpoint
-	for _, s := range slices {
-		var port int32 = -1
-		for _, p := range s.Ports {
-			name := ""
-			if p.Name != nil {
-				name = *p.Name
-			}
-			if name == sp.Name && p.Port != nil {
-				port = *p.Port
-				break
-			}
-		}
-		if port < 0 {
-			// A slice without ports information: a numeric targetPort
-			// (or the port itself) is the best remaining guess.
-			if len(s.Ports) > 0 {
-				continue
-			}
-			switch {
-			case sp.TargetPort.IntVal != 0:
-				port = sp.TargetPort.IntVal
-			case sp.TargetPort.StrVal == "":
-				port = sp.Port
-			default:
-				continue
-			}
-		}
-		for _, ep := range s.Endpoints {
-			// Ready nil means ready (EndpointConditions doc); terminating
-			// endpoints are left out even when still serving.
-			if ep.Conditions.Ready != nil && !*ep.Conditions.Ready {
-				continue
-			}
-			for _, a := range ep.Addresses {
-				addr := net.JoinHostPort(a, strconv.Itoa(int(port)))
-				if !seen[addr] {
-					seen[addr] = true
-					out = append(out, routecfg.Endpoint{Address: addr})
-				}
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
-	return out
-}
-
-func portList(svc *corev1.Service) string {
-	s := ""
-	for i, p := range svc.Spec.Ports {
-		if i > 0 {
-			s += ", "
-		}
-		s += strconv.Itoa(int(p.Port))
-		if p.Name != "" {
-			s += " (" + p.Name + ")"
-		}
-	}
-	if s == "" {
-		return "none"
-	}
-	return s
-}
-
-func (t *translator) serviceNames() []string {
-	out := make([]string, 0, len(t.sn.Services))
-	for k := range t.sn.Services {
-		out = append(out, k)
-	}
-	return out
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // defaultBackend builds --default-backend-service, ingress-nginx's
@@ -30,7 +31,7 @@ func (t *translator) defaultBackend() {
 	if !ok {
 		d := diag.Diagnostic{Object: t.sn.Ref("Service", ns, n), Severity: diag.Error, Reason: "DefaultBackendInvalid",
 			Message: fmt.Sprintf("--default-backend-service: service %s not found; unmatched requests get the built-in 404", name)}
-		if hint := t.similarName(t.serviceNames(), ns, n, "Service"); hint != "" {
+		if hint := resolve.SimilarName(resolve.ServiceNames(t.sn), ns, n, "Service"); hint != "" {
 			d.Hint = hint
 		}
 		t.add(d)
@@ -47,7 +48,7 @@ func (t *translator) defaultBackend() {
 	key := ns + "/" + n + ":" + port
 	pool, ok := t.cfg.Pools[key]
 	if !ok {
-		pool = &routecfg.Pool{Key: key, Namespace: ns, Service: n, Endpoints: readyEndpoints(t.sn.EndpointSlices[ns+"/"+n], sp)}
+		pool = &routecfg.Pool{Key: key, Namespace: ns, Service: n, Endpoints: resolve.ReadyEndpoints(t.sn.EndpointSlices[ns+"/"+n], sp)}
 		t.cfg.Pools[key] = pool
 	}
 	if len(pool.Endpoints) == 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate/gateway"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // gwResolver lends the Gateway API step translate's pool and certificate
@@ -28,7 +29,7 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 		return key, ""
 	}
 	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: port}}
-	pool, d := r.t.pool(ref, ns, sb, key, field)
+	pool, d := resolve.Pool(r.t.sn, ref, ns, sb, key, field)
 	if pool == nil {
 		if d != nil {
 			return "", d.Message
@@ -49,7 +50,7 @@ func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, p
 		return key, ""
 	}
 	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: port}}
-	pool, d := r.t.pool(ref, ns, sb, key, field)
+	pool, d := resolve.Pool(r.t.sn, ref, ns, sb, key, field)
 	if pool == nil {
 		if d != nil {
 			return "", d.Message

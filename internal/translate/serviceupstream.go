@@ -8,17 +8,14 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// clusterIPSuffix keys service-upstream pools apart from endpoint pools of
-// the same Service port.
-const clusterIPSuffix = "|cluster-ip"
-
 func serviceUpstreamSuffix(ann ingressSet) string {
 	if ann.policy != nil && ann.policy.Balance != nil && ann.policy.Balance.ServiceUpstream {
-		return clusterIPSuffix
+		return resolve.ClusterIPSuffix
 	}
 	return ""
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // TCP and UDP services: ingress-nginx's --tcp-services-configmap and
@@ -188,7 +189,7 @@ func (t *translator) streamEntry(proto routecfg.StreamProtocol, key, value strin
 		if other != nil {
 			return bad("StreamServicePortProtocol", "port %s of service %s is %s, not %s", svcPort, parts[0], other.Protocol, proto)
 		}
-		return bad("StreamServicePortNotFound", "service %s has no port %s (ports: %s)", parts[0], svcPort, portList(svc))
+		return bad("StreamServicePortNotFound", "service %s has no port %s (ports: %s)", parts[0], svcPort, resolve.PortList(svc))
 	}
 	canon := sp.Name
 	if canon == "" {
@@ -218,7 +219,7 @@ func (t *translator) streamEntry(proto routecfg.StreamProtocol, key, value strin
 		}
 		pool.Endpoints = []routecfg.Endpoint{{Address: net.JoinHostPort(ext, strconv.Itoa(tp))}}
 	} else {
-		pool.Endpoints = readyEndpoints(t.sn.EndpointSlices[svc.Namespace+"/"+svc.Name], sp)
+		pool.Endpoints = resolve.ReadyEndpoints(t.sn.EndpointSlices[svc.Namespace+"/"+svc.Name], sp)
 	}
 	t.cfg.Pools[poolKey] = pool
 	if len(pool.Endpoints) == 0 {

@@ -9,10 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/translate/certs"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // expiryWarning is how early an expiring certificate is reported.
@@ -117,58 +117,13 @@ func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, e
 	if err == errNotFound {
 		d.Reason = "TLSSecretNotFound"
 		d.Message = fmt.Sprintf("tls secret %q not found in namespace %s: its hosts get the default certificate", name, ing.Namespace)
-		d.Hint = t.similarName(t.secretNames(), ing.Namespace, name, "Secret")
+		d.Hint = resolve.SimilarName(resolve.SecretNames(t.sn), ing.Namespace, name, "Secret")
 		return d
 	}
 	d.Reason = "TLSSecretInvalid"
 	d.Message = err.Error() + ": its hosts get the default certificate"
 	certs.ExplainKeyPair(&d, ing.Namespace+"/"+name, t.sn.Secrets[ing.Namespace+"/"+name])
 	return d
-}
-
-// similarName suggests a same-named object in another namespace or a
-// similarly named one in this namespace.
-func (t *translator) similarName(all []string, ns, name, kind string) string {
-	sort.Strings(all)
-	var other []string
-	best, bestD := "", 4
-	for _, nn := range all {
-		ons, on, _ := strings.Cut(nn, "/")
-		if on == name && ons != ns {
-			other = append(other, nn)
-			continue
-		}
-		if ons == ns {
-			if d := annotations.EditDistance(on, name); d < bestD {
-				best, bestD = on, d
-			}
-		}
-		// A suffix/prefix match catches "router-tls" vs "app-router-tls".
-		if best == "" && (strings.HasSuffix(on, name) || strings.HasSuffix(name, on)) && on != name {
-			other = append(other, nn)
-		}
-	}
-	var hints []string
-	if best != "" {
-		hints = append(hints, fmt.Sprintf("did you mean %s %q?", kind, best))
-	}
-	for _, o := range other {
-		ons, _, _ := strings.Cut(o, "/")
-		if ons == ns {
-			hints = append(hints, fmt.Sprintf("did you mean %s %q?", kind, o[len(ons)+1:]))
-		} else {
-			hints = append(hints, fmt.Sprintf("%s %s exists in another namespace, but an Ingress can only use %ss of its own namespace (%s)", kind, o, kind, ns))
-		}
-	}
-	return strings.Join(hints, " ")
-}
-
-func (t *translator) secretNames() []string {
-	out := make([]string, 0, len(t.sn.Secrets))
-	for k := range t.sn.Secrets {
-		out = append(out, k)
-	}
-	return out
 }
 
 // decideTLS gives a host its certificate the way ingress-nginx's

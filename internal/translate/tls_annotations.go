@@ -19,6 +19,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/translate/certs"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // caKey and crlKey are the Secret keys of CA certificates and of their
@@ -161,7 +162,7 @@ func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
 	}
 	sec, ok := t.sn.Secrets[ca.Secret]
 	if !ok {
-		return fail("AuthTLSSecretNotFound", fmt.Sprintf("auth-tls-secret %s not found", ca.Secret), t.similarName(t.secretNames(), ns, c.Name, "Secret"))
+		return fail("AuthTLSSecretNotFound", fmt.Sprintf("auth-tls-secret %s not found", ca.Secret), resolve.SimilarName(resolve.SecretNames(t.sn), ns, c.Name, "Secret"))
 	}
 	pem := sec.Data[caKey]
 	if len(pem) == 0 {
