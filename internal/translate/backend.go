@@ -21,15 +21,15 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 		Policy:           ann.policy,
 		Source:           routecfg.Source{Namespace: ing.Namespace, Ingress: ing.Name},
 	}
-	ref := t.ref(ing)
+	ref := t.Ref(ing)
 	if b.Resource != nil {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ResourceBackendUnsupported", Field: field + ".resource",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ResourceBackendUnsupported", Field: field + ".resource",
 			Message: fmt.Sprintf("resource backends (%s %s) are not supported; answered with 404", b.Resource.Kind, b.Resource.Name)})
 		rt.Status = 404
 		return rt
 	}
 	if b.Service == nil || b.Service.Name == "" {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "BackendMissing", Field: field + ".service",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "BackendMissing", Field: field + ".service",
 			Message: "the backend names no service; answered with 404"})
 		rt.Status = 404
 		return rt
@@ -43,14 +43,14 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	key += serviceUpstreamSuffix(ann)
 	proto, upTLS, suffix := t.upstreamFor(ann.tls, b.Service.Name, field)
 	key += suffix + fastCGISuffix(ann.fastcgi)
-	if _, ok := t.cfg.Pools[key]; ok {
+	if _, ok := t.Config.Pools[key]; ok {
 		rt.Pool = key
 		return rt
 	}
-	pool, d := resolve.Pool(t.sn, t.ref(ing), ing.Namespace, b.Service, key, field)
+	pool, d := resolve.Pool(t.Snapshot, t.Ref(ing), ing.Namespace, b.Service, key, field)
 	pool, d = t.serviceUpstream(ing, b.Service, pool, d, ann)
 	if d != nil {
-		t.add(*d)
+		t.Add(*d)
 	}
 	if pool == nil {
 		rt.Status = 503
@@ -60,7 +60,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	if proto == routecfg.ProtocolFCGI {
 		pool.FastCGI = ann.fastcgi
 	}
-	t.cfg.Pools[key] = pool
+	t.Config.Pools[key] = pool
 	rt.Pool = key
 	return rt
 }

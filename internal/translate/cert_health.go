@@ -18,18 +18,18 @@ import (
 // keys or signatures. The findings belong to the Secret, not to each
 // Ingress or host that uses it.
 func (t *translator) certHealth() {
-	refs := make([]string, 0, len(t.cfg.Certificates))
-	for ref := range t.cfg.Certificates {
+	refs := make([]string, 0, len(t.Config.Certificates))
+	for ref := range t.Config.Certificates {
 		refs = append(refs, ref)
 	}
 	sort.Strings(refs)
 	for _, ref := range refs {
-		c := t.cfg.Certificates[ref]
+		c := t.Config.Certificates[ref]
 		ns, name, _ := strings.Cut(ref, "/")
-		obj := t.sn.Ref(store.KindSecret, ns, name)
-		h := t.certs.Health(c.Cert)
+		obj := t.Snapshot.Ref(store.KindSecret, ns, name)
+		h := t.Certs.Health(c.Cert)
 		if msg := h.Order; msg != "" {
-			t.add(diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "TLSCertificateChainOrder", Field: "data.tls.crt",
+			t.Add(diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: "TLSCertificateChainOrder", Field: "data.tls.crt",
 				Message: "tls.crt is not in chain order: " + msg + "; some clients fail to verify it",
 				Hint:    certs.ChainOrderHint})
 		}
@@ -39,7 +39,7 @@ func (t *translator) certHealth() {
 				if w.Kind == "signature" {
 					reason = "TLSCertificateWeakSignature"
 				}
-				t.add(diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: reason, Field: "data.tls.crt",
+				t.Add(diag.Diagnostic{Object: obj, Severity: diag.Warning, Reason: reason, Field: "data.tls.crt",
 					Message: "certificate in tls.crt: " + w.Message + "; still served",
 					Hint:    "issue a new certificate with an ECDSA P-256 or RSA 2048+ key and a SHA-256 signature"})
 			}

@@ -10,7 +10,7 @@ import (
 func (t *translator) trafficDefaults() *routecfg.TrafficDefaults {
 	if t.defaults == nil {
 		d := routecfg.DefaultTraffic()
-		c := &t.ctrl
+		c := &t.Ctrl
 		d.Body.MaxBytes = c.ProxyBodySize
 		if c.ProxyConnectTimeout > 0 {
 			d.Timeouts.Connect = c.ProxyConnectTimeout

@@ -68,7 +68,7 @@ type Incremental struct {
 func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic, *Incremental) {
 	t := newTranslator(sn, opts)
 	t.run()
-	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.ctrl, own: map[string][]diag.Diagnostic{},
+	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.Ctrl, own: map[string][]diag.Diagnostic{},
 		hosts: map[string]int{}, pools: map[string]int{}, annotated: map[string]int{}, secrets: map[string]int{},
 		claimed: make(map[string]*networkingv1.Ingress, len(t.claims))}
 	for _, hh := range t.hostAnns {
@@ -84,12 +84,12 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 	for ing := range t.claims {
 		inc.add(ing)
 	}
-	for _, d := range t.diags {
+	for _, d := range t.Diags {
 		k := d.Object.String()
 		inc.own[k] = append(inc.own[k], d)
 	}
 	inc.sorted, inc.source = t.sortedDiags(), sn.Diagnostics
-	return t.cfg, inc.sorted, inc
+	return t.Config, inc.sorted, inc
 }
 
 func stateOpts(o Options) Options {
@@ -241,7 +241,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	// Translate the changed Ingresses alone, as Translate would: class
 	// first (in snapshot order: the diagnostics' order), then by age.
 	s := newTranslator(sn, opts)
-	s.ctrl, s.opts.Now = inc.ctrl, inc.now
+	s.Ctrl, s.Opts.Now = inc.ctrl, inc.now
 	sort.Slice(news, func(i, j int) bool { return ingKey(news[i]) < ingKey(news[j]) })
 	claimed := s.claim(news)
 	for _, ing := range claimed {
@@ -251,7 +251,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	if s.catchAll != nil || len(s.hostAnns) > 0 || len(s.pendingCanaries) > 0 {
 		return nil, nil, false
 	}
-	for _, d := range s.diags {
+	for _, d := range s.Diags {
 		if d.Object.Kind != store.KindIngress || !changedKeys[store.Key{Kind: store.KindIngress, Namespace: d.Object.Namespace, Name: d.Object.Name}] {
 			return nil, nil, false
 		}
@@ -295,7 +295,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 			return nil, nil, false
 		}
 	}
-	for k := range s.cfg.Pools {
+	for k := range s.Config.Pools {
 		if !keys[k] {
 			return nil, nil, false // a pool the spec does not show
 		}
@@ -315,7 +315,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 			return nil, nil, false
 		}
 	}
-	vhs := make([]*routecfg.VirtualHost, 0, len(prev.VirtualHosts)+len(s.cfg.VirtualHosts))
+	vhs := make([]*routecfg.VirtualHost, 0, len(prev.VirtualHosts)+len(s.Config.VirtualHosts))
 	for _, vh := range prev.VirtualHosts {
 		if !oldHosts[vh.Host] {
 			vhs = append(vhs, vh)
@@ -335,7 +335,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		}
 	}
 	for k := range keys {
-		was, now := prev.Pools[k], s.cfg.Pools[k]
+		was, now := prev.Pools[k], s.Config.Pools[k]
 		if others(inc.pools, poolsOf, k) == 0 {
 			if was != now && (was == nil || now == nil || !reflect.DeepEqual(was, now)) {
 				set(k, now)
@@ -360,7 +360,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		}
 	}
 
-	for _, vh := range s.cfg.VirtualHosts {
+	for _, vh := range s.Config.VirtualHosts {
 		i, found := slices.BinarySearchFunc(vhs, vh.Host, func(v *routecfg.VirtualHost, h string) int { return strings.Compare(v.Host, h) })
 		if found {
 			return nil, nil, false
@@ -399,11 +399,11 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	for k := range changedKeys {
 		delete(inc.own, diag.ObjectRef{Kind: store.KindIngress, Namespace: k.Namespace, Name: k.Name}.String())
 	}
-	for _, d := range s.diags {
+	for _, d := range s.Diags {
 		k := d.Object.String()
 		inc.own[k] = append(inc.own[k], d)
 	}
-	sorted, ok := spliceDiags(inc, sn.Diagnostics, about, s.diags)
+	sorted, ok := spliceDiags(inc, sn.Diagnostics, about, s.Diags)
 	if !ok {
 		var own []diag.Diagnostic
 		for _, ds := range inc.own {
@@ -454,7 +454,7 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 		}
 	}
 	healthy := func(c *routecfg.Certificate) bool {
-		h := s.certs.Health(c.Cert)
+		h := s.Certs.Health(c.Cert)
 		for _, w := range h.Weak {
 			if len(w) > 0 {
 				return false
@@ -462,7 +462,7 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 		}
 		return h.Order == ""
 	}
-	for ref, c := range s.cfg.Certificates {
+	for ref, c := range s.Config.Certificates {
 		switch was := prev.Certificates[ref]; {
 		case was != nil && was.Cert == c.Cert:
 		case was == nil && !healthy(c):
@@ -474,7 +474,7 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 	for _, ing := range olds {
 		for _, ref := range tlsSecrets(ing) {
 			was := prev.Certificates[ref]
-			if _, loaded := s.cfg.Certificates[ref]; loaded || was == nil || prev.DefaultCertificate != nil && prev.DefaultCertificate.Ref == ref {
+			if _, loaded := s.Config.Certificates[ref]; loaded || was == nil || prev.DefaultCertificate != nil && prev.DefaultCertificate.Ref == ref {
 				continue
 			}
 			n := inc.secrets[ref]

@@ -5,7 +5,6 @@ import (
 	"net"
 	"strconv"
 
-	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/translate/resolve"
@@ -27,14 +26,14 @@ func (t *translator) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1
 	if pool == nil || serviceUpstreamSuffix(ann) == "" {
 		return pool, d
 	}
-	svc := t.sn.Services[ing.Namespace+"/"+sb.Name]
+	svc := t.Snapshot.Services[ing.Namespace+"/"+sb.Name]
 	if svc == nil || svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return pool, d
 	}
 	ip := svc.Spec.ClusterIP
 	if ip == "" || ip == corev1.ClusterIPNone {
-		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "ServiceUpstreamHeadless",
-			Field:   "metadata.annotations." + t.annotationKey("service-upstream"),
+		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "ServiceUpstreamHeadless",
+			Field:   "metadata.annotations." + t.AnnKey("service-upstream"),
 			Message: fmt.Sprintf("service %s/%s has no cluster IP; its endpoints are used", svc.Namespace, svc.Name)})
 		return pool, d
 	}
@@ -46,11 +45,4 @@ func (t *translator) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1
 		}
 	}
 	return pool, d
-}
-
-func (t *translator) annotationKey(name string) string {
-	if t.opts.AnnotationPrefix == "" {
-		return annotations.DefaultPrefix + "/" + name
-	}
-	return t.opts.AnnotationPrefix + "/" + name
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/translate/certs"
+	"github.com/moat-ingress/moat/internal/translate/core"
 	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
@@ -24,88 +25,55 @@ type CertCache = certs.Cache
 // NewCertCache returns an empty cache.
 func NewCertCache() *CertCache { return certs.New() }
 
-// loadSecret returns the certificate of namespace/name, registering it in
-// the config. The error names what is wrong with the Secret.
-func (t *translator) loadSecret(ns, name string) (*routecfg.Certificate, *corev1.Secret, error) {
-	ref := ns + "/" + name
-	sec, ok := t.sn.Secrets[ref]
-	if !ok {
-		return nil, nil, errNotFound
-	}
-	if c, ok := t.cfg.Certificates[ref]; ok {
-		return c, sec, nil
-	}
-	crt, key := sec.Data[corev1.TLSCertKey], sec.Data[corev1.TLSPrivateKeyKey]
-	if len(crt) == 0 || len(key) == 0 {
-		missing := []string{}
-		if len(crt) == 0 {
-			missing = append(missing, "tls.crt")
-		}
-		if len(key) == 0 {
-			missing = append(missing, "tls.key")
-		}
-		return nil, sec, fmt.Errorf("secret %s has no %s", ref, strings.Join(missing, " or "))
-	}
-	cert, err := t.certs.ParseSecret(sec, crt, key)
-	if err != nil {
-		return nil, sec, fmt.Errorf("secret %s: tls.crt/tls.key are not a valid key pair: %v", ref, err)
-	}
-	c := &routecfg.Certificate{Ref: ref, Cert: cert}
-	t.cfg.Certificates[ref] = c
-	return c, sec, nil
-}
-
-var errNotFound = fmt.Errorf("not found")
-
 // tlsEntries reports problems of the spec.tls list itself and returns the
 // hosts it names.
 func (t *translator) tlsEntries(ing *networkingv1.Ingress) map[string]int {
-	ref := t.ref(ing)
+	ref := t.Ref(ing)
 	hosts := map[string]int{}
 	var noSecret, noHosts []int
 	for i, e := range ing.Spec.TLS {
 		field := fmt.Sprintf("spec.tls[%d]", i)
 		for j, h := range e.Hosts {
 			if msg := validHost(h); msg != "" {
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: fmt.Sprintf("%s.hosts[%d]", field, j), Message: msg})
+				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: fmt.Sprintf("%s.hosts[%d]", field, j), Message: msg})
 				continue
 			}
 			hosts[strings.ToLower(h)] = i
 		}
 		if e.SecretName == "" && len(e.Hosts) > 0 {
 			noSecret = append(noSecret, i)
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSSecretNameMissing", Field: field + ".secretName",
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSSecretNameMissing", Field: field + ".secretName",
 				Message: fmt.Sprintf("tls entry for %s has no secretName: the hosts are served with the default certificate", strings.Join(e.Hosts, ", ")),
 				Hint:    "add secretName: <a kubernetes.io/tls Secret in namespace " + ing.Namespace + "> to this entry"})
 		}
 		if e.SecretName != "" && len(e.Hosts) == 0 {
 			noHosts = append(noHosts, i)
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSHostsMissing", Field: field + ".hosts",
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSHostsMissing", Field: field + ".hosts",
 				Message: fmt.Sprintf("tls entry with secretName %q lists no hosts: it is used only for rule hosts its certificate covers", e.SecretName),
 				Hint:    "list the hosts the certificate is for under hosts: in this same entry"})
 		}
 		if e.SecretName == "" && len(e.Hosts) == 0 {
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSEntryEmpty", Field: field,
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSEntryEmpty", Field: field,
 				Message: "tls entry has neither hosts nor secretName"})
 		}
 		if strings.Contains(e.SecretName, "/") {
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "TLSSecretCrossNamespace", Field: field + ".secretName",
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "TLSSecretCrossNamespace", Field: field + ".secretName",
 				Message: fmt.Sprintf("secretName %q names another namespace: an Ingress can only use Secrets of its own namespace (%s)", e.SecretName, ing.Namespace)})
 			continue
 		}
 		if e.SecretName != "" {
-			_, sec, err := t.loadSecret(ing.Namespace, e.SecretName)
+			_, sec, err := t.LoadSecret(ing.Namespace, e.SecretName)
 			if err != nil {
-				t.add(t.secretDiag(ing, field+".secretName", e.SecretName, err))
+				t.Add(t.secretDiag(ing, field+".secretName", e.SecretName, err))
 			} else if sec.Type != corev1.SecretTypeTLS {
-				t.add(diag.Diagnostic{Object: t.sn.Ref("Secret", sec.Namespace, sec.Name), Severity: diag.Info, Reason: "TLSSecretNotTLSType", Field: "type",
+				t.Add(diag.Diagnostic{Object: t.Snapshot.Ref("Secret", sec.Namespace, sec.Name), Severity: diag.Info, Reason: "TLSSecretNotTLSType", Field: "type",
 					Message: fmt.Sprintf("secret has type %q; it works, but kubernetes.io/tls lets the API server check the key pair", sec.Type),
 					Hint:    "set type: kubernetes.io/tls (or create it with kubectl create secret tls)"})
 			}
 		}
 	}
 	if len(noSecret) == 1 && len(noHosts) == 1 {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSEntrySplit", Field: "spec.tls",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSEntrySplit", Field: "spec.tls",
 			Message: fmt.Sprintf("spec.tls[%d] has hosts and spec.tls[%d] has the secretName: they look like one entry split in two by a stray \"-\"", noSecret[0], noHosts[0]),
 			Hint:    "write one list item: - hosts: [...]\n    secretName: ..."})
 	}
@@ -113,16 +81,16 @@ func (t *translator) tlsEntries(ing *networkingv1.Ingress) map[string]int {
 }
 
 func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, err error) diag.Diagnostic {
-	d := diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Field: field}
-	if err == errNotFound {
+	d := diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Error, Field: field}
+	if err == core.ErrNotFound {
 		d.Reason = "TLSSecretNotFound"
 		d.Message = fmt.Sprintf("tls secret %q not found in namespace %s: its hosts get the default certificate", name, ing.Namespace)
-		d.Hint = resolve.SimilarName(resolve.SecretNames(t.sn), ing.Namespace, name, "Secret")
+		d.Hint = resolve.SimilarName(resolve.SecretNames(t.Snapshot), ing.Namespace, name, "Secret")
 		return d
 	}
 	d.Reason = "TLSSecretInvalid"
 	d.Message = err.Error() + ": its hosts get the default certificate"
-	certs.ExplainKeyPair(&d, ing.Namespace+"/"+name, t.sn.Secrets[ing.Namespace+"/"+name])
+	certs.ExplainKeyPair(&d, ing.Namespace+"/"+name, t.Snapshot.Secrets[ing.Namespace+"/"+name])
 	return d
 }
 
@@ -134,7 +102,7 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 	hb.vh.TLS = true
 	hb.vh.HSTS = t.hsts()
 	hb.vh.RedirectHTTPS = ann.ssl.SSLRedirect || ann.ssl.ForceSSLRedirect
-	ref := t.ref(ing)
+	ref := t.Ref(ing)
 	secret, field := "", ""
 	for i, e := range ing.Spec.TLS {
 		for _, h := range e.Hosts {
@@ -152,7 +120,7 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 			if e.SecretName == "" || strings.Contains(e.SecretName, "/") {
 				continue
 			}
-			c, _, err := t.loadSecret(ing.Namespace, e.SecretName)
+			c, _, err := t.LoadSecret(ing.Namespace, e.SecretName)
 			if err == nil && c.Cert.Leaf.VerifyHostname(host) == nil {
 				secret, field = e.SecretName, fmt.Sprintf("spec.tls[%d]", i)
 				break
@@ -171,14 +139,14 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 		}
 		// Reported by tlsEntries already when the entry lacks a secretName.
 		if field == "" {
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSNoCertificateForHost", Field: "spec.tls",
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSNoCertificateForHost", Field: "spec.tls",
 				Message: fmt.Sprintf("no tls entry lists host %q and no tls secret's certificate covers it: served with the default certificate", host)})
 		}
 		return
 	}
-	c, _, err := t.loadSecret(ing.Namespace, secret)
+	c, _, err := t.LoadSecret(ing.Namespace, secret)
 	if err != nil {
-		if err == errNotFound {
+		if err == core.ErrNotFound {
 			hb.vh.CertificateNote = src + "secret " + ing.Namespace + "/" + secret + " not found"
 		} else {
 			hb.vh.CertificateNote = src + err.Error()
@@ -190,7 +158,7 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 		// ingress-nginx still serves a certificate whose only name is its
 		// Common Name (createServers' verifyHostname fallback); Go, and
 		// browsers, no longer accept it.
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateCommonNameOnly", Field: field,
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateCommonNameOnly", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s names host %q only in its Common Name, without a subjectAltName: served, as ingress-nginx does, but browsers and most clients reject it", c.Ref, host),
 			Hint:    "reissue the certificate with the host in its subjectAltName (DNS names)"})
 		hb.vh.Certificate = c.Ref
@@ -198,7 +166,7 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 		return
 	}
 	if err := leaf.VerifyHostname(host); err != nil {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateHostMismatch", Field: field,
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateHostMismatch", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s does not cover host %q (it covers %s): served with the default certificate", c.Ref, host, certs.Coverage(leaf))})
 		hb.vh.CertificateNote = fmt.Sprintf("%scertificate in secret %s does not cover the host (it covers %s)", src, c.Ref, certs.Coverage(leaf))
 		return
@@ -210,19 +178,19 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 // validity reports certificates that are served but will fail clients.
 // ingress-nginx keeps serving them too; it only logs.
 func (t *translator) validity(ref diag.ObjectRef, field string, c *routecfg.Certificate) {
-	if t.opts.Now.IsZero() {
+	if t.Opts.Now.IsZero() {
 		return
 	}
 	leaf := c.Cert.Leaf
 	switch {
-	case t.opts.Now.After(leaf.NotAfter):
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpired", Field: field,
+	case t.Opts.Now.After(leaf.NotAfter):
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpired", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s expired on %s; still served", c.Ref, leaf.NotAfter.UTC().Format(time.RFC3339))})
-	case t.opts.Now.Before(leaf.NotBefore):
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateNotYetValid", Field: field,
+	case t.Opts.Now.Before(leaf.NotBefore):
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateNotYetValid", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s is not valid before %s; still served", c.Ref, leaf.NotBefore.UTC().Format(time.RFC3339))})
-	case leaf.NotAfter.Sub(t.opts.Now) < expiryWarning:
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpiringSoon", Field: field,
+	case leaf.NotAfter.Sub(t.Opts.Now) < expiryWarning:
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "TLSCertificateExpiringSoon", Field: field,
 			Message: fmt.Sprintf("certificate in secret %s expires on %s", c.Ref, leaf.NotAfter.UTC().Format(time.RFC3339))})
 	}
 }
@@ -241,7 +209,7 @@ func (t *translator) tlsHostsNotInRules(ing *networkingv1.Ingress, tlsHosts map[
 	sort.Strings(names)
 	for _, h := range names {
 		if !rules[h] {
-			t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "TLSHostNotInRules", Field: fmt.Sprintf("spec.tls[%d].hosts", tlsHosts[h]),
+			t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "TLSHostNotInRules", Field: fmt.Sprintf("spec.tls[%d].hosts", tlsHosts[h]),
 				Message: fmt.Sprintf("tls host %q matches no rule of this Ingress; TLS applies only to hosts that have rules", h)})
 		}
 	}
@@ -249,26 +217,26 @@ func (t *translator) tlsHostsNotInRules(ing *networkingv1.Ingress, tlsHosts map[
 
 // defaultCertificate loads --default-ssl-certificate, if set.
 func (t *translator) defaultCertificate() {
-	name := t.opts.DefaultSSLCertificate
+	name := t.Opts.DefaultSSLCertificate
 	if name == "" {
 		return
 	}
 	ns, n, ok := strings.Cut(name, "/")
 	if !ok || ns == "" || n == "" {
-		t.add(diag.Diagnostic{Object: diag.ObjectRef{Name: "--default-ssl-certificate"}, Severity: diag.Error, Reason: "DefaultCertificateInvalid",
+		t.Add(diag.Diagnostic{Object: diag.ObjectRef{Name: "--default-ssl-certificate"}, Severity: diag.Error, Reason: "DefaultCertificateInvalid",
 			Message: fmt.Sprintf("%q is not namespace/name; using the generated certificate", name)})
 		return
 	}
-	c, _, err := t.loadSecret(ns, n)
+	c, _, err := t.LoadSecret(ns, n)
 	if err != nil {
 		msg := err.Error()
-		if err == errNotFound {
+		if err == core.ErrNotFound {
 			msg = "secret " + name + " not found"
 		}
-		t.add(diag.Diagnostic{Object: t.sn.Ref("Secret", ns, n), Severity: diag.Error, Reason: "DefaultCertificateInvalid",
+		t.Add(diag.Diagnostic{Object: t.Snapshot.Ref("Secret", ns, n), Severity: diag.Error, Reason: "DefaultCertificateInvalid",
 			Message: "--default-ssl-certificate: " + msg + "; using the generated certificate"})
 		return
 	}
-	t.cfg.DefaultCertificate = c
-	t.validity(t.sn.Ref("Secret", ns, n), "", c)
+	t.Config.DefaultCertificate = c
+	t.validity(t.Snapshot.Ref("Secret", ns, n), "", c)
 }

@@ -77,17 +77,17 @@ func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *tlsA
 	if a == nil {
 		return
 	}
-	ref := t.ref(ing)
+	ref := t.Ref(ing)
 	if a.auth != nil {
 		switch {
 		case hb.vh.Host == "":
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSWithoutHost", Field: field,
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSWithoutHost", Field: field,
 				Message: "auth-tls-* applies per host (client certificates are requested by SNI); this rule has no host, so it is served without client-certificate checks"})
 		case hb.vh.ClientAuth == nil:
 			hb.vh.ClientAuth = t.clientAuth(a)
 			hb.clientAuthFrom = ing
 		case hb.clientAuthFrom != ing:
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSConflict", Field: "metadata.annotations",
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSConflict", Field: "metadata.annotations",
 				Message: fmt.Sprintf("host %q already has client-certificate authentication from ingress %s/%s (older), which wins; this Ingress's auth-tls-* annotations are ignored for it",
 					hb.vh.Host, hb.clientAuthFrom.Namespace, hb.clientAuthFrom.Name)})
 		}
@@ -98,16 +98,16 @@ func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *tlsA
 		case hb.ciphersFrom == nil:
 			hb.vh.TLSCipherSuites, hb.ciphersFrom = a.ciphers, ing
 		case hb.ciphersFrom != ing:
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLCiphersConflict", Field: "metadata.annotations." + t.annKey("ssl-ciphers"),
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLCiphersConflict", Field: "metadata.annotations." + t.AnnKey("ssl-ciphers"),
 				Message: fmt.Sprintf("host %q already has ssl-ciphers from ingress %s/%s (older), which wins; this one is ignored for it",
 					hb.vh.Host, hb.ciphersFrom.Namespace, hb.ciphersFrom.Name)})
 		}
 	}
 	if a.passthrough && hb.vh.Host != "" {
-		if !t.opts.EnableSSLPassthrough {
+		if !t.Opts.EnableSSLPassthrough {
 			if !hb.passthroughWarned {
 				hb.passthroughWarned = true
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLPassthroughDisabled", Field: "metadata.annotations." + t.annKey("ssl-passthrough"),
+				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLPassthroughDisabled", Field: "metadata.annotations." + t.AnnKey("ssl-passthrough"),
 					Message: fmt.Sprintf("ssl-passthrough is set but moat runs without --enable-ssl-passthrough: host %q is terminated by moat", hb.vh.Host),
 					Hint:    "start moat with --enable-ssl-passthrough, as ingress-nginx requires too"})
 			}
@@ -115,14 +115,6 @@ func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *tlsA
 			hb.passthroughFrom = ing
 		}
 	}
-}
-
-func (t *translator) annKey(name string) string {
-	p := t.opts.AnnotationPrefix
-	if p == "" {
-		p = annotations.DefaultPrefix
-	}
-	return p + "/" + name
 }
 
 // clientAuth loads auth-tls-secret's ca.crt. A Secret that cannot be used
@@ -150,19 +142,19 @@ func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
 		ca.Mode = routecfg.VerifyOn
 	}
 	a.clientAuth = ca
-	field := "metadata.annotations." + t.annKey("auth-tls-secret")
+	field := "metadata.annotations." + t.AnnKey("auth-tls-secret")
 	fail := func(reason, msg, hint string) *routecfg.ClientAuth {
 		ca.Error = msg
-		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: reason, Field: field,
+		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Error, Reason: reason, Field: field,
 			Message: msg + ": HTTPS requests to the Ingress's hosts are refused with 403 (as ingress-nginx does)", Hint: hint})
 		return ca
 	}
 	if ns != ing.Namespace {
 		return fail("AuthTLSSecretCrossNamespace", fmt.Sprintf("auth-tls-secret %s is in another namespace; an Ingress may only use Secrets of its own namespace (%s)", ca.Secret, ing.Namespace), "")
 	}
-	sec, ok := t.sn.Secrets[ca.Secret]
+	sec, ok := t.Snapshot.Secrets[ca.Secret]
 	if !ok {
-		return fail("AuthTLSSecretNotFound", fmt.Sprintf("auth-tls-secret %s not found", ca.Secret), resolve.SimilarName(resolve.SecretNames(t.sn), ns, c.Name, "Secret"))
+		return fail("AuthTLSSecretNotFound", fmt.Sprintf("auth-tls-secret %s not found", ca.Secret), resolve.SimilarName(resolve.SecretNames(t.Snapshot), ns, c.Name, "Secret"))
 	}
 	pem := sec.Data[caKey]
 	if len(pem) == 0 {
@@ -193,7 +185,7 @@ func (t *translator) upstreamFor(a *tlsAnn, service, field string) (routecfg.Bac
 	if !a.protocol.TLS() {
 		if a.proxySSL.Set() && !a.warnedNoTLS {
 			a.warnedNoTLS = true
-			t.add(diag.Diagnostic{Object: t.ref(a.ing), Severity: diag.Warning, Reason: "ProxySSLWithoutTLSBackend", Field: "metadata.annotations",
+			t.Add(diag.Diagnostic{Object: t.Ref(a.ing), Severity: diag.Warning, Reason: "ProxySSLWithoutTLSBackend", Field: "metadata.annotations",
 				Message: fmt.Sprintf("proxy-ssl-* annotations have no effect: backend-protocol is %s", a.protocol),
 				Hint:    "set backend-protocol: HTTPS (or GRPCS) for TLS to the backend"})
 		}
@@ -212,7 +204,7 @@ func (t *translator) upstreamFor(a *tlsAnn, service, field string) (routecfg.Bac
 		// _protocols and _ciphers only when the Secret has a ca.crt.
 		if (p.Verify || p.VerifyDepth != 1 || p.MinVersion != 0 || p.CipherSuites != nil) && !a.upstreamErr {
 			a.upstreamErr = true
-			t.add(diag.Diagnostic{Object: t.ref(a.ing), Severity: diag.Warning, Reason: "ProxySSLVerifyWithoutCA", Field: "metadata.annotations." + t.annKey("proxy-ssl-secret"),
+			t.Add(diag.Diagnostic{Object: t.Ref(a.ing), Severity: diag.Warning, Reason: "ProxySSLVerifyWithoutCA", Field: "metadata.annotations." + t.AnnKey("proxy-ssl-secret"),
 				Message: "proxy-ssl-verify, -verify-depth, -protocols and -ciphers have no effect: the proxy-ssl-secret has no ca.crt (ingress-nginx applies them only with one)",
 				Hint:    "put the backend's CA in ca.crt of the proxy-ssl-secret"})
 		}
@@ -267,10 +259,10 @@ func (t *translator) loadUpstreamSecret(a *tlsAnn) {
 		ns = ing.Namespace
 	}
 	ref := ns + "/" + a.proxySSL.Name
-	field := "metadata.annotations." + t.annKey("proxy-ssl-secret")
+	field := "metadata.annotations." + t.AnnKey("proxy-ssl-secret")
 	bad := func(reason, msg string) {
 		a.upstreamErr = true
-		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: reason, Field: field, Message: msg})
+		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Error, Reason: reason, Field: field, Message: msg})
 	}
 	// A Secret in another namespace, missing or empty denies the paths;
 	// auth.go (proxySSLSecretDenied) reports it.
@@ -278,7 +270,7 @@ func (t *translator) loadUpstreamSecret(a *tlsAnn) {
 		a.upstreamErr = true
 		return
 	}
-	sec, ok := t.sn.Secrets[ref]
+	sec, ok := t.Snapshot.Secrets[ref]
 	if !ok {
 		a.upstreamErr = true
 		return
@@ -291,7 +283,7 @@ func (t *translator) loadUpstreamSecret(a *tlsAnn) {
 		return
 	}
 	if len(crt) > 0 || len(key) > 0 {
-		if c, _, err := t.loadSecret(ns, a.proxySSL.Name); err != nil {
+		if c, _, err := t.LoadSecret(ns, a.proxySSL.Name); err != nil {
 			bad("ProxySSLSecretInvalid", fmt.Sprintf("proxy-ssl-secret %s: %v; no client certificate is sent", ref, err))
 		} else {
 			a.upstream.cert = c
@@ -357,7 +349,7 @@ func (t *translator) plainHTTPWithClientAuth(hb *hostBuilder) {
 			continue
 		}
 		ing := hb.clientAuthFrom
-		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "AuthTLSPlainHTTP", Field: "metadata.annotations." + t.annKey("auth-tls-secret"),
+		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "AuthTLSPlainHTTP", Field: "metadata.annotations." + t.AnnKey("auth-tls-secret"),
 			Message: fmt.Sprintf("host %q verifies client certificates on HTTPS, but path %q (ingress %s/%s) is also served over plain HTTP without them", vh.Host, rt.Path, rt.Source.Namespace, rt.Source.Ingress),
 			Hint:    "list the host under spec.tls (ssl-redirect then sends plain HTTP to HTTPS) or set force-ssl-redirect: \"true\""})
 		return
@@ -379,13 +371,13 @@ func (t *translator) finishPassthrough(hb *hostBuilder) {
 		}
 	}
 	if root == nil || root.Pool == "" {
-		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughNoBackend", Field: "spec.rules",
+		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughNoBackend", Field: "spec.rules",
 			Message: fmt.Sprintf("ssl-passthrough for host %q needs a path \"/\" with a Service backend; the host is terminated by moat", hb.vh.Host)})
 		return
 	}
 	hb.vh.Passthrough = &routecfg.Passthrough{Pool: root.Pool, Source: root.Source}
 	if hb.vh.ClientAuth != nil {
-		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughIgnoresAuthTLS", Field: "metadata.annotations",
+		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughIgnoresAuthTLS", Field: "metadata.annotations",
 			Message: fmt.Sprintf("host %q is passed through: moat never sees its TLS, so its auth-tls-* client-certificate checks do not apply", hb.vh.Host)})
 	}
 }

@@ -23,14 +23,14 @@ type wafState struct {
 }
 
 func (t *translator) wafCache() *waf.Cache {
-	if t.opts.WAF == nil {
-		t.opts.WAF = waf.NewCache()
+	if t.Opts.WAF == nil {
+		t.Opts.WAF = waf.NewCache()
 	}
-	return t.opts.WAF
+	return t.Opts.WAF
 }
 
 func (t *translator) wafGlobal() waf.Global {
-	return waf.Global{Enabled: t.ctrl.EnableModsecurity, CRS: t.ctrl.EnableOWASPCoreRules, Snippet: t.ctrl.ModsecuritySnippet}
+	return waf.Global{Enabled: t.Ctrl.EnableModsecurity, CRS: t.Ctrl.EnableOWASPCoreRules, Snippet: t.Ctrl.ModsecuritySnippet}
 }
 
 // wafGlobalErr vets and compiles the ConfigMap's rule set once per
@@ -62,19 +62,19 @@ func (t *translator) wafGlobalErr() error {
 // checkWAFGlobal reports a refused ConfigMap modsecurity-snippet (full
 // translates only: the diagnostic names the ConfigMap).
 func (t *translator) checkWAFGlobal() {
-	if !t.ctrl.EnableModsecurity {
+	if !t.Ctrl.EnableModsecurity {
 		return
 	}
-	ref := diag.ObjectRef{Kind: store.KindConfigMap, Name: t.opts.ConfigMap}
-	if ns, n, ok := strings.Cut(t.opts.ConfigMap, "/"); ok {
-		ref = t.sn.Ref(store.KindConfigMap, ns, n)
+	ref := diag.ObjectRef{Kind: store.KindConfigMap, Name: t.Opts.ConfigMap}
+	if ns, n, ok := strings.Cut(t.Opts.ConfigMap, "/"); ok {
+		ref = t.Snapshot.Ref(store.KindConfigMap, ns, n)
 	}
 	err := t.wafGlobalErr()
 	if err == nil {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "ModSecurityDiffers", Field: "data.enable-modsecurity", Message: wafDiffers})
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "ModSecurityDiffers", Field: "data.enable-modsecurity", Message: wafDiffers})
 		return
 	}
-	t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ModSecuritySnippetRefused", Field: "data.modsecurity-snippet",
+	t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ModSecuritySnippetRefused", Field: "data.modsecurity-snippet",
 		Message: fmt.Sprintf("modsecurity-snippet is refused: %v; every location with the WAF answers 503 until it is fixed, the others serve on", err)})
 }
 
@@ -110,13 +110,13 @@ func (t *translator) wafPolicy(r *annotations.Reader, ing *networkingv1.Ingress,
 		}
 	}
 	if err != nil {
-		t.annDiag(r, key, diag.Error, "ModSecuritySnippetRefused",
+		t.AnnDiag(r, key, diag.Error, "ModSecuritySnippetRefused",
 			fmt.Sprintf("the WAF rules are refused: %v; the Ingress's paths answer 503 until this is fixed, other Ingresses serve on", err))
 		deny("modsecurity rules refused")
 		return nil
 	}
 	if loc.Enable {
-		t.annDiag(r, "enable-modsecurity", diag.Info, "ModSecurityDiffers", wafDiffers)
+		t.AnnDiag(r, "enable-modsecurity", diag.Info, "ModSecurityDiffers", wafDiffers)
 	}
 	return &routecfg.WAF{Engine: e, TransactionID: c.TransactionID}
 }
