@@ -8,17 +8,18 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // backendRoute resolves an Ingress backend to a route with a pool, or a
 // fixed status when it cannot be resolved (503 for a missing Service or
 // port, as ingress-nginx answers; 404 for a backend naming no Service).
-func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.IngressBackend, field string, ann ingressSet) *routecfg.Route {
+func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.IngressBackend, field string, ann policy.Set) *routecfg.Route {
 	rt := &routecfg.Route{
-		SSLRedirect:      ann.ssl.SSLRedirect,
-		ForceSSLRedirect: ann.ssl.ForceSSLRedirect,
-		Policy:           ann.policy,
+		SSLRedirect:      ann.SSL.SSLRedirect,
+		ForceSSLRedirect: ann.SSL.ForceSSLRedirect,
+		Policy:           ann.Policy,
 		Source:           routecfg.Source{Namespace: ing.Namespace, Ingress: ing.Name},
 	}
 	ref := t.Ref(ing)
@@ -40,9 +41,9 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	}
 	rt.Source.Service, rt.Source.Port = b.Service.Name, port
 	key := ing.Namespace + "/" + b.Service.Name + ":" + port
-	key += serviceUpstreamSuffix(ann)
-	proto, upTLS, suffix := t.upstreamFor(ann.tls, b.Service.Name, field)
-	key += suffix + fastCGISuffix(ann.fastcgi)
+	key += policy.ServiceUpstreamSuffix(ann)
+	proto, upTLS, suffix := t.pol.UpstreamFor(ann.TLS, b.Service.Name, field)
+	key += suffix + policy.FastCGISuffix(ann.FastCGI)
 	if _, ok := t.Config.Pools[key]; ok {
 		rt.Pool = key
 		return rt
@@ -58,7 +59,7 @@ func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.Ing
 	}
 	pool.Protocol, pool.TLS = proto, upTLS
 	if proto == routecfg.ProtocolFCGI {
-		pool.FastCGI = ann.fastcgi
+		pool.FastCGI = ann.FastCGI
 	}
 	t.Config.Pools[key] = pool
 	rt.Pool = key

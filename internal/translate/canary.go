@@ -8,6 +8,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -15,14 +16,14 @@ import (
 // exists (a canary may be older than its main Ingress).
 type pendingCanary struct {
 	ing *networkingv1.Ingress
-	ann ingressSet
+	ann policy.Set
 }
 
 // deferCanary holds back a canary Ingress: ingress-nginx creates no
 // server or location for it ("is marked as Canary, ignoring") and merges
 // its backends into the main routes once all Ingresses are read.
-func (t *translator) deferCanary(ing *networkingv1.Ingress, ann ingressSet) bool {
-	if ann.canary == nil {
+func (t *translator) deferCanary(ing *networkingv1.Ingress, ann policy.Set) bool {
+	if ann.Canary == nil {
 		return false
 	}
 	t.pendingCanaries = append(t.pendingCanaries, pendingCanary{ing: ing, ann: ann})
@@ -63,7 +64,7 @@ func (t *translator) canaryIgnoredAnnotations(ing *networkingv1.Ingress) {
 // finishCanaries attaches the canaries and records the defaults; it runs
 // once every Ingress has been read and before routes are ordered.
 func (t *translator) finishCanaries() {
-	t.Config.TrafficDefaults = t.trafficDefaults()
+	t.Config.TrafficDefaults = t.pol.TrafficDefaults()
 	for _, pc := range t.pendingCanaries {
 		t.attachCanary(pc)
 	}
@@ -139,9 +140,9 @@ func (t *translator) attachCanary(pc pendingCanary) {
 					Message: fmt.Sprintf("the canary backend is the main route's own backend (ingress %s/%s); the canary has no effect", rt.Source.Namespace, rt.Source.Ingress)})
 				continue
 			}
-			c := *pc.ann.canary
+			c := *pc.ann.Canary
 			c.Pool, c.Source = crt.Pool, crt.Source
-			if cp := pc.ann.policy; cp != nil {
+			if cp := pc.ann.Policy; cp != nil {
 				c.Balance, c.Affinity = cp.Balance, cp.Affinity
 			}
 			// The main Ingress's routes share one policy; this route gets

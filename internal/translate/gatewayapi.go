@@ -89,7 +89,7 @@ func (r gwResolver) Certificate(ns, name string) (string, string) {
 }
 
 func (t *translator) gatewayOptions() gateway.Options {
-	return gateway.Options{ControllerName: t.Opts.GatewayControllerName, Now: t.Opts.Now, Timeouts: t.trafficDefaults().Timeouts,
+	return gateway.Options{ControllerName: t.Opts.GatewayControllerName, Now: t.Opts.Now, Timeouts: t.pol.TrafficDefaults().Timeouts,
 		AddressPool: t.Opts.GatewayAddressPool}
 }
 

@@ -5,51 +5,15 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/moat-ingress/moat/internal/annotations"
-	"github.com/moat-ingress/moat/internal/annotations/redirect"
-	"github.com/moat-ingress/moat/internal/annotations/serveralias"
-	"github.com/moat-ingress/moat/internal/annotations/snippet"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// hostAnn is an Ingress's server-level annotations (app-root,
-// from-to-www-redirect, server-alias, server-snippet), applied to the
-// hosts it names; the oldest Ingress that sets each wins.
-type hostAnn struct {
-	appRoot       string
-	fromToWWW     bool
-	aliases       []string
-	serverHeaders *routecfg.Headers
-}
-
-// hostAnnotations reads the server-level annotations; nil when none is
-// set.
-func (t *translator) hostAnnotations(r *annotations.Reader, ing *networkingv1.Ingress, rd redirect.Config) *hostAnn {
-	hh := &hostAnn{appRoot: rd.AppRoot, fromToWWW: rd.FromToWWW, aliases: serveralias.Parse(r)}
-	if v, ok := r.Raw("server-snippet"); ok {
-		h, err := snippet.Parse(v, true)
-		if err != nil {
-			t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Error, Reason: "SnippetRefused", Field: "metadata.annotations." + r.FullKey("server-snippet"),
-				Message: fmt.Sprintf("server-snippet is refused: %v; none of it is applied", err)})
-		} else {
-			hh.serverHeaders = h
-		}
-	}
-	if hh.appRoot == "" && !hh.fromToWWW && len(hh.aliases) == 0 && hh.serverHeaders == nil {
-		return nil
-	}
-	if t.hostAnns == nil {
-		t.hostAnns = map[*networkingv1.Ingress]*hostAnn{}
-	}
-	t.hostAnns[ing] = hh
-	return hh
-}
-
 // applyHostAnnotations applies an Ingress's host-level settings to one of its hosts;
 // the oldest Ingress that sets each wins, as nginx server settings do.
-func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ingress, hh *hostAnn) {
+func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ingress, hh *policy.HostAnn) {
 	if hh == nil || hb.vh.Host == "" {
 		return
 	}
@@ -57,18 +21,18 @@ func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ing
 		hb.vh.Policy = &routecfg.HostPolicy{}
 	}
 	hp := hb.vh.Policy
-	if hh.appRoot != "" && hp.AppRoot == "" {
-		hp.AppRoot = hh.appRoot
+	if hh.AppRoot != "" && hp.AppRoot == "" {
+		hp.AppRoot = hh.AppRoot
 	}
-	if hh.serverHeaders != nil && hp.Headers == nil {
-		hp.Headers = hh.serverHeaders
+	if hh.ServerHeaders != nil && hp.Headers == nil {
+		hp.Headers = hh.ServerHeaders
 	}
-	if hh.fromToWWW {
+	if hh.FromToWWW {
 		hb.wwwRedirect = true
 	}
-	if len(hh.aliases) > 0 {
+	if len(hh.Aliases) > 0 {
 		if hb.aliases == nil {
-			hb.aliases = hh.aliases
+			hb.aliases = hh.Aliases
 			hb.aliasFrom = ing
 		} else if hb.aliasFrom != ing {
 			t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "ServerAliasConflict", Field: "metadata.annotations." + t.AnnKey("server-alias"),

@@ -71,10 +71,8 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.Ctrl, own: map[string][]diag.Diagnostic{},
 		hosts: map[string]int{}, pools: map[string]int{}, annotated: map[string]int{}, secrets: map[string]int{},
 		claimed: make(map[string]*networkingv1.Ingress, len(t.claims))}
-	for _, hh := range t.hostAnns {
-		if hh.fromToWWW || len(hh.aliases) > 0 {
-			inc.hostLevel = true
-		}
+	if t.pol.AddsHosts() {
+		inc.hostLevel = true
 	}
 	if gateway.Any(sn) {
 		// Gateway API hosts sit beside the Ingresses' and their pools
@@ -248,7 +246,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		s.ingress(ing)
 	}
 	s.finish()
-	if s.catchAll != nil || len(s.hostAnns) > 0 || len(s.pendingCanaries) > 0 {
+	if s.catchAll != nil || s.pol.HostAnnotated() || len(s.pendingCanaries) > 0 {
 		return nil, nil, false
 	}
 	for _, d := range s.Diags {

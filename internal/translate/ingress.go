@@ -13,6 +13,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 )
 
 // hostBuilder accumulates one virtual host across Ingresses.
@@ -34,7 +35,7 @@ type hostBuilder struct {
 	aliases     []string
 	aliasFrom   *networkingv1.Ingress
 	// clientAuthFrom and passthroughFrom are the Ingresses that set the
-	// host's auth-tls-* and ssl-passthrough (tls_annotations.go).
+	// host's auth-tls-* and ssl-passthrough (tls_hosts.go).
 	clientAuthFrom, passthroughFrom *networkingv1.Ingress
 	ciphersFrom                     *networkingv1.Ingress
 	passthroughWarned               bool
@@ -134,7 +135,7 @@ func isDNS1123Subdomain(h string) bool {
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 func (t *translator) ingress(ing *networkingv1.Ingress) {
-	ann, refused := t.extract(ing)
+	ann, refused := t.pol.Extract(ing)
 	if refused {
 		return
 	}
@@ -164,12 +165,12 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 				Hint:    fmt.Sprintf("if deeper names must be served, add a rule for each level, such as *.y%s", host[1:])})
 		}
 		hb := t.host(host, ing)
-		t.hostTLS(hb, ing, ann.tls, field)
+		t.hostTLS(hb, ing, ann.TLS, field)
 		hosts = append(hosts, hb)
-		if ann.host != nil {
-			t.applyHostAnnotations(hb, ing, ann.host)
+		if ann.Host != nil {
+			t.applyHostAnnotations(hb, ing, ann.Host)
 		}
-		if ann.rewrite.EnforcesRegex() {
+		if ann.Rewrite.EnforcesRegex() {
 			hb.regex = true
 		}
 		if host != "" && !hb.tlsDecided && len(ing.Spec.TLS) > 0 {
@@ -219,7 +220,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 
 var regexMeta = regexp.MustCompile(`[\^$()\[\]{}*+?|\\]`)
 
-func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann ingressSet) {
+func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann policy.Set) {
 	ref := t.Ref(ing)
 	typ := networkingv1.PathTypeImplementationSpecific
 	if p.PathType == nil {
@@ -262,7 +263,7 @@ func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networki
 	}
 	hb.seen[key] = ing
 	rt := t.backendRoute(ing, &p.Backend, field+".backend", ann)
-	hb.paths = append(hb.paths, &pathEntry{route: rt, rawPath: path, typ: typ, rewrite: ann.rewrite.Target, ing: ing, field: field})
+	hb.paths = append(hb.paths, &pathEntry{route: rt, rawPath: path, typ: typ, rewrite: ann.Rewrite.Target, ing: ing, field: field})
 }
 
 // finish orders each host's routes now that regex mode is known, and

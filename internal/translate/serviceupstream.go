@@ -7,23 +7,16 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
-	"github.com/moat-ingress/moat/internal/translate/resolve"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-func serviceUpstreamSuffix(ann ingressSet) string {
-	if ann.policy != nil && ann.policy.Balance != nil && ann.policy.Balance.ServiceUpstream {
-		return resolve.ClusterIPSuffix
-	}
-	return ""
-}
-
 // serviceUpstream replaces the pool's endpoints with the Service's cluster
 // IP and port (service-upstream). Like ingress-nginx it keeps the
 // endpoints for Services without a cluster IP (headless, ExternalName).
-func (t *translator) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, pool *routecfg.Pool, d *diag.Diagnostic, ann ingressSet) (*routecfg.Pool, *diag.Diagnostic) {
-	if pool == nil || serviceUpstreamSuffix(ann) == "" {
+func (t *translator) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, pool *routecfg.Pool, d *diag.Diagnostic, ann policy.Set) (*routecfg.Pool, *diag.Diagnostic) {
+	if pool == nil || policy.ServiceUpstreamSuffix(ann) == "" {
 		return pool, d
 	}
 	svc := t.Snapshot.Services[ing.Namespace+"/"+sb.Name]

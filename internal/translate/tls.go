@@ -13,6 +13,7 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/translate/certs"
 	"github.com/moat-ingress/moat/internal/translate/core"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
@@ -97,11 +98,11 @@ func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, e
 // decideTLS gives a host its certificate the way ingress-nginx's
 // createServers does: a tls entry listing the host; else any entry whose
 // certificate covers the host; else the default certificate.
-func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann ingressSet) {
+func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann policy.Set) {
 	hb.tlsDecided = true
 	hb.vh.TLS = true
 	hb.vh.HSTS = t.hsts()
-	hb.vh.RedirectHTTPS = ann.ssl.SSLRedirect || ann.ssl.ForceSSLRedirect
+	hb.vh.RedirectHTTPS = ann.SSL.SSLRedirect || ann.SSL.ForceSSLRedirect
 	ref := t.Ref(ing)
 	secret, field := "", ""
 	for i, e := range ing.Spec.TLS {

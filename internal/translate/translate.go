@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate/core"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 )
 
 // Options are the controller settings translate depends on (core.Options).
@@ -19,6 +20,9 @@ type Options = core.Options
 
 // Listeners are the addresses moat serves on (core.Listeners).
 type Listeners = core.Listeners
+
+// MaxAuthDepth is how many auth sub-requests may nest (policy.MaxAuthDepth).
+const MaxAuthDepth = policy.MaxAuthDepth
 
 // DefaultControllerClass is the IngressClass controller value moat claims.
 const DefaultControllerClass = "moat.dev/ingress-controller"
@@ -36,8 +40,10 @@ func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagn
 }
 
 func newTranslator(sn *store.Snapshot, opts Options) *translator {
+	st := core.New(sn, opts)
 	return &translator{
-		State:  core.New(sn, opts),
+		State:  st,
+		pol:    policy.New(st),
 		hosts:  map[string]*hostBuilder{},
 		claims: map[*networkingv1.Ingress]bool{},
 	}
@@ -48,7 +54,7 @@ func newTranslator(sn *store.Snapshot, opts Options) *translator {
 func (t *translator) run() {
 	ings := t.claimedIngresses()
 	t.loadControllerConfig()
-	t.checkWAFGlobal()
+	t.pol.CheckWAFGlobal()
 	t.defaultCertificate()
 	for _, ing := range ings {
 		t.ingress(ing)
@@ -58,9 +64,9 @@ func (t *translator) run() {
 	t.gatewayAPI()
 	t.certHealth()
 	t.finish()
-	t.finishTracing()
+	t.pol.FinishTracing()
 	t.Certs.Sweep()
-	t.wafCache().Sweep()
+	t.pol.SweepWAF()
 }
 
 // sortedDiags returns the snapshot's diagnostics and translate's, sorted;
@@ -80,17 +86,11 @@ type translator struct {
 	*core.State
 	hosts    map[string]*hostBuilder
 	catchAll *hostBuilder
-	waf      wafState
-	claims   map[*networkingv1.Ingress]bool
-	// hostAnns are the Ingresses with server-level annotations
-	// (hostannotations.go).
-	hostAnns map[*networkingv1.Ingress]*hostAnn
+	// pol reads each Ingress's annotations (package policy).
+	pol    *policy.Extractor
+	claims map[*networkingv1.Ingress]bool
 	// pendingCanaries wait until every main route exists (canary.go).
 	pendingCanaries []pendingCanary
-	// defaults are the controller-wide route settings (defaults.go).
-	defaults *routecfg.TrafficDefaults
-	// tracedIngress is set when an Ingress turns tracing on (tracing.go).
-	tracedIngress bool
 	// gwHosts are the Gateway API's hosts (gatewayapi.go).
 	gwHosts []*routecfg.VirtualHost
 }

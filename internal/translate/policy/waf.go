@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 	"github.com/moat-ingress/moat/internal/waf"
 )
 
-// wafState is the translator's memo of the ConfigMap's part of the WAF.
+// wafState is the Extractor's memo of the ConfigMap's part of the WAF.
 type wafState struct {
 	checked bool
 	// globalErr is why the ConfigMap's modsecurity-snippet (or its rule
@@ -22,14 +22,14 @@ type wafState struct {
 	globalErr error
 }
 
-func (t *translator) wafCache() *waf.Cache {
+func (t *Extractor) wafCache() *waf.Cache {
 	if t.Opts.WAF == nil {
 		t.Opts.WAF = waf.NewCache()
 	}
 	return t.Opts.WAF
 }
 
-func (t *translator) wafGlobal() waf.Global {
+func (t *Extractor) wafGlobal() waf.Global {
 	return waf.Global{Enabled: t.Ctrl.EnableModsecurity, CRS: t.Ctrl.EnableOWASPCoreRules, Snippet: t.Ctrl.ModsecuritySnippet}
 }
 
@@ -38,7 +38,7 @@ func (t *translator) wafGlobal() waf.Global {
 // rules are access control, and serving without them would open what
 // they close; other routes serve on. (nginx would refuse the reload and
 // keep the last good configuration everywhere.)
-func (t *translator) wafGlobalErr() error {
+func (t *Extractor) wafGlobalErr() error {
 	if t.waf.checked {
 		return t.waf.globalErr
 	}
@@ -59,9 +59,9 @@ func (t *translator) wafGlobalErr() error {
 	return err
 }
 
-// checkWAFGlobal reports a refused ConfigMap modsecurity-snippet (full
+// CheckWAFGlobal reports a refused ConfigMap modsecurity-snippet (full
 // translates only: the diagnostic names the ConfigMap).
-func (t *translator) checkWAFGlobal() {
+func (t *Extractor) CheckWAFGlobal() {
 	if !t.Ctrl.EnableModsecurity {
 		return
 	}
@@ -81,7 +81,7 @@ func (t *translator) checkWAFGlobal() {
 // wafPolicy builds a route's WAF from the ConfigMap and the Ingress's
 // annotations. A refused or broken rule set denies the Ingress's paths
 // (503) through deny, as a refused configuration-snippet does.
-func (t *translator) wafPolicy(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.WAF {
+func (t *Extractor) wafPolicy(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.WAF {
 	c := modsecurity.Parse(r)
 	g := t.wafGlobal()
 	loc := waf.Location{Enable: c.Enable, EnableSet: c.EnableSet, CRS: c.CRS, Snippet: c.Snippet}

@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ import (
 // asking again. The data plane cuts such a loop at a bounded depth (508,
 // hence 500 to the client); this says why at config time. The admin
 // listener serves no auth endpoint at all.
-func (t *translator) checkAuthSelf(r *annotations.Reader, raw string, global bool) {
+func (t *Extractor) checkAuthSelf(r *annotations.Reader, raw string, global bool) {
 	which, ok := listeners(t.Opts.Listeners).match(raw)
 	if !ok {
 		return

@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"fmt"
@@ -23,31 +23,31 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// ingressSet is every annotation of one Ingress, read once into typed
+// Set is every annotation of one Ingress, read once into typed
 // values (ingress-nginx's Extractor.Extract, without interface{} or
 // mergo). The passes that build hosts, paths, backends, TLS and canaries
 // read it; none of them parses annotations.
-type ingressSet struct {
-	rewrite rewrite.Config
-	ssl     sslredirect.Config
-	// policy is shared by every route of the Ingress; nil when no family
+type Set struct {
+	Rewrite rewrite.Config
+	SSL     sslredirect.Config
+	// Policy is shared by every route of the Ingress; nil when no family
 	// is set.
-	policy *routecfg.RoutePolicy
-	// tls holds the TLS families (tls_annotations.go).
-	tls *tlsAnn
-	// fastcgi is set when backend-protocol is FCGI (fastcgi.go).
-	fastcgi *routecfg.FastCGI
-	// host is the server-level annotations (hostannotations.go); nil when
+	Policy *routecfg.RoutePolicy
+	// TLS holds the TLS families (tls.go).
+	TLS *TLS
+	// FastCGI is set when backend-protocol is FCGI (fastcgi.go).
+	FastCGI *routecfg.FastCGI
+	// Host is the server-level annotations (hostannotations.go); nil when
 	// none is set.
-	host *hostAnn
-	// canary is set on a canary Ingress (canary.go).
-	canary *routecfg.Canary
+	Host *HostAnn
+	// Canary is set on a canary Ingress.
+	Canary *routecfg.Canary
 }
 
-// extract gates an Ingress's annotations and reads every family once:
+// Extract gates an Ingress's annotations and reads every family once:
 // Gate and the word blocklist, then each family's Parse, CheckNeeds and
 // CheckUnknown. refused reports an Ingress that is not served at all.
-func (t *translator) extract(ing *networkingv1.Ingress) (s ingressSet, refused bool) {
+func (t *Extractor) Extract(ing *networkingv1.Ingress) (s Set, refused bool) {
 	if t.refusedIngress(ing) {
 		return s, true
 	}
@@ -59,15 +59,15 @@ func (t *translator) extract(ing *networkingv1.Ingress) (s ingressSet, refused b
 		ann = annotations.WithoutSnippets(t.Opts.AnnotationPrefix, ann)
 	}
 	r := annotations.NewReader(t.Opts.AnnotationPrefix, ann, ref)
-	s.rewrite, s.ssl = rewrite.Parse(r), sslredirect.ParseDefaults(r, t.Ctrl.SSLRedirect, t.Ctrl.ForceSSLRedirect)
+	s.Rewrite, s.SSL = rewrite.Parse(r), sslredirect.ParseDefaults(r, t.Ctrl.SSLRedirect, t.Ctrl.ForceSSLRedirect)
 	r.Diags = append(r.Diags, annotations.CheckNeeds(r.Prefix, r.Annotations, r.Object, registry.Known())...)
-	s.canary = canary.Parse(r)
+	s.Canary = canary.Parse(r)
 	rd := redirect.Parse(r)
-	s.policy = t.routePolicy(r, ing, rd)
-	s.host = t.hostAnnotations(r, ing, rd)
-	s.tls = t.tlsAnnotations(r, ing)
-	if s.tls.protocol == routecfg.ProtocolFCGI {
-		s.fastcgi = t.fastCGI(r, ing)
+	s.Policy = t.routePolicy(r, ing, rd)
+	s.Host = t.hostAnnotations(r, ing, rd)
+	s.TLS = t.tlsAnnotations(r, ing)
+	if s.TLS.protocol == routecfg.ProtocolFCGI {
+		s.FastCGI = t.fastCGI(r, ing)
 	}
 	t.Diags = append(t.Diags, r.Diags...)
 	t.Diags = append(t.Diags, annotations.CheckUnknown(t.Opts.AnnotationPrefix, ann, ref, registry.Known())...)
@@ -78,7 +78,7 @@ func (t *translator) extract(ing *networkingv1.Ingress) (s ingressSet, refused b
 // its routes share. It is nil only when no family is set: the test is on
 // the whole value, so a new family cannot be dropped by being left out
 // of a list here.
-func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingress, rd redirect.Config) *routecfg.RoutePolicy {
+func (t *Extractor) routePolicy(r *annotations.Reader, ing *networkingv1.Ingress, rd redirect.Config) *routecfg.RoutePolicy {
 	p := &routecfg.RoutePolicy{}
 	denied := ""
 	deny := func(reason string) {
@@ -86,7 +86,7 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 			denied = reason
 		}
 	}
-	def := t.trafficDefaults()
+	def := t.TrafficDefaults()
 
 	if rd.Redirect != nil {
 		rd.Redirect.Location = rd.URL
@@ -145,7 +145,7 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 // featureEnv is what a feature folder's Build sees of translate
 // (feature.Env).
 type featureEnv struct {
-	t    *translator
+	t    *Extractor
 	ing  *networkingv1.Ingress
 	deny func(string)
 }
@@ -175,8 +175,8 @@ func (e featureEnv) ConfigMap(ref string) (map[string]string, bool) {
 // refusedIngress applies annotation-value-word-blocklist and
 // annotations-risk-level: an Ingress that breaks them is not served. A
 // snippet while allow-snippet-annotations is false only gets a warning;
-// extract drops it.
-func (t *translator) refusedIngress(ing *networkingv1.Ingress) bool {
+// Extract drops it.
+func (t *Extractor) refusedIngress(ing *networkingv1.Ingress) bool {
 	if t.blockedWord(ing) {
 		return true
 	}
@@ -189,7 +189,7 @@ func (t *translator) refusedIngress(ing *networkingv1.Ingress) bool {
 // annotation (of the prefix) whose value contains a listed word is not
 // served, as ingress-nginx skips it. Words are matched case-sensitively,
 // as there.
-func (t *translator) blockedWord(ing *networkingv1.Ingress) bool {
+func (t *Extractor) blockedWord(ing *networkingv1.Ingress) bool {
 	words := t.Ctrl.AnnotationValueWordBlocklist
 	if len(words) == 0 {
 		return false

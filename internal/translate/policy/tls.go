@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"crypto/sha256"
@@ -29,16 +29,18 @@ const (
 	crlKey = "ca.crl"
 )
 
-// tlsAnn is what the TLS annotation families yield for one Ingress. The
+// TLS is what the TLS annotation families yield for one Ingress. The
 // Secrets they name are loaded once per Ingress, on first use, so their
 // diagnostics appear once.
-type tlsAnn struct {
-	ing         *networkingv1.Ingress
-	auth        *authtls.Config
+type TLS struct {
+	ing *networkingv1.Ingress
+	// Auth, Passthrough and Ciphers are host-level: package ingress
+	// applies them to the Ingress's hosts.
+	Auth        *authtls.Config
 	protocol    routecfg.BackendProtocol
 	proxySSL    proxyssl.Config
-	passthrough bool
-	ciphers     []uint16
+	Passthrough bool
+	Ciphers     []uint16
 
 	clientAuth     *routecfg.ClientAuth
 	clientAuthDone bool
@@ -58,75 +60,27 @@ type upstreamSecret struct {
 	roots  *x509.CertPool
 }
 
-func (t *translator) tlsAnnotations(r *annotations.Reader, ing *networkingv1.Ingress) *tlsAnn {
-	return &tlsAnn{
+func (t *Extractor) tlsAnnotations(r *annotations.Reader, ing *networkingv1.Ingress) *TLS {
+	return &TLS{
 		ing:         ing,
-		auth:        authtls.Parse(r),
+		Auth:        authtls.Parse(r),
 		protocol:    backendprotocol.Parse(r),
 		proxySSL:    proxyssl.Parse(r),
-		passthrough: passthrough.Parse(r),
-		ciphers:     sslciphers.Parse(r),
+		Passthrough: passthrough.Parse(r),
+		Ciphers:     sslciphers.Parse(r),
 	}
 }
 
-// hostTLS applies the Ingress's host-level TLS annotations to a rule host:
-// the oldest Ingress with auth-tls-secret sets the host's client
-// authentication (ingress-nginx createServers); ssl-passthrough is on when
-// any Ingress of the host sets it.
-func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *tlsAnn, field string) {
-	if a == nil {
-		return
-	}
-	ref := t.Ref(ing)
-	if a.auth != nil {
-		switch {
-		case hb.vh.Host == "":
-			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSWithoutHost", Field: field,
-				Message: "auth-tls-* applies per host (client certificates are requested by SNI); this rule has no host, so it is served without client-certificate checks"})
-		case hb.vh.ClientAuth == nil:
-			hb.vh.ClientAuth = t.clientAuth(a)
-			hb.clientAuthFrom = ing
-		case hb.clientAuthFrom != ing:
-			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "AuthTLSConflict", Field: "metadata.annotations",
-				Message: fmt.Sprintf("host %q already has client-certificate authentication from ingress %s/%s (older), which wins; this Ingress's auth-tls-* annotations are ignored for it",
-					hb.vh.Host, hb.clientAuthFrom.Namespace, hb.clientAuthFrom.Name)})
-		}
-	}
-	if a.ciphers != nil && hb.vh.Host != "" {
-		// Server-level in ingress-nginx: the oldest Ingress wins.
-		switch {
-		case hb.ciphersFrom == nil:
-			hb.vh.TLSCipherSuites, hb.ciphersFrom = a.ciphers, ing
-		case hb.ciphersFrom != ing:
-			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLCiphersConflict", Field: "metadata.annotations." + t.AnnKey("ssl-ciphers"),
-				Message: fmt.Sprintf("host %q already has ssl-ciphers from ingress %s/%s (older), which wins; this one is ignored for it",
-					hb.vh.Host, hb.ciphersFrom.Namespace, hb.ciphersFrom.Name)})
-		}
-	}
-	if a.passthrough && hb.vh.Host != "" {
-		if !t.Opts.EnableSSLPassthrough {
-			if !hb.passthroughWarned {
-				hb.passthroughWarned = true
-				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "SSLPassthroughDisabled", Field: "metadata.annotations." + t.AnnKey("ssl-passthrough"),
-					Message: fmt.Sprintf("ssl-passthrough is set but moat runs without --enable-ssl-passthrough: host %q is terminated by moat", hb.vh.Host),
-					Hint:    "start moat with --enable-ssl-passthrough, as ingress-nginx requires too"})
-			}
-		} else if hb.passthroughFrom == nil {
-			hb.passthroughFrom = ing
-		}
-	}
-}
-
-// clientAuth loads auth-tls-secret's ca.crt. A Secret that cannot be used
+// ClientAuth loads auth-tls-secret's ca.crt. A Secret that cannot be used
 // makes the host refuse HTTPS requests (403), as ingress-nginx's
 // AuthTLSError does: serving without the check would drop access control.
-func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
+func (t *Extractor) ClientAuth(a *TLS) *routecfg.ClientAuth {
 	if a.clientAuthDone {
 		return a.clientAuth
 	}
 	a.clientAuthDone = true
 	ing := a.ing
-	c := a.auth
+	c := a.Auth
 	ns := c.Namespace
 	if ns == "" {
 		ns = ing.Namespace
@@ -175,10 +129,10 @@ func (t *translator) clientAuth(a *tlsAnn) *routecfg.ClientAuth {
 	return ca
 }
 
-// upstreamFor returns the protocol and TLS client settings of a backend of
+// UpstreamFor returns the protocol and TLS client settings of a backend of
 // the Ingress, and the suffix that makes its pool key distinct from the
 // same Service port reached another way. Plain HTTP keeps the bare key.
-func (t *translator) upstreamFor(a *tlsAnn, service, field string) (routecfg.BackendProtocol, *routecfg.UpstreamTLS, string) {
+func (t *Extractor) UpstreamFor(a *TLS, service, field string) (routecfg.BackendProtocol, *routecfg.UpstreamTLS, string) {
 	if a == nil {
 		return routecfg.ProtocolHTTP, nil, ""
 	}
@@ -248,7 +202,7 @@ func (t *translator) upstreamFor(a *tlsAnn, service, field string) (routecfg.Bac
 
 // loadUpstreamSecret reads proxy-ssl-secret: tls.crt/tls.key for a client
 // certificate and/or ca.crt to verify the backend.
-func (t *translator) loadUpstreamSecret(a *tlsAnn) {
+func (t *Extractor) loadUpstreamSecret(a *TLS) {
 	if a.upstreamDone || a.proxySSL.Name == "" {
 		return
 	}
@@ -328,56 +282,9 @@ func upstreamID(p routecfg.BackendProtocol, u *routecfg.UpstreamTLS, secret [32]
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// finishHostTLS completes a host's TLS annotations once its routes are
-// final.
-func (t *translator) finishHostTLS(hb *hostBuilder) {
-	t.finishPassthrough(hb)
-	t.plainHTTPWithClientAuth(hb)
-}
-
-// plainHTTPWithClientAuth warns when a host that verifies client
-// certificates on HTTPS also serves some path over plain HTTP, where no
-// certificate can be asked for (nginx behaves the same; the redirect to
-// HTTPS is what closes the gap).
-func (t *translator) plainHTTPWithClientAuth(hb *hostBuilder) {
-	vh := hb.vh
-	if vh.ClientAuth == nil || vh.Passthrough != nil {
-		return
+func ServiceUpstreamSuffix(ann Set) string {
+	if ann.Policy != nil && ann.Policy.Balance != nil && ann.Policy.Balance.ServiceUpstream {
+		return resolve.ClusterIPSuffix
 	}
-	for _, rt := range vh.Routes {
-		if rt.ForceSSLRedirect || (vh.TLS && rt.SSLRedirect) || (rt.Pool == "" && rt.Status != 0) {
-			continue
-		}
-		ing := hb.clientAuthFrom
-		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "AuthTLSPlainHTTP", Field: "metadata.annotations." + t.AnnKey("auth-tls-secret"),
-			Message: fmt.Sprintf("host %q verifies client certificates on HTTPS, but path %q (ingress %s/%s) is also served over plain HTTP without them", vh.Host, rt.Path, rt.Source.Namespace, rt.Source.Ingress),
-			Hint:    "list the host under spec.tls (ssl-redirect then sends plain HTTP to HTTPS) or set force-ssl-redirect: \"true\""})
-		return
-	}
-}
-
-// finishPassthrough points a passthrough host at the backend of its "/"
-// path, as ingress-nginx does (only the root location's backend is used).
-func (t *translator) finishPassthrough(hb *hostBuilder) {
-	ing := hb.passthroughFrom
-	if ing == nil {
-		return
-	}
-	var root *routecfg.Route
-	for _, rt := range hb.vh.Routes {
-		if rt.Path == "/" && rt.Match != routecfg.MatchExact {
-			root = rt
-			break
-		}
-	}
-	if root == nil || root.Pool == "" {
-		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughNoBackend", Field: "spec.rules",
-			Message: fmt.Sprintf("ssl-passthrough for host %q needs a path \"/\" with a Service backend; the host is terminated by moat", hb.vh.Host)})
-		return
-	}
-	hb.vh.Passthrough = &routecfg.Passthrough{Pool: root.Pool, Source: root.Source}
-	if hb.vh.ClientAuth != nil {
-		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "SSLPassthroughIgnoresAuthTLS", Field: "metadata.annotations",
-			Message: fmt.Sprintf("host %q is passed through: moat never sees its TLS, so its auth-tls-* client-certificate checks do not apply", hb.vh.Host)})
-	}
+	return ""
 }

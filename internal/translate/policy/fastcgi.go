@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"crypto/sha256"
@@ -22,7 +22,7 @@ var fcgiParamName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // fastCGI builds the FastCGI settings of an Ingress whose backend-protocol
 // is FCGI: fastcgi-index and the fastcgi-params-configmap entries, in key
 // order (nginx's map order is its own; the keys are distinct either way).
-func (t *translator) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.FastCGI {
+func (t *Extractor) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.FastCGI {
 	c := fastcgi.Parse(r)
 	out := &routecfg.FastCGI{Index: c.Index}
 	if c.ConfigMap == "" {
@@ -59,9 +59,9 @@ func (t *translator) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *
 	return out
 }
 
-// fastCGISuffix tells apart pools of one Service port with different
+// FastCGISuffix tells apart pools of one Service port with different
 // FastCGI settings: the settings belong to the pool's transport.
-func fastCGISuffix(f *routecfg.FastCGI) string {
+func FastCGISuffix(f *routecfg.FastCGI) string {
 	if f == nil || f.Index == "" && len(f.Params) == 0 {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"fmt"
@@ -17,7 +17,7 @@ import (
 // proxy-ssl-secret that is malformed, in another namespace, missing or
 // without tls.crt/tls.key or ca.crt makes it return LocationDenied, so
 // the Ingress's paths answer 503, whatever the backend protocol.
-func (t *translator) proxySSLSecretDenied(r *annotations.Reader, ing *networkingv1.Ingress) string {
+func (t *Extractor) proxySSLSecretDenied(r *annotations.Reader, ing *networkingv1.Ingress) string {
 	v := strings.TrimSpace(r.String("proxy-ssl-secret", ""))
 	if v == "" {
 		return ""
@@ -47,7 +47,7 @@ func (t *translator) proxySSLSecretDenied(r *annotations.Reader, ing *networking
 	return ""
 }
 
-func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.ExternalAuth {
+func (t *Extractor) externalAuth(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.ExternalAuth {
 	c := authexternal.Parse(r)
 	s := c.Settings
 	global := false

@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"strings"
@@ -12,7 +12,7 @@ import (
 
 // tracingAnnotations reads an Ingress's opentelemetry annotations and
 // notes whether it turns tracing on.
-func (t *translator) tracingAnnotations(r *annotations.Reader) *routecfg.RouteTracing {
+func (t *Extractor) tracingAnnotations(r *annotations.Reader) *routecfg.RouteTracing {
 	rt := opentelemetry.Parse(r)
 	if rt != nil && rt.Enabled {
 		t.tracedIngress = true
@@ -25,9 +25,9 @@ func (t *translator) tracingAnnotations(r *annotations.Reader) *routecfg.RouteTr
 	return rt
 }
 
-// finishTracing sets the configuration's tracing when the ConfigMap or an
+// FinishTracing sets the configuration's tracing when the ConfigMap or an
 // Ingress turns it on; otherwise it stays nil and requests pay nothing.
-func (t *translator) finishTracing() {
+func (t *Extractor) FinishTracing() {
 	c := &t.Ctrl.Tracing
 	if !c.Enabled && !t.tracedIngress {
 		return

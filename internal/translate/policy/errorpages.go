@@ -1,8 +1,9 @@
-package translate
+package policy
 
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
@@ -10,6 +11,7 @@ import (
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -23,7 +25,7 @@ import (
 // disable-proxy-intercept-errors), and on in the location when the
 // Ingress lists codes and does not set disable-proxy-intercept-errors;
 // a location that does not turn it on inherits the http level's.
-func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.ErrorPages {
+func (t *Extractor) errorPages(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.ErrorPages {
 	c := errorpages.Parse(r)
 	e := &routecfg.ErrorPages{}
 	if c.DefaultBackend != "" {
@@ -59,14 +61,27 @@ func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress
 }
 
 // defaultBackendPool registers the pool of the default-backend Service's
-// first port (ingress-nginx uses the first port).
-func (t *translator) defaultBackendPool(r *annotations.Reader, ing *networkingv1.Ingress, name string) string {
+// first port (ingress-nginx uses the first port), reached over plain
+// HTTP: the pool an Ingress backend naming that port would have.
+func (t *Extractor) defaultBackendPool(r *annotations.Reader, ing *networkingv1.Ingress, name string) string {
 	svc, ok := t.Snapshot.Services[ing.Namespace+"/"+name]
 	if !ok || len(svc.Spec.Ports) == 0 {
 		t.AnnDiag(r, "default-backend", diag.Error, "ServiceNotFound", fmt.Sprintf("default-backend service %q not found in namespace %s (or it has no ports)", name, ing.Namespace))
 		return ""
 	}
-	b := &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: svc.Spec.Ports[0].Port}}}
-	rt := t.backendRoute(ing, b, "metadata.annotations."+r.FullKey("default-backend"), ingressSet{})
-	return rt.Pool
+	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: svc.Spec.Ports[0].Port}}
+	key := ing.Namespace + "/" + name + ":" + strconv.Itoa(int(sb.Port.Number))
+	if _, ok := t.Config.Pools[key]; ok {
+		return key
+	}
+	pool, d := resolve.Pool(t.Snapshot, t.Ref(ing), ing.Namespace, sb, key, "metadata.annotations."+r.FullKey("default-backend"))
+	if d != nil {
+		t.Add(*d)
+	}
+	if pool == nil {
+		return ""
+	}
+	pool.Protocol, pool.TLS = routecfg.ProtocolHTTP, nil
+	t.Config.Pools[key] = pool
+	return key
 }
