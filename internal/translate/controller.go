@@ -111,6 +111,3 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 	}
 	return g
 }
-
-// hsts is the Strict-Transport-Security value for HTTPS responses.
-func (t *translator) hsts() string { return t.Ctrl.HSTSValue() }

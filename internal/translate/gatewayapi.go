@@ -109,11 +109,7 @@ func (t *translator) gatewayAPI() {
 		if len(h.Routes) == 0 && h.Passthrough == nil {
 			continue
 		}
-		_, taken := t.hosts[h.Name]
-		if h.Name == "" {
-			taken = t.catchAll != nil
-		}
-		if taken {
+		if t.b.HostTaken(h.Name) {
 			t.Add(diag.Diagnostic{Object: h.Source, Severity: diag.Error, Reason: "HostServedByIngress",
 				Message: fmt.Sprintf("host %q is served by an Ingress; the routes' rules for it are not served", hostLabel(h.Name)),
 				Hint:    "one host is served by Ingresses or by HTTPRoutes, not both"})

@@ -243,10 +243,10 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	sort.Slice(news, func(i, j int) bool { return ingKey(news[i]) < ingKey(news[j]) })
 	claimed := s.claim(news)
 	for _, ing := range claimed {
-		s.ingress(ing)
+		s.b.Ingress(ing)
 	}
 	s.finish()
-	if s.catchAll != nil || s.pol.HostAnnotated() || len(s.pendingCanaries) > 0 {
+	if s.b.Shared() || s.pol.HostAnnotated() {
 		return nil, nil, false
 	}
 	for _, d := range s.Diags {

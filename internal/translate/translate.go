@@ -11,7 +11,9 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/certs"
 	"github.com/moat-ingress/moat/internal/translate/core"
+	"github.com/moat-ingress/moat/internal/translate/ingress"
 	"github.com/moat-ingress/moat/internal/translate/policy"
 )
 
@@ -20,6 +22,12 @@ type Options = core.Options
 
 // Listeners are the addresses moat serves on (core.Listeners).
 type Listeners = core.Listeners
+
+// CertCache memoises key-pair parsing across translates (certs.Cache).
+type CertCache = certs.Cache
+
+// NewCertCache returns an empty cache.
+func NewCertCache() *CertCache { return certs.New() }
 
 // MaxAuthDepth is how many auth sub-requests may nest (policy.MaxAuthDepth).
 const MaxAuthDepth = policy.MaxAuthDepth
@@ -41,10 +49,11 @@ func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagn
 
 func newTranslator(sn *store.Snapshot, opts Options) *translator {
 	st := core.New(sn, opts)
+	pol := policy.New(st)
 	return &translator{
 		State:  st,
-		pol:    policy.New(st),
-		hosts:  map[string]*hostBuilder{},
+		pol:    pol,
+		b:      ingress.New(st, pol),
 		claims: map[*networkingv1.Ingress]bool{},
 	}
 }
@@ -55,9 +64,9 @@ func (t *translator) run() {
 	ings := t.claimedIngresses()
 	t.loadControllerConfig()
 	t.pol.CheckWAFGlobal()
-	t.defaultCertificate()
+	t.b.DefaultCertificate()
 	for _, ing := range ings {
-		t.ingress(ing)
+		t.b.Ingress(ing)
 	}
 	t.streams()
 	t.defaultBackend()
@@ -84,15 +93,19 @@ func mergeDiags(source, own []diag.Diagnostic) []diag.Diagnostic {
 
 type translator struct {
 	*core.State
-	hosts    map[string]*hostBuilder
-	catchAll *hostBuilder
 	// pol reads each Ingress's annotations (package policy).
 	pol    *policy.Extractor
 	claims map[*networkingv1.Ingress]bool
-	// pendingCanaries wait until every main route exists (canary.go).
-	pendingCanaries []pendingCanary
+	// b builds the Ingresses' hosts (package ingress).
+	b *ingress.Builder
 	// gwHosts are the Gateway API's hosts (gatewayapi.go).
 	gwHosts []*routecfg.VirtualHost
+}
+
+// finish completes the Ingresses' hosts, then adds the Gateway API's.
+func (t *translator) finish() {
+	t.b.Finish()
+	t.finishGatewayHosts()
 }
 
 // claimedIngresses returns the Ingresses of our class, oldest first (the

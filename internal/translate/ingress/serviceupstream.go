@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 // serviceUpstream replaces the pool's endpoints with the Service's cluster
 // IP and port (service-upstream). Like ingress-nginx it keeps the
 // endpoints for Services without a cluster IP (headless, ExternalName).
-func (t *translator) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, pool *routecfg.Pool, d *diag.Diagnostic, ann policy.Set) (*routecfg.Pool, *diag.Diagnostic) {
+func (t *Builder) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, pool *routecfg.Pool, d *diag.Diagnostic, ann policy.Set) (*routecfg.Pool, *diag.Diagnostic) {
 	if pool == nil || policy.ServiceUpstreamSuffix(ann) == "" {
 		return pool, d
 	}

@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ type pendingCanary struct {
 // deferCanary holds back a canary Ingress: ingress-nginx creates no
 // server or location for it ("is marked as Canary, ignoring") and merges
 // its backends into the main routes once all Ingresses are read.
-func (t *translator) deferCanary(ing *networkingv1.Ingress, ann policy.Set) bool {
+func (t *Builder) deferCanary(ing *networkingv1.Ingress, ann policy.Set) bool {
 	if ann.Canary == nil {
 		return false
 	}
@@ -42,7 +42,7 @@ func canaryKeeps(name string) bool {
 	return false
 }
 
-func (t *translator) canaryIgnoredAnnotations(ing *networkingv1.Ingress) {
+func (t *Builder) canaryIgnoredAnnotations(ing *networkingv1.Ingress) {
 	prefix := t.Opts.AnnotationPrefix
 	if prefix == "" {
 		prefix = annotations.DefaultPrefix
@@ -63,14 +63,14 @@ func (t *translator) canaryIgnoredAnnotations(ing *networkingv1.Ingress) {
 
 // finishCanaries attaches the canaries and records the defaults; it runs
 // once every Ingress has been read and before routes are ordered.
-func (t *translator) finishCanaries() {
+func (t *Builder) finishCanaries() {
 	t.Config.TrafficDefaults = t.pol.TrafficDefaults()
 	for _, pc := range t.pendingCanaries {
 		t.attachCanary(pc)
 	}
 }
 
-func (t *translator) attachCanary(pc pendingCanary) {
+func (t *Builder) attachCanary(pc pendingCanary) {
 	ing, ref := pc.ing, t.Ref(pc.ing)
 	if len(ing.Spec.Rules) == 0 {
 		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanaryWithoutMain", Field: "spec",

@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -20,15 +20,9 @@ import (
 // expiryWarning is how early an expiring certificate is reported.
 const expiryWarning = 21 * 24 * time.Hour
 
-// CertCache memoises key-pair parsing across translates (certs.Cache).
-type CertCache = certs.Cache
-
-// NewCertCache returns an empty cache.
-func NewCertCache() *CertCache { return certs.New() }
-
 // tlsEntries reports problems of the spec.tls list itself and returns the
 // hosts it names.
-func (t *translator) tlsEntries(ing *networkingv1.Ingress) map[string]int {
+func (t *Builder) tlsEntries(ing *networkingv1.Ingress) map[string]int {
 	ref := t.Ref(ing)
 	hosts := map[string]int{}
 	var noSecret, noHosts []int
@@ -81,7 +75,7 @@ func (t *translator) tlsEntries(ing *networkingv1.Ingress) map[string]int {
 	return hosts
 }
 
-func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, err error) diag.Diagnostic {
+func (t *Builder) secretDiag(ing *networkingv1.Ingress, field, name string, err error) diag.Diagnostic {
 	d := diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Error, Field: field}
 	if err == core.ErrNotFound {
 		d.Reason = "TLSSecretNotFound"
@@ -98,10 +92,10 @@ func (t *translator) secretDiag(ing *networkingv1.Ingress, field, name string, e
 // decideTLS gives a host its certificate the way ingress-nginx's
 // createServers does: a tls entry listing the host; else any entry whose
 // certificate covers the host; else the default certificate.
-func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann policy.Set) {
+func (t *Builder) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host string, ann policy.Set) {
 	hb.tlsDecided = true
 	hb.vh.TLS = true
-	hb.vh.HSTS = t.hsts()
+	hb.vh.HSTS = t.Ctrl.HSTSValue()
 	hb.vh.RedirectHTTPS = ann.SSL.SSLRedirect || ann.SSL.ForceSSLRedirect
 	ref := t.Ref(ing)
 	secret, field := "", ""
@@ -178,7 +172,7 @@ func (t *translator) decideTLS(hb *hostBuilder, ing *networkingv1.Ingress, host 
 
 // validity reports certificates that are served but will fail clients.
 // ingress-nginx keeps serving them too; it only logs.
-func (t *translator) validity(ref diag.ObjectRef, field string, c *routecfg.Certificate) {
+func (t *Builder) validity(ref diag.ObjectRef, field string, c *routecfg.Certificate) {
 	if t.Opts.Now.IsZero() {
 		return
 	}
@@ -198,7 +192,7 @@ func (t *translator) validity(ref diag.ObjectRef, field string, c *routecfg.Cert
 
 // tlsHostsNotInRules reports tls hosts that no rule of the Ingress serves:
 // TLS only applies to hosts with rules (Ingress concept docs).
-func (t *translator) tlsHostsNotInRules(ing *networkingv1.Ingress, tlsHosts map[string]int) {
+func (t *Builder) tlsHostsNotInRules(ing *networkingv1.Ingress, tlsHosts map[string]int) {
 	rules := map[string]bool{}
 	for _, r := range ing.Spec.Rules {
 		rules[strings.ToLower(r.Host)] = true
@@ -216,8 +210,8 @@ func (t *translator) tlsHostsNotInRules(ing *networkingv1.Ingress, tlsHosts map[
 	}
 }
 
-// defaultCertificate loads --default-ssl-certificate, if set.
-func (t *translator) defaultCertificate() {
+// DefaultCertificate loads --default-ssl-certificate, if set.
+func (t *Builder) DefaultCertificate() {
 	name := t.Opts.DefaultSSLCertificate
 	if name == "" {
 		return

@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // the oldest Ingress with auth-tls-secret sets the host's client
 // authentication (ingress-nginx createServers); ssl-passthrough is on when
 // any Ingress of the host sets it.
-func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *policy.TLS, field string) {
+func (t *Builder) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *policy.TLS, field string) {
 	if a == nil {
 		return
 	}
@@ -59,7 +59,7 @@ func (t *translator) hostTLS(hb *hostBuilder, ing *networkingv1.Ingress, a *poli
 
 // finishHostTLS completes a host's TLS annotations once its routes are
 // final.
-func (t *translator) finishHostTLS(hb *hostBuilder) {
+func (t *Builder) finishHostTLS(hb *hostBuilder) {
 	t.finishPassthrough(hb)
 	t.plainHTTPWithClientAuth(hb)
 }
@@ -68,7 +68,7 @@ func (t *translator) finishHostTLS(hb *hostBuilder) {
 // certificates on HTTPS also serves some path over plain HTTP, where no
 // certificate can be asked for (nginx behaves the same; the redirect to
 // HTTPS is what closes the gap).
-func (t *translator) plainHTTPWithClientAuth(hb *hostBuilder) {
+func (t *Builder) plainHTTPWithClientAuth(hb *hostBuilder) {
 	vh := hb.vh
 	if vh.ClientAuth == nil || vh.Passthrough != nil {
 		return
@@ -87,7 +87,7 @@ func (t *translator) plainHTTPWithClientAuth(hb *hostBuilder) {
 
 // finishPassthrough points a passthrough host at the backend of its "/"
 // path, as ingress-nginx does (only the root location's backend is used).
-func (t *translator) finishPassthrough(hb *hostBuilder) {
+func (t *Builder) finishPassthrough(hb *hostBuilder) {
 	ing := hb.passthroughFrom
 	if ing == nil {
 		return

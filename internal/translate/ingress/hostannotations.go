@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 
 // applyHostAnnotations applies an Ingress's host-level settings to one of its hosts;
 // the oldest Ingress that sets each wins, as nginx server settings do.
-func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ingress, hh *policy.HostAnn) {
+func (t *Builder) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ingress, hh *policy.HostAnn) {
 	if hh == nil || hb.vh.Host == "" {
 		return
 	}
@@ -47,7 +47,7 @@ func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ing
 // finishHosts adds the alias and www-redirect hosts once every Ingress's
 // hosts exist, routes Ingresses with a default-backend to it when their
 // Service has no endpoints, and keeps VirtualHosts sorted.
-func (t *translator) finishHosts() {
+func (t *Builder) finishHosts() {
 	existing := map[string]bool{}
 	for _, vh := range t.Config.VirtualHosts {
 		existing[vh.Host] = true
@@ -126,7 +126,7 @@ func (t *translator) finishHosts() {
 // auth_request, the signin error_page and auth_basic for those locations
 // (isLocationInLocationList on the location's path), whether the auth
 // comes from the Ingress or from global-auth-url. The address checks stay.
-func (t *translator) noAuth(vh *routecfg.VirtualHost) {
+func (t *Builder) noAuth(vh *routecfg.VirtualHost) {
 	if vh == nil || len(t.Ctrl.NoAuthLocations) == 0 {
 		return
 	}
@@ -146,7 +146,7 @@ func (t *translator) noAuth(vh *routecfg.VirtualHost) {
 	}
 }
 
-func (t *translator) certCovers(ref, host string) bool {
+func (t *Builder) certCovers(ref, host string) bool {
 	c := t.Config.Certificates[ref]
 	return c != nil && c.Cert.Leaf != nil && c.Cert.Leaf.VerifyHostname(host) == nil
 }

@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -15,7 +15,7 @@ import (
 // backendRoute resolves an Ingress backend to a route with a pool, or a
 // fixed status when it cannot be resolved (503 for a missing Service or
 // port, as ingress-nginx answers; 404 for a backend naming no Service).
-func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.IngressBackend, field string, ann policy.Set) *routecfg.Route {
+func (t *Builder) backendRoute(ing *networkingv1.Ingress, b *networkingv1.IngressBackend, field string, ann policy.Set) *routecfg.Route {
 	rt := &routecfg.Route{
 		SSLRedirect:      ann.SSL.SSLRedirect,
 		ForceSSLRedirect: ann.SSL.ForceSSLRedirect,

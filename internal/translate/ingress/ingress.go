@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -57,7 +57,7 @@ type pathEntry struct {
 	field   string
 }
 
-func (t *translator) host(name string, ing *networkingv1.Ingress) *hostBuilder {
+func (t *Builder) host(name string, ing *networkingv1.Ingress) *hostBuilder {
 	if name == "" {
 		if t.catchAll == nil {
 			t.catchAll = &hostBuilder{vh: &routecfg.VirtualHost{}, creator: ing, seen: map[pathKey]*networkingv1.Ingress{}}
@@ -134,7 +134,9 @@ func isDNS1123Subdomain(h string) bool {
 
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
-func (t *translator) ingress(ing *networkingv1.Ingress) {
+// Ingress adds one claimed Ingress's hosts, paths and backends (a
+// canary is held back until Finish). Ingresses come oldest first.
+func (t *Builder) Ingress(ing *networkingv1.Ingress) {
 	ann, refused := t.pol.Extract(ing)
 	if refused {
 		return
@@ -220,7 +222,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 
 var regexMeta = regexp.MustCompile(`[\^$()\[\]{}*+?|\\]`)
 
-func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann policy.Set) {
+func (t *Builder) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann policy.Set) {
 	ref := t.Ref(ing)
 	typ := networkingv1.PathTypeImplementationSpecific
 	if p.PathType == nil {
@@ -266,9 +268,9 @@ func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networki
 	hb.paths = append(hb.paths, &pathEntry{route: rt, rawPath: path, typ: typ, rewrite: ann.Rewrite.Target, ing: ing, field: field})
 }
 
-// finish orders each host's routes now that regex mode is known, and
-// emits the virtual hosts in host order.
-func (t *translator) finish() {
+// Finish attaches the canaries, orders each host's routes now that regex
+// mode is known, and emits the virtual hosts in host order.
+func (t *Builder) Finish() {
 	t.finishCanaries()
 	names := make([]string, 0, len(t.hosts))
 	for n := range t.hosts {
@@ -288,7 +290,6 @@ func (t *translator) finish() {
 		t.Config.CatchAll = t.catchAll.vh
 	}
 	t.finishHosts()
-	t.finishGatewayHosts()
 }
 
 // trailingSlashPaths flags Prefix paths ending in "/" (ImplementationSpecific
@@ -303,7 +304,7 @@ func (t *translator) finish() {
 // whole configuration ("duplicate location"), so ingress-nginx's webhook
 // rejects the newer Ingress. moat keeps serving; the older path takes
 // both, as its route comes first.
-func (t *translator) trailingSlashPaths(hb *hostBuilder) {
+func (t *Builder) trailingSlashPaths(hb *hostBuilder) {
 	bare := map[string]bool{}
 	for _, pe := range hb.paths {
 		bare[pe.rawPath] = true
@@ -354,13 +355,13 @@ func hostName(hb *hostBuilder) string {
 // filter tests certificate_configured_for_current_request without calling
 // it (lua_ingress.lua _M.header: a function is always true). Browsers
 // ignore it over a certificate they do not trust.
-func (t *translator) allHSTS(hb *hostBuilder) {
+func (t *Builder) allHSTS(hb *hostBuilder) {
 	if hb.vh.HSTS == "" {
-		hb.vh.HSTS = t.hsts()
+		hb.vh.HSTS = t.Ctrl.HSTSValue()
 	}
 }
 
-func (t *translator) finishHost(hb *hostBuilder) {
+func (t *Builder) finishHost(hb *hostBuilder) {
 	if !hb.regex {
 		t.trailingSlashPaths(hb)
 	}
