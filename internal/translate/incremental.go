@@ -15,6 +15,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/diagmerge"
 	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
@@ -59,7 +60,7 @@ type Incremental struct {
 	// sorted is the last result's diagnostics and source the snapshot's
 	// it merged: while source is unchanged, UpdateIngresses splices the
 	// changed Ingresses' diagnostics into sorted instead of copying and
-	// sorting thousands per change (spliceDiags).
+	// sorting thousands per change (diagmerge.Splice).
 	sorted, source []diag.Diagnostic
 }
 
@@ -401,13 +402,13 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		k := d.Object.String()
 		inc.own[k] = append(inc.own[k], d)
 	}
-	sorted, ok := spliceDiags(inc, sn.Diagnostics, about, s.Diags)
+	sorted, ok := diagmerge.Splice(inc.sorted, inc.source, sn.Diagnostics, about, s.Diags)
 	if !ok {
 		var own []diag.Diagnostic
 		for _, ds := range inc.own {
 			own = append(own, ds...) // groups never tie: any order sorts the same
 		}
-		sorted = mergeDiags(sn.Diagnostics, own)
+		sorted = diagmerge.Merge(sn.Diagnostics, own)
 	}
 
 	if len(vhs) == 0 {
@@ -496,89 +497,6 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 		return prev.Certificates, true
 	}
 	return out, true
-}
-
-// spliceDiags is mergeDiags(source, own) for own changed from the last
-// result's only in the diagnostics about the changed Ingresses (about):
-// it drops those from inc.sorted and inserts add where a stable sort puts
-// them (after every equal one: they come last in own). The result shares
-// inc.sorted when nothing changes; callers only read diagnostics. ok is
-// false when source differs from the last one or names a changed
-// Ingress (about could not tell its diagnostics from translate's).
-func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Diagnostic) bool, add []diag.Diagnostic) ([]diag.Diagnostic, bool) {
-	if !slices.Equal(source, inc.source) {
-		return nil, false
-	}
-	for i := range source {
-		if about(&source[i]) {
-			return nil, false
-		}
-	}
-	out := inc.sorted
-	var drop []int // ascending
-	for i := range out {
-		if about(&out[i]) {
-			drop = append(drop, i)
-		}
-	}
-	if len(drop) == 0 && len(add) == 0 {
-		return out, true
-	}
-	add = slices.Clone(add)
-	diag.Sort(add)
-	if len(add) == len(drop) {
-		// The changed Ingresses' diagnostics are what they were (a
-		// certificate warning that stays): they tie with no other, so
-		// they go back where they were, and the list is the same.
-		same := true
-		for k, i := range drop {
-			if out[i] != add[k] {
-				same = false
-				break
-			}
-		}
-		if same {
-			return out, true
-		}
-	}
-	// One copy, in runs between the dropped: out without drop, with add
-	// merged in.
-	merged := make([]diag.Diagnostic, 0, len(out)-len(drop)+len(add))
-	keep := func(lo, hi int) {
-		for len(drop) > 0 && drop[0] < hi {
-			merged = append(merged, out[lo:drop[0]]...)
-			lo, drop = drop[0]+1, drop[1:]
-		}
-		merged = append(merged, out[lo:hi]...)
-	}
-	i := 0
-	for _, d := range add {
-		// Upper bound: the first of out[i:] that sorts after d. The
-		// dropped ones do not move it: out stays sorted without them.
-		j := i + sort.Search(len(out)-i, func(k int) bool { return diagLess(&d, &out[i+k]) })
-		keep(i, j)
-		merged = append(merged, d)
-		i = j
-	}
-	keep(i, len(out))
-	return merged, true
-}
-
-// diagLess is diag.Sort's order.
-func diagLess(a, b *diag.Diagnostic) bool {
-	if a.Object.File != b.Object.File {
-		return a.Object.File < b.Object.File
-	}
-	if a.Object.Line != b.Object.Line {
-		return a.Object.Line < b.Object.Line
-	}
-	if as, bs := a.Object.String(), b.Object.String(); as != bs {
-		return as < bs
-	}
-	if a.Field != b.Field {
-		return a.Field < b.Field
-	}
-	return a.Reason < b.Reason
 }
 
 // poolUsed reports whether a host of vhs or the catch-all refers to pool k.

@@ -13,6 +13,7 @@ import (
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate/certs"
 	"github.com/moat-ingress/moat/internal/translate/core"
+	"github.com/moat-ingress/moat/internal/translate/diagmerge"
 	"github.com/moat-ingress/moat/internal/translate/ingress"
 	"github.com/moat-ingress/moat/internal/translate/policy"
 )
@@ -81,14 +82,7 @@ func (t *translator) run() {
 // sortedDiags returns the snapshot's diagnostics and translate's, sorted;
 // t.Diags keeps its order.
 func (t *translator) sortedDiags() []diag.Diagnostic {
-	return mergeDiags(t.Snapshot.Diagnostics, t.Diags)
-}
-
-func mergeDiags(source, own []diag.Diagnostic) []diag.Diagnostic {
-	out := make([]diag.Diagnostic, 0, len(source)+len(own))
-	out = append(append(out, source...), own...)
-	diag.Sort(out)
-	return out
+	return diagmerge.Merge(t.Snapshot.Diagnostics, t.Diags)
 }
 
 type translator struct {
