@@ -85,13 +85,16 @@ func (t *translator) sortedDiags() []diag.Diagnostic {
 	return diagmerge.Merge(t.Snapshot.Diagnostics, t.Diags)
 }
 
+// translator is one translate: the state its passes share, the passes
+// over Ingresses, and what translate itself keeps.
 type translator struct {
 	*core.State
 	// pol reads each Ingress's annotations (package policy).
-	pol    *policy.Extractor
-	claims map[*networkingv1.Ingress]bool
+	pol *policy.Extractor
 	// b builds the Ingresses' hosts (package ingress).
 	b *ingress.Builder
+	// claims are the Ingresses of our class (class.go).
+	claims map[*networkingv1.Ingress]bool
 	// gwHosts are the Gateway API's hosts (gatewayapi.go).
 	gwHosts []*routecfg.VirtualHost
 }
