@@ -1,6 +1,13 @@
 // Package translate is moat's pure step: an immutable snapshot of Kubernetes
 // objects in, a routing configuration and diagnostics out. No clients, no
 // logging, no clock: everything it needs comes in through Options.
+//
+// This package claims Ingresses, reads the controller ConfigMap, runs the
+// passes in order and applies incremental changes; the passes live in
+// sub-packages over one shared core.State: policy reads annotations,
+// ingress builds hosts, gateway translates the Gateway API, streams the
+// TCP and UDP services, with resolve (Services to pools), certs
+// (certificate cache and checks) and diagmerge (result order) below them.
 package translate
 
 import (
