@@ -42,9 +42,7 @@ func TestCertCacheForgetsRotatedCertificates(t *testing.T) {
 				t.Fatalf("rotation %d: served %v, want the pair for %s", i, c, names)
 			}
 		}
-		cache.mu.Lock()
-		n, s, f := cache.m.len(), cache.bySecret.len(), cache.findings.len()
-		cache.mu.Unlock()
+		n, s, f := cache.Sizes()
 		if n != 1 || s != 1 || f != 1 {
 			t.Errorf("rotation %d: cache holds %d key pairs, %d Secrets, %d findings; want 1 each", i, n, s, f)
 		}

@@ -39,15 +39,15 @@ func ControllerConfig(sn *store.Snapshot, opts Options) (controllerconfig.Config
 	return c, ds
 }
 
-// loadControllerConfig sets t.ctrl and the data plane's global settings.
+// loadControllerConfig sets t.Ctrl and the data plane's global settings.
 func (t *translator) loadControllerConfig() {
-	c, ds := ControllerConfig(t.sn, t.opts)
-	t.ctrl = c
-	t.diags = append(t.diags, ds...)
-	t.cfg.Global = globalSettings(&c)
-	t.globalHeaders(&c, t.cfg.Global)
-	t.cfg.ServerTLS = serverTLS(&c)
-	t.cfg.Clients = clientLimits(&c)
+	c, ds := ControllerConfig(t.Snapshot, t.Opts)
+	t.Ctrl = c
+	t.Diags = append(t.Diags, ds...)
+	t.Config.Global = globalSettings(&c)
+	t.globalHeaders(&c, t.Config.Global)
+	t.Config.ServerTLS = serverTLS(&c)
+	t.Config.Clients = clientLimits(&c)
 }
 
 // clientLimits are the connection limits the data plane's listeners apply.
@@ -111,6 +111,3 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 	}
 	return g
 }
-
-// hsts is the Strict-Transport-Security value for HTTPS responses.
-func (t *translator) hsts() string { return t.ctrl.HSTSValue() }

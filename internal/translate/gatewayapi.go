@@ -11,7 +11,9 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/core"
 	"github.com/moat-ingress/moat/internal/translate/gateway"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 )
 
 // gwResolver lends the Gateway API step translate's pool and certificate
@@ -24,11 +26,11 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 	if proto != routecfg.ProtocolHTTP {
 		key += "#" + proto.String() // as upstreamFor names an Ingress's
 	}
-	if _, ok := r.t.cfg.Pools[key]; ok {
+	if _, ok := r.t.Config.Pools[key]; ok {
 		return key, ""
 	}
 	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: port}}
-	pool, d := r.t.pool(ref, ns, sb, key, field)
+	pool, d := resolve.Pool(r.t.Snapshot, ref, ns, sb, key, field)
 	if pool == nil {
 		if d != nil {
 			return "", d.Message
@@ -36,20 +38,20 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 		return "", fmt.Sprintf("service %s/%s port %d cannot be used", ns, name, port)
 	}
 	if d != nil {
-		r.t.add(*d) // no ready endpoints: served with 503
+		r.t.Add(*d) // no ready endpoints: served with 503
 	}
 	pool.Protocol = proto
-	r.t.cfg.Pools[key] = pool
+	r.t.Config.Pools[key] = pool
 	return key, ""
 }
 
 func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (string, string) {
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port)) + suffix
-	if _, ok := r.t.cfg.Pools[key]; ok {
+	if _, ok := r.t.Config.Pools[key]; ok {
 		return key, ""
 	}
 	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: port}}
-	pool, d := r.t.pool(ref, ns, sb, key, field)
+	pool, d := resolve.Pool(r.t.Snapshot, ref, ns, sb, key, field)
 	if pool == nil {
 		if d != nil {
 			return "", d.Message
@@ -57,17 +59,17 @@ func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, p
 		return "", fmt.Sprintf("service %s/%s port %d cannot be used", ns, name, port)
 	}
 	if d != nil {
-		r.t.add(*d)
+		r.t.Add(*d)
 	}
 	pool.Protocol, pool.TLS = proto, u
-	r.t.cfg.Pools[key] = pool
+	r.t.Config.Pools[key] = pool
 	return key, ""
 }
 
 func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string) {
-	c, _, err := r.t.loadSecret(ns, name)
+	c, _, err := r.t.LoadSecret(ns, name)
 	switch {
-	case err == errNotFound:
+	case err == core.ErrNotFound:
 		return nil, fmt.Sprintf("Secret %s/%s not found", ns, name)
 	case err != nil:
 		return nil, err.Error()
@@ -76,9 +78,9 @@ func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string
 }
 
 func (r gwResolver) Certificate(ns, name string) (string, string) {
-	c, _, err := r.t.loadSecret(ns, name)
+	c, _, err := r.t.LoadSecret(ns, name)
 	switch {
-	case err == errNotFound:
+	case err == core.ErrNotFound:
 		return "", fmt.Sprintf("Secret %s/%s not found", ns, name)
 	case err != nil:
 		return "", err.Error()
@@ -87,32 +89,28 @@ func (r gwResolver) Certificate(ns, name string) (string, string) {
 }
 
 func (t *translator) gatewayOptions() gateway.Options {
-	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now, Timeouts: t.trafficDefaults().Timeouts,
-		AddressPool: t.opts.GatewayAddressPool}
+	return gateway.Options{ControllerName: t.Opts.GatewayControllerName, Now: t.Opts.Now, Timeouts: t.pol.TrafficDefaults().Timeouts,
+		AddressPool: t.Opts.GatewayAddressPool}
 }
 
 // gatewayAPI translates the Gateway API objects into hosts of the same
 // config. A host an Ingress already serves stays the Ingress's.
 func (t *translator) gatewayAPI() {
-	if !gateway.Any(t.sn) {
+	if !gateway.Any(t.Snapshot) {
 		return
 	}
-	out := gateway.Translate(t.sn, t.gatewayOptions(), gwResolver{t})
-	t.diags = append(t.diags, out.Diags...)
+	out := gateway.Translate(t.Snapshot, t.gatewayOptions(), gwResolver{t})
+	t.Diags = append(t.Diags, out.Diags...)
 	t.gatewaySockets(out.Sockets)
-	if out.DefaultCertificate != "" && t.cfg.DefaultCertificate == nil {
-		t.cfg.DefaultCertificate = t.cfg.Certificates[out.DefaultCertificate]
+	if out.DefaultCertificate != "" && t.Config.DefaultCertificate == nil {
+		t.Config.DefaultCertificate = t.Config.Certificates[out.DefaultCertificate]
 	}
 	for _, h := range out.Hosts {
 		if len(h.Routes) == 0 && h.Passthrough == nil {
 			continue
 		}
-		_, taken := t.hosts[h.Name]
-		if h.Name == "" {
-			taken = t.catchAll != nil
-		}
-		if taken {
-			t.add(diag.Diagnostic{Object: h.Source, Severity: diag.Error, Reason: "HostServedByIngress",
+		if t.b.HostTaken(h.Name) {
+			t.Add(diag.Diagnostic{Object: h.Source, Severity: diag.Error, Reason: "HostServedByIngress",
 				Message: fmt.Sprintf("host %q is served by an Ingress; the routes' rules for it are not served", hostLabel(h.Name)),
 				Hint:    "one host is served by Ingresses or by HTTPRoutes, not both"})
 			continue
@@ -142,7 +140,7 @@ func (t *translator) gatewaySockets(socks []*gateway.Socket) {
 			}
 			l.VirtualHosts = append(l.VirtualHosts, vh)
 		}
-		t.cfg.Listeners = append(t.cfg.Listeners, l)
+		t.Config.Listeners = append(t.Config.Listeners, l)
 	}
 }
 
@@ -154,12 +152,12 @@ func (t *translator) finishGatewayHosts() {
 	}
 	for _, vh := range t.gwHosts {
 		if vh.Host == "" {
-			t.cfg.CatchAll = vh
+			t.Config.CatchAll = vh
 			continue
 		}
-		t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, vh)
+		t.Config.VirtualHosts = append(t.Config.VirtualHosts, vh)
 	}
-	sort.Slice(t.cfg.VirtualHosts, func(i, j int) bool { return t.cfg.VirtualHosts[i].Host < t.cfg.VirtualHosts[j].Host })
+	sort.Slice(t.Config.VirtualHosts, func(i, j int) bool { return t.Config.VirtualHosts[i].Host < t.Config.VirtualHosts[j].Host })
 }
 
 func hostLabel(h string) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/core"
 )
 
 // globalHeaders reads the ConfigMaps that proxy-set-headers and
@@ -30,16 +31,16 @@ func (t *translator) headerConfigMap(key, name string, upstream bool) []routecfg
 		return nil
 	}
 	ns, n, _ := strings.Cut(name, "/")
-	cm, ok := t.sn.ConfigMaps[name]
+	cm, ok := t.Snapshot.ConfigMaps[name]
 	if !ok {
-		ctrlNS, ctrlName, _ := strings.Cut(t.opts.ConfigMap, "/")
-		t.add(diag.Diagnostic{Object: t.sn.Ref(store.KindConfigMap, ctrlNS, ctrlName), Severity: diag.Error, Reason: "GlobalHeadersNotFound", Field: "data." + key,
+		ctrlNS, ctrlName, _ := strings.Cut(t.Opts.ConfigMap, "/")
+		t.Add(diag.Diagnostic{Object: t.Snapshot.Ref(store.KindConfigMap, ctrlNS, ctrlName), Severity: diag.Error, Reason: "GlobalHeadersNotFound", Field: "data." + key,
 			Message: fmt.Sprintf("ConfigMap %s named by %s not found; no headers are added", name, key)})
 		return nil
 	}
-	ref := t.sn.Ref(store.KindConfigMap, ns, n)
+	ref := t.Snapshot.Ref(store.KindConfigMap, ns, n)
 	var out []routecfg.TemplateHeader
-	for _, h := range sortedKeys(cm.Data) {
+	for _, h := range core.SortedKeys(cm.Data) {
 		v := strings.TrimSpace(cm.Data[h])
 		why := headerEntryProblem(h, v, upstream)
 		var tv routecfg.Template
@@ -50,7 +51,7 @@ func (t *translator) headerConfigMap(key, name string, upstream bool) []routecfg
 			}
 		}
 		if why != "" {
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "GlobalHeaderInvalid", Field: "data." + h,
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "GlobalHeaderInvalid", Field: "data." + h,
 				Message: fmt.Sprintf("%s entry %q (ConfigMap %s, named by the controller ConfigMap's %s): %s; this header is not set, the others are", key, h, name, key, why)})
 			continue
 		}

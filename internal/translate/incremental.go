@@ -15,6 +15,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/diagmerge"
 	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
@@ -59,7 +60,7 @@ type Incremental struct {
 	// sorted is the last result's diagnostics and source the snapshot's
 	// it merged: while source is unchanged, UpdateIngresses splices the
 	// changed Ingresses' diagnostics into sorted instead of copying and
-	// sorting thousands per change (spliceDiags).
+	// sorting thousands per change (diagmerge.Splice).
 	sorted, source []diag.Diagnostic
 }
 
@@ -68,13 +69,11 @@ type Incremental struct {
 func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic, *Incremental) {
 	t := newTranslator(sn, opts)
 	t.run()
-	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.ctrl, own: map[string][]diag.Diagnostic{},
+	inc := &Incremental{opts: stateOpts(opts), now: opts.Now, ctrl: t.Ctrl, own: map[string][]diag.Diagnostic{},
 		hosts: map[string]int{}, pools: map[string]int{}, annotated: map[string]int{}, secrets: map[string]int{},
 		claimed: make(map[string]*networkingv1.Ingress, len(t.claims))}
-	for _, hh := range t.hostAnns {
-		if hh.fromToWWW || len(hh.aliases) > 0 {
-			inc.hostLevel = true
-		}
+	if t.pol.AddsHosts() {
+		inc.hostLevel = true
 	}
 	if gateway.Any(sn) {
 		// Gateway API hosts sit beside the Ingresses' and their pools
@@ -84,12 +83,12 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 	for ing := range t.claims {
 		inc.add(ing)
 	}
-	for _, d := range t.diags {
+	for _, d := range t.Diags {
 		k := d.Object.String()
 		inc.own[k] = append(inc.own[k], d)
 	}
 	inc.sorted, inc.source = t.sortedDiags(), sn.Diagnostics
-	return t.cfg, inc.sorted, inc
+	return t.Config, inc.sorted, inc
 }
 
 func stateOpts(o Options) Options {
@@ -241,17 +240,17 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	// Translate the changed Ingresses alone, as Translate would: class
 	// first (in snapshot order: the diagnostics' order), then by age.
 	s := newTranslator(sn, opts)
-	s.ctrl, s.opts.Now = inc.ctrl, inc.now
+	s.Ctrl, s.Opts.Now = inc.ctrl, inc.now
 	sort.Slice(news, func(i, j int) bool { return ingKey(news[i]) < ingKey(news[j]) })
 	claimed := s.claim(news)
 	for _, ing := range claimed {
-		s.ingress(ing)
+		s.b.Ingress(ing)
 	}
 	s.finish()
-	if s.catchAll != nil || len(s.hostAnns) > 0 || len(s.pendingCanaries) > 0 {
+	if s.b.Shared() || s.pol.HostAnnotated() {
 		return nil, nil, false
 	}
-	for _, d := range s.diags {
+	for _, d := range s.Diags {
 		if d.Object.Kind != store.KindIngress || !changedKeys[store.Key{Kind: store.KindIngress, Namespace: d.Object.Namespace, Name: d.Object.Name}] {
 			return nil, nil, false
 		}
@@ -295,7 +294,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 			return nil, nil, false
 		}
 	}
-	for k := range s.cfg.Pools {
+	for k := range s.Config.Pools {
 		if !keys[k] {
 			return nil, nil, false // a pool the spec does not show
 		}
@@ -315,7 +314,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 			return nil, nil, false
 		}
 	}
-	vhs := make([]*routecfg.VirtualHost, 0, len(prev.VirtualHosts)+len(s.cfg.VirtualHosts))
+	vhs := make([]*routecfg.VirtualHost, 0, len(prev.VirtualHosts)+len(s.Config.VirtualHosts))
 	for _, vh := range prev.VirtualHosts {
 		if !oldHosts[vh.Host] {
 			vhs = append(vhs, vh)
@@ -335,7 +334,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		}
 	}
 	for k := range keys {
-		was, now := prev.Pools[k], s.cfg.Pools[k]
+		was, now := prev.Pools[k], s.Config.Pools[k]
 		if others(inc.pools, poolsOf, k) == 0 {
 			if was != now && (was == nil || now == nil || !reflect.DeepEqual(was, now)) {
 				set(k, now)
@@ -360,7 +359,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		}
 	}
 
-	for _, vh := range s.cfg.VirtualHosts {
+	for _, vh := range s.Config.VirtualHosts {
 		i, found := slices.BinarySearchFunc(vhs, vh.Host, func(v *routecfg.VirtualHost, h string) int { return strings.Compare(v.Host, h) })
 		if found {
 			return nil, nil, false
@@ -399,17 +398,17 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 	for k := range changedKeys {
 		delete(inc.own, diag.ObjectRef{Kind: store.KindIngress, Namespace: k.Namespace, Name: k.Name}.String())
 	}
-	for _, d := range s.diags {
+	for _, d := range s.Diags {
 		k := d.Object.String()
 		inc.own[k] = append(inc.own[k], d)
 	}
-	sorted, ok := spliceDiags(inc, sn.Diagnostics, about, s.diags)
+	sorted, ok := diagmerge.Splice(inc.sorted, inc.source, sn.Diagnostics, about, s.Diags)
 	if !ok {
 		var own []diag.Diagnostic
 		for _, ds := range inc.own {
 			own = append(own, ds...) // groups never tie: any order sorts the same
 		}
-		sorted = mergeDiags(sn.Diagnostics, own)
+		sorted = diagmerge.Merge(sn.Diagnostics, own)
 	}
 
 	if len(vhs) == 0 {
@@ -454,15 +453,15 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 		}
 	}
 	healthy := func(c *routecfg.Certificate) bool {
-		h := s.certs.health(c.Cert)
-		for _, w := range h.weak {
+		h := s.Certs.Health(c.Cert)
+		for _, w := range h.Weak {
 			if len(w) > 0 {
 				return false
 			}
 		}
-		return h.order == ""
+		return h.Order == ""
 	}
-	for ref, c := range s.cfg.Certificates {
+	for ref, c := range s.Config.Certificates {
 		switch was := prev.Certificates[ref]; {
 		case was != nil && was.Cert == c.Cert:
 		case was == nil && !healthy(c):
@@ -474,7 +473,7 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 	for _, ing := range olds {
 		for _, ref := range tlsSecrets(ing) {
 			was := prev.Certificates[ref]
-			if _, loaded := s.cfg.Certificates[ref]; loaded || was == nil || prev.DefaultCertificate != nil && prev.DefaultCertificate.Ref == ref {
+			if _, loaded := s.Config.Certificates[ref]; loaded || was == nil || prev.DefaultCertificate != nil && prev.DefaultCertificate.Ref == ref {
 				continue
 			}
 			n := inc.secrets[ref]
@@ -498,89 +497,6 @@ func spliceCerts(inc *Incremental, prev *routecfg.Config, s *translator, olds []
 		return prev.Certificates, true
 	}
 	return out, true
-}
-
-// spliceDiags is mergeDiags(source, own) for own changed from the last
-// result's only in the diagnostics about the changed Ingresses (about):
-// it drops those from inc.sorted and inserts add where a stable sort puts
-// them (after every equal one: they come last in own). The result shares
-// inc.sorted when nothing changes; callers only read diagnostics. ok is
-// false when source differs from the last one or names a changed
-// Ingress (about could not tell its diagnostics from translate's).
-func spliceDiags(inc *Incremental, source []diag.Diagnostic, about func(*diag.Diagnostic) bool, add []diag.Diagnostic) ([]diag.Diagnostic, bool) {
-	if !slices.Equal(source, inc.source) {
-		return nil, false
-	}
-	for i := range source {
-		if about(&source[i]) {
-			return nil, false
-		}
-	}
-	out := inc.sorted
-	var drop []int // ascending
-	for i := range out {
-		if about(&out[i]) {
-			drop = append(drop, i)
-		}
-	}
-	if len(drop) == 0 && len(add) == 0 {
-		return out, true
-	}
-	add = slices.Clone(add)
-	diag.Sort(add)
-	if len(add) == len(drop) {
-		// The changed Ingresses' diagnostics are what they were (a
-		// certificate warning that stays): they tie with no other, so
-		// they go back where they were, and the list is the same.
-		same := true
-		for k, i := range drop {
-			if out[i] != add[k] {
-				same = false
-				break
-			}
-		}
-		if same {
-			return out, true
-		}
-	}
-	// One copy, in runs between the dropped: out without drop, with add
-	// merged in.
-	merged := make([]diag.Diagnostic, 0, len(out)-len(drop)+len(add))
-	keep := func(lo, hi int) {
-		for len(drop) > 0 && drop[0] < hi {
-			merged = append(merged, out[lo:drop[0]]...)
-			lo, drop = drop[0]+1, drop[1:]
-		}
-		merged = append(merged, out[lo:hi]...)
-	}
-	i := 0
-	for _, d := range add {
-		// Upper bound: the first of out[i:] that sorts after d. The
-		// dropped ones do not move it: out stays sorted without them.
-		j := i + sort.Search(len(out)-i, func(k int) bool { return diagLess(&d, &out[i+k]) })
-		keep(i, j)
-		merged = append(merged, d)
-		i = j
-	}
-	keep(i, len(out))
-	return merged, true
-}
-
-// diagLess is diag.Sort's order.
-func diagLess(a, b *diag.Diagnostic) bool {
-	if a.Object.File != b.Object.File {
-		return a.Object.File < b.Object.File
-	}
-	if a.Object.Line != b.Object.Line {
-		return a.Object.Line < b.Object.Line
-	}
-	if as, bs := a.Object.String(), b.Object.String(); as != bs {
-		return as < bs
-	}
-	if a.Field != b.Field {
-		return a.Field < b.Field
-	}
-	return a.Reason < b.Reason
 }
 
 // poolUsed reports whether a host of vhs or the catch-all refers to pool k.

@@ -1,72 +1,44 @@
 // Package translate is moat's pure step: an immutable snapshot of Kubernetes
 // objects in, a routing configuration and diagnostics out. No clients, no
 // logging, no clock: everything it needs comes in through Options.
+//
+// This package claims Ingresses, reads the controller ConfigMap, runs the
+// passes in order and applies incremental changes; the passes live in
+// sub-packages over one shared core.State: policy reads annotations,
+// ingress builds hosts, gateway translates the Gateway API, streams the
+// TCP and UDP services, with resolve (Services to pools), certs
+// (certificate cache and checks) and diagmerge (result order) below them.
 package translate
 
 import (
-	"net/netip"
 	"sort"
-	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
-	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
-	"github.com/moat-ingress/moat/internal/waf"
+	"github.com/moat-ingress/moat/internal/translate/certs"
+	"github.com/moat-ingress/moat/internal/translate/core"
+	"github.com/moat-ingress/moat/internal/translate/diagmerge"
+	"github.com/moat-ingress/moat/internal/translate/ingress"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 )
 
-// Options are the controller settings translate depends on.
-type Options struct {
-	// IngressClass is the class name moat answers to (--ingress-class).
-	IngressClass string
-	// ControllerClass is matched against IngressClass.spec.controller.
-	ControllerClass string
-	// WatchWithoutClass serves Ingresses that name no class.
-	WatchWithoutClass bool
-	// DefaultSSLCertificate is "namespace/name" of a Secret, or "".
-	DefaultSSLCertificate string
-	// AnnotationPrefix defaults to nginx.ingress.kubernetes.io.
-	AnnotationPrefix string
-	// EnableSSLPassthrough honours the ssl-passthrough annotation
-	// (--enable-ssl-passthrough); without it the annotation is reported.
-	EnableSSLPassthrough bool
-	// ConfigMap is "namespace/name" of the controller ConfigMap
-	// (--configmap), read from the snapshot; "" uses the defaults.
-	ConfigMap string
-	// Now is used for certificate validity diagnostics only.
-	Now time.Time
-	// Certs memoises certificate parsing across runs; may be nil.
-	Certs *CertCache
-	// DefaultBackendService is "namespace/name" of the Service that
-	// answers unmatched requests and the ConfigMap's custom-http-errors
-	// (--default-backend-service), or "" for the built-in 404.
-	DefaultBackendService string
-	// WAF memoises compiled WAF rule sets across runs (the Core Rule Set
-	// takes seconds); may be nil.
-	WAF *waf.Cache
-	// GatewayControllerName is matched against GatewayClass
-	// spec.controllerName (--gateway-controller-name); "" is
-	// gateway.DefaultControllerName.
-	GatewayControllerName string
-	// GatewayAddressPool, when valid (--gateway-address-pool), gives
-	// each Gateway an address of its own, served as Config.Listeners.
-	GatewayAddressPool netip.Prefix
-	// Listeners are moat's own bound addresses, so that an auth-url
-	// pointing back at moat is reported (auth_self.go); zero: unknown.
-	Listeners Listeners
-	// TCPServices and UDPServices are "namespace/name" of the
-	// tcp-services and udp-services ConfigMaps (streams.go); "": none.
-	TCPServices, UDPServices string
-}
+// Options are the controller settings translate depends on (core.Options).
+type Options = core.Options
 
-// Listeners are the addresses moat serves on ("host:port"; "" for none).
-type Listeners struct {
-	HTTP, HTTPS, Admin string
-	// Debug is --debug-addr's listener ("" for none).
-	Debug string
-}
+// Listeners are the addresses moat serves on (core.Listeners).
+type Listeners = core.Listeners
+
+// CertCache memoises key-pair parsing across translates (certs.Cache).
+type CertCache = certs.Cache
+
+// NewCertCache returns an empty cache.
+func NewCertCache() *CertCache { return certs.New() }
+
+// MaxAuthDepth is how many auth sub-requests may nest (policy.MaxAuthDepth).
+const MaxAuthDepth = policy.MaxAuthDepth
 
 // DefaultControllerClass is the IngressClass controller value moat claims.
 const DefaultControllerClass = "moat.dev/ingress-controller"
@@ -80,102 +52,71 @@ const HSTSValue = "max-age=31536000; includeSubDomains"
 func Translate(sn *store.Snapshot, opts Options) (*routecfg.Config, []diag.Diagnostic) {
 	t := newTranslator(sn, opts)
 	t.run()
-	return t.cfg, t.sortedDiags()
+	return t.Config, t.sortedDiags()
 }
 
 func newTranslator(sn *store.Snapshot, opts Options) *translator {
-	t := &translator{
-		sn:     sn,
-		opts:   opts,
-		cfg:    &routecfg.Config{Pools: map[string]*routecfg.Pool{}, Certificates: map[string]*routecfg.Certificate{}},
-		hosts:  map[string]*hostBuilder{},
-		certs:  opts.Certs,
+	st := core.New(sn, opts)
+	pol := policy.New(st)
+	return &translator{
+		State:  st,
+		pol:    pol,
+		b:      ingress.New(st, pol),
 		claims: map[*networkingv1.Ingress]bool{},
 	}
-	if t.certs == nil {
-		t.certs = NewCertCache()
-	}
-	return t
 }
 
-// run is a full translate; t.diags are translate's own diagnostics in the
+// run is a full translate; t.Diags are translate's own diagnostics in the
 // order they were found (the snapshot's are added by sortedDiags).
 func (t *translator) run() {
 	ings := t.claimedIngresses()
 	t.loadControllerConfig()
-	t.checkWAFGlobal()
-	t.defaultCertificate()
+	t.pol.CheckWAFGlobal()
+	t.b.DefaultCertificate()
 	for _, ing := range ings {
-		t.ingress(ing)
+		t.b.Ingress(ing)
 	}
 	t.streams()
 	t.defaultBackend()
 	t.gatewayAPI()
 	t.certHealth()
 	t.finish()
-	t.finishTracing()
-	t.certs.sweep()
-	t.wafCache().Sweep()
+	t.pol.FinishTracing()
+	t.Certs.Sweep()
+	t.pol.SweepWAF()
 }
 
 // sortedDiags returns the snapshot's diagnostics and translate's, sorted;
-// t.diags keeps its order.
+// t.Diags keeps its order.
 func (t *translator) sortedDiags() []diag.Diagnostic {
-	return mergeDiags(t.sn.Diagnostics, t.diags)
+	return diagmerge.Merge(t.Snapshot.Diagnostics, t.Diags)
 }
 
-func mergeDiags(source, own []diag.Diagnostic) []diag.Diagnostic {
-	out := make([]diag.Diagnostic, 0, len(source)+len(own))
-	out = append(append(out, source...), own...)
-	diag.Sort(out)
-	return out
-}
-
+// translator is one translate: the state its passes share, the passes
+// over Ingresses, and what translate itself keeps.
 type translator struct {
-	sn       *store.Snapshot
-	opts     Options
-	cfg      *routecfg.Config
-	hosts    map[string]*hostBuilder
-	catchAll *hostBuilder
-	certs    *CertCache
-	// ctrl is the parsed controller ConfigMap (controller.go).
-	ctrl   controllerconfig.Config
-	waf    wafState
+	*core.State
+	// pol reads each Ingress's annotations (package policy).
+	pol *policy.Extractor
+	// b builds the Ingresses' hosts (package ingress).
+	b *ingress.Builder
+	// claims are the Ingresses of our class (class.go).
 	claims map[*networkingv1.Ingress]bool
-	diags  []diag.Diagnostic
-	// hostAnns are the Ingresses with server-level annotations
-	// (hostannotations.go).
-	hostAnns map[*networkingv1.Ingress]*hostAnn
-	// pendingCanaries wait until every main route exists (canary.go).
-	pendingCanaries []pendingCanary
-	// defaults are the controller-wide route settings (defaults.go).
-	defaults *routecfg.TrafficDefaults
-	// tracedIngress is set when an Ingress turns tracing on (tracing.go).
-	tracedIngress bool
 	// gwHosts are the Gateway API's hosts (gatewayapi.go).
 	gwHosts []*routecfg.VirtualHost
-	// refIng and refOf memoise ref for the last Ingress asked.
-	refIng *networkingv1.Ingress
-	refOf  diag.ObjectRef
 }
 
-func (t *translator) add(d diag.Diagnostic) { t.diags = append(t.diags, d) }
-
-func (t *translator) ref(ing *networkingv1.Ingress) diag.ObjectRef {
-	// One Ingress is asked for many times in a row (per rule, path and
-	// backend); the origin lookup in 30,000 objects was a tenth of
-	// translate.
-	if ing != t.refIng {
-		t.refIng, t.refOf = ing, t.sn.Ref(store.KindIngress, ing.Namespace, ing.Name)
-	}
-	return t.refOf
+// finish completes the Ingresses' hosts, then adds the Gateway API's.
+func (t *translator) finish() {
+	t.b.Finish()
+	t.finishGatewayHosts()
 }
 
 // claimedIngresses returns the Ingresses of our class, oldest first (the
 // order in which ingress-nginx resolves every conflict), ties by
 // namespace/name.
 func (t *translator) claimedIngresses() []*networkingv1.Ingress {
-	return t.claim(t.sn.Ingresses)
+	return t.claim(t.Snapshot.Ingresses)
 }
 
 // claim returns those of ings that are of our class, oldest first,
@@ -185,7 +126,7 @@ func (t *translator) claim(ings []*networkingv1.Ingress) []*networkingv1.Ingress
 	for _, ing := range ings {
 		ok, d := t.classMatches(ing)
 		if d != nil {
-			t.add(*d)
+			t.Add(*d)
 		}
 		if ok {
 			out = append(out, ing)
@@ -230,7 +171,7 @@ func nsNameAfter(an, a, bn, b string) bool {
 // Claimed reports which Ingresses of the snapshot moat serves, by
 // "namespace/name"; the status writer uses it.
 func Claimed(sn *store.Snapshot, opts Options) map[string]bool {
-	t := &translator{sn: sn, opts: opts, claims: map[*networkingv1.Ingress]bool{}}
+	t := &translator{State: &core.State{Snapshot: sn, Opts: opts}, claims: map[*networkingv1.Ingress]bool{}}
 	m := map[string]bool{}
 	for _, ing := range t.claimedIngresses() {
 		m[ing.Namespace+"/"+ing.Name] = true

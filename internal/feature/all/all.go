@@ -1,7 +1,7 @@
 // Package all is the ordered list of feature folders, as CoreDNS's
 // plugin.cfg: a new feature adds one line here, and its place in the list
 // is its place in the request. The other route families (see
-// routecfg.RoutePolicy) are still built in translate/extract.go; their
+// routecfg.RoutePolicy) are still built in translate/policy/extract.go; their
 // request order today, for the folders to come, is: tracing, headers
 // (request input), redirect, cors, body size, limits, waf, access,
 // basic-auth, external-auth, canary, affinity, balance, timeouts,

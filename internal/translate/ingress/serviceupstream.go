@@ -1,43 +1,32 @@
-package translate
+package ingress
 
 import (
 	"fmt"
 	"net"
 	"strconv"
 
-	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// clusterIPSuffix keys service-upstream pools apart from endpoint pools of
-// the same Service port.
-const clusterIPSuffix = "|cluster-ip"
-
-func serviceUpstreamSuffix(ann ingressSet) string {
-	if ann.policy != nil && ann.policy.Balance != nil && ann.policy.Balance.ServiceUpstream {
-		return clusterIPSuffix
-	}
-	return ""
-}
-
 // serviceUpstream replaces the pool's endpoints with the Service's cluster
 // IP and port (service-upstream). Like ingress-nginx it keeps the
 // endpoints for Services without a cluster IP (headless, ExternalName).
-func (t *translator) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, pool *routecfg.Pool, d *diag.Diagnostic, ann ingressSet) (*routecfg.Pool, *diag.Diagnostic) {
-	if pool == nil || serviceUpstreamSuffix(ann) == "" {
+func (t *Builder) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1.IngressServiceBackend, pool *routecfg.Pool, d *diag.Diagnostic, ann policy.Set) (*routecfg.Pool, *diag.Diagnostic) {
+	if pool == nil || policy.ServiceUpstreamSuffix(ann) == "" {
 		return pool, d
 	}
-	svc := t.sn.Services[ing.Namespace+"/"+sb.Name]
+	svc := t.Snapshot.Services[ing.Namespace+"/"+sb.Name]
 	if svc == nil || svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return pool, d
 	}
 	ip := svc.Spec.ClusterIP
 	if ip == "" || ip == corev1.ClusterIPNone {
-		t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "ServiceUpstreamHeadless",
-			Field:   "metadata.annotations." + t.annotationKey("service-upstream"),
+		t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "ServiceUpstreamHeadless",
+			Field:   "metadata.annotations." + t.AnnKey("service-upstream"),
 			Message: fmt.Sprintf("service %s/%s has no cluster IP; its endpoints are used", svc.Namespace, svc.Name)})
 		return pool, d
 	}
@@ -49,11 +38,4 @@ func (t *translator) serviceUpstream(ing *networkingv1.Ingress, sb *networkingv1
 		}
 	}
 	return pool, d
-}
-
-func (t *translator) annotationKey(name string) string {
-	if t.opts.AnnotationPrefix == "" {
-		return annotations.DefaultPrefix + "/" + name
-	}
-	return t.opts.AnnotationPrefix + "/" + name
 }

@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -15,14 +16,14 @@ import (
 // exists (a canary may be older than its main Ingress).
 type pendingCanary struct {
 	ing *networkingv1.Ingress
-	ann ingressSet
+	ann policy.Set
 }
 
 // deferCanary holds back a canary Ingress: ingress-nginx creates no
 // server or location for it ("is marked as Canary, ignoring") and merges
 // its backends into the main routes once all Ingresses are read.
-func (t *translator) deferCanary(ing *networkingv1.Ingress, ann ingressSet) bool {
-	if ann.canary == nil {
+func (t *Builder) deferCanary(ing *networkingv1.Ingress, ann policy.Set) bool {
+	if ann.Canary == nil {
 		return false
 	}
 	t.pendingCanaries = append(t.pendingCanaries, pendingCanary{ing: ing, ann: ann})
@@ -41,8 +42,8 @@ func canaryKeeps(name string) bool {
 	return false
 }
 
-func (t *translator) canaryIgnoredAnnotations(ing *networkingv1.Ingress) {
-	prefix := t.opts.AnnotationPrefix
+func (t *Builder) canaryIgnoredAnnotations(ing *networkingv1.Ingress) {
+	prefix := t.Opts.AnnotationPrefix
 	if prefix == "" {
 		prefix = annotations.DefaultPrefix
 	}
@@ -56,23 +57,23 @@ func (t *translator) canaryIgnoredAnnotations(ing *networkingv1.Ingress) {
 		return
 	}
 	sort.Strings(ignored)
-	t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "CanaryAnnotationIgnored", Field: "metadata.annotations",
+	t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "CanaryAnnotationIgnored", Field: "metadata.annotations",
 		Message: fmt.Sprintf("a canary Ingress takes its behaviour from the main Ingress, so these annotations have no effect here: %s (a canary keeps only canary-*, load-balance, upstream-hash-by*, affinity*, session-cookie-* and service-upstream)", strings.Join(ignored, ", "))})
 }
 
 // finishCanaries attaches the canaries and records the defaults; it runs
 // once every Ingress has been read and before routes are ordered.
-func (t *translator) finishCanaries() {
-	t.cfg.TrafficDefaults = t.trafficDefaults()
+func (t *Builder) finishCanaries() {
+	t.Config.TrafficDefaults = t.pol.TrafficDefaults()
 	for _, pc := range t.pendingCanaries {
 		t.attachCanary(pc)
 	}
 }
 
-func (t *translator) attachCanary(pc pendingCanary) {
-	ing, ref := pc.ing, t.ref(pc.ing)
+func (t *Builder) attachCanary(pc pendingCanary) {
+	ing, ref := pc.ing, t.Ref(pc.ing)
 	if len(ing.Spec.Rules) == 0 {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanaryWithoutMain", Field: "spec",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanaryWithoutMain", Field: "spec",
 			Message: "a canary Ingress without rules is not supported (its defaultBackend is not used); the canary receives no traffic"})
 		return
 	}
@@ -112,36 +113,36 @@ func (t *translator) attachCanary(pc pendingCanary) {
 				where = "*"
 			}
 			if main == nil {
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanaryWithoutMain", Field: pfield,
+				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanaryWithoutMain", Field: pfield,
 					Message: fmt.Sprintf("no non-canary Ingress serves host %q path %q (%s); the canary receives no traffic", where, path, typ)})
 				continue
 			}
 			rt := main.route
 			if rt.Policy != nil && rt.Policy.Canary != nil {
 				prev := rt.Policy.Canary.Source
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanaryConflict", Field: pfield,
+				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanaryConflict", Field: pfield,
 					Message: fmt.Sprintf("host %q path %q already has a canary from ingress %s/%s (older); one canary per route, this one receives no traffic", where, path, prev.Namespace, prev.Ingress)})
 				continue
 			}
-			n := len(t.diags)
+			n := len(t.Diags)
 			crt := t.backendRoute(ing, &p.Backend, pfield+".backend", pc.ann)
-			for k := n; k < len(t.diags); k++ {
+			for k := n; k < len(t.Diags); k++ {
 				// A canary backend that cannot serve leaves the traffic on
 				// the main backend (ingress-nginx skips an alternative
 				// backend without endpoints); say so instead of 503.
-				t.diags[k].Message = strings.Replace(t.diags[k].Message, "answered with 503", "the main backend keeps all traffic", 1)
+				t.Diags[k].Message = strings.Replace(t.Diags[k].Message, "answered with 503", "the main backend keeps all traffic", 1)
 			}
 			if crt.Pool == "" {
 				continue
 			}
 			if crt.Pool == rt.Pool {
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanarySameBackend", Field: pfield + ".backend",
+				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "CanarySameBackend", Field: pfield + ".backend",
 					Message: fmt.Sprintf("the canary backend is the main route's own backend (ingress %s/%s); the canary has no effect", rt.Source.Namespace, rt.Source.Ingress)})
 				continue
 			}
-			c := *pc.ann.canary
+			c := *pc.ann.Canary
 			c.Pool, c.Source = crt.Pool, crt.Source
-			if cp := pc.ann.policy; cp != nil {
+			if cp := pc.ann.Policy; cp != nil {
 				c.Balance, c.Affinity = cp.Balance, cp.Affinity
 			}
 			// The main Ingress's routes share one policy; this route gets

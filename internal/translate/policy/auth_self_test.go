@@ -1,9 +1,9 @@
-package translate
+package policy
 
 import "testing"
 
 func TestListenersMatch(t *testing.T) {
-	l := Listeners{HTTP: "[::]:8080", HTTPS: "0.0.0.0:8443", Admin: "127.0.0.1:10254"}
+	l := listeners{HTTP: "[::]:8080", HTTPS: "0.0.0.0:8443", Admin: "127.0.0.1:10254"}
 	for _, c := range []struct {
 		url, want string
 	}{
@@ -27,10 +27,10 @@ func TestListenersMatch(t *testing.T) {
 			t.Errorf("match(%q) = %q, %v; want %q", c.url, got, ok, c.want)
 		}
 	}
-	if _, ok := (Listeners{}).match("http://127.0.0.1:8080/"); ok {
+	if _, ok := (listeners{}).match("http://127.0.0.1:8080/"); ok {
 		t.Error("no listeners known: nothing matches")
 	}
-	if got, _ := (Listeners{HTTP: "10.1.2.3:80"}).match("http://10.1.2.3/"); got != "HTTP" {
+	if got, _ := (listeners{HTTP: "10.1.2.3:80"}).match("http://10.1.2.3/"); got != "HTTP" {
 		t.Errorf("a specific address with the scheme's port: %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 	"github.com/moat-ingress/moat/internal/waf"
 )
 
-// wafState is the translator's memo of the ConfigMap's part of the WAF.
+// wafState is the Extractor's memo of the ConfigMap's part of the WAF.
 type wafState struct {
 	checked bool
 	// globalErr is why the ConfigMap's modsecurity-snippet (or its rule
@@ -22,15 +22,15 @@ type wafState struct {
 	globalErr error
 }
 
-func (t *translator) wafCache() *waf.Cache {
-	if t.opts.WAF == nil {
-		t.opts.WAF = waf.NewCache()
+func (t *Extractor) wafCache() *waf.Cache {
+	if t.Opts.WAF == nil {
+		t.Opts.WAF = waf.NewCache()
 	}
-	return t.opts.WAF
+	return t.Opts.WAF
 }
 
-func (t *translator) wafGlobal() waf.Global {
-	return waf.Global{Enabled: t.ctrl.EnableModsecurity, CRS: t.ctrl.EnableOWASPCoreRules, Snippet: t.ctrl.ModsecuritySnippet}
+func (t *Extractor) wafGlobal() waf.Global {
+	return waf.Global{Enabled: t.Ctrl.EnableModsecurity, CRS: t.Ctrl.EnableOWASPCoreRules, Snippet: t.Ctrl.ModsecuritySnippet}
 }
 
 // wafGlobalErr vets and compiles the ConfigMap's rule set once per
@@ -38,7 +38,7 @@ func (t *translator) wafGlobal() waf.Global {
 // rules are access control, and serving without them would open what
 // they close; other routes serve on. (nginx would refuse the reload and
 // keep the last good configuration everywhere.)
-func (t *translator) wafGlobalErr() error {
+func (t *Extractor) wafGlobalErr() error {
 	if t.waf.checked {
 		return t.waf.globalErr
 	}
@@ -59,29 +59,29 @@ func (t *translator) wafGlobalErr() error {
 	return err
 }
 
-// checkWAFGlobal reports a refused ConfigMap modsecurity-snippet (full
+// CheckWAFGlobal reports a refused ConfigMap modsecurity-snippet (full
 // translates only: the diagnostic names the ConfigMap).
-func (t *translator) checkWAFGlobal() {
-	if !t.ctrl.EnableModsecurity {
+func (t *Extractor) CheckWAFGlobal() {
+	if !t.Ctrl.EnableModsecurity {
 		return
 	}
-	ref := diag.ObjectRef{Kind: store.KindConfigMap, Name: t.opts.ConfigMap}
-	if ns, n, ok := strings.Cut(t.opts.ConfigMap, "/"); ok {
-		ref = t.sn.Ref(store.KindConfigMap, ns, n)
+	ref := diag.ObjectRef{Kind: store.KindConfigMap, Name: t.Opts.ConfigMap}
+	if ns, n, ok := strings.Cut(t.Opts.ConfigMap, "/"); ok {
+		ref = t.Snapshot.Ref(store.KindConfigMap, ns, n)
 	}
 	err := t.wafGlobalErr()
 	if err == nil {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "ModSecurityDiffers", Field: "data.enable-modsecurity", Message: wafDiffers})
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "ModSecurityDiffers", Field: "data.enable-modsecurity", Message: wafDiffers})
 		return
 	}
-	t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ModSecuritySnippetRefused", Field: "data.modsecurity-snippet",
+	t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ModSecuritySnippetRefused", Field: "data.modsecurity-snippet",
 		Message: fmt.Sprintf("modsecurity-snippet is refused: %v; every location with the WAF answers 503 until it is fixed, the others serve on", err)})
 }
 
 // wafPolicy builds a route's WAF from the ConfigMap and the Ingress's
 // annotations. A refused or broken rule set denies the Ingress's paths
 // (503) through deny, as a refused configuration-snippet does.
-func (t *translator) wafPolicy(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.WAF {
+func (t *Extractor) wafPolicy(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.WAF {
 	c := modsecurity.Parse(r)
 	g := t.wafGlobal()
 	loc := waf.Location{Enable: c.Enable, EnableSet: c.EnableSet, CRS: c.CRS, Snippet: c.Snippet}
@@ -110,13 +110,13 @@ func (t *translator) wafPolicy(r *annotations.Reader, ing *networkingv1.Ingress,
 		}
 	}
 	if err != nil {
-		t.annDiag(r, key, diag.Error, "ModSecuritySnippetRefused",
+		t.AnnDiag(r, key, diag.Error, "ModSecuritySnippetRefused",
 			fmt.Sprintf("the WAF rules are refused: %v; the Ingress's paths answer 503 until this is fixed, other Ingresses serve on", err))
 		deny("modsecurity rules refused")
 		return nil
 	}
 	if loc.Enable {
-		t.annDiag(r, "enable-modsecurity", diag.Info, "ModSecurityDiffers", wafDiffers)
+		t.AnnDiag(r, "enable-modsecurity", diag.Info, "ModSecurityDiffers", wafDiffers)
 	}
 	return &routecfg.WAF{Engine: e, TransactionID: c.TransactionID}
 }

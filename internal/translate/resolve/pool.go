@@ -1,4 +1,10 @@
-package translate
+// Package resolve turns the objects an Ingress or a Gateway API route
+// names into what the data plane dials: a Service port into a pool of
+// ready endpoints (also for an endpoint-only change, UpdateEndpoints),
+// with a hint naming a similar object when one is missing. It reads the
+// snapshot only and builds no routes, so the Ingress passes, the streams
+// and the Gateway API adapter share one resolution.
+package resolve
 
 import (
 	"fmt"
@@ -12,71 +18,18 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/store"
 )
 
-// backendRoute resolves an Ingress backend to a route with a pool, or a
-// fixed status when it cannot be resolved (503 for a missing Service or
-// port, as ingress-nginx answers; 404 for a backend naming no Service).
-func (t *translator) backendRoute(ing *networkingv1.Ingress, b *networkingv1.IngressBackend, field string, ann ingressSet) *routecfg.Route {
-	rt := &routecfg.Route{
-		SSLRedirect:      ann.ssl.SSLRedirect,
-		ForceSSLRedirect: ann.ssl.ForceSSLRedirect,
-		Policy:           ann.policy,
-		Source:           routecfg.Source{Namespace: ing.Namespace, Ingress: ing.Name},
-	}
-	ref := t.ref(ing)
-	if b.Resource != nil {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ResourceBackendUnsupported", Field: field + ".resource",
-			Message: fmt.Sprintf("resource backends (%s %s) are not supported; answered with 404", b.Resource.Kind, b.Resource.Name)})
-		rt.Status = 404
-		return rt
-	}
-	if b.Service == nil || b.Service.Name == "" {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "BackendMissing", Field: field + ".service",
-			Message: "the backend names no service; answered with 404"})
-		rt.Status = 404
-		return rt
-	}
-	port := b.Service.Port.Name
-	if port == "" {
-		port = strconv.Itoa(int(b.Service.Port.Number))
-	}
-	rt.Source.Service, rt.Source.Port = b.Service.Name, port
-	key := ing.Namespace + "/" + b.Service.Name + ":" + port
-	key += serviceUpstreamSuffix(ann)
-	proto, upTLS, suffix := t.upstreamFor(ann.tls, b.Service.Name, field)
-	key += suffix + fastCGISuffix(ann.fastcgi)
-	if _, ok := t.cfg.Pools[key]; ok {
-		rt.Pool = key
-		return rt
-	}
-	pool, d := t.pool(t.ref(ing), ing.Namespace, b.Service, key, field)
-	pool, d = t.serviceUpstream(ing, b.Service, pool, d, ann)
-	if d != nil {
-		t.add(*d)
-	}
-	if pool == nil {
-		rt.Status = 503
-		return rt
-	}
-	pool.Protocol, pool.TLS = proto, upTLS
-	if proto == routecfg.ProtocolFCGI {
-		pool.FastCGI = ann.fastcgi
-	}
-	t.cfg.Pools[key] = pool
-	rt.Pool = key
-	return rt
-}
-
-// pool builds the endpoints of one Service port of namespace ns, for the
+// Pool builds the endpoints of one Service port of namespace ns, for the
 // object ref (an Ingress: its own namespace, as a backend names no other;
 // a Gateway API route: the namespace its backendRef names).
-func (t *translator) pool(ref diag.ObjectRef, ns string, sb *networkingv1.IngressServiceBackend, key, field string) (*routecfg.Pool, *diag.Diagnostic) {
-	svc, ok := t.sn.Services[ns+"/"+sb.Name]
+func Pool(sn *store.Snapshot, ref diag.ObjectRef, ns string, sb *networkingv1.IngressServiceBackend, key, field string) (*routecfg.Pool, *diag.Diagnostic) {
+	svc, ok := sn.Services[ns+"/"+sb.Name]
 	if !ok {
 		d := diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ServiceNotFound", Field: field + ".service.name",
 			Message: fmt.Sprintf("service %q not found in namespace %s; answered with 503", sb.Name, ns)}
-		if hint := t.similarName(t.serviceNames(), ns, sb.Name, "Service"); hint != "" {
+		if hint := SimilarName(ServiceNames(sn), ns, sb.Name, "Service"); hint != "" {
 			d.Hint = hint
 		}
 		return nil, &d
@@ -95,18 +48,18 @@ func (t *translator) pool(ref diag.ObjectRef, ns string, sb *networkingv1.Ingres
 			want = strconv.Itoa(int(sb.Port.Number))
 		}
 		return nil, &diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "ServicePortNotFound", Field: field + ".service.port",
-			Message: fmt.Sprintf("service %s/%s has no port %s (ports: %s); answered with 503", svc.Namespace, svc.Name, want, portList(svc))}
+			Message: fmt.Sprintf("service %s/%s has no port %s (ports: %s); answered with 503", svc.Namespace, svc.Name, want, PortList(svc))}
 	}
 	pool := &routecfg.Pool{Key: key, Namespace: svc.Namespace, Service: svc.Name}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		if svc.Spec.ExternalName == "" {
-			return nil, &diag.Diagnostic{Object: t.sn.Ref("Service", svc.Namespace, svc.Name), Severity: diag.Error, Reason: "ExternalNameEmpty",
+			return nil, &diag.Diagnostic{Object: sn.Ref("Service", svc.Namespace, svc.Name), Severity: diag.Error, Reason: "ExternalNameEmpty",
 				Field: "spec.externalName", Message: "ExternalName service has no spec.externalName; answered with 503"}
 		}
 		pool.Endpoints = []routecfg.Endpoint{{Address: net.JoinHostPort(svc.Spec.ExternalName, strconv.Itoa(int(sp.Port)))}}
 		return pool, nil
 	}
-	pool.Endpoints = readyEndpoints(t.sn.EndpointSlices[svc.Namespace+"/"+svc.Name], sp)
+	pool.Endpoints = ReadyEndpoints(sn.EndpointSlices[svc.Namespace+"/"+svc.Name], sp)
 	if len(pool.Endpoints) == 0 {
 		return pool, &diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "NoReadyEndpoints", Field: field + ".service",
 			Message: fmt.Sprintf("service %s/%s port %d has no ready endpoints; answered with 503", svc.Namespace, svc.Name, sp.Port)}
@@ -114,10 +67,10 @@ func (t *translator) pool(ref diag.ObjectRef, ns string, sb *networkingv1.Ingres
 	return pool, nil
 }
 
-// readyEndpoints resolves the Service port's targetPort through the
+// ReadyEndpoints resolves the Service port's targetPort through the
 // EndpointSlices: a slice port carries the Service port's name, which is
 // how kube-proxy resolves named targetPorts too.
-func readyEndpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []routecfg.Endpoint {
+func ReadyEndpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []routecfg.Endpoint {
 	seen := map[string]bool{}
 	var out []routecfg.Endpoint
 	for _, s := range slices {
@@ -166,7 +119,8 @@ func readyEndpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort)
 	return out
 }
 
-func portList(svc *corev1.Service) string {
+// PortList lists a Service's ports for messages.
+func PortList(svc *corev1.Service) string {
 	s := ""
 	for i, p := range svc.Spec.Ports {
 		if i > 0 {
@@ -183,9 +137,10 @@ func portList(svc *corev1.Service) string {
 	return s
 }
 
-func (t *translator) serviceNames() []string {
-	out := make([]string, 0, len(t.sn.Services))
-	for k := range t.sn.Services {
+// ServiceNames are the snapshot's Services, "namespace/name".
+func ServiceNames(sn *store.Snapshot) []string {
+	out := make([]string, 0, len(sn.Services))
+	for k := range sn.Services {
 		out = append(out, k)
 	}
 	return out

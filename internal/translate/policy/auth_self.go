@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/translate/core"
 )
 
 // checkAuthSelf reports an auth-url (or global-auth-url) that points at
@@ -16,8 +17,8 @@ import (
 // asking again. The data plane cuts such a loop at a bounded depth (508,
 // hence 500 to the client); this says why at config time. The admin
 // listener serves no auth endpoint at all.
-func (t *translator) checkAuthSelf(r *annotations.Reader, raw string, global bool) {
-	which, ok := t.opts.Listeners.match(raw)
+func (t *Extractor) checkAuthSelf(r *annotations.Reader, raw string, global bool) {
+	which, ok := listeners(t.Opts.Listeners).match(raw)
 	if !ok {
 		return
 	}
@@ -26,11 +27,11 @@ func (t *translator) checkAuthSelf(r *annotations.Reader, raw string, global boo
 		sev, msg = diag.Error, fmt.Sprintf("auth-url %q points at moat's admin listener, which serves moat's health, metrics and debug endpoints, not an authentication service", raw)
 	}
 	if global {
-		t.add(diag.Diagnostic{Object: diag.ObjectRef{Kind: "ConfigMap", Name: t.opts.ConfigMap}, Severity: sev, Reason: "AuthURLSelf",
+		t.Add(diag.Diagnostic{Object: diag.ObjectRef{Kind: "ConfigMap", Name: t.Opts.ConfigMap}, Severity: sev, Reason: "AuthURLSelf",
 			Field: "data.global-auth-url", Message: msg})
 		return
 	}
-	t.annDiag(r, "auth-url", sev, "AuthURLSelf", msg)
+	t.AnnDiag(r, "auth-url", sev, "AuthURLSelf", msg)
 }
 
 // MaxAuthDepth is how many auth sub-requests may pass through moat one
@@ -38,10 +39,13 @@ func (t *translator) checkAuthSelf(r *annotations.Reader, raw string, global boo
 // proxy.maxAuthDepth, stated here for the diagnostic).
 const MaxAuthDepth = 3
 
+// listeners has match; core.Listeners is the plain options value.
+type listeners core.Listeners
+
 // match reports which listener the URL's host:port reaches: the same
 // port, and the same host, or a loopback, unspecified or "localhost" host
 // when moat listens on every address or on loopback.
-func (l Listeners) match(raw string) (string, bool) {
+func (l listeners) match(raw string) (string, bool) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || strings.ContainsAny(u.Host, "$") {
 		return "", false // variables: not known before the request

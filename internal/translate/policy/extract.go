@@ -1,8 +1,7 @@
-package translate
+package policy
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
@@ -20,57 +19,58 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/feature/all"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/core"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// ingressSet is every annotation of one Ingress, read once into typed
+// Set is every annotation of one Ingress, read once into typed
 // values (ingress-nginx's Extractor.Extract, without interface{} or
 // mergo). The passes that build hosts, paths, backends, TLS and canaries
 // read it; none of them parses annotations.
-type ingressSet struct {
-	rewrite rewrite.Config
-	ssl     sslredirect.Config
-	// policy is shared by every route of the Ingress; nil when no family
+type Set struct {
+	Rewrite rewrite.Config
+	SSL     sslredirect.Config
+	// Policy is shared by every route of the Ingress; nil when no family
 	// is set.
-	policy *routecfg.RoutePolicy
-	// tls holds the TLS families (tls_annotations.go).
-	tls *tlsAnn
-	// fastcgi is set when backend-protocol is FCGI (fastcgi.go).
-	fastcgi *routecfg.FastCGI
-	// host is the server-level annotations (hostannotations.go); nil when
+	Policy *routecfg.RoutePolicy
+	// TLS holds the TLS families (tls.go).
+	TLS *TLS
+	// FastCGI is set when backend-protocol is FCGI (fastcgi.go).
+	FastCGI *routecfg.FastCGI
+	// Host is the server-level annotations (hostannotations.go); nil when
 	// none is set.
-	host *hostAnn
-	// canary is set on a canary Ingress (canary.go).
-	canary *routecfg.Canary
+	Host *HostAnn
+	// Canary is set on a canary Ingress.
+	Canary *routecfg.Canary
 }
 
-// extract gates an Ingress's annotations and reads every family once:
+// Extract gates an Ingress's annotations and reads every family once:
 // Gate and the word blocklist, then each family's Parse, CheckNeeds and
 // CheckUnknown. refused reports an Ingress that is not served at all.
-func (t *translator) extract(ing *networkingv1.Ingress) (s ingressSet, refused bool) {
+func (t *Extractor) Extract(ing *networkingv1.Ingress) (s Set, refused bool) {
 	if t.refusedIngress(ing) {
 		return s, true
 	}
-	ref := t.ref(ing)
+	ref := t.Ref(ing)
 	ann := ing.Annotations
-	if !t.ctrl.AllowSnippetAnnotations {
+	if !t.Ctrl.AllowSnippetAnnotations {
 		// As ingress-nginx's dropSnippetDirectives: the snippets are
 		// ignored, the rest of the Ingress applies (Gate warned).
-		ann = annotations.WithoutSnippets(t.opts.AnnotationPrefix, ann)
+		ann = annotations.WithoutSnippets(t.Opts.AnnotationPrefix, ann)
 	}
-	r := annotations.NewReader(t.opts.AnnotationPrefix, ann, ref)
-	s.rewrite, s.ssl = rewrite.Parse(r), sslredirect.ParseDefaults(r, t.ctrl.SSLRedirect, t.ctrl.ForceSSLRedirect)
+	r := annotations.NewReader(t.Opts.AnnotationPrefix, ann, ref)
+	s.Rewrite, s.SSL = rewrite.Parse(r), sslredirect.ParseDefaults(r, t.Ctrl.SSLRedirect, t.Ctrl.ForceSSLRedirect)
 	r.Diags = append(r.Diags, annotations.CheckNeeds(r.Prefix, r.Annotations, r.Object, registry.Known())...)
-	s.canary = canary.Parse(r)
+	s.Canary = canary.Parse(r)
 	rd := redirect.Parse(r)
-	s.policy = t.routePolicy(r, ing, rd)
-	s.host = t.hostAnnotations(r, ing, rd)
-	s.tls = t.tlsAnnotations(r, ing)
-	if s.tls.protocol == routecfg.ProtocolFCGI {
-		s.fastcgi = t.fastCGI(r, ing)
+	s.Policy = t.routePolicy(r, ing, rd)
+	s.Host = t.hostAnnotations(r, ing, rd)
+	s.TLS = t.tlsAnnotations(r, ing)
+	if s.TLS.protocol == routecfg.ProtocolFCGI {
+		s.FastCGI = t.fastCGI(r, ing)
 	}
-	t.diags = append(t.diags, r.Diags...)
-	t.diags = append(t.diags, annotations.CheckUnknown(t.opts.AnnotationPrefix, ann, ref, registry.Known())...)
+	t.Diags = append(t.Diags, r.Diags...)
+	t.Diags = append(t.Diags, annotations.CheckUnknown(t.Opts.AnnotationPrefix, ann, ref, registry.Known())...)
 	return s, false
 }
 
@@ -78,7 +78,7 @@ func (t *translator) extract(ing *networkingv1.Ingress) (s ingressSet, refused b
 // its routes share. It is nil only when no family is set: the test is on
 // the whole value, so a new family cannot be dropped by being left out
 // of a list here.
-func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingress, rd redirect.Config) *routecfg.RoutePolicy {
+func (t *Extractor) routePolicy(r *annotations.Reader, ing *networkingv1.Ingress, rd redirect.Config) *routecfg.RoutePolicy {
 	p := &routecfg.RoutePolicy{}
 	denied := ""
 	deny := func(reason string) {
@@ -86,13 +86,13 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 			denied = reason
 		}
 	}
-	def := t.trafficDefaults()
+	def := t.TrafficDefaults()
 
 	if rd.Redirect != nil {
 		rd.Redirect.Location = rd.URL
 		p.Redirect = rd.Redirect
 	}
-	p.Access = ipaccess.ParseDefaults(r, t.ctrl.WhitelistSourceRange, t.ctrl.DenylistSourceRange)
+	p.Access = ipaccess.ParseDefaults(r, t.Ctrl.WhitelistSourceRange, t.Ctrl.DenylistSourceRange)
 	if p.Access != nil && p.Access.Denied != "" {
 		deny(p.Access.Denied)
 	}
@@ -117,16 +117,16 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 	if _, set := r.Raw("load-balance"); p.Balance != nil && !set {
 		p.Balance.Algorithm = def.Balance
 	}
-	p.Limits = ratelimit.ParseDefaults(r, t.ctrl.LimitRate, t.ctrl.LimitRateAfter)
+	p.Limits = ratelimit.ParseDefaults(r, t.Ctrl.LimitRate, t.Ctrl.LimitRateAfter)
 	p.Body = buffering.Parse(r, def.Body)
 	p.Timeouts = timeouts.Parse(r, def.Timeouts)
-	if p.Timeouts != nil && t.ctrl.RetryNonIdempotent && p.Timeouts.Next != 0 {
+	if p.Timeouts != nil && t.Ctrl.RetryNonIdempotent && p.Timeouts.Next != 0 {
 		// ingress-nginx's buildNextUpstream appends non_idempotent to
 		// every location's list.
 		p.Timeouts.Next |= routecfg.NextNonIdempotent
 	}
 	if p.Affinity != nil && p.Balance != nil && p.Balance.HashBy != nil {
-		t.add(diag.Diagnostic{Object: r.Object, Severity: diag.Warning, Reason: "HashByWithAffinity", Field: "metadata.annotations." + r.FullKey("upstream-hash-by"),
+		t.Add(diag.Diagnostic{Object: r.Object, Severity: diag.Warning, Reason: "HashByWithAffinity", Field: "metadata.annotations." + r.FullKey("upstream-hash-by"),
 			Message: "upstream-hash-by has no effect with affinity: cookie (ingress-nginx's precedence)"})
 	}
 
@@ -145,28 +145,28 @@ func (t *translator) routePolicy(r *annotations.Reader, ing *networkingv1.Ingres
 // featureEnv is what a feature folder's Build sees of translate
 // (feature.Env).
 type featureEnv struct {
-	t    *translator
+	t    *Extractor
 	ing  *networkingv1.Ingress
 	deny func(string)
 }
 
-func (e featureEnv) Setting(key string) string { return e.t.ctrl.Settings[key] }
+func (e featureEnv) Setting(key string) string { return e.t.Ctrl.Settings[key] }
 
 func (e featureEnv) Deny(reason string) { e.deny(reason) }
 
 func (e featureEnv) Ref(r *annotations.Reader, key, ref, kind string) (string, bool) {
-	return e.t.sameNamespace(r, e.ing, key, ref, kind)
+	return e.t.SameNamespace(r, e.ing, key, ref, kind)
 }
 
 func (e featureEnv) Secret(ref string) (map[string][]byte, bool) {
-	if s := e.t.sn.Secrets[ref]; s != nil {
+	if s := e.t.Snapshot.Secrets[ref]; s != nil {
 		return s.Data, true
 	}
 	return nil, false
 }
 
 func (e featureEnv) ConfigMap(ref string) (map[string]string, bool) {
-	if c := e.t.sn.ConfigMaps[ref]; c != nil {
+	if c := e.t.Snapshot.ConfigMaps[ref]; c != nil {
 		return c.Data, true
 	}
 	return nil, false
@@ -175,13 +175,13 @@ func (e featureEnv) ConfigMap(ref string) (map[string]string, bool) {
 // refusedIngress applies annotation-value-word-blocklist and
 // annotations-risk-level: an Ingress that breaks them is not served. A
 // snippet while allow-snippet-annotations is false only gets a warning;
-// extract drops it.
-func (t *translator) refusedIngress(ing *networkingv1.Ingress) bool {
+// Extract drops it.
+func (t *Extractor) refusedIngress(ing *networkingv1.Ingress) bool {
 	if t.blockedWord(ing) {
 		return true
 	}
-	ds, refused := annotations.Gate(t.opts.AnnotationPrefix, ing.Annotations, t.ref(ing), registry.Known(), t.ctrl.AnnotationsRiskLevel, t.ctrl.AllowSnippetAnnotations)
-	t.diags = append(t.diags, ds...)
+	ds, refused := annotations.Gate(t.Opts.AnnotationPrefix, ing.Annotations, t.Ref(ing), registry.Known(), t.Ctrl.AnnotationsRiskLevel, t.Ctrl.AllowSnippetAnnotations)
+	t.Diags = append(t.Diags, ds...)
 	return refused
 }
 
@@ -189,35 +189,26 @@ func (t *translator) refusedIngress(ing *networkingv1.Ingress) bool {
 // annotation (of the prefix) whose value contains a listed word is not
 // served, as ingress-nginx skips it. Words are matched case-sensitively,
 // as there.
-func (t *translator) blockedWord(ing *networkingv1.Ingress) bool {
-	words := t.ctrl.AnnotationValueWordBlocklist
+func (t *Extractor) blockedWord(ing *networkingv1.Ingress) bool {
+	words := t.Ctrl.AnnotationValueWordBlocklist
 	if len(words) == 0 {
 		return false
 	}
-	prefix := t.opts.AnnotationPrefix
+	prefix := t.Opts.AnnotationPrefix
 	if prefix == "" {
 		prefix = annotations.DefaultPrefix
 	}
-	for _, k := range sortedKeys(ing.Annotations) {
+	for _, k := range core.SortedKeys(ing.Annotations) {
 		if !strings.HasPrefix(k, prefix+"/") {
 			continue
 		}
 		for _, w := range words {
 			if strings.Contains(ing.Annotations[k], w) {
-				t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: "AnnotationValueBlocked", Field: "metadata.annotations." + k,
+				t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Error, Reason: "AnnotationValueBlocked", Field: "metadata.annotations." + k,
 					Message: fmt.Sprintf("annotation %s contains %q, a word of the controller ConfigMap's annotation-value-word-blocklist; the Ingress is not served", k, w)})
 				return true
 			}
 		}
 	}
 	return false
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"math/rand/v2"

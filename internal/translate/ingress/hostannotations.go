@@ -1,55 +1,19 @@
-package translate
+package ingress
 
 import (
 	"fmt"
 	"sort"
 	"strings"
 
-	"github.com/moat-ingress/moat/internal/annotations"
-	"github.com/moat-ingress/moat/internal/annotations/redirect"
-	"github.com/moat-ingress/moat/internal/annotations/serveralias"
-	"github.com/moat-ingress/moat/internal/annotations/snippet"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
-// hostAnn is an Ingress's server-level annotations (app-root,
-// from-to-www-redirect, server-alias, server-snippet), applied to the
-// hosts it names; the oldest Ingress that sets each wins.
-type hostAnn struct {
-	appRoot       string
-	fromToWWW     bool
-	aliases       []string
-	serverHeaders *routecfg.Headers
-}
-
-// hostAnnotations reads the server-level annotations; nil when none is
-// set.
-func (t *translator) hostAnnotations(r *annotations.Reader, ing *networkingv1.Ingress, rd redirect.Config) *hostAnn {
-	hh := &hostAnn{appRoot: rd.AppRoot, fromToWWW: rd.FromToWWW, aliases: serveralias.Parse(r)}
-	if v, ok := r.Raw("server-snippet"); ok {
-		h, err := snippet.Parse(v, true)
-		if err != nil {
-			t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Error, Reason: "SnippetRefused", Field: "metadata.annotations." + r.FullKey("server-snippet"),
-				Message: fmt.Sprintf("server-snippet is refused: %v; none of it is applied", err)})
-		} else {
-			hh.serverHeaders = h
-		}
-	}
-	if hh.appRoot == "" && !hh.fromToWWW && len(hh.aliases) == 0 && hh.serverHeaders == nil {
-		return nil
-	}
-	if t.hostAnns == nil {
-		t.hostAnns = map[*networkingv1.Ingress]*hostAnn{}
-	}
-	t.hostAnns[ing] = hh
-	return hh
-}
-
 // applyHostAnnotations applies an Ingress's host-level settings to one of its hosts;
 // the oldest Ingress that sets each wins, as nginx server settings do.
-func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ingress, hh *hostAnn) {
+func (t *Builder) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ingress, hh *policy.HostAnn) {
 	if hh == nil || hb.vh.Host == "" {
 		return
 	}
@@ -57,21 +21,21 @@ func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ing
 		hb.vh.Policy = &routecfg.HostPolicy{}
 	}
 	hp := hb.vh.Policy
-	if hh.appRoot != "" && hp.AppRoot == "" {
-		hp.AppRoot = hh.appRoot
+	if hh.AppRoot != "" && hp.AppRoot == "" {
+		hp.AppRoot = hh.AppRoot
 	}
-	if hh.serverHeaders != nil && hp.Headers == nil {
-		hp.Headers = hh.serverHeaders
+	if hh.ServerHeaders != nil && hp.Headers == nil {
+		hp.Headers = hh.ServerHeaders
 	}
-	if hh.fromToWWW {
+	if hh.FromToWWW {
 		hb.wwwRedirect = true
 	}
-	if len(hh.aliases) > 0 {
+	if len(hh.Aliases) > 0 {
 		if hb.aliases == nil {
-			hb.aliases = hh.aliases
+			hb.aliases = hh.Aliases
 			hb.aliasFrom = ing
 		} else if hb.aliasFrom != ing {
-			t.add(diag.Diagnostic{Object: t.ref(ing), Severity: diag.Warning, Reason: "ServerAliasConflict", Field: "metadata.annotations." + t.annKey("server-alias"),
+			t.Add(diag.Diagnostic{Object: t.Ref(ing), Severity: diag.Warning, Reason: "ServerAliasConflict", Field: "metadata.annotations." + t.AnnKey("server-alias"),
 				Message: fmt.Sprintf("host %q already has aliases from ingress %s/%s (older); these are ignored", hb.vh.Host, hb.aliasFrom.Namespace, hb.aliasFrom.Name)})
 		}
 	}
@@ -83,20 +47,20 @@ func (t *translator) applyHostAnnotations(hb *hostBuilder, ing *networkingv1.Ing
 // finishHosts adds the alias and www-redirect hosts once every Ingress's
 // hosts exist, routes Ingresses with a default-backend to it when their
 // Service has no endpoints, and keeps VirtualHosts sorted.
-func (t *translator) finishHosts() {
+func (t *Builder) finishHosts() {
 	existing := map[string]bool{}
-	for _, vh := range t.cfg.VirtualHosts {
+	for _, vh := range t.Config.VirtualHosts {
 		existing[vh.Host] = true
 	}
 	var added []*routecfg.VirtualHost
-	for _, vh := range t.cfg.VirtualHosts {
+	for _, vh := range t.Config.VirtualHosts {
 		hb := t.hosts[vh.Host]
 		if hb == nil {
 			continue
 		}
 		for _, a := range hb.aliases {
 			if existing[a] {
-				t.add(diag.Diagnostic{Object: t.ref(hb.aliasFrom), Severity: diag.Warning, Reason: "ServerAliasConflict",
+				t.Add(diag.Diagnostic{Object: t.Ref(hb.aliasFrom), Severity: diag.Warning, Reason: "ServerAliasConflict",
 					Message: fmt.Sprintf("server-alias %q is also a host of a rule (or another alias); the alias is dropped, as ingress-nginx does", a)})
 				continue
 			}
@@ -114,12 +78,12 @@ func (t *translator) finishHosts() {
 				from = rest
 			}
 			if existing[from] {
-				t.add(diag.Diagnostic{Object: t.ref(hb.creator), Severity: diag.Warning, Reason: "FromToWWWConflict",
+				t.Add(diag.Diagnostic{Object: t.Ref(hb.creator), Severity: diag.Warning, Reason: "FromToWWWConflict",
 					Message: fmt.Sprintf("from-to-www-redirect: host %q is already served by a rule; no redirect from it to %q", from, vh.Host)})
 				continue
 			}
 			existing[from] = true
-			code := t.ctrl.HTTPRedirectCode
+			code := t.Ctrl.HTTPRedirectCode
 			r := &routecfg.VirtualHost{Host: from, TLS: vh.TLS, Policy: &routecfg.HostPolicy{RedirectHost: vh.Host, RedirectCode: code}}
 			if vh.Certificate != "" && t.certCovers(vh.Certificate, from) {
 				r.Certificate = vh.Certificate
@@ -127,8 +91,8 @@ func (t *translator) finishHosts() {
 			added = append(added, r)
 		}
 	}
-	t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, added...)
-	sort.Slice(t.cfg.VirtualHosts, func(i, j int) bool { return t.cfg.VirtualHosts[i].Host < t.cfg.VirtualHosts[j].Host })
+	t.Config.VirtualHosts = append(t.Config.VirtualHosts, added...)
+	sort.Slice(t.Config.VirtualHosts, func(i, j int) bool { return t.Config.VirtualHosts[i].Host < t.Config.VirtualHosts[j].Host })
 
 	// A route whose Service has no ready endpoint is served by its
 	// default-backend when that has some (ingress-nginx's
@@ -141,20 +105,20 @@ func (t *translator) finishHosts() {
 			if rt.Policy == nil || rt.Policy.ErrorPages == nil || rt.Policy.ErrorPages.Backend == "" {
 				continue
 			}
-			if b := t.cfg.Pools[rt.Policy.ErrorPages.Backend]; b == nil || len(b.Endpoints) == 0 {
+			if b := t.Config.Pools[rt.Policy.ErrorPages.Backend]; b == nil || len(b.Endpoints) == 0 {
 				continue
 			}
-			if p := t.cfg.Pools[rt.Pool]; rt.Pool == "" || p == nil || len(p.Endpoints) == 0 {
+			if p := t.Config.Pools[rt.Pool]; rt.Pool == "" || p == nil || len(p.Endpoints) == 0 {
 				rt.Pool, rt.Status, rt.NoEndpoints = rt.Policy.ErrorPages.Backend, 0, true
 			}
 		}
 	}
-	for _, vh := range t.cfg.VirtualHosts {
+	for _, vh := range t.Config.VirtualHosts {
 		fallback(vh)
 		t.noAuth(vh)
 	}
-	fallback(t.cfg.CatchAll)
-	t.noAuth(t.cfg.CatchAll)
+	fallback(t.Config.CatchAll)
+	t.noAuth(t.Config.CatchAll)
 }
 
 // noAuth drops authentication from routes whose Ingress path starts with
@@ -162,8 +126,8 @@ func (t *translator) finishHosts() {
 // auth_request, the signin error_page and auth_basic for those locations
 // (isLocationInLocationList on the location's path), whether the auth
 // comes from the Ingress or from global-auth-url. The address checks stay.
-func (t *translator) noAuth(vh *routecfg.VirtualHost) {
-	if vh == nil || len(t.ctrl.NoAuthLocations) == 0 {
+func (t *Builder) noAuth(vh *routecfg.VirtualHost) {
+	if vh == nil || len(t.Ctrl.NoAuthLocations) == 0 {
 		return
 	}
 	for _, rt := range vh.Routes {
@@ -171,7 +135,7 @@ func (t *translator) noAuth(vh *routecfg.VirtualHost) {
 		if p == nil || (p.BasicAuth == nil && p.ExternalAuth == nil) {
 			continue
 		}
-		for _, loc := range t.ctrl.NoAuthLocations {
+		for _, loc := range t.Ctrl.NoAuthLocations {
 			if strings.HasPrefix(rt.Path, loc) {
 				np := *p
 				np.BasicAuth, np.ExternalAuth = nil, nil
@@ -182,7 +146,7 @@ func (t *translator) noAuth(vh *routecfg.VirtualHost) {
 	}
 }
 
-func (t *translator) certCovers(ref, host string) bool {
-	c := t.cfg.Certificates[ref]
+func (t *Builder) certCovers(ref, host string) bool {
+	c := t.Config.Certificates[ref]
 	return c != nil && c.Cert.Leaf != nil && c.Cert.Leaf.VerifyHostname(host) == nil
 }

@@ -1,4 +1,4 @@
-package translate
+package ingress
 
 import (
 	"fmt"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/policy"
 )
 
 // hostBuilder accumulates one virtual host across Ingresses.
@@ -34,7 +35,7 @@ type hostBuilder struct {
 	aliases     []string
 	aliasFrom   *networkingv1.Ingress
 	// clientAuthFrom and passthroughFrom are the Ingresses that set the
-	// host's auth-tls-* and ssl-passthrough (tls_annotations.go).
+	// host's auth-tls-* and ssl-passthrough (tls_hosts.go).
 	clientAuthFrom, passthroughFrom *networkingv1.Ingress
 	ciphersFrom                     *networkingv1.Ingress
 	passthroughWarned               bool
@@ -56,7 +57,7 @@ type pathEntry struct {
 	field   string
 }
 
-func (t *translator) host(name string, ing *networkingv1.Ingress) *hostBuilder {
+func (t *Builder) host(name string, ing *networkingv1.Ingress) *hostBuilder {
 	if name == "" {
 		if t.catchAll == nil {
 			t.catchAll = &hostBuilder{vh: &routecfg.VirtualHost{}, creator: ing, seen: map[pathKey]*networkingv1.Ingress{}}
@@ -133,12 +134,14 @@ func isDNS1123Subdomain(h string) bool {
 
 func alnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
-func (t *translator) ingress(ing *networkingv1.Ingress) {
-	ann, refused := t.extract(ing)
+// Ingress adds one claimed Ingress's hosts, paths and backends (a
+// canary is held back until Finish). Ingresses come oldest first.
+func (t *Builder) Ingress(ing *networkingv1.Ingress) {
+	ann, refused := t.pol.Extract(ing)
 	if refused {
 		return
 	}
-	ref := t.ref(ing)
+	ref := t.Ref(ing)
 	if t.deferCanary(ing, ann) {
 		return
 	}
@@ -150,7 +153,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 		host := strings.ToLower(strings.TrimSuffix(rule.Host, "."))
 		if host != "" {
 			if msg := validHost(rule.Host); msg != "" {
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: field + ".host",
+				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidHost", Field: field + ".host",
 					Message: msg + "; the rule is not served"})
 				continue
 			}
@@ -159,17 +162,17 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 			// The Ingress API and its conformance suite: one label. nginx's
 			// server_name *.foo.com, which ingress-nginx writes, matches any
 			// depth (but its certificate lookup tries one label only).
-			t.add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "WildcardHostOneLabel", Field: field + ".host",
+			t.Add(diag.Diagnostic{Object: ref, Severity: diag.Info, Reason: "WildcardHostOneLabel", Field: field + ".host",
 				Message: fmt.Sprintf("wildcard host %q matches one label (x%s), as the Ingress API says; ingress-nginx also served deeper names (x.y%s) from it", host, host[1:], host[1:]),
 				Hint:    fmt.Sprintf("if deeper names must be served, add a rule for each level, such as *.y%s", host[1:])})
 		}
 		hb := t.host(host, ing)
-		t.hostTLS(hb, ing, ann.tls, field)
+		t.hostTLS(hb, ing, ann.TLS, field)
 		hosts = append(hosts, hb)
-		if ann.host != nil {
-			t.applyHostAnnotations(hb, ing, ann.host)
+		if ann.Host != nil {
+			t.applyHostAnnotations(hb, ing, ann.Host)
 		}
-		if ann.rewrite.EnforcesRegex() {
+		if ann.Rewrite.EnforcesRegex() {
 			hb.regex = true
 		}
 		if host != "" && !hb.tlsDecided && len(ing.Spec.TLS) > 0 {
@@ -197,7 +200,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 			if hb.fallback == nil {
 				hb.fallback = t.backendRoute(ing, db, "spec.defaultBackend", ann)
 			} else {
-				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "DefaultBackendConflict", Field: "spec.defaultBackend",
+				t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "DefaultBackendConflict", Field: "spec.defaultBackend",
 					Message: fmt.Sprintf("the catch-all default backend is already set by ingress %s/%s (older); this one is ignored",
 						hb.fallback.Source.Namespace, hb.fallback.Source.Ingress)})
 			}
@@ -212,18 +215,18 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 		}
 	}
 	if len(ing.Spec.Rules) == 0 && ing.Spec.DefaultBackend == nil {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "IngressEmpty", Field: "spec",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "IngressEmpty", Field: "spec",
 			Message: "the Ingress has neither rules nor a defaultBackend; nothing is served"})
 	}
 }
 
 var regexMeta = regexp.MustCompile(`[\^$()\[\]{}*+?|\\]`)
 
-func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann ingressSet) {
-	ref := t.ref(ing)
+func (t *Builder) path(hb *hostBuilder, ing *networkingv1.Ingress, p networkingv1.HTTPIngressPath, field string, ann policy.Set) {
+	ref := t.Ref(ing)
 	typ := networkingv1.PathTypeImplementationSpecific
 	if p.PathType == nil {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathTypeMissing", Field: field + ".pathType",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathTypeMissing", Field: field + ".pathType",
 			Message: "pathType is required in networking.k8s.io/v1; treated as ImplementationSpecific",
 			Hint:    "set pathType: Prefix (or Exact)"})
 	} else {
@@ -236,17 +239,17 @@ func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networki
 	switch typ {
 	case networkingv1.PathTypeExact, networkingv1.PathTypePrefix, networkingv1.PathTypeImplementationSpecific:
 	default:
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidPathType", Field: field + ".pathType",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidPathType", Field: field + ".pathType",
 			Message: fmt.Sprintf("pathType %q is not Exact, Prefix or ImplementationSpecific; the path is not served", typ)})
 		return
 	}
 	if !strings.HasPrefix(path, "/") {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidPath", Field: field + ".path",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "InvalidPath", Field: field + ".path",
 			Message: fmt.Sprintf("path %q must start with /; the path is not served", path)})
 		return
 	}
 	if typ != networkingv1.PathTypeImplementationSpecific && regexMeta.MatchString(path) {
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathLooksLikeRegex", Field: field + ".path",
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathLooksLikeRegex", Field: field + ".path",
 			Message: fmt.Sprintf("path %q has regex characters but pathType %s; it is a regex only when use-regex or rewrite-target applies to the host", path, typ),
 			Hint:    "regex paths should use pathType: ImplementationSpecific"})
 	}
@@ -256,18 +259,18 @@ func (t *translator) path(hb *hostBuilder, ing *networkingv1.Ingress, p networki
 		if where == "" {
 			where = "*"
 		}
-		t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathConflict", Field: field,
+		t.Add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "PathConflict", Field: field,
 			Message: fmt.Sprintf("host %q path %q (%s) is already defined by ingress %s/%s, which is older and wins", where, path, typ, owner.Namespace, owner.Name)})
 		return
 	}
 	hb.seen[key] = ing
 	rt := t.backendRoute(ing, &p.Backend, field+".backend", ann)
-	hb.paths = append(hb.paths, &pathEntry{route: rt, rawPath: path, typ: typ, rewrite: ann.rewrite.Target, ing: ing, field: field})
+	hb.paths = append(hb.paths, &pathEntry{route: rt, rawPath: path, typ: typ, rewrite: ann.Rewrite.Target, ing: ing, field: field})
 }
 
-// finish orders each host's routes now that regex mode is known, and
-// emits the virtual hosts in host order.
-func (t *translator) finish() {
+// Finish attaches the canaries, orders each host's routes now that regex
+// mode is known, and emits the virtual hosts in host order.
+func (t *Builder) Finish() {
 	t.finishCanaries()
 	names := make([]string, 0, len(t.hosts))
 	for n := range t.hosts {
@@ -279,15 +282,14 @@ func (t *translator) finish() {
 		t.finishHost(hb)
 		t.finishHostTLS(hb)
 		t.allHSTS(hb)
-		t.cfg.VirtualHosts = append(t.cfg.VirtualHosts, hb.vh)
+		t.Config.VirtualHosts = append(t.Config.VirtualHosts, hb.vh)
 	}
 	if t.catchAll != nil {
 		t.finishHost(t.catchAll)
 		t.allHSTS(t.catchAll)
-		t.cfg.CatchAll = t.catchAll.vh
+		t.Config.CatchAll = t.catchAll.vh
 	}
 	t.finishHosts()
-	t.finishGatewayHosts()
 }
 
 // trailingSlashPaths flags Prefix paths ending in "/" (ImplementationSpecific
@@ -302,7 +304,7 @@ func (t *translator) finish() {
 // whole configuration ("duplicate location"), so ingress-nginx's webhook
 // rejects the newer Ingress. moat keeps serving; the older path takes
 // both, as its route comes first.
-func (t *translator) trailingSlashPaths(hb *hostBuilder) {
+func (t *Builder) trailingSlashPaths(hb *hostBuilder) {
 	bare := map[string]bool{}
 	for _, pe := range hb.paths {
 		bare[pe.rawPath] = true
@@ -319,7 +321,7 @@ func (t *translator) trailingSlashPaths(hb *hostBuilder) {
 				if first.ing == pe.ing {
 					owner = "earlier in this Ingress"
 				}
-				t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Warning, Reason: "PathConflict", Field: pe.field,
+				t.Add(diag.Diagnostic{Object: t.Ref(pe.ing), Severity: diag.Warning, Reason: "PathConflict", Field: pe.field,
 					Message: fmt.Sprintf("host %q path %q (%s) is the same location as path %q (%s) %s, which serves both; ingress-nginx refuses such a configuration (duplicate location %q)",
 						hostName(hb), p, pe.typ, first.rawPath, first.typ, owner, loc)})
 			} else if !dup {
@@ -333,7 +335,7 @@ func (t *translator) trailingSlashPaths(hb *hostBuilder) {
 		if trimmed == "" || bare[trimmed] {
 			continue
 		}
-		t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Info, Reason: "PrefixTrailingSlash", Field: pe.field + ".path",
+		t.Add(diag.Diagnostic{Object: t.Ref(pe.ing), Severity: diag.Info, Reason: "PrefixTrailingSlash", Field: pe.field + ".path",
 			Message: fmt.Sprintf("path %q (%s) also serves %q, as the Ingress API says; ingress-nginx answered %q with a 301 redirect to %q instead", p, pe.typ, trimmed, trimmed, p),
 			Hint:    fmt.Sprintf("write path: %s to route the same way on both controllers (%s, %s/ and everything under it)", trimmed, trimmed, trimmed)})
 	}
@@ -353,13 +355,13 @@ func hostName(hb *hostBuilder) string {
 // filter tests certificate_configured_for_current_request without calling
 // it (lua_ingress.lua _M.header: a function is always true). Browsers
 // ignore it over a certificate they do not trust.
-func (t *translator) allHSTS(hb *hostBuilder) {
+func (t *Builder) allHSTS(hb *hostBuilder) {
 	if hb.vh.HSTS == "" {
-		hb.vh.HSTS = t.hsts()
+		hb.vh.HSTS = t.Ctrl.HSTSValue()
 	}
 }
 
-func (t *translator) finishHost(hb *hostBuilder) {
+func (t *Builder) finishHost(hb *hostBuilder) {
 	if !hb.regex {
 		t.trailingSlashPaths(hb)
 	}
@@ -370,7 +372,7 @@ func (t *translator) finishHost(hb *hostBuilder) {
 		case hb.regex:
 			re, err := regexp.Compile("(?i)^" + pe.rawPath)
 			if err != nil {
-				t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Error, Reason: "InvalidPathRegex", Field: pe.field + ".path",
+				t.Add(diag.Diagnostic{Object: t.Ref(pe.ing), Severity: diag.Error, Reason: "InvalidPathRegex", Field: pe.field + ".path",
 					Message: fmt.Sprintf("path %q is not a valid regular expression (the host uses regex paths because of use-regex or rewrite-target): %v; the path is not served", pe.rawPath, err)})
 				continue
 			}
@@ -390,7 +392,7 @@ func (t *translator) finishHost(hb *hostBuilder) {
 		if pe.rewrite != "" && pe.rewrite != pe.rawPath {
 			pat, err := regexp.Compile("(?i)" + pe.rawPath)
 			if err != nil {
-				t.add(diag.Diagnostic{Object: t.ref(pe.ing), Severity: diag.Error, Reason: "InvalidPathRegex", Field: pe.field + ".path",
+				t.Add(diag.Diagnostic{Object: t.Ref(pe.ing), Severity: diag.Error, Reason: "InvalidPathRegex", Field: pe.field + ".path",
 					Message: fmt.Sprintf("path %q cannot be used with rewrite-target: %v; the path is not served", pe.rawPath, err)})
 				continue
 			}

@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"crypto/sha256"
@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/fastcgi"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/core"
 )
 
 // fcgiParamName is what a FastCGI parameter name may be (CGI meta-variable
@@ -21,26 +22,26 @@ var fcgiParamName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // fastCGI builds the FastCGI settings of an Ingress whose backend-protocol
 // is FCGI: fastcgi-index and the fastcgi-params-configmap entries, in key
 // order (nginx's map order is its own; the keys are distinct either way).
-func (t *translator) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.FastCGI {
+func (t *Extractor) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.FastCGI {
 	c := fastcgi.Parse(r)
 	out := &routecfg.FastCGI{Index: c.Index}
 	if c.ConfigMap == "" {
 		return out
 	}
-	key, ok := t.sameNamespace(r, ing, "fastcgi-params-configmap", c.ConfigMap, "ConfigMap")
+	key, ok := t.SameNamespace(r, ing, "fastcgi-params-configmap", c.ConfigMap, "ConfigMap")
 	if !ok {
 		return out
 	}
-	cm, found := t.sn.ConfigMaps[key]
+	cm, found := t.Snapshot.ConfigMaps[key]
 	if !found {
-		t.annDiag(r, "fastcgi-params-configmap", diag.Error, "ConfigMapNotFound",
+		t.AnnDiag(r, "fastcgi-params-configmap", diag.Error, "ConfigMapNotFound",
 			fmt.Sprintf("ConfigMap %s not found; only nginx's standard FastCGI parameters are sent", key))
 		return out
 	}
-	for _, name := range sortedKeys(cm.Data) {
+	for _, name := range core.SortedKeys(cm.Data) {
 		v := cm.Data[name]
 		if !fcgiParamName.MatchString(name) {
-			t.annDiag(r, "fastcgi-params-configmap", diag.Error, "AnnotationInvalidValue",
+			t.AnnDiag(r, "fastcgi-params-configmap", diag.Error, "AnnotationInvalidValue",
 				fmt.Sprintf("ConfigMap %s entry %q is not a FastCGI parameter name (letters, digits and '_'); skipped", key, name))
 			continue
 		}
@@ -49,7 +50,7 @@ func (t *translator) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *
 			err = fmt.Errorf("control characters")
 		}
 		if err != nil {
-			t.annDiag(r, "fastcgi-params-configmap", diag.Error, "AnnotationInvalidValue",
+			t.AnnDiag(r, "fastcgi-params-configmap", diag.Error, "AnnotationInvalidValue",
 				fmt.Sprintf("ConfigMap %s entry %s: %q: %v; skipped", key, name, v, err))
 			continue
 		}
@@ -58,9 +59,9 @@ func (t *translator) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *
 	return out
 }
 
-// fastCGISuffix tells apart pools of one Service port with different
+// FastCGISuffix tells apart pools of one Service port with different
 // FastCGI settings: the settings belong to the pool's transport.
-func fastCGISuffix(f *routecfg.FastCGI) string {
+func FastCGISuffix(f *routecfg.FastCGI) string {
 	if f == nil || f.Index == "" && len(f.Params) == 0 {
 		return ""
 	}

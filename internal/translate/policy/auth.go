@@ -1,4 +1,4 @@
-package translate
+package policy
 
 import (
 	"fmt"
@@ -9,33 +9,15 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/core"
 	networkingv1 "k8s.io/api/networking/v1"
 )
-
-func (t *translator) annDiag(r *annotations.Reader, key string, sev diag.Severity, reason, msg string) {
-	t.add(diag.Diagnostic{Object: r.Object, Severity: sev, Reason: reason, Field: "metadata.annotations." + r.FullKey(key), Message: msg})
-}
-
-// sameNamespace resolves "name" or "namespace/name" for an object an
-// Ingress refers to; other namespaces are refused, as for TLS Secrets.
-func (t *translator) sameNamespace(r *annotations.Reader, ing *networkingv1.Ingress, key, ref, kind string) (string, bool) {
-	ns, name, ok := strings.Cut(ref, "/")
-	if !ok {
-		return ing.Namespace + "/" + ref, true
-	}
-	if ns != ing.Namespace {
-		t.annDiag(r, key, diag.Error, "AnnotationCrossNamespace",
-			fmt.Sprintf("%s %s is in another namespace: an Ingress can only use %ss of its own namespace (%s)", kind, ref, kind, ing.Namespace))
-		return "", false
-	}
-	return ns + "/" + name, true
-}
 
 // proxySSLSecretDenied is ingress-nginx's proxyssl parser: a
 // proxy-ssl-secret that is malformed, in another namespace, missing or
 // without tls.crt/tls.key or ca.crt makes it return LocationDenied, so
 // the Ingress's paths answer 503, whatever the backend protocol.
-func (t *translator) proxySSLSecretDenied(r *annotations.Reader, ing *networkingv1.Ingress) string {
+func (t *Extractor) proxySSLSecretDenied(r *annotations.Reader, ing *networkingv1.Ingress) string {
 	v := strings.TrimSpace(r.String("proxy-ssl-secret", ""))
 	if v == "" {
 		return ""
@@ -48,29 +30,29 @@ func (t *translator) proxySSLSecretDenied(r *annotations.Reader, ing *networking
 		return "invalid proxy-ssl-secret" // reported by proxyssl.Parse
 	}
 	ref := ns + "/" + name
-	switch sec, ok := t.sn.Secrets[ref]; {
+	switch sec, ok := t.Snapshot.Secrets[ref]; {
 	case ns != ing.Namespace:
-		t.annDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretCrossNamespace",
+		t.AnnDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretCrossNamespace",
 			fmt.Sprintf("proxy-ssl-secret %s is in another namespace; an Ingress may only use Secrets of its own namespace (%s): the paths are denied (503), as in ingress-nginx", ref, ing.Namespace))
 		return "proxy-ssl-secret in another namespace"
 	case !ok:
-		t.annDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretNotFound",
+		t.AnnDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretNotFound",
 			fmt.Sprintf("proxy-ssl-secret %s not found: the paths are denied (503) until it exists, as in ingress-nginx", ref))
 		return "proxy-ssl-secret not found"
 	case len(sec.Data["tls.crt"]) == 0 && len(sec.Data["tls.key"]) == 0 && len(sec.Data["ca.crt"]) == 0:
-		t.annDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretInvalid",
+		t.AnnDiag(r, "proxy-ssl-secret", diag.Error, "ProxySSLSecretInvalid",
 			fmt.Sprintf("secret %s has neither tls.crt/tls.key nor ca.crt: the paths are denied (503), as in ingress-nginx", ref))
 		return "proxy-ssl-secret unusable"
 	}
 	return ""
 }
 
-func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.ExternalAuth {
+func (t *Extractor) externalAuth(r *annotations.Reader, ing *networkingv1.Ingress, deny func(string)) *routecfg.ExternalAuth {
 	c := authexternal.Parse(r)
 	s := c.Settings
 	global := false
 	if s.URL == "" {
-		g := t.ctrl.GlobalAuth
+		g := t.Ctrl.GlobalAuth
 		if g.URL == "" || !c.GlobalAuth {
 			return nil
 		}
@@ -81,7 +63,7 @@ func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingre
 	}
 	a := authexternal.Build(s, func(key, value, why string) {
 		if global {
-			t.add(diag.Diagnostic{Object: diag.ObjectRef{Kind: "ConfigMap", Name: t.opts.ConfigMap}, Severity: diag.Error, Reason: "ConfigMapInvalidValue",
+			t.Add(diag.Diagnostic{Object: diag.ObjectRef{Kind: "ConfigMap", Name: t.Opts.ConfigMap}, Severity: diag.Error, Reason: "ConfigMapInvalidValue",
 				Field: "data.global-" + key, Message: fmt.Sprintf("invalid value %q: %s", value, why)})
 			return
 		}
@@ -93,16 +75,16 @@ func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingre
 	}
 	t.checkAuthSelf(r, s.URL, global)
 	if c.ProxySetHeaders != "" && !global {
-		if key, ok := t.sameNamespace(r, ing, "auth-proxy-set-headers", c.ProxySetHeaders, "ConfigMap"); ok {
-			cm, found := t.sn.ConfigMaps[key]
+		if key, ok := t.SameNamespace(r, ing, "auth-proxy-set-headers", c.ProxySetHeaders, "ConfigMap"); ok {
+			cm, found := t.Snapshot.ConfigMaps[key]
 			if !found {
-				t.annDiag(r, "auth-proxy-set-headers", diag.Error, "ConfigMapNotFound", fmt.Sprintf("ConfigMap %s not found; no headers are added to the auth request", key))
+				t.AnnDiag(r, "auth-proxy-set-headers", diag.Error, "ConfigMapNotFound", fmt.Sprintf("ConfigMap %s not found; no headers are added to the auth request", key))
 			} else {
-				for _, name := range sortedKeys(cm.Data) {
+				for _, name := range core.SortedKeys(cm.Data) {
 					v := cm.Data[name]
 					tv, err := annotations.ParseTemplate(v)
 					if !nginx.ValidHeaderName(name) || err != nil || !annotations.ValidHeaderValue(v) {
-						t.annDiag(r, "auth-proxy-set-headers", diag.Error, "AnnotationInvalidValue", fmt.Sprintf("ConfigMap %s entry %q: %q is not a header name and value moat can send; skipped", key, name, v))
+						t.AnnDiag(r, "auth-proxy-set-headers", diag.Error, "AnnotationInvalidValue", fmt.Sprintf("ConfigMap %s entry %q: %q is not a header name and value moat can send; skipped", key, name, v))
 						continue
 					}
 					a.SetHeaders = append(a.SetHeaders, routecfg.TemplateHeader{Name: name, Value: tv})

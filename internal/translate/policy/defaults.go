@@ -1,16 +1,16 @@
-package translate
+package policy
 
 import (
 	"github.com/moat-ingress/moat/internal/annotations/buffering"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// trafficDefaults are the controller-wide traffic settings: the controller
+// TrafficDefaults are the controller-wide traffic settings: the controller
 // ConfigMap's keys over ingress-nginx's defaults.
-func (t *translator) trafficDefaults() *routecfg.TrafficDefaults {
+func (t *Extractor) TrafficDefaults() *routecfg.TrafficDefaults {
 	if t.defaults == nil {
 		d := routecfg.DefaultTraffic()
-		c := &t.ctrl
+		c := &t.Ctrl
 		d.Body.MaxBytes = c.ProxyBodySize
 		if c.ProxyConnectTimeout > 0 {
 			d.Timeouts.Connect = c.ProxyConnectTimeout

@@ -1,8 +1,9 @@
-package translate
+package policy
 
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/annotations"
@@ -10,6 +11,7 @@ import (
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/translate/resolve"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -23,21 +25,21 @@ import (
 // disable-proxy-intercept-errors), and on in the location when the
 // Ingress lists codes and does not set disable-proxy-intercept-errors;
 // a location that does not turn it on inherits the http level's.
-func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.ErrorPages {
+func (t *Extractor) errorPages(r *annotations.Reader, ing *networkingv1.Ingress) *routecfg.ErrorPages {
 	c := errorpages.Parse(r)
 	e := &routecfg.ErrorPages{}
 	if c.DefaultBackend != "" {
 		e.Backend = t.defaultBackendPool(r, ing, c.DefaultBackend)
 	}
-	global := len(t.ctrl.CustomHTTPErrors) > 0 && !t.ctrl.DisableProxyInterceptErrors
+	global := len(t.Ctrl.CustomHTTPErrors) > 0 && !t.Ctrl.DisableProxyInterceptErrors
 	if c.CodesSet {
 		if slices.ContainsFunc(c.Codes, func(c int) bool { return c < 400 }) {
-			t.annDiag(r, "custom-http-errors", diag.Info, "AnnotationValueDiffers", "custom-http-errors: "+controllerconfig.RedirectCodesNote)
+			t.AnnDiag(r, "custom-http-errors", diag.Info, "AnnotationValueDiffers", "custom-http-errors: "+controllerconfig.RedirectCodesNote)
 		}
 		e.Codes, e.Pool = c.Codes, e.Backend
 		e.Intercept = !c.NoIntercept || global
 	} else {
-		e.Codes, e.Intercept = t.ctrl.CustomHTTPErrors, global
+		e.Codes, e.Intercept = t.Ctrl.CustomHTTPErrors, global
 	}
 	// proxy_intercept_errors is the proxy module's: grpc_pass and
 	// fastcgi_pass locations never replace upstream answers (moat's own
@@ -46,7 +48,7 @@ func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress
 		e.Intercept = false
 	}
 	if c.NoIntercept && global {
-		t.annDiag(r, "disable-proxy-intercept-errors", diag.Warning, "AnnotationNoEffect",
+		t.AnnDiag(r, "disable-proxy-intercept-errors", diag.Warning, "AnnotationNoEffect",
 			"disable-proxy-intercept-errors has no effect while the ConfigMap's custom-http-errors turn interception on for every location (ingress-nginx's location inherits proxy_intercept_errors on from the http level); upstream answers with the listed codes are still replaced")
 	}
 	if len(e.Codes) == 0 {
@@ -59,14 +61,27 @@ func (t *translator) errorPages(r *annotations.Reader, ing *networkingv1.Ingress
 }
 
 // defaultBackendPool registers the pool of the default-backend Service's
-// first port (ingress-nginx uses the first port).
-func (t *translator) defaultBackendPool(r *annotations.Reader, ing *networkingv1.Ingress, name string) string {
-	svc, ok := t.sn.Services[ing.Namespace+"/"+name]
+// first port (ingress-nginx uses the first port), reached over plain
+// HTTP: the pool an Ingress backend naming that port would have.
+func (t *Extractor) defaultBackendPool(r *annotations.Reader, ing *networkingv1.Ingress, name string) string {
+	svc, ok := t.Snapshot.Services[ing.Namespace+"/"+name]
 	if !ok || len(svc.Spec.Ports) == 0 {
-		t.annDiag(r, "default-backend", diag.Error, "ServiceNotFound", fmt.Sprintf("default-backend service %q not found in namespace %s (or it has no ports)", name, ing.Namespace))
+		t.AnnDiag(r, "default-backend", diag.Error, "ServiceNotFound", fmt.Sprintf("default-backend service %q not found in namespace %s (or it has no ports)", name, ing.Namespace))
 		return ""
 	}
-	b := &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: svc.Spec.Ports[0].Port}}}
-	rt := t.backendRoute(ing, b, "metadata.annotations."+r.FullKey("default-backend"), ingressSet{})
-	return rt.Pool
+	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: svc.Spec.Ports[0].Port}}
+	key := ing.Namespace + "/" + name + ":" + strconv.Itoa(int(sb.Port.Number))
+	if _, ok := t.Config.Pools[key]; ok {
+		return key
+	}
+	pool, d := resolve.Pool(t.Snapshot, t.Ref(ing), ing.Namespace, sb, key, "metadata.annotations."+r.FullKey("default-backend"))
+	if d != nil {
+		t.Add(*d)
+	}
+	if pool == nil {
+		return ""
+	}
+	pool.Protocol, pool.TLS = routecfg.ProtocolHTTP, nil
+	t.Config.Pools[key] = pool
+	return key
 }

@@ -1,4 +1,4 @@
-package translate
+package diagmerge
 
 import (
 	"math/rand/v2"
@@ -10,7 +10,7 @@ import (
 	"github.com/moat-ingress/moat/internal/store"
 )
 
-// TestSpliceDiagsMatchesMerge checks spliceDiags against mergeDiags (a
+// TestSpliceDiagsMatchesMerge checks Splice against Merge (a
 // stable sort of everything) on random diagnostics drawn from small
 // alphabets, so that ties on every sort key and equal diagnostics occur.
 func TestSpliceDiagsMatchesMerge(t *testing.T) {
@@ -35,7 +35,7 @@ func TestSpliceDiagsMatchesMerge(t *testing.T) {
 			return l
 		}
 		source, own := list(4), list(12)
-		inc := &Incremental{sorted: mergeDiags(source, own), source: source}
+		sorted := Merge(source, own)
 		changed := map[string]bool{pick("a", "b") + "/" + pick("x", "y", "z"): true}
 		about := func(d *diag.Diagnostic) bool {
 			return d.Object.Kind == store.KindIngress && changed[d.Object.Namespace+"/"+d.Object.Name]
@@ -56,7 +56,7 @@ func TestSpliceDiagsMatchesMerge(t *testing.T) {
 				}
 			}
 		}
-		got, ok := spliceDiags(inc, slices.Clone(source), about, add)
+		got, ok := Splice(sorted, source, slices.Clone(source), about, add)
 		if slices.ContainsFunc(source, func(d diag.Diagnostic) bool { return about(&d) }) {
 			if ok {
 				t.Fatalf("seed %d: spliced although a source diagnostic names a changed Ingress", seed)
@@ -66,7 +66,7 @@ func TestSpliceDiagsMatchesMerge(t *testing.T) {
 		if !ok {
 			t.Fatalf("seed %d: declined", seed)
 		}
-		want := mergeDiags(source, append(slices.DeleteFunc(slices.Clone(own), func(d diag.Diagnostic) bool { return about(&d) }), add...))
+		want := Merge(source, append(slices.DeleteFunc(slices.Clone(own), func(d diag.Diagnostic) bool { return about(&d) }), add...))
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("seed %d:\n got %v\nwant %v", seed, got, want)
 		}
@@ -77,8 +77,7 @@ func TestSpliceDiagsMatchesMerge(t *testing.T) {
 // needs the full merge.
 func TestSpliceDiagsDeclinesNewSource(t *testing.T) {
 	d := diag.Diagnostic{Object: diag.ObjectRef{Kind: store.KindService, Name: "s"}, Reason: "R"}
-	inc := &Incremental{sorted: mergeDiags(nil, nil)}
-	if _, ok := spliceDiags(inc, []diag.Diagnostic{d}, func(*diag.Diagnostic) bool { return false }, nil); ok {
+	if _, ok := Splice(Merge(nil, nil), nil, []diag.Diagnostic{d}, func(*diag.Diagnostic) bool { return false }, nil); ok {
 		t.Fatal("spliced over changed source diagnostics")
 	}
 }
