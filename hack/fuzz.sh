@@ -28,6 +28,12 @@ targets=(
   "./internal/redact FuzzURLs"
   "./internal/dataplane/compress FuzzAccepts"
   "./internal/dataplane/compress FuzzWriter"
+  "./internal/dataplane/router FuzzQueryValue"
+  "./internal/dataplane/proxy/upgrade FuzzFrameTracker"
+  "./internal/translate FuzzGatewayRoute"
+  "./internal/convert/gatewayapi FuzzConvert"
+  "./internal/waf FuzzVet"
+  "./internal/secrets FuzzDecrypt"
 )
 if [ "$duration" = "--list" ]; then
   printf '%s\n' "${targets[@]}"; exit 0
