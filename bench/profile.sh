@@ -4,9 +4,9 @@
 # Starts the same backend, certificate and manifests as bench/run.sh, moat
 # with --profiling pinned to PROXY_CPUS, drives it with one load from
 # LOAD_CPUS for DURATION seconds, and takes a CPU profile over the middle
-# of it from the admin listener's /debug/pprof/profile. Prints the top
-# functions (flat and cumulative) and keeps the profile and the binary's
-# path next to it in OUT_DIR/profile-<load>-<key>-<timestamp>.pprof.
+# of it from the admin listener's /debug/pprof/profile. Prints moat's peak
+# RSS, the top functions (flat and cumulative), and keeps the profile in
+# OUT_DIR/profile-<load>-<key>-<timestamp>.pprof.
 #
 # Usage: bench/profile.sh LOAD KEY
 #   LOAD: wrk50 (HTTPS/1.1 keep-alive, 50 conns) | h2 (h2load -c50 -m10) |
@@ -72,6 +72,7 @@ taskset -c "$PROXY_CPUS" "$MOAT_BIN" serve --manifests "$WORK/manifests" --http-
   --https-addr 127.0.0.1:18443 --admin-addr 127.0.0.1:18254 --default-ssl-certificate default/bench-tls \
   --access-log=false --log-level warn --profiling >"$WORK/moat.out" 2>"$WORK/moat.err" &
 PIDS+=($!)
+MPID=$!
 for _ in $(seq 200); do
   curl -fsS -o /dev/null http://127.0.0.1:18254/readyz 2>/dev/null && break
   sleep 0.05
@@ -97,6 +98,7 @@ mkdir -p "$OUT_DIR"
 PROF=$OUT_DIR/profile-$LOAD-$KEY-$(date -u +%Y%m%dT%H%M%SZ).pprof
 curl -fsS -o "$PROF" "http://127.0.0.1:18254/debug/pprof/profile?seconds=$secs"
 wait "$LPID" || true
+echo "moat peak RSS (VmHWM): $(awk '/^VmHWM:/{printf "%.1f MiB", $2/1024}' "/proc/$MPID/status")"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg); load output:"
 tail -n 12 "$WORK/load.out"
 echo "--- flat"

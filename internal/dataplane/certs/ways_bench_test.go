@@ -2,6 +2,7 @@ package certs
 
 import (
 	"crypto/tls"
+	"net"
 	"testing"
 	"time"
 
@@ -15,6 +16,61 @@ import (
 // to an RSA one, would save over serving RSA alone. Client and server run
 // in one process, as in BenchmarkHandshakeKey: read the ratios between
 // rows, and cpu-ns/op (both sides) over handshakes/s on a busy machine.
+
+// pairs hands out loopback TCP connections from one listener: tcpPair's
+// listen per connection costs more than a handshake once many sockets
+// are in TIME_WAIT (bind searches for a free port), which drowned the
+// handshake in the first measurements.
+type pairs struct{ ln net.Listener }
+
+func newPairs(b *testing.B) *pairs {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	return &pairs{ln}
+}
+
+func (p *pairs) pair(b *testing.B) (client, server net.Conn) {
+	c, err := net.Dial("tcp", p.ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := p.ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, s
+}
+
+// handshake runs one handshake; the client reads one byte the server
+// writes after it, so TLS 1.3 tickets sent after the handshake arrive.
+func (p *pairs) handshake(b *testing.B, srv, cli *tls.Config) tls.ConnectionState {
+	c, s := p.pair(b)
+	defer c.Close()
+	errc := make(chan error, 1)
+	go func() {
+		ts := tls.Server(s, srv)
+		err := ts.Handshake()
+		if err == nil {
+			_, err = ts.Write([]byte("x"))
+		}
+		s.Close()
+		errc <- err
+	}()
+	tc := tls.Client(c, cli)
+	if err := tc.Handshake(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tc.Read(make([]byte, 1)); err != nil {
+		b.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		b.Fatal(err)
+	}
+	return tc.ConnectionState()
+}
 
 // keyServer is benchServer for a certificate of the given benchKeys entry.
 func keyServer(b *testing.B, ca *benchCA, keyIdx int) *tls.Config {
@@ -48,6 +104,7 @@ func BenchmarkHandshakeResumption(b *testing.B) {
 	ca := newBenchCA(b)
 	for i, k := range benchKeys {
 		srv := keyServer(b, ca, i)
+		p := newPairs(b)
 		for _, resume := range []bool{false, true} {
 			name := k.name + "/full"
 			if resume {
@@ -57,15 +114,12 @@ func BenchmarkHandshakeResumption(b *testing.B) {
 				cli := &tls.Config{ServerName: "bench.example", RootCAs: ca.pool}
 				if resume {
 					cli.ClientSessionCache = tls.NewLRUClientSessionCache(1)
-					if _, _, err := handshakeRead(srv, cli); err != nil {
-						b.Fatal(err)
-					}
+					p.handshake(b, srv, cli)
 				}
 				cpu0 := processCPU()
 				for b.Loop() {
-					st, _, err := handshakeRead(srv, cli)
-					if err != nil || st.DidResume != resume {
-						b.Fatalf("handshake: %v (resumed %v, want %v)", err, st.DidResume, resume)
+					if st := p.handshake(b, srv, cli); st.DidResume != resume {
+						b.Fatalf("resumed %v, want %v", st.DidResume, resume)
 					}
 				}
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
@@ -108,12 +162,10 @@ func BenchmarkHandshakeDualCert(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			srv := &tls.Config{Certificates: c.certs, MinVersion: tls.VersionTLS12, SessionTicketsDisabled: true}
+			p := newPairs(b)
 			cpu0 := processCPU()
 			for b.Loop() {
-				st, _, err := tlsHandshake(srv, c.cli, nil)
-				if err != nil {
-					b.Fatal(err)
-				}
+				st := p.handshake(b, srv, c.cli)
 				if gotEC := st.PeerCertificates[0].PublicKeyAlgorithm.String() == "ECDSA"; gotEC != c.wantEC {
 					b.Fatalf("served %s", st.PeerCertificates[0].PublicKeyAlgorithm)
 				}
