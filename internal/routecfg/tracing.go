@@ -1,8 +1,6 @@
 package routecfg
 
 import (
-	"fmt"
-	"strings"
 	"time"
 )
 
@@ -125,29 +123,4 @@ func LocationName(rt *Route, reqPath string) string {
 		}
 	}
 	return rt.Path
-}
-
-// dumpTracing renders the route's annotations for Dump.
-func dumpTracing(b *strings.Builder, p *RoutePolicy) {
-	if p == nil || p.Tracing == nil {
-		return
-	}
-	a := p.Tracing
-	fmt.Fprintf(b, " opentelemetry=%t", a.Enabled)
-	if a.TrustSet {
-		fmt.Fprintf(b, " trust-incoming-span=%t", a.Trust)
-	}
-	if a.OperationName != "" {
-		fmt.Fprintf(b, " operation-name=%s", a.OperationName)
-	}
-}
-
-// dumpTracingConfig renders the exporter settings for Dump.
-func dumpTracingConfig(b *strings.Builder, t *Tracing) {
-	if t == nil {
-		return
-	}
-	e := t.Exporter
-	fmt.Fprintf(b, "opentelemetry enabled=%t trust-incoming-span=%t collector=%q service=%q sampler=%s ratio=%g parent-based=%t queue=%d batch=%d delay=%s\n",
-		t.Enabled, t.TrustIncomingSpan, e.Endpoint, e.ServiceName, e.Sampler, e.Ratio, e.ParentBased, e.MaxQueueSize, e.MaxExportBatchSize, e.ScheduleDelay)
 }

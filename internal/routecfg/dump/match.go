@@ -1,13 +1,15 @@
-package routecfg
+package dump
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 // dumpMatch renders a route's Gateway API parts: conditions, weighted
 // backends, redirect and header changes.
-func dumpMatch(b *strings.Builder, r *Route) {
+func dumpMatch(b *strings.Builder, r *routecfg.Route) {
 	if len(r.Backends) > 0 {
 		b.WriteString(" split[")
 		for i, be := range r.Backends {
@@ -32,9 +34,9 @@ func dumpMatch(b *strings.Builder, r *Route) {
 	if c := r.Conditions; c != nil {
 		var parts []string
 		switch c.Scheme {
-		case SchemeHTTP:
+		case routecfg.SchemeHTTP:
 			parts = append(parts, "scheme=http")
-		case SchemeHTTPS:
+		case routecfg.SchemeHTTPS:
 			parts = append(parts, "scheme=https")
 		}
 		if c.Method != "" {
@@ -81,14 +83,14 @@ func dumpMatch(b *strings.Builder, r *Route) {
 	}
 }
 
-func valueMatch(v ValueMatch) string {
+func valueMatch(v routecfg.ValueMatch) string {
 	if v.Regex != nil {
 		return v.Name + "~" + v.Regex.String()
 	}
 	return v.Name + "=" + v.Value
 }
 
-func pathMod(p *PathModifier) string {
+func pathMod(p *routecfg.PathModifier) string {
 	if p.Prefix {
 		return "prefix:" + p.Match + "=>" + p.Value
 	}

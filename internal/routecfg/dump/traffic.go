@@ -1,13 +1,15 @@
-package routecfg
+package dump
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 // dumpTraffic appends the traffic families of a route's policy to its
 // Dump line.
-func dumpTraffic(b *strings.Builder, p *RoutePolicy) {
+func dumpTraffic(b *strings.Builder, p *routecfg.RoutePolicy) {
 	if p == nil {
 		return
 	}
@@ -59,13 +61,13 @@ func dumpTraffic(b *strings.Builder, p *RoutePolicy) {
 	}
 }
 
-func dumpAffinity(a *Affinity) string {
+func dumpAffinity(a *routecfg.Affinity) string {
 	return fmt.Sprintf("affinity=%s:%s", a.Mode, a.CookieName)
 }
 
-func dumpBalance(b *Balance) []string {
+func dumpBalance(b *routecfg.Balance) []string {
 	var out []string
-	if b.Algorithm != RoundRobin {
+	if b.Algorithm != routecfg.RoundRobin {
 		out = append(out, "lb="+b.Algorithm.String())
 	}
 	if b.HashBy != nil {
@@ -91,39 +93,10 @@ func dumpBalance(b *Balance) []string {
 	return out
 }
 
-// String renders the part as the nginx variable it came from.
-func (p HashPart) String() string {
-	switch p.Source {
-	case HashLiteral:
-		return p.Name
-	case HashRequestURI:
-		return "$request_uri"
-	case HashURI:
-		return "$uri"
-	case HashArgs:
-		return "$args"
-	case HashHost:
-		return "$host"
-	case HashRemoteAddr:
-		return "$remote_addr"
-	case HashHeader:
-		return "${http_" + strings.ReplaceAll(strings.ToLower(p.Name), "-", "_") + "}"
-	case HashCookie:
-		return "${cookie_" + p.Name + "}"
-	case HashArg:
-		return "${arg_" + p.Name + "}"
-	case HashScheme:
-		return "$scheme"
-	case HashMethod:
-		return "$request_method"
-	}
-	return "?"
-}
-
 // dumpTrafficDefaults shows the controller traffic defaults when they
 // differ from ingress-nginx's.
-func dumpTrafficDefaults(b *strings.Builder, d *TrafficDefaults) {
-	if d == nil || *d == DefaultTraffic() {
+func dumpTrafficDefaults(b *strings.Builder, d *routecfg.TrafficDefaults) {
+	if d == nil || *d == routecfg.DefaultTraffic() {
 		return
 	}
 	fmt.Fprintf(b, "traffic-defaults body[max=%d buffering=%t request-buffering=%t/%d] timeouts[connect=%s send=%s read=%s next=%#x tries=%d next-timeout=%s] lb=%s limit-status=%d/%d\n",

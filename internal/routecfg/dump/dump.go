@@ -1,15 +1,21 @@
-package routecfg
+// Package dump renders a routecfg.Config as stable, readable text: the
+// golden-file format of translate's tests and the body of the admin
+// /debug/config endpoint. It is apart from routecfg so the model the data
+// plane compiles carries no presentation code, and so a change to the text
+// format is one folder.
+package dump
 
 import (
 	"cmp"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// Dump renders a config as stable, readable text: the golden-file format of
-// translate's tests and the body of the admin /debug/config endpoint.
-func Dump(c *Config) string {
+// Config renders c; equal configurations render equal text.
+func Config(c *routecfg.Config) string {
 	var b strings.Builder
 	if c.DefaultCertificate != nil {
 		fmt.Fprintf(&b, "default-certificate %s\n", c.DefaultCertificate.Ref)
@@ -59,7 +65,7 @@ func Dump(c *Config) string {
 	return b.String()
 }
 
-func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
+func dumpHost(b *strings.Builder, name string, vh *routecfg.VirtualHost) {
 	fmt.Fprintf(b, "host %s", name)
 	if vh.TLS {
 		cert := vh.Certificate
@@ -129,7 +135,7 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 // dumpErrorPages appends custom-http-errors and default-backend:
 // errors=CODES->POOL ("default": the controller's default backend),
 // "intercept" when upstream answers are replaced too.
-func dumpErrorPages(b *strings.Builder, r *Route) {
+func dumpErrorPages(b *strings.Builder, r *routecfg.Route) {
 	if r.NoEndpoints {
 		b.WriteString(" no-endpoints")
 	}
@@ -153,5 +159,18 @@ func dumpErrorPages(b *strings.Builder, r *Route) {
 	}
 	if e.Backend != "" {
 		fmt.Fprintf(b, " default-backend=%s", e.Backend)
+	}
+}
+
+func dumpStreams(b *strings.Builder, ss []*routecfg.Stream) {
+	for _, s := range ss {
+		fmt.Fprintf(b, "stream %s %d -> %s pool=%s", s.Protocol, s.Port, s.Service, s.Pool)
+		if s.ProxyDecode {
+			b.WriteString(" proxy-decode")
+		}
+		if s.ProxyEncode {
+			b.WriteString(" proxy-encode")
+		}
+		b.WriteString("\n")
 	}
 }

@@ -1,10 +1,12 @@
-package routecfg
+package dump
 
 import (
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
 // dumpPolicyLines appends one indented line per family of a route's
@@ -13,7 +15,7 @@ import (
 // on the route line (dumpTraffic, dumpErrorPages, dumpTracing, dumpWAF)
 // stay there, so golden files only gain lines. Header changes of
 // Gateway API routes are on the route line already (dumpMatch).
-func dumpPolicyLines(b *strings.Builder, r *Route) {
+func dumpPolicyLines(b *strings.Builder, r *routecfg.Route) {
 	p := r.Policy
 	if p == nil {
 		return
@@ -85,7 +87,7 @@ func dumpPolicyLines(b *strings.Builder, r *Route) {
 
 // dumpHostPolicy appends the host-level annotations (app-root,
 // server-snippet headers, the from-to-www-redirect host) as one line.
-func dumpHostPolicy(b *strings.Builder, p *HostPolicy) {
+func dumpHostPolicy(b *strings.Builder, p *routecfg.HostPolicy) {
 	if p == nil {
 		return
 	}
@@ -102,9 +104,9 @@ func dumpHostPolicy(b *strings.Builder, p *HostPolicy) {
 	b.WriteByte('\n')
 }
 
-func dumpHeaderChanges(h *Headers) string {
+func dumpHeaderChanges(h *routecfg.Headers) string {
 	var parts []string
-	list := func(name string, hs []Header) {
+	list := func(name string, hs []routecfg.Header) {
 		if len(hs) == 0 {
 			return
 		}
@@ -146,7 +148,7 @@ func opt(ok bool, s string) string {
 
 func flag(ok bool, name string) string { return opt(ok, name) }
 
-func cmpTemplate(t Template, s string) string {
+func cmpTemplate(t routecfg.Template, s string) string {
 	if !t.IsZero() {
 		return t.String()
 	}
@@ -161,14 +163,14 @@ func prefixes(ps []netip.Prefix) string {
 	return strings.Join(s, ",")
 }
 
-func keepalive(k *AuthKeepalive) string {
+func keepalive(k *routecfg.AuthKeepalive) string {
 	if k == nil {
 		return ""
 	}
 	return fmt.Sprintf("keepalive=%d/%d/%s share-vars=%t", k.Conns, k.Requests, k.Timeout, k.ShareVars)
 }
 
-func textRewrite(name string, r *TextRewrite) string {
+func textRewrite(name string, r *routecfg.TextRewrite) string {
 	if r == nil {
 		return ""
 	}
@@ -176,4 +178,41 @@ func textRewrite(name string, r *TextRewrite) string {
 		return fmt.Sprintf("%s=~%s->%s", name, r.Regex, r.To)
 	}
 	return fmt.Sprintf("%s=%s->%s", name, r.From, r.To)
+}
+
+// dumpTracing renders the route's annotations for Dump.
+func dumpTracing(b *strings.Builder, p *routecfg.RoutePolicy) {
+	if p == nil || p.Tracing == nil {
+		return
+	}
+	a := p.Tracing
+	fmt.Fprintf(b, " opentelemetry=%t", a.Enabled)
+	if a.TrustSet {
+		fmt.Fprintf(b, " trust-incoming-span=%t", a.Trust)
+	}
+	if a.OperationName != "" {
+		fmt.Fprintf(b, " operation-name=%s", a.OperationName)
+	}
+}
+
+// dumpTracingConfig renders the exporter settings for Dump.
+func dumpTracingConfig(b *strings.Builder, t *routecfg.Tracing) {
+	if t == nil {
+		return
+	}
+	e := t.Exporter
+	fmt.Fprintf(b, "opentelemetry enabled=%t trust-incoming-span=%t collector=%q service=%q sampler=%s ratio=%g parent-based=%t queue=%d batch=%d delay=%s\n",
+		t.Enabled, t.TrustIncomingSpan, e.Endpoint, e.ServiceName, e.Sampler, e.Ratio, e.ParentBased, e.MaxQueueSize, e.MaxExportBatchSize, e.ScheduleDelay)
+}
+
+// dumpWAF appends the route's WAF to its Dump line: the engine mode and
+// the rule set's key.
+func dumpWAF(b *strings.Builder, p *routecfg.RoutePolicy) {
+	if p == nil || p.WAF == nil || p.WAF.Engine == nil {
+		return
+	}
+	fmt.Fprintf(b, " waf=%s:%s", p.WAF.Engine.Mode, p.WAF.Engine.Key)
+	if !p.WAF.TransactionID.IsZero() {
+		fmt.Fprintf(b, " waf-id=%s", p.WAF.TransactionID)
+	}
 }
