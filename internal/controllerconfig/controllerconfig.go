@@ -24,6 +24,7 @@ import (
 	"github.com/moat-ingress/moat/internal/feature/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
 
@@ -114,7 +115,7 @@ type Config struct {
 	// LogFormat is log-format-upstream compiled with its escaping
 	// (log-format-escape-json, log-format-escape-none); the raw values
 	// are kept so the escaping keys may come in any order.
-	LogFormat           routecfg.LogFormat
+	LogFormat           logformat.Format
 	LogFormatUpstream   string
 	LogFormatEscapeJSON bool
 	LogFormatEscapeNone bool
@@ -459,8 +460,8 @@ var keys = []Key{
 	}},
 	{"log-format-escape-json", "false", "Escape access-log variables for JSON strings (nginx log_format escape=json); a missing value is then empty instead of \"-\".", boolean(func(c *Config) *bool { return &c.LogFormatEscapeJSON })},
 	{"log-format-escape-none", "false", "Write access-log variables unescaped (nginx log_format escape=none); wins over log-format-escape-json, as in ingress-nginx.", boolean(func(c *Config) *bool { return &c.LogFormatEscapeNone })},
-	{"log-format-upstream", routecfg.DefaultLogFormat, "The access-log line, nginx log_format syntax with the variables listed in docs/monitoring.md; compiled once per configuration. An unknown variable keeps the default format.", func(c *Config, v string) error {
-		if _, err := routecfg.ParseLogFormat(v, routecfg.LogEscapeDefault); err != nil {
+	{"log-format-upstream", logformat.Default, "The access-log line, nginx log_format syntax with the variables listed in docs/monitoring.md; compiled once per configuration. An unknown variable keeps the default format.", func(c *Config, v string) error {
+		if _, err := logformat.Parse(v, logformat.EscapeDefault); err != nil {
 			return err
 		}
 		c.LogFormatUpstream = v
@@ -718,16 +719,16 @@ func Default() Config {
 // compileLogFormat compiles LogFormatUpstream (already validated by its
 // key) with the escaping the two escape keys chose.
 func (c *Config) compileLogFormat() {
-	esc := routecfg.LogEscapeDefault
+	esc := logformat.EscapeDefault
 	switch {
 	case c.LogFormatEscapeNone:
-		esc = routecfg.LogEscapeNone
+		esc = logformat.EscapeNone
 	case c.LogFormatEscapeJSON:
-		esc = routecfg.LogEscapeJSON
+		esc = logformat.EscapeJSON
 	}
-	f, err := routecfg.ParseLogFormat(c.LogFormatUpstream, esc)
+	f, err := logformat.Parse(c.LogFormatUpstream, esc)
 	if err != nil {
-		f, _ = routecfg.ParseLogFormat(routecfg.DefaultLogFormat, esc)
+		f, _ = logformat.Parse(logformat.Default, esc)
 	}
 	c.LogFormat = f
 }

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // Global is what the proxy needs from the controller ConfigMap.
@@ -26,7 +28,7 @@ type Global struct {
 	// ServerTokens adds moat's version to the Server header.
 	ServerTokens bool
 	// LogFormat is log-format-upstream, compiled; nil: the default.
-	LogFormat *LogFormat
+	LogFormat *logformat.Format
 	// Compression is use-gzip, enable-brotli and their settings; nil when
 	// both are off.
 	Compression *Compression

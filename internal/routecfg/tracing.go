@@ -2,6 +2,8 @@ package routecfg
 
 import (
 	"time"
+
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // Tracing is OpenTelemetry as ingress-nginx's otel module does it: the
@@ -17,7 +19,7 @@ type Tracing struct {
 	TrustIncomingSpan bool
 	// OperationName names the server spans (nginx variables expanded
 	// when the request ends); nil: the nginx location name.
-	OperationName *LogFormat
+	OperationName *logformat.Format
 	// Exporter is where and how spans go; the data plane keeps its
 	// exporter while this is unchanged.
 	Exporter TracingExporter

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // waitLines waits for n access-log lines (written after the response).
@@ -62,7 +63,7 @@ func TestAccessLogDefaultFormat(t *testing.T) {
 // value empty, the canary's Service in $service_name.
 func TestAccessLogConfiguredFormat(t *testing.T) {
 	a := backend(t, "a")
-	lf, err := routecfg.ParseLogFormat(`{"addr":"$remote_addr","svc":"$service_name","path":"$location_path","ua":"$http_user_agent","user":"$remote_user","st":$status}`, routecfg.LogEscapeJSON)
+	lf, err := logformat.Parse(`{"addr":"$remote_addr","svc":"$service_name","path":"$location_path","ua":"$http_user_agent","user":"$remote_user","st":$status}`, logformat.EscapeJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,16 +80,16 @@ func TestAccessLogConfiguredFormat(t *testing.T) {
 }
 
 func TestParseLogFormat(t *testing.T) {
-	f, err := routecfg.ParseLogFormat(`${remote_addr}x $http_x_custom_h "$status"`, routecfg.LogEscapeDefault)
+	f, err := logformat.Parse(`${remote_addr}x $http_x_custom_h "$status"`, logformat.EscapeDefault)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Steps) != 6 || f.Steps[0].Var != routecfg.LogRemoteAddr || f.Steps[1].Literal != "x " ||
-		f.Steps[2].Header != "X-Custom-H" || f.Steps[4].Var != routecfg.LogStatus {
+	if len(f.Steps) != 6 || f.Steps[0].Var != logformat.RemoteAddr || f.Steps[1].Literal != "x " ||
+		f.Steps[2].Header != "X-Custom-H" || f.Steps[4].Var != logformat.Status {
 		t.Errorf("steps %+v", f.Steps)
 	}
 	for _, bad := range []string{`$nosuch`, `${remote_addr`, `$ x`, `${}`} {
-		if _, err := routecfg.ParseLogFormat(bad, routecfg.LogEscapeDefault); err == nil {
+		if _, err := logformat.Parse(bad, logformat.EscapeDefault); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
