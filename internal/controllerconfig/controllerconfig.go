@@ -24,6 +24,7 @@ import (
 	"github.com/moat-ingress/moat/internal/feature/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
 	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
@@ -146,7 +147,7 @@ type Config struct {
 	GlobalAuth GlobalAuth
 
 	// Compression is use-gzip, enable-brotli and their settings.
-	Compression routecfg.Compression
+	Compression compression.Config
 	// UseProxyProtocol: every client connection on the HTTP and HTTPS
 	// listeners starts with a PROXY header (v1 or v2) whose source is the
 	// client; ProxyProtocolHeaderTimeout bounds reading it.
@@ -320,7 +321,7 @@ var keys = []Key{
 	}},
 	{"brotli-level", "4", "Brotli quality (0-11) with enable-brotli.", intRange(0, 11, func(c *Config) *int { return &c.Compression.BrotliLevel })},
 	{"brotli-min-length", "20", "Responses whose Content-Length is smaller (in bytes) are not compressed with brotli; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.BrotliMinLength })},
-	{"brotli-types", defaultBrotliTypes, "Space-separated media types compressed with brotli, on top of text/html; * alone compresses every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.BrotliTypes })},
+	{"brotli-types", defaultBrotliTypes, "Space-separated media types compressed with brotli, on top of text/html; * alone compresses every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *compression.Types { return &c.Compression.BrotliTypes })},
 	{"client-body-buffer-size", "8k", "Default of the client-body-buffer-size annotation: request bodies up to this size are read whole before the upstream is contacted (with proxy-request-buffering on). moat holds at most 1m.", func(c *Config, v string) error {
 		n, err := nginx.ParseSize(v)
 		if err != nil {
@@ -393,7 +394,7 @@ var keys = []Key{
 	{"gzip-disable", "", "Requests whose User-Agent matches this case-insensitive regular expression never get gzip (nginx gzip_disable; msie6 is its special value).", gzipDisable},
 	{"gzip-level", "1", "gzip compression level (1-9) with use-gzip.", intRange(1, 9, func(c *Config) *int { return &c.Compression.GzipLevel })},
 	{"gzip-min-length", "256", "Responses whose Content-Length is smaller (in bytes) are not gzipped; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.GzipMinLength })},
-	{"gzip-types", defaultGzipTypes, "Space-separated media types gzipped, on top of text/html; * alone gzips every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.GzipTypes })},
+	{"gzip-types", defaultGzipTypes, "Space-separated media types gzipped, on top of text/html; * alone gzips every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *compression.Types { return &c.Compression.GzipTypes })},
 	{"hide-headers", "", "Comma-separated upstream response headers not passed to clients (nginx proxy_hide_header).", func(c *Config, v string) error {
 		c.HideHeaders = nginx.SplitList(v)
 		for _, h := range c.HideHeaders {

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
 	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
@@ -31,7 +32,7 @@ type Global struct {
 	LogFormat *logformat.Format
 	// Compression is use-gzip, enable-brotli and their settings; nil when
 	// both are off.
-	Compression *Compression
+	Compression *compression.Config
 
 	// ProxySetHeaders are set on every proxied request after the
 	// forwarded headers (proxy-set-headers); an empty value removes the

@@ -1,4 +1,9 @@
-package routecfg
+// Package compression is the controller-wide response compression
+// settings (use-gzip, enable-brotli and their keys) and the media-type
+// lists that select responses. It is apart from routecfg because only the
+// ConfigMap parser and dataplane/compress use it: the routing model just
+// carries a pointer to it.
+package compression
 
 import (
 	"fmt"
@@ -6,17 +11,17 @@ import (
 	"strings"
 )
 
-// Compression is response compression from the controller ConfigMap
+// Config is response compression from the controller ConfigMap
 // (use-gzip, enable-brotli and their settings), applied by
 // dataplane/compress to every proxied response, as ingress-nginx's
 // http-level gzip and brotli directives.
-type Compression struct {
+type Config struct {
 	// Gzip is use-gzip; GzipLevel 1-9, GzipMinLength in bytes (a response
 	// with a smaller Content-Length is sent as is).
 	Gzip          bool
 	GzipLevel     int
 	GzipMinLength int64
-	GzipTypes     MIMETypes
+	GzipTypes     Types
 	// GzipDisable matches User-Agents that never get gzip (gzip-disable,
 	// case-insensitive as nginx's gzip_disable); GzipDisableMSIE6 is its
 	// special value "msie6".
@@ -27,25 +32,25 @@ type Compression struct {
 	Brotli          bool
 	BrotliLevel     int
 	BrotliMinLength int64
-	BrotliTypes     MIMETypes
+	BrotliTypes     Types
 }
 
 // On reports whether any encoding is enabled.
-func (c *Compression) On() bool { return c != nil && (c.Gzip || c.Brotli) }
+func (c *Config) On() bool { return c != nil && (c.Gzip || c.Brotli) }
 
-// MIMETypes is nginx's gzip_types / brotli_types: exact media types
+// Types is nginx's gzip_types / brotli_types: exact media types
 // (text/html always among them) or All ("*", any response, even one
 // without a Content-Type).
-type MIMETypes struct {
+type Types struct {
 	All   bool
 	Types []string
 }
 
-// ParseMIMETypes parses a space- or comma-separated list of media types
+// ParseTypes parses a space- or comma-separated list of media types
 // ("type/subtype", compared without parameters and case) or "*". text/html
 // is always added, as nginx's gzip_types and brotli_types do.
-func ParseMIMETypes(v string) (MIMETypes, error) {
-	var m MIMETypes
+func ParseTypes(v string) (Types, error) {
+	var m Types
 	fields := strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' || r == '\t' || r == '\n' })
 	for _, f := range fields {
 		if f == "*" {
@@ -53,7 +58,7 @@ func ParseMIMETypes(v string) (MIMETypes, error) {
 			continue
 		}
 		if !validMediaType(f) {
-			return MIMETypes{}, fmt.Errorf("%q is not a media type (type/subtype, or * alone for every type; nginx compares types exactly, so text/* would never match)", f)
+			return Types{}, fmt.Errorf("%q is not a media type (type/subtype, or * alone for every type; nginx compares types exactly, so text/* would never match)", f)
 		}
 		f = strings.ToLower(f)
 		if !m.has(f) {
@@ -66,7 +71,7 @@ func ParseMIMETypes(v string) (MIMETypes, error) {
 	return m, nil
 }
 
-func (m *MIMETypes) has(t string) bool {
+func (m *Types) has(t string) bool {
 	for _, x := range m.Types {
 		if x == t {
 			return true
@@ -77,7 +82,7 @@ func (m *MIMETypes) has(t string) bool {
 
 // Match reports whether a response with this Content-Type value is listed:
 // the media type before any parameter, compared case-insensitively.
-func (m *MIMETypes) Match(contentType string) bool {
+func (m *Types) Match(contentType string) bool {
 	if m.All {
 		return true
 	}
