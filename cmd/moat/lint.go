@@ -12,6 +12,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/lint"
+	"github.com/moat-ingress/moat/internal/lint/cluster"
 	"github.com/moat-ingress/moat/internal/secrets"
 	"github.com/moat-ingress/moat/internal/translate"
 )
@@ -188,7 +189,7 @@ func (c clusterFlags) lint(ctx context.Context, opts lint.Options) (*lint.Result
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	objs, err := lint.FromCluster(ctx, client, ns, opts.ConfigMap, opts.TCPServices, opts.UDPServices)
+	objs, err := cluster.List(ctx, client, ns, opts.ConfigMap, opts.TCPServices, opts.UDPServices)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,8 @@
-package lint
+// Package cluster reads, once, the objects lint checks from a live cluster
+// (moat lint --kubeconfig: the migration report). It is apart from lint so that
+// checking manifest files needs no Kubernetes client: only this package
+// talks to an API server.
+package cluster
 
 import (
 	"context"
@@ -15,13 +19,13 @@ import (
 	"github.com/moat-ingress/moat/internal/store"
 )
 
-// FromCluster lists, once, the objects translate reads: Ingresses,
+// List lists, once, the objects translate reads: Ingresses,
 // Services, EndpointSlices, Secrets and ConfigMaps of namespace ("" for
 // all of them), every IngressClass, and the ConfigMaps named by
 // configMaps ("namespace/name": the controller ConfigMap, the tcp- and
 // udp-services ones) that are elsewhere. It is the migration report's
 // source: a read-only snapshot, no informers.
-func FromCluster(ctx context.Context, c kubernetes.Interface, namespace string, configMaps ...string) ([]store.Object, error) {
+func List(ctx context.Context, c kubernetes.Interface, namespace string, configMaps ...string) ([]store.Object, error) {
 	var objs []store.Object
 	add := func(o runtime.Object) {
 		if m, err := metaOf(o); err == nil {

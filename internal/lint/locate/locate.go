@@ -1,4 +1,9 @@
-package lint
+// Package locate points manifest diagnostics at the YAML line of their
+// field. It is apart from lint because it is where the files are read as
+// YAML nodes (lint's gate uses its Objects to find cert-manager
+// Certificates, which are not decoded); the runner and the reports see
+// decoded objects and diagnostics only.
+package locate
 
 import (
 	"bytes"
@@ -17,9 +22,10 @@ import (
 // is what an editor should jump to. The decoder's own diagnostics already
 // point at fields and are left as they are unless the walk finds better.
 
-// locate rewrites the line of every diagnostic it can place more exactly.
-func locate(ds []diag.Diagnostic, sources map[string][]byte) {
-	files := map[string][]object{}
+// Diagnostics rewrites the line of every diagnostic it can place more
+// exactly, from the files' contents by name.
+func Diagnostics(ds []diag.Diagnostic, sources map[string][]byte) {
+	files := map[string][]Object{}
 	for i := range ds {
 		d := &ds[i]
 		if d.Object.File == "" || d.Object.Name == "" {
@@ -27,7 +33,7 @@ func locate(ds []diag.Diagnostic, sources map[string][]byte) {
 		}
 		objs, ok := files[d.Object.File]
 		if !ok {
-			objs = objectsIn(sources[d.Object.File])
+			objs = Objects(sources[d.Object.File])
 			files[d.Object.File] = objs
 		}
 		o := find(objs, d.Object)
@@ -36,7 +42,7 @@ func locate(ds []diag.Diagnostic, sources map[string][]byte) {
 		}
 		if d.Field == "" {
 			if d.Object.Line == 0 {
-				d.Object.Line = o.node.Line
+				d.Object.Line = o.Node.Line
 			}
 			continue
 		}
@@ -44,26 +50,26 @@ func locate(ds []diag.Diagnostic, sources map[string][]byte) {
 		if o.legacy {
 			field = legacyField(field)
 		}
-		if line := walk(o.node, field); line > 0 {
+		if line := walk(o.Node, field); line > 0 {
 			d.Object.Line = line
 		}
 	}
 }
 
-// object is one manifest object of a file, as a YAML node with file lines.
-type object struct {
-	node                  *yaml.Node
-	kind, namespace, name string
+// Object is one manifest object of a file, as a YAML node with file lines.
+type Object struct {
+	Node                  *yaml.Node
+	Kind, Namespace, Name string
 	// legacy marks extensions/v1beta1 and networking.k8s.io/v1beta1
 	// Ingresses, whose backends use other field names.
 	legacy bool
 }
 
-// objectsIn parses a file's documents, each on its own so that one bad
+// Objects parses a file's documents, each on its own so that one bad
 // document does not hide the others, and lists its objects (List items
 // included). Unparsable content yields nothing: lines stay as decoded.
-func objectsIn(data []byte) []object {
-	var out []object
+func Objects(data []byte) []Object {
+	var out []Object
 	for _, doc := range splitDocs(data) {
 		var n yaml.Node
 		if err := yaml.Unmarshal(doc.text, &n); err != nil || len(n.Content) == 0 {
@@ -75,46 +81,46 @@ func objectsIn(data []byte) []object {
 	return out
 }
 
-func collect(n *yaml.Node, inheritAPI string, out *[]object, depth int) {
+func collect(n *yaml.Node, inheritAPI string, out *[]Object, depth int) {
 	if n.Kind != yaml.MappingNode || depth > 4 {
 		return
 	}
-	apiVersion, kind := scalar(n, "apiVersion"), scalar(n, "kind")
+	apiVersion, kind := Scalar(n, "apiVersion"), Scalar(n, "kind")
 	if apiVersion == "" {
 		apiVersion = inheritAPI
 	}
-	if items := child(n, "items"); items != nil && items.Kind == yaml.SequenceNode {
+	if items := Child(n, "items"); items != nil && items.Kind == yaml.SequenceNode {
 		for _, it := range items.Content {
 			collect(it, apiVersion, out, depth+1)
 		}
 		return
 	}
-	o := object{node: n, kind: kind, legacy: kind == "Ingress" && apiVersion != "networking.k8s.io/v1"}
-	if meta := child(n, "metadata"); meta != nil {
-		o.name, o.namespace = scalar(meta, "name"), scalar(meta, "namespace")
+	o := Object{Node: n, Kind: kind, legacy: kind == "Ingress" && apiVersion != "networking.k8s.io/v1"}
+	if meta := Child(n, "metadata"); meta != nil {
+		o.Name, o.Namespace = Scalar(meta, "name"), Scalar(meta, "namespace")
 	}
 	*out = append(*out, o)
 }
 
 // find picks the object a diagnostic is about: by kind and name, and by
 // line when several match (the same name in two namespaces of one file).
-func find(objs []object, ref diag.ObjectRef) *object {
-	var best *object
+func find(objs []Object, ref diag.ObjectRef) *Object {
+	var best *Object
 	for i := range objs {
 		o := &objs[i]
-		if o.kind != "" && ref.Kind != "" && o.kind != ref.Kind || o.name != ref.Name {
+		if o.Kind != "" && ref.Kind != "" && o.Kind != ref.Kind || o.Name != ref.Name {
 			continue
 		}
-		if o.namespace != "" && ref.Namespace != "" && o.namespace != ref.Namespace {
+		if o.Namespace != "" && ref.Namespace != "" && o.Namespace != ref.Namespace {
 			continue
 		}
-		if o.namespace == "" && ref.Namespace != "" && ref.Namespace != k8s.DefaultNamespace && ref.Kind != "IngressClass" {
+		if o.Namespace == "" && ref.Namespace != "" && ref.Namespace != k8s.DefaultNamespace && ref.Kind != "IngressClass" {
 			continue
 		}
-		if o.node.Line == ref.Line {
+		if o.Node.Line == ref.Line {
 			return o
 		}
-		if best == nil || o.node.Line <= ref.Line {
+		if best == nil || o.Node.Line <= ref.Line {
 			best = o
 		}
 	}
@@ -168,7 +174,7 @@ func walk(n *yaml.Node, path string) int {
 }
 
 // legacyField maps a networking.k8s.io/v1 field path to the field names of
-// the legacy Ingress the file holds (translate sees the converted object).
+// the legacy Ingress the file holds (translate sees the converted Object).
 func legacyField(f string) string {
 	f = strings.Replace(f, "spec.defaultBackend", "spec.backend", 1)
 	f = strings.Replace(f, "backend.service.name", "backend.serviceName", 1)
@@ -176,7 +182,8 @@ func legacyField(f string) string {
 	return strings.TrimSuffix(f, ".service")
 }
 
-func child(n *yaml.Node, key string) *yaml.Node {
+// Child is the value of key in mapping n, or nil.
+func Child(n *yaml.Node, key string) *yaml.Node {
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -188,8 +195,9 @@ func child(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
-func scalar(n *yaml.Node, key string) string {
-	if c := child(n, key); c != nil && c.Kind == yaml.ScalarNode {
+// Scalar is the scalar value of key in mapping n, or "".
+func Scalar(n *yaml.Node, key string) string {
+	if c := Child(n, key); c != nil && c.Kind == yaml.ScalarNode {
 		return c.Value
 	}
 	return ""
