@@ -1,4 +1,8 @@
-package main
+// Package kubectlcmd is `kubectl moat` (the binary installed as
+// kubectl-moat, or `moat kubectl`) and `moat admin get`: reads of a running
+// moat's admin endpoints through internal/kubectlplugin. It is apart
+// because it is the only command that talks to a running moat.
+package kubectlcmd
 
 import (
 	"context"
@@ -9,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/moat-ingress/moat/internal/cli"
 	"github.com/moat-ingress/moat/internal/kubectlplugin"
 )
 
@@ -16,15 +21,15 @@ import (
 // kubectl-moat on the PATH, which is this binary (a copy or a link).
 const pluginName = "kubectl-moat"
 
-// isPlugin reports whether the binary was started as kubectl-moat.
-func isPlugin(argv0 string) bool {
+// IsPlugin reports whether the binary was started as kubectl-moat.
+func IsPlugin(argv0 string) bool {
 	base := strings.TrimSuffix(filepath.Base(argv0), ".exe")
 	return base == pluginName
 }
 
-// newKubectlCmd is `kubectl moat` (and `moat kubectl`): a running
+// New is `kubectl moat` (and `moat kubectl`): a running
 // controller's debug views through the API server.
-func newKubectlCmd(use string) *cobra.Command {
+func New(use string) *cobra.Command {
 	var (
 		kubeconfig, kctx string
 		opts             kubectlplugin.Options
@@ -84,7 +89,7 @@ Install: copy or link the moat binary as kubectl-moat on your PATH.`,
 			}
 			fmt.Fprint(cmd.OutOrStdout(), text)
 			if errs > 0 {
-				return &exitError{code: 1, msg: fmt.Sprintf("%d errors", errs)}
+				return &cli.ExitError{Code: 1, Msg: fmt.Sprintf("%d errors", errs)}
 			}
 			return nil
 		},
@@ -128,9 +133,9 @@ Install: copy or link the moat binary as kubectl-moat on your PATH.`,
 	return cmd
 }
 
-// newAdminGetCmd is what the plugin runs inside the pod: the image has no
+// NewAdminGet is what the plugin runs inside the pod: the image has no
 // shell or curl, so moat fetches its own debug page.
-func newAdminGetCmd() *cobra.Command {
+func NewAdminGet() *cobra.Command {
 	var addrs []string
 	cmd := &cobra.Command{
 		Use:    "admin-get PATH",

@@ -1,4 +1,8 @@
-package main
+// Package lintcmd is `moat lint`: flags, output formats and exit statuses
+// around internal/lint, and the cluster connection of the migration report
+// (--kubeconfig). It is apart from internal/lint, which knows nothing of
+// flags or kubeconfig files.
+package lintcmd
 
 import (
 	"context"
@@ -10,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/moat-ingress/moat/internal/cli"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/lint"
 	"github.com/moat-ingress/moat/internal/lint/cluster"
@@ -17,7 +22,7 @@ import (
 	"github.com/moat-ingress/moat/internal/translate"
 )
 
-func newLintCmd() *cobra.Command {
+func New() *cobra.Command {
 	var opts lint.Options
 	var output, failOn string
 	var strict bool
@@ -132,7 +137,7 @@ Exit status: 1 when a finding of --fail-on's severity or worse is found
 				if failAt == diag.Warning {
 					what = "errors or warnings (--fail-on warning)"
 				}
-				return &exitError{code: 1, msg: "lint found " + what}
+				return &cli.ExitError{Code: 1, Msg: "lint found " + what}
 			}
 			return nil
 		},

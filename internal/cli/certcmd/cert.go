@@ -1,4 +1,7 @@
-package main
+// Package certcmd is `moat cert new`: a local CA and a certificate for
+// trying HTTPS, with the commands that turn them into a Secret. It is
+// apart from secretcmd, which checks and packages existing certificates.
+package certcmd
 
 import (
 	"crypto/rand"
@@ -14,9 +17,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/moat-ingress/moat/internal/certkit"
+	"github.com/moat-ingress/moat/internal/cli"
 )
 
-func newCertCmd() *cobra.Command {
+func New() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cert",
 		Short: "Local certificates for testing (see moat cert new)",
@@ -63,7 +67,7 @@ that trusts ca.crt.`,
 
 func (c *certNew) run(out io.Writer, now time.Time) error {
 	if c.days < 1 {
-		return refuse("--days must be at least 1")
+		return cli.Refuse("--days must be at least 1")
 	}
 	for _, h := range c.hosts {
 		if net.ParseIP(h) != nil {
@@ -74,12 +78,12 @@ func (c *certNew) run(out io.Writer, now time.Time) error {
 			errs = validation.IsWildcardDNS1123Subdomain(strings.ToLower(h))
 		}
 		if len(errs) > 0 {
-			return refuse("--host %q is not a DNS name, wildcard or IP address: %s", h, strings.Join(errs, "; "))
+			return cli.Refuse("--host %q is not a DNS name, wildcard or IP address: %s", h, strings.Join(errs, "; "))
 		}
 	}
 	ca, created, err := certkit.LoadOrCreateCA(c.dir, rand.Reader, now)
 	if err != nil {
-		return refuse("%v", err)
+		return cli.Refuse("%v", err)
 	}
 	leaf, err := ca.Issue(rand.Reader, c.hosts, now, time.Duration(c.days)*24*time.Hour)
 	if err != nil {

@@ -1,4 +1,8 @@
-package main
+// Package secretcmd is `moat secret tls`: a TLS Secret manifest from
+// certificate and key files, checked as serve would check it, optionally
+// SOPS-encrypted or sealed. It is apart from certcmd, which makes
+// certificates rather than checking given ones.
+package secretcmd
 
 import (
 	"crypto/rsa"
@@ -17,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/moat-ingress/moat/internal/certkit"
+	"github.com/moat-ingress/moat/internal/cli"
 	"github.com/moat-ingress/moat/internal/secrets/sealed"
 	"github.com/moat-ingress/moat/internal/secrets/sops"
 )
@@ -24,12 +29,12 @@ import (
 // expirySoon matches translate's TLSCertificateExpiringSoon threshold.
 const expirySoon = 21 * 24 * time.Hour
 
-func newSecretCmd() *cobra.Command {
+func New() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
 		Short: "Write Secret manifests (see moat secret tls)",
 	}
-	cmd.AddCommand(newSecretTLSCmd())
+	cmd.AddCommand(newTLSCmd())
 	return cmd
 }
 
@@ -44,7 +49,7 @@ type secretTLS struct {
 	seal, scope string
 }
 
-func newSecretTLSCmd() *cobra.Command {
+func newTLSCmd() *cobra.Command {
 	var s secretTLS
 	cmd := &cobra.Command{
 		Use:   "tls NAME --cert FILE --key FILE [--namespace NS] [--ca FILE]",
@@ -95,36 +100,31 @@ reaches the file you commit (docs/secrets.md).`,
 	return cmd
 }
 
-// refuse is a problem with the user's files: exit status 1, not 2.
-func refuse(format string, a ...any) error {
-	return &exitError{code: 1, msg: fmt.Sprintf(format, a...)}
-}
-
 func (s *secretTLS) run(out, log io.Writer, now time.Time) error {
 	if errs := validation.IsDNS1123Subdomain(s.name); len(errs) > 0 {
-		return refuse("Secret name %q: %s", s.name, strings.Join(errs, "; "))
+		return cli.Refuse("Secret name %q: %s", s.name, strings.Join(errs, "; "))
 	}
 	if s.namespace != "" {
 		if errs := validation.IsDNS1123Label(s.namespace); len(errs) > 0 {
-			return refuse("namespace %q: %s", s.namespace, strings.Join(errs, "; "))
+			return cli.Refuse("namespace %q: %s", s.namespace, strings.Join(errs, "; "))
 		}
 	}
 	crtPEM, err := os.ReadFile(s.certFile)
 	if err != nil {
-		return refuse("--cert: %v", err)
+		return cli.Refuse("--cert: %v", err)
 	}
 	certs, err := certkit.ParseCertificates(crtPEM)
 	if err != nil {
-		return refuse("--cert %s: %v", s.certFile, err)
+		return cli.Refuse("--cert %s: %v", s.certFile, err)
 	}
 	keyPEM, err := os.ReadFile(s.keyFile)
 	if err != nil {
-		return refuse("--key: %v", err)
+		return cli.Refuse("--key: %v", err)
 	}
 	// Errors about the key never quote its content.
 	key, keyBlock, err := certkit.ParsePrivateKey(keyPEM)
 	if err != nil {
-		return refuse("--key %s: %v", s.keyFile, err)
+		return cli.Refuse("--key %s: %v", s.keyFile, err)
 	}
 	var leaf *x509.Certificate
 	for _, c := range certs {
@@ -138,17 +138,17 @@ func (s *secretTLS) run(out, log io.Writer, now time.Time) error {
 		for _, c := range certs {
 			names = append(names, certkit.Name(c))
 		}
-		return refuse("the key in %s does not match the certificate in %s (%s): they are not a pair; use the key generated with this certificate",
+		return cli.Refuse("the key in %s does not match the certificate in %s (%s): they are not a pair; use the key generated with this certificate",
 			s.keyFile, s.certFile, strings.Join(names, ", "))
 	}
 	var extra []*x509.Certificate
 	if s.ca != "" {
 		caPEM, err := os.ReadFile(s.ca)
 		if err != nil {
-			return refuse("--ca: %v", err)
+			return cli.Refuse("--ca: %v", err)
 		}
 		if extra, err = certkit.ParseCertificates(caPEM); err != nil {
-			return refuse("--ca %s: %v", s.ca, err)
+			return cli.Refuse("--ca %s: %v", s.ca, err)
 		}
 	}
 	chain, root, unused := certkit.OrderChain(leaf, append(append([]*x509.Certificate(nil), certs...), extra...))
@@ -157,7 +157,7 @@ func (s *secretTLS) run(out, log io.Writer, now time.Time) error {
 
 	for _, h := range s.hosts {
 		if err := leaf.VerifyHostname(h); err != nil {
-			return refuse("the certificate does not cover host %q (it covers %s)", h, covers(leaf))
+			return cli.Refuse("the certificate does not cover host %q (it covers %s)", h, covers(leaf))
 		}
 	}
 	if reordered(certs, chain, root) {
@@ -234,14 +234,14 @@ func (s *secretTLS) encryptSOPS(manifest string, now time.Time) ([]byte, error) 
 		for _, r := range strings.Split(e, ",") {
 			kind, rec, ok := strings.Cut(strings.TrimSpace(r), ":")
 			if !ok || kind != "age" || rec == "" {
-				return nil, refuse("--encrypt %q: give age:RECIPIENT (an age public key, age1...); moat encrypts for age only", r)
+				return nil, cli.Refuse("--encrypt %q: give age:RECIPIENT (an age public key, age1...); moat encrypts for age only", r)
 			}
 			recips = append(recips, rec)
 		}
 	}
 	b, err := sops.Encrypt([]byte(manifest), recips, sops.KubernetesEncryptedRegex, now)
 	if err != nil {
-		return nil, refuse("--encrypt: %v", err)
+		return nil, cli.Refuse("--encrypt: %v", err)
 	}
 	return b, nil
 }
@@ -251,19 +251,19 @@ func (s *secretTLS) encryptSOPS(manifest string, now time.Time) ([]byte, error) 
 func (s *secretTLS) sealSecret(leaf *x509.Certificate, crt, key, ca []byte) ([]byte, error) {
 	scope, err := sealed.ParseScope(s.scope)
 	if err != nil {
-		return nil, refuse("--scope: %v", err)
+		return nil, cli.Refuse("--scope: %v", err)
 	}
 	b, err := os.ReadFile(s.seal)
 	if err != nil {
-		return nil, refuse("--seal: %v", err)
+		return nil, cli.Refuse("--seal: %v", err)
 	}
 	certs, err := certkit.ParseCertificates(b)
 	if err != nil {
-		return nil, refuse("--seal %s: %v", s.seal, err)
+		return nil, cli.Refuse("--seal %s: %v", s.seal, err)
 	}
 	pub, ok := certs[0].PublicKey.(*rsa.PublicKey)
 	if !ok {
-		return nil, refuse("--seal %s: the certificate's key is not RSA: not a sealed-secrets controller certificate", s.seal)
+		return nil, cli.Refuse("--seal %s: the certificate's key is not RSA: not a sealed-secrets controller certificate", s.seal)
 	}
 	sec := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: s.namespace},
@@ -275,7 +275,7 @@ func (s *secretTLS) sealSecret(leaf *x509.Certificate, crt, key, ca []byte) ([]b
 	}
 	out, err := sealed.Seal(sec, pub, scope)
 	if err != nil {
-		return nil, refuse("--seal: %v", err)
+		return nil, cli.Refuse("--seal: %v", err)
 	}
 	head := fmt.Sprintf("# %s, valid until %s, issued by %q (moat secret tls --seal, scope %s)\n", covers(leaf), leaf.NotAfter.UTC().Format(time.DateOnly), leaf.Issuer.CommonName, scope)
 	return append([]byte(head), out...), nil

@@ -1,4 +1,7 @@
-package main
+// Package echocmd is `moat echo`, the test backend that answers with what
+// it received. It is a command of its own so that examples and tests can
+// run a backend from the same binary.
+package echocmd
 
 import (
 	"log/slog"
@@ -9,7 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/echo"
 )
 
-func newEchoCmd() *cobra.Command {
+func New() *cobra.Command {
 	var listen, name string
 	cmd := &cobra.Command{
 		Use:   "echo",

@@ -1,4 +1,7 @@
-package main
+// Package waitshutdowncmd is `moat wait-shutdown`, the preStop hook that
+// waits for the serve or controller processes of the pod to end. It is
+// apart because it reads /proc, which no other command does.
+package waitshutdowncmd
 
 import (
 	"errors"
@@ -13,13 +16,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newWaitShutdownCmd is the Deployment's preStop hook, the counterpart of
+// New is the Deployment's preStop hook, the counterpart of
 // ingress-nginx's /wait-shutdown: it starts moat's graceful shutdown
 // (SIGTERM) and blocks until moat has exited, so that the kubelet's own
 // SIGTERM, sent when the hook returns, finds nothing left to cut. It is a
 // moat subcommand because the distroless image has no shell, kill or
 // sleep.
-func newWaitShutdownCmd() *cobra.Command {
+func New() *cobra.Command {
 	var pid int
 	var poll time.Duration
 	cmd := &cobra.Command{

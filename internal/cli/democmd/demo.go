@@ -1,4 +1,7 @@
-package main
+// Package democmd is `moat demo`: serve with the bundled examples and echo
+// backends, for a first try without a cluster. It is apart from servecmd
+// because it chooses its own files, ports and backends.
+package democmd
 
 import (
 	"fmt"
@@ -13,17 +16,18 @@ import (
 
 	"github.com/moat-ingress/moat/examples"
 	"github.com/moat-ingress/moat/internal/app"
+	"github.com/moat-ingress/moat/internal/cli"
 	"github.com/moat-ingress/moat/internal/echo"
 )
 
-func newDemoCmd() *cobra.Command {
+func New() *cobra.Command {
 	var httpAddr, httpsAddr, adminAddr, logLevel string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Start two echo backends and serve examples/quickstart, then print curl commands to try",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			log := newLogger(logLevel)
+			log := cli.NewLogger(logLevel)
 			dir, err := os.MkdirTemp("", "moat-demo-")
 			if err != nil {
 				return err

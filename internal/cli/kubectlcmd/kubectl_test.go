@@ -1,4 +1,4 @@
-package main
+package kubectlcmd
 
 import (
 	"bytes"
@@ -15,15 +15,15 @@ func TestPluginName(t *testing.T) {
 		"kubectl-moat": true, "/usr/local/bin/kubectl-moat": true,
 		"kubectl-moat.exe": true, "moat": false, "/usr/bin/moat": false, "kubectl-moat-old": false,
 	} {
-		if got := isPlugin(argv0); got != want {
-			t.Errorf("isPlugin(%q) = %v", argv0, got)
+		if got := IsPlugin(argv0); got != want {
+			t.Errorf("IsPlugin(%q) = %v", argv0, got)
 		}
 	}
 }
 
 // TestPluginCommands: `kubectl moat` answers lint, backends, certs and conf.
 func TestPluginCommands(t *testing.T) {
-	cmd := newKubectlCmd("kubectl moat")
+	cmd := New("kubectl moat")
 	var out bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetArgs([]string{"--help"})
@@ -36,7 +36,7 @@ func TestPluginCommands(t *testing.T) {
 		}
 	}
 	// A bad --via is refused before any request.
-	cmd = newKubectlCmd("kubectl moat")
+	cmd = New("kubectl moat")
 	cmd.SetArgs([]string{"conf", "--via=ssh", "--kubeconfig", writeKubeconfig(t)})
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)

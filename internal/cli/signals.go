@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -18,11 +18,11 @@ import (
 // errTerminated is the cause of the context SIGTERM cancels.
 var errTerminated = errors.New("SIGTERM received")
 
-// signalContext returns a context that SIGTERM or SIGINT cancels, with
+// SignalContext returns a context that SIGTERM or SIGINT cancels, with
 // app.ErrInterrupted as the cause for SIGINT (serve and controller then
 // skip the grace period). Once it is cancelled a second SIGINT exits at
 // once; a second SIGTERM is ignored, so a drain under way finishes.
-func signalContext() (context.Context, func()) {
+func SignalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	c := make(chan os.Signal, 2)
 	signal.Notify(c, os.Interrupt, syscall.SIGTERM)
@@ -44,10 +44,10 @@ func signalContext() (context.Context, func()) {
 	return ctx, func() { signal.Stop(c); cancel(nil) }
 }
 
-// sighup turns SIGHUP into re-read requests for the rest of the process,
+// Sighup turns SIGHUP into re-read requests for the rest of the process,
 // the drain included: without it SIGHUP would end the process (Go's
 // default).
-func sighup() <-chan struct{} {
+func Sighup() <-chan struct{} {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	out := make(chan struct{}, 1)
@@ -90,8 +90,8 @@ func (s seconds) Type() string   { return "duration" }
 // ingress-nginx's default is 0, which leaves that race to its preStop.
 const DefaultShutdownGracePeriod = 5 * time.Second
 
-// lifecycleFlags adds --shutdown-grace-period.
-func lifecycleFlags(cmd *cobra.Command, lc *app.Lifecycle) {
+// LifecycleFlags adds --shutdown-grace-period.
+func LifecycleFlags(cmd *cobra.Command, lc *app.Lifecycle) {
 	lc.ShutdownGracePeriod = DefaultShutdownGracePeriod
 	cmd.Flags().Var(seconds{&lc.ShutdownGracePeriod}, "shutdown-grace-period",
 		"after SIGTERM, how long /readyz fails while the listeners keep serving, before the drain (worker-shutdown-timeout in the controller ConfigMap) begins; a duration or a number of seconds")

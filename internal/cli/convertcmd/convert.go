@@ -1,4 +1,8 @@
-package main
+// Package convertcmd is `moat convert`: reading inputs, writing files in
+// place or to stdout, and the YAML/JSON output around internal/convert and
+// its Gateway API conversion. It is apart from internal/convert, which
+// converts objects and knows nothing of files.
+package convertcmd
 
 import (
 	"bufio"
@@ -19,7 +23,7 @@ import (
 	"github.com/moat-ingress/moat/internal/k8s"
 )
 
-func newConvertCmd() *cobra.Command {
+func New() *cobra.Command {
 	var opts convert.Options
 	var outDir, format, to string
 	var gw gatewayapi.Options
