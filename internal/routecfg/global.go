@@ -7,6 +7,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/routecfg/compression"
 	"github.com/moat-ingress/moat/internal/routecfg/logformat"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // Global is what the proxy needs from the controller ConfigMap.
@@ -38,8 +39,8 @@ type Global struct {
 	// forwarded headers (proxy-set-headers); an empty value removes the
 	// header. AddHeaders are set on every response (add-headers), before
 	// a location's own header settings.
-	ProxySetHeaders []TemplateHeader
-	AddHeaders      []TemplateHeader
+	ProxySetHeaders []vartemplate.Header
+	AddHeaders      []vartemplate.Header
 	// HideHeaders are removed from upstream responses (hide-headers),
 	// canonical names.
 	HideHeaders []string

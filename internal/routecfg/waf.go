@@ -1,6 +1,7 @@
 package routecfg
 
 import (
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 	"github.com/moat-ingress/moat/internal/waf"
 )
 
@@ -10,5 +11,5 @@ import (
 type WAF struct {
 	Engine *waf.Engine
 	// TransactionID is modsecurity-transaction-id; empty: $request_id.
-	TransactionID Template
+	TransactionID vartemplate.Template
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 	networkingv1 "k8s.io/api/networking/v1"
 )
 
@@ -105,7 +106,7 @@ func (t *translator) externalAuth(r *annotations.Reader, ing *networkingv1.Ingre
 						t.annDiag(r, "auth-proxy-set-headers", diag.Error, "AnnotationInvalidValue", fmt.Sprintf("ConfigMap %s entry %q: %q is not a header name and value moat can send; skipped", key, name, v))
 						continue
 					}
-					a.SetHeaders = append(a.SetHeaders, routecfg.TemplateHeader{Name: name, Value: tv})
+					a.SetHeaders = append(a.SetHeaders, vartemplate.Header{Name: name, Value: tv})
 				}
 			}
 		}

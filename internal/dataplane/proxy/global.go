@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // The controller ConfigMap's request-wide settings that are not a
@@ -61,7 +62,7 @@ func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {
 // setTemplate sets a header whose value may name request variables; an
 // empty result removes the header, as nginx's proxy_set_header and
 // more_set_headers do.
-func (h *Handler) setTemplate(hdr http.Header, x routecfg.TemplateHeader, st *reqState) {
+func (h *Handler) setTemplate(hdr http.Header, x vartemplate.Header, st *reqState) {
 	r := st.http.req
 	if r == nil {
 		return

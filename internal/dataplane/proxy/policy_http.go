@@ -15,6 +15,7 @@ import (
 	"github.com/moat-ingress/moat/internal/htpasswd"
 	"github.com/moat-ingress/moat/internal/redact"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // httpReq is the per-request state of the HTTP families.
@@ -278,7 +279,7 @@ func (h *Handler) authDecision(st *reqState, r *http.Request, a *routecfg.Extern
 }
 
 // expand appends the template with the request's variables.
-func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.Request) []byte {
+func (h *Handler) expand(dst []byte, t vartemplate.Template, st *reqState, r *http.Request) []byte {
 	for _, p := range t {
 		switch p.Var {
 		case "":

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // dumpPolicyLines appends one indented line per family of a route's
@@ -148,7 +149,7 @@ func opt(ok bool, s string) string {
 
 func flag(ok bool, name string) string { return opt(ok, name) }
 
-func cmpTemplate(t routecfg.Template, s string) string {
+func cmpTemplate(t vartemplate.Template, s string) string {
 	if !t.IsZero() {
 		return t.String()
 	}

@@ -1,19 +1,24 @@
-package routecfg
+// Package vartemplate is moat's templated strings: literal text and a closed
+// set of request variables, parsed once when a configuration is translated and expanded per
+// request by the data plane. It is apart from routecfg because the routes,
+// the auth settings and the ConfigMap's global headers all use it, and it
+// has its own variable lists.
+package vartemplate
 
 // Template is a string with a closed set of request variables, parsed by
 // translate from nginx syntax ($host, ${host}). Nothing else is expanded:
 // it is not a template language, and unknown variables are refused.
-type Template []TemplatePart
+type Template []Part
 
-// TemplatePart is a literal or one variable.
-type TemplatePart struct {
+// Part is a literal or one variable.
+type Part struct {
 	Literal string
-	// Var is one of TemplateVars, or "" for a literal.
+	// Var is one of Vars, or "" for a literal.
 	Var string
 }
 
-// TemplateVars are the variables a Template may use, as nginx names them.
-var TemplateVars = []string{
+// Vars are the variables a Template may use, as nginx names them.
+var Vars = []string{
 	"host", "http_host", "best_http_host", "scheme", "pass_access_scheme",
 	"request_uri", "escaped_request_uri", "uri", "args", "query_string",
 	"request_method", "remote_addr", "server_port", "request_id", "http_user_agent",
@@ -44,4 +49,10 @@ func (t Template) String() string {
 		}
 	}
 	return s
+}
+
+// Header is a header with a templated value.
+type Header struct {
+	Name  string
+	Value Template
 }
