@@ -25,6 +25,7 @@ import (
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/routecfg/compression"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
@@ -912,9 +913,9 @@ func cipherSuites(v string) ([]uint16, error) {
 
 // ValidStringMatch checks an nginx map source value: "~re" or "~*re" is a
 // regular expression, anything else an exact (case-insensitive) string.
-// The grammar is routecfg.NewStringMatch's, which the data plane compiles.
+// The grammar is global.NewStringMatch's, which the data plane compiles.
 func ValidStringMatch(v string) error {
-	if _, err := routecfg.NewStringMatch(v); err != nil {
+	if _, err := global.NewStringMatch(v); err != nil {
 		return fmt.Errorf("%q is not a valid regular expression: %v", v, err)
 	}
 	return nil

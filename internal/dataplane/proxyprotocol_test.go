@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
@@ -29,7 +30,7 @@ func TestProxyProtocolLogVariables(t *testing.T) {
 		l := routecfg.DefaultClientLimits()
 		l.ProxyProtocol = on
 		c.Clients = &l
-		c.Global = &routecfg.Global{LogFormat: &f, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}
+		c.Global = &global.Settings{LogFormat: &f, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}
 		return c
 	}
 	r := start(t, cfg(true), func(o *Options) { o.AccessLogJSON = false })

@@ -9,7 +9,7 @@ import (
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/nginx"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 	"github.com/moat-ingress/moat/internal/store"
 )
@@ -21,7 +21,7 @@ import (
 // ConfigMap and the key, and left out while the others apply. A missing
 // ConfigMap is reported and adds nothing, as ingress-nginx (which only
 // logs it).
-func (t *translator) globalHeaders(c *controllerconfig.Config, g *routecfg.Global) {
+func (t *translator) globalHeaders(c *controllerconfig.Config, g *global.Settings) {
 	g.ProxySetHeaders = t.headerConfigMap("proxy-set-headers", c.ProxySetHeaders, true)
 	g.AddHeaders = t.headerConfigMap("add-headers", c.AddHeaders, false)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
@@ -39,7 +40,7 @@ func TestAccessLogDefaultFormat(t *testing.T) {
 	cfg := config([]*routecfg.Pool{pool("a", addr(a)), pool("b", addr(b))},
 		&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{rt}})
 	// The unknown host's line needs enable-access-log-for-default-backend.
-	cfg.Global = &routecfg.Global{AccessLogDefaultBackend: true}
+	cfg.Global = &global.Settings{AccessLogDefaultBackend: true}
 	f := newFixture(t, cfg, false, func(o *Options, _ *upstream.TransportOptions) { o.AccessLogJSON = false })
 	f.get(t, "foo.com", "/x?q=1", "User-Agent", "ua\"1", "X-Request-ID", "rid-1")
 	f.get(t, "foo.com", "/c", "X-Canary", "always", "Referer", "https://r.example/")
@@ -69,7 +70,7 @@ func TestAccessLogConfiguredFormat(t *testing.T) {
 	}
 	cfg := config([]*routecfg.Pool{pool("a", addr(a))},
 		&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{prefix("/api", "a")}})
-	cfg.Global = &routecfg.Global{LogFormat: &lf, UseForwardedHeaders: true, ForwardedForHeader: "X-Forwarded-For",
+	cfg.Global = &global.Settings{LogFormat: &lf, UseForwardedHeaders: true, ForwardedForHeader: "X-Forwarded-For",
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 	f := newFixture(t, cfg, false, func(o *Options, _ *upstream.TransportOptions) { o.AccessLogJSON = false })
 	f.get(t, "foo.com", "/api/x", "X-Forwarded-For", "203.0.113.9", "User-Agent", "a\"b\tc")

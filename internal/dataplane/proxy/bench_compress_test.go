@@ -9,6 +9,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/routecfg/compression"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/testutil"
 )
 
@@ -44,7 +45,7 @@ func BenchmarkCompression(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := config([]*routecfg.Pool{pool("a", addr(up))},
 				&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{prefix("/", "a")}})
-			cfg.Global = &routecfg.Global{Compression: c.comp}
+			cfg.Global = &global.Settings{Compression: c.comp}
 			f := newFixture(b, cfg, false)
 			f.h.accessLog = io.Discard
 			req := httptest.NewRequest(http.MethodGet, "http://foo.com/catalogue", nil)

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
@@ -25,7 +25,7 @@ func dropUnderscoreHeaders(hdr http.Header) {
 
 // globallyLogged applies disable-access-log and skip-access-log-urls
 // (matched against the request URI as sent, nginx's $request_uri).
-func globallyLogged(g *routecfg.Global, r *http.Request) bool {
+func globallyLogged(g *global.Settings, r *http.Request) bool {
 	if g == nil {
 		return true
 	}
@@ -43,11 +43,11 @@ func globallyLogged(g *routecfg.Global, r *http.Request) bool {
 // defaultBackendLogged: requests answered by ingress-nginx's default
 // server (no Ingress host matched, and no catch-all path) are logged only
 // with enable-access-log-for-default-backend.
-func defaultBackendLogged(g *routecfg.Global) bool { return g != nil && g.AccessLogDefaultBackend }
+func defaultBackendLogged(g *global.Settings) bool { return g != nil && g.AccessLogDefaultBackend }
 
 // globalResponse applies hide-headers and allow-backend-server-header to
 // an upstream response, before the response-header families run.
-func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {
+func globalResponse(g *global.Settings, st *reqState, hdr http.Header) {
 	for _, name := range g.HideHeaders {
 		delete(hdr, name)
 	}

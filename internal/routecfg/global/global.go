@@ -1,4 +1,9 @@
-package routecfg
+// Package global is the controller ConfigMap's settings that the proxy
+// applies to every request, whatever the route: redirects, forwarded
+// headers, block lists, global headers, the access log and compression. It
+// is apart from routecfg because it is the ConfigMap's, not an Ingress's,
+// and changes with it alone.
+package global
 
 import (
 	"net/netip"
@@ -10,8 +15,8 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
-// Global is what the proxy needs from the controller ConfigMap.
-type Global struct {
+// Settings is what the proxy needs from the controller ConfigMap.
+type Settings struct {
 	// HTTPRedirectCode answers HTTP→HTTPS and www redirects; 0 means 308.
 	HTTPRedirectCode int
 	// NoTLSRedirectLocations are path prefixes never redirected to HTTPS.
