@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moat-ingress/moat/internal/cli/controllercmd"
 	"github.com/spf13/pflag"
 )
 
@@ -23,7 +24,7 @@ func TestChartKnowsControllerFlags(t *testing.T) {
 		t.Fatal(`charts/moat/templates/_helpers.tpl: no "moat.knownFlags" list`)
 	}
 	known := strings.Fields(string(m[1]))
-	newControllerCmd().Flags().VisitAll(func(f *pflag.Flag) {
+	controllercmd.New().Flags().VisitAll(func(f *pflag.Flag) {
 		if !slices.Contains(known, f.Name) {
 			t.Errorf("moat controller --%s is missing from moat.knownFlags in charts/moat/templates/_helpers.tpl", f.Name)
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/moat-ingress/moat/internal/cli"
 )
 
 // runIO executes moat with args and stdin, returning stdout, stderr (with
@@ -22,7 +24,7 @@ func runIO(t *testing.T, stdin string, args ...string) (string, string, int) {
 		return out.String(), errOut.String(), 0
 	}
 	errOut.WriteString("moat: " + err.Error() + "\n")
-	return out.String(), errOut.String(), exitCode(err)
+	return out.String(), errOut.String(), cli.ExitCode(err)
 }
 
 // run is runIO with stdout and stderr together.

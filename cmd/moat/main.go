@@ -1,4 +1,5 @@
 // Command moat is a Kubernetes Ingress controller with a Go data plane.
+// It only assembles the subcommands: each is a package under internal/cli.
 package main
 
 import (
@@ -6,20 +7,32 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/moat-ingress/moat/internal/cli"
+	"github.com/moat-ingress/moat/internal/cli/certcmd"
+	"github.com/moat-ingress/moat/internal/cli/controllercmd"
+	"github.com/moat-ingress/moat/internal/cli/convertcmd"
+	"github.com/moat-ingress/moat/internal/cli/democmd"
+	"github.com/moat-ingress/moat/internal/cli/echocmd"
+	"github.com/moat-ingress/moat/internal/cli/kubectlcmd"
+	"github.com/moat-ingress/moat/internal/cli/lintcmd"
+	"github.com/moat-ingress/moat/internal/cli/secretcmd"
+	"github.com/moat-ingress/moat/internal/cli/servecmd"
+	"github.com/moat-ingress/moat/internal/cli/waitshutdowncmd"
 )
 
 func main() {
-	ctx, stop := signalContext()
+	ctx, stop := cli.SignalContext()
 	defer stop()
 	root := newRootCmd()
-	if isPlugin(os.Args[0]) {
+	if kubectlcmd.IsPlugin(os.Args[0]) {
 		// Installed as kubectl-moat: kubectl runs it for `kubectl moat`.
-		root = newKubectlCmd("kubectl moat")
+		root = kubectlcmd.New("kubectl moat")
 		root.SilenceUsage, root.SilenceErrors = true, true
 	}
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "moat:", err)
-		os.Exit(exitCode(err))
+		os.Exit(cli.ExitCode(err))
 	}
 }
 
@@ -30,24 +43,9 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newServeCmd(), newEchoCmd(), newDemoCmd())
-	root.AddCommand(newControllerCmd(), newWaitShutdownCmd())
-	root.AddCommand(newLintCmd(), newConvertCmd(), newSecretCmd(), newCertCmd())
-	root.AddCommand(newKubectlCmd("kubectl"), newAdminGetCmd())
+	root.AddCommand(newVersionCmd(), servecmd.New(), echocmd.New(), democmd.New())
+	root.AddCommand(controllercmd.New(), waitshutdowncmd.New())
+	root.AddCommand(lintcmd.New(), convertcmd.New(), secretcmd.New(), certcmd.New())
+	root.AddCommand(kubectlcmd.New("kubectl"), kubectlcmd.NewAdminGet())
 	return root
-}
-
-// exitError carries a specific exit status (lint uses 1 for findings).
-type exitError struct {
-	code int
-	msg  string
-}
-
-func (e *exitError) Error() string { return e.msg }
-
-func exitCode(err error) int {
-	if e, ok := err.(*exitError); ok {
-		return e.code
-	}
-	return 2
 }

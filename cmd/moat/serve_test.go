@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/cli"
 	"github.com/moat-ingress/moat/internal/testutil"
 )
 
@@ -134,7 +135,7 @@ func runIOContext(ctx context.Context, args ...string) (string, string, int) {
 	cmd.SetErr(&errOut)
 	if err := cmd.ExecuteContext(ctx); err != nil {
 		errOut.Write([]byte("moat: " + err.Error() + "\n"))
-		return out.String(), errOut.String(), exitCode(err)
+		return out.String(), errOut.String(), cli.ExitCode(err)
 	}
 	return out.String(), errOut.String(), 0
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/reconcile"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -102,7 +102,7 @@ func (s *Server) debug(mux *http.ServeMux) {
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = w.Write([]byte(routecfg.Dump(r.Config)))
+		_, _ = w.Write([]byte(dump.Config(r.Config)))
 	})
 	// Every host's certificate, issuer, SANs, expiry and why it fell
 	// back to the default certificate (certs.go).

@@ -5,21 +5,21 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // ParseTemplate splits an annotation value that may use nginx request
 // variables ($host, ${request_uri}) into literals and variables from the
-// closed set routecfg.TemplateVars. Any other variable is an error: moat
+// closed set vartemplate.Vars. Any other variable is an error: moat
 // never hands user strings to a configuration language.
-func ParseTemplate(s string) (routecfg.Template, error) {
-	return ParseTemplateVars(s, routecfg.TemplateVars)
+func ParseTemplate(s string) (vartemplate.Template, error) {
+	return ParseTemplateVars(s, vartemplate.Vars)
 }
 
 // ParseTemplateVars is ParseTemplate with another closed set of variables
-// (e.g. routecfg.FastCGIVars).
-func ParseTemplateVars(s string, vars []string) (routecfg.Template, error) {
-	var t routecfg.Template
+// (e.g. vartemplate.FastCGIVars).
+func ParseTemplateVars(s string, vars []string) (vartemplate.Template, error) {
+	var t vartemplate.Template
 	lit := strings.Builder{}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -50,13 +50,13 @@ func ParseTemplateVars(s string, vars []string) (routecfg.Template, error) {
 			return nil, fmt.Errorf("variable $%s is not supported (moat knows $%s)", name, strings.Join(vars, ", $"))
 		}
 		if lit.Len() > 0 {
-			t = append(t, routecfg.TemplatePart{Literal: lit.String()})
+			t = append(t, vartemplate.Part{Literal: lit.String()})
 			lit.Reset()
 		}
-		t = append(t, routecfg.TemplatePart{Var: name})
+		t = append(t, vartemplate.Part{Var: name})
 	}
 	if lit.Len() > 0 {
-		t = append(t, routecfg.TemplatePart{Literal: lit.String()})
+		t = append(t, vartemplate.Part{Literal: lit.String()})
 	}
 	return t, nil
 }

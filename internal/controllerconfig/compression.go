@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/moat-ingress/moat/internal/diag"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
 )
 
 // ingress-nginx's gzip-types and brotli-types defaults
@@ -42,9 +42,9 @@ func byteCount(f func(*Config) *int64) func(*Config, string) error {
 	}
 }
 
-func mimeTypes(f func(*Config) *routecfg.MIMETypes) func(*Config, string) error {
+func mimeTypes(f func(*Config) *compression.Types) func(*Config, string) error {
 	return func(c *Config, v string) error {
-		m, err := routecfg.ParseMIMETypes(v)
+		m, err := compression.ParseTypes(v)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,9 @@ import (
 	"github.com/moat-ingress/moat/internal/feature/proxyrewrite"
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 	"github.com/moat-ingress/moat/internal/tlspolicy"
 )
 
@@ -114,7 +117,7 @@ type Config struct {
 	// LogFormat is log-format-upstream compiled with its escaping
 	// (log-format-escape-json, log-format-escape-none); the raw values
 	// are kept so the escaping keys may come in any order.
-	LogFormat           routecfg.LogFormat
+	LogFormat           logformat.Format
 	LogFormatUpstream   string
 	LogFormatEscapeJSON bool
 	LogFormatEscapeNone bool
@@ -145,7 +148,7 @@ type Config struct {
 	GlobalAuth GlobalAuth
 
 	// Compression is use-gzip, enable-brotli and their settings.
-	Compression routecfg.Compression
+	Compression compression.Config
 	// UseProxyProtocol: every client connection on the HTTP and HTTPS
 	// listeners starts with a PROXY header (v1 or v2) whose source is the
 	// client; ProxyProtocolHeaderTimeout bounds reading it.
@@ -319,7 +322,7 @@ var keys = []Key{
 	}},
 	{"brotli-level", "4", "Brotli quality (0-11) with enable-brotli.", intRange(0, 11, func(c *Config) *int { return &c.Compression.BrotliLevel })},
 	{"brotli-min-length", "20", "Responses whose Content-Length is smaller (in bytes) are not compressed with brotli; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.BrotliMinLength })},
-	{"brotli-types", defaultBrotliTypes, "Space-separated media types compressed with brotli, on top of text/html; * alone compresses every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.BrotliTypes })},
+	{"brotli-types", defaultBrotliTypes, "Space-separated media types compressed with brotli, on top of text/html; * alone compresses every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *compression.Types { return &c.Compression.BrotliTypes })},
 	{"client-body-buffer-size", "8k", "Default of the client-body-buffer-size annotation: request bodies up to this size are read whole before the upstream is contacted (with proxy-request-buffering on). moat holds at most 1m.", func(c *Config, v string) error {
 		n, err := nginx.ParseSize(v)
 		if err != nil {
@@ -392,7 +395,7 @@ var keys = []Key{
 	{"gzip-disable", "", "Requests whose User-Agent matches this case-insensitive regular expression never get gzip (nginx gzip_disable; msie6 is its special value).", gzipDisable},
 	{"gzip-level", "1", "gzip compression level (1-9) with use-gzip.", intRange(1, 9, func(c *Config) *int { return &c.Compression.GzipLevel })},
 	{"gzip-min-length", "256", "Responses whose Content-Length is smaller (in bytes) are not gzipped; responses of unknown length are.", byteCount(func(c *Config) *int64 { return &c.Compression.GzipMinLength })},
-	{"gzip-types", defaultGzipTypes, "Space-separated media types gzipped, on top of text/html; * alone gzips every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *routecfg.MIMETypes { return &c.Compression.GzipTypes })},
+	{"gzip-types", defaultGzipTypes, "Space-separated media types gzipped, on top of text/html; * alone gzips every type. A malformed type keeps the default list.", mimeTypes(func(c *Config) *compression.Types { return &c.Compression.GzipTypes })},
 	{"hide-headers", "", "Comma-separated upstream response headers not passed to clients (nginx proxy_hide_header).", func(c *Config, v string) error {
 		c.HideHeaders = nginx.SplitList(v)
 		for _, h := range c.HideHeaders {
@@ -459,8 +462,8 @@ var keys = []Key{
 	}},
 	{"log-format-escape-json", "false", "Escape access-log variables for JSON strings (nginx log_format escape=json); a missing value is then empty instead of \"-\".", boolean(func(c *Config) *bool { return &c.LogFormatEscapeJSON })},
 	{"log-format-escape-none", "false", "Write access-log variables unescaped (nginx log_format escape=none); wins over log-format-escape-json, as in ingress-nginx.", boolean(func(c *Config) *bool { return &c.LogFormatEscapeNone })},
-	{"log-format-upstream", routecfg.DefaultLogFormat, "The access-log line, nginx log_format syntax with the variables listed in docs/monitoring.md; compiled once per configuration. An unknown variable keeps the default format.", func(c *Config, v string) error {
-		if _, err := routecfg.ParseLogFormat(v, routecfg.LogEscapeDefault); err != nil {
+	{"log-format-upstream", logformat.Default, "The access-log line, nginx log_format syntax with the variables listed in docs/monitoring.md; compiled once per configuration. An unknown variable keeps the default format.", func(c *Config, v string) error {
+		if _, err := logformat.Parse(v, logformat.EscapeDefault); err != nil {
 			return err
 		}
 		c.LogFormatUpstream = v
@@ -718,16 +721,16 @@ func Default() Config {
 // compileLogFormat compiles LogFormatUpstream (already validated by its
 // key) with the escaping the two escape keys chose.
 func (c *Config) compileLogFormat() {
-	esc := routecfg.LogEscapeDefault
+	esc := logformat.EscapeDefault
 	switch {
 	case c.LogFormatEscapeNone:
-		esc = routecfg.LogEscapeNone
+		esc = logformat.EscapeNone
 	case c.LogFormatEscapeJSON:
-		esc = routecfg.LogEscapeJSON
+		esc = logformat.EscapeJSON
 	}
-	f, err := routecfg.ParseLogFormat(c.LogFormatUpstream, esc)
+	f, err := logformat.Parse(c.LogFormatUpstream, esc)
 	if err != nil {
-		f, _ = routecfg.ParseLogFormat(routecfg.DefaultLogFormat, esc)
+		f, _ = logformat.Parse(logformat.Default, esc)
 	}
 	c.LogFormat = f
 }
@@ -910,9 +913,9 @@ func cipherSuites(v string) ([]uint16, error) {
 
 // ValidStringMatch checks an nginx map source value: "~re" or "~*re" is a
 // regular expression, anything else an exact (case-insensitive) string.
-// The grammar is routecfg.NewStringMatch's, which the data plane compiles.
+// The grammar is global.NewStringMatch's, which the data plane compiles.
 func ValidStringMatch(v string) error {
-	if _, err := routecfg.NewStringMatch(v); err != nil {
+	if _, err := global.NewStringMatch(v); err != nil {
 		return fmt.Errorf("%q is not a valid regular expression: %v", v, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 func TestTableSorted(t *testing.T) {
@@ -192,15 +193,15 @@ func TestDocsUpToDate(t *testing.T) {
 func TestLogFormat(t *testing.T) {
 	obj := diag.ObjectRef{Kind: "ConfigMap", Namespace: "ingress-nginx", Name: "c"}
 	c, ds := Parse(map[string]string{"log-format-upstream": `$remote_addr "$http_x_a"`, "log-format-escape-json": "true"}, obj)
-	if len(ds) != 0 || c.LogFormat.Escape != routecfg.LogEscapeJSON || len(c.LogFormat.Steps) != 4 {
+	if len(ds) != 0 || c.LogFormat.Escape != logformat.EscapeJSON || len(c.LogFormat.Steps) != 4 {
 		t.Errorf("format %+v, diagnostics %v", c.LogFormat, ds)
 	}
 	c, ds = Parse(map[string]string{"log-format-upstream": `$remote_addr $geoip_country`, "log-format-escape-none": "true", "log-format-escape-json": "true"}, obj)
 	if len(ds) != 1 || ds[0].Field != "data.log-format-upstream" || ds[0].Reason != "ConfigMapInvalidValue" || !strings.Contains(ds[0].Message, "$geoip_country") {
 		t.Fatalf("diagnostics %v", ds)
 	}
-	def, _ := routecfg.ParseLogFormat(routecfg.DefaultLogFormat, routecfg.LogEscapeNone)
-	if c.LogFormat.Escape != routecfg.LogEscapeNone || len(c.LogFormat.Steps) != len(def.Steps) {
+	def, _ := logformat.Parse(logformat.Default, logformat.EscapeNone)
+	if c.LogFormat.Escape != logformat.EscapeNone || len(c.LogFormat.Steps) != len(def.Steps) {
 		t.Errorf("a bad format must leave the default, with escape=none: %+v", c.LogFormat)
 	}
 }

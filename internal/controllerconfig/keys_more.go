@@ -9,7 +9,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/nginx"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // noEffect starts the doc of a key moat accepts and checks but that
@@ -89,5 +89,5 @@ func nonNegativeInt(f func(*Config) *int) func(*Config, string) error {
 // templateVarList names the request variables a global header value may
 // use, for the docs.
 func templateVarList() string {
-	return "$" + strings.Join(routecfg.TemplateVars, ", $")
+	return "$" + strings.Join(vartemplate.Vars, ", $")
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // Tracing holds the OpenTelemetry keys: ingress-nginx writes them into
@@ -19,7 +20,7 @@ type Tracing struct {
 	// OperationName as written; OperationNameFormat compiled (nginx
 	// variables), nil when empty.
 	OperationName       string
-	OperationNameFormat *routecfg.LogFormat
+	OperationNameFormat *logformat.Format
 	CollectorHost       string
 	CollectorPort       int
 	ServiceName         string
@@ -117,7 +118,7 @@ func operationName(c *Config, v string) error {
 	}
 	// nginx expands variables in opentelemetry_operation_name; an
 	// unexpanded value is a literal name.
-	f, err := routecfg.ParseLogFormat(v, routecfg.LogEscapeNone)
+	f, err := logformat.Parse(v, logformat.EscapeNone)
 	if err != nil {
 		return err
 	}

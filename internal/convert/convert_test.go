@@ -14,7 +14,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/k8s"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
 )
@@ -99,7 +99,7 @@ func decodeV1(t *testing.T, out string) ([]store.Object, []diag.Diagnostic) {
 
 func routes(objs []store.Object, class string) string {
 	cfg, _ := translate.Translate(store.FromObjects(objs, nil), translate.Options{IngressClass: class, WatchWithoutClass: true})
-	return routecfg.Dump(cfg)
+	return dump.Config(cfg)
 }
 
 func reasons(ds []diag.Diagnostic) []string {

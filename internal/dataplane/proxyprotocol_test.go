@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // TestProxyProtocolLogVariables: with use-proxy-protocol on in the
@@ -19,7 +21,7 @@ import (
 // addresses; without a header they are "-" (plain HTTP once it is off).
 func TestProxyProtocolLogVariables(t *testing.T) {
 	be := echoBackend(t, "b")
-	f, err := routecfg.ParseLogFormat(`$remote_addr $remote_port $proxy_protocol_addr:$proxy_protocol_port $proxy_protocol_server_addr:$proxy_protocol_server_port $status`, routecfg.LogEscapeDefault)
+	f, err := logformat.Parse(`$remote_addr $remote_port $proxy_protocol_addr:$proxy_protocol_port $proxy_protocol_server_addr:$proxy_protocol_server_port $status`, logformat.EscapeDefault)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +30,7 @@ func TestProxyProtocolLogVariables(t *testing.T) {
 		l := routecfg.DefaultClientLimits()
 		l.ProxyProtocol = on
 		c.Clients = &l
-		c.Global = &routecfg.Global{LogFormat: &f, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}
+		c.Global = &global.Settings{LogFormat: &f, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}}
 		return c
 	}
 	r := start(t, cfg(true), func(o *Options) { o.AccessLogJSON = false })

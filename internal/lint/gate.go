@@ -8,6 +8,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
+	"github.com/moat-ingress/moat/internal/lint/locate"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -107,21 +108,21 @@ func certificatesIn(sources map[string][]byte) map[string]string {
 	}
 	sort.Strings(names)
 	for _, f := range names {
-		for _, o := range objectsIn(sources[f]) {
-			if o.kind != "Certificate" || !strings.HasPrefix(scalar(o.node, "apiVersion"), "cert-manager.io/") {
+		for _, o := range locate.Objects(sources[f]) {
+			if o.Kind != "Certificate" || !strings.HasPrefix(locate.Scalar(o.Node, "apiVersion"), "cert-manager.io/") {
 				continue
 			}
-			spec := child(o.node, "spec")
+			spec := locate.Child(o.Node, "spec")
 			if spec == nil {
 				continue
 			}
-			secret := scalar(spec, "secretName")
-			ns := o.namespace
+			secret := locate.Scalar(spec, "secretName")
+			ns := o.Namespace
 			if ns == "" {
 				ns = "default"
 			}
 			if secret != "" {
-				out[ns+"/"+secret] = ns + "/" + o.name
+				out[ns+"/"+secret] = ns + "/" + o.Name
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/lint/cluster"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -72,7 +73,7 @@ func TestCertificateHealthSection(t *testing.T) {
 			},
 		})
 	}
-	list, err := FromCluster(context.Background(), fake.NewClientset(objs...), "shop", "")
+	list, err := cluster.List(context.Background(), fake.NewClientset(objs...), "shop", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/k8s"
+	"github.com/moat-ingress/moat/internal/lint/locate"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
 )
@@ -226,7 +227,7 @@ func (r *Result) check(objs []store.Object, diags []diag.Diagnostic, opts Option
 	}
 	diags = append(diags, unserved(sn, translate.Claimed(sn, toptsFor(served)), uopts, served)...)
 	diags = gate(diags, sn, certificatesIn(r.sources))
-	locate(diags, r.sources)
+	locate.Diagnostics(diags, r.sources)
 	diag.Sort(diags)
 	r.Diagnostics = diag.Bound(dedupe(diags))
 }

@@ -11,15 +11,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/annotations/registry"
+	"github.com/moat-ingress/moat/internal/lint/cluster"
 )
 
 // keyWith returns an annotation key (with prefix) whose support is st,
@@ -78,7 +76,7 @@ func migrationObjects(refused, partial string) []runtime.Object {
 func TestMigrationReport(t *testing.T) {
 	refused, partial := keyWith(t, annotations.Refused), keyWith(t, annotations.Partial)
 	client := fake.NewClientset(migrationObjects(refused, partial)...)
-	objs, err := FromCluster(context.Background(), client, "shop", "")
+	objs, err := cluster.List(context.Background(), client, "shop", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,17 +147,6 @@ func TestMigrationReport(t *testing.T) {
 	}
 }
 
-func TestFromClusterForbidden(t *testing.T) {
-	client := fake.NewClientset()
-	client.PrependReactor("list", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
-		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "secrets"}, "", nil)
-	})
-	_, err := FromCluster(context.Background(), client, "shop", "")
-	if err == nil || !strings.Contains(err.Error(), "listing secrets in namespace shop is forbidden") {
-		t.Errorf("err = %v", err)
-	}
-}
-
 // TestMigrationReportConfigMap: with --configmap naming ingress-nginx's
 // controller ConfigMap (in another namespace than the one read), the
 // report lists the keys moat does not apply as written.
@@ -168,7 +155,7 @@ func TestMigrationReportConfigMap(t *testing.T) {
 		Data: map[string]string{"proxy-body-size": "8m", "enable-opentracing": "true", "hsts-max-age": "a year"}}
 	client := fake.NewClientset(cm)
 	const name = "ingress-nginx/ingress-nginx-controller"
-	objs, err := FromCluster(context.Background(), client, "shop", name)
+	objs, err := cluster.List(context.Background(), client, "shop", name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +192,7 @@ func TestMigrationReportConfigMap(t *testing.T) {
 func TestMigrationReportTCPServices(t *testing.T) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "tcp-services", Namespace: "ingress-nginx"},
 		Data: map[string]string{"5432": "shop/postgres:5432", "8080": "shop/web:80"}}
-	objs, err := FromCluster(context.Background(), fake.NewClientset(cm), "shop", "", "ingress-nginx/tcp-services")
+	objs, err := cluster.List(context.Background(), fake.NewClientset(cm), "shop", "", "ingress-nginx/tcp-services")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +214,7 @@ func TestMigrationReportRefusedKey(t *testing.T) {
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "ingress-nginx-controller", Namespace: "ingress-nginx"},
 		Data: map[string]string{"worker-processes": "4", "http-snippet": "map $x $y {}", "proxy-body-size": "8m"}}
 	const name = "ingress-nginx/ingress-nginx-controller"
-	objs, err := FromCluster(context.Background(), fake.NewClientset(cm), "shop", name)
+	objs, err := cluster.List(context.Background(), fake.NewClientset(cm), "shop", name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +243,7 @@ func TestFromClusterReadsGlobalHeaderConfigMaps(t *testing.T) {
 		Data: map[string]string{"proxy-set-headers": "ingress-nginx/up", "add-headers": "ingress-nginx/gone"}}
 	up := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "up", Namespace: "ingress-nginx"}, Data: map[string]string{"X-Env": "prod"}}
 	const name = "ingress-nginx/ingress-nginx-controller"
-	objs, err := FromCluster(context.Background(), fake.NewClientset(ctrl, up), "shop", name)
+	objs, err := cluster.List(context.Background(), fake.NewClientset(ctrl, up), "shop", name)
 	if err != nil {
 		t.Fatal(err)
 	}

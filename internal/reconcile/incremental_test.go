@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate"
 )
@@ -51,7 +52,7 @@ func TestIngressChangeIsIncremental(t *testing.T) {
 		}
 		cfg, diags := translate.Translate(res.Snapshot, opts)
 		if !reflect.DeepEqual(res.Config, cfg) || !reflect.DeepEqual(res.Diagnostics, diags) {
-			t.Fatalf("%s: result differs from Translate's\n--- got\n%s--- want\n%s", step, routecfg.Dump(res.Config), routecfg.Dump(cfg))
+			t.Fatalf("%s: result differs from Translate's\n--- got\n%s--- want\n%s", step, dump.Config(res.Config), dump.Config(cfg))
 		}
 	}
 	check("first pass", false)

@@ -1,6 +1,10 @@
 package routecfg
 
-import "time"
+import (
+	"time"
+
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
+)
 
 // BasicAuth is auth-type basic with its user file.
 type BasicAuth struct {
@@ -15,19 +19,19 @@ type BasicAuth struct {
 type ExternalAuth struct {
 	// URL is the auth endpoint; it may use the request variables that
 	// Template allows.
-	URL Template
+	URL vartemplate.Template
 	// Method overrides the sub-request's method (auth-method).
 	Method string
 	// Signin, when set, turns a 401 into a 302 to it (auth-signin); the
 	// rd parameter is already part of it.
-	Signin Template
+	Signin vartemplate.Template
 	// ResponseHeaders are copied from the auth response to the upstream
 	// request (and removed from the client's request).
 	ResponseHeaders []string
 	// RequestRedirect is X-Auth-Request-Redirect; empty: the request URI.
-	RequestRedirect Template
+	RequestRedirect vartemplate.Template
 	// SetHeaders are set on the sub-request (auth-proxy-set-headers).
-	SetHeaders []TemplateHeader
+	SetHeaders []vartemplate.Header
 	// CacheKey, when set, caches auth answers per location and per the
 	// key's value for the statuses and durations of CacheRules
 	// (auth-cache-key, evaluated like upstream-hash-by, never templated).
@@ -61,10 +65,4 @@ type CacheRule struct {
 	Codes []int
 	Any   bool
 	TTL   time.Duration
-}
-
-// TemplateHeader is a header with a templated value.
-type TemplateHeader struct {
-	Name  string
-	Value Template
 }

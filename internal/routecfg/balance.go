@@ -1,5 +1,7 @@
 package routecfg
 
+import "strings"
+
 // Algorithm is ingress-nginx's load-balance.
 type Algorithm uint8
 
@@ -71,4 +73,33 @@ type Balance struct {
 	// ServiceUpstream records that translate used the Service's cluster
 	// IP as the pool's only endpoint (service-upstream).
 	ServiceUpstream bool
+}
+
+// String renders the part as the nginx variable it came from.
+func (p HashPart) String() string {
+	switch p.Source {
+	case HashLiteral:
+		return p.Name
+	case HashRequestURI:
+		return "$request_uri"
+	case HashURI:
+		return "$uri"
+	case HashArgs:
+		return "$args"
+	case HashHost:
+		return "$host"
+	case HashRemoteAddr:
+		return "$remote_addr"
+	case HashHeader:
+		return "${http_" + strings.ReplaceAll(strings.ToLower(p.Name), "-", "_") + "}"
+	case HashCookie:
+		return "${cookie_" + p.Name + "}"
+	case HashArg:
+		return "${arg_" + p.Name + "}"
+	case HashScheme:
+		return "$scheme"
+	case HashMethod:
+		return "$request_method"
+	}
+	return "?"
 }

@@ -10,6 +10,8 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 )
 
 // Config is one complete routing configuration.
@@ -41,7 +43,7 @@ type Config struct {
 	// Global holds the controller ConfigMap settings the proxy applies to
 	// every request (redirect code, forwarded headers, block lists); nil
 	// means ingress-nginx's defaults.
-	Global *Global
+	Global *global.Settings
 	// Streams are the TCP and UDP services (stream.go).
 	Streams []*Stream
 	// DefaultBackend is --default-backend-service (ingress-nginx's

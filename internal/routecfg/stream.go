@@ -1,8 +1,6 @@
 package routecfg
 
 import (
-	"fmt"
-	"strings"
 	"time"
 )
 
@@ -52,17 +50,4 @@ type StreamSettings struct {
 	// upstream per client datagram before it ends (proxy-stream-responses,
 	// nginx proxy_responses); the next datagram starts a new session.
 	Responses int
-}
-
-func dumpStreams(b *strings.Builder, ss []*Stream) {
-	for _, s := range ss {
-		fmt.Fprintf(b, "stream %s %d -> %s pool=%s", s.Protocol, s.Port, s.Service, s.Pool)
-		if s.ProxyDecode {
-			b.WriteString(" proxy-decode")
-		}
-		if s.ProxyEncode {
-			b.WriteString(" proxy-encode")
-		}
-		b.WriteString("\n")
-	}
 }

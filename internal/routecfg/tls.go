@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"regexp"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // VerifyMode is auth-tls-verify-client (nginx's ssl_verify_client) for a
@@ -117,7 +119,7 @@ type FastCGI struct {
 // FastCGIParam is one fastcgi_param; Value uses FastCGIVars.
 type FastCGIParam struct {
 	Name  string
-	Value Template
+	Value vartemplate.Template
 }
 
 // TLS reports whether the protocol always runs over TLS.

@@ -1,9 +1,9 @@
 package routecfg
 
 import (
-	"fmt"
-	"strings"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // Tracing is OpenTelemetry as ingress-nginx's otel module does it: the
@@ -19,7 +19,7 @@ type Tracing struct {
 	TrustIncomingSpan bool
 	// OperationName names the server spans (nginx variables expanded
 	// when the request ends); nil: the nginx location name.
-	OperationName *LogFormat
+	OperationName *logformat.Format
 	// Exporter is where and how spans go; the data plane keeps its
 	// exporter while this is unchanged.
 	Exporter TracingExporter
@@ -125,29 +125,4 @@ func LocationName(rt *Route, reqPath string) string {
 		}
 	}
 	return rt.Path
-}
-
-// dumpTracing renders the route's annotations for Dump.
-func dumpTracing(b *strings.Builder, p *RoutePolicy) {
-	if p == nil || p.Tracing == nil {
-		return
-	}
-	a := p.Tracing
-	fmt.Fprintf(b, " opentelemetry=%t", a.Enabled)
-	if a.TrustSet {
-		fmt.Fprintf(b, " trust-incoming-span=%t", a.Trust)
-	}
-	if a.OperationName != "" {
-		fmt.Fprintf(b, " operation-name=%s", a.OperationName)
-	}
-}
-
-// dumpTracingConfig renders the exporter settings for Dump.
-func dumpTracingConfig(b *strings.Builder, t *Tracing) {
-	if t == nil {
-		return
-	}
-	e := t.Exporter
-	fmt.Fprintf(b, "opentelemetry enabled=%t trust-incoming-span=%t collector=%q service=%q sampler=%s ratio=%g parent-based=%t queue=%d batch=%d delay=%s\n",
-		t.Enabled, t.TrustIncomingSpan, e.Endpoint, e.ServiceName, e.Sampler, e.Ratio, e.ParentBased, e.MaxQueueSize, e.MaxExportBatchSize, e.ScheduleDelay)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -65,8 +66,8 @@ func clientLimits(c *controllerconfig.Config) *routecfg.ClientLimits {
 
 // globalSettings is the part of the ConfigMap the proxy applies per
 // request; nil when everything is at its default.
-func globalSettings(c *controllerconfig.Config) *routecfg.Global {
-	g := &routecfg.Global{
+func globalSettings(c *controllerconfig.Config) *global.Settings {
+	g := &global.Settings{
 		HTTPRedirectCode:        c.HTTPRedirectCode,
 		NoTLSRedirectLocations:  c.NoTLSRedirectLocations,
 		UseForwardedHeaders:     c.UseForwardedHeaders,
@@ -90,17 +91,17 @@ func globalSettings(c *controllerconfig.Config) *routecfg.Global {
 	}
 	// Validated by their keys (controllerconfig.ValidStringMatch).
 	for _, r := range c.BlockReferers {
-		if m, err := routecfg.NewStringMatch(r); err == nil {
+		if m, err := global.NewStringMatch(r); err == nil {
 			g.BlockReferers = append(g.BlockReferers, m)
 		}
 	}
 	for _, u := range c.SkipAccessLogURLs {
-		if m, err := routecfg.NewStringMatch(u); err == nil {
+		if m, err := global.NewStringMatch(u); err == nil {
 			g.SkipAccessLogURIs = append(g.SkipAccessLogURIs, m)
 		}
 	}
 	for _, ua := range c.BlockUserAgents {
-		m, err := routecfg.NewStringMatch(ua)
+		m, err := global.NewStringMatch(ua)
 		if err != nil {
 			continue // reported below, at parse time, would be better; validated by NewStringMatch
 		}

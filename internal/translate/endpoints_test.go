@@ -11,6 +11,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -35,7 +36,7 @@ func TestUpdateEndpointsMatchesTranslate(t *testing.T) {
 		objs, ds := k8s.Decode([]byte(gen.expand(t, sec["input"])), "input.yaml")
 		base := store.FromObjects(objs, ds)
 		cfg, diags := Translate(base, opts)
-		before := routecfg.Dump(cfg)
+		before := dump.Config(cfg)
 		for svc := range base.EndpointSlices {
 			for _, m := range mutations {
 				name := fmt.Sprintf("%s/%s/%s", filepath.Base(f), svc, m.name)
@@ -50,7 +51,7 @@ func TestUpdateEndpointsMatchesTranslate(t *testing.T) {
 					continue
 				}
 				updated++
-				if got, want := routecfg.Dump(next), routecfg.Dump(wantCfg); got != want {
+				if got, want := dump.Config(next), dump.Config(wantCfg); got != want {
 					t.Errorf("%s: config differs from Translate's\n--- got\n%s--- want\n%s", name, got, want)
 				}
 				if got, want := renderDiags(diags), renderDiags(wantDiags); got != want {
@@ -61,7 +62,7 @@ func TestUpdateEndpointsMatchesTranslate(t *testing.T) {
 						t.Errorf("%s: pool %s reported changed but is the same", name, k)
 					}
 				}
-				if routecfg.Dump(cfg) != before {
+				if dump.Config(cfg) != before {
 					t.Errorf("%s: UpdateEndpoints modified its input config", name)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -61,11 +62,11 @@ stringData:
 			objs, diags := k8s.Decode([]byte(input), "input.yaml")
 			cfg, ds := Translate(store.FromObjects(objs, diags), Options{IngressClass: "nginx", WatchWithoutClass: true})
 			if len(cfg.VirtualHosts) != 1 || len(cfg.VirtualHosts[0].Routes) == 0 {
-				t.Fatalf("no route:\n%s%v", routecfg.Dump(cfg), ds)
+				t.Fatalf("no route:\n%s%v", dump.Config(cfg), ds)
 			}
 			rt := cfg.VirtualHosts[0].Routes[0]
 			if rt.Policy == nil || reflect.ValueOf(rt.Policy).Elem().FieldByName(field).IsNil() {
-				t.Errorf("%s alone: the route does not carry it:\n%s%v", field, routecfg.Dump(cfg), ds)
+				t.Errorf("%s alone: the route does not carry it:\n%s%v", field, dump.Config(cfg), ds)
 			}
 		})
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/moat-ingress/moat/internal/k8s"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -90,7 +90,7 @@ spec:
 	if l := cfg.Listeners[2]; len(l.VirtualHosts) != 0 || l.CatchAll != nil {
 		t.Errorf("listener without routes %s has hosts", l.Key())
 	}
-	if !regexp.MustCompile(`(?m)^host 10\.9\.0\.10:8080/HTTP same\.example$`).MatchString(routecfg.Dump(cfg)) {
-		t.Errorf("dump:\n%s", routecfg.Dump(cfg))
+	if !regexp.MustCompile(`(?m)^host 10\.9\.0\.10:8080/HTTP same\.example$`).MatchString(dump.Config(cfg)) {
+		t.Errorf("dump:\n%s", dump.Config(cfg))
 	}
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/moat-ingress/moat/internal/controllerconfig"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/nginx"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate/core"
 )
@@ -17,16 +18,16 @@ import (
 // globalHeaders reads the ConfigMaps that proxy-set-headers and
 // add-headers name into g. Each entry is a header name and a value in
 // nginx syntax with the closed set of request variables
-// (routecfg.TemplateVars); an entry that is not is reported, naming the
+// (vartemplate.Vars); an entry that is not is reported, naming the
 // ConfigMap and the key, and left out while the others apply. A missing
 // ConfigMap is reported and adds nothing, as ingress-nginx (which only
 // logs it).
-func (t *translator) globalHeaders(c *controllerconfig.Config, g *routecfg.Global) {
+func (t *translator) globalHeaders(c *controllerconfig.Config, g *global.Settings) {
 	g.ProxySetHeaders = t.headerConfigMap("proxy-set-headers", c.ProxySetHeaders, true)
 	g.AddHeaders = t.headerConfigMap("add-headers", c.AddHeaders, false)
 }
 
-func (t *translator) headerConfigMap(key, name string, upstream bool) []routecfg.TemplateHeader {
+func (t *translator) headerConfigMap(key, name string, upstream bool) []vartemplate.Header {
 	if name == "" {
 		return nil
 	}
@@ -39,11 +40,11 @@ func (t *translator) headerConfigMap(key, name string, upstream bool) []routecfg
 		return nil
 	}
 	ref := t.Snapshot.Ref(store.KindConfigMap, ns, n)
-	var out []routecfg.TemplateHeader
+	var out []vartemplate.Header
 	for _, h := range core.SortedKeys(cm.Data) {
 		v := strings.TrimSpace(cm.Data[h])
 		why := headerEntryProblem(h, v, upstream)
-		var tv routecfg.Template
+		var tv vartemplate.Template
 		if why == "" {
 			var err error
 			if tv, err = annotations.ParseTemplate(v); err != nil {
@@ -55,7 +56,7 @@ func (t *translator) headerConfigMap(key, name string, upstream bool) []routecfg
 				Message: fmt.Sprintf("%s entry %q (ConfigMap %s, named by the controller ConfigMap's %s): %s; this header is not set, the others are", key, h, name, key, why)})
 			continue
 		}
-		out = append(out, routecfg.TemplateHeader{Name: http.CanonicalHeaderKey(h), Value: tv})
+		out = append(out, vartemplate.Header{Name: http.CanonicalHeaderKey(h), Value: tv})
 	}
 	return out
 }

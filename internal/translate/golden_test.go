@@ -20,7 +20,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/k8s"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -52,7 +52,7 @@ func TestGolden(t *testing.T) {
 			input := gen.expand(t, sec["input"])
 			objs, diags := k8s.Decode([]byte(input), "input.yaml")
 			cfg, diags := Translate(store.FromObjects(objs, diags), opts)
-			gotRoutes := routecfg.Dump(cfg)
+			gotRoutes := dump.Config(cfg)
 			gotDiags := renderDiags(diags)
 			if *update {
 				var b strings.Builder

@@ -27,6 +27,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -79,8 +80,8 @@ func (l *loopSim) pass(name string) {
 		l.full++
 	}
 	wantCfg, wantDiags := Translate(sn, l.opts)
-	if !reflect.DeepEqual(l.cfg, wantCfg) && (deterministic(sn, l.opts) || routecfg.Dump(l.cfg) != routecfg.Dump(wantCfg)) {
-		l.t.Fatalf("%s: config differs from Translate's\n--- got\n%s--- want\n%s", name, routecfg.Dump(l.cfg), routecfg.Dump(wantCfg))
+	if !reflect.DeepEqual(l.cfg, wantCfg) && (deterministic(sn, l.opts) || dump.Config(l.cfg) != dump.Config(wantCfg)) {
+		l.t.Fatalf("%s: config differs from Translate's\n--- got\n%s--- want\n%s", name, dump.Config(l.cfg), dump.Config(wantCfg))
 	}
 	if !reflect.DeepEqual(l.diags, wantDiags) {
 		l.t.Fatalf("%s: diagnostics differ from Translate's\n--- got\n%s--- want\n%s", name, renderDiags(l.diags), renderDiags(wantDiags))

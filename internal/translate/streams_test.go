@@ -7,6 +7,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
 )
 
@@ -93,7 +94,7 @@ func TestStreamsUpdateEndpoints(t *testing.T) {
 		t.Fatalf("UDP 53 endpoints after the update %v", got)
 	}
 	want, _ := Translate(streamSnapshot(t, dnsSlice("10.0.0.2")), opts)
-	if a, b := routecfg.Dump(next), routecfg.Dump(want); a != b {
+	if a, b := dump.Config(next), dump.Config(want); a != b {
 		t.Fatalf("UpdateEndpoints and Translate differ:\n%s\n---\n%s", a, b)
 	}
 

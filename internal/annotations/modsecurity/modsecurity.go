@@ -4,7 +4,7 @@ package modsecurity
 
 import (
 	"github.com/moat-ingress/moat/internal/annotations"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // Keys is the family's table.
@@ -25,7 +25,7 @@ type Config struct {
 	CRS               bool
 	Snippet           string
 	// TransactionID is nil for the default, $request_id.
-	TransactionID routecfg.Template
+	TransactionID vartemplate.Template
 }
 
 // Parse reads the family. Like ingress-nginx, an invalid enable-modsecurity

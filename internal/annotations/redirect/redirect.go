@@ -9,6 +9,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/annotations"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // Keys is the family's table.
@@ -38,7 +39,7 @@ type Config struct {
 	// Redirect is nil when no key of the family is set.
 	Redirect *routecfg.Redirect
 	// URL is the template of Redirect.URL.
-	URL routecfg.Template
+	URL vartemplate.Template
 	// FromToWWW and AppRoot are host-level.
 	FromToWWW bool
 	AppRoot   string

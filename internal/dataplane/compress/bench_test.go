@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
 	"github.com/moat-ingress/moat/internal/testutil"
 )
 
@@ -27,17 +27,17 @@ func (w *nullWriter) Flush()                      {}
 // exchange around it (dataplane/proxy BenchmarkCompression has that).
 func BenchmarkWriter(b *testing.B) {
 	page := testutil.HTMLPage(10 << 10)
-	types, _ := routecfg.ParseMIMETypes("")
+	types, _ := compression.ParseTypes("")
 	r := httptest.NewRequest(http.MethodGet, "https://foo.com/", nil)
 	r.Header.Set("Accept-Encoding", "gzip, deflate, br")
 	pools := NewEncoders()
 	for _, c := range []struct {
 		name string
-		cfg  routecfg.Compression
+		cfg  compression.Config
 	}{
-		{"off", routecfg.Compression{}},
-		{"gzip", routecfg.Compression{Gzip: true, GzipLevel: 1, GzipMinLength: 256, GzipTypes: types}},
-		{"brotli", routecfg.Compression{Brotli: true, BrotliLevel: 4, BrotliMinLength: 20, BrotliTypes: types}},
+		{"off", compression.Config{}},
+		{"gzip", compression.Config{Gzip: true, GzipLevel: 1, GzipMinLength: 256, GzipTypes: types}},
+		{"brotli", compression.Config{Brotli: true, BrotliLevel: 4, BrotliMinLength: 20, BrotliTypes: types}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			w := &nullWriter{h: http.Header{}}

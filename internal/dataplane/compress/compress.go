@@ -1,5 +1,5 @@
 // Package compress is the data plane's response compression: the
-// ConfigMap's use-gzip and enable-brotli (routecfg.Compression), decided
+// ConfigMap's use-gzip and enable-brotli (compression.Config), decided
 // per response as ingress-nginx's nginx decides it.
 //
 // The rules, from nginx's gzip filter and ngx_brotli's filter (the module
@@ -36,8 +36,7 @@ import (
 
 	"github.com/andybalholm/brotli"
 	"github.com/klauspost/compress/gzip"
-
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
 )
 
 // brotliWindow is ngx_brotli's default brotli_window (512k), which
@@ -113,7 +112,7 @@ var (
 // request state, so it costs no allocation per request.
 type Writer struct {
 	w     http.ResponseWriter
-	cfg   *routecfg.Compression
+	cfg   *compression.Config
 	pools *Encoders
 	// From the request: Accept-Encoding lines, the User-Agent, HEAD,
 	// HTTP/1.1 or later.
@@ -143,7 +142,7 @@ func (s *sink) Write(p []byte) (int, error) {
 }
 
 // Reset prepares cw for the request r answered through w.
-func (cw *Writer) Reset(w http.ResponseWriter, r *http.Request, cfg *routecfg.Compression, pools *Encoders) {
+func (cw *Writer) Reset(w http.ResponseWriter, r *http.Request, cfg *compression.Config, pools *Encoders) {
 	*cw = Writer{
 		w: w, cfg: cfg, pools: pools,
 		ae: r.Header["Accept-Encoding"], ua: r.Header.Get("User-Agent"),

@@ -11,19 +11,18 @@ import (
 	"testing"
 
 	"github.com/andybalholm/brotli"
-
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
 )
 
 // TestHeaders: the header rules on their own (the bodies and the wire are
 // test/e2e's TestCompression).
 func TestHeaders(t *testing.T) {
-	types, _ := routecfg.ParseMIMETypes("")
-	all, _ := routecfg.ParseMIMETypes("*")
-	gz := &routecfg.Compression{Gzip: true, GzipLevel: 1, GzipTypes: types}
+	types, _ := compression.ParseTypes("")
+	all, _ := compression.ParseTypes("*")
+	gz := &compression.Config{Gzip: true, GzipLevel: 1, GzipTypes: types}
 	cases := []struct {
 		name string
-		cfg  *routecfg.Compression
+		cfg  *compression.Config
 		in   http.Header
 		want http.Header
 	}{
@@ -38,9 +37,9 @@ func TestHeaders(t *testing.T) {
 		{"empty Content-Encoding is none", gz, http.Header{"Content-Type": {"text/html"}, "Content-Encoding": {""}},
 			http.Header{"Content-Type": {"text/html"}, "Content-Encoding": {"gzip"}, "Vary": {"Accept-Encoding"}}},
 		{"no Content-Type, not listed", gz, http.Header{}, http.Header{}},
-		{"no Content-Type, *: none sent, none sniffed", &routecfg.Compression{Gzip: true, GzipLevel: 1, GzipTypes: all}, http.Header{},
+		{"no Content-Type, *: none sent, none sniffed", &compression.Config{Gzip: true, GzipLevel: 1, GzipTypes: all}, http.Header{},
 			http.Header{"Content-Type": nil, "Content-Encoding": {"gzip"}, "Vary": {"Accept-Encoding"}}},
-		{"gRPC never, even with *", &routecfg.Compression{Gzip: true, GzipLevel: 1, GzipTypes: all}, http.Header{"Content-Type": {"application/grpc+proto"}},
+		{"gRPC never, even with *", &compression.Config{Gzip: true, GzipLevel: 1, GzipTypes: all}, http.Header{"Content-Type": {"application/grpc+proto"}},
 			http.Header{"Content-Type": {"application/grpc+proto"}}},
 	}
 	pools := NewEncoders()
@@ -82,8 +81,8 @@ func FuzzWriter(f *testing.F) {
 		if code < 200 || code > 999 {
 			return
 		}
-		types, _ := routecfg.ParseMIMETypes("application/json")
-		cfg := &routecfg.Compression{Gzip: true, GzipLevel: 1, GzipMinLength: 20, GzipTypes: types,
+		types, _ := compression.ParseTypes("application/json")
+		cfg := &compression.Config{Gzip: true, GzipLevel: 1, GzipMinLength: 20, GzipTypes: types,
 			GzipDisable: regexp.MustCompile("(?i)bot"), GzipDisableMSIE6: true,
 			Brotli: true, BrotliLevel: 1, BrotliMinLength: 20, BrotliTypes: types}
 		r := httptest.NewRequest(http.MethodGet, "https://foo.com/", nil)

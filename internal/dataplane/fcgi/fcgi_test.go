@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // app runs a real FastCGI responder (the standard library's) that answers
@@ -83,8 +84,8 @@ func roundTrip(t *testing.T, tr *Transport, r *http.Request) (*http.Response, []
 
 func TestRequestParamsAndBody(t *testing.T) {
 	addr := app(t)
-	script := routecfg.Template{{Literal: "/srv"}, {Var: "fastcgi_script_name"}}
-	lit := func(s string) routecfg.Template { return routecfg.Template{{Literal: s}} }
+	script := vartemplate.Template{{Literal: "/srv"}, {Var: "fastcgi_script_name"}}
+	lit := func(s string) vartemplate.Template { return vartemplate.Template{{Literal: s}} }
 	tr := New(routecfg.FastCGI{Index: "index.php", Params: []routecfg.FastCGIParam{
 		{Name: "SCRIPT_FILENAME", Value: script},
 		{Name: "APP_ENV", Value: lit("production")},
@@ -316,24 +317,24 @@ func TestCanceledRequestClosesTheConnection(t *testing.T) {
 }
 
 func TestVariables(t *testing.T) {
-	for _, name := range routecfg.FastCGIVars {
+	for _, name := range vartemplate.FastCGIVars {
 		if variables[name] == nil {
-			t.Errorf("routecfg.FastCGIVars has $%s, which fcgi does not evaluate", name)
+			t.Errorf("vartemplate.FastCGIVars has $%s, which fcgi does not evaluate", name)
 		}
 	}
-	if len(variables) != len(routecfg.FastCGIVars) {
-		t.Errorf("fcgi evaluates %d variables, routecfg.FastCGIVars lists %d", len(variables), len(routecfg.FastCGIVars))
+	if len(variables) != len(vartemplate.FastCGIVars) {
+		t.Errorf("fcgi evaluates %d variables, vartemplate.FastCGIVars lists %d", len(variables), len(vartemplate.FastCGIVars))
 	}
 	r, _ := http.NewRequest("GET", "http://shop.example:8080/a/?q=1", nil)
 	r.RemoteAddr = "10.1.2.3:4444"
 	v := varsFor(r, "index.php", 0)
 	for _, tc := range []struct {
-		t    routecfg.Template
+		t    vartemplate.Template
 		want string
 	}{
-		{routecfg.Template{{Var: "document_root"}, {Var: "fastcgi_script_name"}}, "/etc/nginx/html/a/index.php"},
-		{routecfg.Template{{Var: "uri"}, {Var: "is_args"}, {Var: "args"}}, "/a/?q=1"},
-		{routecfg.Template{{Literal: "host="}, {Var: "host"}, {Literal: " from "}, {Var: "remote_addr"}}, "host=shop.example from 10.1.2.3"},
+		{vartemplate.Template{{Var: "document_root"}, {Var: "fastcgi_script_name"}}, "/etc/nginx/html/a/index.php"},
+		{vartemplate.Template{{Var: "uri"}, {Var: "is_args"}, {Var: "args"}}, "/a/?q=1"},
+		{vartemplate.Template{{Literal: "host="}, {Var: "host"}, {Literal: " from "}, {Var: "remote_addr"}}, "host=shop.example from 10.1.2.3"},
 	} {
 		if got := expand(tc.t, v); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.t, got, tc.want)

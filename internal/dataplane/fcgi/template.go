@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
-// variables evaluate routecfg.FastCGIVars (TestEveryVariableIsKnown keeps
+// variables evaluate vartemplate.FastCGIVars (TestEveryVariableIsKnown keeps
 // the two lists together).
 var variables = map[string]func(*vars) string{
 	"fastcgi_script_name": func(v *vars) string { return v.scriptName },
@@ -42,7 +42,7 @@ var variables = map[string]func(*vars) string{
 }
 
 // expand evaluates a parameter value for the request.
-func expand(t routecfg.Template, v *vars) string {
+func expand(t vartemplate.Template, v *vars) string {
 	if len(t) == 1 && t[0].Var == "" {
 		return t[0].Literal
 	}

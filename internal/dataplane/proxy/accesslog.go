@@ -7,6 +7,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // logBuffers recycles access-log line buffers; lines are built by hand
@@ -15,8 +16,8 @@ var logBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &
 
 // defaultLogFormat is ingress-nginx's default log-format-upstream,
 // compiled once; configurations without a ConfigMap use it.
-var defaultLogFormat = func() *routecfg.LogFormat {
-	f, err := routecfg.ParseLogFormat(routecfg.DefaultLogFormat, routecfg.LogEscapeDefault)
+var defaultLogFormat = func() *logformat.Format {
+	f, err := logformat.Parse(logformat.Default, logformat.EscapeDefault)
 	if err != nil {
 		panic(err)
 	}
@@ -67,7 +68,7 @@ func (st *reqState) entry(r *http.Request, start, end time.Time, status int) acc
 	return e
 }
 
-func (st *reqState) appendFormatLine(b []byte, f *routecfg.LogFormat, r *http.Request, start, end time.Time, status int) []byte {
+func (st *reqState) appendFormatLine(b []byte, f *logformat.Format, r *http.Request, start, end time.Time, status int) []byte {
 	e := st.entry(r, start, end, status)
 	return accesslog.AppendFormat(b, f, &e)
 }

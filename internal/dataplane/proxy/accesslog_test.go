@@ -11,6 +11,8 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // waitLines waits for n access-log lines (written after the response).
@@ -38,7 +40,7 @@ func TestAccessLogDefaultFormat(t *testing.T) {
 	cfg := config([]*routecfg.Pool{pool("a", addr(a)), pool("b", addr(b))},
 		&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{rt}})
 	// The unknown host's line needs enable-access-log-for-default-backend.
-	cfg.Global = &routecfg.Global{AccessLogDefaultBackend: true}
+	cfg.Global = &global.Settings{AccessLogDefaultBackend: true}
 	f := newFixture(t, cfg, false, func(o *Options, _ *upstream.TransportOptions) { o.AccessLogJSON = false })
 	f.get(t, "foo.com", "/x?q=1", "User-Agent", "ua\"1", "X-Request-ID", "rid-1")
 	f.get(t, "foo.com", "/c", "X-Canary", "always", "Referer", "https://r.example/")
@@ -62,13 +64,13 @@ func TestAccessLogDefaultFormat(t *testing.T) {
 // value empty, the canary's Service in $service_name.
 func TestAccessLogConfiguredFormat(t *testing.T) {
 	a := backend(t, "a")
-	lf, err := routecfg.ParseLogFormat(`{"addr":"$remote_addr","svc":"$service_name","path":"$location_path","ua":"$http_user_agent","user":"$remote_user","st":$status}`, routecfg.LogEscapeJSON)
+	lf, err := logformat.Parse(`{"addr":"$remote_addr","svc":"$service_name","path":"$location_path","ua":"$http_user_agent","user":"$remote_user","st":$status}`, logformat.EscapeJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := config([]*routecfg.Pool{pool("a", addr(a))},
 		&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{prefix("/api", "a")}})
-	cfg.Global = &routecfg.Global{LogFormat: &lf, UseForwardedHeaders: true, ForwardedForHeader: "X-Forwarded-For",
+	cfg.Global = &global.Settings{LogFormat: &lf, UseForwardedHeaders: true, ForwardedForHeader: "X-Forwarded-For",
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 	f := newFixture(t, cfg, false, func(o *Options, _ *upstream.TransportOptions) { o.AccessLogJSON = false })
 	f.get(t, "foo.com", "/api/x", "X-Forwarded-For", "203.0.113.9", "User-Agent", "a\"b\tc")
@@ -79,16 +81,16 @@ func TestAccessLogConfiguredFormat(t *testing.T) {
 }
 
 func TestParseLogFormat(t *testing.T) {
-	f, err := routecfg.ParseLogFormat(`${remote_addr}x $http_x_custom_h "$status"`, routecfg.LogEscapeDefault)
+	f, err := logformat.Parse(`${remote_addr}x $http_x_custom_h "$status"`, logformat.EscapeDefault)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Steps) != 6 || f.Steps[0].Var != routecfg.LogRemoteAddr || f.Steps[1].Literal != "x " ||
-		f.Steps[2].Header != "X-Custom-H" || f.Steps[4].Var != routecfg.LogStatus {
+	if len(f.Steps) != 6 || f.Steps[0].Var != logformat.RemoteAddr || f.Steps[1].Literal != "x " ||
+		f.Steps[2].Header != "X-Custom-H" || f.Steps[4].Var != logformat.Status {
 		t.Errorf("steps %+v", f.Steps)
 	}
 	for _, bad := range []string{`$nosuch`, `${remote_addr`, `$ x`, `${}`} {
-		if _, err := routecfg.ParseLogFormat(bad, routecfg.LogEscapeDefault); err == nil {
+		if _, err := logformat.Parse(bad, logformat.EscapeDefault); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/compression"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/testutil"
 )
 
@@ -31,19 +33,19 @@ func BenchmarkCompression(b *testing.B) {
 		w.Write(page)
 	}))
 	defer up.Close()
-	types, _ := routecfg.ParseMIMETypes("text/css application/json")
+	types, _ := compression.ParseTypes("text/css application/json")
 	for _, c := range []struct {
 		name string
-		comp *routecfg.Compression
+		comp *compression.Config
 	}{
 		{"off", nil},
-		{"gzip", &routecfg.Compression{Gzip: true, GzipLevel: 1, GzipMinLength: 256, GzipTypes: types}},
-		{"brotli", &routecfg.Compression{Brotli: true, BrotliLevel: 4, BrotliMinLength: 20, BrotliTypes: types}},
+		{"gzip", &compression.Config{Gzip: true, GzipLevel: 1, GzipMinLength: 256, GzipTypes: types}},
+		{"brotli", &compression.Config{Brotli: true, BrotliLevel: 4, BrotliMinLength: 20, BrotliTypes: types}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := config([]*routecfg.Pool{pool("a", addr(up))},
 				&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{prefix("/", "a")}})
-			cfg.Global = &routecfg.Global{Compression: c.comp}
+			cfg.Global = &global.Settings{Compression: c.comp}
 			f := newFixture(b, cfg, false)
 			f.h.accessLog = io.Discard
 			req := httptest.NewRequest(http.MethodGet, "http://foo.com/catalogue", nil)

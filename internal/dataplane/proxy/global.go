@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // The controller ConfigMap's request-wide settings that are not a
@@ -24,7 +25,7 @@ func dropUnderscoreHeaders(hdr http.Header) {
 
 // globallyLogged applies disable-access-log and skip-access-log-urls
 // (matched against the request URI as sent, nginx's $request_uri).
-func globallyLogged(g *routecfg.Global, r *http.Request) bool {
+func globallyLogged(g *global.Settings, r *http.Request) bool {
 	if g == nil {
 		return true
 	}
@@ -42,11 +43,11 @@ func globallyLogged(g *routecfg.Global, r *http.Request) bool {
 // defaultBackendLogged: requests answered by ingress-nginx's default
 // server (no Ingress host matched, and no catch-all path) are logged only
 // with enable-access-log-for-default-backend.
-func defaultBackendLogged(g *routecfg.Global) bool { return g != nil && g.AccessLogDefaultBackend }
+func defaultBackendLogged(g *global.Settings) bool { return g != nil && g.AccessLogDefaultBackend }
 
 // globalResponse applies hide-headers and allow-backend-server-header to
 // an upstream response, before the response-header families run.
-func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {
+func globalResponse(g *global.Settings, st *reqState, hdr http.Header) {
 	for _, name := range g.HideHeaders {
 		delete(hdr, name)
 	}
@@ -61,7 +62,7 @@ func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {
 // setTemplate sets a header whose value may name request variables; an
 // empty result removes the header, as nginx's proxy_set_header and
 // more_set_headers do.
-func (h *Handler) setTemplate(hdr http.Header, x routecfg.TemplateHeader, st *reqState) {
+func (h *Handler) setTemplate(hdr http.Header, x vartemplate.Header, st *reqState) {
 	r := st.http.req
 	if r == nil {
 		return

@@ -15,11 +15,13 @@ import (
 	"github.com/moat-ingress/moat/internal/htpasswd"
 	"github.com/moat-ingress/moat/internal/redact"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
 
 // httpReq is the per-request state of the HTTP families.
 type httpReq struct {
-	global *routecfg.Global
+	global *global.Settings
 	// authDepth is how deep in moat's own auth sub-requests this request
 	// is (0: a client's request; client.go).
 	authDepth int
@@ -63,7 +65,7 @@ func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
 	addrOK := true
 	if a != nil && (len(a.Deny) > 0 || len(a.Allow) > 0) {
 		c := st.http.client
-		if routecfg.ContainsAddr(a.Deny, c) || (len(a.Allow) > 0 && !routecfg.ContainsAddr(a.Allow, c)) {
+		if global.ContainsAddr(a.Deny, c) || (len(a.Allow) > 0 && !global.ContainsAddr(a.Allow, c)) {
 			addrOK = false
 		}
 	}
@@ -278,7 +280,7 @@ func (h *Handler) authDecision(st *reqState, r *http.Request, a *routecfg.Extern
 }
 
 // expand appends the template with the request's variables.
-func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.Request) []byte {
+func (h *Handler) expand(dst []byte, t vartemplate.Template, st *reqState, r *http.Request) []byte {
 	for _, p := range t {
 		switch p.Var {
 		case "":
@@ -341,7 +343,7 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 	if pc := proxiedConn(r); pc != nil && g != nil && hs.proxyProtocol(r, pc, g) {
 		// the client address came from the PROXY header (proxyprotocol.go)
 	} else if g != nil && (g.UseForwardedHeaders || g.EnableRealIP) {
-		hs.trusted = routecfg.ContainsAddr(g.TrustedProxies, hs.client)
+		hs.trusted = global.ContainsAddr(g.TrustedProxies, hs.client)
 		if hs.trusted && g.UseForwardedHeaders {
 			hs.trustForwarded(r)
 		}
@@ -350,7 +352,7 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		}
 	}
 	if g != nil && (len(g.BlockCIDRs) > 0 || len(g.BlockUserAgents) > 0 || len(g.BlockReferers) > 0) {
-		blocked := routecfg.ContainsAddr(g.BlockCIDRs, hs.client)
+		blocked := global.ContainsAddr(g.BlockCIDRs, hs.client)
 		ua := r.Header.Get("User-Agent")
 		for _, m := range g.BlockUserAgents {
 			blocked = blocked || m.Match(ua)
@@ -464,7 +466,7 @@ func realIP(header string, peer netip.Addr, trusted []netip.Prefix) netip.Addr {
 			return out
 		}
 		out = a.Unmap()
-		if !routecfg.ContainsAddr(trusted, out) {
+		if !global.ContainsAddr(trusted, out) {
 			return out
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/proxyprotocol"
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 )
 
 // proxiedConn is the request's connection when it started with a PROXY
@@ -32,7 +32,7 @@ func proxiedConn(r *http.Request) *proxyprotocol.Conn {
 // port is X-Forwarded-Port, and 443 there means https (lua_ingress.lua),
 // whatever the trust. It returns false when the header carried no
 // addresses (LOCAL, UNKNOWN): the request is then taken as without one.
-func (hs *httpReq) proxyProtocol(r *http.Request, pc *proxyprotocol.Conn, g *routecfg.Global) bool {
+func (hs *httpReq) proxyProtocol(r *http.Request, pc *proxyprotocol.Conn, g *global.Settings) bool {
 	src, dst, ok := pc.Addresses()
 	if !ok {
 		return false
@@ -48,11 +48,11 @@ func (hs *httpReq) proxyProtocol(r *http.Request, pc *proxyprotocol.Conn, g *rou
 	}
 	trusted := g.TrustedProxies
 	switch {
-	case !routecfg.ContainsAddr(trusted, peer):
+	case !global.ContainsAddr(trusted, peer):
 		// set_real_ip_from does not cover the load balancer: nginx keeps
 		// the socket's address.
 		hs.client = peer
-	case !g.UseForwardedHeaders, !routecfg.ContainsAddr(trusted, hs.client):
+	case !g.UseForwardedHeaders, !global.ContainsAddr(trusted, hs.client):
 		// real_ip_header proxy_protocol, or an untrusted PROXY source:
 		// the PROXY address.
 	default:

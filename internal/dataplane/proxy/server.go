@@ -3,7 +3,7 @@ package proxy
 import (
 	"runtime/debug"
 
-	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 )
 
 // serverHeader is the Server header of every response moat writes or
@@ -31,7 +31,7 @@ func newServerHeader(version string) serverHeader {
 
 // value is the header for a request under g (nil: ingress-nginx's
 // defaults, server-tokens off).
-func (s serverHeader) value(g *routecfg.Global) []string {
+func (s serverHeader) value(g *global.Settings) []string {
 	if g != nil && g.ServerTokens {
 		return s.on
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 )
 
 // TestServerHeader: every response carries exactly one Server header,
@@ -54,10 +55,10 @@ func TestServerHeader(t *testing.T) {
 		}
 	}
 	check("server-tokens unset", "moat")
-	cfg.Global = &routecfg.Global{ServerTokens: true}
+	cfg.Global = &global.Settings{ServerTokens: true}
 	f.apply(cfg)
 	check("server-tokens true", "moat/v1.2.3")
-	cfg.Global = &routecfg.Global{ServerTokens: false}
+	cfg.Global = &global.Settings{ServerTokens: false}
 	f.apply(cfg)
 	check("server-tokens false", "moat")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // traceReq is a traced request's span; span nil: not traced.
@@ -19,7 +20,7 @@ type traceReq struct {
 	// name is the span's final name: the annotation's; "" with format
 	// set: the ConfigMap's operation name, expanded at the end.
 	name   string
-	format *routecfg.LogFormat
+	format *logformat.Format
 }
 
 // traceStart begins the server span when the request's route is traced
@@ -61,10 +62,10 @@ func (h *Handler) traceEnd(st *reqState, r *http.Request, start, end time.Time, 
 		e := st.entry(r, start, end, status)
 		for i := range tr.format.Steps {
 			s := &tr.format.Steps[i]
-			if s.Var == routecfg.LogLiteral {
+			if s.Var == logformat.Literal {
 				b = append(b, s.Literal...)
 			} else {
-				b = accesslog.AppendVar(b, s, routecfg.LogEscapeNone, &e)
+				b = accesslog.AppendVar(b, s, logformat.EscapeNone, &e)
 			}
 		}
 		name = string(b)

@@ -9,6 +9,7 @@ import (
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/nginx"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 	"github.com/moat-ingress/moat/internal/translate/core"
 	networkingv1 "k8s.io/api/networking/v1"
 )
@@ -87,7 +88,7 @@ func (t *Extractor) externalAuth(r *annotations.Reader, ing *networkingv1.Ingres
 						t.AnnDiag(r, "auth-proxy-set-headers", diag.Error, "AnnotationInvalidValue", fmt.Sprintf("ConfigMap %s entry %q: %q is not a header name and value moat can send; skipped", key, name, v))
 						continue
 					}
-					a.SetHeaders = append(a.SetHeaders, routecfg.TemplateHeader{Name: name, Value: tv})
+					a.SetHeaders = append(a.SetHeaders, vartemplate.Header{Name: name, Value: tv})
 				}
 			}
 		}

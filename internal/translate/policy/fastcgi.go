@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/annotations/fastcgi"
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 	"github.com/moat-ingress/moat/internal/translate/core"
 )
 
@@ -45,7 +46,7 @@ func (t *Extractor) fastCGI(r *annotations.Reader, ing *networkingv1.Ingress) *r
 				fmt.Sprintf("ConfigMap %s entry %q is not a FastCGI parameter name (letters, digits and '_'); skipped", key, name))
 			continue
 		}
-		tv, err := annotations.ParseTemplateVars(v, routecfg.FastCGIVars)
+		tv, err := annotations.ParseTemplateVars(v, vartemplate.FastCGIVars)
 		if err == nil && !annotations.ValidHeaderValue(v) {
 			err = fmt.Errorf("control characters")
 		}

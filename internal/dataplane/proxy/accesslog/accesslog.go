@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
 // Entry is what the access log reports about one request.
@@ -56,10 +57,10 @@ type Entry struct {
 
 // AppendFormat appends one line in format f: its steps in turn, each
 // variable's value escaped as f says.
-func AppendFormat(b []byte, f *routecfg.LogFormat, e *Entry) []byte {
+func AppendFormat(b []byte, f *logformat.Format, e *Entry) []byte {
 	for i := range f.Steps {
 		s := &f.Steps[i]
-		if s.Var == routecfg.LogLiteral {
+		if s.Var == logformat.Literal {
 			b = append(b, s.Literal...)
 			continue
 		}
@@ -79,7 +80,7 @@ func (e *Entry) served() *routecfg.Source {
 
 // appendProxyProtocolVar appends nginx's $proxy_protocol_addr, _port,
 // _server_addr or _server_port: the header's addresses, "-" without one.
-func appendProxyProtocolVar(b []byte, v routecfg.LogVar, e *Entry, esc routecfg.LogEscape) []byte {
+func appendProxyProtocolVar(b []byte, v logformat.Var, e *Entry, esc logformat.Escape) []byte {
 	if e.ProxyProtocol == nil {
 		return missing(b, esc)
 	}
@@ -88,159 +89,159 @@ func appendProxyProtocolVar(b []byte, v routecfg.LogVar, e *Entry, esc routecfg.
 		return missing(b, esc)
 	}
 	switch v {
-	case routecfg.LogProxyProtocolAddr:
+	case logformat.ProxyProtocolAddr:
 		return src.Addr().AppendTo(b)
-	case routecfg.LogProxyProtocolPort:
+	case logformat.ProxyProtocolPort:
 		return strconv.AppendUint(b, uint64(src.Port()), 10)
-	case routecfg.LogProxyProtocolServerAddr:
+	case logformat.ProxyProtocolServerAddr:
 		return dst.Addr().AppendTo(b)
 	}
 	return strconv.AppendUint(b, uint64(dst.Port()), 10)
 }
 
 // AppendVar appends one variable as nginx would log it.
-func AppendVar(b []byte, s *routecfg.LogStep, esc routecfg.LogEscape, e *Entry) []byte {
+func AppendVar(b []byte, s *logformat.Step, esc logformat.Escape, e *Entry) []byte {
 	r, rt, up := e.Req, e.Route, e.Upstream
 	switch s.Var {
-	case routecfg.LogRemoteAddr:
+	case logformat.RemoteAddr:
 		if a := e.Remote; a.IsValid() {
 			return a.AppendTo(b)
 		}
 		return appendEsc(b, r.RemoteAddr, esc)
-	case routecfg.LogRemotePort:
+	case logformat.RemotePort:
 		if _, p, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			return append(b, p...)
 		}
 		return missing(b, esc)
-	case routecfg.LogRemoteUser:
+	case logformat.RemoteUser:
 		if u, _, ok := r.BasicAuth(); ok {
 			return appendEsc(b, u, esc)
 		}
 		return missing(b, esc)
-	case routecfg.LogTimeLocal:
+	case logformat.TimeLocal:
 		return e.End.AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
-	case routecfg.LogTimeISO8601:
+	case logformat.TimeISO8601:
 		return e.End.AppendFormat(b, "2006-01-02T15:04:05-07:00")
-	case routecfg.LogMsec:
+	case logformat.Msec:
 		ms := e.End.UnixMilli()
 		b = strconv.AppendInt(b, ms/1000, 10)
 		b = append(b, '.', byte('0'+ms%1000/100), byte('0'+ms%100/10), byte('0'+ms%10))
 		return b
-	case routecfg.LogRequest:
+	case logformat.Request:
 		b = appendEsc(b, r.Method, esc)
 		b = append(b, ' ')
 		b = appendEsc(b, r.RequestURI, esc)
 		b = append(b, ' ')
 		return appendEsc(b, r.Proto, esc)
-	case routecfg.LogRequestMethod:
+	case logformat.RequestMethod:
 		return appendEsc(b, r.Method, esc)
-	case routecfg.LogRequestURI:
+	case logformat.RequestURI:
 		return appendEsc(b, r.RequestURI, esc)
-	case routecfg.LogURI:
+	case logformat.URI:
 		return appendEsc(b, e.URI, esc)
-	case routecfg.LogArgs:
+	case logformat.Args:
 		if r.URL.RawQuery == "" && !r.URL.ForceQuery {
 			return missing(b, esc)
 		}
 		return appendEsc(b, r.URL.RawQuery, esc)
-	case routecfg.LogScheme:
+	case logformat.Scheme:
 		if r.TLS != nil {
 			return append(b, "https"...)
 		}
 		return append(b, "http"...)
-	case routecfg.LogServerProtocol:
+	case logformat.ServerProtocol:
 		return appendEsc(b, r.Proto, esc)
-	case routecfg.LogServerPort:
+	case logformat.ServerPort:
 		return append(b, e.ServerPort...)
-	case routecfg.LogStatus:
+	case logformat.Status:
 		return strconv.AppendInt(b, int64(e.Status), 10)
-	case routecfg.LogBodyBytesSent:
+	case logformat.BodyBytesSent:
 		return strconv.AppendInt(b, e.BodyBytes, 10)
-	case routecfg.LogBytesSent:
+	case logformat.BytesSent:
 		return strconv.AppendInt(b, BytesSent(e.Header, e.BodyBytes), 10)
-	case routecfg.LogHTTPHeader:
+	case logformat.HTTPHeader:
 		return appendHeader(b, r, s.Header, esc)
-	case routecfg.LogRequestLength:
+	case logformat.RequestLength:
 		return strconv.AppendInt(b, RequestLength(r), 10)
-	case routecfg.LogRequestTime:
+	case logformat.RequestTime:
 		return appendSeconds(b, e.End.Sub(e.Start))
-	case routecfg.LogProxyUpstreamName:
+	case logformat.ProxyUpstreamName:
 		if rt == nil || e.Unmatched {
 			// ingress-nginx's default backend answers what no rule matches.
 			return append(b, "upstream-default-backend"...)
 		}
 		return appendUpstreamName(b, &rt.Source, esc)
-	case routecfg.LogProxyAlternativeUpstreamName:
+	case logformat.ProxyAlternativeUpstreamName:
 		if c := e.Canary; c != nil {
 			return appendUpstreamName(b, &c.Source, esc)
 		}
 		return b
-	case routecfg.LogUpstreamAddr:
+	case logformat.UpstreamAddr:
 		if !up || e.UpstreamAddr == "" {
 			return missing(b, esc)
 		}
 		return appendEsc(b, e.UpstreamAddr, esc)
-	case routecfg.LogUpstreamResponseLength:
+	case logformat.UpstreamResponseLength:
 		if !up {
 			return missing(b, esc)
 		}
 		return strconv.AppendInt(b, e.BodyBytes, 10)
-	case routecfg.LogUpstreamResponseTime:
+	case logformat.UpstreamResponseTime:
 		if !up {
 			return missing(b, esc)
 		}
 		return appendSeconds(b, e.End.Sub(e.AttemptStart))
-	case routecfg.LogUpstreamConnectTime:
+	case logformat.UpstreamConnectTime:
 		if !up || e.UpstreamFailed {
 			return missing(b, esc)
 		}
 		return appendSeconds(b, e.Connect)
-	case routecfg.LogUpstreamHeaderTime:
+	case logformat.UpstreamHeaderTime:
 		if !up || e.UpstreamFailed {
 			return missing(b, esc)
 		}
 		return appendSeconds(b, e.HeaderTime)
-	case routecfg.LogUpstreamStatus:
+	case logformat.UpstreamStatus:
 		if !up {
 			return missing(b, esc)
 		}
 		return strconv.AppendInt(b, int64(e.UpstreamStatus), 10)
-	case routecfg.LogReqID:
+	case logformat.ReqID:
 		return appendEsc(b, e.RequestID, esc)
-	case routecfg.LogHost:
+	case logformat.Host:
 		return appendHost(b, r.Host, e.VHost, esc)
-	case routecfg.LogServerName:
+	case logformat.ServerName:
 		if e.VHost == nil || e.VHost.Host == "" {
 			return append(b, '_')
 		}
 		return appendEsc(b, e.VHost.Host, esc)
-	case routecfg.LogNamespace, routecfg.LogIngressName, routecfg.LogServiceName, routecfg.LogServicePort, routecfg.LogLocationPath:
+	case logformat.Namespace, logformat.IngressName, logformat.ServiceName, logformat.ServicePort, logformat.LocationPath:
 		if rt == nil {
 			return b // ingress-nginx sets them to "" outside an Ingress's location
 		}
 		src := e.served()
 		switch s.Var {
-		case routecfg.LogNamespace:
+		case logformat.Namespace:
 			return appendEsc(b, rt.Source.Namespace, esc)
-		case routecfg.LogIngressName:
+		case logformat.IngressName:
 			return appendEsc(b, rt.Source.Ingress, esc)
-		case routecfg.LogServiceName:
+		case logformat.ServiceName:
 			return appendEsc(b, src.Service, esc)
-		case routecfg.LogServicePort:
+		case logformat.ServicePort:
 			return appendEsc(b, src.Port, esc)
 		}
 		return appendEsc(b, rt.Path, esc)
-	case routecfg.LogSSLProtocol:
+	case logformat.SSLProtocol:
 		if r.TLS == nil {
 			return missing(b, esc)
 		}
 		return append(b, tlsVersionName(r.TLS.Version)...)
-	case routecfg.LogSSLCipher:
+	case logformat.SSLCipher:
 		if r.TLS == nil {
 			return missing(b, esc)
 		}
 		return append(b, cipherName(r.TLS.CipherSuite)...)
-	case routecfg.LogProxyProtocolAddr, routecfg.LogProxyProtocolPort, routecfg.LogProxyProtocolServerAddr, routecfg.LogProxyProtocolServerPort:
+	case logformat.ProxyProtocolAddr, logformat.ProxyProtocolPort, logformat.ProxyProtocolServerAddr, logformat.ProxyProtocolServerPort:
 		return appendProxyProtocolVar(b, s.Var, e, esc)
 	}
 	return missing(b, esc)
@@ -248,19 +249,19 @@ func AppendVar(b []byte, s *routecfg.LogStep, esc routecfg.LogEscape, e *Entry) 
 
 // missing is nginx's value for a variable that is not set: "-" with the
 // default escaping, nothing with escape=json and escape=none.
-func missing(b []byte, esc routecfg.LogEscape) []byte {
-	if esc == routecfg.LogEscapeDefault {
+func missing(b []byte, esc logformat.Escape) []byte {
+	if esc == logformat.EscapeDefault {
 		return append(b, '-')
 	}
 	return b
 }
 
 // appendEsc appends v escaped as nginx's log_format escape= does.
-func appendEsc(b []byte, v string, esc routecfg.LogEscape) []byte {
+func appendEsc(b []byte, v string, esc logformat.Escape) []byte {
 	switch esc {
-	case routecfg.LogEscapeJSON:
+	case logformat.EscapeJSON:
 		return appendJSONContent(b, v)
-	case routecfg.LogEscapeNone:
+	case logformat.EscapeNone:
 		return append(b, v...)
 	}
 	// ngx_http_log_escape: ", \, control bytes, DEL and non-ASCII as \xHH.
@@ -281,7 +282,7 @@ const upperHex = "0123456789ABCDEF"
 
 // appendHeader appends $http_<name>: the header's values joined with
 // ", " ("; " for Cookie), as nginx does since 1.23; Host is r.Host.
-func appendHeader(b []byte, r *http.Request, name string, esc routecfg.LogEscape) []byte {
+func appendHeader(b []byte, r *http.Request, name string, esc logformat.Escape) []byte {
 	if name == "Host" {
 		if r.Host == "" {
 			return missing(b, esc)
@@ -307,7 +308,7 @@ func appendHeader(b []byte, r *http.Request, name string, esc routecfg.LogEscape
 
 // appendHost is nginx's $host: the Host header in lower case without
 // its port, else the server name.
-func appendHost(b []byte, host string, vh *routecfg.VirtualHost, esc routecfg.LogEscape) []byte {
+func appendHost(b []byte, host string, vh *routecfg.VirtualHost, esc logformat.Escape) []byte {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
@@ -329,7 +330,7 @@ func appendHost(b []byte, host string, vh *routecfg.VirtualHost, esc routecfg.Lo
 
 // appendUpstreamName appends ingress-nginx's upstream name,
 // namespace-service-port.
-func appendUpstreamName(b []byte, src *routecfg.Source, esc routecfg.LogEscape) []byte {
+func appendUpstreamName(b []byte, src *routecfg.Source, esc logformat.Escape) []byte {
 	if src.Service == "" {
 		return missing(b, esc)
 	}
