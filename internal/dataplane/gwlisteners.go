@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 
-	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/gwsock"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
@@ -37,8 +36,6 @@ func (d *Dataplane) newGatewaySockets() *gwsock.Set {
 			}
 			return func(sni string) (passthrough.Backend, bool) { return d.passRouteIn(t, sni) }
 		},
-		ConnContext:    clientconn.WithConn,
-		TLSConnContext: connContext,
 		ConnState:      d.metrics.ConnState,
 		MaxHeaderBytes: maxHeaderBytes,
 		RetireTimeout:  retireTimeout,

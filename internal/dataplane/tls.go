@@ -1,13 +1,10 @@
 package dataplane
 
 import (
-	"context"
 	"crypto/tls"
 	"math/rand/v2"
-	"net"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
-	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -82,12 +79,6 @@ func pickPool(bs []routecfg.Backend) string {
 		n -= b.Weight
 	}
 	return ""
-}
-
-// connContext gives each HTTPS connection the state its requests share
-// (the client-certificate verdict).
-func connContext(ctx context.Context, c net.Conn) context.Context {
-	return certs.WithConnInfo(clientconn.WithConn(ctx, c), &certs.ConnInfo{})
 }
 
 // validateTLS checks what the TLS features rely on in a virtual host.

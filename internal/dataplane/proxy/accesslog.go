@@ -49,11 +49,14 @@ func (h *Handler) writeAccessLog(st *reqState, r *http.Request, start, end time.
 func (st *reqState) entry(r *http.Request, start, end time.Time, status int) accesslog.Entry {
 	e := accesslog.Entry{
 		Req: r, Start: start, End: end, Status: status,
-		Remote: st.remoteAddr(r), ServerPort: listenerPort(r), URI: st.obs.uri,
+		Remote: st.remoteAddr(r), ServerPort: st.listenerPort(r), URI: st.obs.uri,
 		BodyBytes: st.rw.bytes, VHost: st.vh, Route: st.rt, Unmatched: st.http.unmatched, Canary: st.canary(),
 		Upstream: st.obs.upstream, UpstreamFailed: st.obs.upFailed, UpstreamStatus: st.obs.upStatus,
 		AttemptStart: st.tr.attStart, Connect: st.obs.connect, HeaderTime: st.obs.header,
-		RequestID: st.reqID, ProxyProtocol: proxyProtocolAddrs,
+		RequestID: st.reqID,
+	}
+	if pc := st.proxiedConn(); pc != nil {
+		e.ProxyProtocol = pc
 	}
 	if st.rewritten {
 		e.URI = st.path

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -42,7 +41,7 @@ func (h *Handler) clientGate(st *reqState, w http.ResponseWriter, r *http.Reques
 			}
 		}
 	}
-	if c := clientconn.FromContext(r.Context()); c != nil && c.Request(lim.KeepAliveRequests) {
+	if c := st.clientConn(); c != nil && c.Request(lim.KeepAliveRequests) {
 		closeAfter(w)
 	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {

@@ -48,7 +48,7 @@ func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.T
 		h.local(st, http.StatusForbidden)
 		return true
 	}
-	res := certs.ConnInfoFrom(r.Context()).Client(ca, r.TLS.PeerCertificates, h.now())
+	res := st.connTLS().Client(ca, r.TLS.PeerCertificates, h.now())
 	if !res.OK {
 		if ca.ErrorPage != "" {
 			// error_page 495 496 = URL: nginx redirects with 302.

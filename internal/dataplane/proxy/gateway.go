@@ -42,7 +42,7 @@ func (h *Handler) urlRedirect(st *reqState, r *http.Request, path string, rd *ro
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	port := listenerPort(r)
+	port := st.listenerPort(r)
 	if rd.Scheme != "" {
 		scheme = rd.Scheme
 		port = ""

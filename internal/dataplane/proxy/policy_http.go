@@ -308,7 +308,7 @@ func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.
 		case "remote_addr":
 			dst = append(dst, st.http.client.String()...)
 		case "server_port":
-			dst = append(dst, listenerPort(r)...)
+			dst = append(dst, st.listenerPort(r)...)
 		case "request_id":
 			dst = append(dst, st.reqID...)
 		case "http_user_agent":
@@ -338,7 +338,7 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		hs.client = addr.Addr().Unmap()
 	}
 	g := hs.global
-	if pc := proxiedConn(r); pc != nil && g != nil && hs.proxyProtocol(r, pc, g) {
+	if pc := st.proxiedConn(); pc != nil && g != nil && hs.proxyProtocol(r, pc, g) {
 		// the client address came from the PROXY header (proxyprotocol.go)
 	} else if g != nil && (g.UseForwardedHeaders || g.EnableRealIP) {
 		hs.trusted = routecfg.ContainsAddr(g.TrustedProxies, hs.client)

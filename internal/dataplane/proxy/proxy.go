@@ -7,7 +7,6 @@
 package proxy
 
 import (
-	"context"
 	"io"
 	"log"
 	"log/slog"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
+	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
@@ -182,27 +182,11 @@ func New(opts Options) *Handler {
 	return h
 }
 
-// listenerKey carries the listener's port in the request context.
-type listenerKey struct{}
-
-// WithListenerPort returns ctx carrying port as the listener's port for
-// X-Forwarded-Port. Use it as the http.Server's BaseContext so the value
-// costs nothing per request.
-func WithListenerPort(ctx context.Context, port int) context.Context {
-	return context.WithValue(ctx, listenerKey{}, strconv.Itoa(port))
-}
-
-// listenerPort is the port the request arrived on: the one set by
-// WithListenerPort, else the connection's local port, else the scheme's.
-func listenerPort(r *http.Request) string {
-	ctx := r.Context()
-	if p, ok := ctx.Value(listenerKey{}).(string); ok {
-		return p
-	}
-	if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, p, err := net.SplitHostPort(a.String()); err == nil {
-			return p
-		}
+// listenerPort is the port the request arrived on: its listener's
+// (connstate), else the scheme's.
+func (st *reqState) listenerPort(r *http.Request) string {
+	if st.conn != nil && st.conn.Port != "" {
+		return st.conn.Port
 	}
 	if r.TLS != nil {
 		return "443"
@@ -210,14 +194,25 @@ func listenerPort(r *http.Request) string {
 	return "80"
 }
 
+// localAddr is the address the client connected to, nil when unknown.
+func (st *reqState) localAddr() net.Addr {
+	if st.conn == nil {
+		return nil
+	}
+	return st.conn.Local
+}
+
 // reqState is everything one request needs across the ReverseProxy hooks
 // and the access log. Pooled: it is only referenced until ServeHTTP
 // returns, as ReverseProxy calls every hook synchronously.
 type reqState struct {
 	// h and rp survive the reset between requests (state.go).
-	h         *Handler
-	rp        httputil.ReverseProxy
-	rw        responseWriter
+	h  *Handler
+	rp httputil.ReverseProxy
+	rw responseWriter
+	// conn is the client connection's state (connstate), nil outside
+	// moat's listeners.
+	conn      *connstate.Conn
 	vh        *routecfg.VirtualHost
 	rt        *routecfg.Route
 	ep        *upstream.Endpoint
@@ -259,6 +254,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	st := h.states.Get().(*reqState)
 	st.rw.w = w
+	// The request path's one context value: the connection's state.
+	st.conn = connstate.From(r.Context())
 	if h.upgrades != nil && r.Header["Upgrade"] != nil {
 		st.rw.upgrades, st.rw.websocket = h.upgrades, upgrade.IsWebSocket(r.Header)
 	}
@@ -374,7 +371,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.ep = ep
 	ep.Acquire()
 	h.chooseBackend(st, st.tr.pool) // the canary's pool when the canary was chosen
-	st.port = listenerPort(r)
+	st.port = st.listenerPort(r)
 	h.startCompression(st, w, r)
 	st.rp.ServeHTTP(&st.rw, r)
 	st.cw.Close() //nolint:errcheck // the client may be gone; nothing to do

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
 	"github.com/moat-ingress/moat/internal/dataplane/proxyprotocol"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -13,13 +14,31 @@ import (
 
 // proxiedConn is the request's connection when it started with a PROXY
 // header (use-proxy-protocol), else nil.
-func proxiedConn(r *http.Request) *proxyprotocol.Conn {
-	cc := clientconn.FromContext(r.Context())
+func (st *reqState) proxiedConn() *proxyprotocol.Conn {
+	cc := st.clientConn()
 	if cc == nil {
 		return nil
 	}
 	pc, _ := cc.Conn.(*proxyprotocol.Conn)
 	return pc
+}
+
+// clientConn is the request's connection under the client limits, nil
+// when it has none.
+func (st *reqState) clientConn() *clientconn.Conn {
+	if st.conn == nil {
+		return nil
+	}
+	return st.conn.Client
+}
+
+// connTLS is the connection's client-certificate verdict, nil when it
+// has none (certs.ConnInfo.Client then verifies every time).
+func (st *reqState) connTLS() *certs.ConnInfo {
+	if st.conn == nil {
+		return nil
+	}
+	return st.conn.TLS
 }
 
 // proxyProtocol sets the client address of a request whose connection
@@ -69,14 +88,4 @@ func (hs *httpReq) proxyProtocol(r *http.Request, pc *proxyprotocol.Conn, g *rou
 		hs.https = true
 	}
 	return true
-}
-
-// proxyProtocolAddrs is the PROXY protocol header's addresses of r's
-// connection, for the access log.
-func proxyProtocolAddrs(r *http.Request) (src, dst netip.AddrPort, ok bool) {
-	pc := proxiedConn(r)
-	if pc == nil {
-		return src, dst, false
-	}
-	return pc.Addresses()
 }

@@ -86,7 +86,7 @@ func (h *Handler) traceEnd(st *reqState, r *http.Request, start, end time.Time, 
 	case r.ProtoMajor == 1 && r.ProtoMinor == 0:
 		flavor = "1.0"
 	}
-	hostPort, _ := strconv.Atoi(listenerPort(r))
+	hostPort, _ := strconv.Atoi(st.listenerPort(r))
 	peerPort := 0
 	if _, p, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		peerPort, _ = strconv.Atoi(p)

@@ -85,7 +85,7 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 			rb = &attempt.ReqBody{Src: io.NopCloser(tr.spool.Reader()), Buffered: true}
 		}
 		a := attempt.New(ctx, tm, rb != nil)
-		a.Flush, a.MaxHeader = &st.rw, st.maxResponseHeader
+		a.Flush, a.MaxHeader, a.Server = &st.rw, st.maxResponseHeader, st.localAddr()
 		areq := req.WithContext(a.Context())
 		if rb != nil {
 			rb.Attach(a)

@@ -44,7 +44,7 @@ func (h *Handler) applyWAF(st *reqState, r *http.Request) bool {
 	_, cport, _ := net.SplitHostPort(r.RemoteAddr)
 	cp, _ := strconv.Atoi(cport)
 	saddr, sp := "", 0
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+	if a := st.localAddr(); a != nil {
 		if host, port, err := net.SplitHostPort(a.String()); err == nil {
 			saddr = host
 			sp, _ = strconv.Atoi(port)

@@ -48,10 +48,12 @@ type Entry struct {
 	AttemptStart        time.Time
 	Connect, HeaderTime time.Duration
 	RequestID           string
-	// ProxyProtocol returns the PROXY protocol header's addresses of
-	// the request's connection (ok false without one); asked only when
+	// ProxyProtocol is the request's connection when it started with a
+	// PROXY header (nil without one); its addresses are asked only when
 	// the format logs them.
-	ProxyProtocol func(*http.Request) (src, dst netip.AddrPort, ok bool)
+	ProxyProtocol interface {
+		Addresses() (src, dst netip.AddrPort, ok bool)
+	}
 }
 
 // AppendFormat appends one line in format f: its steps in turn, each
@@ -83,7 +85,7 @@ func appendProxyProtocolVar(b []byte, v routecfg.LogVar, e *Entry, esc routecfg.
 	if e.ProxyProtocol == nil {
 		return missing(b, esc)
 	}
-	src, dst, ok := e.ProxyProtocol(e.Req)
+	src, dst, ok := e.ProxyProtocol.Addresses()
 	if !ok {
 		return missing(b, esc)
 	}
