@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/htpasswd"
 	"github.com/moat-ingress/moat/internal/redact"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -169,7 +169,7 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 		// The Lua subrequest has variables of its own, so ingress-nginx's
 		// $req_id (the client's X-Request-ID, else $request_id) is
 		// evaluated again: a new ID unless the client sent one.
-		hdr.Set("X-Request-Id", requestID(r))
+		hdr.Set("X-Request-Id", vars.RequestID(r))
 	} else {
 		hdr.Set("X-Request-Id", st.reqID)
 	}
@@ -279,49 +279,8 @@ func (h *Handler) authDecision(st *reqState, r *http.Request, a *routecfg.Extern
 
 // expand appends the template with the request's variables.
 func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.Request) []byte {
-	for _, p := range t {
-		switch p.Var {
-		case "":
-			dst = append(dst, p.Literal...)
-		case "host":
-			dst = append(dst, strings.ToLower(hostWithoutPort(r.Host))...)
-		case "http_host":
-			dst = append(dst, r.Host...)
-		case "best_http_host":
-			dst = append(dst, st.http.host...)
-		case "scheme", "pass_access_scheme":
-			if (p.Var == "scheme" && r.TLS != nil) || (p.Var != "scheme" && st.http.https) {
-				dst = append(dst, "https"...)
-			} else {
-				dst = append(dst, "http"...)
-			}
-		case "request_uri":
-			dst = append(dst, r.RequestURI...)
-		case "escaped_request_uri":
-			dst = append(dst, url.QueryEscape(r.RequestURI)...)
-		case "uri":
-			dst = append(dst, r.URL.Path...)
-		case "args", "query_string":
-			dst = append(dst, r.URL.RawQuery...)
-		case "request_method":
-			dst = append(dst, r.Method...)
-		case "remote_addr":
-			dst = append(dst, st.http.client.String()...)
-		case "server_port":
-			dst = append(dst, st.listenerPort(r)...)
-		case "request_id":
-			dst = append(dst, st.reqID...)
-		case "http_user_agent":
-			dst = append(dst, r.Header.Get("User-Agent")...)
-		case "http_cookie":
-			dst = append(dst, r.Header.Get("Cookie")...)
-		case "http_authorization":
-			dst = append(dst, r.Header.Get("Authorization")...)
-		case "http_x_forwarded_for":
-			dst = append(dst, r.Header.Get("X-Forwarded-For")...)
-		}
-	}
-	return dst
+	v := vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
+	return vars.Expand(dst, t, r, &v)
 }
 
 // applyEarly runs what nginx does in its rewrite phases, before the HTTPS
@@ -518,7 +477,7 @@ func (h *Handler) redirectToHTTPS(st *reqState, r *http.Request) {
 	if g != nil && g.HTTPRedirectCode != 0 {
 		code = g.HTTPRedirectCode
 	}
-	h.redirect(st, code, "https://"+hostWithoutPort(st.http.host)+port+uri)
+	h.redirect(st, code, "https://"+vars.HostWithoutPort(st.http.host)+port+uri)
 }
 
 // corsHeaders sets ingress-nginx's CORS response headers.

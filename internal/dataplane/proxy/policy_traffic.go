@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/limiter"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -127,16 +127,7 @@ func (st *reqState) remoteAddr(r *http.Request) netip.Addr {
 	if st.http.client.IsValid() {
 		return st.http.client
 	}
-	return clientAddr(r)
-}
-
-// clientAddr is the connection's peer address.
-func clientAddr(r *http.Request) netip.Addr {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		return ap.Addr().Unmap()
-	}
-	a, _ := netip.ParseAddr(r.RemoteAddr)
-	return a.Unmap()
+	return vars.Peer(r)
 }
 
 // limit applies limit-rps, limit-rpm and limit-connections; it returns the
@@ -232,7 +223,7 @@ func (h *Handler) toCanary(st *reqState, r *http.Request, c *routecfg.Canary) bo
 		return true
 	}
 	if c.Header != "" {
-		if vs := headerValues(r, c.Header); len(vs) > 0 {
+		if vs := vars.HeaderValues(r, c.Header); len(vs) > 0 {
 			v := vs[0]
 			switch {
 			case c.HeaderValue != "":
@@ -251,7 +242,7 @@ func (h *Handler) toCanary(st *reqState, r *http.Request, c *routecfg.Canary) bo
 		}
 	}
 	if c.Cookie != "" {
-		if v, ok := cookieValue(r.Header, c.Cookie); ok {
+		if v, ok := vars.CookieValue(r.Header, c.Cookie); ok {
 			switch v {
 			case "always":
 				return true
@@ -265,13 +256,6 @@ func (h *Handler) toCanary(st *reqState, r *http.Request, c *routecfg.Canary) bo
 	return c.Weight > 0 && rand.IntN(max(c.WeightTotal, 100)) < c.Weight
 }
 
-func headerValues(r *http.Request, name string) []string {
-	if name == "Host" {
-		return []string{r.Host}
-	}
-	return r.Header[name]
-}
-
 // choose picks an endpoint of st.tr.pool not tried yet; retry says an
 // attempt failed. It records the endpoint as tried.
 func (h *Handler) choose(st *reqState, retry bool) *upstream.Endpoint {
@@ -281,7 +265,7 @@ func (h *Handler) choose(st *reqState, retry bool) *upstream.Endpoint {
 	case tr.aff != nil:
 		ep = h.affinityPick(st, retry)
 	case tr.bal != nil && tr.bal.HashBy != nil:
-		ep = h.upstreams.PickHash(tr.pool, hashKey(st, tr.in, tr.bal.HashBy), tr.bal.HashSubsetSize, tr.tried)
+		ep = h.upstreams.PickHash(tr.pool, vars.Hash(tr.in, st.http.client, tr.bal.HashBy), tr.bal.HashSubsetSize, tr.tried)
 	case algorithm(tr) == routecfg.EWMA:
 		ep = h.upstreams.PickEWMA(tr.pool, tr.tried)
 	default:
@@ -300,90 +284,9 @@ func algorithm(tr *trafficReq) routecfg.Algorithm {
 	return tr.def().Balance
 }
 
-// hashKey hashes the upstream-hash-by parts of r without building the
-// string.
-func hashKey(st *reqState, r *http.Request, parts []routecfg.HashPart) uint64 {
-	h := upstream.HashSeed
-	for _, p := range parts {
-		switch p.Source {
-		case routecfg.HashLiteral:
-			h = upstream.HashString(h, p.Name)
-		case routecfg.HashRequestURI:
-			h = upstream.HashString(h, r.RequestURI)
-		case routecfg.HashURI:
-			h = upstream.HashString(h, r.URL.Path)
-		case routecfg.HashArgs:
-			h = upstream.HashString(h, r.URL.RawQuery)
-		case routecfg.HashHost:
-			host := r.Host
-			if hh, _, err := net.SplitHostPort(host); err == nil {
-				host = hh
-			}
-			h = upstream.HashString(h, strings.ToLower(host))
-		case routecfg.HashRemoteAddr:
-			var buf [64]byte
-			h = upstream.HashBytes(h, st.remoteAddr(r).AppendTo(buf[:0]))
-		case routecfg.HashHeader:
-			if vs := headerValues(r, p.Name); len(vs) > 0 {
-				h = upstream.HashString(h, vs[0])
-			}
-		case routecfg.HashCookie:
-			v, _ := cookieValue(r.Header, p.Name)
-			h = upstream.HashString(h, v)
-		case routecfg.HashArg:
-			h = upstream.HashString(h, queryArg(r.URL.RawQuery, p.Name))
-		case routecfg.HashScheme:
-			if r.TLS != nil {
-				h = upstream.HashString(h, "https")
-			} else {
-				h = upstream.HashString(h, "http")
-			}
-		case routecfg.HashMethod:
-			h = upstream.HashString(h, r.Method)
-		case routecfg.HashRemoteUser:
-			u, _, _ := r.BasicAuth()
-			h = upstream.HashString(h, u)
-		}
-	}
-	return h
-}
-
-// queryArg is nginx's $arg_name: the raw (undecoded) value of the first
-// parameter named name.
-func queryArg(q, name string) string {
-	for q != "" {
-		var kv string
-		kv, q, _ = strings.Cut(q, "&")
-		if k, v, _ := strings.Cut(kv, "="); k == name {
-			return v
-		}
-	}
-	return ""
-}
-
-// cookieValue finds a cookie without parsing every cookie of the request
-// (net/http's Request.Cookie allocates for all of them).
-func cookieValue(h http.Header, name string) (string, bool) {
-	for _, line := range h["Cookie"] {
-		for line != "" {
-			var part string
-			part, line, _ = strings.Cut(line, ";")
-			part = strings.TrimSpace(part)
-			k, v, ok := strings.Cut(part, "=")
-			if ok && k == name {
-				if len(v) > 1 && v[0] == '"' && v[len(v)-1] == '"' {
-					v = v[1 : len(v)-1]
-				}
-				return v, true
-			}
-		}
-	}
-	return "", false
-}
-
 // affinityValue splits an affinity cookie "key|pooltoken".
 func affinityValue(r *http.Request, a *routecfg.Affinity) (key, pool string, ok bool) {
-	v, ok := cookieValue(r.Header, a.CookieName)
+	v, ok := vars.CookieValue(r.Header, a.CookieName)
 	if !ok {
 		return "", "", false
 	}

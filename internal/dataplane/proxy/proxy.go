@@ -23,6 +23,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -293,9 +294,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.vh, st.rt = vh, rt
 	st.obs.uri = path
 	if g := st.http.global; g != nil && g.NoRequestIDGeneration {
-		st.reqID = clientRequestID(r)
+		st.reqID = vars.ClientRequestID(r)
 	} else {
-		st.reqID = requestID(r)
+		st.reqID = vars.RequestID(r)
 	}
 	if tracer != nil && traced != nil {
 		h.traceStart(st, r, tracer, traced, path)

@@ -1,11 +1,11 @@
 package proxy
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 )
 
 // cleanPath normalises a decoded request path like nginx does before
@@ -67,7 +67,7 @@ func (h *Handler) redirectHTTPS(st *reqState, r *http.Request) {
 	if strings.IndexByte(uri, '?') < 0 && strings.HasSuffix(uri, "/") {
 		uri = uri[:len(uri)-1]
 	}
-	host := hostWithoutPort(r.Host)
+	host := vars.HostWithoutPort(r.Host)
 	n := len("https://") + len(host) + len(uri)
 	if h.redirectPort != "" {
 		n += 1 + len(h.redirectPort)
@@ -82,21 +82,6 @@ func (h *Handler) redirectHTTPS(st *reqState, r *http.Request) {
 	}
 	b.WriteString(uri)
 	h.redirect(st, http.StatusPermanentRedirect, b.String())
-}
-
-// hostWithoutPort strips a port from a Host header, keeping an IPv6
-// literal's brackets.
-func hostWithoutPort(h string) string {
-	if strings.HasPrefix(h, "[") {
-		if i := strings.IndexByte(h, ']'); i > 0 {
-			return h[:i+1]
-		}
-		return h
-	}
-	if i := strings.IndexByte(h, ':'); i >= 0 {
-		return h[:i]
-	}
-	return h
 }
 
 // applyRewrite implements nginx's `rewrite "(?i)<path>" <target> break;`
@@ -172,44 +157,4 @@ func expand(dst []byte, template, src string, m []int) []byte {
 		dst = append(dst, c)
 	}
 	return dst
-}
-
-// maxRequestIDLen bounds an incoming X-Request-ID that is passed through.
-const maxRequestIDLen = 128
-
-// requestID returns the client's X-Request-ID when it is well formed
-// (ingress-nginx passes an incoming one through as $req_id), else a new
-// 128-bit random ID as 32 hex characters, like nginx's $request_id.
-func requestID(r *http.Request) string {
-	if v := r.Header["X-Request-Id"]; len(v) > 0 && validRequestID(v[0]) {
-		return v[0]
-	}
-	var raw [16]byte
-	rand.Read(raw[:]) //nolint:errcheck // crypto/rand.Read never fails (it crashes instead)
-	var out [32]byte
-	hex.Encode(out[:], raw[:])
-	return string(out[:])
-}
-
-// clientRequestID is the client's X-Request-ID, or "" (generate-request-id
-// false: ingress-nginx's $req_id is then empty without one).
-func clientRequestID(r *http.Request) string {
-	if v := r.Header["X-Request-Id"]; len(v) > 0 && validRequestID(v[0]) {
-		return v[0]
-	}
-	return ""
-}
-
-// validRequestID accepts visible ASCII only, so a logged or forwarded ID
-// cannot carry spaces, quotes or control characters.
-func validRequestID(s string) bool {
-	if len(s) == 0 || len(s) > maxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }

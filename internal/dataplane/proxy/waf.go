@@ -10,6 +10,7 @@ import (
 
 	"github.com/corazawaf/coraza/v3/types"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/waf"
 )
 
@@ -59,7 +60,7 @@ func (h *Handler) applyWAF(st *reqState, r *http.Request) bool {
 	}
 	if r.Host != "" {
 		tx.AddRequestHeader("Host", r.Host)
-		tx.SetServerName(hostWithoutPort(r.Host))
+		tx.SetServerName(vars.HostWithoutPort(r.Host))
 	}
 	for _, te := range r.TransferEncoding {
 		tx.AddRequestHeader("Transfer-Encoding", te)
