@@ -99,7 +99,7 @@ func (st *reqState) servedSource() *routecfg.Source {
 
 // canary is the route's canary when it served the request, else nil.
 func (st *reqState) canary() *routecfg.Canary {
-	if !st.tr.canary || st.rt == nil || st.rt.Policy == nil {
+	if !st.tr.pick.Canary() || st.rt == nil || st.rt.Policy == nil {
 		return nil
 	}
 	return st.rt.Policy.Canary

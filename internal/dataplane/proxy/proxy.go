@@ -22,6 +22,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
@@ -90,6 +91,7 @@ type Options struct {
 type Handler struct {
 	snapshot  func() *Snapshot
 	upstreams *upstream.Manager
+	balancer  balance.Balancer
 	accessLog io.Writer
 	// accessLogJSON: moat's JSON lines instead of log-format-upstream.
 	accessLogJSON bool
@@ -179,6 +181,7 @@ func New(opts Options) *Handler {
 	if opts.Logger == nil {
 		h.rpLog = log.New(io.Discard, "", 0)
 	}
+	h.balancer = balance.Balancer{Ups: h.upstreams, Now: h.now}
 	h.states.New = h.newState
 	return h
 }
@@ -371,7 +374,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.ep = ep
 	ep.Acquire()
-	h.chooseBackend(st, st.tr.pool) // the canary's pool when the canary was chosen
+	h.chooseBackend(st, st.tr.pick.Pool()) // the canary's pool when the canary was chosen
 	st.port = st.listenerPort(r)
 	h.startCompression(st, w, r)
 	st.rp.ServeHTTP(&st.rw, r)

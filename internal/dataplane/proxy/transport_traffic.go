@@ -28,9 +28,7 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 	if p := st.rt.Policy; p != nil && p.Balance != nil && p.Balance.UpstreamVHost != "" {
 		req.Host = p.Balance.UpstreamVHost
 	}
-	if len(tr.tried) == 0 {
-		tr.tried = append(tr.triedBuf[:0], st.ep)
-	}
+	tr.pick.First(st.ep)
 	var rb *attempt.ReqBody
 	var buffered []byte
 	if req.Body != nil && req.Body != http.NoBody {
@@ -169,8 +167,8 @@ func (h *Handler) respond(st *reqState, res *http.Response, a *attempt.Attempt) 
 			a.CloseOnFire(rwc)
 			res.Body = attempt.UpgradeBody{ReadWriteCloser: rwc, A: a}
 		}
-		if tr.setCookie != "" {
-			res.Header.Add("Set-Cookie", tr.setCookie)
+		if tr.pick.SetCookie() != "" {
+			res.Header.Add("Set-Cookie", tr.pick.SetCookie())
 		}
 		return
 	}
@@ -197,8 +195,8 @@ func (h *Handler) respond(st *reqState, res *http.Response, a *attempt.Attempt) 
 		tr.resBody.Flush = &st.rw
 	}
 	res.Body = &tr.resBody
-	if tr.setCookie != "" {
-		res.Header.Add("Set-Cookie", tr.setCookie)
+	if tr.pick.SetCookie() != "" {
+		res.Header.Add("Set-Cookie", tr.pick.SetCookie())
 	}
 	// nginx honours X-Accel-Buffering from the upstream and does not pass
 	// it on (proxy_hide_header's defaults).
@@ -214,8 +212,8 @@ func (h *Handler) respond(st *reqState, res *http.Response, a *attempt.Attempt) 
 }
 
 func (tr *trafficReq) inCtx(r *http.Request) context.Context {
-	if tr.in != nil {
-		return tr.in.Context()
+	if in := tr.pick.In(); in != nil {
+		return in.Context()
 	}
 	return r.Context()
 }
@@ -227,10 +225,10 @@ func (tr *trafficReq) inCtx(r *http.Request) context.Context {
 func (h *Handler) mayRetry(st *reqState, req *http.Request, rb *attempt.ReqBody, tm *routecfg.Timeouts, start time.Time, dial bool) bool {
 	tries := tm.Tries
 	if tries == 0 {
-		tries = len(h.upstreams.Endpoints(st.tr.pool))
+		tries = len(h.upstreams.Endpoints(st.tr.pick.Pool()))
 	}
 	switch {
-	case len(st.tr.tried) >= tries:
+	case st.tr.pick.Tried() >= tries:
 		return false
 	case tm.NextTimeout > 0 && h.now().Sub(start) >= tm.NextTimeout:
 		return false
@@ -253,11 +251,11 @@ func idempotent(m string) bool {
 // API retry (Timeouts.Again) goes back to one already tried when none is
 // left, after its backoff; nil when the client left meanwhile.
 func (h *Handler) retryPick(st *reqState) *upstream.Endpoint {
-	ep := h.choose(st, true)
+	ep := h.balancer.Next(&st.tr.pick, true)
 	if tm := st.timeouts(); tm.Again || tm.Backoff > 0 {
 		if ep == nil && tm.Again {
-			if ep = h.upstreams.Pick(st.tr.pool); ep != nil {
-				st.tr.tried = append(st.tr.tried, ep)
+			if ep = h.upstreams.Pick(st.tr.pick.Pool()); ep != nil {
+				st.tr.pick.Again(ep)
 			}
 		}
 		if ep != nil && tm.Backoff > 0 && !sleepCtx(st.http.req.Context(), tm.Backoff) {
