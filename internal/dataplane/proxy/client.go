@@ -1,16 +1,14 @@
 package proxy
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -30,11 +28,11 @@ func (h *Handler) clientGate(st *reqState, w http.ResponseWriter, r *http.Reques
 		h.local(st, http.StatusBadRequest)
 		return true
 	}
-	if v, ok := r.Header[authHopHeader]; ok {
-		delete(r.Header, authHopHeader) // never forwarded
-		if d, mine := h.authHop(v); mine {
+	if v, ok := r.Header[extauth.HopHeader]; ok {
+		delete(r.Header, extauth.HopHeader) // never forwarded
+		if d, mine := h.auth.Hop(v); mine {
 			st.http.authDepth = d
-			if d > maxAuthDepth {
+			if d > extauth.MaxDepth {
 				h.logger.Warn("auth sub-request loops back into moat; refused", "host", r.Host, "path", r.URL.Path, "depth", d, "request_id", st.reqID)
 				h.local(st, http.StatusLoopDetected)
 				return true
@@ -166,43 +164,6 @@ func (h *Handler) clientBodyFailed(st *reqState, r *http.Request) {
 	}
 	closeAfter(&st.rw)
 	h.local(st, status)
-}
-
-// The auth sub-request marker: moat's own auth sub-requests carry
-// authHopHeader = token + ":" + depth, the token random per process so a
-// client cannot forge a depth moat trusts. A request arriving with the
-// token is an auth sub-request that came back to moat; past
-// maxAuthDepth it is refused, which bounds an auth-url loop into moat.
-const (
-	authHopHeader = "X-Moat-Auth-Hop"
-	maxAuthDepth  = 3 // translate.MaxAuthDepth
-)
-
-func newAuthToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// authHop parses the marker; mine is false for a value moat did not set.
-func (h *Handler) authHop(v []string) (depth int, mine bool) {
-	if len(v) != 1 {
-		return 0, false
-	}
-	tok, d, ok := strings.Cut(v[0], ":")
-	if !ok || tok != h.http.authToken {
-		return 0, false
-	}
-	n, err := strconv.Atoi(d)
-	if err != nil || n < 1 {
-		return 0, false
-	}
-	return n, true
-}
-
-// authHopValue is the marker for an auth sub-request of st.
-func (h *Handler) authHopValue(st *reqState) string {
-	return h.http.authToken + ":" + strconv.Itoa(st.http.authDepth+1)
 }
 
 // errClientBody reports whether err ended the exchange because the

@@ -1,19 +1,12 @@
 package proxy
 
 import (
-	"context"
-	"encoding/base64"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/netip"
 	"strings"
-	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
-	"github.com/moat-ingress/moat/internal/htpasswd"
-	"github.com/moat-ingress/moat/internal/redact"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -87,7 +80,7 @@ func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
 		return false
 	}
 	if b := p.BasicAuth; b != nil {
-		if !h.basicAuthOK(b, r) {
+		if !extauth.BasicOK(b, r) {
 			if any && p.ExternalAuth != nil && h.externalAuth(st, r, true) {
 				return false
 			}
@@ -106,181 +99,37 @@ func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
 	return false
 }
 
-func (h *Handler) basicAuthOK(b *routecfg.BasicAuth, r *http.Request) bool {
-	v := r.Header.Get("Authorization")
-	enc, ok := strings.CutPrefix(v, "Basic ")
-	if !ok {
-		return false
-	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
-	if err != nil {
-		return false
-	}
-	user, pw, ok := strings.Cut(string(raw), ":")
-	if !ok {
-		return false
-	}
-	hash, ok := b.Users[user]
-	return ok && htpasswd.Verify(hash, pw)
-}
-
-// externalAuth runs the auth sub-request. It returns true when the
-// request may go on; otherwise it has answered (unless quiet, used by
-// satisfy any after a failed basic auth).
-func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
-	a := st.rt.Policy.ExternalAuth
-	var key [32]byte
-	if a.CacheKey != nil {
-		key = authCacheKey(st, r, a.CacheKey)
-		if e, ok := h.http.authCache.get(key, h.now()); ok {
-			st.http.authCookie = nil
-			return h.authDecision(st, r, a, e.status, e.header, quiet)
-		}
-	}
-	target := h.expand(nil, a.URL, st, r)
-	method := a.Method
-	if method == "" {
-		method = r.Method
-		if a.Keepalive != nil {
-			// ingress-nginx's keepalive mode asks with a GET subrequest.
-			method = http.MethodGet
-		}
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, string(target), nil)
-	if err != nil {
-		h.local(st, http.StatusInternalServerError)
-		return false
-	}
-	// The original headers, no body, and ingress-nginx's auth headers.
-	for k, v := range r.Header {
-		req.Header[k] = v
-	}
-	hdr := req.Header
-	hdr.Del("Content-Length")
-	hdr.Del("X-Forwarded-Proto")
-	hdr.Del("Connection")
-	scheme := "http"
-	if st.http.https {
-		scheme = "https"
-	}
-	if k := a.Keepalive; k != nil && !k.ShareVars {
-		// The Lua subrequest has variables of its own, so ingress-nginx's
-		// $req_id (the client's X-Request-ID, else $request_id) is
-		// evaluated again: a new ID unless the client sent one.
-		hdr.Set("X-Request-Id", vars.RequestID(r))
-	} else {
-		hdr.Set("X-Request-Id", st.reqID)
-	}
-	hdr.Set("X-Original-Url", scheme+"://"+r.Host+r.RequestURI)
-	hdr.Set("X-Original-Method", r.Method)
-	hdr.Set("X-Sent-From", "nginx-ingress-controller")
-	hdr[authHopHeader] = []string{h.authHopValue(st)}
-	st.traceInject(hdr) // the auth location propagates too (opentelemetry_propagate)
-	hdr.Set("X-Real-Ip", st.http.client.String())
-	hdr.Set("X-Forwarded-For", st.http.client.String())
-	if a.Method != "" {
-		hdr.Set("X-Original-Uri", r.RequestURI)
-		hdr.Set("X-Scheme", scheme)
-	}
-	if a.RequestRedirect.IsZero() {
-		hdr.Set("X-Auth-Request-Redirect", r.RequestURI)
-	} else {
-		hdr.Set("X-Auth-Request-Redirect", string(h.expand(nil, a.RequestRedirect, st, r)))
-	}
-	for _, sh := range a.SetHeaders {
-		hdr.Set(sh.Name, string(h.expand(nil, sh.Value, st, r)))
-	}
-	client := h.http.authClient
-	var last net.Conn
-	if k := a.Keepalive; k != nil {
-		client = h.http.authPools.get(k)
-		req = req.WithContext(httptrace.WithClientTrace(req.Context(), traceUses(k, &last)))
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		h.logger.Warn("auth request failed", "url", redact.URLs(string(target)), "request_id", st.reqID, "error", err)
-		if !quiet {
-			h.local(st, http.StatusInternalServerError)
-		}
-		return false
-	}
-	io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) //nolint:errcheck // drained for connection reuse
-	res.Body.Close()
-	if last != nil {
-		last.Close() // auth-keepalive-requests reached
-	}
-	st.http.authCookie = res.Header["Set-Cookie"]
-	if a.Keepalive != nil && res.StatusCode != http.StatusOK {
-		st.http.authCookie = nil // the Lua keeps Set-Cookie of a 200 only
-	}
-	if a.CacheKey != nil {
-		now := h.now()
-		if ttl := authCacheTTL(a.CacheRules, res.StatusCode, res.Header, now); ttl > 0 {
-			h.http.authCache.put(key, &authEntry{status: res.StatusCode, header: authKept(a, res.Header), expires: now.Add(ttl), lastUsed: now})
-		}
-	}
-	return h.authDecision(st, r, a, res.StatusCode, res.Header, quiet)
-}
-
-// authKept is what a cached auth answer needs of its headers.
-func authKept(a *routecfg.ExternalAuth, hdr http.Header) http.Header {
-	out := make(http.Header, len(a.ResponseHeaders)+1)
-	for _, name := range a.ResponseHeaders {
-		if v := hdr.Values(name); len(v) > 0 {
-			out[http.CanonicalHeaderKey(name)] = v
-		}
-	}
-	if v := hdr["Www-Authenticate"]; len(v) > 0 {
-		out["Www-Authenticate"] = v
-	}
-	return out
-}
-
-// authDecision acts on the auth answer (fresh or cached): true lets the
-// request on.
-func (h *Handler) authDecision(st *reqState, r *http.Request, a *routecfg.ExternalAuth, status int, hdr http.Header, quiet bool) bool {
-	if a.Keepalive != nil {
-		// ngx_conf_external_auth.lua: 200 passes, 401 and 403 are
-		// returned as nginx's own (no WWW-Authenticate), anything else
-		// is 500.
-		switch {
-		case status == http.StatusOK:
-		case status == http.StatusUnauthorized || status == http.StatusForbidden:
-			hdr = nil
-		default:
-			status = http.StatusInternalServerError
-		}
-	}
-	switch {
-	case status >= 200 && status < 300:
-		if len(a.ResponseHeaders) > 0 {
-			st.http.authHeaders = make(http.Header, len(a.ResponseHeaders))
-			for _, name := range a.ResponseHeaders {
-				st.http.authHeaders[http.CanonicalHeaderKey(name)] = hdr.Values(name)
-			}
-		}
-		return true
-	case quiet:
-		return false
-	case status == http.StatusUnauthorized && !a.Signin.IsZero():
-		h.redirect(st, http.StatusFound, string(h.expand(nil, a.Signin, st, r)))
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		if v := hdr["Www-Authenticate"]; len(v) > 0 && status == http.StatusUnauthorized {
-			st.rw.Header()["Www-Authenticate"] = v
-		}
-		h.local(st, status)
-	default:
-		h.local(st, http.StatusInternalServerError)
-	}
-	return false
-}
-
 // expand appends the template with the request's variables.
 func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.Request) []byte {
 	v := vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
 	return vars.Expand(dst, t, r, &v)
+}
+
+// externalAuth runs the auth sub-request (package extauth). It returns
+// true when the request may go on; otherwise it has answered (unless
+// quiet, used by satisfy any after a failed basic auth).
+func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
+	v := vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
+	q := extauth.Request{R: r, Vars: &v, VHost: st.vh, Route: st.rt, Depth: st.http.authDepth, Inject: st.traceInject}
+	res := h.auth.Check(st.rt.Policy.ExternalAuth, &q, quiet)
+	st.http.authCookie = res.Cookie
+	if res.Headers != nil {
+		st.http.authHeaders = res.Headers
+	}
+	switch {
+	case res.OK:
+		return true
+	case res.Status == 0:
+		// quiet: not answered
+	case res.Redirect != "":
+		h.redirect(st, res.Status, res.Redirect)
+	default:
+		if res.Authenticate != nil {
+			st.rw.Header()["Www-Authenticate"] = res.Authenticate
+		}
+		h.local(st, res.Status)
+	}
+	return false
 }
 
 // applyEarly runs what nginx does in its rewrite phases, before the HTTPS
@@ -672,17 +521,6 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 	if hh.HTTP10 {
 		out.Close = true
 	}
-}
-
-// httpHandlerState is the Handler's share of the HTTP families.
-type httpHandlerState struct {
-	authClient *http.Client
-	// authToken marks moat's own auth sub-requests (client.go).
-	authToken string
-	// authCache is auth-cache-key's cache, kept across swaps.
-	authCache authCache
-	// authPools are the auth-keepalive connection pools.
-	authPools authClients
 }
 
 // logRewrite is enable-rewrite-log: nginx's rewrite_log notice for a

@@ -23,6 +23,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
@@ -113,8 +114,8 @@ type Handler struct {
 	// errTransport carries the error-page requests: plain HTTP, as
 	// ingress-nginx's @custom_ locations proxy_pass http://.
 	errTransport http.RoundTripper
-	// http is the HTTP families' shared state (policy_http.go).
-	http httpHandlerState
+	// auth runs basic and external auth (package extauth).
+	auth *extauth.Auth
 	// server holds the Server header values (server.go).
 	server serverHeader
 	// logFailed is set once an access-log write has failed (accesslog.go).
@@ -152,9 +153,8 @@ func New(opts Options) *Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.http.authClient = newAuthClient()
+	h.auth = extauth.New(h.logger, h.now)
 	h.server = newServerHeader(opts.Version)
-	h.http.authToken = newAuthToken()
 	// A buffered access log (linebuf) writes in the background: its
 	// failures come back through the handler.
 	if eh, ok := h.accessLog.(interface{ SetErrorHandler(func(error)) }); ok {

@@ -1,4 +1,4 @@
-package proxy
+package extauth
 
 import (
 	"crypto/sha256"
@@ -84,19 +84,19 @@ func (c *authCache) put(k [32]byte, e *authEntry) {
 // authCacheKey is ingress-nginx's proxy_cache_key for the auth location:
 // the server name, the location (path and type) and auth-cache-key,
 // hashed (its Lua takes a SHA-1; moat SHA-256).
-func authCacheKey(st *reqState, r *http.Request, parts []routecfg.HashPart) [32]byte {
+func authCacheKey(q *Request, parts []routecfg.HashPart) [32]byte {
 	h := sha256.New()
-	if st.vh != nil {
-		h.Write([]byte(st.vh.Host))
+	if q.VHost != nil {
+		h.Write([]byte(q.VHost.Host))
 	}
 	h.Write([]byte{0})
-	if st.rt != nil {
-		h.Write([]byte(st.rt.Path))
-		h.Write([]byte{0, byte(st.rt.Match)})
+	if q.Route != nil {
+		h.Write([]byte(q.Route.Path))
+		h.Write([]byte{0, byte(q.Route.Match)})
 	}
 	h.Write([]byte{0})
 	var buf []byte
-	buf = vars.AppendParts(buf, r, st.http.client, parts)
+	buf = vars.AppendParts(buf, q.R, q.Vars.Client, parts)
 	h.Write(buf)
 	var k [32]byte
 	h.Sum(k[:0])
