@@ -91,7 +91,7 @@ func (h *Handler) modifyResponse(st *reqState, res *http.Response) error {
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ProxyRewrite != nil {
 		rewriteResponseHeaders(st.rt.Policy.ProxyRewrite, res.Header)
 	}
-	if st.waf.tx != nil {
+	if st.waf.Active() {
 		h.wafResponse(st, res)
 	}
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ErrorPages != nil {

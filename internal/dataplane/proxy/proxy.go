@@ -26,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/wafreq"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -236,8 +237,8 @@ type reqState struct {
 	backend upstream.Backend
 	// http is the HTTP families' request state (policy_http.go).
 	http httpReq
-	// waf is the WAF transaction (waf.go).
-	waf wafReq
+	// waf is the WAF transaction (package wafreq).
+	waf wafreq.Tx
 	// obs is what the access log and metrics report about the exchange.
 	obs observation
 	// body is the client's request body (client.go).
@@ -421,8 +422,8 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 		h.traceEnd(st, r, start, end, status)
 	}
 	h.trafficFinish(st)
-	if st.waf.tx != nil {
-		h.wafFinish(st, r, status)
+	if st.waf.Active() {
+		st.waf.Finish(h.logger, r, st.rt, status)
 	}
 	st.reset()
 	h.states.Put(st)
