@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -153,7 +154,7 @@ func (h *Handler) clientBodyFailed(st *reqState, r *http.Request) {
 	switch {
 	case errors.Is(st.body.err, errBodyTooLarge):
 		status = http.StatusRequestEntityTooLarge
-	case isTimeout(st.body.err):
+	case exchange.IsTimeout(st.body.err):
 		status = http.StatusRequestTimeout
 	}
 	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "client request body error",

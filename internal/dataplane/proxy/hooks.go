@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
 // Header value slices shared by every request. They are only ever
@@ -119,7 +121,7 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 		return
 	}
 	status := http.StatusBadGateway
-	connectErr := isDialError(err)
+	connectErr := exchange.IsDialError(err)
 	st.obs.upstream, st.obs.upFailed = true, true
 	switch {
 	case errors.Is(r.Context().Err(), context.Canceled):
@@ -128,7 +130,7 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 		st.rw.status = 499
 		h.logger.Debug("client closed request", "host", r.Host, "upstream", st.ep.Address, "request_id", st.reqID)
 		return
-	case isTimeout(err):
+	case exchange.IsTimeout(err):
 		status = http.StatusGatewayTimeout
 	}
 	st.obs.upStatus = status
@@ -146,17 +148,4 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 		return
 	}
 	h.local(st, status)
-}
-
-func isDialError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

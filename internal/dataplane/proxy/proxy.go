@@ -23,6 +23,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
@@ -112,9 +113,8 @@ type Handler struct {
 	rpLog *log.Logger
 	// fallback reaches pools when there are no Backends (tests).
 	fallback upstream.Backend
-	// errTransport carries the error-page requests: plain HTTP, as
-	// ingress-nginx's @custom_ locations proxy_pass http://.
-	errTransport http.RoundTripper
+	// errPages fetches the error pages (package errorpage).
+	errPages errorpage.Backend
 	// auth runs basic and external auth (package extauth).
 	auth *extauth.Auth
 	// server holds the Server header values (server.go).
@@ -171,7 +171,7 @@ func New(opts Options) *Handler {
 	if t, ok := transport.(*http.Transport); ok {
 		transport = upstream.NewH1Transport(t, 0)
 	}
-	h.errTransport = transport
+	h.errPages = errorpage.Backend{Ups: h.upstreams, Transport: transport, Logger: h.logger}
 	h.mirror = mirror.New(mirror.Options{Transport: transport, Upstreams: h.upstreams, Logger: h.logger, Count: h.metrics.MirrorCopy})
 	if ex, ok := transport.(upstream.Exchanger); ok {
 		h.fallback = upstream.Backend{Transport: ex, Scheme: "http"}

@@ -12,6 +12,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -122,7 +123,7 @@ func (h *Handler) roundTrip(st *reqState, req *http.Request) (*http.Response, er
 		if timedOut {
 			err = attempt.ErrTimeout
 		}
-		dial := isDialError(err)
+		dial := exchange.IsDialError(err)
 		if c := errorCondition(err, timedOut); tm.Next&c != 0 && h.mayRetry(st, req, rb, tm, start, dial) {
 			prev := st.ep
 			if h.retryPick(st) != nil {
@@ -305,7 +306,7 @@ func statusCondition(code int) routecfg.NextUpstream {
 
 func errorCondition(err error, timedOut bool) routecfg.NextUpstream {
 	switch {
-	case timedOut || isTimeout(err):
+	case timedOut || exchange.IsTimeout(err):
 		return routecfg.NextTimeout
 	case strings.Contains(err.Error(), "malformed HTTP") || headTooBig(err):
 		return routecfg.NextInvalidHeader

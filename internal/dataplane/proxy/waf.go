@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 )
 
 // applyWAF runs the route's WAF rules on the request before anything is
@@ -41,10 +43,11 @@ func (h *Handler) wafResponse(st *reqState, res *http.Response) {
 	if code == 0 {
 		return
 	}
-	body := statusBody(code)
+	body := errorpage.Body(code)
 	res.Body.Close()
 	res.StatusCode, res.Status = code, strconv.Itoa(code)+" "+http.StatusText(code)
-	res.Header = http.Header{"Content-Type": valTextPlain, "X-Content-Type-Options": valNoSniff, "Content-Length": {strconv.Itoa(len(body))}}
+	res.Header = http.Header{"Content-Length": {strconv.Itoa(len(body))}}
+	errorpage.Plain(res.Header)
 	res.ContentLength = int64(len(body))
 	res.Body = io.NopCloser(strings.NewReader(string(body)))
 	res.TransferEncoding = nil

@@ -12,6 +12,7 @@ package exchange
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -125,4 +126,19 @@ func (d *Dialer) Dial(ctx context.Context, network, addr string, at Attempt) (ne
 		return dd.DialContext(ctx, network, addr)
 	}
 	return d.Dialer.DialContext(ctx, network, addr)
+}
+
+// IsDialError reports whether err is a failure to connect.
+func IsDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// IsTimeout reports whether err is a timeout.
+func IsTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
