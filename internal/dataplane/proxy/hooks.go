@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
@@ -91,7 +92,7 @@ func (h *Handler) modifyResponse(st *reqState, res *http.Response) error {
 		globalResponse(g, st, res.Header)
 	}
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ProxyRewrite != nil {
-		rewriteResponseHeaders(st.rt.Policy.ProxyRewrite, res.Header)
+		respheaders.ProxyRewrite(st.rt.Policy.ProxyRewrite, res.Header)
 	}
 	if st.waf.Active() {
 		h.wafResponse(st, res)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -217,7 +218,7 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 			hs.cors = true
 			if r.Method == http.MethodOptions {
 				hdr := st.rw.Header()
-				h.corsHeaders(st, hdr)
+				respheaders.CORS(hdr, st.rt.Policy.CORS, st.http.req)
 				hdr["Content-Type"] = []string{"text/plain charset=UTF-8"}
 				hdr["Content-Length"] = valZero
 				code := http.StatusNoContent
@@ -329,39 +330,6 @@ func (h *Handler) redirectToHTTPS(st *reqState, r *http.Request) {
 	h.redirect(st, code, "https://"+vars.HostWithoutPort(st.http.host)+port+uri)
 }
 
-// corsHeaders sets ingress-nginx's CORS response headers.
-func (h *Handler) corsHeaders(st *reqState, hdr http.Header) {
-	c := st.rt.Policy.CORS
-	origin := "*"
-	if !c.AnyOrigin {
-		origin = st.http.req.Header.Get("Origin")
-	}
-	hdr["Access-Control-Allow-Origin"] = []string{origin}
-	if c.AllowCredentials {
-		hdr["Access-Control-Allow-Credentials"] = []string{"true"}
-	}
-	req := st.http.req
-	methods, headers := c.AllowMethods, c.AllowHeaders
-	if c.EchoMethods {
-		methods = req.Header.Get("Access-Control-Request-Method")
-	}
-	if c.EchoHeaders {
-		headers = req.Header.Get("Access-Control-Request-Headers")
-	}
-	if methods != "" {
-		hdr["Access-Control-Allow-Methods"] = []string{methods}
-	}
-	if headers != "" {
-		hdr["Access-Control-Allow-Headers"] = []string{headers}
-	}
-	if c.ExposeHeaders != "" {
-		hdr["Access-Control-Expose-Headers"] = []string{c.ExposeHeaders}
-	}
-	if c.MaxAge != "" {
-		hdr["Access-Control-Max-Age"] = []string{c.MaxAge}
-	}
-}
-
 // decorate applies the response-header families to a response's headers:
 // CORS, more_set_headers (every status), add_header (2xx/3xx unless
 // always), the auth Set-Cookie and the Server header.
@@ -391,27 +359,11 @@ func (h *Handler) decorate(st *reqState, hdr http.Header, code int) {
 	if p != nil {
 		rth = p.Headers
 		if p.CORS != nil && st.http.cors {
-			h.corsHeaders(st, hdr)
+			respheaders.CORS(hdr, st.rt.Policy.CORS, st.http.req)
 		}
 	}
 	addOK := code >= 200 && code < 400
-	for _, hh := range [...]*routecfg.Headers{vhh, rth} {
-		if hh == nil {
-			continue
-		}
-		for _, x := range hh.Set {
-			if x.Value == "" {
-				hdr.Del(x.Name)
-			} else {
-				hdr.Set(x.Name, x.Value)
-			}
-		}
-		for _, x := range hh.Add {
-			if addOK || x.Always {
-				hdr.Add(x.Name, x.Value)
-			}
-		}
-	}
+	respheaders.Apply(hdr, code, vhh, rth)
 	if p != nil && p.ExternalAuth != nil && len(st.http.authCookie) > 0 && (addOK || p.ExternalAuth.AlwaysSetCookie) {
 		hdr["Set-Cookie"] = append(hdr["Set-Cookie"], st.http.authCookie...)
 	}

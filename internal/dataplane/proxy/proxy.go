@@ -25,6 +25,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/wafreq"
@@ -118,7 +119,7 @@ type Handler struct {
 	// auth runs basic and external auth (package extauth).
 	auth *extauth.Auth
 	// server holds the Server header values (server.go).
-	server serverHeader
+	server respheaders.Server
 	// logFailed is set once an access-log write has failed (accesslog.go).
 	logFailed atomic.Bool
 	// encoders pools the compressors (compress.go).
@@ -155,7 +156,7 @@ func New(opts Options) *Handler {
 		h.now = time.Now
 	}
 	h.auth = extauth.New(h.logger, h.now)
-	h.server = newServerHeader(opts.Version)
+	h.server = respheaders.NewServer(opts.Version)
 	// A buffered access log (linebuf) writes in the background: its
 	// failures come back through the handler.
 	if eh, ok := h.accessLog.(interface{ SetErrorHandler(func(error)) }); ok {
@@ -284,7 +285,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	st.rw.server = h.server.value(st.http.global)
+	st.rw.server = h.server.Value(st.http.global)
 	if g := st.http.global; g != nil && g.DropUnderscoreHeaders {
 		dropUnderscoreHeaders(r.Header)
 	}
