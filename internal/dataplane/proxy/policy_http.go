@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/realip"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -140,24 +141,9 @@ func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
 func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 	hs := &st.http
 	hs.req = r
-	hs.https = r.TLS != nil
-	hs.host = r.Host
-	addr, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err == nil {
-		hs.client = addr.Addr().Unmap()
-	}
 	g := hs.global
-	if pc := st.proxiedConn(); pc != nil && g != nil && hs.proxyProtocol(r, pc, g) {
-		// the client address came from the PROXY header (proxyprotocol.go)
-	} else if g != nil && (g.UseForwardedHeaders || g.EnableRealIP) {
-		hs.trusted = routecfg.ContainsAddr(g.TrustedProxies, hs.client)
-		if hs.trusted && g.UseForwardedHeaders {
-			hs.trustForwarded(r)
-		}
-		if hs.trusted {
-			hs.client = realIP(r.Header.Get(g.ForwardedForHeader), hs.client, g.TrustedProxies)
-		}
-	}
+	c := realip.Resolve(r, g, st.proxiedConn())
+	hs.client, hs.https, hs.host, hs.trusted, hs.pp, hs.ppPort = c.Addr, c.HTTPS, c.Host, c.Trusted, c.PP, c.PPPort
 	if g != nil && (len(g.BlockCIDRs) > 0 || len(g.BlockUserAgents) > 0 || len(g.BlockReferers) > 0) {
 		blocked := routecfg.ContainsAddr(g.BlockCIDRs, hs.client)
 		ua := r.Header.Get("User-Agent")
@@ -233,17 +219,6 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 	return false
 }
 
-// trustForwarded takes the scheme and host from X-Forwarded-Proto and
-// -Host of a trusted peer.
-func (hs *httpReq) trustForwarded(r *http.Request) {
-	if v := r.Header.Get("X-Forwarded-Proto"); v != "" {
-		hs.https = strings.EqualFold(v, "https")
-	}
-	if v := r.Header.Get("X-Forwarded-Host"); v != "" {
-		hs.host, _, _ = strings.Cut(v, ",")
-	}
-}
-
 func (h *Handler) scheme(st *reqState) string {
 	if st.http.https {
 		return "https"
@@ -256,28 +231,6 @@ func (h *Handler) redirectPortSuffix() string {
 		return ""
 	}
 	return ":" + h.redirectPort
-}
-
-// realIP is nginx's real_ip with real_ip_recursive on: the rightmost
-// address of the header that is not a trusted proxy; if all are trusted,
-// the leftmost.
-func realIP(header string, peer netip.Addr, trusted []netip.Prefix) netip.Addr {
-	if header == "" {
-		return peer
-	}
-	parts := strings.Split(header, ",")
-	out := peer
-	for i := len(parts) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(parts[i]))
-		if err != nil {
-			return out
-		}
-		out = a.Unmap()
-		if !routecfg.ContainsAddr(trusted, out) {
-			return out
-		}
-	}
-	return out
 }
 
 // noTLSRedirect: no-tls-redirect-locations (ACME challenges by default).
