@@ -8,6 +8,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/realip"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -233,56 +234,6 @@ func (h *Handler) redirectPortSuffix() string {
 	return ":" + h.redirectPort
 }
 
-// noTLSRedirect: no-tls-redirect-locations (ACME challenges by default).
-// As ingress-nginx's isLocationInLocationList, the matched route's path
-// is tested, not the request's: with /plain listed, /plainly served by
-// the "/" route is still redirected.
-func (h *Handler) noTLSRedirect(st *reqState, path string) bool {
-	g := st.http.global
-	if g == nil {
-		return isACMEChallenge(path)
-	}
-	if st.rt != nil {
-		path = st.rt.Path
-	}
-	for _, p := range g.NoTLSRedirectLocations {
-		if strings.HasPrefix(path, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// redirectToHTTPS is ingress-nginx's redirect_to_https with the
-// http-redirect-code, preserve-trailing-slash and use-port-in-redirects.
-func (h *Handler) redirectToHTTPS(st *reqState, r *http.Request) {
-	var rd *routecfg.Redirect
-	if st.rt != nil && st.rt.Policy != nil {
-		rd = st.rt.Policy.Redirect
-	}
-	g := st.http.global
-	if rd == nil && (g == nil || g.HTTPRedirectCode == 0 || g.HTTPRedirectCode == http.StatusPermanentRedirect) && st.http.host == r.Host {
-		h.redirectHTTPS(st, r)
-		return
-	}
-	uri := r.RequestURI
-	if uri == "" || uri[0] != '/' {
-		uri = r.URL.RequestURI()
-	}
-	if (rd == nil || !rd.PreserveTrailingSlash) && strings.IndexByte(uri, '?') < 0 && strings.HasSuffix(uri, "/") {
-		uri = uri[:len(uri)-1]
-	}
-	port := h.redirectPortSuffix()
-	if rd != nil && rd.UsePort && port == "" {
-		port = ":443"
-	}
-	code := http.StatusPermanentRedirect
-	if g != nil && g.HTTPRedirectCode != 0 {
-		code = g.HTTPRedirectCode
-	}
-	h.redirect(st, code, "https://"+vars.HostWithoutPort(st.http.host)+port+uri)
-}
-
 // decorate applies the response-header families to a response's headers:
 // CORS, more_set_headers (every status), add_header (2xx/3xx unless
 // always), the auth Set-Cookie and the Server header.
@@ -426,6 +377,45 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 	if hh.HTTP10 {
 		out.Close = true
 	}
+}
+
+// applyRewrite implements rewrite-target (package rewrite). It reports
+// whether it answered the request (a redirect); otherwise, on a match, it
+// sets the upstream path and query in st.
+func (h *Handler) applyRewrite(st *reqState, r *http.Request, p string) bool {
+	path, query, ok := rewrite.Target(st.rt.Rewrite, r, p)
+	if !ok {
+		return false
+	}
+	if st.rt.Rewrite.Redirect {
+		loc := path
+		if query != "" {
+			loc += "?" + query
+		}
+		h.logRewrite(st, r, p, loc)
+		// nginx answers 302 for a rewrite to an absolute URL.
+		h.redirect(st, http.StatusFound, loc)
+		return true
+	}
+	st.rewritten = true
+	st.path = path
+	if st.path == "" {
+		st.path = "/"
+	}
+	st.rawQuery = query
+	h.logRewrite(st, r, p, st.path)
+	return false
+}
+
+// redirectToHTTPS answers ingress-nginx's redirect_to_https (package
+// rewrite).
+func (h *Handler) redirectToHTTPS(st *reqState, r *http.Request) {
+	var rd *routecfg.Redirect
+	if st.rt != nil && st.rt.Policy != nil {
+		rd = st.rt.Policy.Redirect
+	}
+	code, loc := rewrite.ToHTTPS(r, rd, st.http.global, st.http.host, h.redirectPort)
+	h.redirect(st, code, loc)
 }
 
 // logRewrite is enable-rewrite-log: nginx's rewrite_log notice for a

@@ -26,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/wafreq"
@@ -294,7 +295,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.http.req = r
 	// Match on the normalised path, as nginx does ($uri); the upstream
 	// still gets the request URI as sent unless a rewrite applies.
-	path := cleanPath(r.URL.Path)
+	path := rewrite.CleanPath(r.URL.Path)
 	vh, rt := table.LookupRequest(r.Host, path, r)
 	st.vh, st.rt = vh, rt
 	st.obs.uri = path
@@ -319,7 +320,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.applyEarly(st, r, path) {
 		return
 	}
-	if !st.http.https && wantsHTTPS(vh, rt) && !h.noTLSRedirect(st, path) {
+	if !st.http.https && rewrite.WantsHTTPS(vh, rt) && !rewrite.NoTLSRedirect(st.http.global, rt, path) {
 		h.redirectToHTTPS(st, r)
 		return
 	}
@@ -343,18 +344,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt.URLRedirect != nil {
-		h.urlRedirect(st, r, path, rt.URLRedirect)
+		h.redirect(st, rt.URLRedirect.Code, rewrite.URLRedirect(r, st.listenerPort(r), path, rt.URLRedirect))
 		return
 	}
 	if rt.Rewrite != nil && h.applyRewrite(st, r, path) {
 		return
 	}
 	if rt.PathRewrite != nil {
-		st.rewritten, st.path, st.rawQuery = true, modifyPath(rt.PathRewrite, path), r.URL.RawQuery
+		st.rewritten, st.path, st.rawQuery = true, rewrite.ModifyPath(rt.PathRewrite, path), r.URL.RawQuery
 	}
 	pool, code := rt.Pool, rt.Status
 	if rt.Backends != nil {
-		pool, code = pickBackend(rt.Backends)
+		pool, code = balance.PickBackend(rt.Backends)
 	}
 	if pool == "" {
 		if code == 0 {
@@ -381,24 +382,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.startCompression(st, w, r)
 	st.rp.ServeHTTP(&st.rw, r)
 	st.cw.Close() //nolint:errcheck // the client may be gone; nothing to do
-}
-
-// wantsHTTPS is ingress-nginx's redirect_to_https for a plain-HTTP request
-// (lua_ingress.lua): force-ssl-redirect always, ssl-redirect only when the
-// host has TLS; unmatched paths follow the host's setting.
-func wantsHTTPS(vh *routecfg.VirtualHost, rt *routecfg.Route) bool {
-	if rt != nil {
-		return rt.ForceSSLRedirect || (vh != nil && vh.TLS && rt.SSLRedirect)
-	}
-	return vh != nil && vh.RedirectHTTPS
-}
-
-// acmePrefix is ingress-nginx's default no-tls-redirect-locations, so
-// HTTP-01 challenges are answered over plain HTTP.
-const acmePrefix = "/.well-known/acme-challenge/"
-
-func isACMEChallenge(path string) bool {
-	return len(path) >= len(acmePrefix) && path[:len(acmePrefix)] == acmePrefix
 }
 
 func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {

@@ -288,3 +288,29 @@ func sameSiteNoneCompatible(ua string) bool {
 	}
 	return true
 }
+
+// PickBackend is a weighted choice among a route's backends (Gateway API
+// backendRefs). All weights zero: 500, as for a rule without backends.
+func PickBackend(bs []routecfg.Backend) (pool string, status int) {
+	if len(bs) == 1 {
+		if bs[0].Weight == 0 {
+			return "", http.StatusInternalServerError
+		}
+		return bs[0].Pool, bs[0].Status
+	}
+	total := 0
+	for _, b := range bs {
+		total += b.Weight
+	}
+	if total <= 0 {
+		return "", http.StatusInternalServerError
+	}
+	n := rand.IntN(total)
+	for _, b := range bs {
+		if n < b.Weight {
+			return b.Pool, b.Status
+		}
+		n -= b.Weight
+	}
+	return "", http.StatusInternalServerError // unreachable
+}

@@ -45,3 +45,21 @@ func TestAffinityCookie(t *testing.T) {
 		t.Errorf("regex route cookie path: %q", c)
 	}
 }
+
+func TestPickBackend(t *testing.T) {
+	if p, s := PickBackend([]routecfg.Backend{{Pool: "a", Weight: 0}}); p != "" || s != 500 {
+		t.Errorf("zero weight: %q %d", p, s)
+	}
+	if p, s := PickBackend([]routecfg.Backend{{Status: 500, Weight: 1}}); p != "" || s != 500 {
+		t.Errorf("invalid backend: %q %d", p, s)
+	}
+	n := map[string]int{}
+	for range 4000 {
+		p, _ := PickBackend([]routecfg.Backend{{Pool: "a", Weight: 1}, {Pool: "b", Weight: 3}, {Pool: "c", Weight: 0}})
+		n[p]++
+	}
+	// 1000 expected for a: a bound far outside chance (p < 1e-9).
+	if n["c"] != 0 || n["a"] < 800 || n["a"] > 1200 {
+		t.Errorf("weights 1:3:0 gave %v", n)
+	}
+}
