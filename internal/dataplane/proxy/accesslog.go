@@ -50,7 +50,7 @@ func (st *reqState) entry(r *http.Request, start, end time.Time, status int) acc
 	e := accesslog.Entry{
 		Req: r, Start: start, End: end, Status: status,
 		Remote: st.remoteAddr(r), ServerPort: st.listenerPort(r), URI: st.obs.uri,
-		BodyBytes: st.rw.bytes, VHost: st.vh, Route: st.rt, Unmatched: st.http.unmatched, Canary: st.canary(),
+		BodyBytes: st.rw.Bytes, VHost: st.vh, Route: st.rt, Unmatched: st.http.unmatched, Canary: st.canary(),
 		Upstream: st.obs.upstream, UpstreamFailed: st.obs.upFailed, UpstreamStatus: st.obs.upStatus,
 		AttemptStart: st.tr.attStart, Connect: st.obs.connect, HeaderTime: st.obs.header,
 		RequestID: st.reqID,
@@ -61,7 +61,7 @@ func (st *reqState) entry(r *http.Request, start, end time.Time, status int) acc
 	if st.rewritten {
 		e.URI = st.path
 	}
-	if st.rw.w != nil {
+	if st.rw.W != nil {
 		e.Header = st.rw.Header()
 	}
 	if st.ep != nil {
@@ -82,10 +82,10 @@ func (st *reqState) appendJSONLine(b []byte, r *http.Request, start, end time.Ti
 
 // bytesSent is nginx's $bytes_sent.
 func (st *reqState) bytesSent() int64 {
-	if st.rw.w == nil {
-		return st.rw.bytes
+	if st.rw.W == nil {
+		return st.rw.Bytes
 	}
-	return accesslog.BytesSent(st.rw.Header(), st.rw.bytes)
+	return accesslog.BytesSent(st.rw.Header(), st.rw.Bytes)
 }
 
 // servedSource names the Service that served the request: the canary's

@@ -101,7 +101,7 @@ func BenchmarkAccessLogLine(b *testing.B) {
 	st := &reqState{rt: rt, vh: &routecfg.VirtualHost{Host: "foo.com"}, reqID: "0123456789abcdef0123456789abcdef",
 		ep: &upstream.Endpoint{Address: "10.0.0.1:8080"}}
 	st.obs = observation{uri: "/some/path", upstream: true, upStatus: 200}
-	st.rw.bytes = 1234
+	st.rw.Bytes = 1234
 	r := httptest.NewRequest(http.MethodGet, "http://foo.com/some/path?q=1", nil)
 	r.RemoteAddr = "203.0.113.9:41234"
 	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36")

@@ -160,7 +160,7 @@ func (h *Handler) clientBodyFailed(st *reqState, r *http.Request) {
 	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "client request body error",
 		slog.String("host", r.Host), slog.String("client", r.RemoteAddr), slog.String("request_id", st.reqID),
 		slog.Int("status", status), slog.Any("error", st.body.err))
-	if st.rw.wroteHeader || st.rw.hijacked {
+	if st.rw.WroteHeader || st.rw.Hijacked {
 		return
 	}
 	closeAfter(&st.rw)

@@ -41,7 +41,7 @@ func (h *Handler) interceptError(st *reqState, res *http.Response) {
 // is not listed, and the caller answers itself.
 func (h *Handler) localErrorPage(st *reqState, code int) bool {
 	ep := st.errorPages()
-	if ep == nil || code < 400 || !ep.Has(code) || st.http.req == nil || st.rw.wroteHeader || st.rw.hijacked {
+	if ep == nil || code < 400 || !ep.Has(code) || st.http.req == nil || st.rw.WroteHeader || st.rw.Hijacked {
 		return false
 	}
 	page := h.errorPage(st, code)

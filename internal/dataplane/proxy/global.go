@@ -53,7 +53,7 @@ func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {
 	// nginx passes the upstream's Server only with server_tokens off.
 	if g.AllowBackendServerHeader && !g.ServerTokens {
 		if v := hdr["Server"]; len(v) > 0 {
-			st.rw.server = v
+			st.rw.Server = v
 		}
 	}
 }

@@ -86,7 +86,7 @@ func (h *Handler) modifyResponse(st *reqState, res *http.Response) error {
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The upgraded response is written on the hijacked connection,
 		// past our ResponseWriter; record it for the access log here.
-		st.rw.status = http.StatusSwitchingProtocols
+		st.rw.Status = http.StatusSwitchingProtocols
 	}
 	if g := st.http.global; g != nil {
 		globalResponse(g, st, res.Header)
@@ -128,7 +128,7 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 	case errors.Is(r.Context().Err(), context.Canceled):
 		// nginx's non-standard 499 "client closed request"; nothing is
 		// sent, the client is gone.
-		st.rw.status = 499
+		st.rw.Status = 499
 		h.logger.Debug("client closed request", "host", r.Host, "upstream", st.ep.Address, "request_id", st.reqID)
 		return
 	case exchange.IsTimeout(err):
@@ -144,7 +144,7 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 		slog.String("host", r.Host), slog.String("upstream", st.ep.Address),
 		slog.String("service", src.Namespace+"/"+src.Service),
 		slog.String("request_id", st.reqID), slog.Int("status", status), slog.Any("error", err))
-	if st.rw.wroteHeader || st.rw.hijacked {
+	if st.rw.WroteHeader || st.rw.Hijacked {
 		// Too late to change the answer (e.g. a failed protocol switch).
 		return
 	}

@@ -238,11 +238,11 @@ func (h *Handler) redirectPortSuffix() string {
 // CORS, more_set_headers (every status), add_header (2xx/3xx unless
 // always), the auth Set-Cookie and the Server header.
 func (h *Handler) decorate(st *reqState, hdr http.Header, code int) {
-	if st.rw.server != nil {
+	if st.rw.Server != nil {
 		// Replaces the upstream's, as nginx's default proxy_hide_header
 		// Server does; set here too for 101 responses, which bypass
-		// responseWriter.
-		hdr["Server"] = st.rw.server
+		// respwriter.Writer.
+		hdr["Server"] = st.rw.Server
 	}
 	if g := st.http.global; g != nil {
 		for _, x := range g.AddHeaders {

@@ -96,7 +96,7 @@ func (h *Handler) trafficGate(st *reqState, r *http.Request) bool {
 			st.body.max = max
 		}
 	}
-	st.rw.holdFlush = body.ResponseBuffering
+	st.rw.HoldFlush = body.ResponseBuffering
 	st.maxResponseHeader = body.ResponseHeaderMax
 	if p := st.rt.Policy; p != nil && p.Limits != nil {
 		if code := h.limit(st, r, p.Limits); code != 0 {

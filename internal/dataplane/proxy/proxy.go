@@ -26,6 +26,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respwriter"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
@@ -216,7 +217,7 @@ type reqState struct {
 	// h and rp survive the reset between requests (state.go).
 	h  *Handler
 	rp httputil.ReverseProxy
-	rw responseWriter
+	rw respwriter.Writer
 	// conn is the client connection's state (connstate), nil outside
 	// moat's listeners.
 	conn      *connstate.Conn
@@ -249,7 +250,7 @@ type reqState struct {
 	trace traceReq
 	// maxResponseHeader bounds the upstream's response header for the
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
-	// Buffering the response (proxy-buffering) is rw.holdFlush.
+	// Buffering the response (proxy-buffering) is rw.HoldFlush.
 	maxResponseHeader int64
 	// cw compresses the response under rw when the ConfigMap says so
 	// (compress.go).
@@ -260,11 +261,11 @@ type reqState struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	st := h.states.Get().(*reqState)
-	st.rw.w = w
+	st.rw.W = w
 	// The request path's one context value: the connection's state.
 	st.conn = connstate.From(r.Context())
 	if h.upgrades != nil && r.Header["Upgrade"] != nil {
-		st.rw.upgrades, st.rw.websocket = h.upgrades, upgrade.IsWebSocket(r.Header)
+		st.rw.Upgrades, st.rw.WebSocket = h.upgrades, upgrade.IsWebSocket(r.Header)
 	}
 	// Deferred so that the access log and metrics also see requests whose
 	// body copy ReverseProxy aborts with panic(http.ErrAbortHandler).
@@ -286,7 +287,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	st.rw.server = h.server.Value(st.http.global)
+	st.rw.Server = h.server.Value(st.http.global)
 	if g := st.http.global; g != nil && g.DropUnderscoreHeaders {
 		dropUnderscoreHeaders(r.Header)
 	}
@@ -390,7 +391,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 		st.ep.Release()
 	}
 	st.endCompression()
-	status := st.rw.status
+	status := st.rw.Status
 	if status == 0 {
 		// Nothing written: a handler that returned without a body
 		// gets an implicit 200 from net/http.

@@ -58,7 +58,7 @@ func checkHead(st *reqState, res *http.Response) error {
 // nginx's buffering does. Upgrades and gRPC streams are left alone (nginx
 // buffers neither: grpc_pass has no proxy_buffering).
 func (h *Handler) readAhead(st *reqState, res *http.Response) {
-	if !st.rw.holdFlush || res.StatusCode == http.StatusSwitchingProtocols || res.Body == nil || res.Body == http.NoBody ||
+	if !st.rw.HoldFlush || res.StatusCode == http.StatusSwitchingProtocols || res.Body == nil || res.Body == http.NoBody ||
 		strings.HasPrefix(res.Header.Get("Content-Type"), "application/grpc") {
 		return
 	}

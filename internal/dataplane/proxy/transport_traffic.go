@@ -204,9 +204,9 @@ func (h *Handler) respond(st *reqState, res *http.Response, a *attempt.Attempt) 
 	if v, ok := res.Header["X-Accel-Buffering"]; ok {
 		switch strings.ToLower(strings.Join(v, "")) {
 		case "yes":
-			st.rw.holdFlush = true
+			st.rw.HoldFlush = true
 		case "no":
-			st.rw.holdFlush = false
+			st.rw.HoldFlush = false
 		}
 		delete(res.Header, "X-Accel-Buffering")
 	}

@@ -1,100 +1,10 @@
 package proxy
 
 import (
-	"bufio"
-	"net"
-	"net/http"
 	"strconv"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 )
-
-// responseWriter records the status and body size for the access log and
-// metrics. Flush and Hijack are passed through (ReverseProxy reaches them
-// with http.ResponseController); Unwrap exposes the rest.
-type responseWriter struct {
-	w           http.ResponseWriter
-	status      int
-	bytes       int64
-	wroteHeader bool
-	hijacked    bool
-	// holdFlush skips flushes: proxy-buffering on (policy_traffic.go).
-	holdFlush bool
-	// server is the Server header every final response carries
-	// (server.go); nil leaves the header alone.
-	server []string
-	// upgrades tracks the connection if the request upgrades it;
-	// websocket is set when the upgrade is to WebSocket (upgrades.go).
-	upgrades  *Upgrades
-	websocket bool
-}
-
-func (rw *responseWriter) Header() http.Header { return rw.w.Header() }
-
-func (rw *responseWriter) WriteHeader(code int) {
-	// 1xx (100 Continue, 103 Early Hints) are interim; the final status
-	// comes later. 101 never arrives here: the upgrade hijacks instead.
-	if code >= 100 && code < 200 {
-		rw.w.WriteHeader(code)
-		return
-	}
-	if !rw.wroteHeader {
-		rw.wroteHeader = true
-		rw.status = code
-		rw.setServer()
-	}
-	rw.w.WriteHeader(code)
-}
-
-func (rw *responseWriter) Write(b []byte) (int, error) {
-	if !rw.wroteHeader {
-		rw.wroteHeader = true
-		rw.status = http.StatusOK
-		rw.setServer()
-	}
-	n, err := rw.w.Write(b)
-	rw.bytes += int64(n)
-	return n, err
-}
-
-// FlushError lets ReverseProxy's flushes reach the client connection.
-// net/http's own writers implement http.Flusher; asking them directly
-// avoids a ResponseController allocation per flush.
-func (rw *responseWriter) FlushError() error {
-	if rw.holdFlush {
-		return nil
-	}
-	switch w := rw.w.(type) {
-	case interface{ FlushError() error }:
-		return w.FlushError()
-	case http.Flusher:
-		w.Flush()
-		return nil
-	}
-	return http.NewResponseController(rw.w).Flush()
-}
-
-// FlushStarted flushes what the client has not got yet, once the
-// response has begun: before that a flush would commit the header early.
-func (rw *responseWriter) FlushStarted() {
-	if rw.wroteHeader && !rw.hijacked {
-		rw.FlushError() //nolint:errcheck // a gone client fails the next write
-	}
-}
-
-// Hijack serves WebSocket and other protocol upgrades.
-func (rw *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	c, brw, err := http.NewResponseController(rw.w).Hijack()
-	if err == nil {
-		rw.hijacked = true
-		if rw.upgrades != nil {
-			c = rw.upgrades.Track(c, rw.websocket)
-		}
-	}
-	return c, brw, err
-}
-
-func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.w }
 
 // valZero is a shared header value; never modified in place.
 var valZero = []string{"0"}
