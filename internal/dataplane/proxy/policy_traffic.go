@@ -86,14 +86,14 @@ func (h *Handler) trafficGate(st *reqState, r *http.Request) bool {
 		// proxy-body-size has one home: a declared length over it is
 		// answered here, a body of unknown length is counted as it is
 		// read (clientBody), whoever reads it (buffering, spooling,
-		// streaming, the WAF), and fails with errBodyTooLarge, which
+		// streaming, the WAF), and fails with clientbody.ErrTooLarge, which
 		// clientBodyFailed answers with the same local 413.
 		if r.ContentLength > max {
 			h.local(st, http.StatusRequestEntityTooLarge)
 			return true
 		}
 		if r.ContentLength < 0 {
-			st.body.max = max
+			st.body.Limit(max)
 		}
 	}
 	st.rw.HoldFlush = body.ResponseBuffering

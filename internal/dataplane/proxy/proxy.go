@@ -23,6 +23,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/clientbody"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
@@ -245,7 +246,7 @@ type reqState struct {
 	// obs is what the access log and metrics report about the exchange.
 	obs observation
 	// body is the client's request body (client.go).
-	body clientBody
+	body clientbody.Body
 	// trace is the request's OpenTelemetry span (tracing.go).
 	trace traceReq
 	// maxResponseHeader bounds the upstream's response header for the

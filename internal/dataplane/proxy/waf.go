@@ -19,7 +19,7 @@ func (h *Handler) applyWAF(st *reqState, r *http.Request) bool {
 	if !w.TransactionID.IsZero() {
 		id = string(h.expand(nil, w.TransactionID, st, r))
 	}
-	v := st.waf.Request(w, id, r, st.remoteAddr(r), st.localAddr(), &st.body.err, h.logger, st.reqID)
+	v := st.waf.Request(w, id, r, st.remoteAddr(r), st.localAddr(), &st.body, h.logger, st.reqID)
 	switch {
 	case v.BodyFailed:
 		h.clientBodyFailed(st, r)

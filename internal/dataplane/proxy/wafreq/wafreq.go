@@ -8,7 +8,6 @@
 package wafreq
 
 import (
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -36,6 +35,13 @@ const maxLoggedMatches = 8
 // Active reports whether a transaction is open.
 func (t *Tx) Active() bool { return t.tx != nil }
 
+// Body is the client's request body as the proxy reads it
+// (clientbody.Body).
+type Body interface {
+	Failed() bool
+	Fail(error)
+}
+
 // Verdict is what the request phases decided. Status 0 lets the request
 // on; otherwise it is the answer, a redirect to Location when set, with
 // the connection closed after it when Drop. BodyFailed: reading the
@@ -51,9 +57,9 @@ type Verdict struct {
 // Request opens the transaction with id and runs phases 1 and 2 on r,
 // whose body is held in memory up to SecRequestBodyLimit and sent on
 // afterwards. client is $remote_addr, server the address the client
-// connected to (nil: unknown); bodyErr is where the client's body
-// records its read error (set here when the WAF's read failed first).
-func (t *Tx) Request(w *routecfg.WAF, id string, r *http.Request, client netip.Addr, server net.Addr, bodyErr *error, log *slog.Logger, reqID string) Verdict {
+// connected to (nil: unknown); body is the client's body, which knows
+// whether its reads failed (and is told when the WAF's read failed).
+func (t *Tx) Request(w *routecfg.WAF, id string, r *http.Request, client netip.Addr, server net.Addr, body Body, log *slog.Logger, reqID string) Verdict {
 	tx := w.Engine.WAF.NewTransactionWithID(id)
 	*t = Tx{tx: tx, key: w.Engine.Key}
 	if tx.IsRuleEngineOff() {
@@ -87,10 +93,8 @@ func (t *Tx) Request(w *routecfg.WAF, id string, r *http.Request, client netip.A
 	}
 	if tx.IsRequestBodyAccessible() && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		it, _, err := tx.ReadRequestBodyFrom(r.Body)
-		if err != nil || (*bodyErr != nil && !errors.Is(*bodyErr, io.EOF)) {
-			if *bodyErr == nil {
-				*bodyErr = err
-			}
+		if err != nil || body.Failed() {
+			body.Fail(err)
 			return Verdict{BodyFailed: true}
 		}
 		if it != nil {
