@@ -49,10 +49,10 @@ func (h *Handler) writeAccessLog(st *reqState, r *http.Request, start, end time.
 func (st *reqState) entry(r *http.Request, start, end time.Time, status int) accesslog.Entry {
 	e := accesslog.Entry{
 		Req: r, Start: start, End: end, Status: status,
-		Remote: st.remoteAddr(r), ServerPort: st.listenerPort(r), URI: st.obs.uri,
+		Remote: st.remoteAddr(r), ServerPort: st.listenerPort(r), URI: st.uri,
 		BodyBytes: st.rw.Bytes, VHost: st.vh, Route: st.rt, Unmatched: st.http.unmatched, Canary: st.canary(),
-		Upstream: st.obs.upstream, UpstreamFailed: st.obs.upFailed, UpstreamStatus: st.obs.upStatus,
-		AttemptStart: st.tr.attStart, Connect: st.obs.connect, HeaderTime: st.obs.header,
+		Upstream: st.up.Upstream, UpstreamFailed: st.up.UpFailed, UpstreamStatus: st.up.UpStatus,
+		AttemptStart: st.up.AttStart, Connect: st.up.Connect, HeaderTime: st.up.Header,
 		RequestID: st.reqID,
 	}
 	if pc := st.proxiedConn(); pc != nil {
@@ -64,8 +64,8 @@ func (st *reqState) entry(r *http.Request, start, end time.Time, status int) acc
 	if st.rw.W != nil {
 		e.Header = st.rw.Header()
 	}
-	if st.ep != nil {
-		e.UpstreamAddr = st.ep.Address
+	if st.up.EP != nil {
+		e.UpstreamAddr = st.up.EP.Address
 	}
 	return e
 }
@@ -99,7 +99,7 @@ func (st *reqState) servedSource() *routecfg.Source {
 
 // canary is the route's canary when it served the request, else nil.
 func (st *reqState) canary() *routecfg.Canary {
-	if !st.tr.pick.Canary() || st.rt == nil || st.rt.Policy == nil {
+	if !st.up.Pick.Canary() || st.rt == nil || st.rt.Policy == nil {
 		return nil
 	}
 	return st.rt.Policy.Canary

@@ -25,25 +25,25 @@ func (st *reqState) wantsHTTP10() bool {
 // grpc_pass and fastcgi_pass ignore it; HTTPS keeps closing instead).
 func (h *Handler) chooseBackend(st *reqState, pool string) {
 	if h.backends != nil {
-		st.backend = h.backends.For(pool)
+		st.up.Backend = h.backends.For(pool)
 	} else {
-		st.backend = h.fallback
+		st.up.Backend = h.fallback
 	}
 	// Plain is asked only for the rare proxy-http-version 1.0 route: it
 	// is a second map lookup, not one for every request.
 	if st.wantsHTTP10() && (h.backends == nil || h.backends.Plain(pool)) {
-		st.backend = upstream.Backend{Transport: upstream.HTTP10{Next: st.backend.Transport}, Scheme: "http"}
+		st.up.Backend = upstream.Backend{Transport: upstream.HTTP10{Next: st.up.Backend.Transport}, Scheme: "http"}
 	}
 }
 
 // upstreamScheme is the outgoing URL's scheme; overTLS tells whether the
 // request came over HTTPS, which AUTO_HTTP follows.
 func (st *reqState) upstreamScheme(overTLS bool) string {
-	if overTLS && st.backend.AutoTLS != nil {
+	if overTLS && st.up.Backend.AutoTLS != nil {
 		return "https"
 	}
-	if st.backend.Scheme != "" {
-		return st.backend.Scheme
+	if st.up.Backend.Scheme != "" {
+		return st.up.Backend.Scheme
 	}
 	return "http"
 }

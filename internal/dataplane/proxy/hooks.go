@@ -27,7 +27,7 @@ var (
 func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
 	out.URL.Scheme = st.upstreamScheme(in.TLS != nil)
-	out.URL.Host = st.ep.Address
+	out.URL.Host = st.up.EP.Address
 	out.Host = in.Host // the upstream sees the client's Host, like nginx's proxy_set_header Host $best_http_host
 	if st.rewritten {
 		out.URL.Path, out.URL.RawPath = st.path, ""
@@ -81,7 +81,7 @@ func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 
 // modifyResponse runs once the upstream answered (including 101).
 func (h *Handler) modifyResponse(st *reqState, res *http.Response) error {
-	h.upstreams.MarkSucceeded(st.ep)
+	h.upstreams.MarkSucceeded(st.up.EP)
 	grpcTrailersOnly(res)
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The upgraded response is written on the hijacked connection,
@@ -123,25 +123,25 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 	}
 	status := http.StatusBadGateway
 	connectErr := exchange.IsDialError(err)
-	st.obs.upstream, st.obs.upFailed = true, true
+	st.up.Upstream, st.up.UpFailed = true, true
 	switch {
 	case errors.Is(r.Context().Err(), context.Canceled):
 		// nginx's non-standard 499 "client closed request"; nothing is
 		// sent, the client is gone.
 		st.rw.Status = 499
-		h.logger.Debug("client closed request", "host", r.Host, "upstream", st.ep.Address, "request_id", st.reqID)
+		h.logger.Debug("client closed request", "host", r.Host, "upstream", st.up.EP.Address, "request_id", st.reqID)
 		return
 	case exchange.IsTimeout(err):
 		status = http.StatusGatewayTimeout
 	}
-	st.obs.upStatus = status
+	st.up.UpStatus = status
 	if connectErr {
-		h.upstreams.MarkFailed(st.ep)
+		h.upstreams.MarkFailed(st.up.EP)
 		h.metrics.UpstreamConnectError(st.rt, st.canary())
 	}
 	src := st.servedSource() // the canary's Service when it served the request
 	h.logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
-		slog.String("host", r.Host), slog.String("upstream", st.ep.Address),
+		slog.String("host", r.Host), slog.String("upstream", st.up.EP.Address),
 		slog.String("service", src.Namespace+"/"+src.Service),
 		slog.String("request_id", st.reqID), slog.Int("status", status), slog.Any("error", err))
 	if st.rw.WroteHeader || st.rw.Hijacked {

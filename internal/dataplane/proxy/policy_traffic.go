@@ -6,9 +6,6 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/limiter"
-	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
-	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
-	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -36,17 +33,9 @@ var builtinTraffic = routecfg.DefaultTraffic()
 // the pooled reqState and is reset with it.
 type trafficReq struct {
 	defaults *routecfg.TrafficDefaults
-	// pick is the endpoint choice (package balance).
-	pick balance.Req
 	// conn and connKey release a limit-connections count.
 	conn    *limiter.Conns
 	connKey netip.Addr
-	// att is the attempt whose response is being read; attStart its start.
-	att      *attempt.Attempt
-	attStart time.Time
-	resBody  attempt.RespBody
-	// spool is the request body read whole (proxy-request-buffering).
-	spool *spool.Body
 }
 
 func (tr *trafficReq) setConfig(c *routecfg.Config) {
@@ -158,20 +147,14 @@ func (h *Handler) limit(st *reqState, r *http.Request, l *routecfg.Limits) int {
 // pickEndpoint chooses the pool (the route's, or its canary's) and the
 // endpoint (package balance).
 func (h *Handler) pickEndpoint(st *reqState, r *http.Request, pool string) *upstream.Endpoint {
-	return h.balancer.Pick(&st.tr.pick, r, st.rt, pool, st.tr.def().Balance, st.http.client)
+	return h.balancer.Pick(&st.up.Pick, r, st.rt, pool, st.tr.def().Balance, st.http.client)
 }
 
 // trafficFinish releases what the request held and feeds the balancers.
 func (h *Handler) trafficFinish(st *reqState) {
 	tr := &st.tr
-	tr.spool.Close()
 	if tr.conn != nil {
 		tr.conn.Release(tr.connKey)
 	}
-	if tr.att != nil {
-		tr.att.Release()
-		if tr.pick.Algorithm() == routecfg.EWMA && st.ep != nil {
-			h.upstreams.ObserveLatency(st.ep, h.now().Sub(tr.attStart))
-		}
-	}
+	st.up.Finish()
 }

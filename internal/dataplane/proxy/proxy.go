@@ -28,6 +28,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respwriter"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/retry"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
@@ -99,6 +100,8 @@ type Handler struct {
 	snapshot  func() *Snapshot
 	upstreams *upstream.Manager
 	balancer  balance.Balancer
+	// exchange is what every request's exchange-and-retry loop shares.
+	exchange  retry.Env
 	accessLog io.Writer
 	// accessLogJSON: moat's JSON lines instead of log-format-upstream.
 	accessLogJSON bool
@@ -187,6 +190,7 @@ func New(opts Options) *Handler {
 		h.rpLog = log.New(io.Discard, "", 0)
 	}
 	h.balancer = balance.Balancer{Ups: h.upstreams, Now: h.now}
+	h.exchange = retry.Env{Balancer: &h.balancer, Ups: h.upstreams, Mirror: h.mirror, Logger: h.logger, Now: h.now, ConnectError: h.metrics.UpstreamConnectError}
 	h.states.New = h.newState
 	return h
 }
@@ -224,7 +228,6 @@ type reqState struct {
 	conn      *connstate.Conn
 	vh        *routecfg.VirtualHost
 	rt        *routecfg.Route
-	ep        *upstream.Endpoint
 	reqID     string
 	port      string
 	rewritten bool
@@ -237,14 +240,15 @@ type reqState struct {
 
 	// client is the client-certificate verdict (clientauth.go).
 	client *certs.ClientResult
-	// backend is the pool's transport and scheme (backend.go).
-	backend upstream.Backend
 	// http is the HTTP families' request state (policy_http.go).
 	http httpReq
 	// waf is the WAF transaction (package wafreq).
 	waf wafreq.Tx
-	// obs is what the access log and metrics report about the exchange.
-	obs observation
+	// uri is the normalised path the route was matched on ($uri).
+	uri string
+	// up is the exchange with the pool: endpoint, backend, the
+	// exchange-and-retry loop and what it saw (package retry).
+	up retry.Loop
 	// body is the client's request body (client.go).
 	body clientbody.Body
 	// trace is the request's OpenTelemetry span (tracing.go).
@@ -300,7 +304,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := rewrite.CleanPath(r.URL.Path)
 	vh, rt := table.LookupRequest(r.Host, path, r)
 	st.vh, st.rt = vh, rt
-	st.obs.uri = path
+	st.uri = path
 	if g := st.http.global; g != nil && g.NoRequestIDGeneration {
 		st.reqID = vars.ClientRequestID(r)
 	} else {
@@ -377,10 +381,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.local(st, http.StatusServiceUnavailable)
 		return
 	}
-	st.ep = ep
+	st.up.EP = ep
 	ep.Acquire()
-	h.chooseBackend(st, st.tr.pick.Pool()) // the canary's pool when the canary was chosen
+	h.chooseBackend(st, st.up.Pick.Pool()) // the canary's pool when the canary was chosen
 	st.port = st.listenerPort(r)
+	st.up.Start(&h.exchange, st.rt, st.timeouts(), st.bodyPolicy(), &st.rw, st.maxResponseHeader, st.localAddr(), st.reqID, r.Context())
 	h.startCompression(st, w, r)
 	st.rp.ServeHTTP(&st.rw, r)
 	st.cw.Close() //nolint:errcheck // the client may be gone; nothing to do
@@ -388,8 +393,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	end := h.now()
-	if st.ep != nil {
-		st.ep.Release()
+	if st.up.EP != nil {
+		st.up.EP.Release()
 	}
 	st.endCompression()
 	status := st.rw.Status

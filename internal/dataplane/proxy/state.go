@@ -3,8 +3,6 @@ package proxy
 import (
 	"net/http"
 	"net/http/httputil"
-
-	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
 )
 
 // newState builds a request state with its own ReverseProxy, whose hooks
@@ -39,12 +37,12 @@ func (st *reqState) reset() {
 	*st = reqState{h: h, rp: rp}
 }
 
-// stateTransport is the ReverseProxy's one RoundTripper: the attempt
-// loop (transport_traffic.go) of the state it is bound to.
+// stateTransport is the ReverseProxy's one RoundTripper: the
+// exchange-and-retry loop (package retry) of the state it is bound to.
 type stateTransport struct{ st *reqState }
 
 func (t stateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.st.h.roundTrip(t.st, req)
+	return t.st.up.RoundTrip(req)
 }
 
 func (st *reqState) rewriteOut(pr *httputil.ProxyRequest) { st.h.rewriteOut(st, pr) }
@@ -53,15 +51,4 @@ func (st *reqState) modifyResponse(res *http.Response) error { return st.h.modif
 
 func (st *reqState) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	st.h.errorHandler(st, w, r, err)
-}
-
-// exchange sends one attempt's request through the pool's exchanger
-// (chooseBackend): AUTO_HTTP's HTTPS one when the client came over TLS
-// (the outgoing request is a clone of the incoming one, TLS state
-// included).
-func (st *reqState) exchange(req *http.Request, a *attempt.Attempt) (*http.Response, error) {
-	if st.backend.AutoTLS != nil && req.TLS != nil {
-		return st.backend.AutoTLS.Exchange(req, a)
-	}
-	return st.backend.Transport.Exchange(req, a)
 }
