@@ -4,18 +4,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/routecfg"
-)
-
-// Headers nginx sets upstream for a host with client authentication; they
-// are removed from every other request so a client cannot forge them.
-const (
-	hdrClientVerify    = "Ssl-Client-Verify"
-	hdrClientSubjectDN = "Ssl-Client-Subject-Dn"
-	hdrClientIssuerDN  = "Ssl-Client-Issuer-Dn"
-	hdrClientCert      = "Ssl-Client-Cert"
 )
 
 // checkClientAuth enforces the host's client-certificate policy on an HTTPS
@@ -65,37 +55,6 @@ func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.T
 	}
 	st.client = res
 	return false
-}
-
-// setClientHeaders sets (or, without client authentication, removes) the
-// ssl-client-* headers of the upstream request.
-func setClientHeaders(hdr http.Header, res *certs.ClientResult) {
-	if res == nil {
-		if len(hdr) > 0 {
-			delete(hdr, hdrClientVerify)
-			delete(hdr, hdrClientSubjectDN)
-			delete(hdr, hdrClientIssuerDN)
-			delete(hdr, hdrClientCert)
-		}
-		return
-	}
-	hdr[hdrClientVerify] = []string{res.Verify}
-	// nginx's proxy_set_header with an empty value sends no header.
-	setOrDelete(hdr, hdrClientSubjectDN, res.SubjectDN)
-	setOrDelete(hdr, hdrClientIssuerDN, res.IssuerDN)
-	if res.Auth.PassCertificate {
-		setOrDelete(hdr, hdrClientCert, res.EscapedCert)
-	} else {
-		delete(hdr, hdrClientCert)
-	}
-}
-
-func setOrDelete(hdr http.Header, k, v string) {
-	if v == "" {
-		delete(hdr, k)
-		return
-	}
-	hdr[k] = []string{v}
 }
 
 // sameHost compares a Host header (maybe with a port) with an SNI name,

@@ -85,11 +85,3 @@ func (st *reqState) source() routecfg.Source {
 	}
 	return routecfg.Source{}
 }
-
-// noEndpointsHeaders are the headers ingress-nginx's location sends when
-// it proxies to the default-backend annotation's Service because its own
-// has no endpoint (the custom-default-backend- upstream): the error-page
-// set with X-Code 503 and no X-Original-URI.
-func noEndpointsHeaders(st *reqState, in *http.Request, hdr http.Header) {
-	errorpage.Headers(hdr, in, http.StatusServiceUnavailable, st.source(), st.reqID)
-}

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -58,18 +60,13 @@ func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {
 	}
 }
 
-// setTemplate sets a header whose value may name request variables; an
-// empty result removes the header, as nginx's proxy_set_header and
-// more_set_headers do.
+// setTemplate sets a header whose value may name request variables
+// (fwdheaders.SetTemplate).
 func (h *Handler) setTemplate(hdr http.Header, x routecfg.TemplateHeader, st *reqState) {
 	r := st.http.req
 	if r == nil {
 		return
 	}
-	v := h.expand(nil, x.Value, st, r)
-	if len(v) == 0 {
-		delete(hdr, x.Name)
-		return
-	}
-	hdr[x.Name] = []string{string(v)}
+	v := vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
+	fwdheaders.SetTemplate(hdr, x, r, &v)
 }

@@ -4,20 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
-)
-
-// Header value slices shared by every request. They are only ever
-// assigned into header maps, never modified in place (len == cap, so an
-// append elsewhere copies).
-var (
-	valHTTP  = []string{"http"}
-	valHTTPS = []string{"https"}
 )
 
 // rewriteOut is ReverseProxy's Rewrite hook. ReverseProxy has already
@@ -34,49 +26,13 @@ func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 		out.URL.RawQuery = st.rawQuery
 	}
 
-	hdr := out.Header
-	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
-	if err != nil {
-		clientIP = in.RemoteAddr
-	}
-	// One backing array for the per-request values; each header gets a
-	// full-capacity slice of it so an append elsewhere copies.
-	port := st.port
-	if in.TLS != nil {
-		// ingress-nginx's $pass_port: 443 for its HTTPS listener whatever
-		// port that listens on (lua_ingress.lua), so backends that build
-		// URLs from X-Forwarded-Port do not name moat's :8443.
-		port = "443"
-	}
-	https := in.TLS != nil
-	if hs := &st.http; hs.pp {
-		// Behind PROXY: $remote_addr after real_ip, the port the load
-		// balancer was reached on, https when that is 443 (lua_ingress.lua).
-		clientIP, port, https = hs.client.String(), hs.ppPort, https || hs.https
-	}
-	vals := [...]string{clientIP, in.Host, port, st.reqID}
-	hdr["X-Forwarded-For"] = vals[0:1:1]
-	hdr["X-Real-Ip"] = vals[0:1:1]
-	hdr["X-Forwarded-Host"] = vals[1:2:2]
-	hdr["X-Forwarded-Port"] = vals[2:3:3]
-	if st.reqID != "" {
-		hdr["X-Request-Id"] = vals[3:4:4]
-	} else {
-		delete(hdr, "X-Request-Id") // proxy_set_header with an empty value
-	}
-	proto := valHTTP
-	if https {
-		proto = valHTTPS
-	}
-	hdr["X-Forwarded-Proto"] = proto
-	hdr["X-Forwarded-Scheme"] = proto
-	hdr["X-Scheme"] = proto
-	// proxy_set_header Proxy "": the httpoxy mitigation (a CGI or FastCGI
-	// backend would read it as HTTP_PROXY).
-	delete(hdr, "Proxy")
-	setClientHeaders(hdr, st.client)
-	st.traceInject(hdr)
-	h.httpRequestOut(st, in, out)
+	q := fwdheaders.Request{In: in, Out: out, Global: st.http.global, Route: st.rt, Client: st.http.client, HTTPS: st.http.https,
+		Host: st.http.host, Trusted: st.http.trusted, PP: st.http.pp, PPPort: st.http.ppPort, Port: st.port, RequestID: st.reqID,
+		ClientCert: st.client, AuthHeaders: st.http.authHeaders, StripAuthorization: st.http.stripAuthorization,
+		Rewritten: st.rewritten, Source: st.source()}
+	q.Forwarded()
+	st.traceInject(out.Header)
+	q.Policies()
 }
 
 // modifyResponse runs once the upstream answered (including 101).
