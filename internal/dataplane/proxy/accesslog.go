@@ -2,47 +2,20 @@ package proxy
 
 import (
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// logBuffers recycles access-log line buffers; lines are built by hand
-// (no encoding/json, no fmt) so logging a request does not allocate.
-var logBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// defaultLogFormat is ingress-nginx's default log-format-upstream,
-// compiled once; configurations without a ConfigMap use it.
-var defaultLogFormat = func() *routecfg.LogFormat {
-	f, err := routecfg.ParseLogFormat(routecfg.DefaultLogFormat, routecfg.LogEscapeDefault)
-	if err != nil {
-		panic(err)
-	}
-	return &f
-}()
-
-// writeAccessLog writes the request's line: the configuration's
-// log-format-upstream (ingress-nginx's default when none is set), or
-// moat's JSON with --access-log-format=json.
+// writeAccessLog writes the request's line (package accesslog).
 func (h *Handler) writeAccessLog(st *reqState, r *http.Request, start, end time.Time, status int) {
-	bp := logBuffers.Get().(*[]byte)
-	var b []byte
-	if h.accessLogJSON {
-		b = st.appendJSONLine((*bp)[:0], r, start, end, status)
-	} else {
-		f := defaultLogFormat
-		if g := st.http.global; g != nil && g.LogFormat != nil {
-			f = g.LogFormat
-		}
-		b = st.appendFormatLine((*bp)[:0], f, r, start, end, status)
+	e := st.entry(r, start, end, status)
+	var f *routecfg.LogFormat
+	if g := st.http.global; g != nil {
+		f = g.LogFormat
 	}
-	if _, err := h.accessLog.Write(b); err != nil {
-		h.accessLogFailed(err) // a failing log sink must not fail requests
-	}
-	*bp = b
-	logBuffers.Put(bp)
+	h.accessLog.Write(&e, f)
 }
 
 // entry is what the access log reports about the request.
@@ -69,6 +42,9 @@ func (st *reqState) entry(r *http.Request, start, end time.Time, status int) acc
 	}
 	return e
 }
+
+// defaultLogFormat is ingress-nginx's default log-format-upstream.
+var defaultLogFormat = accesslog.DefaultFormat
 
 func (st *reqState) appendFormatLine(b []byte, f *routecfg.LogFormat, r *http.Request, start, end time.Time, status int) []byte {
 	e := st.entry(r, start, end, status)
@@ -103,14 +79,4 @@ func (st *reqState) canary() *routecfg.Canary {
 		return nil
 	}
 	return st.rt.Policy.Canary
-}
-
-// accessLogFailed counts a failed access-log write and reports the first
-// one (a full disk would otherwise make a log line per request).
-func (h *Handler) accessLogFailed(err error) {
-	h.metrics.AccessLogError()
-	if h.logFailed.CompareAndSwap(false, true) {
-		h.logger.Warn("writing the access log failed; its lines are lost until it works again, and each failure is counted in moat_access_log_write_errors_total",
-			"error", err)
-	}
 }

@@ -15,13 +15,13 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/clientbody"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
@@ -101,17 +101,16 @@ type Handler struct {
 	upstreams *upstream.Manager
 	balancer  balance.Balancer
 	// exchange is what every request's exchange-and-retry loop shares.
-	exchange  retry.Env
-	accessLog io.Writer
-	// accessLogJSON: moat's JSON lines instead of log-format-upstream.
-	accessLogJSON bool
-	logger        *slog.Logger
-	metrics       *metrics.Metrics
-	now           func() time.Time
-	redirectPort  string // "" when 443
-	backends      Backends
-	upgrades      *Upgrades
-	traffic       trafficState
+	exchange retry.Env
+	// accessLog writes the access log (package accesslog); nil: off.
+	accessLog    *accesslog.Writer
+	logger       *slog.Logger
+	metrics      *metrics.Metrics
+	now          func() time.Time
+	redirectPort string // "" when 443
+	backends     Backends
+	upgrades     *Upgrades
+	traffic      trafficState
 	// states pools the request states; each carries a ReverseProxy whose
 	// hooks are bound to it once, so the hooks get their state without a
 	// context value (state.go).
@@ -126,8 +125,6 @@ type Handler struct {
 	auth *extauth.Auth
 	// server holds the Server header values (server.go).
 	server respheaders.Server
-	// logFailed is set once an access-log write has failed (accesslog.go).
-	logFailed atomic.Bool
 	// encoders pools the compressors (compress.go).
 	encoders *compress.Encoders
 	// mirror sends Gateway API RequestMirror copies (transport_traffic.go).
@@ -137,16 +134,14 @@ type Handler struct {
 // New returns a Handler.
 func New(opts Options) *Handler {
 	h := &Handler{
-		snapshot:      opts.Snapshot,
-		upstreams:     opts.Upstreams,
-		accessLog:     opts.AccessLog,
-		accessLogJSON: opts.AccessLogJSON,
-		logger:        opts.Logger,
-		metrics:       opts.Metrics,
-		now:           opts.Now,
-		backends:      opts.Backends,
-		upgrades:      opts.Upgrades,
-		encoders:      compress.NewEncoders(),
+		snapshot:  opts.Snapshot,
+		upstreams: opts.Upstreams,
+		logger:    opts.Logger,
+		metrics:   opts.Metrics,
+		now:       opts.Now,
+		backends:  opts.Backends,
+		upgrades:  opts.Upgrades,
+		encoders:  compress.NewEncoders(),
 	}
 	h.traffic = newTrafficState()
 	if h.snapshot == nil {
@@ -163,10 +158,8 @@ func New(opts Options) *Handler {
 	}
 	h.auth = extauth.New(h.logger, h.now)
 	h.server = respheaders.NewServer(opts.Version)
-	// A buffered access log (linebuf) writes in the background: its
-	// failures come back through the handler.
-	if eh, ok := h.accessLog.(interface{ SetErrorHandler(func(error)) }); ok {
-		eh.SetErrorHandler(h.accessLogFailed)
+	if opts.AccessLog != nil {
+		h.accessLog = accesslog.NewWriter(opts.AccessLog, opts.AccessLogJSON, h.logger, h.metrics.AccessLogError)
 	}
 	if p := opts.HTTPSRedirectPort; p != 0 && p != 443 {
 		h.redirectPort = strconv.Itoa(p)

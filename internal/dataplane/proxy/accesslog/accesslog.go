@@ -6,10 +6,14 @@ package accesslog
 
 import (
 	"crypto/tls"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -531,4 +535,72 @@ func BytesSent(hdr http.Header, body int64) int64 {
 		}
 	}
 	return n + body
+}
+
+// logBuffers recycles access-log line buffers; lines are built by hand
+// (no encoding/json, no fmt) so logging a request does not allocate.
+var logBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// DefaultFormat is ingress-nginx's default log-format-upstream, compiled
+// once; configurations without a ConfigMap use it. Never modified.
+var DefaultFormat = func() *routecfg.LogFormat {
+	f, err := routecfg.ParseLogFormat(routecfg.DefaultLogFormat, routecfg.LogEscapeDefault)
+	if err != nil {
+		panic(err)
+	}
+	return &f
+}()
+
+// Writer writes one line per request with a single Write call: the
+// configuration's log-format-upstream, or moat's JSON. A failing sink
+// never fails requests: its errors are counted and the first is logged.
+type Writer struct {
+	w      io.Writer
+	json   bool
+	logger *slog.Logger
+	count  func()
+	failed atomic.Bool
+}
+
+// NewWriter returns a Writer to w (which must be safe for concurrent
+// use); json selects moat's JSON lines. count is called on each failed
+// write (may be nil), logger told of the first. A w that writes in the
+// background (linebuf) reports its failures through SetErrorHandler.
+func NewWriter(w io.Writer, json bool, logger *slog.Logger, count func()) *Writer {
+	lw := &Writer{w: w, json: json, logger: logger, count: count}
+	if eh, ok := w.(interface{ SetErrorHandler(func(error)) }); ok {
+		eh.SetErrorHandler(lw.Failed)
+	}
+	return lw
+}
+
+// Write writes e's line in format f (nil: DefaultFormat) or as JSON.
+func (lw *Writer) Write(e *Entry, f *routecfg.LogFormat) {
+	bp := logBuffers.Get().(*[]byte)
+	var b []byte
+	if lw.json {
+		b = AppendJSON((*bp)[:0], e)
+	} else {
+		if f == nil {
+			f = DefaultFormat
+		}
+		b = AppendFormat((*bp)[:0], f, e)
+	}
+	if _, err := lw.w.Write(b); err != nil {
+		lw.Failed(err)
+	}
+	*bp = b
+	logBuffers.Put(bp)
+}
+
+// Failed counts a failed write and reports the first one (a full disk
+// would otherwise make a log line per request).
+func (lw *Writer) Failed(err error) {
+	if lw.count != nil {
+		lw.count()
+	}
+	if lw.failed.CompareAndSwap(false, true) {
+		lw.logger.Warn("writing the access log failed; its lines are lost until it works again, and each failure is counted in moat_access_log_write_errors_total",
+			"error", err)
+	}
 }
