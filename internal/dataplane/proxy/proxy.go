@@ -30,6 +30,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respwriter"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/retry"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/tracereq"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/wafreq"
@@ -244,8 +245,8 @@ type reqState struct {
 	up retry.Loop
 	// body is the client's request body (client.go).
 	body clientbody.Body
-	// trace is the request's OpenTelemetry span (tracing.go).
-	trace traceReq
+	// trace is the request's OpenTelemetry span (package tracereq).
+	trace tracereq.Span
 	// maxResponseHeader bounds the upstream's response header for the
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
 	// Buffering the response (proxy-buffering) is rw.HoldFlush.
@@ -304,7 +305,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.reqID = vars.RequestID(r)
 	}
 	if tracer != nil && traced != nil {
-		h.traceStart(st, r, tracer, traced, path)
+		st.trace.Start(tracer, r, traced, st.rt, path)
 	}
 	if h.clientGate(st, w, r, lim) {
 		return
@@ -402,7 +403,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if h.accessLog != nil && accessLogged(st) && globallyLogged(st.http.global, r) && (st.vh != nil && (st.vh.Host != "" || st.rt != nil) || defaultBackendLogged(st.http.global)) {
 		h.writeAccessLog(st, r, start, end, status)
 	}
-	if st.trace.span != nil {
+	if st.trace.Active() {
 		h.traceEnd(st, r, start, end, status)
 	}
 	h.trafficFinish(st)
