@@ -11,19 +11,9 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// trafficState is the Handler's state for the traffic families that must
-// survive config swaps: limiter zones, keyed by zone name.
-type trafficState struct {
-	zones *limiter.Registry
-}
-
 // zoneIdle is how long an unused limiter zone is kept (a removed Ingress's
 // counters go away; an Ingress re-added within the hour keeps them).
 const zoneIdle = int64(time.Hour / time.Millisecond)
-
-func newTrafficState() trafficState {
-	return trafficState{zones: limiter.NewRegistry(zoneIdle)}
-}
 
 // builtinTraffic applies when a Config carries no TrafficDefaults (configs
 // built by hand, in tests). It is never modified.
@@ -88,9 +78,15 @@ func (h *Handler) trafficGate(st *reqState, r *http.Request) bool {
 	st.rw.HoldFlush = body.ResponseBuffering
 	st.maxResponseHeader = body.ResponseHeaderMax
 	if p := st.rt.Policy; p != nil && p.Limits != nil {
-		if code := h.limit(st, r, p.Limits); code != 0 {
+		def := st.tr.def()
+		a := st.remoteAddr(r)
+		code, held := h.zones.Check(p.Limits, a, h.now().UnixMilli(), def.LimitReqStatus, def.LimitConnStatus)
+		if code != 0 {
 			h.local(st, code)
 			return true
+		}
+		if held != nil {
+			st.tr.conn, st.tr.connKey = held, a
 		}
 	}
 	return false
@@ -103,45 +99,6 @@ func (st *reqState) remoteAddr(r *http.Request) netip.Addr {
 		return st.http.client
 	}
 	return vars.Peer(r)
-}
-
-// limit applies limit-rps, limit-rpm and limit-connections; it returns the
-// status to answer, or 0.
-func (h *Handler) limit(st *reqState, r *http.Request, l *routecfg.Limits) int {
-	if l.RPS == 0 && l.RPM == 0 && l.Connections == 0 {
-		return 0
-	}
-	a := st.remoteAddr(r)
-	for _, p := range l.Allow {
-		if p.Contains(a) {
-			return 0
-		}
-	}
-	now := h.now().UnixMilli()
-	def := st.tr.def()
-	var rps *limiter.Requests
-	if l.RPS > 0 {
-		rps = h.traffic.zones.Requests(l.Zone+"#rps", now)
-		if !rps.Allow(a, now, l.RPS, 1000, l.BurstRPS) {
-			return def.LimitReqStatus
-		}
-	}
-	if l.RPM > 0 {
-		if !h.traffic.zones.Requests(l.Zone+"#rpm", now).Allow(a, now, l.RPM, 60_000, l.BurstRPM) {
-			if rps != nil {
-				rps.Refund(a)
-			}
-			return def.LimitReqStatus
-		}
-	}
-	if l.Connections > 0 {
-		z := h.traffic.zones.Conns(l.Zone, now)
-		if !z.Acquire(a, l.Connections, now) {
-			return def.LimitConnStatus
-		}
-		st.tr.conn, st.tr.connKey = z, a
-	}
-	return 0
 }
 
 // pickEndpoint chooses the pool (the route's, or its canary's) and the

@@ -20,6 +20,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
+	"github.com/moat-ingress/moat/internal/dataplane/limiter"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
@@ -111,7 +112,8 @@ type Handler struct {
 	redirectPort string // "" when 443
 	backends     Backends
 	upgrades     *Upgrades
-	traffic      trafficState
+	// zones are the limit-* counters, kept across swaps.
+	zones *limiter.Registry
 	// states pools the request states; each carries a ReverseProxy whose
 	// hooks are bound to it once, so the hooks get their state without a
 	// context value (state.go).
@@ -128,7 +130,7 @@ type Handler struct {
 	server respheaders.Server
 	// encoders pools the compressors (compress.go).
 	encoders *compress.Encoders
-	// mirror sends Gateway API RequestMirror copies (transport_traffic.go).
+	// mirror sends Gateway API RequestMirror copies (package retry).
 	mirror *mirror.Sender
 }
 
@@ -144,7 +146,7 @@ func New(opts Options) *Handler {
 		upgrades:  opts.Upgrades,
 		encoders:  compress.NewEncoders(),
 	}
-	h.traffic = newTrafficState()
+	h.zones = limiter.NewRegistry(zoneIdle)
 	if h.snapshot == nil {
 		h.snapshot = func() *Snapshot { return nil }
 	}
