@@ -2,8 +2,8 @@ package proxy
 
 import (
 	"net/http"
-	"strings"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -13,7 +13,7 @@ import (
 // answered the request.
 func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.Table, vh *routecfg.VirtualHost) bool {
 	sni := r.TLS.ServerName
-	if sni != "" && !sameHost(r.Host, sni) {
+	if sni != "" && !rewrite.SameHost(r.Host, sni) {
 		// A connection whose client certificate was requested (or not)
 		// for the SNI's host must not serve another host with other
 		// rules: 421, as nginx answers when the negotiated host verifies
@@ -55,19 +55,4 @@ func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.T
 	}
 	st.client = res
 	return false
-}
-
-// sameHost compares a Host header (maybe with a port) with an SNI name,
-// ignoring case and one trailing dot.
-func sameHost(host, sni string) bool {
-	if len(host) > 0 && host[0] == '[' {
-		if end := strings.IndexByte(host, ']'); end > 0 {
-			host = host[1:end]
-		}
-	} else if i := strings.IndexByte(host, ':'); i >= 0 && strings.IndexByte(host[i+1:], ':') < 0 {
-		host = host[:i]
-	}
-	host = strings.TrimSuffix(host, ".")
-	sni = strings.TrimSuffix(sni, ".")
-	return strings.EqualFold(host, sni)
 }

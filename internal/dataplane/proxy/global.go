@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
-	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -67,6 +66,6 @@ func (h *Handler) setTemplate(hdr http.Header, x routecfg.TemplateHeader, st *re
 	if r == nil {
 		return
 	}
-	v := vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
+	v := st.vars(r)
 	fwdheaders.SetTemplate(hdr, x, r, &v)
 }

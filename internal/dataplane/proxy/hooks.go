@@ -38,7 +38,7 @@ func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 // modifyResponse runs once the upstream answered (including 101).
 func (h *Handler) modifyResponse(st *reqState, res *http.Response) error {
 	h.upstreams.MarkSucceeded(st.up.EP)
-	grpcTrailersOnly(res)
+	respheaders.GRPCTrailersOnly(res)
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The upgraded response is written on the hijacked connection,
 		// past our ResponseWriter; record it for the access log here.

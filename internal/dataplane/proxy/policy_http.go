@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/access"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/realip"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
@@ -51,30 +52,15 @@ type httpReq struct {
 // redirect: source addresses, basic auth, external auth; true: answered.
 func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
 	p := st.rt.Policy
-	a := p.Access
-	if a != nil && a.Denied != "" {
-		h.local(st, http.StatusServiceUnavailable)
+	status, pass, addrOK := access.Addresses(p.Access, st.http.client)
+	if status != 0 {
+		h.local(st, status)
 		return true
 	}
-	addrOK := true
-	if a != nil && (len(a.Deny) > 0 || len(a.Allow) > 0) {
-		c := st.http.client
-		if routecfg.ContainsAddr(a.Deny, c) || (len(a.Allow) > 0 && !routecfg.ContainsAddr(a.Allow, c)) {
-			addrOK = false
-		}
-	}
-	any := a != nil && a.SatisfyAny
-	if !any && !addrOK {
-		h.local(st, http.StatusForbidden)
-		return true
-	}
-	// satisfy any: an allow rule that matched lets the request through
-	// alone. An address that is merely not denied (a denylist without an
-	// allowlist) does not: nginx's access module declines then, and
-	// authentication still decides.
-	if any && addrOK && len(a.Allow) > 0 {
+	if pass {
 		return false
 	}
+	any := p.Access != nil && p.Access.SatisfyAny
 	if p.BasicAuth == nil && p.ExternalAuth == nil {
 		if !addrOK {
 			h.local(st, http.StatusForbidden)
@@ -102,9 +88,14 @@ func (h *Handler) applyHTTPPolicies(st *reqState, r *http.Request) bool {
 	return false
 }
 
+// vars are the request's variables beyond the request itself.
+func (st *reqState) vars(r *http.Request) vars.Values {
+	return vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
+}
+
 // expand appends the template with the request's variables.
 func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.Request) []byte {
-	v := vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
+	v := st.vars(r)
 	return vars.Expand(dst, t, r, &v)
 }
 
@@ -112,7 +103,7 @@ func (h *Handler) expand(dst []byte, t routecfg.Template, st *reqState, r *http.
 // true when the request may go on; otherwise it has answered (unless
 // quiet, used by satisfy any after a failed basic auth).
 func (h *Handler) externalAuth(st *reqState, r *http.Request, quiet bool) bool {
-	v := vars.Values{BestHost: st.http.host, HTTPS: st.http.https, Client: st.http.client, Port: st.listenerPort(r), RequestID: st.reqID}
+	v := st.vars(r)
 	q := extauth.Request{R: r, Vars: &v, VHost: st.vh, Route: st.rt, Depth: st.http.authDepth, Inject: st.traceInject}
 	res := h.auth.Check(st.rt.Policy.ExternalAuth, &q, quiet)
 	st.http.authCookie = res.Cookie
@@ -145,20 +136,9 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 	g := hs.global
 	c := realip.Resolve(r, g, st.proxiedConn())
 	hs.client, hs.https, hs.host, hs.trusted, hs.pp, hs.ppPort = c.Addr, c.HTTPS, c.Host, c.Trusted, c.PP, c.PPPort
-	if g != nil && (len(g.BlockCIDRs) > 0 || len(g.BlockUserAgents) > 0 || len(g.BlockReferers) > 0) {
-		blocked := routecfg.ContainsAddr(g.BlockCIDRs, hs.client)
-		ua := r.Header.Get("User-Agent")
-		for _, m := range g.BlockUserAgents {
-			blocked = blocked || m.Match(ua)
-		}
-		ref := r.Header.Get("Referer")
-		for _, m := range g.BlockReferers {
-			blocked = blocked || m.Match(ref)
-		}
-		if blocked {
-			h.local(st, http.StatusForbidden)
-			return true
-		}
+	if access.Blocked(g, hs.client, r) {
+		h.local(st, http.StatusForbidden)
+		return true
 	}
 	var p *routecfg.RoutePolicy
 	if st.rt != nil {
@@ -174,21 +154,12 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		}
 	}
 	if vh := st.vh; vh != nil && vh.Policy != nil {
-		hp := vh.Policy
-		if hp.RedirectHost != "" {
-			uri := r.RequestURI
-			if strings.IndexByte(uri, '?') < 0 && strings.HasSuffix(uri, "/") {
-				uri = uri[:len(uri)-1]
-			}
-			code := hp.RedirectCode
-			if code == 0 {
-				code = http.StatusPermanentRedirect
-			}
-			h.redirect(st, code, h.scheme(st)+"://"+hp.RedirectHost+h.redirectPortSuffix()+uri)
-			return true
+		scheme := "http"
+		if hs.https {
+			scheme = "https"
 		}
-		if hp.AppRoot != "" && path == "/" {
-			h.redirect(st, http.StatusFound, h.scheme(st)+"://"+r.Host+hp.AppRoot)
+		if code, loc, ok := rewrite.HostRedirect(vh.Policy, r, path, scheme, h.redirectPort); ok {
+			h.redirect(st, code, loc)
 			return true
 		}
 	}
@@ -218,20 +189,6 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		}
 	}
 	return false
-}
-
-func (h *Handler) scheme(st *reqState) string {
-	if st.http.https {
-		return "https"
-	}
-	return "http"
-}
-
-func (h *Handler) redirectPortSuffix() string {
-	if h.redirectPort == "" {
-		return ""
-	}
-	return ":" + h.redirectPort
 }
 
 // decorate applies the response-header families to a response's headers:

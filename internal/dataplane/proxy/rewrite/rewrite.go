@@ -299,3 +299,43 @@ func hostOnly(h string) string {
 	}
 	return h
 }
+
+// SameHost compares a Host header (maybe with a port) with an SNI name,
+// ignoring case and one trailing dot.
+func SameHost(host, sni string) bool {
+	if len(host) > 0 && host[0] == '[' {
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			host = host[1:end]
+		}
+	} else if i := strings.IndexByte(host, ':'); i >= 0 && strings.IndexByte(host[i+1:], ':') < 0 {
+		host = host[:i]
+	}
+	host = strings.TrimSuffix(host, ".")
+	sni = strings.TrimSuffix(sni, ".")
+	return strings.EqualFold(host, sni)
+}
+
+// HostRedirect is the host's redirect, if it has one for the request on
+// path: from-to-www-redirect (RedirectHost) or app-root, with scheme the
+// request's and redirectPort the HTTPS port to name ("": none).
+func HostRedirect(hp *routecfg.HostPolicy, r *http.Request, path, scheme, redirectPort string) (code int, loc string, ok bool) {
+	if hp.RedirectHost != "" {
+		uri := r.RequestURI
+		if strings.IndexByte(uri, '?') < 0 && strings.HasSuffix(uri, "/") {
+			uri = uri[:len(uri)-1]
+		}
+		code := hp.RedirectCode
+		if code == 0 {
+			code = http.StatusPermanentRedirect
+		}
+		port := ""
+		if redirectPort != "" {
+			port = ":" + redirectPort
+		}
+		return code, scheme + "://" + hp.RedirectHost + port + uri, true
+	}
+	if hp.AppRoot != "" && path == "/" {
+		return http.StatusFound, scheme + "://" + r.Host + hp.AppRoot, true
+	}
+	return 0, "", false
+}
