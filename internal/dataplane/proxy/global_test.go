@@ -2,33 +2,10 @@ package proxy
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
-
-func TestDropUnderscoreHeaders(t *testing.T) {
-	h := http.Header{"X_under": {"1"}, "X-Dash": {"2"}, "_": {"3"}}
-	dropUnderscoreHeaders(h)
-	if len(h) != 1 || h.Get("X-Dash") != "2" {
-		t.Errorf("headers = %v", h)
-	}
-}
-
-func TestGloballyLogged(t *testing.T) {
-	skip, _ := routecfg.NewStringMatch("/healthz")
-	re, _ := routecfg.NewStringMatch("~^/metrics")
-	g := &routecfg.Global{SkipAccessLogURIs: []routecfg.StringMatch{skip, re}}
-	for uri, want := range map[string]bool{"/healthz": false, "/HEALTHZ": false, "/healthz?x=1": true, "/metrics/a": false, "/app": true} {
-		if got := globallyLogged(g, httptest.NewRequest("GET", uri, nil)); got != want {
-			t.Errorf("%s: logged %v, want %v", uri, got, want)
-		}
-	}
-	if globallyLogged(&routecfg.Global{DisableAccessLog: true}, httptest.NewRequest("GET", "/", nil)) || !globallyLogged(nil, httptest.NewRequest("GET", "/", nil)) {
-		t.Error("disable-access-log")
-	}
-}
 
 func TestGlobalResponse(t *testing.T) {
 	st := &reqState{}

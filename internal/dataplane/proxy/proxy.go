@@ -27,6 +27,7 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/clientbody"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respwriter"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/retry"
@@ -290,7 +291,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.rw.Server = h.server.Value(st.http.global)
 	if g := st.http.global; g != nil && g.DropUnderscoreHeaders {
-		dropUnderscoreHeaders(r.Header)
+		fwdheaders.DropUnderscore(r.Header)
 	}
 	// Templates in global response headers may name request variables
 	// on answers given before applyEarly (connection limits).
@@ -402,7 +403,7 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if h.metrics != nil {
 		h.observe(st, r, start, end, status)
 	}
-	if h.accessLog != nil && accessLogged(st) && globallyLogged(st.http.global, r) && (st.vh != nil && (st.vh.Host != "" || st.rt != nil) || defaultBackendLogged(st.http.global)) {
+	if h.accessLog != nil && accessLogged(st) && accesslog.Logged(st.http.global, r) && (st.vh != nil && (st.vh.Host != "" || st.rt != nil) || accesslog.DefaultBackendLogged(st.http.global)) {
 		h.writeAccessLog(st, r, start, end, status)
 	}
 	if st.trace.Active() {
@@ -414,20 +415,4 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	}
 	st.reset()
 	h.states.Put(st)
-}
-
-// bufferPool recycles ReverseProxy's copy buffers. Pooling array pointers
-// (not slices) keeps Put from allocating a slice header.
-type bufferPool struct{}
-
-const copyBufferSize = 32 << 10
-
-var copyBuffers = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
-
-func (bufferPool) Get() []byte { return copyBuffers.Get().(*[copyBufferSize]byte)[:] }
-
-func (bufferPool) Put(b []byte) {
-	if cap(b) == copyBufferSize {
-		copyBuffers.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
-	}
 }

@@ -3,6 +3,8 @@ package proxy
 import (
 	"net/http"
 	"net/http/httputil"
+
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respwriter"
 )
 
 // newState builds a request state with its own ReverseProxy, whose hooks
@@ -24,7 +26,7 @@ func (h *Handler) newState() any {
 		// upstream.Attempt.UpstreamWait), and ReverseProxy itself flushes
 		// bodies of unknown length and event streams after each write.
 		FlushInterval: 0,
-		BufferPool:    bufferPool{},
+		BufferPool:    respwriter.BufferPool{},
 		ErrorLog:      h.rpLog,
 	}
 	return st

@@ -604,3 +604,25 @@ func (lw *Writer) Failed(err error) {
 			"error", err)
 	}
 }
+
+// Logged applies disable-access-log and skip-access-log-urls
+// (matched against the request URI as sent, nginx's $request_uri).
+func Logged(g *routecfg.Global, r *http.Request) bool {
+	if g == nil {
+		return true
+	}
+	if g.DisableAccessLog {
+		return false
+	}
+	for _, m := range g.SkipAccessLogURIs {
+		if m.Match(r.RequestURI) {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultBackendLogged: requests answered by ingress-nginx's default
+// server (no Ingress host matched, and no catch-all path) are logged only
+// with enable-access-log-for-default-backend.
+func DefaultBackendLogged(g *routecfg.Global) bool { return g != nil && g.AccessLogDefaultBackend }

@@ -268,3 +268,15 @@ func setOrDelete(hdr http.Header, k, v string) {
 	}
 	hdr[k] = []string{v}
 }
+
+// DropUnderscore removes request headers whose name has an
+// underscore, as nginx does with underscores_in_headers off and
+// ignore_invalid_headers on: no later step (auth, variables, the
+// upstream) sees them.
+func DropUnderscore(hdr http.Header) {
+	for k := range hdr {
+		if strings.IndexByte(k, '_') >= 0 {
+			delete(hdr, k)
+		}
+	}
+}

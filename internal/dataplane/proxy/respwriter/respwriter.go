@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"sync"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
 )
@@ -106,5 +107,21 @@ func (rw *Writer) Unwrap() http.ResponseWriter { return rw.W }
 func (rw *Writer) setServer() {
 	if rw.Server != nil {
 		rw.W.Header()["Server"] = rw.Server
+	}
+}
+
+// BufferPool recycles ReverseProxy's copy buffers. Pooling array pointers
+// (not slices) keeps Put from allocating a slice header.
+type BufferPool struct{}
+
+const copyBufferSize = 32 << 10
+
+var copyBuffers = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
+
+func (BufferPool) Get() []byte { return copyBuffers.Get().(*[copyBufferSize]byte)[:] }
+
+func (BufferPool) Put(b []byte) {
+	if cap(b) == copyBufferSize {
+		copyBuffers.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
 	}
 }
