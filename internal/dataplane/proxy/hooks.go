@@ -3,13 +3,11 @@ package proxy
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httputil"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
-	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 )
 
 // rewriteOut is ReverseProxy's Rewrite hook. ReverseProxy has already
@@ -18,7 +16,7 @@ import (
 // (use-forwarded-headers: false), so fresh values are set here.
 func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
-	out.URL.Scheme = st.upstreamScheme(in.TLS != nil)
+	out.URL.Scheme = st.up.Scheme(in.TLS != nil)
 	out.URL.Host = st.up.EP.Address
 	out.Host = in.Host // the upstream sees the client's Host, like nginx's proxy_set_header Host $best_http_host
 	if st.rewritten {
@@ -77,29 +75,14 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 		h.clientBodyFailed(st, r)
 		return
 	}
-	status := http.StatusBadGateway
-	connectErr := exchange.IsDialError(err)
-	st.up.Upstream, st.up.UpFailed = true, true
-	switch {
-	case errors.Is(r.Context().Err(), context.Canceled):
+	clientGone := errors.Is(r.Context().Err(), context.Canceled)
+	status := st.up.Failed(err, r, clientGone, st.servedSource())
+	if clientGone {
 		// nginx's non-standard 499 "client closed request"; nothing is
 		// sent, the client is gone.
-		st.rw.Status = 499
-		h.logger.Debug("client closed request", "host", r.Host, "upstream", st.up.EP.Address, "request_id", st.reqID)
+		st.rw.Status = status
 		return
-	case exchange.IsTimeout(err):
-		status = http.StatusGatewayTimeout
 	}
-	st.up.UpStatus = status
-	if connectErr {
-		h.upstreams.MarkFailed(st.up.EP)
-		h.metrics.UpstreamConnectError(st.rt, st.canary())
-	}
-	src := st.servedSource() // the canary's Service when it served the request
-	h.logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
-		slog.String("host", r.Host), slog.String("upstream", st.up.EP.Address),
-		slog.String("service", src.Namespace+"/"+src.Service),
-		slog.String("request_id", st.reqID), slog.Int("status", status), slog.Any("error", err))
 	if st.rw.WroteHeader || st.rw.Hijacked {
 		// Too late to change the answer (e.g. a failed protocol switch).
 		return

@@ -30,7 +30,7 @@ type httpReq struct {
 	// trusted: the peer may set forwarded headers.
 	trusted bool
 	// pp: the connection's PROXY header gave addresses; ppPort is its
-	// destination port, $proxy_protocol_server_port (proxyprotocol.go).
+	// destination port, $proxy_protocol_server_port (package realip).
 	pp     bool
 	ppPort string
 	// cors: the Origin is allowed; the response gets the CORS headers.

@@ -49,6 +49,9 @@ type Upgrades = upgrade.Upgrades
 // NewUpgrades returns an empty tracker.
 func NewUpgrades() *Upgrades { return upgrade.NewUpgrades() }
 
+// Backends returns how to reach a pool (package retry).
+type Backends = retry.Backends
+
 // Snapshot is one applied configuration: the compiled router table and
 // the Config it was compiled from. Both are immutable.
 type Snapshot struct {
@@ -71,7 +74,7 @@ type Options struct {
 	// carries the bodiless plain-HTTP/1.1 requests itself.
 	Transport http.RoundTripper
 	// Backends, when set, chooses the transport and scheme per pool for
-	// backend-protocol and proxy-ssl-* (backend.go); Transport serves
+	// backend-protocol and proxy-ssl-* (package retry); Transport serves
 	// pools it does not know.
 	Backends Backends
 	// HTTPSRedirectPort is the port in HTTP→HTTPS redirects; 0 means 443,
@@ -111,7 +114,6 @@ type Handler struct {
 	metrics      *metrics.Metrics
 	now          func() time.Time
 	redirectPort string // "" when 443
-	backends     Backends
 	upgrades     *Upgrades
 	// zones are the limit-* counters, kept across swaps.
 	zones *limiter.Registry
@@ -121,13 +123,11 @@ type Handler struct {
 	states sync.Pool
 	// rpLog is the ReverseProxy's own error log.
 	rpLog *log.Logger
-	// fallback reaches pools when there are no Backends (tests).
-	fallback upstream.Backend
 	// errPages fetches the error pages (package errorpage).
 	errPages errorpage.Backend
 	// auth runs basic and external auth (package extauth).
 	auth *extauth.Auth
-	// server holds the Server header values (server.go).
+	// server holds the Server header values (package respheaders).
 	server respheaders.Server
 	// encoders pools the compressors (compress.go).
 	encoders *compress.Encoders
@@ -143,7 +143,6 @@ func New(opts Options) *Handler {
 		logger:    opts.Logger,
 		metrics:   opts.Metrics,
 		now:       opts.Now,
-		backends:  opts.Backends,
 		upgrades:  opts.Upgrades,
 		encoders:  compress.NewEncoders(),
 	}
@@ -177,17 +176,18 @@ func New(opts Options) *Handler {
 	}
 	h.errPages = errorpage.Backend{Ups: h.upstreams, Transport: transport, Logger: h.logger}
 	h.mirror = mirror.New(mirror.Options{Transport: transport, Upstreams: h.upstreams, Logger: h.logger, Count: h.metrics.MirrorCopy})
+	// The fallback reaches pools when there are no Backends (tests).
+	fallback := upstream.Backend{Transport: upstream.Std{RoundTripper: transport}, Scheme: "http"}
 	if ex, ok := transport.(upstream.Exchanger); ok {
-		h.fallback = upstream.Backend{Transport: ex, Scheme: "http"}
-	} else {
-		h.fallback = upstream.Backend{Transport: upstream.Std{RoundTripper: transport}, Scheme: "http"}
+		fallback = upstream.Backend{Transport: ex, Scheme: "http"}
 	}
 	h.rpLog = slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)
 	if opts.Logger == nil {
 		h.rpLog = log.New(io.Discard, "", 0)
 	}
 	h.balancer = balance.Balancer{Ups: h.upstreams, Now: h.now}
-	h.exchange = retry.Env{Balancer: &h.balancer, Ups: h.upstreams, Mirror: h.mirror, Logger: h.logger, Now: h.now, ConnectError: h.metrics.UpstreamConnectError}
+	h.exchange = retry.Env{Balancer: &h.balancer, Ups: h.upstreams, Mirror: h.mirror, Logger: h.logger, Now: h.now,
+		ConnectError: h.metrics.UpstreamConnectError, Backends: opts.Backends, Fallback: fallback}
 	h.states.New = h.newState
 	return h
 }
@@ -246,7 +246,7 @@ type reqState struct {
 	// up is the exchange with the pool: endpoint, backend, the
 	// exchange-and-retry loop and what it saw (package retry).
 	up retry.Loop
-	// body is the client's request body (client.go).
+	// body is the client's request body (package clientbody).
 	body clientbody.Body
 	// trace is the request's OpenTelemetry span (package tracereq).
 	trace tracereq.Span
@@ -380,7 +380,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st.up.EP = ep
 	ep.Acquire()
-	h.chooseBackend(st, st.up.Pick.Pool()) // the canary's pool when the canary was chosen
+	http10 := rt.Policy != nil && rt.Policy.Headers != nil && rt.Policy.Headers.HTTP10
+	st.up.Choose(&h.exchange, st.up.Pick.Pool(), http10) // the canary's pool when the canary was chosen
 	st.port = st.listenerPort(r)
 	st.up.Start(&h.exchange, st.rt, st.timeouts(), st.bodyPolicy(), &st.rw, st.maxResponseHeader, st.localAddr(), st.reqID, r.Context())
 	h.startCompression(st, w, r)

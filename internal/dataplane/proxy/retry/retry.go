@@ -36,8 +36,79 @@ type Env struct {
 	Mirror   *mirror.Sender
 	Logger   *slog.Logger
 	Now      func() time.Time
-	// ConnectError counts a failed connect that was retried (may be nil).
+	// ConnectError counts a failed connect (may be nil).
 	ConnectError func(rt *routecfg.Route, canary *routecfg.Canary)
+	// Backends, when set, chooses the exchanger and scheme per pool;
+	// Fallback serves pools without it.
+	Backends Backends
+	Fallback upstream.Backend
+}
+
+// Backends returns how to reach a pool: its exchanger and URL scheme
+// (upstream.Transports.For).
+type Backends interface {
+	For(pool string) upstream.Backend
+	// Plain reports a pool reached over plain HTTP/1.1.
+	Plain(pool string) bool
+}
+
+// Choose records the exchanger and scheme of pool; http10 is
+// proxy-http-version 1.0 on the route, which applies to plain-HTTP pools
+// only (nginx's grpc_pass and fastcgi_pass ignore it; HTTPS keeps
+// closing instead).
+func (l *Loop) Choose(env *Env, pool string, http10 bool) {
+	if env.Backends != nil {
+		l.Backend = env.Backends.For(pool)
+	} else {
+		l.Backend = env.Fallback
+	}
+	// Plain is asked only for the rare proxy-http-version 1.0 route: it
+	// is a second map lookup, not one for every request.
+	if http10 && (env.Backends == nil || env.Backends.Plain(pool)) {
+		l.Backend = upstream.Backend{Transport: upstream.HTTP10{Next: l.Backend.Transport}, Scheme: "http"}
+	}
+}
+
+// Scheme is the outgoing URL's scheme; overTLS tells whether the request
+// came over HTTPS, which AUTO_HTTP follows.
+func (l *Loop) Scheme(overTLS bool) string {
+	if overTLS && l.Backend.AutoTLS != nil {
+		return "https"
+	}
+	if l.Backend.Scheme != "" {
+		return l.Backend.Scheme
+	}
+	return "http"
+}
+
+// Failed records a round trip that ended without a response (err) and
+// returns the status to answer as nginx would: 504 on timeouts (connect
+// or response header), 502 otherwise; clientGone (the client's context
+// was canceled) is nginx's 499, with nothing to send. Connect failures
+// mark the endpoint for passive health; src names the Service for the
+// log.
+func (l *Loop) Failed(err error, r *http.Request, clientGone bool, src *routecfg.Source) (status int) {
+	l.Upstream, l.UpFailed = true, true
+	if clientGone {
+		l.env.Logger.Debug("client closed request", "host", r.Host, "upstream", l.EP.Address, "request_id", l.RequestID)
+		return 499
+	}
+	status = http.StatusBadGateway
+	if exchange.IsTimeout(err) {
+		status = http.StatusGatewayTimeout
+	}
+	l.UpStatus = status
+	if exchange.IsDialError(err) {
+		l.env.Ups.MarkFailed(l.EP)
+		if l.env.ConnectError != nil {
+			l.env.ConnectError(l.Route, l.canary())
+		}
+	}
+	l.env.Logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
+		slog.String("host", r.Host), slog.String("upstream", l.EP.Address),
+		slog.String("service", src.Namespace+"/"+src.Service),
+		slog.String("request_id", l.RequestID), slog.Int("status", status), slog.Any("error", err))
+	return status
 }
 
 // Loop is one request's exchange with its pool. The zero value is
