@@ -3,7 +3,6 @@ package proxy
 import (
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -24,15 +23,8 @@ func (h *Handler) interceptError(st *reqState, res *http.Response) {
 	if ep == nil || !ep.Intercept || !ep.Has(res.StatusCode) || st.http.req == nil {
 		return
 	}
-	code := res.StatusCode
 	res.Body.Close()
-	page := h.errorPage(st, code)
-	res.StatusCode, res.Status = page.StatusCode, page.Status
-	res.Header, res.Body, res.ContentLength = page.Header, page.Body, page.ContentLength
-	res.Trailer = nil
-	if res.ContentLength < 0 {
-		res.Header.Del("Content-Length")
-	}
+	errorpage.Replace(res, h.errorPage(st, res.StatusCode))
 }
 
 // localErrorPage answers with the error page instead of moat's own answer
@@ -47,14 +39,7 @@ func (h *Handler) localErrorPage(st *reqState, code int) bool {
 	page := h.errorPage(st, code)
 	defer page.Body.Close()
 	hdr := st.rw.Header()
-	for k, v := range page.Header {
-		hdr[k] = v
-	}
-	if page.ContentLength >= 0 {
-		hdr["Content-Length"] = []string{strconv.FormatInt(page.ContentLength, 10)}
-	} else {
-		delete(hdr, "Content-Length")
-	}
+	errorpage.CopyHeader(hdr, page)
 	h.decorate(st, hdr, page.StatusCode)
 	if st.hsts != "" {
 		hdr["Strict-Transport-Security"] = []string{st.hsts}

@@ -3,7 +3,6 @@ package proxy
 import (
 	"net/http"
 
-	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -19,15 +18,4 @@ func globalResponse(g *routecfg.Global, st *reqState, hdr http.Header) {
 			st.rw.Server = v
 		}
 	}
-}
-
-// setTemplate sets a header whose value may name request variables
-// (fwdheaders.SetTemplate).
-func (h *Handler) setTemplate(hdr http.Header, x routecfg.TemplateHeader, st *reqState) {
-	r := st.http.req
-	if r == nil {
-		return
-	}
-	v := st.vars(r)
-	fwdheaders.SetTemplate(hdr, x, r, &v)
 }

@@ -175,15 +175,7 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		if c.AnyOrigin || (origin != "" && c.Allows(origin)) {
 			hs.cors = true
 			if r.Method == http.MethodOptions {
-				hdr := st.rw.Header()
-				respheaders.CORS(hdr, st.rt.Policy.CORS, st.http.req)
-				hdr["Content-Type"] = []string{"text/plain charset=UTF-8"}
-				hdr["Content-Length"] = valZero
-				code := http.StatusNoContent
-				if c.PreflightStatus != 0 {
-					code = c.PreflightStatus
-				}
-				st.rw.WriteHeader(code)
+				st.rw.WriteHeader(respheaders.Preflight(st.rw.Header(), c, r))
 				return true
 			}
 		}
@@ -191,43 +183,17 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 	return false
 }
 
-// decorate applies the response-header families to a response's headers:
-// CORS, more_set_headers (every status), add_header (2xx/3xx unless
-// always), the auth Set-Cookie and the Server header.
+// decorate applies the response-header families to a response's headers
+// (package respheaders).
 func (h *Handler) decorate(st *reqState, hdr http.Header, code int) {
-	if st.rw.Server != nil {
-		// Replaces the upstream's, as nginx's default proxy_hide_header
-		// Server does; set here too for 101 responses, which bypass
-		// respwriter.Writer.
-		hdr["Server"] = st.rw.Server
+	d := respheaders.Response{Server: st.rw.Server, Global: st.http.global, VHost: st.vh, Route: st.rt,
+		Req: st.http.req, CORS: st.http.cors, AuthCookie: st.http.authCookie}
+	var v vars.Values
+	if g := st.http.global; g != nil && len(g.AddHeaders) > 0 && st.http.req != nil {
+		v = st.vars(st.http.req)
+		d.Vars = &v
 	}
-	if g := st.http.global; g != nil {
-		for _, x := range g.AddHeaders {
-			h.setTemplate(hdr, x, st)
-		}
-	}
-	var vhh, rth *routecfg.Headers
-	if st.vh != nil && st.vh.Policy != nil {
-		vhh = st.vh.Policy.Headers
-	}
-	var p *routecfg.RoutePolicy
-	if st.rt != nil {
-		p = st.rt.Policy
-	}
-	if p == nil && vhh == nil {
-		return
-	}
-	if p != nil {
-		rth = p.Headers
-		if p.CORS != nil && st.http.cors {
-			respheaders.CORS(hdr, st.rt.Policy.CORS, st.http.req)
-		}
-	}
-	addOK := code >= 200 && code < 400
-	respheaders.Apply(hdr, code, vhh, rth)
-	if p != nil && p.ExternalAuth != nil && len(st.http.authCookie) > 0 && (addOK || p.ExternalAuth.AlwaysSetCookie) {
-		hdr["Set-Cookie"] = append(hdr["Set-Cookie"], st.http.authCookie...)
-	}
+	d.Decorate(hdr, code)
 }
 
 // applyRewrite implements rewrite-target (package rewrite). It reports

@@ -201,3 +201,25 @@ func Body(code int) []byte {
 	}
 	return []byte(strconv.Itoa(code) + " " + http.StatusText(code) + "\n")
 }
+
+// Replace makes res (whose body is closed) the error page.
+func Replace(res, page *http.Response) {
+	res.StatusCode, res.Status = page.StatusCode, page.Status
+	res.Header, res.Body, res.ContentLength = page.Header, page.Body, page.ContentLength
+	res.Trailer = nil
+	if res.ContentLength < 0 {
+		res.Header.Del("Content-Length")
+	}
+}
+
+// CopyHeader puts the page's header, with its length, on hdr.
+func CopyHeader(hdr http.Header, page *http.Response) {
+	for k, v := range page.Header {
+		hdr[k] = v
+	}
+	if page.ContentLength >= 0 {
+		hdr["Content-Length"] = []string{strconv.FormatInt(page.ContentLength, 10)}
+	} else {
+		delete(hdr, "Content-Length")
+	}
+}

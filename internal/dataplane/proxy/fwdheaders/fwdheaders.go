@@ -160,7 +160,7 @@ func (q *Request) Policies() {
 		if len(g.ProxySetHeaders) > 0 {
 			v := vars.Values{BestHost: q.Host, HTTPS: q.HTTPS, Client: q.Client, Port: q.Port, RequestID: q.RequestID}
 			for _, x := range g.ProxySetHeaders {
-				SetTemplate(hdr, x, in, &v)
+				vars.SetHeader(hdr, x, in, &v)
 			}
 		}
 	}
@@ -224,18 +224,6 @@ func (q *Request) Policies() {
 	if hh.HTTP10 {
 		out.Close = true
 	}
-}
-
-// SetTemplate sets a header whose value may name request variables; an
-// empty result removes the header, as nginx's proxy_set_header and
-// more_set_headers do.
-func SetTemplate(hdr http.Header, x routecfg.TemplateHeader, r *http.Request, v *vars.Values) {
-	b := vars.Expand(nil, x.Value, r, v)
-	if len(b) == 0 {
-		delete(hdr, x.Name)
-		return
-	}
-	hdr[x.Name] = []string{string(b)}
 }
 
 // setClientHeaders sets (or, without client authentication, removes) the

@@ -7,6 +7,7 @@ package respheaders
 import (
 	"net/http"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -62,5 +63,73 @@ func CORS(hdr http.Header, c *routecfg.CORS, req *http.Request) {
 	}
 	if c.MaxAge != "" {
 		hdr["Access-Control-Max-Age"] = []string{c.MaxAge}
+	}
+}
+
+// Preflight sets the answer to a CORS preflight (OPTIONS) of req on hdr
+// and returns its status.
+func Preflight(hdr http.Header, c *routecfg.CORS, req *http.Request) int {
+	CORS(hdr, c, req)
+	hdr["Content-Type"] = []string{"text/plain charset=UTF-8"}
+	hdr["Content-Length"] = []string{"0"}
+	if c.PreflightStatus != 0 {
+		return c.PreflightStatus
+	}
+	return http.StatusNoContent
+}
+
+// Response is what a response's decoration is made of.
+type Response struct {
+	// Server is the Server header (nil: left alone).
+	Server []string
+	Global *routecfg.Global
+	VHost  *routecfg.VirtualHost
+	Route  *routecfg.Route
+	// Req is the client's request (CORS, templates); Vars its variables,
+	// nil when no global add-headers template needs them.
+	Req  *http.Request
+	Vars *vars.Values
+	// CORS: the Origin is allowed. AuthCookie is the auth answer's
+	// Set-Cookie.
+	CORS       bool
+	AuthCookie []string
+}
+
+// Decorate applies the response-header families to a response's headers:
+// CORS, more_set_headers (every status), add_header (2xx/3xx unless
+// always), the auth Set-Cookie and the Server header.
+func (d *Response) Decorate(hdr http.Header, code int) {
+	if d.Server != nil {
+		// Replaces the upstream's, as nginx's default proxy_hide_header
+		// Server does; set here too for 101 responses, which bypass
+		// respwriter.Writer.
+		hdr["Server"] = d.Server
+	}
+	if g := d.Global; g != nil && d.Vars != nil {
+		for _, x := range g.AddHeaders {
+			vars.SetHeader(hdr, x, d.Req, d.Vars)
+		}
+	}
+	var vhh, rth *routecfg.Headers
+	if d.VHost != nil && d.VHost.Policy != nil {
+		vhh = d.VHost.Policy.Headers
+	}
+	var p *routecfg.RoutePolicy
+	if d.Route != nil {
+		p = d.Route.Policy
+	}
+	if p == nil && vhh == nil {
+		return
+	}
+	if p != nil {
+		rth = p.Headers
+		if p.CORS != nil && d.CORS {
+			CORS(hdr, p.CORS, d.Req)
+		}
+	}
+	addOK := code >= 200 && code < 400
+	Apply(hdr, code, vhh, rth)
+	if p != nil && p.ExternalAuth != nil && len(d.AuthCookie) > 0 && (addOK || p.ExternalAuth.AlwaysSetCookie) {
+		hdr["Set-Cookie"] = append(hdr["Set-Cookie"], d.AuthCookie...)
 	}
 }

@@ -282,3 +282,15 @@ func validRequestID(s string) bool {
 	}
 	return true
 }
+
+// SetHeader sets a header whose value may name request variables; an
+// empty result removes the header, as nginx's proxy_set_header and
+// more_set_headers do.
+func SetHeader(hdr http.Header, x routecfg.TemplateHeader, r *http.Request, v *Values) {
+	b := Expand(nil, x.Value, r, v)
+	if len(b) == 0 {
+		delete(hdr, x.Name)
+		return
+	}
+	hdr[x.Name] = []string{string(b)}
+}
