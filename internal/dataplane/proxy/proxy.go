@@ -1,6 +1,13 @@
-// Package proxy is the data plane's request handler: route lookup,
-// HTTP→HTTPS redirects, rewrites, local answers (404, 503) and proxying to
-// an upstream endpoint with httputil.ReverseProxy's Rewrite hook.
+// Package proxy is the data plane's request handler. ServeHTTP is the
+// route lookup, then the request-time steps in nginx's phase order, then
+// one exchange-and-retry loop (package retry) under
+// httputil.ReverseProxy. This package holds the order of the steps and
+// the per-request state they share (reqState, pooled, read through no
+// context value but the connection's, package connstate); what each step
+// decides lives in a package of its own, with a narrow API, so the order
+// stays readable: access, balance, clientbody, errorpage, extauth,
+// fwdheaders, realip, respheaders, respwriter, rewrite, tracereq, vars,
+// wafreq (and accesslog, attempt, spool, upgrade).
 //
 // A request reads the current Snapshot once and uses it to the end, so a
 // config swap never changes the rules under a request in flight.

@@ -3,7 +3,8 @@
 // them (fresh by default, the client's own only from trusted peers),
 // ssl-client-* from the client certificate, proxy-set-headers, the auth
 // response headers, X-Forwarded-Prefix, upstream-vhost and the
-// Connection header.
+// Connection header; and the client headers nginx ignores
+// (DropUnderscore).
 package fwdheaders
 
 import (

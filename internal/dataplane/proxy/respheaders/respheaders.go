@@ -1,7 +1,9 @@
-// Package respheaders holds the response-header families that depend on
-// the configuration only, not on the request's state: more_set_headers
-// and add_header, CORS, proxy_redirect and proxy_cookie_* (ProxyRewrite),
-// and the Server header. The proxy decides when each applies.
+// Package respheaders shapes the headers of the response to the client:
+// more_set_headers and add_header, global add-headers, CORS (and its
+// preflight answer), the auth answer's Set-Cookie, proxy_redirect and
+// proxy_cookie_* (ProxyRewrite), the Server header, and gRPC
+// trailers-only responses. The proxy decides when each applies; what it
+// needs of the request comes in a Response.
 package respheaders
 
 import (

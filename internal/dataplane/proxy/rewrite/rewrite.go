@@ -1,7 +1,8 @@
 // Package rewrite is the arithmetic of where a request goes: the path
 // as nginx normalises it before matching, rewrite-target, Gateway API
-// path modifiers, and the Locations of the HTTPS and RequestRedirect
-// redirects. It computes; the proxy answers.
+// path modifiers, the Locations of the HTTPS, host (www, app-root) and
+// RequestRedirect redirects, and Host-to-SNI comparison. It computes;
+// the proxy answers.
 package rewrite
 
 import (
