@@ -188,12 +188,12 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 func (h *Handler) decorate(st *reqState, hdr http.Header, code int) {
 	d := respheaders.Response{Server: st.rw.Server, Global: st.http.global, VHost: st.vh, Route: st.rt,
 		Req: st.http.req, CORS: st.http.cors, AuthCookie: st.http.authCookie}
-	var v vars.Values
 	if g := st.http.global; g != nil && len(g.AddHeaders) > 0 && st.http.req != nil {
-		v = st.vars(st.http.req)
-		d.Vars = &v
+		v := st.vars(st.http.req)
+		d.Decorate(hdr, code, &v)
+		return
 	}
-	d.Decorate(hdr, code)
+	d.Decorate(hdr, code, nil)
 }
 
 // applyRewrite implements rewrite-target (package rewrite). It reports

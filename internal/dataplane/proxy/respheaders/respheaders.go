@@ -87,10 +87,8 @@ type Response struct {
 	Global *routecfg.Global
 	VHost  *routecfg.VirtualHost
 	Route  *routecfg.Route
-	// Req is the client's request (CORS, templates); Vars its variables,
-	// nil when no global add-headers template needs them.
-	Req  *http.Request
-	Vars *vars.Values
+	// Req is the client's request (CORS, templates).
+	Req *http.Request
 	// CORS: the Origin is allowed. AuthCookie is the auth answer's
 	// Set-Cookie.
 	CORS       bool
@@ -99,17 +97,18 @@ type Response struct {
 
 // Decorate applies the response-header families to a response's headers:
 // CORS, more_set_headers (every status), add_header (2xx/3xx unless
-// always), the auth Set-Cookie and the Server header.
-func (d *Response) Decorate(hdr http.Header, code int) {
+// always), global add-headers (with the request's variables v; nil when
+// none are needed), the auth Set-Cookie and the Server header.
+func (d *Response) Decorate(hdr http.Header, code int, v *vars.Values) {
 	if d.Server != nil {
 		// Replaces the upstream's, as nginx's default proxy_hide_header
 		// Server does; set here too for 101 responses, which bypass
 		// respwriter.Writer.
 		hdr["Server"] = d.Server
 	}
-	if g := d.Global; g != nil && d.Vars != nil {
+	if g := d.Global; g != nil && v != nil {
 		for _, x := range g.AddHeaders {
-			vars.SetHeader(hdr, x, d.Req, d.Vars)
+			vars.SetHeader(hdr, x, d.Req, v)
 		}
 	}
 	var vhh, rth *routecfg.Headers
