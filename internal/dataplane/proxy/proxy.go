@@ -350,7 +350,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.Policy != nil && rt.Policy.WAF != nil && h.applyWAF(st, r) {
 		return
 	}
-	if rt.Policy != nil && h.applyPolicy(st, r) {
+	if rt.Policy != nil && h.applyHTTPPolicies(st, r) {
 		return
 	}
 	if rt.URLRedirect != nil {
