@@ -1,6 +1,7 @@
 package dataplane
 
 import (
+	"github.com/moat-ingress/moat/internal/dataplane/cfgcheck"
 	"github.com/moat-ingress/moat/internal/dataplane/hostmap"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
@@ -45,7 +46,7 @@ func (d *Dataplane) updateMetrics(prev, cfg *routecfg.Config, delta []hostmap.De
 // the same parsed entries, default and catch-all.
 func sameCertSet(prev, cfg *routecfg.Config) bool {
 	return prev != nil && prev.DefaultCertificate == cfg.DefaultCertificate && prev.CatchAll == cfg.CatchAll &&
-		sameCerts(prev.Certificates, cfg.Certificates) && cfg.Certificates[""] == nil
+		cfgcheck.SameCerts(prev.Certificates, cfg.Certificates) && cfg.Certificates[""] == nil
 }
 
 // plainHosts reports whether no host that differs serves a certificate

@@ -9,11 +9,9 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
-
-	"github.com/moat-ingress/moat/internal/dataplane/certs"
-	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 )
 
 // HTTP/3 (--http3) is beyond ingress-nginx: the HTTPS port over UDP with
@@ -49,7 +47,8 @@ func (d *Dataplane) EnableHTTP3(pc net.PacketConn, advertisedPort int) {
 // (the requests' server port, as on TCP).
 func (d *Dataplane) startHTTP3(ctx context.Context, port int) {
 	h := d.h3
-	base := proxy.WithListenerPort(context.WithoutCancel(ctx), port)
+	base := context.WithoutCancel(ctx)
+	conns := connstate.NewListener(port)
 	h.srv = &http3.Server{
 		Handler:        d.httpsHandler(),
 		TLSConfig:      d.h3TLSConfig(),
@@ -59,10 +58,9 @@ func (d *Dataplane) startHTTP3(ctx context.Context, port int) {
 		// ssl_early_data is off by default too.
 		QUICConfig: &quic.Config{Allow0RTT: false},
 		ConnContext: func(_ context.Context, _ *quic.Conn) context.Context {
-			// Requests keep ctx's values (the listener port) past its
-			// end, for the drain; each connection has its own
-			// client-certificate verdict, as on TCP (connContext).
-			return certs.WithConnInfo(base, &certs.ConnInfo{})
+			// Requests keep ctx's values past its end, for the drain;
+			// each connection has its own state, as on TCP.
+			return conns.QUICContext(base)
 		},
 		Logger: slog.New(d.log.Handler()).With("listener", "http3"),
 	}

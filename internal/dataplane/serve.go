@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
+	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
-	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -85,7 +84,8 @@ type serving struct {
 func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.ClientLimits) *http.Server {
 	// Requests must outlive ctx during the graceful drain, so their base
 	// context keeps ctx's values but not its cancellation.
-	base := proxy.WithListenerPort(context.WithoutCancel(ctx), src.port)
+	base := context.WithoutCancel(ctx)
+	conns := connstate.NewListener(src.port)
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	srv := &http.Server{
@@ -94,7 +94,7 @@ func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.Cli
 		IdleTimeout:       lim.KeepAlive,
 		MaxHeaderBytes:    maxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return base },
-		ConnContext:       clientconn.WithConn,
+		ConnContext:       conns.ConnContext,
 		// net/http logs client-side noise here (TLS handshake errors from
 		// scanners, bad requests); keep it out of the default level.
 		ErrorLog:  slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
@@ -107,7 +107,7 @@ func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.Cli
 		// client-cert request); the server only sees *tls.Conn. It gets no
 		// TLSConfig: configuring HTTP/2 would write to the shared one.
 		protos.SetHTTP2(true)
-		srv.ConnContext = connContext
+		srv.ConnContext = conns.TLSConnContext
 		srv.Handler = d.httpsHandler() // Alt-Svc with HTTP/3 on
 		if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
 			srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: n}

@@ -2,7 +2,6 @@ package certs
 
 import (
 	"bytes"
-	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -19,19 +18,6 @@ import (
 // request and reused by the others (an HTTP/2 connection carries many).
 type ConnInfo struct {
 	client atomic.Pointer[ClientResult]
-}
-
-type connInfoKey struct{}
-
-// WithConnInfo returns ctx carrying ci; use it in http.Server.ConnContext.
-func WithConnInfo(ctx context.Context, ci *ConnInfo) context.Context {
-	return context.WithValue(ctx, connInfoKey{}, ci)
-}
-
-// ConnInfoFrom returns the connection's ConnInfo, or nil.
-func ConnInfoFrom(ctx context.Context) *ConnInfo {
-	ci, _ := ctx.Value(connInfoKey{}).(*ConnInfo)
-	return ci
 }
 
 // ClientResult is the verdict on a connection's client certificate for one

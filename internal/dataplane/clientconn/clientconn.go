@@ -12,7 +12,6 @@
 package clientconn
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net"
@@ -254,15 +253,13 @@ func (c *Conn) Request(max int) bool {
 	return max > 0 && n >= int64(max)
 }
 
-type connKey struct{}
-
-// WithConn returns ctx carrying the connection, for http.Server's
-// ConnContext: nc is a *Conn or wraps one (a TLS connection, the
-// passthrough front's replay of the ClientHello), unwrapped by NetConn.
-func WithConn(ctx context.Context, nc net.Conn) context.Context {
+// Unwrap returns the *Conn under nc, or nil: nc is a *Conn or wraps one
+// (a TLS connection, the passthrough front's replay of the ClientHello),
+// unwrapped by NetConn.
+func Unwrap(nc net.Conn) *Conn {
 	for range 4 {
 		if c, ok := nc.(*Conn); ok {
-			return context.WithValue(ctx, connKey{}, c)
+			return c
 		}
 		t, ok := nc.(interface{ NetConn() net.Conn })
 		if !ok {
@@ -270,11 +267,5 @@ func WithConn(ctx context.Context, nc net.Conn) context.Context {
 		}
 		nc = t.NetConn()
 	}
-	return ctx
-}
-
-// FromContext returns the connection WithConn stored, or nil.
-func FromContext(ctx context.Context) *Conn {
-	c, _ := ctx.Value(connKey{}).(*Conn)
-	return c
+	return nil
 }

@@ -1,5 +1,5 @@
 // Package fcgi is the FastCGI client behind backend-protocol: FCGI. It is
-// an http.RoundTripper, so the proxy's hooks (headers, timeouts, retries,
+// an exchange.Exchanger, so the proxy's hooks (headers, timeouts, retries,
 // custom errors) apply to FastCGI pools as to HTTP ones.
 //
 // It follows nginx's fastcgi_pass as ingress-nginx configures it: the
@@ -13,7 +13,6 @@ package fcgi
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/moat-ingress/moat/internal/dataplane/oneshot"
+	"github.com/moat-ingress/moat/internal/dataplane/upstream/exchange"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -52,40 +52,50 @@ const (
 // Transport speaks FastCGI to the request URL's host:port.
 type Transport struct {
 	settings routecfg.FastCGI
-	dial     func(ctx context.Context, network, addr string) (net.Conn, error)
+	dialer   *exchange.Dialer
 	logger   *slog.Logger
 }
 
-// New returns a Transport. dial connects to endpoints (the data plane's
-// dialer, which applies proxy-connect-timeout); logger receives what the
-// application writes to stderr, as nginx logs "FastCGI sent in stderr".
-func New(s routecfg.FastCGI, dial func(ctx context.Context, network, addr string) (net.Conn, error), logger *slog.Logger) *Transport {
-	if dial == nil {
-		var d net.Dialer
-		dial = d.DialContext
+// New returns a Transport. dialer connects to endpoints (the data
+// plane's, which applies proxy-connect-timeout; nil: one with the default
+// timeout); logger receives what the application writes to stderr, as
+// nginx logs "FastCGI sent in stderr".
+func New(s routecfg.FastCGI, dialer *exchange.Dialer, logger *slog.Logger) *Transport {
+	if dialer == nil {
+		dialer = exchange.NewDialer(0)
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Transport{settings: s, dial: dial, logger: logger}
+	return &Transport{settings: s, dialer: dialer, logger: logger}
 }
 
-// RoundTrip sends r as a FastCGI request and returns the response with
-// its body streaming from the connection. The connection closes when the
-// body is closed or the request's context ends.
+// RoundTrip is Exchange without an attempt.
 func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.Exchange(r, nil)
+}
+
+// Exchange sends r as a FastCGI request and returns the response with
+// its body streaming from the connection. The connection closes when the
+// body is closed or the request's context ends. at (which may be nil)
+// times the dial and gives SERVER_ADDR and SERVER_PORT.
+func (t *Transport) Exchange(r *http.Request, at exchange.Attempt) (*http.Response, error) {
 	ctx := r.Context()
 	reqBody, length, err := requestBody(r)
 	if err != nil {
 		return nil, err
 	}
-	conn, err := t.dial(ctx, "tcp", r.URL.Host)
+	conn, err := t.dialer.Dial(ctx, "tcp", r.URL.Host, at)
 	if err != nil {
 		return nil, err
 	}
 	oc := oneshot.Watch(ctx, conn)
 	w := bufio.NewWriterSize(conn, 16<<10)
-	if err := t.writeRequest(w, r, reqBody, length); err != nil {
+	var server net.Addr
+	if at != nil {
+		server = at.ServerAddr()
+	}
+	if err := t.writeRequest(w, r, reqBody, length, server); err != nil {
 		return nil, oc.Fail(fmt.Errorf("fastcgi: sending the request: %w", err))
 	}
 	sr := &stdoutReader{br: bufio.NewReader(conn), logger: t.logger, upstream: r.URL.Host}
@@ -118,13 +128,13 @@ func requestBody(r *http.Request) (io.Reader, int64, error) {
 	return bytes.NewReader(b), int64(len(b)), nil
 }
 
-func (t *Transport) writeRequest(w *bufio.Writer, r *http.Request, body io.Reader, length int64) error {
+func (t *Transport) writeRequest(w *bufio.Writer, r *http.Request, body io.Reader, length int64, server net.Addr) error {
 	begin := [8]byte{0, roleResponder, 0 /* no FCGI_KEEP_CONN */}
 	if err := writeRecord(w, typeBeginRequest, begin[:]); err != nil {
 		return err
 	}
 	var params []byte
-	for _, p := range t.params(r, length) {
+	for _, p := range t.params(r, length, server) {
 		params = appendPair(params, p[0], p[1])
 	}
 	if err := writeStream(w, typeParams, params); err != nil {
@@ -161,8 +171,8 @@ func (t *Transport) writeRequest(w *bufio.Writer, r *http.Request, body io.Reade
 // params is nginx's fastcgi_params, then the request headers, then the
 // configured parameters (nginx sends all of them; a FastCGI application
 // keeps the last value of a repeated name).
-func (t *Transport) params(r *http.Request, length int64) [][2]string {
-	v := varsFor(r, t.settings.Index, length)
+func (t *Transport) params(r *http.Request, length int64, server net.Addr) [][2]string {
+	v := varsFor(r, t.settings.Index, length, server)
 	out := make([][2]string, 0, 20+len(r.Header)+len(t.settings.Params))
 	add := func(k, val string) { out = append(out, [2]string{k, val}) }
 	add("QUERY_STRING", v.args)

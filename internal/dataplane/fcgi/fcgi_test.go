@@ -130,7 +130,7 @@ func TestRequestParamsAndBody(t *testing.T) {
 		}
 	}
 	// SCRIPT_NAME is consumed by net/http/cgi; check the parameter itself.
-	for _, p := range tr.params(r, 7) {
+	for _, p := range tr.params(r, 7, nil) {
 		if p[0] == "SCRIPT_NAME" && p[1] != "/shop/index.php" {
 			t.Errorf("SCRIPT_NAME = %q, want /shop/index.php", p[1])
 		}
@@ -327,7 +327,7 @@ func TestVariables(t *testing.T) {
 	}
 	r, _ := http.NewRequest("GET", "http://shop.example:8080/a/?q=1", nil)
 	r.RemoteAddr = "10.1.2.3:4444"
-	v := varsFor(r, "index.php", 0)
+	v := varsFor(r, "index.php", 0, nil)
 	for _, tc := range []struct {
 		t    vartemplate.Template
 		want string

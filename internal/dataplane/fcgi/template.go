@@ -76,7 +76,7 @@ type vars struct {
 	serverPort    string
 }
 
-func varsFor(r *http.Request, index string, length int64) *vars {
+func varsFor(r *http.Request, index string, length int64, server net.Addr) *vars {
 	v := &vars{
 		method:      r.Method,
 		requestURI:  r.URL.RequestURI(),
@@ -109,8 +109,8 @@ func varsFor(r *http.Request, index string, length int64) *vars {
 		// proxy-real-ip-cidr), like nginx's $remote_addr after realip.
 		v.remoteAddr = ip
 	}
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		v.serverAddr, v.serverPort, _ = net.SplitHostPort(a.String())
+	if server != nil {
+		v.serverAddr, v.serverPort, _ = net.SplitHostPort(server.String())
 	}
 	return v
 }

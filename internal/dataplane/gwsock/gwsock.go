@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
@@ -52,12 +53,9 @@ type Options struct {
 	// Passthrough returns the route for cfg's passthrough hosts, nil when
 	// it has none.
 	Passthrough func(cfg *routecfg.Config) Route
-	// ConnContext and TLSConnContext are the HTTP and HTTPS servers'
-	// (the connection, plus client-certificate state on HTTPS); ConnState
-	// is the metrics hook. Each may be nil.
-	ConnContext, TLSConnContext func(context.Context, net.Conn) context.Context
-	ConnState                   func(net.Conn, http.ConnState)
-	MaxHeaderBytes              int
+	// ConnState is the metrics hook; may be nil.
+	ConnState      func(net.Conn, http.ConnState)
+	MaxHeaderBytes int
 	// RetireTimeout bounds the drain of a dropped socket.
 	RetireTimeout time.Duration
 }
@@ -209,7 +207,8 @@ func (s *Set) update(so *socket, cfg *routecfg.Config, l *routecfg.Listener, tra
 func (s *Set) serve(ctx context.Context, so *socket) {
 	so.served = true
 	lim := s.o.Limits()
-	base := proxy.WithListenerPort(context.WithoutCancel(ctx), so.port)
+	base := context.WithoutCancel(ctx)
+	conns := connstate.NewListener(so.port)
 	var protos http.Protocols
 	protos.SetHTTP1(true)
 	srv := &http.Server{
@@ -232,7 +231,7 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 	var ln net.Listener
 	if so.certs != nil {
 		protos.SetHTTP2(true)
-		srv.ConnContext = s.o.TLSConnContext
+		srv.ConnContext = conns.TLSConnContext
 		po := passthrough.Options{TLS: so.tlsSrv.Config(), Logger: s.o.Log,
 			Route: func(sni string) (passthrough.Backend, bool) {
 				if r := *so.pass.Load(); r != nil {
@@ -248,7 +247,7 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 		// (gRPC clients in clear text); the Ingress HTTP listener does
 		// not, as ingress-nginx's does not.
 		protos.SetUnencryptedHTTP2(true)
-		srv.ConnContext = s.o.ConnContext
+		srv.ConnContext = conns.ConnContext
 		ln = s.o.Wrap(so.raw, false)
 	}
 	so.srv = srv

@@ -371,7 +371,7 @@ type prefixConn struct {
 	prefix []byte
 }
 
-// NetConn is the connection under the replay (clientconn.WithConn).
+// NetConn is the connection under the replay (clientconn.Unwrap).
 func (p *prefixConn) NetConn() net.Conn { return p.Conn }
 
 func (p *prefixConn) Read(b []byte) (int, error) {

@@ -100,17 +100,17 @@ func TestParseLogFormat(t *testing.T) {
 // default format against moat's JSON, for a proxied request.
 func BenchmarkAccessLogLine(b *testing.B) {
 	rt := prefix("/", "a")
-	st := &reqState{rt: rt, vh: &routecfg.VirtualHost{Host: "foo.com"}, reqID: "0123456789abcdef0123456789abcdef",
-		ep: &upstream.Endpoint{Address: "10.0.0.1:8080"}}
-	st.obs = observation{uri: "/some/path", upstream: true, upStatus: 200}
-	st.rw.bytes = 1234
+	st := &reqState{rt: rt, vh: &routecfg.VirtualHost{Host: "foo.com"}, reqID: "0123456789abcdef0123456789abcdef", uri: "/some/path"}
+	st.up.EP = &upstream.Endpoint{Address: "10.0.0.1:8080"}
+	st.up.Upstream, st.up.UpStatus = true, 200
+	st.rw.Bytes = 1234
 	r := httptest.NewRequest(http.MethodGet, "http://foo.com/some/path?q=1", nil)
 	r.RemoteAddr = "203.0.113.9:41234"
 	r.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36")
 	r.Header.Set("Referer", "https://example.com/")
 	start := time.Now()
 	end := start.Add(3 * time.Millisecond)
-	st.tr.attStart = start.Add(time.Millisecond)
+	st.up.AttStart = start.Add(time.Millisecond)
 	buf := make([]byte, 0, 512)
 	b.Run("nginx", func(b *testing.B) {
 		b.ReportAllocs()

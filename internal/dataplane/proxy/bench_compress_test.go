@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/routecfg/compression"
 	"github.com/moat-ingress/moat/internal/routecfg/global"
@@ -47,7 +48,7 @@ func BenchmarkCompression(b *testing.B) {
 				&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{prefix("/", "a")}})
 			cfg.Global = &global.Settings{Compression: c.comp}
 			f := newFixture(b, cfg, false)
-			f.h.accessLog = io.Discard
+			f.h.accessLog = accesslog.NewWriter(io.Discard, false, f.h.logger, nil)
 			req := httptest.NewRequest(http.MethodGet, "http://foo.com/catalogue", nil)
 			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
 			w := &countingWriter{discardWriter: discardWriter{h: http.Header{}}}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkProxy(b *testing.B) {
 	cfg := config([]*routecfg.Pool{pool("a", addr(up))},
 		&routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{prefix("/api", "b"), prefix("/", "a")}})
 	f := newFixture(b, cfg, false)
-	f.h.accessLog = io.Discard
+	f.h.accessLog = accesslog.NewWriter(io.Discard, false, f.h.logger, nil)
 	req := httptest.NewRequest(http.MethodGet, "http://foo.com/some/path?q=1", nil)
 	req.Header.Set("User-Agent", "bench")
 	req.Header.Set("Accept", "*/*")
@@ -51,7 +52,7 @@ func BenchmarkProxy(b *testing.B) {
 func BenchmarkLocal404(b *testing.B) {
 	cfg := config(nil, &routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{{Path: "/x", Match: routecfg.MatchExact}}})
 	f := newFixture(b, cfg, false)
-	f.h.accessLog = io.Discard
+	f.h.accessLog = accesslog.NewWriter(io.Discard, false, f.h.logger, nil)
 	req := httptest.NewRequest(http.MethodGet, "http://foo.com/nope", nil)
 	w := &discardWriter{h: http.Header{}}
 	b.ReportAllocs()

@@ -1,17 +1,12 @@
 package proxy
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/clientbody"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -31,18 +26,18 @@ func (h *Handler) clientGate(st *reqState, w http.ResponseWriter, r *http.Reques
 		h.local(st, http.StatusBadRequest)
 		return true
 	}
-	if v, ok := r.Header[authHopHeader]; ok {
-		delete(r.Header, authHopHeader) // never forwarded
-		if d, mine := h.authHop(v); mine {
+	if v, ok := r.Header[extauth.HopHeader]; ok {
+		delete(r.Header, extauth.HopHeader) // never forwarded
+		if d, mine := h.auth.Hop(v); mine {
 			st.http.authDepth = d
-			if d > maxAuthDepth {
+			if d > extauth.MaxDepth {
 				h.logger.Warn("auth sub-request loops back into moat; refused", "host", r.Host, "path", r.URL.Path, "depth", d, "request_id", st.reqID)
 				h.local(st, http.StatusLoopDetected)
 				return true
 			}
 		}
 	}
-	if c := clientconn.FromContext(r.Context()); c != nil && c.Request(lim.KeepAliveRequests) {
+	if c := st.clientConn(); c != nil && c.Request(lim.KeepAliveRequests) {
 		closeAfter(w)
 	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
@@ -57,11 +52,8 @@ func (h *Handler) clientGate(st *reqState, w http.ResponseWriter, r *http.Reques
 	// HTTP/2 gives a request without a body a Body too, with
 	// ContentLength 0: no deadline is needed (nor paid for) there.
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		st.body = clientBody{src: r.Body, timeout: int64(lim.BodyTimeout), h1: r.ProtoMajor == 1}
-		st.body.rd, _ = w.(readDeadliner)
-		// Armed now, not at the first read: net/http itself reads a body
-		// the handler left unread (a redirect, a 404) before answering.
-		st.body.arm()
+		rd, _ := w.(clientbody.ReadDeadliner)
+		st.body.Reset(r.Body, rd, lim.BodyTimeout, r.ProtoMajor == 1)
 		r.Body = &st.body
 	}
 	return false
@@ -71,141 +63,22 @@ func closeAfter(w http.ResponseWriter) { w.Header()["Connection"] = valClose }
 
 var valClose = []string{"close"}
 
-type readDeadliner interface{ SetReadDeadline(time.Time) error }
-
-// clientBody is the request body as read from the client: each read
-// waits at most the body timeout (nginx's client_body_timeout, between
-// two reads), a body of unknown length is bounded by proxy-body-size
-// (max), and a failed read is remembered so the answer is the client's
-// fault (413, 408 or 400), not the upstream's (502).
-type clientBody struct {
-	src     io.ReadCloser
-	rd      readDeadliner
-	timeout int64 // ns
-	armed   int64 // unix ns when the deadline was last set; 0: none set
-	h1      bool
-	err     error
-	// max > 0 bounds the body (set by trafficGate once the route is
-	// known); n counts what was read.
-	max, n int64
-}
-
-// errBodyTooLarge ends a request body of unknown length over
-// proxy-body-size (nginx's client_max_body_size).
-var errBodyTooLarge = errors.New("request body larger than proxy-body-size")
-
-// Read renews the read deadline when a quarter of the timeout has passed
-// since it was last set (a deadline update per read would cost more than
-// the bound is worth), and clears it at the end of the body: the HTTP/1
-// server then reads the connection in the background, where a deadline
-// would end the request.
-func (b *clientBody) Read(p []byte) (int, error) {
-	if errors.Is(b.err, errBodyTooLarge) {
-		return 0, b.err
-	}
-	b.arm()
-	n, err := b.src.Read(p)
-	if b.n += int64(n); b.max > 0 && b.n > b.max {
-		n, err = 0, errBodyTooLarge
-	}
-	switch {
-	case err == nil:
-	case err == io.EOF:
-		if b.armed != 0 {
-			_ = b.rd.SetReadDeadline(time.Time{})
-			b.armed = 0
-		}
-	case errors.Is(err, http.ErrBodyReadAfterClose):
-		// Closed on our side (the upstream exchange ended): not the
-		// client's doing.
-	default:
-		if b.err == nil {
-			b.err = err
-		}
-		if b.h1 && b.rd != nil {
-			// net/http reads on to the end of an HTTP/1 body before it
-			// closes the connection: a deadline in the past ends that at
-			// once. (On HTTP/2 it would reset the stream before the answer.)
-			_ = b.rd.SetReadDeadline(time.Unix(1, 0))
-		}
-	}
-	return n, err
-}
-
-// arm sets the read deadline unless it was set less than a quarter of
-// the timeout ago.
-func (b *clientBody) arm() {
-	if b.rd != nil && b.timeout > 0 {
-		now := time.Now()
-		if ns := now.UnixNano(); ns-b.armed > b.timeout/4 {
-			if b.rd.SetReadDeadline(now.Add(time.Duration(b.timeout))) == nil {
-				b.armed = ns
-			}
-		}
-	}
-}
-
-func (b *clientBody) Close() error { return b.src.Close() }
-
 // clientBodyFailed answers a request whose body could not be read from
 // the client: 413 over proxy-body-size, 408 after client-body-timeout,
 // 400 for a malformed body (a bad chunk) or one cut short, as nginx. The
 // connection is closed.
 func (h *Handler) clientBodyFailed(st *reqState, r *http.Request) {
-	status := http.StatusBadRequest
-	switch {
-	case errors.Is(st.body.err, errBodyTooLarge):
-		status = http.StatusRequestEntityTooLarge
-	case isTimeout(st.body.err):
-		status = http.StatusRequestTimeout
-	}
+	status := clientbody.Status(st.body.Err())
 	h.logger.LogAttrs(r.Context(), slog.LevelInfo, "client request body error",
 		slog.String("host", r.Host), slog.String("client", r.RemoteAddr), slog.String("request_id", st.reqID),
-		slog.Int("status", status), slog.Any("error", st.body.err))
-	if st.rw.wroteHeader || st.rw.hijacked {
+		slog.Int("status", status), slog.Any("error", st.body.Err()))
+	if st.rw.WroteHeader || st.rw.Hijacked {
 		return
 	}
 	closeAfter(&st.rw)
 	h.local(st, status)
 }
 
-// The auth sub-request marker: moat's own auth sub-requests carry
-// authHopHeader = token + ":" + depth, the token random per process so a
-// client cannot forge a depth moat trusts. A request arriving with the
-// token is an auth sub-request that came back to moat; past
-// maxAuthDepth it is refused, which bounds an auth-url loop into moat.
-const (
-	authHopHeader = "X-Moat-Auth-Hop"
-	maxAuthDepth  = 3 // translate.MaxAuthDepth
-)
-
-func newAuthToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// authHop parses the marker; mine is false for a value moat did not set.
-func (h *Handler) authHop(v []string) (depth int, mine bool) {
-	if len(v) != 1 {
-		return 0, false
-	}
-	tok, d, ok := strings.Cut(v[0], ":")
-	if !ok || tok != h.http.authToken {
-		return 0, false
-	}
-	n, err := strconv.Atoi(d)
-	if err != nil || n < 1 {
-		return 0, false
-	}
-	return n, true
-}
-
-// authHopValue is the marker for an auth sub-request of st.
-func (h *Handler) authHopValue(st *reqState) string {
-	return h.http.authToken + ":" + strconv.Itoa(st.http.authDepth+1)
-}
-
 // errClientBody reports whether err ended the exchange because the
 // client's body failed.
-func clientBodyErr(st *reqState) bool { return st.body.err != nil && !errors.Is(st.body.err, io.EOF) }
+func clientBodyErr(st *reqState) bool { return st.body.Failed() }

@@ -2,20 +2,10 @@ package proxy
 
 import (
 	"net/http"
-	"strings"
 
-	"github.com/moat-ingress/moat/internal/dataplane/certs"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/routecfg"
-)
-
-// Headers nginx sets upstream for a host with client authentication; they
-// are removed from every other request so a client cannot forge them.
-const (
-	hdrClientVerify    = "Ssl-Client-Verify"
-	hdrClientSubjectDN = "Ssl-Client-Subject-Dn"
-	hdrClientIssuerDN  = "Ssl-Client-Issuer-Dn"
-	hdrClientCert      = "Ssl-Client-Cert"
 )
 
 // checkClientAuth enforces the host's client-certificate policy on an HTTPS
@@ -23,7 +13,7 @@ const (
 // answered the request.
 func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.Table, vh *routecfg.VirtualHost) bool {
 	sni := r.TLS.ServerName
-	if sni != "" && !sameHost(r.Host, sni) {
+	if sni != "" && !rewrite.SameHost(r.Host, sni) {
 		// A connection whose client certificate was requested (or not)
 		// for the SNI's host must not serve another host with other
 		// rules: 421, as nginx answers when the negotiated host verifies
@@ -48,7 +38,7 @@ func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.T
 		h.local(st, http.StatusForbidden)
 		return true
 	}
-	res := certs.ConnInfoFrom(r.Context()).Client(ca, r.TLS.PeerCertificates, h.now())
+	res := st.connTLS().Client(ca, r.TLS.PeerCertificates, h.now())
 	if !res.OK {
 		if ca.ErrorPage != "" {
 			// error_page 495 496 = URL: nginx redirects with 302.
@@ -65,50 +55,4 @@ func (h *Handler) checkClientAuth(st *reqState, r *http.Request, table *router.T
 	}
 	st.client = res
 	return false
-}
-
-// setClientHeaders sets (or, without client authentication, removes) the
-// ssl-client-* headers of the upstream request.
-func setClientHeaders(hdr http.Header, res *certs.ClientResult) {
-	if res == nil {
-		if len(hdr) > 0 {
-			delete(hdr, hdrClientVerify)
-			delete(hdr, hdrClientSubjectDN)
-			delete(hdr, hdrClientIssuerDN)
-			delete(hdr, hdrClientCert)
-		}
-		return
-	}
-	hdr[hdrClientVerify] = []string{res.Verify}
-	// nginx's proxy_set_header with an empty value sends no header.
-	setOrDelete(hdr, hdrClientSubjectDN, res.SubjectDN)
-	setOrDelete(hdr, hdrClientIssuerDN, res.IssuerDN)
-	if res.Auth.PassCertificate {
-		setOrDelete(hdr, hdrClientCert, res.EscapedCert)
-	} else {
-		delete(hdr, hdrClientCert)
-	}
-}
-
-func setOrDelete(hdr http.Header, k, v string) {
-	if v == "" {
-		delete(hdr, k)
-		return
-	}
-	hdr[k] = []string{v}
-}
-
-// sameHost compares a Host header (maybe with a port) with an SNI name,
-// ignoring case and one trailing dot.
-func sameHost(host, sni string) bool {
-	if len(host) > 0 && host[0] == '[' {
-		if end := strings.IndexByte(host, ']'); end > 0 {
-			host = host[1:end]
-		}
-	} else if i := strings.IndexByte(host, ':'); i >= 0 && strings.IndexByte(host[i+1:], ':') < 0 {
-		host = host[:i]
-	}
-	host = strings.TrimSuffix(host, ".")
-	sni = strings.TrimSuffix(sni, ".")
-	return strings.EqualFold(host, sni)
 }

@@ -11,7 +11,7 @@ import (
 func (h *Handler) startCompression(st *reqState, w http.ResponseWriter, r *http.Request) {
 	if g := st.http.global; g != nil && g.Compression.On() {
 		st.cw.Reset(w, r, g.Compression, h.encoders)
-		st.rw.w = &st.cw
+		st.rw.W = &st.cw
 	}
 }
 
@@ -21,6 +21,6 @@ func (h *Handler) startCompression(st *reqState, w http.ResponseWriter, r *http.
 func (st *reqState) endCompression() {
 	if st.cw.Active() {
 		st.cw.Abort()
-		st.rw.bytes = st.cw.BytesSent()
+		st.rw.Bytes = st.cw.BytesSent()
 	}
 }

@@ -2,48 +2,9 @@ package proxy
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/moat-ingress/moat/internal/routecfg/global"
-	"github.com/moat-ingress/moat/internal/routecfg/vartemplate"
 )
-
-// The controller ConfigMap's request-wide settings that are not a
-// location's: global headers, header parsing, the access-log switches.
-
-// dropUnderscoreHeaders removes request headers whose name has an
-// underscore, as nginx does with underscores_in_headers off and
-// ignore_invalid_headers on: no later step (auth, variables, the
-// upstream) sees them.
-func dropUnderscoreHeaders(hdr http.Header) {
-	for k := range hdr {
-		if strings.IndexByte(k, '_') >= 0 {
-			delete(hdr, k)
-		}
-	}
-}
-
-// globallyLogged applies disable-access-log and skip-access-log-urls
-// (matched against the request URI as sent, nginx's $request_uri).
-func globallyLogged(g *global.Settings, r *http.Request) bool {
-	if g == nil {
-		return true
-	}
-	if g.DisableAccessLog {
-		return false
-	}
-	for _, m := range g.SkipAccessLogURIs {
-		if m.Match(r.RequestURI) {
-			return false
-		}
-	}
-	return true
-}
-
-// defaultBackendLogged: requests answered by ingress-nginx's default
-// server (no Ingress host matched, and no catch-all path) are logged only
-// with enable-access-log-for-default-backend.
-func defaultBackendLogged(g *global.Settings) bool { return g != nil && g.AccessLogDefaultBackend }
 
 // globalResponse applies hide-headers and allow-backend-server-header to
 // an upstream response, before the response-header families run.
@@ -54,23 +15,7 @@ func globalResponse(g *global.Settings, st *reqState, hdr http.Header) {
 	// nginx passes the upstream's Server only with server_tokens off.
 	if g.AllowBackendServerHeader && !g.ServerTokens {
 		if v := hdr["Server"]; len(v) > 0 {
-			st.rw.server = v
+			st.rw.Server = v
 		}
 	}
-}
-
-// setTemplate sets a header whose value may name request variables; an
-// empty result removes the header, as nginx's proxy_set_header and
-// more_set_headers do.
-func (h *Handler) setTemplate(hdr http.Header, x vartemplate.Header, st *reqState) {
-	r := st.http.req
-	if r == nil {
-		return
-	}
-	v := h.expand(nil, x.Value, st, r)
-	if len(v) == 0 {
-		delete(hdr, x.Name)
-		return
-	}
-	hdr[x.Name] = []string{string(v)}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
 	"github.com/moat-ingress/moat/internal/routecfg"
@@ -86,7 +87,11 @@ func newFixture(t testing.TB, cfg *routecfg.Config, tlsFront bool, opts ...fixtu
 	f.h = New(o)
 	f.apply(cfg)
 	f.srv = httptest.NewUnstartedServer(f.h)
+	// The connection state moat's listeners give (port 0: the local one).
+	conns := connstate.NewListener(0)
+	f.srv.Config.ConnContext = conns.ConnContext
 	if tlsFront {
+		f.srv.Config.ConnContext = conns.TLSConnContext
 		f.srv.EnableHTTP2 = true
 		f.srv.StartTLS()
 	} else {

@@ -3,18 +3,11 @@ package proxy
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httputil"
-)
 
-// Header value slices shared by every request. They are only ever
-// assigned into header maps, never modified in place (len == cap, so an
-// append elsewhere copies).
-var (
-	valHTTP  = []string{"http"}
-	valHTTPS = []string{"https"}
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
 )
 
 // rewriteOut is ReverseProxy's Rewrite hook. ReverseProxy has already
@@ -23,75 +16,39 @@ var (
 // (use-forwarded-headers: false), so fresh values are set here.
 func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 	in, out := pr.In, pr.Out
-	out.URL.Scheme = st.upstreamScheme(in.TLS != nil)
-	out.URL.Host = st.ep.Address
+	out.URL.Scheme = st.up.Scheme(in.TLS != nil)
+	out.URL.Host = st.up.EP.Address
 	out.Host = in.Host // the upstream sees the client's Host, like nginx's proxy_set_header Host $best_http_host
 	if st.rewritten {
 		out.URL.Path, out.URL.RawPath = st.path, ""
 		out.URL.RawQuery = st.rawQuery
 	}
 
-	hdr := out.Header
-	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
-	if err != nil {
-		clientIP = in.RemoteAddr
-	}
-	// One backing array for the per-request values; each header gets a
-	// full-capacity slice of it so an append elsewhere copies.
-	port := st.port
-	if in.TLS != nil {
-		// ingress-nginx's $pass_port: 443 for its HTTPS listener whatever
-		// port that listens on (lua_ingress.lua), so backends that build
-		// URLs from X-Forwarded-Port do not name moat's :8443.
-		port = "443"
-	}
-	https := in.TLS != nil
-	if hs := &st.http; hs.pp {
-		// Behind PROXY: $remote_addr after real_ip, the port the load
-		// balancer was reached on, https when that is 443 (lua_ingress.lua).
-		clientIP, port, https = hs.client.String(), hs.ppPort, https || hs.https
-	}
-	vals := [...]string{clientIP, in.Host, port, st.reqID}
-	hdr["X-Forwarded-For"] = vals[0:1:1]
-	hdr["X-Real-Ip"] = vals[0:1:1]
-	hdr["X-Forwarded-Host"] = vals[1:2:2]
-	hdr["X-Forwarded-Port"] = vals[2:3:3]
-	if st.reqID != "" {
-		hdr["X-Request-Id"] = vals[3:4:4]
-	} else {
-		delete(hdr, "X-Request-Id") // proxy_set_header with an empty value
-	}
-	proto := valHTTP
-	if https {
-		proto = valHTTPS
-	}
-	hdr["X-Forwarded-Proto"] = proto
-	hdr["X-Forwarded-Scheme"] = proto
-	hdr["X-Scheme"] = proto
-	// proxy_set_header Proxy "": the httpoxy mitigation (a CGI or FastCGI
-	// backend would read it as HTTP_PROXY).
-	delete(hdr, "Proxy")
-	setClientHeaders(hdr, st.client)
-	st.traceInject(hdr)
-	h.httpRequestOut(st, in, out)
+	q := fwdheaders.Request{In: in, Out: out, Global: st.http.global, Route: st.rt, Client: st.http.client, HTTPS: st.http.https,
+		Host: st.http.host, Trusted: st.http.trusted, PP: st.http.pp, PPPort: st.http.ppPort, Port: st.port, RequestID: st.reqID,
+		ClientCert: st.client, AuthHeaders: st.http.authHeaders, StripAuthorization: st.http.stripAuthorization,
+		Rewritten: st.rewritten, Source: st.source()}
+	q.Forwarded()
+	st.traceInject(out.Header)
+	q.Policies()
 }
 
 // modifyResponse runs once the upstream answered (including 101).
 func (h *Handler) modifyResponse(st *reqState, res *http.Response) error {
-	h.upstreams.MarkSucceeded(st.ep)
-	grpcTrailersOnly(res)
+	h.upstreams.MarkSucceeded(st.up.EP)
+	respheaders.GRPCTrailersOnly(res)
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The upgraded response is written on the hijacked connection,
 		// past our ResponseWriter; record it for the access log here.
-		st.rw.status = http.StatusSwitchingProtocols
+		st.rw.Status = http.StatusSwitchingProtocols
 	}
 	if g := st.http.global; g != nil {
 		globalResponse(g, st, res.Header)
 	}
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ProxyRewrite != nil {
-		rewriteResponseHeaders(st.rt.Policy.ProxyRewrite, res.Header)
+		respheaders.ProxyRewrite(st.rt.Policy.ProxyRewrite, res.Header)
 	}
-	if st.waf.tx != nil {
+	if st.waf.Active() {
 		h.wafResponse(st, res)
 	}
 	if st.rt != nil && st.rt.Policy != nil && st.rt.Policy.ErrorPages != nil {
@@ -118,45 +75,17 @@ func (h *Handler) errorHandler(st *reqState, w http.ResponseWriter, r *http.Requ
 		h.clientBodyFailed(st, r)
 		return
 	}
-	status := http.StatusBadGateway
-	connectErr := isDialError(err)
-	st.obs.upstream, st.obs.upFailed = true, true
-	switch {
-	case errors.Is(r.Context().Err(), context.Canceled):
+	clientGone := errors.Is(r.Context().Err(), context.Canceled)
+	status := st.up.Failed(err, r, clientGone, st.servedSource())
+	if clientGone {
 		// nginx's non-standard 499 "client closed request"; nothing is
 		// sent, the client is gone.
-		st.rw.status = 499
-		h.logger.Debug("client closed request", "host", r.Host, "upstream", st.ep.Address, "request_id", st.reqID)
+		st.rw.Status = status
 		return
-	case isTimeout(err):
-		status = http.StatusGatewayTimeout
 	}
-	st.obs.upStatus = status
-	if connectErr {
-		h.upstreams.MarkFailed(st.ep)
-		h.metrics.UpstreamConnectError(st.rt, st.canary())
-	}
-	src := st.servedSource() // the canary's Service when it served the request
-	h.logger.LogAttrs(r.Context(), slog.LevelWarn, "upstream error",
-		slog.String("host", r.Host), slog.String("upstream", st.ep.Address),
-		slog.String("service", src.Namespace+"/"+src.Service),
-		slog.String("request_id", st.reqID), slog.Int("status", status), slog.Any("error", err))
-	if st.rw.wroteHeader || st.rw.hijacked {
+	if st.rw.WroteHeader || st.rw.Hijacked {
 		// Too late to change the answer (e.g. a failed protocol switch).
 		return
 	}
 	h.local(st, status)
-}
-
-func isDialError(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
-func isTimeout(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -1,13 +1,19 @@
-// Package proxy is the data plane's request handler: route lookup,
-// HTTP→HTTPS redirects, rewrites, local answers (404, 503) and proxying to
-// an upstream endpoint with httputil.ReverseProxy's Rewrite hook.
+// Package proxy is the data plane's request handler. ServeHTTP is the
+// route lookup, then the request-time steps in nginx's phase order, then
+// one exchange-and-retry loop (package retry) under
+// httputil.ReverseProxy. This package holds the order of the steps and
+// the per-request state they share (reqState, pooled, read through no
+// context value but the connection's, package connstate); what each step
+// decides lives in a package of its own, with a narrow API, so the order
+// stays readable: access, balance, clientbody, errorpage, extauth,
+// fwdheaders, realip, respheaders, respwriter, rewrite, tracereq, vars,
+// wafreq (and accesslog, attempt, spool, upgrade).
 //
 // A request reads the current Snapshot once and uses it to the end, so a
 // config swap never changes the rules under a request in flight.
 package proxy
 
 import (
-	"context"
 	"io"
 	"log"
 	"log/slog"
@@ -16,13 +22,27 @@ import (
 	"net/http/httputil"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
+	"github.com/moat-ingress/moat/internal/dataplane/connstate"
+	"github.com/moat-ingress/moat/internal/dataplane/limiter"
 	"github.com/moat-ingress/moat/internal/dataplane/mirror"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/balance"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/clientbody"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/errorpage"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/extauth"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/fwdheaders"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respheaders"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respwriter"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/retry"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/rewrite"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/tracereq"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/upgrade"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/wafreq"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -35,6 +55,9 @@ type Upgrades = upgrade.Upgrades
 
 // NewUpgrades returns an empty tracker.
 func NewUpgrades() *Upgrades { return upgrade.NewUpgrades() }
+
+// Backends returns how to reach a pool (package retry).
+type Backends = retry.Backends
 
 // Snapshot is one applied configuration: the compiled router table and
 // the Config it was compiled from. Both are immutable.
@@ -58,7 +81,7 @@ type Options struct {
 	// carries the bodiless plain-HTTP/1.1 requests itself.
 	Transport http.RoundTripper
 	// Backends, when set, chooses the transport and scheme per pool for
-	// backend-protocol and proxy-ssl-* (backend.go); Transport serves
+	// backend-protocol and proxy-ssl-* (package retry); Transport serves
 	// pools it does not know.
 	Backends Backends
 	// HTTPSRedirectPort is the port in HTTP→HTTPS redirects; 0 means 443,
@@ -89,54 +112,48 @@ type Options struct {
 type Handler struct {
 	snapshot  func() *Snapshot
 	upstreams *upstream.Manager
-	accessLog io.Writer
-	// accessLogJSON: moat's JSON lines instead of log-format-upstream.
-	accessLogJSON bool
-	logger        *slog.Logger
-	metrics       *metrics.Metrics
-	now           func() time.Time
-	redirectPort  string // "" when 443
-	backends      Backends
-	upgrades      *Upgrades
-	traffic       trafficState
+	balancer  balance.Balancer
+	// exchange is what every request's exchange-and-retry loop shares.
+	exchange retry.Env
+	// accessLog writes the access log (package accesslog); nil: off.
+	accessLog    *accesslog.Writer
+	logger       *slog.Logger
+	metrics      *metrics.Metrics
+	now          func() time.Time
+	redirectPort string // "" when 443
+	upgrades     *Upgrades
+	// zones are the limit-* counters, kept across swaps.
+	zones *limiter.Registry
 	// states pools the request states; each carries a ReverseProxy whose
 	// hooks are bound to it once, so the hooks get their state without a
 	// context value (state.go).
 	states sync.Pool
 	// rpLog is the ReverseProxy's own error log.
 	rpLog *log.Logger
-	// fallback reaches pools when there are no Backends (tests).
-	fallback upstream.Backend
-	// errTransport carries the error-page requests: plain HTTP, as
-	// ingress-nginx's @custom_ locations proxy_pass http://.
-	errTransport http.RoundTripper
-	// http is the HTTP families' shared state (policy_http.go).
-	http httpHandlerState
-	// server holds the Server header values (server.go).
-	server serverHeader
-	// logFailed is set once an access-log write has failed (accesslog.go).
-	logFailed atomic.Bool
+	// errPages fetches the error pages (package errorpage).
+	errPages errorpage.Backend
+	// auth runs basic and external auth (package extauth).
+	auth *extauth.Auth
+	// server holds the Server header values (package respheaders).
+	server respheaders.Server
 	// encoders pools the compressors (compress.go).
 	encoders *compress.Encoders
-	// mirror sends Gateway API RequestMirror copies (transport_traffic.go).
+	// mirror sends Gateway API RequestMirror copies (package retry).
 	mirror *mirror.Sender
 }
 
 // New returns a Handler.
 func New(opts Options) *Handler {
 	h := &Handler{
-		snapshot:      opts.Snapshot,
-		upstreams:     opts.Upstreams,
-		accessLog:     opts.AccessLog,
-		accessLogJSON: opts.AccessLogJSON,
-		logger:        opts.Logger,
-		metrics:       opts.Metrics,
-		now:           opts.Now,
-		backends:      opts.Backends,
-		upgrades:      opts.Upgrades,
-		encoders:      compress.NewEncoders(),
+		snapshot:  opts.Snapshot,
+		upstreams: opts.Upstreams,
+		logger:    opts.Logger,
+		metrics:   opts.Metrics,
+		now:       opts.Now,
+		upgrades:  opts.Upgrades,
+		encoders:  compress.NewEncoders(),
 	}
-	h.traffic = newTrafficState()
+	h.zones = limiter.NewRegistry(zoneIdle)
 	if h.snapshot == nil {
 		h.snapshot = func() *Snapshot { return nil }
 	}
@@ -149,13 +166,10 @@ func New(opts Options) *Handler {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.http.authClient = newAuthClient()
-	h.server = newServerHeader(opts.Version)
-	h.http.authToken = newAuthToken()
-	// A buffered access log (linebuf) writes in the background: its
-	// failures come back through the handler.
-	if eh, ok := h.accessLog.(interface{ SetErrorHandler(func(error)) }); ok {
-		eh.SetErrorHandler(h.accessLogFailed)
+	h.auth = extauth.New(h.logger, h.now)
+	h.server = respheaders.NewServer(opts.Version)
+	if opts.AccessLog != nil {
+		h.accessLog = accesslog.NewWriter(opts.AccessLog, opts.AccessLogJSON, h.logger, h.metrics.AccessLogError)
 	}
 	if p := opts.HTTPSRedirectPort; p != 0 && p != 443 {
 		h.redirectPort = strconv.Itoa(p)
@@ -167,42 +181,29 @@ func New(opts Options) *Handler {
 	if t, ok := transport.(*http.Transport); ok {
 		transport = upstream.NewH1Transport(t, 0)
 	}
-	h.errTransport = transport
+	h.errPages = errorpage.Backend{Ups: h.upstreams, Transport: transport, Logger: h.logger}
 	h.mirror = mirror.New(mirror.Options{Transport: transport, Upstreams: h.upstreams, Logger: h.logger, Count: h.metrics.MirrorCopy})
+	// The fallback reaches pools when there are no Backends (tests).
+	fallback := upstream.Backend{Transport: upstream.Std{RoundTripper: transport}, Scheme: "http"}
 	if ex, ok := transport.(upstream.Exchanger); ok {
-		h.fallback = upstream.Backend{Transport: ex, Scheme: "http"}
-	} else {
-		h.fallback = upstream.Backend{Transport: upstream.Std{RoundTripper: transport}, Scheme: "http"}
+		fallback = upstream.Backend{Transport: ex, Scheme: "http"}
 	}
 	h.rpLog = slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)
 	if opts.Logger == nil {
 		h.rpLog = log.New(io.Discard, "", 0)
 	}
+	h.balancer = balance.Balancer{Ups: h.upstreams, Now: h.now}
+	h.exchange = retry.Env{Balancer: &h.balancer, Ups: h.upstreams, Mirror: h.mirror, Logger: h.logger, Now: h.now,
+		ConnectError: h.metrics.UpstreamConnectError, Backends: opts.Backends, Fallback: fallback}
 	h.states.New = h.newState
 	return h
 }
 
-// listenerKey carries the listener's port in the request context.
-type listenerKey struct{}
-
-// WithListenerPort returns ctx carrying port as the listener's port for
-// X-Forwarded-Port. Use it as the http.Server's BaseContext so the value
-// costs nothing per request.
-func WithListenerPort(ctx context.Context, port int) context.Context {
-	return context.WithValue(ctx, listenerKey{}, strconv.Itoa(port))
-}
-
-// listenerPort is the port the request arrived on: the one set by
-// WithListenerPort, else the connection's local port, else the scheme's.
-func listenerPort(r *http.Request) string {
-	ctx := r.Context()
-	if p, ok := ctx.Value(listenerKey{}).(string); ok {
-		return p
-	}
-	if a, ok := ctx.Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, p, err := net.SplitHostPort(a.String()); err == nil {
-			return p
-		}
+// listenerPort is the port the request arrived on: its listener's
+// (connstate), else the scheme's.
+func (st *reqState) listenerPort(r *http.Request) string {
+	if st.conn != nil && st.conn.Port != "" {
+		return st.conn.Port
 	}
 	if r.TLS != nil {
 		return "443"
@@ -210,17 +211,27 @@ func listenerPort(r *http.Request) string {
 	return "80"
 }
 
+// localAddr is the address the client connected to, nil when unknown.
+func (st *reqState) localAddr() net.Addr {
+	if st.conn == nil {
+		return nil
+	}
+	return st.conn.Local
+}
+
 // reqState is everything one request needs across the ReverseProxy hooks
 // and the access log. Pooled: it is only referenced until ServeHTTP
 // returns, as ReverseProxy calls every hook synchronously.
 type reqState struct {
 	// h and rp survive the reset between requests (state.go).
-	h         *Handler
-	rp        httputil.ReverseProxy
-	rw        responseWriter
+	h  *Handler
+	rp httputil.ReverseProxy
+	rw respwriter.Writer
+	// conn is the client connection's state (connstate), nil outside
+	// moat's listeners.
+	conn      *connstate.Conn
 	vh        *routecfg.VirtualHost
 	rt        *routecfg.Route
-	ep        *upstream.Endpoint
 	reqID     string
 	port      string
 	rewritten bool
@@ -233,21 +244,22 @@ type reqState struct {
 
 	// client is the client-certificate verdict (clientauth.go).
 	client *certs.ClientResult
-	// backend is the pool's transport and scheme (backend.go).
-	backend upstream.Backend
 	// http is the HTTP families' request state (policy_http.go).
 	http httpReq
-	// waf is the WAF transaction (waf.go).
-	waf wafReq
-	// obs is what the access log and metrics report about the exchange.
-	obs observation
-	// body is the client's request body (client.go).
-	body clientBody
-	// trace is the request's OpenTelemetry span (tracing.go).
-	trace traceReq
+	// waf is the WAF transaction (package wafreq).
+	waf wafreq.Tx
+	// uri is the normalised path the route was matched on ($uri).
+	uri string
+	// up is the exchange with the pool: endpoint, backend, the
+	// exchange-and-retry loop and what it saw (package retry).
+	up retry.Loop
+	// body is the client's request body (package clientbody).
+	body clientbody.Body
+	// trace is the request's OpenTelemetry span (package tracereq).
+	trace tracereq.Span
 	// maxResponseHeader bounds the upstream's response header for the
 	// plain-HTTP/1.1 transport (proxy-buffer-size); 0: its default, 1 MiB.
-	// Buffering the response (proxy-buffering) is rw.holdFlush.
+	// Buffering the response (proxy-buffering) is rw.HoldFlush.
 	maxResponseHeader int64
 	// cw compresses the response under rw when the ConfigMap says so
 	// (compress.go).
@@ -258,9 +270,11 @@ type reqState struct {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	st := h.states.Get().(*reqState)
-	st.rw.w = w
+	st.rw.W = w
+	// The request path's one context value: the connection's state.
+	st.conn = connstate.From(r.Context())
 	if h.upgrades != nil && r.Header["Upgrade"] != nil {
-		st.rw.upgrades, st.rw.websocket = h.upgrades, upgrade.IsWebSocket(r.Header)
+		st.rw.Upgrades, st.rw.WebSocket = h.upgrades, upgrade.IsWebSocket(r.Header)
 	}
 	// Deferred so that the access log and metrics also see requests whose
 	// body copy ReverseProxy aborts with panic(http.ErrAbortHandler).
@@ -282,26 +296,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	st.rw.server = h.server.value(st.http.global)
+	st.rw.Server = h.server.Value(st.http.global)
 	if g := st.http.global; g != nil && g.DropUnderscoreHeaders {
-		dropUnderscoreHeaders(r.Header)
+		fwdheaders.DropUnderscore(r.Header)
 	}
 	// Templates in global response headers may name request variables
 	// on answers given before applyEarly (connection limits).
 	st.http.req = r
 	// Match on the normalised path, as nginx does ($uri); the upstream
 	// still gets the request URI as sent unless a rewrite applies.
-	path := cleanPath(r.URL.Path)
+	path := rewrite.CleanPath(r.URL.Path)
 	vh, rt := table.LookupRequest(r.Host, path, r)
 	st.vh, st.rt = vh, rt
-	st.obs.uri = path
+	st.uri = path
 	if g := st.http.global; g != nil && g.NoRequestIDGeneration {
-		st.reqID = clientRequestID(r)
+		st.reqID = vars.ClientRequestID(r)
 	} else {
-		st.reqID = requestID(r)
+		st.reqID = vars.RequestID(r)
 	}
 	if tracer != nil && traced != nil {
-		h.traceStart(st, r, tracer, traced, path)
+		st.trace.Start(tracer, r, traced, st.rt, path)
 	}
 	if h.clientGate(st, w, r, lim) {
 		return
@@ -316,7 +330,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.applyEarly(st, r, path) {
 		return
 	}
-	if !st.http.https && wantsHTTPS(vh, rt) && !h.noTLSRedirect(st, path) {
+	if !st.http.https && rewrite.WantsHTTPS(vh, rt) && !rewrite.NoTLSRedirect(st.http.global, rt, path) {
 		h.redirectToHTTPS(st, r)
 		return
 	}
@@ -336,22 +350,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.Policy != nil && rt.Policy.WAF != nil && h.applyWAF(st, r) {
 		return
 	}
-	if rt.Policy != nil && h.applyPolicy(st, r) {
+	if rt.Policy != nil && h.applyHTTPPolicies(st, r) {
 		return
 	}
 	if rt.URLRedirect != nil {
-		h.urlRedirect(st, r, path, rt.URLRedirect)
+		h.redirect(st, rt.URLRedirect.Code, rewrite.URLRedirect(r, st.listenerPort(r), path, rt.URLRedirect))
 		return
 	}
 	if rt.Rewrite != nil && h.applyRewrite(st, r, path) {
 		return
 	}
 	if rt.PathRewrite != nil {
-		st.rewritten, st.path, st.rawQuery = true, modifyPath(rt.PathRewrite, path), r.URL.RawQuery
+		st.rewritten, st.path, st.rawQuery = true, rewrite.ModifyPath(rt.PathRewrite, path), r.URL.RawQuery
 	}
 	pool, code := rt.Pool, rt.Status
 	if rt.Backends != nil {
-		pool, code = pickBackend(rt.Backends)
+		pool, code = balance.PickBackend(rt.Backends)
 	}
 	if pool == "" {
 		if code == 0 {
@@ -371,40 +385,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.local(st, http.StatusServiceUnavailable)
 		return
 	}
-	st.ep = ep
+	st.up.EP = ep
 	ep.Acquire()
-	h.chooseBackend(st, st.tr.pool) // the canary's pool when the canary was chosen
-	st.port = listenerPort(r)
+	http10 := rt.Policy != nil && rt.Policy.Headers != nil && rt.Policy.Headers.HTTP10
+	st.up.Choose(&h.exchange, st.up.Pick.Pool(), http10) // the canary's pool when the canary was chosen
+	st.port = st.listenerPort(r)
+	st.up.Start(&h.exchange, st.rt, st.timeouts(), st.bodyPolicy(), &st.rw, st.maxResponseHeader, st.localAddr(), st.reqID, r.Context())
 	h.startCompression(st, w, r)
 	st.rp.ServeHTTP(&st.rw, r)
 	st.cw.Close() //nolint:errcheck // the client may be gone; nothing to do
 }
 
-// wantsHTTPS is ingress-nginx's redirect_to_https for a plain-HTTP request
-// (lua_ingress.lua): force-ssl-redirect always, ssl-redirect only when the
-// host has TLS; unmatched paths follow the host's setting.
-func wantsHTTPS(vh *routecfg.VirtualHost, rt *routecfg.Route) bool {
-	if rt != nil {
-		return rt.ForceSSLRedirect || (vh != nil && vh.TLS && rt.SSLRedirect)
-	}
-	return vh != nil && vh.RedirectHTTPS
-}
-
-// acmePrefix is ingress-nginx's default no-tls-redirect-locations, so
-// HTTP-01 challenges are answered over plain HTTP.
-const acmePrefix = "/.well-known/acme-challenge/"
-
-func isACMEChallenge(path string) bool {
-	return len(path) >= len(acmePrefix) && path[:len(acmePrefix)] == acmePrefix
-}
-
 func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	end := h.now()
-	if st.ep != nil {
-		st.ep.Release()
+	if st.up.EP != nil {
+		st.up.EP.Release()
 	}
 	st.endCompression()
-	status := st.rw.status
+	status := st.rw.Status
 	if status == 0 {
 		// Nothing written: a handler that returned without a body
 		// gets an implicit 200 from net/http.
@@ -413,32 +411,16 @@ func (h *Handler) finish(st *reqState, r *http.Request, start time.Time) {
 	if h.metrics != nil {
 		h.observe(st, r, start, end, status)
 	}
-	if h.accessLog != nil && accessLogged(st) && globallyLogged(st.http.global, r) && (st.vh != nil && (st.vh.Host != "" || st.rt != nil) || defaultBackendLogged(st.http.global)) {
+	if h.accessLog != nil && accessLogged(st) && accesslog.Logged(st.http.global, r) && (st.vh != nil && (st.vh.Host != "" || st.rt != nil) || accesslog.DefaultBackendLogged(st.http.global)) {
 		h.writeAccessLog(st, r, start, end, status)
 	}
-	if st.trace.span != nil {
+	if st.trace.Active() {
 		h.traceEnd(st, r, start, end, status)
 	}
 	h.trafficFinish(st)
-	if st.waf.tx != nil {
-		h.wafFinish(st, r, status)
+	if st.waf.Active() {
+		st.waf.Finish(h.logger, r, st.rt, status)
 	}
 	st.reset()
 	h.states.Put(st)
-}
-
-// bufferPool recycles ReverseProxy's copy buffers. Pooling array pointers
-// (not slices) keeps Put from allocating a slice header.
-type bufferPool struct{}
-
-const copyBufferSize = 32 << 10
-
-var copyBuffers = sync.Pool{New: func() any { return new([copyBufferSize]byte) }}
-
-func (bufferPool) Get() []byte { return copyBuffers.Get().(*[copyBufferSize]byte)[:] }
-
-func (bufferPool) Put(b []byte) {
-	if cap(b) == copyBufferSize {
-		copyBuffers.Put((*[copyBufferSize]byte)(b[:copyBufferSize]))
-	}
 }

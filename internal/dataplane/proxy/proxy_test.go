@@ -505,15 +505,3 @@ func TestPathNormalisedForRouting(t *testing.T) {
 		t.Errorf("/public/../admin/x routed to %s", s.Name)
 	}
 }
-
-func TestCleanPath(t *testing.T) {
-	for in, want := range map[string]string{
-		"/": "/", "/a/b": "/a/b", "/a/b/": "/a/b/", "//a": "/a", "/a//b/": "/a/b/",
-		"/a/./b": "/a/b", "/a/../b": "/b", "/..": "/", "/a/..": "/", "/a/.b": "/a/.b",
-		"/a/..b/": "/a/..b/", "*": "*", "/.well-known/x": "/.well-known/x",
-	} {
-		if got := cleanPath(in); got != want {
-			t.Errorf("cleanPath(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

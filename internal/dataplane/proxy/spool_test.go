@@ -7,6 +7,7 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/clientbody"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy/spool"
 )
 
@@ -22,11 +23,13 @@ func TestSpoolBody(t *testing.T) {
 		{"exactly the memory size", int64(len(body)), 0, nil, false},
 		{"spilled to a file", 100, 0, nil, true},
 		{"at the limit", 100, int64(len(body)), nil, true},
-		{"over the limit in memory", 1 << 20, int64(len(body)) - 1, errBodyTooLarge, false},
-		{"over the limit in the file", 100, int64(len(body)) - 1, errBodyTooLarge, false},
+		{"over the limit in memory", 1 << 20, int64(len(body)) - 1, clientbody.ErrTooLarge, false},
+		{"over the limit in the file", 100, int64(len(body)) - 1, clientbody.ErrTooLarge, false},
 	} {
-		// proxy-body-size is the client body's (clientBody), whoever reads it.
-		src := &clientBody{src: io.NopCloser(iotest.HalfReader(strings.NewReader(body))), max: tc.max}
+		// proxy-body-size is the client body's (clientbody.Body), whoever reads it.
+		src := &clientbody.Body{}
+		src.Reset(io.NopCloser(iotest.HalfReader(strings.NewReader(body))), nil, 0, false)
+		src.Limit(tc.max)
 		s, err := spool.Read(src, tc.memMax)
 		if !errors.Is(err, tc.wantErr) {
 			t.Errorf("%s: error %v, want %v", tc.name, err, tc.wantErr)

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 
-	"github.com/moat-ingress/moat/internal/dataplane/proxy/attempt"
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/respwriter"
 )
 
 // newState builds a request state with its own ReverseProxy, whose hooks
@@ -26,7 +26,7 @@ func (h *Handler) newState() any {
 		// upstream.Attempt.UpstreamWait), and ReverseProxy itself flushes
 		// bodies of unknown length and event streams after each write.
 		FlushInterval: 0,
-		BufferPool:    bufferPool{},
+		BufferPool:    respwriter.BufferPool{},
 		ErrorLog:      h.rpLog,
 	}
 	return st
@@ -39,12 +39,12 @@ func (st *reqState) reset() {
 	*st = reqState{h: h, rp: rp}
 }
 
-// stateTransport is the ReverseProxy's one RoundTripper: the attempt
-// loop (transport_traffic.go) of the state it is bound to.
+// stateTransport is the ReverseProxy's one RoundTripper: the
+// exchange-and-retry loop (package retry) of the state it is bound to.
 type stateTransport struct{ st *reqState }
 
 func (t stateTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	return t.st.h.roundTrip(t.st, req)
+	return t.st.up.RoundTrip(req)
 }
 
 func (st *reqState) rewriteOut(pr *httputil.ProxyRequest) { st.h.rewriteOut(st, pr) }
@@ -53,15 +53,4 @@ func (st *reqState) modifyResponse(res *http.Response) error { return st.h.modif
 
 func (st *reqState) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	st.h.errorHandler(st, w, r, err)
-}
-
-// exchange sends one attempt's request through the pool's exchanger
-// (chooseBackend): AUTO_HTTP's HTTPS one when the client came over TLS
-// (the outgoing request is a clone of the incoming one, TLS state
-// included).
-func (st *reqState) exchange(req *http.Request, a *attempt.Attempt) (*http.Response, error) {
-	if st.backend.AutoTLS != nil && req.TLS != nil {
-		return st.backend.AutoTLS.Exchange(req, a)
-	}
-	return st.backend.Transport.Exchange(req, a)
 }

@@ -3,72 +3,11 @@ package proxy
 import (
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
-
-func TestCookieValue(t *testing.T) {
-	h := http.Header{"Cookie": {"a=1; INGRESSCOOKIE=abc|def", `b="quoted"`, "c"}}
-	for name, want := range map[string]string{"a": "1", "INGRESSCOOKIE": "abc|def", "b": "quoted"} {
-		if v, ok := cookieValue(h, name); !ok || v != want {
-			t.Errorf("%s: %q %v", name, v, ok)
-		}
-	}
-	for _, name := range []string{"c", "d", "INGRESS"} {
-		if v, ok := cookieValue(h, name); ok {
-			t.Errorf("%s found: %q", name, v)
-		}
-	}
-}
-
-func TestQueryArg(t *testing.T) {
-	q := "a=1&id=42&id=43&b&enc=x%20y"
-	for name, want := range map[string]string{"a": "1", "id": "42", "b": "", "enc": "x%20y", "zz": ""} {
-		if v := queryArg(q, name); v != want {
-			t.Errorf("%s: %q, want %q", name, v, want)
-		}
-	}
-}
-
-func TestSameSiteNoneCompatible(t *testing.T) {
-	for ua, want := range map[string]bool{
-		"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36": true,
-		"Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/58.0.3029 Safari/537.36":   false,
-		"Mozilla/5.0 (iPhone; CPU iPhone OS 12_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)":       false,
-		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605":   false,
-		"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Safari/605":   true,
-		"curl/8.5.0": true,
-	} {
-		if got := sameSiteNoneCompatible(ua); got != want {
-			t.Errorf("%s: %v", ua, got)
-		}
-	}
-}
-
-func TestAffinityCookie(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	r := httptest.NewRequest("GET", "http://a.example/x", nil)
-	rt := &routecfg.Route{Path: "/shop", Match: routecfg.MatchPrefix}
-	a := &routecfg.Affinity{CookieName: "INGRESSCOOKIE", HasMaxAge: true, MaxAge: 0, HasExpires: true, Expires: 60}
-	c := affinityCookie(a, "k|p", r, rt, now)
-	for _, want := range []string{"INGRESSCOOKIE=k|p", "Path=/shop", "Max-Age=0", "Expires=Fri, 02 Jan 2026 03:05:05 GMT", "HttpOnly"} {
-		if !strings.Contains(c, want) {
-			t.Errorf("%q lacks %q", c, want)
-		}
-	}
-	if strings.Contains(c, "Secure") {
-		t.Errorf("plain HTTP cookie is Secure: %q", c)
-	}
-	// A regex route has no usable cookie path: "/".
-	rx := &routecfg.Route{Path: "/api/v[0-9]+", Match: routecfg.MatchRegex, Regex: regexp.MustCompile("^/api")}
-	if c := affinityCookie(&routecfg.Affinity{CookieName: "x"}, "v", r, rx, now); !strings.Contains(c, "Path=/;") && !strings.HasSuffix(c, "Path=/") {
-		t.Errorf("regex route cookie path: %q", c)
-	}
-}
 
 // TestTrafficHotPathDoesNotAllocate: a route without a policy pays for
 // the traffic families' gate and endpoint choice without an allocation.
@@ -115,80 +54,16 @@ func TestCanaryDecision(t *testing.T) {
 		for i := 0; i+1 < len(tc.hdr); i += 2 {
 			r.Header.Add(tc.hdr[i], tc.hdr[i+1])
 		}
-		if got := f.h.toCanary(st, r, c); got != tc.want {
+		if got := f.h.balancer.ToCanary(r, st.rt, c); got != tc.want {
 			t.Errorf("%v: %v", tc.hdr, got)
 		}
 	}
 	all := &routecfg.Canary{Pool: "beta", Weight: 100, WeightTotal: 100}
-	if !f.h.toCanary(st, httptest.NewRequest("GET", "http://foo.com/", nil), all) {
+	if !f.h.balancer.ToCanary(httptest.NewRequest("GET", "http://foo.com/", nil), st.rt, all) {
 		t.Error("weight 100 did not go to the canary")
 	}
 	empty := &routecfg.Canary{Pool: "empty", Weight: 100, WeightTotal: 100}
-	if f.h.toCanary(st, httptest.NewRequest("GET", "http://foo.com/", nil), empty) {
+	if f.h.balancer.ToCanary(httptest.NewRequest("GET", "http://foo.com/", nil), st.rt, empty) {
 		t.Error("a canary without endpoints took the request")
-	}
-}
-
-// TestHashKeySources: each nginx variable reads its part of the request.
-func TestHashKeySources(t *testing.T) {
-	base := func() *http.Request {
-		r := httptest.NewRequest("GET", "http://Shop.Example:8080/a/b?id=7&x=1", nil)
-		r.RemoteAddr = "192.0.2.9:5555"
-		r.Header.Set("X-User", "alice")
-		r.Header.Set("Cookie", "sid=abc")
-		return r
-	}
-	st := &reqState{}
-	for _, tc := range []struct {
-		part   routecfg.HashPart
-		change func(*http.Request)
-	}{
-		{routecfg.HashPart{Source: routecfg.HashRequestURI}, func(r *http.Request) { r.RequestURI = "/a/b?id=8" }},
-		{routecfg.HashPart{Source: routecfg.HashURI}, func(r *http.Request) { r.URL.Path = "/a/c" }},
-		{routecfg.HashPart{Source: routecfg.HashArgs}, func(r *http.Request) { r.URL.RawQuery = "id=8" }},
-		{routecfg.HashPart{Source: routecfg.HashHost}, func(r *http.Request) { r.Host = "other.example" }},
-		{routecfg.HashPart{Source: routecfg.HashRemoteAddr}, func(r *http.Request) { r.RemoteAddr = "192.0.2.10:5555" }},
-		{routecfg.HashPart{Source: routecfg.HashHeader, Name: "X-User"}, func(r *http.Request) { r.Header.Set("X-User", "bob") }},
-		{routecfg.HashPart{Source: routecfg.HashCookie, Name: "sid"}, func(r *http.Request) { r.Header.Set("Cookie", "sid=def") }},
-		{routecfg.HashPart{Source: routecfg.HashArg, Name: "id"}, func(r *http.Request) { r.URL.RawQuery = "id=8&x=1" }},
-		{routecfg.HashPart{Source: routecfg.HashMethod}, func(r *http.Request) { r.Method = "POST" }},
-	} {
-		parts := []routecfg.HashPart{tc.part}
-		a, b := base(), base()
-		if hashKey(st, a, parts) != hashKey(st, b, parts) {
-			t.Errorf("%v: equal requests hash apart", tc.part)
-		}
-		tc.change(b)
-		if hashKey(st, a, parts) == hashKey(st, b, parts) {
-			t.Errorf("%v: the change did not change the key", tc.part)
-		}
-	}
-	// $host ignores case and port; $remote_addr ignores the port.
-	a, b := base(), base()
-	b.Host, b.RemoteAddr = "shop.example", "192.0.2.9:1"
-	for _, p := range []routecfg.HashPart{{Source: routecfg.HashHost}, {Source: routecfg.HashRemoteAddr}} {
-		if hashKey(st, a, []routecfg.HashPart{p}) != hashKey(st, b, []routecfg.HashPart{p}) {
-			t.Errorf("%v differs on case or port", p)
-		}
-	}
-}
-
-func TestReverseProxyFlushes(t *testing.T) {
-	for _, tc := range []struct {
-		length int64
-		ct     string
-		want   bool
-	}{
-		{-1, "text/plain", true},
-		{10, "text/event-stream", true},
-		{10, "Text/Event-Stream; charset=utf-8", true},
-		{10, "text/event-streams", false},
-		{10, "text/plain", false},
-		{10, "", false},
-	} {
-		res := &http.Response{ContentLength: tc.length, Header: http.Header{"Content-Type": {tc.ct}}}
-		if got := reverseProxyFlushes(res); got != tc.want {
-			t.Errorf("length %d, %q: %v, want %v", tc.length, tc.ct, got, tc.want)
-		}
 	}
 }

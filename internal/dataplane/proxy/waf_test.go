@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/accesslog"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/waf"
 )
@@ -111,7 +112,7 @@ func BenchmarkWAF(b *testing.B) {
 			rt.Policy = &routecfg.RoutePolicy{WAF: &routecfg.WAF{Engine: crs}}
 		}
 		f := newFixture(b, config([]*routecfg.Pool{pool("a", addr(up))}, &routecfg.VirtualHost{Host: "foo.com", Routes: []*routecfg.Route{rt}}), false)
-		f.h.accessLog = io.Discard
+		f.h.accessLog = accesslog.NewWriter(io.Discard, false, f.h.logger, nil)
 		for _, method := range []string{"GET", "POST"} {
 			b.Run(method+"/"+mode, func(b *testing.B) {
 				w := &discardWriter{h: http.Header{}}

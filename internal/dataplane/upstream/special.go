@@ -19,8 +19,7 @@ func (t *Transports) special(p *routecfg.Pool, used map[string]bool) (Backend, b
 		if p.FastCGI != nil {
 			s = *p.FastCGI
 		}
-		// fcgi dials with the request's context: the attempt rides in it.
-		return Backend{Transport: Std{RoundTripper: fcgi.New(s, exchange.NewDialer(t.opts.ConnectTimeout).DialContext, t.opts.Logger)}, Scheme: "http"}, true
+		return Backend{Transport: fcgi.New(s, exchange.NewDialer(t.opts.ConnectTimeout), t.opts.Logger), Scheme: "http"}, true
 	case routecfg.ProtocolAutoHTTP:
 		https := &routecfg.Pool{Protocol: routecfg.ProtocolHTTPS}
 		id := https.Protocol.String()

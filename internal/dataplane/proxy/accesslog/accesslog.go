@@ -6,14 +6,19 @@ package accesslog
 
 import (
 	"crypto/tls"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"github.com/moat-ingress/moat/internal/routecfg/global"
 	"github.com/moat-ingress/moat/internal/routecfg/logformat"
 )
 
@@ -49,10 +54,12 @@ type Entry struct {
 	AttemptStart        time.Time
 	Connect, HeaderTime time.Duration
 	RequestID           string
-	// ProxyProtocol returns the PROXY protocol header's addresses of
-	// the request's connection (ok false without one); asked only when
+	// ProxyProtocol is the request's connection when it started with a
+	// PROXY header (nil without one); its addresses are asked only when
 	// the format logs them.
-	ProxyProtocol func(*http.Request) (src, dst netip.AddrPort, ok bool)
+	ProxyProtocol interface {
+		Addresses() (src, dst netip.AddrPort, ok bool)
+	}
 }
 
 // AppendFormat appends one line in format f: its steps in turn, each
@@ -84,7 +91,7 @@ func appendProxyProtocolVar(b []byte, v logformat.Var, e *Entry, esc logformat.E
 	if e.ProxyProtocol == nil {
 		return missing(b, esc)
 	}
-	src, dst, ok := e.ProxyProtocol(e.Req)
+	src, dst, ok := e.ProxyProtocol.Addresses()
 	if !ok {
 		return missing(b, esc)
 	}
@@ -531,3 +538,93 @@ func BytesSent(hdr http.Header, body int64) int64 {
 	}
 	return n + body
 }
+
+// logBuffers recycles access-log line buffers; lines are built by hand
+// (no encoding/json, no fmt) so logging a request does not allocate.
+var logBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// DefaultFormat is ingress-nginx's default log-format-upstream, compiled
+// once; configurations without a ConfigMap use it. Never modified.
+var DefaultFormat = func() *logformat.Format {
+	f, err := logformat.Parse(logformat.Default, logformat.EscapeDefault)
+	if err != nil {
+		panic(err)
+	}
+	return &f
+}()
+
+// Writer writes one line per request with a single Write call: the
+// configuration's log-format-upstream, or moat's JSON. A failing sink
+// never fails requests: its errors are counted and the first is logged.
+type Writer struct {
+	w      io.Writer
+	json   bool
+	logger *slog.Logger
+	count  func()
+	failed atomic.Bool
+}
+
+// NewWriter returns a Writer to w (which must be safe for concurrent
+// use); json selects moat's JSON lines. count is called on each failed
+// write (may be nil), logger told of the first. A w that writes in the
+// background (linebuf) reports its failures through SetErrorHandler.
+func NewWriter(w io.Writer, json bool, logger *slog.Logger, count func()) *Writer {
+	lw := &Writer{w: w, json: json, logger: logger, count: count}
+	if eh, ok := w.(interface{ SetErrorHandler(func(error)) }); ok {
+		eh.SetErrorHandler(lw.Failed)
+	}
+	return lw
+}
+
+// Write writes e's line in format f (nil: DefaultFormat) or as JSON.
+func (lw *Writer) Write(e *Entry, f *logformat.Format) {
+	bp := logBuffers.Get().(*[]byte)
+	var b []byte
+	if lw.json {
+		b = AppendJSON((*bp)[:0], e)
+	} else {
+		if f == nil {
+			f = DefaultFormat
+		}
+		b = AppendFormat((*bp)[:0], f, e)
+	}
+	if _, err := lw.w.Write(b); err != nil {
+		lw.Failed(err)
+	}
+	*bp = b
+	logBuffers.Put(bp)
+}
+
+// Failed counts a failed write and reports the first one (a full disk
+// would otherwise make a log line per request).
+func (lw *Writer) Failed(err error) {
+	if lw.count != nil {
+		lw.count()
+	}
+	if lw.failed.CompareAndSwap(false, true) {
+		lw.logger.Warn("writing the access log failed; its lines are lost until it works again, and each failure is counted in moat_access_log_write_errors_total",
+			"error", err)
+	}
+}
+
+// Logged applies disable-access-log and skip-access-log-urls
+// (matched against the request URI as sent, nginx's $request_uri).
+func Logged(g *global.Settings, r *http.Request) bool {
+	if g == nil {
+		return true
+	}
+	if g.DisableAccessLog {
+		return false
+	}
+	for _, m := range g.SkipAccessLogURIs {
+		if m.Match(r.RequestURI) {
+			return false
+		}
+	}
+	return true
+}
+
+// DefaultBackendLogged: requests answered by ingress-nginx's default
+// server (no Ingress host matched, and no catch-all path) are logged only
+// with enable-access-log-for-default-backend.
+func DefaultBackendLogged(g *global.Settings) bool { return g != nil && g.AccessLogDefaultBackend }

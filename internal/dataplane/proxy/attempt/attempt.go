@@ -6,6 +6,7 @@ package attempt
 import (
 	"context"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,14 +60,19 @@ type Attempt struct {
 	// body wait (nil: no flush); MaxHeader bounds the response header.
 	Flush     Flusher
 	MaxHeader int64
+	// Server is the address the client connected to (ServerAddr).
+	Server net.Addr
 	// dialStart and connectNs time the connection dialed for the attempt
 	// ($upstream_connect_time; 0 when a kept-alive one was reused).
 	// Atomic: a transport may dial on a goroutine of its own.
 	dialStart, connectNs atomic.Int64
 }
 
-// MaxResponseHeaderBytes and UpstreamWait are part of the exchange.Attempt.
+// MaxResponseHeaderBytes, UpstreamWait and ServerAddr are part of the
+// exchange.Attempt.
 func (a *Attempt) MaxResponseHeaderBytes() int64 { return a.MaxHeader }
+
+func (a *Attempt) ServerAddr() net.Addr { return a.Server }
 
 func (a *Attempt) UpstreamWait() {
 	if a.Flush != nil {

@@ -1,10 +1,18 @@
 // Package exchange is what the proxy and the upstream exchangers share
 // about one exchange with an endpoint: the Attempt, the Exchanger
 // interface, and the dialer that tells the attempt about connecting.
+//
+// The Attempt is an argument of every exchange. Only a net/http
+// Transport (the HTTPS, gRPC and h1-fallback exchangers, behind Std)
+// cannot pass it on: it calls its dialer with nothing of the request but
+// a context derived from the request's. For those alone the attempt
+// rides in the context (AttemptContext), asked for by the dialer once per
+// new connection, never per request.
 package exchange
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"time"
@@ -28,6 +36,9 @@ type Attempt interface {
 	// streamed response reaches the client as it comes while one that
 	// arrives at once leaves in one write.
 	UpstreamWait()
+	// ServerAddr is the address the client connected to (FastCGI's
+	// SERVER_ADDR and SERVER_PORT); nil when unknown.
+	ServerAddr() net.Addr
 }
 
 // Exchanger sends one request to the endpoint its URL names and returns
@@ -50,8 +61,8 @@ type AttemptContext struct {
 
 type attemptKey struct{}
 
-// Value answers the dialer's question; it is the only context value of
-// the request path, and only net/http's dialer asks it.
+// Value answers the dialer's question (Dialer.DialContext), asked only
+// when a net/http Transport dials.
 func (c *AttemptContext) Value(key any) any {
 	if _, ok := key.(attemptKey); ok {
 		return c.At
@@ -115,4 +126,19 @@ func (d *Dialer) Dial(ctx context.Context, network, addr string, at Attempt) (ne
 		return dd.DialContext(ctx, network, addr)
 	}
 	return d.Dialer.DialContext(ctx, network, addr)
+}
+
+// IsDialError reports whether err is a failure to connect.
+func IsDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// IsTimeout reports whether err is a timeout.
+func IsTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -311,6 +311,7 @@ func (h *testHook) ConnectTimeout() time.Duration { return 0 }
 func (h *testHook) Dialing()                      {}
 func (h *testHook) Dialed()                       {}
 func (h *testHook) MaxResponseHeaderBytes() int64 { return h.max }
+func (h *testHook) ServerAddr() net.Addr          { return nil }
 func (h *testHook) UpstreamWait() {
 	h.waits.Add(1)
 	if h.onWait != nil {

@@ -1,4 +1,4 @@
-package proxy
+package respheaders
 
 import (
 	"net/http"
@@ -27,7 +27,7 @@ func TestRewriteResponseHeaders(t *testing.T) {
 			"d=4",
 		},
 	}
-	rewriteResponseHeaders(p, h)
+	ProxyRewrite(p, h)
 	want := http.Header{
 		"Location": {"https://www.example.com/login?next=/x"},
 		"Refresh":  {"5; URL=https://www.example.com/later"},
@@ -48,14 +48,14 @@ func TestRewriteResponseHeaders(t *testing.T) {
 	}
 	// Case-sensitive prefix for Location; a regex replaces the value whole.
 	h = http.Header{"Location": {"HTTP://svc:8080/app/x"}}
-	rewriteResponseHeaders(p, h)
+	ProxyRewrite(p, h)
 	if h.Get("Location") != "HTTP://svc:8080/app/x" {
 		t.Errorf("case-insensitive Location match: %q", h.Get("Location"))
 	}
 	re := &routecfg.ProxyRewrite{Redirect: &routecfg.TextRewrite{Regex: regexp.MustCompile("svc:80.."), To: "/moved"},
 		CookiePath: &routecfg.TextRewrite{Regex: regexp.MustCompile("^/app"), To: "/"}}
 	h = http.Header{"Location": {"http://svc:8081/x"}, "Set-Cookie": {"a=1; Path=/app/x"}}
-	rewriteResponseHeaders(re, h)
+	ProxyRewrite(re, h)
 	if h.Get("Location") != "/moved" || h.Get("Set-Cookie") != "a=1; Path=/" {
 		t.Errorf("regex: %v", h)
 	}

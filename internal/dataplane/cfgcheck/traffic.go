@@ -1,6 +1,8 @@
-package dataplane
+package cfgcheck
 
-import "github.com/moat-ingress/moat/internal/routecfg"
+import (
+	"github.com/moat-ingress/moat/internal/routecfg"
+)
 
 // validateTraffic checks a route's traffic policies: the canary's pool
 // exists and the numbers the proxy divides or indexes by are sane.

@@ -1,4 +1,4 @@
-package proxy
+package rewrite
 
 import (
 	"testing"
@@ -22,26 +22,20 @@ func TestModifyPath(t *testing.T) {
 		{routecfg.PathModifier{Prefix: true, Match: "/", Value: "/xyz"}, "/foo", "/xyz/foo"},
 		{routecfg.PathModifier{Value: "/full"}, "/foo/bar", "/full"},
 	} {
-		if got := modifyPath(&c.m, c.path); got != c.want {
+		if got := ModifyPath(&c.m, c.path); got != c.want {
 			t.Errorf("%+v on %q: got %q, want %q", c.m, c.path, got, c.want)
 		}
 	}
 }
 
-func TestPickBackend(t *testing.T) {
-	if p, s := pickBackend([]routecfg.Backend{{Pool: "a", Weight: 0}}); p != "" || s != 500 {
-		t.Errorf("zero weight: %q %d", p, s)
-	}
-	if p, s := pickBackend([]routecfg.Backend{{Status: 500, Weight: 1}}); p != "" || s != 500 {
-		t.Errorf("invalid backend: %q %d", p, s)
-	}
-	n := map[string]int{}
-	for range 4000 {
-		p, _ := pickBackend([]routecfg.Backend{{Pool: "a", Weight: 1}, {Pool: "b", Weight: 3}, {Pool: "c", Weight: 0}})
-		n[p]++
-	}
-	// 1000 expected for a: a bound far outside chance (p < 1e-9).
-	if n["c"] != 0 || n["a"] < 800 || n["a"] > 1200 {
-		t.Errorf("weights 1:3:0 gave %v", n)
+func TestCleanPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/": "/", "/a/b": "/a/b", "/a/b/": "/a/b/", "//a": "/a", "/a//b/": "/a/b/",
+		"/a/./b": "/a/b", "/a/../b": "/b", "/..": "/", "/a/..": "/", "/a/.b": "/a/.b",
+		"/a/..b/": "/a/..b/", "*": "*", "/.well-known/x": "/.well-known/x",
+	} {
+		if got := CleanPath(in); got != want {
+			t.Errorf("cleanPath(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

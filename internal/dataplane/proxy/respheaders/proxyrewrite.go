@@ -1,4 +1,4 @@
-package proxy
+package respheaders
 
 import (
 	"net/http"
@@ -7,10 +7,10 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
-// rewriteResponseHeaders applies proxy_redirect to Location and Refresh
+// ProxyRewrite applies proxy_redirect to Location and Refresh
 // and proxy_cookie_domain / proxy_cookie_path to Set-Cookie, as nginx does
 // for every proxied response.
-func rewriteResponseHeaders(p *routecfg.ProxyRewrite, h http.Header) {
+func ProxyRewrite(p *routecfg.ProxyRewrite, h http.Header) {
 	if t := p.Redirect; t != nil {
 		if vs := h["Location"]; len(vs) > 0 {
 			for i, v := range vs {

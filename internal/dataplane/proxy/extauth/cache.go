@@ -1,4 +1,4 @@
-package proxy
+package extauth
 
 import (
 	"crypto/sha256"
@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/proxy/vars"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -83,65 +84,23 @@ func (c *authCache) put(k [32]byte, e *authEntry) {
 // authCacheKey is ingress-nginx's proxy_cache_key for the auth location:
 // the server name, the location (path and type) and auth-cache-key,
 // hashed (its Lua takes a SHA-1; moat SHA-256).
-func authCacheKey(st *reqState, r *http.Request, parts []routecfg.HashPart) [32]byte {
+func authCacheKey(q *Request, parts []routecfg.HashPart) [32]byte {
 	h := sha256.New()
-	if st.vh != nil {
-		h.Write([]byte(st.vh.Host))
+	if q.VHost != nil {
+		h.Write([]byte(q.VHost.Host))
 	}
 	h.Write([]byte{0})
-	if st.rt != nil {
-		h.Write([]byte(st.rt.Path))
-		h.Write([]byte{0, byte(st.rt.Match)})
+	if q.Route != nil {
+		h.Write([]byte(q.Route.Path))
+		h.Write([]byte{0, byte(q.Route.Match)})
 	}
 	h.Write([]byte{0})
 	var buf []byte
-	buf = appendVars(buf, st, r, parts)
+	buf = vars.AppendParts(buf, q.R, q.Vars.Client, parts)
 	h.Write(buf)
 	var k [32]byte
 	h.Sum(k[:0])
 	return k
-}
-
-// appendVars appends the value of an nginx variable string.
-func appendVars(dst []byte, st *reqState, r *http.Request, parts []routecfg.HashPart) []byte {
-	for _, p := range parts {
-		switch p.Source {
-		case routecfg.HashLiteral:
-			dst = append(dst, p.Name...)
-		case routecfg.HashRequestURI:
-			dst = append(dst, r.RequestURI...)
-		case routecfg.HashURI:
-			dst = append(dst, r.URL.Path...)
-		case routecfg.HashArgs:
-			dst = append(dst, r.URL.RawQuery...)
-		case routecfg.HashHost:
-			dst = append(dst, strings.ToLower(hostWithoutPort(r.Host))...)
-		case routecfg.HashRemoteAddr:
-			dst = st.remoteAddr(r).AppendTo(dst)
-		case routecfg.HashRemoteUser:
-			if u, _, ok := r.BasicAuth(); ok {
-				dst = append(dst, u...)
-			}
-		case routecfg.HashHeader:
-			if vs := headerValues(r, p.Name); len(vs) > 0 {
-				dst = append(dst, vs[0]...)
-			}
-		case routecfg.HashCookie:
-			v, _ := cookieValue(r.Header, p.Name)
-			dst = append(dst, v...)
-		case routecfg.HashArg:
-			dst = append(dst, queryArg(r.URL.RawQuery, p.Name)...)
-		case routecfg.HashScheme:
-			if r.TLS != nil {
-				dst = append(dst, "https"...)
-			} else {
-				dst = append(dst, "http"...)
-			}
-		case routecfg.HashMethod:
-			dst = append(dst, r.Method...)
-		}
-	}
-	return dst
 }
 
 // authCacheTTL is how long nginx's proxy_cache keeps an answer: never
