@@ -62,6 +62,7 @@ $KUBECONFIG or ~/.kube/config.`,
 	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")
 	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
 	f.StringVar(&c.GatewayControllerName, "gateway-controller-name", gateway.DefaultControllerName, "GatewayClass spec.controllerName value that moat claims (Gateway API)")
+	f.StringVar(&c.GatewayAddressPool, "gateway-address-pool", "", "CIDR (e.g. 10.244.100.0/24) from which each Gateway gets an IP address of its own, on which moat binds that Gateway's listener ports; the addresses must reach this pod (see docs/gateway-api.md). Default: all Gateways share --http-addr and --https-addr")
 	f.StringArrayVar(&c.WatchNamespaces, "watch-namespace", nil, "watch only this namespace; repeatable (default: all namespaces)")
 	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class (a default IngressClass of ours claims them anyway)")
 	f.StringVar(&c.PublishService, "publish-service", "", "NAMESPACE/NAME of the Service whose address is written into Ingress status")

@@ -68,6 +68,7 @@ keeps serving.`,
 	f.StringVar(&c.IngressClass, "ingress-class", "moat", "serve Ingresses of this class (spec.ingressClassName or the kubernetes.io/ingress.class annotation)")
 	f.StringVar(&c.ControllerClass, "controller-class", translate.DefaultControllerClass, "IngressClass spec.controller value that moat claims")
 	f.StringVar(&c.GatewayControllerName, "gateway-controller-name", gateway.DefaultControllerName, "GatewayClass spec.controllerName value that moat claims (Gateway API)")
+	f.StringVar(&c.GatewayAddressPool, "gateway-address-pool", "", "CIDR (e.g. 10.244.100.0/24) from which each Gateway gets an IP address of its own, on which moat binds that Gateway's listener ports; the addresses must reach this pod (see docs/gateway-api.md). Default: all Gateways share --http-addr and --https-addr")
 	f.BoolVar(&c.WatchIngressWithoutClass, "watch-ingress-without-class", true, "also serve Ingresses that name no class")
 	f.StringVar(&c.ConfigMap, "configmap", "", "NAMESPACE/NAME of the controller ConfigMap (ingress-nginx's keys; one of the manifests)")
 	f.StringVar(&c.TCPServicesConfigMap, "tcp-services-configmap", "", "NAMESPACE/NAME of a ConfigMap of TCP services: keys are ports moat listens on, values NAMESPACE/SERVICE:PORT[:PROXY[:PROXY]] (ingress-nginx's format; one of the manifests)")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -46,10 +47,14 @@ type ControllerConfig struct {
 
 	// WatchNamespaces limits Ingress, Service, EndpointSlice and Secret to
 	// these namespaces; empty means all.
-	WatchNamespaces          []string
-	IngressClass             string
-	ControllerClass          string
-	GatewayControllerName    string
+	WatchNamespaces       []string
+	IngressClass          string
+	ControllerClass       string
+	GatewayControllerName string
+	// GatewayAddressPool is --gateway-address-pool: a CIDR from which
+	// each Gateway gets an address of its own; "" shares --http-addr and
+	// --https-addr.
+	GatewayAddressPool       string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	// DefaultBackendService is --default-backend-service, "namespace/name";
@@ -106,6 +111,10 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	if err != nil {
 		return err
 	}
+	pool, err := parseAddressPool(c.GatewayAddressPool)
+	if err != nil {
+		return err
+	}
 	var static status.Static
 	if c.PublishStatusAddress != "" {
 		if static, err = status.ParseStatic(c.PublishStatusAddress); err != nil {
@@ -157,6 +166,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		IngressClass:          c.IngressClass,
 		ControllerClass:       c.ControllerClass,
 		GatewayControllerName: c.GatewayControllerName,
+		GatewayAddressPool:    pool,
 		WatchWithoutClass:     c.WatchIngressWithoutClass,
 		DefaultSSLCertificate: c.DefaultSSLCertificate,
 		DefaultBackendService: c.DefaultBackendService,
@@ -201,7 +211,7 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 	default:
 		log.Info("neither --publish-service nor --publish-status-address is set: Ingress status is left alone")
 	}
-	writer := status.New(status.Options{
+	so := status.Options{
 		Client:     client,
 		Gateway:    gwClient,
 		Addresses:  publish,
@@ -209,7 +219,11 @@ func Controller(ctx context.Context, c ControllerConfig) error {
 		Translate:  opts,
 		Log:        log,
 		Registerer: p.reg,
-	})
+	}
+	if pool.IsValid() {
+		so.ListenerError = p.dp.ListenerError
+	}
+	writer := status.New(so)
 	if publishSvc != nil {
 		publishSvc.OnChange(writer.Kick)
 	}
@@ -411,4 +425,16 @@ func eventScheme() *runtime.Scheme {
 	_ = scheme.AddToScheme(s)
 	_ = gatewayv1.Install(s)
 	return s
+}
+
+// parseAddressPool parses --gateway-address-pool ("" is no pool).
+func parseAddressPool(s string) (netip.Prefix, error) {
+	if s == "" {
+		return netip.Prefix{}, nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("--gateway-address-pool %q: want a CIDR such as 10.244.100.0/24", s)
+	}
+	return p.Masked(), nil
 }

@@ -27,13 +27,15 @@ import (
 
 // ServeConfig is everything `moat serve` takes.
 type ServeConfig struct {
-	Manifests                []string
-	HTTPAddr, HTTPSAddr      string
-	AdminAddr                string
-	DebugAddr                string
-	IngressClass             string
-	ControllerClass          string
-	GatewayControllerName    string
+	Manifests             []string
+	HTTPAddr, HTTPSAddr   string
+	AdminAddr             string
+	DebugAddr             string
+	IngressClass          string
+	ControllerClass       string
+	GatewayControllerName string
+	// GatewayAddressPool is --gateway-address-pool (see ControllerConfig).
+	GatewayAddressPool       string
 	WatchIngressWithoutClass bool
 	DefaultSSLCertificate    string
 	// DefaultBackendService is --default-backend-service, "namespace/name".
@@ -109,6 +111,10 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			return fmt.Errorf("--manifests %s: %w", m, err)
 		}
 	}
+	pool, err := parseAddressPool(c.GatewayAddressPool)
+	if err != nil {
+		return err
+	}
 	p, err := newPlane(Listen{HTTPAddr: c.HTTPAddr, HTTPSAddr: c.HTTPSAddr, AdminAddr: c.AdminAddr, DebugAddr: c.DebugAddr, HTTPSRedirectPort: c.HTTPSRedirectPort,
 		EnableSSLPassthrough: c.EnableSSLPassthrough, HTTP3: c.HTTP3, Profiling: c.Profiling, AccessLogJSON: c.AccessLogJSON,
 		Metrics: metricsLabels(os.Getenv("POD_NAMESPACE"), c.ControllerClass, os.Getenv("POD_NAME"))}, log, c.AccessLog)
@@ -134,6 +140,7 @@ func Serve(ctx context.Context, c ServeConfig) error {
 			IngressClass:          c.IngressClass,
 			ControllerClass:       c.ControllerClass,
 			GatewayControllerName: c.GatewayControllerName,
+			GatewayAddressPool:    pool,
 			WatchWithoutClass:     c.WatchIngressWithoutClass,
 			DefaultSSLCertificate: c.DefaultSSLCertificate,
 			DefaultBackendService: c.DefaultBackendService,

@@ -22,6 +22,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/clientconn"
+	"github.com/moat-ingress/moat/internal/dataplane/gwsock"
 	"github.com/moat-ingress/moat/internal/dataplane/l4"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/proxyprotocol"
@@ -123,6 +124,12 @@ type Dataplane struct {
 	// h3 is the HTTP/3 listener, nil unless EnableHTTP3 (http3.go).
 	h3 *h3Listener
 
+	// gw are the Gateways' own sockets (gwlisteners.go); handlerOpts
+	// builds their handlers, defaultCert their certificate stores.
+	gw          *gwsock.Set
+	handlerOpts proxy.Options
+	defaultCert *tls.Certificate
+
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// keptPools is set when the last Apply kept pools its config dropped
 	// (for requests still on the old snapshot); the next Apply drops them.
@@ -171,8 +178,8 @@ func New(opts Options) (*Dataplane, error) {
 	}, d.transport)
 	empty := &routecfg.Config{}
 	d.snap.Store(&proxy.Snapshot{Table: router.Compile(empty), Config: empty})
-	d.handler = proxy.New(proxy.Options{
-		Snapshot:          d.snap.Load,
+	d.defaultCert = opts.DefaultCert
+	d.handlerOpts = proxy.Options{
 		Upstreams:         d.upstreams,
 		Transport:         d.transport,
 		Backends:          d.backends,
@@ -183,8 +190,17 @@ func New(opts Options) (*Dataplane, error) {
 		Metrics:           d.metrics,
 		Now:               d.now,
 		Upgrades:          d.upgrades,
-	})
+	}
+	d.handler = d.newHandler(d.snap.Load)
+	d.gw = d.newGatewaySockets()
 	return d, nil
+}
+
+// newHandler is a request handler serving the snapshots snap returns.
+func (d *Dataplane) newHandler(snap func() *proxy.Snapshot) *proxy.Handler {
+	o := d.handlerOpts
+	o.Snapshot = snap
+	return proxy.New(o)
 }
 
 // Handler is the request handler, for tests and for callers that run
@@ -242,6 +258,7 @@ func (d *Dataplane) Apply(cfg *routecfg.Config) error {
 	}
 	d.pass.Store(buildPassTable(cfg))
 	d.snap.Store(&proxy.Snapshot{Table: table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
+	d.gw.Apply(cfg, d.snap.Load().Tracer)
 	d.streams.Apply(cfg)
 	d.updateMetrics(prev, cfg, delta, deltaOK)
 	d.metrics.ConfigApplied(true, d.now())
@@ -276,6 +293,7 @@ func (d *Dataplane) ApplyEndpoints(cfg *routecfg.Config, keys []string) error {
 		return fmt.Errorf("endpoint update: pools %q unknown to the upstream manager", unknown)
 	}
 	d.snap.Store(&proxy.Snapshot{Table: cur.Table, Config: cfg, Tracer: d.tracing.Apply(cfg.Tracing)})
+	d.gw.Refresh(cfg, d.snap.Load().Tracer)
 	d.streams.Apply(cfg)
 	d.metrics.ConfigApplied(true, d.now())
 	return nil
@@ -382,6 +400,9 @@ func Validate(cfg *routecfg.Config) error {
 		validateVHost(cfg, cfg.CatchAll, add)
 	}
 	validateServerTLS(cfg.ServerTLS, add)
+	if err := validateListeners(cfg); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -430,6 +451,9 @@ func validateFrom(cur *proxy.Snapshot, table *router.Table, cfg *routecfg.Config
 	}
 	if cfg.CatchAll != nil && cfg.CatchAll != prev.CatchAll {
 		validateVHost(cfg, cfg.CatchAll, add)
+	}
+	if err := validateListeners(cfg); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -34,7 +34,7 @@ func (d *Dataplane) ShutdownTimeout() time.Duration {
 // and passthrough tunnels are waited for alongside, as are HTTP/3
 // connections (GOAWAY, then their requests). What is left at the
 // shutdown timeout is closed: WebSockets with a Close frame (1001).
-func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, front *passthrough.Listener) {
+func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, fronts []*passthrough.Listener) {
 	timeout := d.ShutdownTimeout()
 	start := time.Now()
 	d.log.Info("shutdown: listeners closed, draining requests, streams and WebSockets in flight",
@@ -57,7 +57,7 @@ func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, front *pa
 			websockets = d.upgrades.CloseAll()
 		}
 	})
-	if front != nil {
+	for _, front := range fronts {
 		wg.Go(func() { front.Shutdown(sctx) })
 	}
 	// TCP services: the ports close at once, connections get until the

@@ -254,8 +254,10 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 	for i, src := range srcs {
 		go func() { errc <- d.dispatch(i, src) }()
 	}
-	// The TCP and UDP services open their ports with the listeners.
+	// The TCP and UDP services and the Gateways' own sockets open their
+	// ports with the listeners.
 	d.streams.Start()
+	d.gw.Start(ctx)
 	if d.h3 != nil && httpsLn != nil {
 		d.startHTTP3(ctx, listenerPort(httpsLn))
 	}
@@ -290,14 +292,18 @@ func (d *Dataplane) Serve(ctx context.Context, httpLn, httpsLn net.Listener, rea
 		gens = append(gens, g)
 	}
 	s.mu.Unlock()
-	var servers []*http.Server
+	servers, fronts, gwWait := d.gw.Stop()
 	for _, g := range gens {
 		servers = append(servers, g.servers...)
 	}
-	d.drain(ctx, servers, front)
+	if front != nil {
+		fronts = append(fronts, front)
+	}
+	d.drain(ctx, servers, fronts)
 	for _, g := range gens {
 		g.wg.Wait()
 	}
+	gwWait()
 	d.transport.CloseIdleConnections()
 	d.backends.CloseIdleConnections()
 	d.closeTracing()

@@ -34,7 +34,12 @@ func (d *Dataplane) passActive() bool { return d.pass.Load().names.Len() > 0 }
 // passRoute picks the endpoint for a passthrough SNI. A passthrough host
 // without endpoints gets its connection closed, like nginx's stream proxy.
 func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
-	p, ok := d.pass.Load().names.Lookup(sni)
+	return d.passRouteIn(d.pass.Load(), sni)
+}
+
+// passRouteIn is passRoute over table t (a Gateway socket's).
+func (d *Dataplane) passRouteIn(t *passTable, sni string) (passthrough.Backend, bool) {
+	p, ok := t.names.Lookup(sni)
 	if !ok {
 		return passthrough.Backend{}, false
 	}
@@ -54,6 +59,8 @@ func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
 		Address: ep.Address,
 		Release: ep.Release,
 		Failed:  func() { d.upstreams.MarkFailed(ep) },
+		// TLSRoute on a Terminate listener.
+		Terminate: p.Terminate,
 	}, true
 }
 

@@ -289,7 +289,8 @@ func refOf(v any, at diag.ObjectRef) diag.ObjectRef {
 	meta, _ := m["metadata"].(map[string]any)
 	at.Name, _ = meta["name"].(string)
 	at.Namespace, _ = meta["namespace"].(string)
-	if _, ours := homes[at.Kind]; ours && at.Namespace == "" && at.Kind != store.KindIngressClass && at.Kind != store.KindGatewayClass {
+	if _, ours := homes[at.Kind]; ours && at.Namespace == "" && at.Kind != store.KindIngressClass && at.Kind != store.KindGatewayClass &&
+		at.Kind != store.KindNamespace {
 		at.Namespace = DefaultNamespace
 	}
 	return at
@@ -399,6 +400,7 @@ var decoders = map[gvk]decodeFunc{
 	{"v1", "ConfigMap"}:                           decodeConfigMap,
 	{"v1", "Endpoints"}:                           decodeEndpoints,
 	{"discovery.k8s.io/v1", "EndpointSlice"}:      decodeEndpointSlice,
+	{"v1", "Namespace"}:                           decodeNamespace,
 
 	{GatewayGroup + "/v1", "GatewayClass"}:        decodeGatewayClass,
 	{GatewayGroup + "/v1", "Gateway"}:             decodeGateway,
@@ -406,6 +408,7 @@ var decoders = map[gvk]decodeFunc{
 	{GatewayGroup + "/v1", "GRPCRoute"}:           decodeGRPCRoute,
 	{GatewayGroup + "/v1", "TLSRoute"}:            decodeTLSRoute,
 	{GatewayGroup + "/v1", "ReferenceGrant"}:      decodeReferenceGrant,
+	{GatewayGroup + "/v1", "BackendTLSPolicy"}:    decodeBackendTLSPolicy,
 	{GatewayGroup + "/v1beta1", "ReferenceGrant"}: decodeReferenceGrantV1beta1,
 }
 
@@ -422,13 +425,15 @@ var homes = map[string]struct {
 	"ConfigMap":     {[]string{""}, "v1"},
 	"Endpoints":     {[]string{""}, "v1"},
 	"EndpointSlice": {[]string{"discovery.k8s.io"}, "discovery.k8s.io/v1"},
+	"Namespace":     {[]string{""}, "v1"},
 
-	"GatewayClass":   {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"Gateway":        {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"HTTPRoute":      {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"GRPCRoute":      {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"TLSRoute":       {[]string{GatewayGroup}, GatewayGroup + "/v1"},
-	"ReferenceGrant": {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"GatewayClass":     {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"Gateway":          {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"HTTPRoute":        {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"GRPCRoute":        {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"TLSRoute":         {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"ReferenceGrant":   {[]string{GatewayGroup}, GatewayGroup + "/v1"},
+	"BackendTLSPolicy": {[]string{GatewayGroup}, GatewayGroup + "/v1"},
 }
 
 // builtinGroups are the groups of the kinds moat reads; a kind of ours
@@ -617,6 +622,24 @@ func decodeEndpointSlice(d *decoder, ref diag.ObjectRef, m map[string]any) []dec
 	defaultNamespace(&es.Namespace)
 	defaultEndpointSlice(&es)
 	return []decoded{{&es}}
+}
+
+// decodeNamespace keeps a Namespace's labels (a Gateway listener's
+// allowedRoutes.namespaces.selector reads them), with the
+// kubernetes.io/metadata.name label the API server sets on every one.
+func decodeNamespace(d *decoder, ref diag.ObjectRef, m map[string]any) []decoded {
+	var ns corev1.Namespace
+	if !d.typed(ref, m, &ns) {
+		return nil
+	}
+	ns.Namespace = "" // cluster-scoped
+	ns.Labels = maps.Clone(ns.Labels)
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	ns.Labels[corev1.LabelMetadataName] = ns.Name
+	ns.Spec, ns.Status = corev1.NamespaceSpec{}, corev1.NamespaceStatus{}
+	return []decoded{{&ns}}
 }
 
 func defaultNamespace(ns *string) {

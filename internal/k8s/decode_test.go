@@ -178,13 +178,13 @@ func TestDecode(t *testing.T) {
 		metadata: {name: kn}
 		---
 		apiVersion: v1
-		kind: Namespace
+		kind: ServiceAccount
 		metadata: {name: application}
 		`,
 		diags: []want{
 			{sev: diag.Info, reason: ReasonUnknownKind, line: 1, in: "kind Deployment (apps/v1) is not used by moat; ignored"},
 			{sev: diag.Info, reason: ReasonUnknownKind, line: 5, in: "kind Service (serving.knative.dev/v1)"},
-			{sev: diag.Info, reason: ReasonUnknownKind, line: 9, in: "kind Namespace (v1)"},
+			{sev: diag.Info, reason: ReasonUnknownKind, line: 9, in: "kind ServiceAccount (v1)"},
 		},
 	}, {
 		name: "a kind of ours at an unknown version is an error",

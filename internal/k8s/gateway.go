@@ -77,3 +77,12 @@ func decodeReferenceGrantV1beta1(d *decoder, ref diag.ObjectRef, m map[string]an
 	defaultNamespace(&rg.Namespace)
 	return []decoded{{rg}}
 }
+
+func decodeBackendTLSPolicy(d *decoder, ref diag.ObjectRef, m map[string]any) []decoded {
+	var p gatewayv1.BackendTLSPolicy
+	if !d.typed(ref, m, &p) {
+		return nil
+	}
+	defaultNamespace(&p.Namespace)
+	return []decoded{{&p}}
+}

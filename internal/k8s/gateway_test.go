@@ -1,7 +1,10 @@
 package k8s
 
 import (
+	"maps"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -106,5 +109,27 @@ func TestDecodeGatewayAPI(t *testing.T) {
 	gw := objs[1].Obj.(*gatewayv1.Gateway)
 	if l := gw.Spec.Listeners; len(l) != 1 || l[0].TLS == nil || len(l[0].TLS.CertificateRefs) != 1 {
 		t.Errorf("listener TLS not decoded: %#v", l)
+	}
+}
+
+// A Namespace is read for its labels (a listener's namespace selector),
+// cluster-scoped, with the kubernetes.io/metadata.name label the API
+// server sets.
+func TestDecodeNamespace(t *testing.T) {
+	in := dedent(`
+		apiVersion: v1
+		kind: Namespace
+		metadata:
+		  name: web
+		  namespace: ignored
+		  labels: {team: web, tier: 1}
+		spec: {finalizers: [kubernetes]}
+		`)
+	objs, diags := Decode([]byte(in), "ns.yaml")
+	checkKeys(t, objs, "Namespace /web@1")
+	checkDiags(t, diags, want{sev: diag.Warning, reason: ReasonNonStringValue, field: "metadata.labels.tier"})
+	ns := objs[0].Obj.(*corev1.Namespace)
+	if want := map[string]string{"team": "web", "tier": "1", "kubernetes.io/metadata.name": "web"}; !maps.Equal(ns.Labels, want) {
+		t.Errorf("labels %v, want %v", ns.Labels, want)
 	}
 }

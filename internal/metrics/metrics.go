@@ -69,6 +69,7 @@ type Metrics struct {
 	accessLogErrs               prometheus.Counter
 	ppErrors                    *prometheus.CounterVec // proxyprotocol.go
 	tracingSpans                *prometheus.CounterVec // tracing.go
+	mirrorCopies                *prometheus.CounterVec // mirror.go
 }
 
 // New creates the collectors with empty constant labels and registers
@@ -131,6 +132,7 @@ func NewWith(reg prometheus.Registerer, opts Options) *Metrics {
 		m.acceptErrors.WithLabelValues(l)
 	}
 	m.registerProxyProtocol(reg)
+	m.registerMirror(reg)
 	m.unmatched = m.newSeries(unmatchedHost, nil, nil)
 	return m
 }

@@ -27,6 +27,21 @@ func Dump(c *Config) string {
 	if c.CatchAll != nil {
 		dumpHost(&b, "*catch-all*", c.CatchAll)
 	}
+	for _, l := range c.Listeners {
+		// A Gateway's own socket and its hosts, which the shared
+		// listeners above do not serve.
+		fmt.Fprintf(&b, "listener %s gateway=%s", l.Key(), l.Gateway)
+		if l.DefaultCertificate != "" {
+			fmt.Fprintf(&b, " default-certificate=%s", l.DefaultCertificate)
+		}
+		b.WriteByte('\n')
+		for _, vh := range l.VirtualHosts {
+			dumpHost(&b, l.Key()+" "+vh.Host, vh)
+		}
+		if l.CatchAll != nil {
+			dumpHost(&b, l.Key()+" *catch-all*", l.CatchAll)
+		}
+	}
 	keys := make([]string, 0, len(c.Pools))
 	for k := range c.Pools {
 		keys = append(keys, k)
@@ -66,6 +81,9 @@ func dumpHost(b *strings.Builder, name string, vh *VirtualHost) {
 		}
 	}
 	if vh.Passthrough != nil {
+		if vh.Passthrough.Terminate {
+			b.WriteString(" tls-terminate")
+		}
 		fmt.Fprintf(b, " passthrough=%s", vh.Passthrough.Pool)
 		for _, be := range vh.Passthrough.Backends {
 			fmt.Fprintf(b, " %s*%d", cmp.Or(be.Pool, "none"), be.Weight)

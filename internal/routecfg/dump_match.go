@@ -22,6 +22,13 @@ func dumpMatch(b *strings.Builder, r *Route) {
 		}
 		b.WriteByte(']')
 	}
+	for _, m := range r.Mirrors {
+		if m.All() {
+			fmt.Fprintf(b, " mirror{%s}", m.Pool)
+		} else {
+			fmt.Fprintf(b, " mirror{%s %d/%d}", m.Pool, m.Numerator, m.Denominator)
+		}
+	}
 	if c := r.Conditions; c != nil {
 		var parts []string
 		switch c.Scheme {

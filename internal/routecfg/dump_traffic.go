@@ -51,7 +51,11 @@ func dumpTraffic(b *strings.Builder, p *RoutePolicy) {
 		fmt.Fprintf(b, " body[max=%d buffering=%t request-buffering=%t/%d]", bd.MaxBytes, bd.ResponseBuffering, bd.RequestBuffering, bd.BufferBytes)
 	}
 	if t := p.Timeouts; t != nil {
-		fmt.Fprintf(b, " timeouts[connect=%s send=%s read=%s next=%#x tries=%d next-timeout=%s]", t.Connect, t.Send, t.Read, uint16(t.Next), t.Tries, t.NextTimeout)
+		fmt.Fprintf(b, " timeouts[connect=%s send=%s read=%s next=%#x tries=%d next-timeout=%s", t.Connect, t.Send, t.Read, uint16(t.Next), t.Tries, t.NextTimeout)
+		if t.Again || t.Backoff > 0 {
+			fmt.Fprintf(b, " again=%t backoff=%s", t.Again, t.Backoff)
+		}
+		b.WriteByte(']')
 	}
 }
 

@@ -7,7 +7,9 @@ package routecfg
 
 import (
 	"crypto/tls"
+	"net"
 	"regexp"
+	"strconv"
 )
 
 // Config is one complete routing configuration.
@@ -50,6 +52,9 @@ type Config struct {
 	// Tracing is OpenTelemetry's exporter and defaults; nil when no
 	// route is traced.
 	Tracing *Tracing
+	// Listeners are the Gateways' own sockets (--gateway-address-pool),
+	// sorted by Key; nil without the pool.
+	Listeners []*Listener
 }
 
 // VirtualHost is the set of routes for one host.
@@ -153,6 +158,8 @@ type Route struct {
 	// PathRewrite, when set, replaces the upstream path (Gateway API
 	// URLRewrite); the query is kept.
 	PathRewrite *PathModifier
+	// Mirrors receive copies of the requests (Gateway API RequestMirror).
+	Mirrors []Mirror
 
 	// Source names what produced the route, for logs and metrics.
 	Source Source
@@ -213,4 +220,47 @@ type Certificate struct {
 	Ref string
 	// Cert has Leaf set.
 	Cert *tls.Certificate
+}
+
+// Listener is one socket of a Gateway with an address of its own
+// (--gateway-address-pool): the address and port it is bound on and the
+// hosts served there. The Config's own VirtualHosts, CatchAll and
+// DefaultCertificate are the shared --http-addr/--https-addr pair, which
+// Ingresses (and Gateways without the pool) use; a Listener's hosts are
+// served on its socket only.
+type Listener struct {
+	// Address is an IP literal; Port the TCP port.
+	Address string
+	Port    int
+	// Protocol is ListenerHTTP (plain HTTP/1.1 and h2c) or ListenerTLS
+	// (HTTPS terminated by SNI, and TLS passthrough hosts).
+	Protocol ListenerProtocol
+	// VirtualHosts are sorted by Host, as Config.VirtualHosts.
+	VirtualHosts []*VirtualHost
+	CatchAll     *VirtualHost
+	// DefaultCertificate is the key into Config.Certificates served for
+	// an unknown SNI on this socket; "" falls back to the Config's.
+	DefaultCertificate string
+	// Gateway is "namespace/name", for logs.
+	Gateway string
+}
+
+// ListenerProtocol is what a Listener's socket speaks.
+type ListenerProtocol uint8
+
+const (
+	ListenerHTTP ListenerProtocol = iota
+	ListenerTLS
+)
+
+func (p ListenerProtocol) String() string {
+	if p == ListenerTLS {
+		return "TLS"
+	}
+	return "HTTP"
+}
+
+// Key names the socket: "address:port/protocol".
+func (l *Listener) Key() string {
+	return net.JoinHostPort(l.Address, strconv.Itoa(l.Port)) + "/" + l.Protocol.String()
 }

@@ -42,4 +42,11 @@ type Timeouts struct {
 	Tries int
 	// NextTimeout bounds the time spent retrying (0: unlimited).
 	NextTimeout time.Duration
+	// Again lets retries go back to endpoints already tried once every
+	// one has been (Gateway API retry: a one-endpoint pool is retried);
+	// proxy-next-upstream tries each endpoint once.
+	Again bool
+	// Backoff is the least wait before each retry (Gateway API
+	// retry.backoff); 0: none, as nginx.
+	Backoff time.Duration
 }

@@ -146,6 +146,11 @@ type UpstreamTLS struct {
 	Name string
 	// ServerName sends Name as SNI (proxy-ssl-server-name).
 	ServerName bool
+	// DNSSANs and URISANs, when either is set, replace Name in the
+	// verification: the certificate must carry one of them
+	// (BackendTLSPolicy subjectAltNames; a DNS SAN may match a wildcard
+	// in the certificate, a URI must be equal).
+	DNSSANs, URISANs []string
 	// MinVersion and MaxVersion bound the protocol (proxy-ssl-protocols);
 	// zero means Go's defaults (TLS 1.2 to 1.3).
 	MinVersion, MaxVersion uint16
@@ -205,4 +210,7 @@ type Passthrough struct {
 	// connection picks one, and one without a pool is closed. Pool is
 	// then the first resolved one, for the pool bookkeeping.
 	Backends []Backend
+	// Terminate decrypts the TLS with the host's Certificate and forwards
+	// the plain stream (a TLSRoute on a TLS listener in mode Terminate).
+	Terminate bool
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -22,7 +23,7 @@ import (
 
 // syncGateway writes the Gateway API status moat computes
 // (translate.GatewayStatus) to the GatewayClasses, Gateways and routes
-// (HTTPRoute, GRPCRoute, TLSRoute) it owns, when it differs from theirs. A condition whose status, reason,
+// (HTTPRoute, GRPCRoute, TLSRoute) and BackendTLSPolicies it owns, when it differs from theirs. A condition whose status, reason,
 // message and generation are unchanged keeps its lastTransitionTime, and
 // other controllers' parent entries of a route are kept.
 func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
@@ -32,6 +33,9 @@ func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
 	opts := w.opts.Translate
 	opts.Now = time.Now() // lastTransitionTime of a changed condition
 	want := translate.GatewayStatus(r.Snapshot, opts)
+	if w.opts.ListenerError != nil {
+		bindStatus(want, r.Snapshot, w.opts.ListenerError, opts.Now)
+	}
 	c := w.opts.Gateway.GatewayV1()
 	var errs []error
 	for name, st := range want.GatewayClasses {
@@ -76,6 +80,9 @@ func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
 				listeners = append(listeners, l)
 			}
 			next.Listeners = listeners
+			if st.Addresses != nil {
+				next.Addresses = st.Addresses // only moat's own (--gateway-address-pool)
+			}
 			if equality.Semantic.DeepEqual(&cur.Status, next) {
 				return false
 			}
@@ -132,7 +139,63 @@ func (w *Writer) syncGateway(ctx context.Context, r *reconcile.Result) error {
 			},
 			func() (*gatewayv1.TLSRoute, error) { return c.TLSRoutes(ns).Get(ctx, name, metav1.GetOptions{}) }))
 	}
+	// A policy no route of ours reaches any more loses our ancestors.
+	for k, o := range r.Snapshot.GatewayAPI {
+		p, ok := o.(*gatewayv1.BackendTLSPolicy)
+		if _, reached := want.BackendTLSPolicies[k.Namespace+"/"+k.Name]; !ok || reached ||
+			!slices.ContainsFunc(p.Status.Ancestors, func(a gatewayv1.PolicyAncestorStatus) bool { return a.ControllerName == ours }) {
+			continue
+		}
+		if want.BackendTLSPolicies == nil {
+			want.BackendTLSPolicies = map[string]gatewayv1.PolicyStatus{}
+		}
+		want.BackendTLSPolicies[k.Namespace+"/"+k.Name] = gatewayv1.PolicyStatus{}
+	}
+	for key, st := range want.BackendTLSPolicies {
+		ns, name := split(key)
+		p, ok := r.Snapshot.GatewayAPI[store.Key{Kind: store.KindBackendTLSPolicy, Namespace: ns, Name: name}].(*gatewayv1.BackendTLSPolicy)
+		if !ok {
+			continue
+		}
+		errs = append(errs, write(w, ctx, "BackendTLSPolicy", ns, name, p.DeepCopy(),
+			func(cur *gatewayv1.BackendTLSPolicy) bool { return mergeAncestors(&cur.Status, st, ours) },
+			func(o *gatewayv1.BackendTLSPolicy) error {
+				_, err := c.BackendTLSPolicies(ns).UpdateStatus(ctx, o, metav1.UpdateOptions{FieldManager: FieldManager})
+				return err
+			},
+			func() (*gatewayv1.BackendTLSPolicy, error) {
+				return c.BackendTLSPolicies(ns).Get(ctx, name, metav1.GetOptions{})
+			}))
+	}
 	return errors.Join(errs...)
+}
+
+// mergeAncestors is mergeRoute for a policy's status.ancestors.
+func mergeAncestors(cur *gatewayv1.PolicyStatus, want gatewayv1.PolicyStatus, ours gatewayv1.GatewayController) bool {
+	next := cur.DeepCopy()
+	var out []gatewayv1.PolicyAncestorStatus
+	for _, a := range next.Ancestors {
+		if a.ControllerName != ours {
+			out = append(out, a) // another controller's
+		}
+	}
+	for _, a := range want.Ancestors {
+		i := slices.IndexFunc(next.Ancestors, func(x gatewayv1.PolicyAncestorStatus) bool {
+			return x.ControllerName == ours && equality.Semantic.DeepEqual(x.AncestorRef, a.AncestorRef)
+		})
+		if i >= 0 {
+			old := next.Ancestors[i].Conditions
+			mergeConditions(&old, a.Conditions)
+			a.Conditions = old
+		}
+		out = append(out, a)
+	}
+	next.Ancestors = out
+	if equality.Semantic.DeepEqual(cur, next) {
+		return false
+	}
+	*cur = *next
+	return true
 }
 
 // mergeRoute puts want's parents (ours) into cur, keeping other
@@ -226,4 +289,52 @@ func split(key string) (string, string) {
 		}
 	}
 	return "", key
+}
+
+// bindStatus marks the listeners whose Gateway address and port the data
+// plane could not bind (lerr) Programmed=False/Pending: the Gateway's
+// other listeners keep serving, and the bind is tried again with the next
+// configuration.
+func bindStatus(want gateway.Status, sn *store.Snapshot, lerr func(netip.AddrPort) error, now time.Time) {
+	for key, st := range want.Gateways {
+		if len(st.Addresses) == 0 {
+			continue
+		}
+		ip, err := netip.ParseAddr(st.Addresses[0].Value)
+		if err != nil {
+			continue
+		}
+		ns, name := split(key)
+		gw, ok := sn.GatewayAPI[store.Key{Kind: store.KindGateway, Namespace: ns, Name: name}].(*gatewayv1.Gateway)
+		if !ok {
+			continue
+		}
+		failed, bound := 0, 0
+		for i := range st.Listeners {
+			ls := &st.Listeners[i]
+			j := slices.IndexFunc(gw.Spec.Listeners, func(l gatewayv1.Listener) bool { return l.Name == ls.Name })
+			if j < 0 {
+				continue
+			}
+			port := uint16(gw.Spec.Listeners[j].Port)
+			c := meta.FindStatusCondition(ls.Conditions, "Programmed")
+			if c == nil || c.Status != metav1.ConditionTrue {
+				continue
+			}
+			if err := lerr(netip.AddrPortFrom(ip, port)); err != nil {
+				c.Status, c.Reason = metav1.ConditionFalse, "Pending"
+				c.Message = fmt.Sprintf("cannot bind %s: %v; tried again with the next configuration", netip.AddrPortFrom(ip, port), err)
+				c.LastTransitionTime = metav1.NewTime(now)
+				failed++
+			} else {
+				bound++
+			}
+		}
+		// No port of the Gateway open: the Gateway is not programmed.
+		if c := meta.FindStatusCondition(st.Conditions, "Programmed"); failed > 0 && bound == 0 && c != nil && c.Status == metav1.ConditionTrue {
+			c.Status, c.Reason = metav1.ConditionFalse, "Pending"
+			c.Message = "no listener port could be bound; tried again with the next configuration"
+			c.LastTransitionTime = metav1.NewTime(now)
+		}
+	}
 }

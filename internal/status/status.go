@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,10 @@ type Options struct {
 	Log       *slog.Logger
 	// Registerer, when set, receives the writer's metrics.
 	Registerer prometheus.Registerer
+	// ListenerError, when set, is why the data plane could not bind a
+	// Gateway's own address and port (--gateway-address-pool); such a
+	// listener is written Programmed=False.
+	ListenerError func(netip.AddrPort) error
 }
 
 // Writer keeps Ingress status and Events in line with the latest

@@ -29,6 +29,9 @@ const (
 	KindEndpointSlice = "EndpointSlice"
 	KindSecret        = "Secret"
 	KindConfigMap     = "ConfigMap"
+	// KindNamespace is read for its labels only (a Gateway listener's
+	// allowedRoutes.namespaces.selector).
+	KindNamespace = "Namespace"
 
 	// Gateway API kinds (gateway.networking.k8s.io/v1).
 	KindGatewayClass   = "GatewayClass"
@@ -37,6 +40,8 @@ const (
 	KindGRPCRoute      = "GRPCRoute"
 	KindTLSRoute       = "TLSRoute"
 	KindReferenceGrant = "ReferenceGrant"
+	// KindBackendTLSPolicy is gateway.networking.k8s.io/v1 too.
+	KindBackendTLSPolicy = "BackendTLSPolicy"
 )
 
 // Key identifies one object.
@@ -50,7 +55,8 @@ type Key struct {
 type Object struct {
 	// Obj is one of *networkingv1.Ingress, *networkingv1.IngressClass,
 	// *corev1.Service, *discoveryv1.EndpointSlice, *corev1.Secret,
-	// *corev1.ConfigMap, or a gateway.networking.k8s.io/v1 object.
+	// *corev1.ConfigMap, *corev1.Namespace, or a
+	// gateway.networking.k8s.io/v1 object.
 	Obj    runtime.Object
 	Origin diag.Origin
 }
@@ -70,6 +76,8 @@ func KeyOf(obj runtime.Object) (Key, bool) {
 		return Key{KindSecret, o.Namespace, o.Name}, true
 	case *corev1.ConfigMap:
 		return Key{KindConfigMap, o.Namespace, o.Name}, true
+	case *corev1.Namespace:
+		return Key{KindNamespace, "", o.Name}, true
 	case *gatewayv1.GatewayClass:
 		return Key{KindGatewayClass, "", o.Name}, true
 	case *gatewayv1.Gateway:
@@ -82,6 +90,8 @@ func KeyOf(obj runtime.Object) (Key, bool) {
 		return Key{KindTLSRoute, o.Namespace, o.Name}, true
 	case *gatewayv1.ReferenceGrant:
 		return Key{KindReferenceGrant, o.Namespace, o.Name}, true
+	case *gatewayv1.BackendTLSPolicy:
+		return Key{KindBackendTLSPolicy, o.Namespace, o.Name}, true
 	}
 	return Key{}, false
 }
@@ -238,6 +248,8 @@ type Snapshot struct {
 	Services   map[string]*corev1.Service
 	Secrets    map[string]*corev1.Secret
 	ConfigMaps map[string]*corev1.ConfigMap
+	// Namespaces keyed by name; only their labels are read.
+	Namespaces map[string]*corev1.Namespace
 	// EndpointSlices keyed by "namespace/service" (the slice's
 	// kubernetes.io/service-name label), each list sorted by name.
 	EndpointSlices map[string][]*discoveryv1.EndpointSlice
@@ -385,7 +397,10 @@ func (sn *Snapshot) patch(version uint64, objs, pending map[Key]Object, diags []
 		case KindConfigMap:
 			once(k.Kind, func() { n.ConfigMaps = maps.Clone(n.ConfigMaps) })
 			patchMap(n.ConfigMaps, nn, after.Obj, present)
-		case KindGatewayClass, KindGateway, KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindReferenceGrant:
+		case KindNamespace:
+			once(k.Kind, func() { n.Namespaces = maps.Clone(n.Namespaces) })
+			patchMap(n.Namespaces, k.Name, after.Obj, present)
+		case KindGatewayClass, KindGateway, KindHTTPRoute, KindGRPCRoute, KindTLSRoute, KindReferenceGrant, KindBackendTLSPolicy:
 			once(KindGateway, func() { n.GatewayAPI = maps.Clone(n.GatewayAPI) })
 			if present {
 				n.GatewayAPI[k] = after.Obj
@@ -469,6 +484,7 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 		Services:       map[string]*corev1.Service{},
 		Secrets:        map[string]*corev1.Secret{},
 		ConfigMaps:     map[string]*corev1.ConfigMap{},
+		Namespaces:     map[string]*corev1.Namespace{},
 		EndpointSlices: map[string][]*discoveryv1.EndpointSlice{},
 		GatewayAPI:     map[Key]runtime.Object{},
 		Diagnostics:    append([]diag.Diagnostic(nil), diags...),
@@ -490,7 +506,9 @@ func Build(version uint64, objs map[Key]Object, diags []diag.Diagnostic) *Snapsh
 			sn.Secrets[nn] = v
 		case *corev1.ConfigMap:
 			sn.ConfigMaps[nn] = v
-		case *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant:
+		case *corev1.Namespace:
+			sn.Namespaces[k.Name] = v
+		case *gatewayv1.GatewayClass, *gatewayv1.Gateway, *gatewayv1.HTTPRoute, *gatewayv1.GRPCRoute, *gatewayv1.TLSRoute, *gatewayv1.ReferenceGrant, *gatewayv1.BackendTLSPolicy:
 			sn.GatewayAPI[k] = v
 		case *discoveryv1.EndpointSlice:
 			svc := v.Labels[discoveryv1.LabelServiceName]

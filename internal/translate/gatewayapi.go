@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"crypto/tls"
 	"fmt"
 	"sort"
 	"strconv"
@@ -42,6 +43,38 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 	return key, ""
 }
 
+func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (string, string) {
+	key := ns + "/" + name + ":" + strconv.Itoa(int(port)) + suffix
+	if _, ok := r.t.cfg.Pools[key]; ok {
+		return key, ""
+	}
+	sb := &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: port}}
+	pool, d := r.t.pool(ref, ns, sb, key, field)
+	if pool == nil {
+		if d != nil {
+			return "", d.Message
+		}
+		return "", fmt.Sprintf("service %s/%s port %d cannot be used", ns, name, port)
+	}
+	if d != nil {
+		r.t.add(*d)
+	}
+	pool.Protocol, pool.TLS = proto, u
+	r.t.cfg.Pools[key] = pool
+	return key, ""
+}
+
+func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string) {
+	c, _, err := r.t.loadSecret(ns, name)
+	switch {
+	case err == errNotFound:
+		return nil, fmt.Sprintf("Secret %s/%s not found", ns, name)
+	case err != nil:
+		return nil, err.Error()
+	}
+	return c.Cert, ""
+}
+
 func (r gwResolver) Certificate(ns, name string) (string, string) {
 	c, _, err := r.t.loadSecret(ns, name)
 	switch {
@@ -54,7 +87,8 @@ func (r gwResolver) Certificate(ns, name string) (string, string) {
 }
 
 func (t *translator) gatewayOptions() gateway.Options {
-	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now, Timeouts: t.trafficDefaults().Timeouts}
+	return gateway.Options{ControllerName: t.opts.GatewayControllerName, Now: t.opts.Now, Timeouts: t.trafficDefaults().Timeouts,
+		AddressPool: t.opts.GatewayAddressPool}
 }
 
 // gatewayAPI translates the Gateway API objects into hosts of the same
@@ -65,6 +99,7 @@ func (t *translator) gatewayAPI() {
 	}
 	out := gateway.Translate(t.sn, t.gatewayOptions(), gwResolver{t})
 	t.diags = append(t.diags, out.Diags...)
+	t.gatewaySockets(out.Sockets)
 	if out.DefaultCertificate != "" && t.cfg.DefaultCertificate == nil {
 		t.cfg.DefaultCertificate = t.cfg.Certificates[out.DefaultCertificate]
 	}
@@ -84,6 +119,30 @@ func (t *translator) gatewayAPI() {
 		}
 		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
 		t.gwHosts = append(t.gwHosts, vh)
+	}
+}
+
+// gatewaySockets makes the sockets of Gateways with their own address
+// the config's Listeners. They share nothing with the Ingress listeners,
+// so a host there may be an Ingress's host too.
+func (t *translator) gatewaySockets(socks []*gateway.Socket) {
+	for _, s := range socks {
+		l := &routecfg.Listener{Address: s.Address.String(), Port: int(s.Port), Gateway: s.Gateway, DefaultCertificate: s.DefaultCertificate}
+		if s.TLS {
+			l.Protocol = routecfg.ListenerTLS
+		}
+		for _, h := range s.Hosts {
+			if len(h.Routes) == 0 && h.Passthrough == nil {
+				continue
+			}
+			vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
+			if h.Name == "" {
+				l.CatchAll = vh
+				continue
+			}
+			l.VirtualHosts = append(l.VirtualHosts, vh)
+		}
+		t.cfg.Listeners = append(t.cfg.Listeners, l)
 	}
 }
 

@@ -4,6 +4,7 @@
 package translate
 
 import (
+	"net/netip"
 	"sort"
 	"time"
 
@@ -49,6 +50,9 @@ type Options struct {
 	// spec.controllerName (--gateway-controller-name); "" is
 	// gateway.DefaultControllerName.
 	GatewayControllerName string
+	// GatewayAddressPool, when valid (--gateway-address-pool), gives
+	// each Gateway an address of its own, served as Config.Listeners.
+	GatewayAddressPool netip.Prefix
 	// Listeners are moat's own bound addresses, so that an auth-url
 	// pointing back at moat is reported (auth_self.go); zero: unknown.
 	Listeners Listeners

@@ -601,9 +601,10 @@ func TestPortIngressNginxValues(t *testing.T) {
 	var cr rbacv1.ClusterRole
 	into(t, find(t, objs, "ClusterRole", name), &cr)
 	for _, r := range cr.Rules {
-		// Only the cluster-scoped classes (IngressClass, GatewayClass).
+		// Only the cluster-scoped classes (IngressClass, GatewayClass)
+		// and Namespaces.
 		if !slices.Equal(r.Resources, []string{"ingressclasses"}) && !slices.Equal(r.Resources, []string{"gatewayclasses"}) &&
-			!slices.Equal(r.Resources, []string{"gatewayclasses/status"}) {
+			!slices.Equal(r.Resources, []string{"gatewayclasses/status"}) && !slices.Equal(r.Resources, []string{"namespaces"}) {
 			t.Errorf("scoped install has cluster-wide rule %+v", r)
 		}
 	}

@@ -62,7 +62,7 @@ the chart sets itself); cmd/moat's tests keep the list in step with
 `moat controller --help`.
 */}}
 {{- define "moat.knownFlags" -}}
-kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap tcp-services-configmap udp-services-configmap annotations-prefix default-ssl-certificate default-backend-service election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log access-log-format shutdown-grace-period log-level http3 gateway-controller-name
+kubeconfig ingress-class controller-class watch-namespace watch-ingress-without-class publish-service publish-status-address configmap tcp-services-configmap udp-services-configmap annotations-prefix default-ssl-certificate default-backend-service election-id http-addr https-addr admin-addr debug-addr https-redirect-port enable-ssl-passthrough profiling access-log access-log-format shutdown-grace-period log-level http3 gateway-controller-name gateway-address-pool
 {{- end }}
 {{- define "moat.chartFlags" -}}
 ingress-class: controller.ingressClass
@@ -214,9 +214,9 @@ ingress-nginx must not render a controller that silently does less.
 # Gateway API (read only when its CRDs are installed) and the status the
 # leader writes.
 - apiGroups: ["gateway.networking.k8s.io"]
-  resources: ["gateways", "httproutes", "grpcroutes", "tlsroutes", "referencegrants"]
+  resources: ["gateways", "httproutes", "grpcroutes", "tlsroutes", "backendtlspolicies", "referencegrants"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["gateway.networking.k8s.io"]
-  resources: ["gateways/status", "httproutes/status", "grpcroutes/status", "tlsroutes/status"]
+  resources: ["gateways/status", "httproutes/status", "grpcroutes/status", "tlsroutes/status", "backendtlspolicies/status"]
   verbs: ["update"]
 {{- end }}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -71,6 +72,11 @@ type converter struct {
 	// ingress-nginx serves (and redirects) a host with TLS whichever of
 	// its Ingresses holds the tls entry.
 	tls map[string]map[string]tlsRef
+	// secrets are the input's Secrets (proxy-ssl-secret's content), and
+	// policies the BackendTLSPolicies written, by "namespace/service".
+	secrets     map[string]*corev1.Secret
+	policies    map[string]*gwv1.BackendTLSPolicy
+	policyOrder []string
 }
 
 type tlsRef struct{ ns, secret string }
@@ -84,7 +90,8 @@ func Convert(data []byte, opts Options) ([]byte, []Diagnostic, error) {
 	if opts.GatewayNamespace == "" {
 		opts.GatewayNamespace = "default"
 	}
-	c := &converter{opts: opts, gateways: map[string]*gwv1.Gateway{}, grants: map[string]*gwv1b1.ReferenceGrant{}}
+	c := &converter{opts: opts, gateways: map[string]*gwv1.Gateway{}, grants: map[string]*gwv1b1.ReferenceGrant{},
+		secrets: map[string]*corev1.Secret{}, policies: map[string]*gwv1.BackendTLSPolicy{}}
 	var kept [][]byte
 	var ings []*networkingv1.Ingress
 	r := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
@@ -99,6 +106,15 @@ func Convert(data []byte, opts Options) ([]byte, []Diagnostic, error) {
 		var tm metav1.TypeMeta
 		if err := sigsyaml.Unmarshal(doc, &tm); err != nil {
 			return nil, nil, fmt.Errorf("document %d: %w", i, err)
+		}
+		if tm.Kind == "Secret" && tm.APIVersion == "v1" {
+			sec := &corev1.Secret{}
+			if sigsyaml.Unmarshal(doc, sec) == nil {
+				if sec.Namespace == "" {
+					sec.Namespace = "default"
+				}
+				c.secrets[sec.Namespace+"/"+sec.Name] = sec
+			}
 		}
 		if tm.Kind != "Ingress" {
 			if len(bytes.TrimSpace(stripComments(doc))) > 0 {
@@ -141,7 +157,11 @@ func Convert(data []byte, opts Options) ([]byte, []Diagnostic, error) {
 		for _, ns := range nss {
 			objs = append(objs, object{obj: c.grants[ns]})
 		}
-		for _, o := range append(objs, c.routes...) {
+		routes := c.routes
+		for _, k := range c.policyOrder {
+			routes = append(routes, object{obj: c.policies[k]})
+		}
+		for _, o := range append(objs, routes...) {
 			b, err := sigsyaml.Marshal(o.obj)
 			if err != nil {
 				return nil, nil, err
@@ -372,6 +392,11 @@ var handled = map[string]bool{
 	"temporal-redirect": true, "temporal-redirect-code": true,
 	"backend-protocol": true, "ssl-passthrough": true, "upstream-vhost": true,
 	"server-alias": true, "app-root": true, "x-forwarded-prefix": true,
+	"canary-by-cookie": true,
+	"enable-cors":      true, "cors-allow-origin": true, "cors-allow-methods": true, "cors-allow-headers": true,
+	"cors-expose-headers": true, "cors-allow-credentials": true, "cors-max-age": true,
+	"proxy-connect-timeout": true, "proxy-send-timeout": true, "proxy-read-timeout": true,
+	"proxy-ssl-secret": true, "proxy-ssl-verify": true, "proxy-ssl-name": true, "proxy-ssl-server-name": true,
 }
 
 // captureRewrite is the usual "strip a prefix" pair: path /foo(/|$)(.*)
@@ -397,11 +422,15 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 	passthrough := a("ssl-passthrough") == "true"
 	proto := strings.ToUpper(a("backend-protocol"))
 	isGRPC := proto == "GRPC" || proto == "GRPCS"
-	if proto != "" && !isGRPC && proto != "HTTP" {
-		notes = append(notes, c.diag(ing, "metadata.annotations."+prefix+"backend-protocol", "%s backends need BackendTLSPolicy or are not expressible; kept as a comment", proto))
+	if proto != "" && !isGRPC && proto != "HTTP" && proto != "HTTPS" {
+		notes = append(notes, c.diag(ing, "metadata.annotations."+prefix+"backend-protocol", "%s backends are not expressible; kept as a comment", proto))
 	}
-	if proto == "GRPCS" {
-		notes = append(notes, c.diag(ing, "metadata.annotations."+prefix+"backend-protocol", "GRPCS: the GRPCRoute speaks h2c to the backend; TLS to it needs a BackendTLSPolicy"))
+	c.backendTLS(ing, &notes)
+	for _, k := range []string{"proxy-connect-timeout", "proxy-send-timeout", "proxy-read-timeout"} {
+		// GRPCRoute and TLSRoute have no timeouts.
+		if v, ok := ing.Annotations[prefix+k]; ok && (isGRPC || passthrough) {
+			notes = append(notes, c.diag(ing, "metadata.annotations."+prefix+k, "GRPCRoute and TLSRoute have no timeouts; not converted (value %q)", v))
+		}
 	}
 
 	rules := ing.Spec.Rules
@@ -540,6 +569,7 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 			Spec: gwv1.HTTPRouteSpec{CommonRouteSpec: gwv1.CommonRouteSpec{ParentRefs: parents}, Hostnames: hostnames},
 		}
 		filters := c.filters(ing, &notes)
+		tmo := c.timeouts(ing, &notes)
 		if root := a("app-root"); root != "" {
 			// ingress-nginx answers a request for "/" with a 302 to app-root.
 			if !strings.HasPrefix(root, "/") || strings.ContainsAny(root, "?#") {
@@ -567,6 +597,7 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 				rule.Filters = append(rule.Filters, *rewrite)
 			}
 			if !hasRedirect(rule.Filters) {
+				rule.Timeouts = tmo
 				ref, ok := c.backendRef(ing, pf+".backend", p.Backend, &notes)
 				if ok {
 					rule.BackendRefs = []gwv1.HTTPBackendRef{{BackendRef: ref}}
@@ -584,7 +615,9 @@ func (c *converter) convertIngress(ing *networkingv1.Ingress, canaries map[canar
 			if ref, ok := c.backendRef(ing, "spec.defaultBackend", *d, &notes); ok {
 				hr.Spec.Rules = append(hr.Spec.Rules, gwv1.HTTPRouteRule{
 					Matches:     []gwv1.HTTPRouteMatch{{Path: &gwv1.HTTPPathMatch{Type: ptr(gwv1.PathMatchPathPrefix), Value: ptr("/")}}},
+					Filters:     append([]gwv1.HTTPRouteFilter(nil), filters...),
 					BackendRefs: []gwv1.HTTPBackendRef{{BackendRef: ref}},
+					Timeouts:    tmo,
 				})
 			}
 		}
@@ -686,6 +719,9 @@ func (c *converter) filters(ing *networkingv1.Ingress, notes *[]string) []gwv1.H
 	if h := a("upstream-vhost"); h != "" {
 		fs = append(fs, gwv1.HTTPRouteFilter{Type: gwv1.HTTPRouteFilterURLRewrite,
 			URLRewrite: &gwv1.HTTPURLRewriteFilter{Hostname: ptr(gwv1.PreciseHostname(h))}})
+	}
+	if f := c.corsFilter(ing, notes); f != nil {
+		fs = append(fs, *f)
 	}
 	return fs
 }
@@ -809,6 +845,12 @@ func (c *converter) canary(can *networkingv1.Ingress, host, path string, main gw
 			out = append(out, header(withBackend(main, canRef), gwv1.HeaderMatchExact, h, "always"),
 				header(withBackend(main, main.BackendRefs...), gwv1.HeaderMatchExact, h, "never"))
 		}
+	}
+	if ck := a("canary-by-cookie"); ck != "" {
+		// After the header rules (ingress-nginx checks the header first),
+		// as a regular expression on the Cookie header.
+		out = append(out, header(withBackend(main, canRef), gwv1.HeaderMatchRegularExpression, "Cookie", cookieRE(ck, "always")),
+			header(withBackend(main, main.BackendRefs...), gwv1.HeaderMatchRegularExpression, "Cookie", cookieRE(ck, "never")))
 	}
 	total := 100
 	if s := a("canary-weight-total"); s != "" {

@@ -29,6 +29,10 @@ type Backend struct {
 	Release func()
 	// Failed, if set, is called when dialling Address fails.
 	Failed func()
+	// Terminate decrypts the connection (Options.TLS picks the
+	// certificate by SNI, without ALPN) and forwards the plain stream:
+	// a TLSRoute on a listener in mode Terminate.
+	Terminate bool
 }
 
 // Options configures a Listener.
@@ -54,6 +58,8 @@ type Options struct {
 type Listener struct {
 	inner net.Listener
 	opts  Options
+	// term terminates TLSRoute connections (terminateConfig).
+	term *tls.Config
 
 	conns   chan net.Conn
 	errc    chan error
@@ -85,8 +91,12 @@ func New(inner net.Listener, opts Options) *Listener {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Listener{inner: inner, opts: opts, conns: make(chan net.Conn), errc: make(chan error, 1),
+	l := &Listener{inner: inner, opts: opts, conns: make(chan net.Conn), errc: make(chan error, 1),
 		done: make(chan struct{}), active: map[net.Conn]*stream{}}
+	if opts.TLS != nil {
+		l.term = terminateConfig(opts.TLS)
+	}
+	return l
 }
 
 // Accept returns the next connection to terminate.
@@ -189,6 +199,22 @@ func (l *Listener) pass(c net.Conn, hello []byte, name string, be Backend) {
 		return
 	}
 	defer l.untrack(c)
+	client := c
+	if be.Terminate {
+		if l.term == nil {
+			c.Close() // no TLS configuration to terminate with
+			return
+		}
+		tc := tls.Server(&prefixConn{Conn: c, prefix: hello}, l.term)
+		_ = c.SetDeadline(time.Now().Add(l.opts.PeekTimeout))
+		if err := tc.Handshake(); err != nil {
+			l.opts.Logger.Debug("tls terminate: handshake failed", "sni", name, "error", err)
+			c.Close()
+			return
+		}
+		_ = c.SetDeadline(time.Time{})
+		client, hello = tc, nil
+	}
 	d := net.Dialer{Timeout: l.opts.DialTimeout}
 	up, err := d.Dial("tcp", be.Address)
 	if err != nil {
@@ -201,14 +227,36 @@ func (l *Listener) pass(c net.Conn, hello []byte, name string, be Backend) {
 	}
 	defer up.Close()
 	defer c.Close()
-	if _, err := up.Write(hello); err != nil {
-		return
+	if len(hello) > 0 {
+		if _, err := up.Write(hello); err != nil {
+			return
+		}
 	}
 	errc := make(chan error, 2)
-	go func() { errc <- copyHalf(up, c, &st.activity) }()
-	go func() { errc <- copyHalf(c, up, &st.activity) }()
+	go func() { errc <- copyHalf(up, client, &st.activity) }()
+	go func() { errc <- copyHalf(client, up, &st.activity) }()
 	<-errc
 	<-errc
+}
+
+// terminateConfig is base for a terminated TCP stream: the host's
+// certificate and TLS policy, no ALPN (no HTTP protocol is spoken here).
+func terminateConfig(base *tls.Config) *tls.Config {
+	return &tls.Config{GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base
+		if base.GetConfigForClient != nil {
+			cc, err := base.GetConfigForClient(hi)
+			if err != nil {
+				return nil, err
+			}
+			if cc != nil {
+				c = cc
+			}
+		}
+		c = c.Clone()
+		c.NextProtos, c.ClientAuth = nil, tls.NoClientCert
+		return c, nil
+	}}
 }
 
 // copyHalf copies until EOF and then half-closes dst, so each side can

@@ -3,8 +3,14 @@ package passthrough
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
+	"math/big"
 	"net"
 	"testing"
 	"time"
@@ -119,5 +125,81 @@ func TestPassThrough(t *testing.T) {
 	case <-released:
 	case <-time.After(5 * time.Second):
 		t.Error("backend not released after the stream ended")
+	}
+}
+
+// selfSigned is a certificate for name, and a pool trusting it.
+func selfSigned(t *testing.T, name string) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// TestTerminate: a Terminate backend gets the decrypted stream, both
+// ways; the handshake uses the listener's certificate for the SNI and
+// negotiates no ALPN protocol even when the listener's TLS offers h2.
+func TestTerminate(t *testing.T) {
+	be, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer be.Close()
+	cert, roots := selfSigned(t, "term.example")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := &tls.Config{NextProtos: []string{"h2", "http/1.1"}, GetConfigForClient: func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2", "http/1.1"}}, nil
+	}}
+	l := New(ln, Options{TLS: base, Route: func(sni string) (Backend, bool) {
+		return Backend{Address: be.Addr().String(), Terminate: true}, sni == "term.example"
+	}, PeekTimeout: 5 * time.Second})
+	t.Cleanup(func() { l.Close(); l.Shutdown(context.Background()) })
+	go func() {
+		for {
+			if _, err := l.Accept(); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := tls.Dial("tcp", l.Addr().String(), &tls.Config{ServerName: "term.example", RootCAs: roots, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatalf("handshake: %v", err)
+	}
+	defer c.Close()
+	if p := c.ConnectionState().NegotiatedProtocol; p != "" {
+		t.Errorf("ALPN %q negotiated on a TCP stream", p)
+	}
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	bc, err := be.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	got := make([]byte, 4)
+	_ = bc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(bc, got); err != nil || string(got) != "ping" {
+		t.Fatalf("backend got %q (%v), want the plain bytes", got, err)
+	}
+	_, _ = bc.Write([]byte("pong"))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "pong" {
+		t.Fatalf("client got %q (%v)", got, err)
 	}
 }

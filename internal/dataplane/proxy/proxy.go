@@ -21,6 +21,7 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/compress"
+	"github.com/moat-ingress/moat/internal/dataplane/mirror"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/dataplane/upstream"
@@ -103,6 +104,8 @@ type Handler struct {
 	logFailed atomic.Bool
 	// encoders pools the compressors (compress.go).
 	encoders *compress.Encoders
+	// mirror sends Gateway API RequestMirror copies (transport_traffic.go).
+	mirror *mirror.Sender
 }
 
 // New returns a Handler. One ReverseProxy is built here and shared by all
@@ -152,6 +155,7 @@ func New(opts Options) *Handler {
 		transport = upstream.NewH1Transport(t)
 	}
 	h.errTransport = transport
+	h.mirror = mirror.New(mirror.Options{Transport: transport, Upstreams: h.upstreams, Logger: h.logger, Count: h.metrics.MirrorCopy})
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:        h.rewriteOut,
 		Transport:      &trafficTransport{h: h, base: dispatch{fallback: transport}},

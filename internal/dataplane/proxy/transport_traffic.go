@@ -104,6 +104,9 @@ func (t *trafficTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			rb = &reqBody{src: req.Body, max: tr.bodyMax}
 		}
 	}
+	if st.rt.Mirrors != nil { // Gateway API RequestMirror: copies of the request as sent (internal/dataplane/mirror)
+		h.mirror.Send(req, buffered, st.rt.Mirrors)
+	}
 	ctx := req.Context()
 	start := h.now()
 	for {
@@ -280,9 +283,21 @@ func idempotent(m string) bool {
 	return m != http.MethodPost && m != http.MethodPatch && m != "LOCK"
 }
 
-// retryPick moves the request to another endpoint of its pool.
+// retryPick moves the request to another endpoint of its pool. A Gateway
+// API retry (Timeouts.Again) goes back to one already tried when none is
+// left, after its backoff; nil when the client left meanwhile.
 func (h *Handler) retryPick(st *reqState) *upstream.Endpoint {
 	ep := h.choose(st, true)
+	if tm := st.timeouts(); tm.Again || tm.Backoff > 0 {
+		if ep == nil && tm.Again {
+			if ep = h.upstreams.Pick(st.tr.pool); ep != nil {
+				st.tr.tried = append(st.tr.tried, ep)
+			}
+		}
+		if ep != nil && tm.Backoff > 0 && !sleepCtx(st.http.req.Context(), tm.Backoff) {
+			return nil
+		}
+	}
 	if ep == nil {
 		return nil
 	}
@@ -290,6 +305,18 @@ func (h *Handler) retryPick(st *reqState) *upstream.Endpoint {
 	ep.Acquire()
 	st.ep = ep
 	return ep
+}
+
+// sleepCtx waits d; false when ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func statusCondition(code int) routecfg.NextUpstream {

@@ -162,8 +162,15 @@ func ClientTLSConfig(u *routecfg.UpstreamTLS, h2 bool) *tls.Config {
 	}
 	if u.Verify {
 		roots, name, depth := u.RootCAs, u.Name, u.VerifyDepth
+		dns, uris := u.DNSSANs, u.URISANs
+		if len(dns)+len(uris) > 0 {
+			name = "" // the SANs are checked instead (matchSANs)
+		}
 		c.VerifyConnection = func(cs tls.ConnectionState) error {
-			return verifyBackend(cs.PeerCertificates, roots, name, depth, time.Now())
+			if err := verifyBackend(cs.PeerCertificates, roots, name, depth, time.Now()); err != nil {
+				return err
+			}
+			return matchSANs(cs.PeerCertificates[0], dns, uris)
 		}
 	}
 	return c

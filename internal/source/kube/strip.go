@@ -38,6 +38,10 @@ func Strip(obj any) (any, error) {
 		o.Labels = nil
 	case *networkingv1.Ingress:
 		o.Labels = nil
+	case *corev1.Namespace:
+		// Only the labels are read (a listener's namespace selector).
+		o.Annotations = nil
+		o.Spec, o.Status = corev1.NamespaceSpec{}, corev1.NamespaceStatus{}
 	}
 	return obj, nil
 }

@@ -18,7 +18,7 @@ func Dump(s Status) string {
 	}
 	for _, k := range sorted(s.Gateways) {
 		st := s.Gateways[k]
-		fmt.Fprintf(&b, "gateway %s%s\n", k, conds(st.Conditions))
+		fmt.Fprintf(&b, "gateway %s%s%s\n", k, conds(st.Conditions), addresses(st.Addresses))
 		for _, l := range st.Listeners {
 			var kinds []string
 			for _, k := range l.SupportedKinds {
@@ -36,7 +36,21 @@ func Dump(s Status) string {
 	for _, k := range sorted(s.TLSRoutes) {
 		dumpParents(&b, "tlsroute", k, s.TLSRoutes[k].Parents)
 	}
+	for _, k := range sorted(s.BackendTLSPolicies) {
+		fmt.Fprintf(&b, "backendtlspolicy %s\n", k)
+		for _, a := range s.BackendTLSPolicies[k].Ancestors {
+			fmt.Fprintf(&b, "  ancestor %s/%s%s\n", deref(a.AncestorRef.Namespace), a.AncestorRef.Name, conds(a.Conditions))
+		}
+	}
 	return b.String()
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
 }
 
 func conds(cs []metav1.Condition) string {
@@ -66,4 +80,16 @@ func dumpParents(b *strings.Builder, kind, name string, parents []gatewayv1.Rout
 		}
 		fmt.Fprintf(b, "  parent %s%s%s\n", p.ParentRef.Name, sec, conds(p.Conditions))
 	}
+}
+
+// addresses is " addresses=[a,b]", or "" without addresses.
+func addresses(as []gatewayv1.GatewayStatusAddress) string {
+	if len(as) == 0 {
+		return ""
+	}
+	vs := make([]string, len(as))
+	for i, a := range as {
+		vs[i] = a.Value
+	}
+	return " addresses=[" + strings.Join(vs, ",") + "]"
 }

@@ -8,7 +8,10 @@ package gateway
 
 import (
 	"cmp"
+	"crypto/tls"
 	"fmt"
+	"maps"
+	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
@@ -17,7 +20,9 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
@@ -41,6 +46,10 @@ type Options struct {
 	// Timeouts are the controller's upstream timeouts, which a rule's
 	// timeouts start from.
 	Timeouts routecfg.Timeouts
+	// AddressPool, when valid (--gateway-address-pool), gives each
+	// Gateway an address of its own: its hosts go to Output.Sockets
+	// instead of Output.Hosts (addresses.go).
+	AddressPool netip.Prefix
 }
 
 // Resolver builds pools and certificates with translate's code.
@@ -52,6 +61,12 @@ type Resolver interface {
 	// Certificate loads Secret ns/name as a certificate and returns its
 	// key into Config.Certificates, or the reason it cannot.
 	Certificate(ns, name string) (ref, problem string)
+	// TLSServicePool is ServicePool for a pool spoken to over TLS with
+	// u (BackendTLSPolicy); suffix tells the pool's key apart.
+	TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (key, problem string)
+	// ClientCertificate loads Secret ns/name as a key pair moat presents
+	// to backends, or the reason it cannot.
+	ClientCertificate(ns, name string) (cert *tls.Certificate, problem string)
 }
 
 // Host is the routes of one host name ("" for any host), in match order.
@@ -70,6 +85,9 @@ type Host struct {
 // Output is the result of Translate.
 type Output struct {
 	Hosts []*Host
+	// Sockets are the ports of Gateways with an address of their own
+	// (Options.AddressPool), sorted by address and port.
+	Sockets []*Socket
 	// DefaultCertificate is the certificate of an HTTPS listener without
 	// hostname, "" for none.
 	DefaultCertificate string
@@ -85,6 +103,8 @@ type Status struct {
 	HTTPRoutes     map[string]gatewayv1.HTTPRouteStatus
 	TLSRoutes      map[string]gatewayv1.TLSRouteStatus
 	GRPCRoutes     map[string]gatewayv1.GRPCRouteStatus
+	// BackendTLSPolicies has the policies some route of ours reaches.
+	BackendTLSPolicies map[string]gatewayv1.PolicyStatus
 }
 
 // Any reports whether the snapshot holds Gateway API objects.
@@ -103,7 +123,10 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 	t.collect()
 	t.classes()
 	t.gateways()
+	t.backendTLSPolicies()
+	t.backendClientCertificates()
 	t.routes()
+	t.tlsPolicyStatus()
 	for key, ls := range t.listeners {
 		st := t.out.Status.Gateways[key]
 		for _, l := range ls {
@@ -131,6 +154,18 @@ type translator struct {
 	// listeners of our Gateways by "namespace/name".
 	listeners map[string][]*listener
 	entries   []*entry
+	// With an address pool: each Gateway's address, or why it has none,
+	// and the sockets by sockKey (addresses.go). sockets is nil without
+	// a pool.
+	addrs        map[string]netip.Addr
+	addrProblems map[string]addrProblem
+	sockets      map[string]*Socket
+	// BackendTLSPolicies, and the ones that apply by target.
+	tlsPolicies []*tlsPolicy
+	tlsTargets  map[tlsTarget]*tlsPolicy
+	// clientCerts are Gateways' spec.tls.backend client certificates.
+	clientCerts   map[string]*clientCert
+	certConflicts map[diag.ObjectRef]bool // routes reported once
 }
 
 // listener is one Gateway listener and what it resolved to.
@@ -143,6 +178,10 @@ type listener struct {
 	kinds    []gatewayv1.RouteGroupKind
 	cert     string
 	hostname string
+	// nsSel is allowedRoutes.namespaces.selector when from is Selector.
+	nsSel labels.Selector
+	// terminate: a TLS listener in mode Terminate.
+	terminate bool
 }
 
 // entry is one route match on one host, before ordering.
@@ -211,10 +250,17 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRoute308RedirectStatusCode", "HTTPRouteParentRefPort", "HTTPRouteBackendRequestHeaderModification", "ReferenceGrant",
 	"HTTPRouteRequestTimeout", "HTTPRouteBackendTimeout", "HTTPRouteCORS",
 	"TLSRoute", "GRPCRoute",
+	"HTTPRouteRequestMirror", "HTTPRouteRequestMultipleMirrors", "HTTPRouteRequestPercentageMirror",
+	"HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteRetryConnectionError",
+	"TLSRouteModeTerminate", "TLSRouteModeMixed",
+	"BackendTLSPolicy", "BackendTLSPolicySANValidation", "GatewayBackendClientCertificate",
 }
 
 func (t *translator) classes() {
 	fs := slices.Clone(features)
+	if t.opts.AddressPool.IsValid() {
+		fs = append(fs, "GatewayPort8080") // any port binds on a Gateway's own address
+	}
 	slices.Sort(fs)
 	for name, gc := range t.classesOurs {
 		var st gatewayv1.GatewayClassStatus
@@ -251,6 +297,15 @@ func kindNames(ks []gatewayv1.RouteGroupKind) string {
 func ptr[T any](v T) *T { return &v }
 
 func (t *translator) gateways() {
+	if t.opts.AddressPool.IsValid() {
+		var ours []*gatewayv1.Gateway
+		for _, gw := range t.gws {
+			if _, ok := t.classesOurs[string(gw.Spec.GatewayClassName)]; ok {
+				ours = append(ours, gw)
+			}
+		}
+		t.assignAddresses(ours)
+	}
 	for _, gw := range t.gws {
 		if _, ours := t.classesOurs[string(gw.Spec.GatewayClassName)]; !ours {
 			continue
@@ -277,7 +332,7 @@ func (t *translator) gateways() {
 		}
 		accepted := t.cond("Accepted", "Accepted", "", true, gen)
 		switch {
-		case len(gw.Spec.Addresses) > 0:
+		case len(gw.Spec.Addresses) > 0 && t.sockets == nil:
 			accepted = t.cond("Accepted", "UnsupportedAddress", "moat does not assign requested addresses yet", false, gen)
 			t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "UnsupportedAddress", Field: "spec.addresses",
 				Message: "moat does not assign requested Gateway addresses yet; the Gateway is not served"})
@@ -293,6 +348,17 @@ func (t *translator) gateways() {
 		programmed := t.cond("Programmed", "Programmed", "", valid > 0, gen)
 		if valid == 0 {
 			programmed.Reason = "Invalid"
+		}
+		if t.sockets != nil {
+			addrs, ok := t.addressStatus(gw, ref, &accepted, &programmed)
+			st.Addresses = addrs
+			for _, l := range ls {
+				if !ok && l.ok {
+					l.ok = false
+					l.status.Conditions[1] = t.cond("Programmed", "Invalid", "the Gateway has no address", false, gen)
+				}
+			}
+			t.openSockets(gw, ls)
 		}
 		st.Conditions = []metav1.Condition{accepted, programmed}
 		// Listener statuses are added once routes are attached.
@@ -325,12 +391,13 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 	case gatewayv1.HTTPProtocolType, gatewayv1.HTTPSProtocolType:
 	case gatewayv1.TLSProtocolType:
 		valid = []gatewayv1.RouteGroupKind{tlsRouteKind}
-		if l.TLS == nil || l.TLS.Mode == nil || *l.TLS.Mode != gatewayv1.TLSModePassthrough {
-			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls.mode Passthrough (moat does not terminate TLSRoutes)", ".tls.mode")
+		if l.TLS == nil {
+			fail(&accepted, "UnsupportedValue", "a TLS listener needs tls (mode Passthrough, or Terminate with certificateRefs)", ".tls")
 		}
 	default:
 		fail(&accepted, "UnsupportedProtocol", fmt.Sprintf("protocol %s is not supported yet (HTTP, HTTPS and TLS are)", l.Protocol), ".protocol")
 	}
+	t.namespaceSelector(ln, &accepted, fail)
 	// Route kinds.
 	if ar := l.AllowedRoutes; ar != nil && len(ar.Kinds) > 0 {
 		for j, k := range ar.Kinds {
@@ -355,6 +422,16 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 		}
 	} else if accepted.Status == metav1.ConditionTrue {
 		ln.kinds = valid
+	}
+	if l.Protocol == gatewayv1.TLSProtocolType && l.TLS != nil && (l.TLS.Mode == nil || *l.TLS.Mode == gatewayv1.TLSModeTerminate) {
+		// TLSRoutes terminated here: the decrypted stream goes to the
+		// backend (the mode's default).
+		ln.terminate = true
+		if len(l.TLS.CertificateRefs) == 0 {
+			fail(&resolved, "InvalidCertificateRef", "a TLS listener in mode Terminate needs tls.certificateRefs", ".tls")
+		} else {
+			t.certificate(ln, &resolved, fail, field)
+		}
 	}
 	if l.Protocol == gatewayv1.HTTPSProtocolType {
 		tc := l.TLS
@@ -513,7 +590,7 @@ func (t *translator) finish() {
 	for _, e := range t.entries {
 		h, ok := t.hosts[e.host]
 		if !ok {
-			h = &Host{Name: e.host}
+			h = &Host{Name: hostName(e.host)}
 			t.hosts[e.host] = h
 		}
 		if h.Source.Kind == "" {
@@ -566,6 +643,10 @@ func (t *translator) finish() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if t.sockets != nil {
+		t.finishSockets(names)
+		return
+	}
 	for _, n := range names {
 		t.out.Hosts = append(t.out.Hosts, t.hosts[n])
 	}
@@ -715,9 +796,46 @@ func (t *translator) allows(l *listener, kind, ns string) bool {
 		return true
 	case gatewayv1.NamespacesFromSame:
 		return ns == l.gw.Namespace
+	case gatewayv1.NamespacesFromSelector:
+		return l.nsSel != nil && l.nsSel.Matches(t.namespaceLabels(ns))
 	}
-	// Selector needs Namespace objects, which file mode does not read.
 	return false
+}
+
+// namespaceSelector parses allowedRoutes.namespaces.selector of a
+// listener whose from is Selector; a missing or invalid one leaves the
+// listener unaccepted.
+func (t *translator) namespaceSelector(ln *listener, accepted *metav1.Condition, fail func(*metav1.Condition, string, string, string)) {
+	ar := ln.l.AllowedRoutes
+	if ar == nil || ar.Namespaces == nil || ar.Namespaces.From == nil || *ar.Namespaces.From != gatewayv1.NamespacesFromSelector {
+		return
+	}
+	if ar.Namespaces.Selector == nil {
+		fail(accepted, "UnsupportedValue", "allowedRoutes.namespaces.from is Selector but no selector is set", ".allowedRoutes.namespaces.selector")
+		return
+	}
+	sel, err := metav1.LabelSelectorAsSelector(ar.Namespaces.Selector)
+	if err != nil {
+		fail(accepted, "UnsupportedValue", fmt.Sprintf("allowedRoutes.namespaces.selector is invalid: %v", err), ".allowedRoutes.namespaces.selector")
+		return
+	}
+	ln.nsSel = sel
+}
+
+// namespaceLabels returns the labels of namespace ns. A namespace without
+// a Namespace object (file mode need not declare it) has the one label
+// the API server sets on every namespace, kubernetes.io/metadata.name.
+func (t *translator) namespaceLabels(ns string) labels.Set {
+	o := t.sn.Namespaces[ns]
+	if o != nil && o.Labels[corev1.LabelMetadataName] == ns {
+		return o.Labels
+	}
+	m := labels.Set{}
+	if o != nil {
+		maps.Copy(m, o.Labels)
+	}
+	m[corev1.LabelMetadataName] = ns
+	return m
 }
 
 // ruleResult is what rules reports for the route's status.
@@ -747,6 +865,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		redirect *routecfg.URLRedirect
 		rewrite  *gatewayv1.HTTPURLRewriteFilter
 		cors     *routecfg.CORS
+		mirrors  []routecfg.Mirror
 		bad      bool
 	}
 	rules := make([]built, len(hr.Spec.Rules))
@@ -813,6 +932,12 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 					}
 					prefixOnly = prefixOnly || (rw.Path != nil && rw.Path.Type == gatewayv1.PrefixMatchHTTPPathModifier)
 				}
+			case gatewayv1.HTTPRouteFilterRequestMirror:
+				if f.RequestMirror != nil {
+					if m, ok := t.mirror(kind, hr.Namespace, ref, f.RequestMirror, ff+".requestMirror", problem, drop); ok {
+						b.mirrors = append(b.mirrors, m)
+					}
+				}
 			case gatewayv1.HTTPRouteFilterCORS:
 				if f.CORS != nil {
 					c, msg, cf := cors(f.CORS, ff+".cors")
@@ -848,6 +973,22 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 			drop("UnsupportedValue", msg, tf)
 			continue
 		}
+		if rule.Retry != nil {
+			base := t.opts.Timeouts
+			if tm != nil {
+				base = *tm
+			}
+			rtm, msg, rf, ignored := retry(rule.Retry, base, field)
+			if msg != "" {
+				drop("UnsupportedValue", msg, rf)
+				continue
+			}
+			for _, f := range ignored {
+				t.add(diag.Diagnostic{Object: ref, Severity: diag.Warning, Reason: "UnsupportedValue", Field: f,
+					Message: "this retry code is not supported (" + supportedRetryCodes() + " are); it is not retried"})
+			}
+			tm = rtm
+		}
 		b.backends = t.backends(hr, kind, ref, rule, field, problem)
 		if !hh.Empty() || tm != nil || b.cors != nil {
 			b.policy = &routecfg.RoutePolicy{Timeouts: tm, CORS: b.cors}
@@ -861,7 +1002,8 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if a.ln.l.Protocol == gatewayv1.HTTPSProtocolType {
 			scheme = routecfg.SchemeHTTPS
 		}
-		for _, host := range a.hosts {
+		for _, name := range a.hosts {
+			host := t.hostKey(a.ln, name)
 			t.certFor(host, a.ln)
 			for ri := range hr.Spec.Rules {
 				b := &rules[ri]
@@ -882,7 +1024,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 					t.entries = append(t.entries, e)
 					rt := e.rt
 					rt.Conditions.Scheme = scheme
-					rt.Backends, rt.Policy, rt.URLRedirect = b.backends, b.policy, b.redirect
+					rt.Backends, rt.Policy, rt.URLRedirect, rt.Mirrors = b.backends, b.policy, b.redirect, b.mirrors
 					if len(rule.BackendRefs) > 0 {
 						// Logs and metrics name the first backend.
 						br := rule.BackendRefs[0]
@@ -922,17 +1064,17 @@ func (t *translator) certFor(host string, l *listener) {
 	if l.cert == "" {
 		return
 	}
-	if l.hostname == "" {
+	if l.hostname == "" && t.sockets == nil {
 		if t.out.DefaultCertificate == "" {
 			t.out.DefaultCertificate = l.cert
 		}
 	}
 	h, ok := t.hosts[host]
 	if !ok {
-		h = &Host{Name: host}
+		h = &Host{Name: hostName(host)}
 		t.hosts[host] = h
 	}
-	if h.Certificate == "" && host != "" {
+	if h.Certificate == "" && h.Name != "" {
 		h.Certificate = l.cert
 	}
 }
@@ -1070,52 +1212,57 @@ func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gat
 	if kind == "TLSRoute" {
 		share = "; its share of connections is closed"
 	}
+	var out []routecfg.Backend
+	for bi, br := range brs {
+		out = append(out, t.backendRef(kind, rns, ref, br, fmt.Sprintf("%s.backendRefs[%d]", field, bi), share, problem))
+	}
+	return out
+}
+
+// backendRef resolves one backendRef at field bf; share ends the
+// messages of its problems.
+func (t *translator) backendRef(kind, rns string, ref diag.ObjectRef, br gatewayv1.BackendRef, bf, share string, problem func(string, string, string)) routecfg.Backend {
 	// gRPC backends are spoken to in h2c, as backend-protocol GRPC
 	// Ingresses' (and share their pools).
 	proto, suffix := routecfg.ProtocolHTTP, ""
 	if kind == store.KindGRPCRoute {
 		proto, suffix = routecfg.ProtocolGRPC, "#"+routecfg.ProtocolGRPC.String()
 	}
-	var out []routecfg.Backend
-	for bi, br := range brs {
-		bf := fmt.Sprintf("%s.backendRefs[%d]", field, bi)
-		w := 1
-		if br.Weight != nil {
-			w = int(*br.Weight)
-		}
-		be := routecfg.Backend{Weight: w, Status: 500}
-		g, k := "", "Service"
-		if br.Group != nil {
-			g = string(*br.Group)
-		}
-		if br.Kind != nil {
-			k = string(*br.Kind)
-		}
-		ns := rns
-		if br.Namespace != nil {
-			ns = string(*br.Namespace)
-		}
-		name := string(br.Name)
-		switch {
-		case g != "" || k != "Service":
-			problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")
-		case ns != rns && !t.granted(Group, kind, rns, "", "Service", ns, name):
-			problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it"+share, ns, name), bf+".namespace")
-		case t.sn.Services[ns+"/"+name] == nil:
-			problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found"+share, ns, name), bf+".name")
-		case br.Port == nil:
-			problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
-		case t.res != nil:
-			key, why := t.res.ServicePool(ref, bf, ns, name, int32(*br.Port), proto)
-			if key == "" {
-				problem("BackendNotFound", why+share, bf+".port")
-				break
-			}
-			be.Pool, be.Status = key, 0
-		default:
-			be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port))+suffix, 0
-		}
-		out = append(out, be)
+	w := 1
+	if br.Weight != nil {
+		w = int(*br.Weight)
 	}
-	return out
+	be := routecfg.Backend{Weight: w, Status: 500}
+	g, k := "", "Service"
+	if br.Group != nil {
+		g = string(*br.Group)
+	}
+	if br.Kind != nil {
+		k = string(*br.Kind)
+	}
+	ns := rns
+	if br.Namespace != nil {
+		ns = string(*br.Namespace)
+	}
+	name := string(br.Name)
+	switch {
+	case g != "" || k != "Service":
+		problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")
+	case ns != rns && !t.granted(Group, kind, rns, "", "Service", ns, name):
+		problem("RefNotPermitted", fmt.Sprintf("Service %s/%s is in another namespace and no ReferenceGrant there allows it"+share, ns, name), bf+".namespace")
+	case t.sn.Services[ns+"/"+name] == nil:
+		problem("BackendNotFound", fmt.Sprintf("Service %s/%s not found"+share, ns, name), bf+".name")
+	case br.Port == nil:
+		problem("BackendNotFound", "a backendRef to a Service needs a port"+share, bf+".port")
+	case t.res != nil:
+		key, why := t.servicePool(kind, ref, bf, ns, name, int32(*br.Port), proto)
+		if key == "" {
+			problem("BackendNotFound", why+share, bf+".port")
+			break
+		}
+		be.Pool, be.Status = key, 0
+	default:
+		be.Pool, be.Status = ns+"/"+name+":"+strconv.Itoa(int(*br.Port))+suffix, 0
+	}
+	return be
 }

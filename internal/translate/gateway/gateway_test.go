@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -292,5 +293,171 @@ spec:
 	}
 	if !found {
 		t.Errorf("no HostnameConflict for the newer route: %v", out.Diags)
+	}
+}
+
+// allowedRoutes.namespaces.from Selector matches the labels of the
+// route's Namespace (the conformance base Gateway backend-namespaces);
+// an undeclared namespace has only kubernetes.io/metadata.name; an
+// invalid selector leaves the listener unaccepted.
+func TestNamespaceSelector(t *testing.T) {
+	manifests := `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: moat
+  listeners:
+  - name: backend
+    protocol: HTTP
+    port: 80
+    hostname: backend.example
+    allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {role: backend}}}}
+  - name: byname
+    protocol: HTTP
+    port: 80
+    hostname: byname.example
+    allowedRoutes:
+      namespaces:
+        from: Selector
+        selector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [undeclared]}]}
+  - name: bad
+    protocol: HTTP
+    port: 80
+    hostname: bad.example
+    allowedRoutes: {namespaces: {from: Selector, selector: {matchExpressions: [{key: role, operator: Bogus}]}}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: app, labels: {role: backend}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: web, labels: {role: frontend}}
+`
+	for _, r := range []struct{ name, ns, section string }{
+		{"in", "app", "backend"}, {"out", "web", "backend"}, {"infra", "infra", "backend"},
+		{"named", "undeclared", "byname"}, {"notnamed", "app", "byname"},
+	} {
+		manifests += fmt.Sprintf(`---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: %s, namespace: %s}
+spec:
+  parentRefs: [{name: gw, namespace: infra, sectionName: %s}]
+  rules: [{backendRefs: [{name: s, port: 80}]}]
+`, r.name, r.ns, r.section)
+	}
+	objs, diags := k8s.Decode([]byte(manifests), "p.yaml")
+	if len(diags) > 0 {
+		t.Fatalf("decode: %v", diags)
+	}
+	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	for route, want := range map[string]string{
+		"app/in": "Accepted", "web/out": "NotAllowedByListeners", "infra/infra": "NotAllowedByListeners",
+		"undeclared/named": "Accepted", "app/notnamed": "NotAllowedByListeners",
+	} {
+		ps := out.Status.HTTPRoutes[route].Parents
+		if len(ps) != 1 || ps[0].Conditions[0].Type != "Accepted" || ps[0].Conditions[0].Reason != want {
+			t.Errorf("route %s: parents %+v, want Accepted reason %s", route, ps, want)
+		}
+	}
+	var hosts []string
+	for _, h := range out.Hosts {
+		hosts = append(hosts, h.Name)
+	}
+	if strings.Join(hosts, " ") != "backend.example byname.example" {
+		t.Errorf("hosts %q", hosts)
+	}
+	gs := out.Status.Gateways["infra/gw"]
+	if len(gs.Listeners) != 3 {
+		t.Fatalf("listeners %+v", gs.Listeners)
+	}
+	for i, want := range []string{"Accepted", "Accepted", "UnsupportedValue"} {
+		if c := gs.Listeners[i].Conditions[0]; c.Reason != want {
+			t.Errorf("listener %s: Accepted %s/%s, want %s", gs.Listeners[i].Name, c.Status, c.Reason, want)
+		}
+	}
+	if a := gs.Listeners[0].AttachedRoutes; a != 1 {
+		t.Errorf("listener backend attachedRoutes = %d, want 1", a)
+	}
+	found := false
+	for _, d := range out.Diags {
+		if d.Field == "spec.listeners[2].allowedRoutes.namespaces.selector" && strings.Contains(d.Message, "Bogus") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no diagnostic for the invalid selector: %v", out.Diags)
+	}
+}
+
+// A TLS listener in mode Terminate (the default mode) takes TLSRoutes:
+// their hosts are decrypted with the listener's certificate and the
+// stream forwarded; one without certificateRefs is not programmed.
+func TestTLSTerminate(t *testing.T) {
+	manifests := `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: cert, namespace: ns}
+type: kubernetes.io/tls
+data: {tls.crt: "", tls.key: ""}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: ns}
+spec:
+  gatewayClassName: moat
+  listeners:
+  - {name: term, protocol: TLS, port: 443, hostname: t.example.com, tls: {certificateRefs: [{name: cert}]}}
+  - {name: pass, protocol: TLS, port: 443, hostname: p.example.com, tls: {mode: Passthrough}}
+  - {name: nocert, protocol: TLS, port: 8443, tls: {mode: Terminate}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: ns}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: TLSRoute
+metadata: {name: r, namespace: ns}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [t.example.com, p.example.com]
+  rules: [{backendRefs: [{name: s, port: 80}]}]
+`
+	objs, diags := k8s.Decode([]byte(manifests), "t.yaml")
+	if len(diags) > 0 {
+		t.Fatalf("decode: %v", diags)
+	}
+	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	var got []string
+	for _, l := range out.Status.Gateways["ns/gw"].Listeners {
+		got = append(got, fmt.Sprintf("%s %s %s %v attached=%d", l.Name, l.Conditions[0].Reason, l.Conditions[2].Reason, kindNames(l.SupportedKinds), l.AttachedRoutes))
+	}
+	want := []string{
+		"term Accepted ResolvedRefs TLSRoute attached=1",
+		"pass Accepted ResolvedRefs TLSRoute attached=1",
+		"nocert Accepted InvalidCertificateRef TLSRoute attached=0",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("listeners:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var hosts []string
+	for _, h := range out.Hosts {
+		hosts = append(hosts, fmt.Sprintf("%s terminate=%t cert=%s pool=%s", h.Name, h.Passthrough.Terminate, h.Certificate, h.Passthrough.Pool))
+	}
+	wantHosts := []string{"p.example.com terminate=false cert= pool=ns/s:80", "t.example.com terminate=true cert=ns/cert pool=ns/s:80"}
+	slices.Sort(hosts)
+	if strings.Join(hosts, "\n") != strings.Join(wantHosts, "\n") {
+		t.Errorf("hosts:\n%s\nwant:\n%s", strings.Join(hosts, "\n"), strings.Join(wantHosts, "\n"))
 	}
 }

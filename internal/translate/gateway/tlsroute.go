@@ -11,9 +11,10 @@ import (
 	"github.com/moat-ingress/moat/internal/store"
 )
 
-// tlsRoute attaches a TLSRoute to TLS Passthrough listeners: each of its
-// hostnames (intersected with the listener's) is forwarded unterminated,
-// by SNI, to the weighted backendRefs of its rules.
+// tlsRoute attaches a TLSRoute to TLS listeners: each of its hostnames
+// (intersected with the listener's) is forwarded by SNI to the weighted
+// backendRefs of its rules, unterminated on a Passthrough listener, and
+// decrypted with the listener's certificate on a Terminate one.
 func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 	ref := t.sn.Ref(store.KindTLSRoute, tr.Namespace, tr.Name)
 	gen := tr.Generation
@@ -49,18 +50,19 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 	}
 	for _, a := range attached {
 		for _, host := range a.hosts {
+			key := t.hostKey(a.ln, host)
 			if host == "" {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "UnsupportedValue", Field: "spec.hostnames",
-					Message: fmt.Sprintf("listener %q has no hostname and the route names none: passthrough needs an SNI name; not served there", a.ln.l.Name)})
+					Message: fmt.Sprintf("listener %q has no hostname and the route names none: TLS routes need an SNI name; not served there", a.ln.l.Name)})
 				continue
 			}
 			if pass.Pool == "" {
 				continue // nothing to forward to: the SNI is not claimed
 			}
-			h, ok := t.hosts[host]
+			h, ok := t.hosts[key]
 			if !ok {
 				h = &Host{Name: host, Source: ref}
-				t.hosts[host] = h
+				t.hosts[key] = h
 			}
 			if h.Passthrough != nil {
 				t.add(diag.Diagnostic{Object: ref, Severity: diag.Error, Reason: "HostnameConflict", Field: "spec.hostnames",
@@ -68,6 +70,12 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 				continue
 			}
 			h.Passthrough = pass
+			if a.ln.terminate {
+				term := *pass
+				term.Terminate = true
+				h.Passthrough = &term
+				t.certFor(host, a.ln)
+			}
 		}
 	}
 	for i := range st.Parents {
