@@ -102,15 +102,12 @@ func TestConformance(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "moat-system"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// Each Gateway gets an address of its own from the pool on lo
+	// (HTTPRouteMultipleGateways needs that); the Ingress listeners stay
+	// off the pool.
 	moatArgs := []string{"controller", "--kubeconfig=" + kubeconfig,
-		"--http-addr=" + gatewayIP + ":80", "--https-addr=" + gatewayIP + ":443", "--admin-addr=127.0.0.1:10254"}
-	// Until moat gives each Gateway its own address, all share the two
-	// listeners above (HTTPRouteMultipleGateways cannot pass then).
-	if help, _ := exec.Command(moatBin, "controller", "--help").CombinedOutput(); strings.Contains(string(help), "--gateway-address-pool") {
-		moatArgs = append(moatArgs, "--gateway-address-pool="+gatewayPool)
-	} else {
-		t.Logf("moat has no --gateway-address-pool: all Gateways share %s:80 and :443", gatewayIP)
-	}
+		"--http-addr=127.0.0.1:8080", "--https-addr=127.0.0.1:8443", "--admin-addr=127.0.0.1:10254",
+		"--gateway-address-pool=" + gatewayPool}
 	daemon(t, logs, "moat", moatBin, moatArgs...)
 
 	gc := &gatewayv1.GatewayClass{

@@ -14,7 +14,7 @@
 // this test. The files carry the build tag gwconformance, so `go test
 // ./...` leaves this run (10+ minutes) to hack/conformance.sh. It needs root: the test binary re-runs itself in a new network
 // and mount namespace, where lo carries 10.244.0.1/24 (the API server's
-// side, the Node at 10.244.0.2) and 10.244.100.1/24 (where moat listens),
+// side, the Node at 10.244.0.2) and 10.244.100.1/24 (moat's Gateway address pool),
 // and pods get addresses from 10.244.128.0/17 behind veths.
 //
 // Knobs (environment):
@@ -44,8 +44,7 @@ const (
 	suiteVersion = "v1.6.3"
 	apiNet       = "10.244.0.1/24"   // API server side; the Node is .2
 	nodeIP       = "10.244.0.2"      // podshim's Node and kubelet endpoint
-	gatewayNet   = "10.244.100.1/24" // moat's listeners (and address pool)
-	gatewayIP    = "10.244.100.1"
+	gatewayNet   = "10.244.100.1/24" // makes the whole pool local on lo
 	gatewayPool  = "10.244.100.0/24"
 	podCIDR      = "10.244.128.0/17"
 )

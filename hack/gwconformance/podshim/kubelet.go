@@ -209,6 +209,10 @@ func (k *kubelet) bind(ctx context.Context, pod *corev1.Pod) error {
 func (k *kubelet) start(ctx context.Context, pod *corev1.Pod) (*podState, error) {
 	key := pod.Namespace + "/" + pod.Name
 	dir := filepath.Join(k.cfg.stateDir, string(pod.UID))
+	// The container logs live here too, also for pods without volumes.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
 	if err := k.writeVolumes(ctx, pod, dir); err != nil {
 		return nil, err
 	}
