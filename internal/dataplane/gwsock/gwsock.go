@@ -202,7 +202,7 @@ func (s *Set) update(so *socket, cfg *routecfg.Config, l *routecfg.Listener, tra
 		r := s.o.Passthrough(lc)
 		so.pass.Store(&r)
 	}
-	so.snap.Store(&proxy.Snapshot{Table: router.CompileFrom(prev, lc), Config: lc, Tracer: tracer})
+	so.snap.Store(&proxy.Snapshot{Table: router.CompileGatewayFrom(prev, lc), Config: lc, Tracer: tracer})
 }
 
 // serve starts so's server (s.mu held).
