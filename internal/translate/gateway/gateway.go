@@ -174,7 +174,11 @@ type listener struct {
 	l        *gatewayv1.Listener
 	index    int
 	status   *gatewayv1.ListenerStatus
-	ok       bool // accepted and programmed: routes may attach
+	ok       bool // accepted and programmed: attached routes are served
+	// accepted: Accepted=True with a route kind, so routes attach and are
+	// counted in attachedRoutes even when the listener is not served (an
+	// unresolved certificateRef, no address).
+	accepted bool
 	kinds    []gatewayv1.RouteGroupKind
 	cert     string
 	hostname string
@@ -448,6 +452,7 @@ func (t *translator) listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) 
 	if !ln.ok {
 		programmed.Reason = "Invalid"
 	}
+	ln.accepted = accepted.Status == metav1.ConditionTrue && len(ln.kinds) > 0
 	ln.status.SupportedKinds = ln.kinds
 	if ln.status.SupportedKinds == nil {
 		ln.status.SupportedKinds = []gatewayv1.RouteGroupKind{}
@@ -529,7 +534,7 @@ func (t *translator) conflicts(ls []*listener, ref diag.ObjectRef) {
 			}
 			for _, x := range []*listener{a, b} {
 				gen := x.gw.Generation
-				x.ok = false
+				x.ok, x.accepted = false, false
 				x.status.Conditions[1] = t.cond("Programmed", "Invalid", "the listener conflicts with another", false, gen)
 				x.status.Conditions[3] = t.cond("Conflicted", reason, fmt.Sprintf("listeners %q and %q conflict", b.l.Name, a.l.Name), true, gen)
 			}
@@ -710,7 +715,7 @@ func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, pr
 		}
 		var allowed []*listener
 		for _, l := range cands {
-			if l.ok && t.allows(l, kind, rns) {
+			if (l.ok || l.accepted) && t.allows(l, kind, rns) {
 				allowed = append(allowed, l)
 			}
 		}
@@ -729,9 +734,11 @@ func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, pr
 			reject("NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames")
 		default:
 			ps.Conditions = append(ps.Conditions, t.cond("Accepted", "Accepted", "", true, gen))
-			attached = append(attached, here...)
 			for _, a := range here {
 				a.ln.status.AttachedRoutes++
+				if a.ln.ok {
+					attached = append(attached, a)
+				}
 			}
 		}
 		out = append(out, ps)
