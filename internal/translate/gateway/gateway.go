@@ -170,11 +170,11 @@ type translator struct {
 
 // listener is one Gateway listener and what it resolved to.
 type listener struct {
-	gw       *gatewayv1.Gateway
-	l        *gatewayv1.Listener
-	index    int
-	status   *gatewayv1.ListenerStatus
-	ok       bool // accepted and programmed: attached routes are served
+	gw     *gatewayv1.Gateway
+	l      *gatewayv1.Listener
+	index  int
+	status *gatewayv1.ListenerStatus
+	ok     bool // accepted and programmed: attached routes are served
 	// accepted: Accepted=True with a route kind, so routes attach and are
 	// counted in attachedRoutes even when the listener is not served (an
 	// unresolved certificateRef, no address).
