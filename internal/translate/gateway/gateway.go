@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -855,6 +856,30 @@ type ruleResult struct {
 	dropReason, dropMsg string
 }
 
+// backendFilters returns the filters that apply to every request of
+// rule: its own, followed by its backendRefs' header modifiers when every
+// backendRef carries the same ones (a single backendRef, say), which is
+// then the same as the rule carrying them. hoisted is false when
+// backendRefs carry other or differing filters: the data plane has no
+// per-backend filters yet.
+func backendFilters(rule *gatewayv1.HTTPRouteRule) (filters []gatewayv1.HTTPRouteFilter, hoisted bool) {
+	brs := rule.BackendRefs
+	if len(brs) == 0 || len(brs[0].Filters) == 0 {
+		return rule.Filters, false
+	}
+	for _, f := range brs[0].Filters {
+		if f.Type != gatewayv1.HTTPRouteFilterRequestHeaderModifier && f.Type != gatewayv1.HTTPRouteFilterResponseHeaderModifier {
+			return rule.Filters, false
+		}
+	}
+	for _, br := range brs[1:] {
+		if !equality.Semantic.DeepEqual(br.Filters, brs[0].Filters) {
+			return rule.Filters, false
+		}
+	}
+	return append(slices.Clip(rule.Filters), brs[0].Filters...), true
+}
+
 // rules builds the routes of hr on each attachment. A rule moat cannot
 // serve as written is dropped whole (Gateway API's "Dropped Rule"); an
 // unresolvable backend keeps its weight and answers 500.
@@ -894,12 +919,15 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if p, ok := bad[ri]; ok {
 			drop(p.reason, p.msg, p.field)
 		}
-		if msg, f := checkFilters(rule, field); msg != "" {
+		filters, hoisted := backendFilters(rule)
+		checked := *rule
+		checked.Filters = filters
+		if msg, f := checkFilters(&checked, field); msg != "" {
 			drop("UnsupportedValue", msg, f)
 		}
 		var hh routecfg.Headers
 		prefixOnly := false
-		for fi, f := range rule.Filters {
+		for fi, f := range filters {
 			ff := fmt.Sprintf("%s.filters[%d]", field, fi)
 			switch f.Type {
 			case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
@@ -961,7 +989,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 			drop("IncompatibleFilters", "RequestRedirect and URLRewrite cannot be used together", field+".filters")
 		}
 		for bi, br := range rule.BackendRefs {
-			if len(br.Filters) > 0 {
+			if len(br.Filters) > 0 && !hoisted {
 				drop("UnsupportedValue", "filters on a backendRef are not supported yet", fmt.Sprintf("%s.backendRefs[%d].filters", field, bi))
 			}
 		}
