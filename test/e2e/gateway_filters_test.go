@@ -88,7 +88,7 @@ spec:
 // routes and expectations: preflights answered 200 by moat with the
 // configured headers, "*" host wildcards over several labels, the Origin
 // echoed, "*" methods and headers echoed, no credentials unless asked,
-// and nothing for an origin not allowed.
+// and nothing for an origin not allowed (its preflight answered by moat).
 func TestGatewayAPICORS(t *testing.T) {
 	dir := t.TempDir()
 	web := startEcho(t, "127.0.0.1:0", "web")
@@ -175,8 +175,10 @@ spec:
 		{"preflight wildcard origin", "OPTIONS", "/cors-1", pre("https://www.bar.com", "GET", ""), 200, map[string]string{acao: "https://www.bar.com"}},
 		{"preflight wildcard over labels", "OPTIONS", "/cors-1", pre("https://xpto.www.bar.com", "GET", ""), 200, map[string]string{acao: "https://xpto.www.bar.com"}},
 		{"preflight default port", "OPTIONS", "/cors-1", pre("https://www.foo.com:443", "GET", ""), 200, map[string]string{acao: "https://www.foo.com:443"}},
-		{"preflight other origin", "OPTIONS", "/cors-1", pre("https://foobar.com", "GET", ""), 200, map[string]string{acao: "", acam: ""}},
-		{"preflight other port", "OPTIONS", "/cors-1", pre("https://www.foo.com:8443", "GET", ""), 200, map[string]string{acao: ""}},
+		// Answered by moat (no body), not passed to the backend.
+		{"preflight other origin", "OPTIONS", "/cors-1", pre("https://foobar.com", "GET", ""), 200, map[string]string{acao: "", acam: "", "Content-Length": "0"}},
+		{"preflight other port", "OPTIONS", "/cors-1", pre("https://www.foo.com:8443", "GET", ""), 200, map[string]string{acao: "", "Content-Length": "0"}},
+		{"OPTIONS other origin, not a preflight", "OPTIONS", "/cors-1", map[string]string{"Origin": "https://foobar.com"}, 200, map[string]string{acao: "", "Content-Type": "application/json"}},
 		{"simple exact origin", "GET", "/cors-1", map[string]string{"Origin": "https://www.foo.com"}, 200, map[string]string{acao: "https://www.foo.com", acac: "true"}},
 		{"simple other origin", "GET", "/cors-1", map[string]string{"Origin": "https://foobar.com"}, 200, map[string]string{acao: ""}},
 		{"wildcard methods", "OPTIONS", "/cors-2", pre("https://www.foo.com", "POST", ""), 200, map[string]string{acao: "https://www.foo.com", acam: "POST", acac: "", "Access-Control-Max-Age": "5"}},
