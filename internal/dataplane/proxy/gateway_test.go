@@ -29,15 +29,15 @@ func TestModifyPath(t *testing.T) {
 }
 
 func TestPickBackend(t *testing.T) {
-	if p, s := pickBackend([]routecfg.Backend{{Pool: "a", Weight: 0}}); p != "" || s != 500 {
+	if p, s, _ := pickBackend([]routecfg.Backend{{Pool: "a", Weight: 0}}); p != "" || s != 500 {
 		t.Errorf("zero weight: %q %d", p, s)
 	}
-	if p, s := pickBackend([]routecfg.Backend{{Status: 500, Weight: 1}}); p != "" || s != 500 {
+	if p, s, _ := pickBackend([]routecfg.Backend{{Status: 500, Weight: 1}}); p != "" || s != 500 {
 		t.Errorf("invalid backend: %q %d", p, s)
 	}
 	n := map[string]int{}
 	for range 4000 {
-		p, _ := pickBackend([]routecfg.Backend{{Pool: "a", Weight: 1}, {Pool: "b", Weight: 3}, {Pool: "c", Weight: 0}})
+		p, _, _ := pickBackend([]routecfg.Backend{{Pool: "a", Weight: 1}, {Pool: "b", Weight: 3}, {Pool: "c", Weight: 0}})
 		n[p]++
 	}
 	// 1000 expected for a: a bound far outside chance (p < 1e-9).

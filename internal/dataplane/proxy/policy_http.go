@@ -674,6 +674,9 @@ func (h *Handler) httpRequestOut(st *reqState, in, out *http.Request) {
 	if st.rt.NoEndpoints {
 		noEndpointsHeaders(st, in, hdr)
 	}
+	if st.beHeaders != nil {
+		defer backendHeaders(hdr, st.beHeaders) // after the route's
+	}
 	if st.rt.Policy == nil {
 		return
 	}

@@ -213,7 +213,9 @@ type stateKey struct{}
 // and the access log. Pooled: it is only referenced until ServeHTTP
 // returns, as ReverseProxy calls every hook synchronously.
 type reqState struct {
-	rw        responseWriter
+	rw responseWriter
+	// beHeaders: the picked backendRef's header modifier, nil for none.
+	beHeaders *routecfg.Headers
 	vh        *routecfg.VirtualHost
 	rt        *routecfg.Route
 	ep        *upstream.Endpoint
@@ -349,7 +351,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	pool, code := rt.Pool, rt.Status
 	if rt.Backends != nil {
-		pool, code = pickBackend(rt.Backends)
+		var be *routecfg.Backend
+		pool, code, be = pickBackend(rt.Backends)
+		if be != nil {
+			st.beHeaders = be.Headers
+		}
 	}
 	if pool == "" {
 		if code == 0 {

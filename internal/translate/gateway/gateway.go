@@ -860,8 +860,8 @@ type ruleResult struct {
 // rule: its own, followed by its backendRefs' header modifiers when every
 // backendRef carries the same ones (a single backendRef, say), which is
 // then the same as the rule carrying them. hoisted is false when
-// backendRefs carry other or differing filters: the data plane has no
-// per-backend filters yet.
+// backendRefs carry other or differing filters; differing
+// RequestHeaderModifiers are then applied per backend (Backend.Headers).
 func backendFilters(rule *gatewayv1.HTTPRouteRule) (filters []gatewayv1.HTTPRouteFilter, hoisted bool) {
 	brs := rule.BackendRefs
 	if len(brs) == 0 || len(brs[0].Filters) == 0 {
@@ -878,6 +878,40 @@ func backendFilters(rule *gatewayv1.HTTPRouteRule) (filters []gatewayv1.HTTPRout
 		}
 	}
 	return append(slices.Clip(rule.Filters), brs[0].Filters...), true
+}
+
+// requestHeadersOnly reports whether fs are all RequestHeaderModifiers,
+// the one filter a backendRef may carry alone (routecfg.Backend.Headers).
+func requestHeadersOnly(fs []gatewayv1.HTTPRouteFilter) bool {
+	for _, f := range fs {
+		if f.Type != gatewayv1.HTTPRouteFilterRequestHeaderModifier {
+			return false
+		}
+	}
+	return true
+}
+
+// requestHeaders is the header modifier of a backendRef's filters, nil
+// for none.
+func requestHeaders(fs []gatewayv1.HTTPRouteFilter) *routecfg.Headers {
+	var hh routecfg.Headers
+	for _, f := range fs {
+		if m := f.RequestHeaderModifier; m != nil {
+			for _, h := range m.Set {
+				hh.Upstream = append(hh.Upstream, routecfg.Header{Name: string(h.Name), Value: h.Value})
+			}
+			for _, h := range m.Add {
+				hh.UpstreamAdd = append(hh.UpstreamAdd, routecfg.Header{Name: string(h.Name), Value: h.Value})
+			}
+			for _, n := range m.Remove {
+				hh.Upstream = append(hh.Upstream, routecfg.Header{Name: n})
+			}
+		}
+	}
+	if hh.Empty() {
+		return nil
+	}
+	return &hh
 }
 
 // rules builds the routes of hr on each attachment. A rule moat cannot
@@ -988,10 +1022,18 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if b.redirect != nil && b.rewrite != nil {
 			drop("IncompatibleFilters", "RequestRedirect and URLRewrite cannot be used together", field+".filters")
 		}
+		perBackend := false
 		for bi, br := range rule.BackendRefs {
-			if len(br.Filters) > 0 && !hoisted {
-				drop("UnsupportedValue", "filters on a backendRef are not supported yet", fmt.Sprintf("%s.backendRefs[%d].filters", field, bi))
+			if len(br.Filters) == 0 || hoisted {
+				continue
 			}
+			bf := fmt.Sprintf("%s.backendRefs[%d]", field, bi)
+			if !requestHeadersOnly(br.Filters) {
+				drop("UnsupportedValue", "filters on a backendRef other than RequestHeaderModifier are not supported yet", bf+".filters")
+			} else if msg, f := checkFilters(&gatewayv1.HTTPRouteRule{Filters: br.Filters}, bf); msg != "" {
+				drop("UnsupportedValue", msg, f)
+			}
+			perBackend = true
 		}
 		// Validate the matches once, before any attachment.
 		for mi := range rule.Matches {
@@ -1025,6 +1067,11 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 			tm = rtm
 		}
 		b.backends = t.backends(hr, kind, ref, rule, field, problem)
+		if perBackend {
+			for bi := range rule.BackendRefs {
+				b.backends[bi].Headers = requestHeaders(rule.BackendRefs[bi].Filters)
+			}
+		}
 		if !hh.Empty() || tm != nil || b.cors != nil {
 			b.policy = &routecfg.RoutePolicy{Timeouts: tm, CORS: b.cors}
 			if !hh.Empty() {

@@ -202,8 +202,8 @@ spec:
 		hosts = append(hosts, s)
 	}
 	wantHosts := []string{
-		"abc.example.com passthrough=ns/s:80 [{ns/s:80 2 0} { 1 0}]",
-		"rpc.example.com Prefix / [{ns/s:80#GRPC 1 0}]",
+		"abc.example.com passthrough=ns/s:80 [{ns/s:80 2 0 <nil>} { 1 0 <nil>}]",
+		"rpc.example.com Prefix / [{ns/s:80#GRPC 1 0 <nil>}]",
 	}
 	if strings.Join(hosts, "\n") != strings.Join(wantHosts, "\n") {
 		t.Errorf("hosts:\n%s\nwant:\n%s", strings.Join(hosts, "\n"), strings.Join(wantHosts, "\n"))
