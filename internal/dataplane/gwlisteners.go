@@ -35,6 +35,7 @@ func (d *Dataplane) newGatewaySockets() *gwsock.Set {
 			if t.names.Len() == 0 {
 				return nil
 			}
+			t.anyDepth = true
 			return func(sni string) (passthrough.Backend, bool) { return d.passRouteIn(t, sni) }
 		},
 		ConnContext:    clientconn.WithConn,
