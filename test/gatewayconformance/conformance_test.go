@@ -127,6 +127,13 @@ func TestConformance(t *testing.T) {
 	if runTest == "" {
 		reportPath = envOr("MOAT_GWC_REPORT", filepath.Join("..", "..", "docs", "conformance", channel+"-"+suiteVersion+"-default-report.yaml"))
 	}
+	// The suite runs in tmp: give it an absolute path, in a folder that exists.
+	if reportPath, err = filepath.Abs(reportPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(reportPath), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	args := []string{
 		"-test.v", "-test.timeout=80m",
 		"--kubeconfig=" + kubeconfig,
