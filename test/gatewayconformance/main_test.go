@@ -20,6 +20,7 @@
 // Knobs (environment):
 //
 //	MOAT_GWC_RUN_TEST=NAME   run one conformance test (no report written to docs/)
+//	MOAT_GWC_REPORT=PATH     write the report there instead of docs/conformance/
 //	MOAT_GWC_ARGS="..."      more flags for the suite (e.g. --skip-tests=A,B)
 //	MOAT_GWC_CHANNEL=C       CRD channel: experimental (default) or standard
 //	MOAT_GWC_KEEP=1          keep everything up after the run and print how
