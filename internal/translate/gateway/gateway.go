@@ -259,12 +259,17 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteRetryConnectionError",
 	"TLSRouteModeTerminate", "TLSRouteModeMixed",
 	"BackendTLSPolicy", "BackendTLSPolicySANValidation", "GatewayBackendClientCertificate",
+	// Passed in the conformance run (docs/conformance): rule names are
+	// accepted, WebSocket upgrades proxied.
+	"HTTPRouteNamedRouteRule", "GRPCRouteNamedRouteRule", "HTTPRouteBackendProtocolWebSocket",
 }
 
 func (t *translator) classes() {
 	fs := slices.Clone(features)
 	if t.opts.AddressPool.IsValid() {
-		fs = append(fs, "GatewayPort8080") // any port binds on a Gateway's own address
+		// Any port binds on a Gateway's own address, and an empty
+		// spec.addresses value asks the pool for one.
+		fs = append(fs, "GatewayPort8080", "GatewayAddressEmpty")
 	}
 	slices.Sort(fs)
 	for name, gc := range t.classesOurs {
