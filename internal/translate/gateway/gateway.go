@@ -269,7 +269,9 @@ func (t *translator) classes() {
 	if t.opts.AddressPool.IsValid() {
 		// Any port binds on a Gateway's own address, and an empty
 		// spec.addresses value asks the pool for one.
-		fs = append(fs, "GatewayPort8080", "GatewayAddressEmpty")
+		// Its HTTP listeners speak h2c, which HTTPRouteBackendProtocolH2C's
+		// client sends.
+		fs = append(fs, "GatewayPort8080", "GatewayAddressEmpty", "HTTPRouteBackendProtocolH2C")
 	}
 	slices.Sort(fs)
 	for name, gc := range t.classesOurs {
@@ -1306,6 +1308,20 @@ func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gat
 	return out
 }
 
+// h2cPort reports whether svc's port says it speaks HTTP/2 in clear text
+// (appProtocol kubernetes.io/h2c, HTTPRouteBackendProtocolH2C).
+func h2cPort(svc *corev1.Service, port int32) bool {
+	if svc == nil {
+		return false
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.Port == port {
+			return p.AppProtocol != nil && *p.AppProtocol == "kubernetes.io/h2c"
+		}
+	}
+	return false
+}
+
 // backendRef resolves one backendRef at field bf; share ends the
 // messages of its problems.
 func (t *translator) backendRef(kind, rns string, ref diag.ObjectRef, br gatewayv1.BackendRef, bf, share string, problem func(string, string, string)) routecfg.Backend {
@@ -1332,6 +1348,10 @@ func (t *translator) backendRef(kind, rns string, ref diag.ObjectRef, br gateway
 		ns = string(*br.Namespace)
 	}
 	name := string(br.Name)
+	if kind == store.KindHTTPRoute && br.Port != nil && h2cPort(t.sn.Services[ns+"/"+name], int32(*br.Port)) {
+		// h2c with prior knowledge, as to gRPC backends.
+		proto, suffix = routecfg.ProtocolGRPC, "#"+routecfg.ProtocolGRPC.String()
+	}
 	switch {
 	case g != "" || k != "Service":
 		problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")
