@@ -37,3 +37,16 @@ hack/fuzz.sh "${FUZZTIME:-4s}"
 # again under the race detector.
 echo "== go test -race (data plane, e2e)"
 go test -count=1 -race "$@" ./internal/dataplane/... ./internal/echo/ ./test/e2e/
+# The official Gateway API conformance suite against moat controller
+# (hack/conformance.sh: about 1 minute warm, plus about 6 minutes the first
+# time to build the suite). Its report goes to a temporary file here;
+# hack/conformance.sh alone rewrites docs/conformance/.
+echo "== Gateway API conformance (hack/conformance.sh)"
+if [ "$(id -u)" != 0 ]; then
+  echo "hack/test.sh: the Gateway API conformance run needs root (it makes a network namespace per pod); run hack/test.sh as root, e.g. sudo -E env PATH=\$PATH hack/test.sh" >&2
+  exit 1
+fi
+need ip "apt-get install iproute2: the Gateway API conformance run gives each pod a network namespace"
+gwc_report=$(mktemp --suffix=.yaml)
+trap 'rm -f "$gwc_report"' EXIT
+MOAT_GWC_REPORT="$gwc_report" hack/conformance.sh

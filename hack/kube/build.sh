@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test control plane (kube-apiserver, etcd, kubectl) from Go
+# Builds the test control plane (kube-apiserver, etcd, kubectl, and
+# kube-controller-manager for the Gateway API conformance harness) from Go
 # modules into a cache folder and prints that folder, for use as
 # KUBEBUILDER_ASSETS. No prebuilt binaries can be downloaded where moat is
 # tested, but the Go module proxy serves the sources.
@@ -16,7 +17,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 version=v1.37.2 # keep in step with k8s.io/kubernetes in go.mod
 sum=$(sha256sum "$here/go.sum" | cut -c1-12)
 dir="${MOAT_KUBE_CACHE:-$HOME/.cache/moat/kube}/$version-$sum"
-bins=(kube-apiserver etcd kubectl)
+bins=(kube-apiserver etcd kubectl kube-controller-manager)
 
 complete() {
   local b
@@ -49,9 +50,10 @@ if ! complete; then
   done
   cd "$here"
   export GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=0
-  echo "hack/kube/build.sh: building kube-apiserver, etcd and kubectl $version into $dir" >&2
+  echo "hack/kube/build.sh: building kube-apiserver, kube-controller-manager, etcd and kubectl $version into $dir" >&2
   go build -trimpath -ldflags "$ldflags" -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
   go build -trimpath -ldflags "$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
+  go build -trimpath -ldflags "$ldflags" -o "$tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
   go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
   rm -rf "$dir" && mv "$tmp" "$dir"
   trap - EXIT

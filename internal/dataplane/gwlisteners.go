@@ -32,6 +32,7 @@ func (d *Dataplane) newGatewaySockets() *gwsock.Set {
 			if t.names.Len() == 0 {
 				return nil
 			}
+			t.anyDepth = true
 			return func(sni string) (passthrough.Backend, bool) { return d.passRouteIn(t, sni) }
 		},
 		ConnState:      d.metrics.ConnState,

@@ -11,6 +11,9 @@ import (
 // passTable maps passthrough hosts to their pool keys.
 type passTable struct {
 	names certs.NameTable[*routecfg.Passthrough]
+	// anyDepth: Gateway API wildcards, covering one or more labels (a
+	// Gateway's own socket); Ingress ones cover one.
+	anyDepth bool
 }
 
 func buildPassTable(cfg *routecfg.Config) *passTable {
@@ -35,7 +38,11 @@ func (d *Dataplane) passRoute(sni string) (passthrough.Backend, bool) {
 
 // passRouteIn is passRoute over table t (a Gateway socket's).
 func (d *Dataplane) passRouteIn(t *passTable, sni string) (passthrough.Backend, bool) {
-	p, ok := t.names.Lookup(sni)
+	lookup := t.names.Lookup
+	if t.anyDepth {
+		lookup = t.names.LookupAnyDepth
+	}
+	p, ok := lookup(sni)
 	if !ok {
 		return passthrough.Backend{}, false
 	}

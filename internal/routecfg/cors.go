@@ -15,7 +15,9 @@ type CORS struct {
 	AllowMethods, AllowHeaders, ExposeHeaders, MaxAge string
 	AllowCredentials                                  bool
 	// Gateway API's CORS filter: PreflightStatus answers a preflight (0:
-	// 204, as ingress-nginx); EchoMethods and EchoHeaders ("*" in the
+	// 204, as ingress-nginx), and when set a preflight from an origin not
+	// allowed is answered with it too, without CORS headers (0: passed to
+	// the backend, as ingress-nginx); EchoMethods and EchoHeaders ("*" in the
 	// filter) send back the preflight's Access-Control-Request-Method and
 	// -Headers. An empty header value is not sent.
 	PreflightStatus          int

@@ -46,6 +46,10 @@ type Backend struct {
 	Pool   string
 	Weight int
 	Status int
+	// Headers, when set, are a backendRef's own RequestHeaderModifier
+	// (Upstream, UpstreamAdd), applied after the route's to the requests
+	// this backend is picked for.
+	Headers *Headers
 }
 
 // URLRedirect is Gateway API's RequestRedirect filter: each part that is

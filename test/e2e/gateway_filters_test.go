@@ -88,7 +88,7 @@ spec:
 // routes and expectations: preflights answered 200 by moat with the
 // configured headers, "*" host wildcards over several labels, the Origin
 // echoed, "*" methods and headers echoed, no credentials unless asked,
-// and nothing for an origin not allowed.
+// and nothing for an origin not allowed (its preflight answered by moat).
 func TestGatewayAPICORS(t *testing.T) {
 	dir := t.TempDir()
 	web := startEcho(t, "127.0.0.1:0", "web")
@@ -175,8 +175,10 @@ spec:
 		{"preflight wildcard origin", "OPTIONS", "/cors-1", pre("https://www.bar.com", "GET", ""), 200, map[string]string{acao: "https://www.bar.com"}},
 		{"preflight wildcard over labels", "OPTIONS", "/cors-1", pre("https://xpto.www.bar.com", "GET", ""), 200, map[string]string{acao: "https://xpto.www.bar.com"}},
 		{"preflight default port", "OPTIONS", "/cors-1", pre("https://www.foo.com:443", "GET", ""), 200, map[string]string{acao: "https://www.foo.com:443"}},
-		{"preflight other origin", "OPTIONS", "/cors-1", pre("https://foobar.com", "GET", ""), 200, map[string]string{acao: "", acam: ""}},
-		{"preflight other port", "OPTIONS", "/cors-1", pre("https://www.foo.com:8443", "GET", ""), 200, map[string]string{acao: ""}},
+		// Answered by moat (no body), not passed to the backend.
+		{"preflight other origin", "OPTIONS", "/cors-1", pre("https://foobar.com", "GET", ""), 200, map[string]string{acao: "", acam: "", "Content-Length": "0"}},
+		{"preflight other port", "OPTIONS", "/cors-1", pre("https://www.foo.com:8443", "GET", ""), 200, map[string]string{acao: "", "Content-Length": "0"}},
+		{"OPTIONS other origin, not a preflight", "OPTIONS", "/cors-1", map[string]string{"Origin": "https://foobar.com"}, 200, map[string]string{acao: "", "Content-Type": "application/json"}},
 		{"simple exact origin", "GET", "/cors-1", map[string]string{"Origin": "https://www.foo.com"}, 200, map[string]string{acao: "https://www.foo.com", acac: "true"}},
 		{"simple other origin", "GET", "/cors-1", map[string]string{"Origin": "https://foobar.com"}, 200, map[string]string{acao: ""}},
 		{"wildcard methods", "OPTIONS", "/cors-2", pre("https://www.foo.com", "POST", ""), 200, map[string]string{acao: "https://www.foo.com", acam: "POST", acac: "", "Access-Control-Max-Age": "5"}},
@@ -196,5 +198,56 @@ spec:
 				t.Errorf("%s: %s = %q, want %q", tc.name, k, got, v)
 			}
 		}
+	}
+}
+
+// RequestHeaderModifiers on weighted backendRefs, as the conformance test
+// HTTPRouteRequestHeaderModifierBackendWeights sends them: each request
+// carries the header of the backend it was sent to, never the other's.
+func TestGatewayAPIBackendRefHeaders(t *testing.T) {
+	dir := t.TempDir()
+	a, b := startEcho(t, "127.0.0.1:0", "a"), startEcho(t, "127.0.0.1:0", "b")
+	writeFile(t, dir, "gateway.yaml", join(service("app", "a", a), service("app", "b", b), `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: app}
+spec:
+  gatewayClassName: moat
+  listeners: [{name: http, protocol: HTTP, port: 80}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: w, namespace: app}
+spec:
+  parentRefs: [{name: gw}]
+  hostnames: [w.example.com]
+  rules:
+  - filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: X-Rule, value: r}]}}]
+    backendRefs:
+    - {name: a, port: 80, weight: 1, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: Backend, value: a}]}}]}
+    - {name: b, port: 80, weight: 1, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: Backend, value: b}]}}]}
+`))
+	m := startMoat(t, dir, nil)
+	c := m.client(nil, false)
+	seen := map[string]int{}
+	for range 40 {
+		r := get(t, c, "http://w.example.com/")
+		if r.status != 200 {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		if got := r.echo.Headers["Backend"]; len(got) != 1 || got[0] != r.echo.Name {
+			t.Fatalf("backend %s got Backend: %q", r.echo.Name, got)
+		}
+		if got := r.echo.Headers["X-Rule"]; len(got) != 1 || got[0] != "r" {
+			t.Fatalf("backend %s: the rule's header is %q, want r", r.echo.Name, got)
+		}
+		seen[r.echo.Name]++
+	}
+	if seen["a"] == 0 || seen["b"] == 0 {
+		t.Errorf("40 requests reached %v; want both backends", seen)
 	}
 }

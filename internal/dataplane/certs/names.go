@@ -31,5 +31,27 @@ func (n *NameTable[T]) Lookup(serverName string) (T, bool) {
 	return lookup(n.exact, n.wildcard, serverName)
 }
 
+// LookupAnyDepth is Lookup with Gateway API wildcards: "*.foo.com" also
+// covers "a.bar.foo.com", the longest covering wildcard first.
+func (n *NameTable[T]) LookupAnyDepth(serverName string) (T, bool) {
+	var zero T
+	if serverName == "" || len(serverName) > maxNameLen || n.Len() == 0 {
+		return zero, false
+	}
+	var buf [maxNameLen]byte
+	b := lowerName(buf[:len(serverName)], serverName)
+	if c, ok := n.exact[string(b)]; ok && len(b) > 0 {
+		return c, true
+	}
+	for i, c := range b {
+		if c == '.' && i > 0 && i+1 < len(b) && b[i-1] != '.' {
+			if v, ok := n.wildcard[string(b[i+1:])]; ok {
+				return v, true
+			}
+		}
+	}
+	return zero, false
+}
+
 // Len is the number of hosts.
 func (n *NameTable[T]) Len() int { return len(n.exact) + len(n.wildcard) }

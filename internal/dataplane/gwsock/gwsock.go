@@ -62,19 +62,23 @@ type Options struct {
 
 // socket is one bound Gateway socket.
 type socket struct {
-	key      string
-	gateway  string
-	port     int
-	snap     atomic.Pointer[proxy.Snapshot]
-	handler  http.Handler
-	raw      net.Listener
-	certs    *certs.Store // TLS only
-	tlsSrv   *certs.Server
-	pass     atomic.Pointer[Route]
-	front    *passthrough.Listener
-	srv      *http.Server
-	served   bool
-	serveErr chan error
+	key     string
+	gateway string
+	port    int
+	snap    atomic.Pointer[proxy.Snapshot]
+	handler http.Handler
+	raw     net.Listener
+	certs   *certs.Store // TLS only
+	tlsSrv  *certs.Server
+	pass    atomic.Pointer[Route]
+	// closeOthers: the socket terminates no HTTPS host, so a ClientHello
+	// for no passthrough host is closed, not answered with the default
+	// certificate (a TLS listener's hostnames, TLSRouteHostnameIntersection).
+	closeOthers atomic.Bool
+	front       *passthrough.Listener
+	srv         *http.Server
+	served      bool
+	serveErr    chan error
 }
 
 // Set is the data plane's Gateway sockets.
@@ -199,8 +203,23 @@ func (s *Set) update(so *socket, cfg *routecfg.Config, l *routecfg.Listener, tra
 		so.tlsSrv.Apply(lc)
 		r := s.o.Passthrough(lc)
 		so.pass.Store(&r)
+		so.closeOthers.Store(!terminates(lc))
 	}
-	so.snap.Store(&proxy.Snapshot{Table: router.CompileFrom(prev, lc), Config: lc, Tracer: tracer})
+	so.snap.Store(&proxy.Snapshot{Table: router.CompileGatewayFrom(prev, lc), Config: lc, Tracer: tracer})
+}
+
+// terminates reports whether a listener config has an HTTPS host or
+// catch-all to terminate (not only passthrough hosts).
+func terminates(lc *routecfg.Config) bool {
+	if lc.CatchAll != nil {
+		return true
+	}
+	for _, vh := range lc.VirtualHosts {
+		if vh != nil && vh.Passthrough == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // serve starts so's server (s.mu held).
@@ -235,11 +254,14 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 		po := passthrough.Options{TLS: so.tlsSrv.Config(), Logger: s.o.Log,
 			Route: func(sni string) (passthrough.Backend, bool) {
 				if r := *so.pass.Load(); r != nil {
-					return r(sni)
+					if be, ok := r(sni); ok {
+						return be, true
+					}
 				}
-				return passthrough.Backend{}, false
+				// A Backend without address: the connection is closed.
+				return passthrough.Backend{}, so.closeOthers.Load()
 			},
-			Active: func() bool { return *so.pass.Load() != nil }}
+			Active: func() bool { return *so.pass.Load() != nil || so.closeOthers.Load() }}
 		so.front = passthrough.New(s.o.Wrap(so.raw, true), po)
 		ln = so.front
 	} else {

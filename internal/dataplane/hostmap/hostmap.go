@@ -114,6 +114,24 @@ func (m *Map[V]) Lookup(b []byte) (V, bool) {
 	return zero, false
 }
 
+// LookupAnyDepth is Lookup with Gateway API wildcards: "*.foo.com" also
+// covers "a.bar.foo.com", and the longest covering suffix wins. It does
+// not allocate.
+func (m *Map[V]) LookupAnyDepth(b []byte) (V, bool) {
+	if v, ok := m.exact.find(b); ok {
+		return v, true
+	}
+	for i, c := range b {
+		if c == '.' && i > 0 && i+1 < len(b) && b[i-1] != '.' {
+			if v, ok := m.wild.find(b[i+1:]); ok {
+				return v, true
+			}
+		}
+	}
+	var zero V
+	return zero, false
+}
+
 // find looks b up; indexing a map with string(b) does not allocate.
 func (l *layer[V]) find(b []byte) (V, bool) {
 	if len(l.over) > 0 {

@@ -64,3 +64,30 @@ func TestWith(t *testing.T) {
 		t.Errorf("Len = %d, %d; want 3, 2", m.Len(), next.Len())
 	}
 }
+
+// Gateway API wildcards cover one or more labels, the longest suffix
+// first; Ingress ones exactly one.
+func TestLookupAnyDepth(t *testing.T) {
+	m := New[string](4)
+	m.Add("*.bar.com", "bar")
+	m.Add("*.foo.bar.com", "foo.bar")
+	m.Add("exact.foo.bar.com", "exact")
+	for _, c := range []struct{ host, want, ingress string }{
+		{"exact.foo.bar.com", "exact", "exact"},
+		{"a.foo.bar.com", "foo.bar", "foo.bar"},
+		{"a.b.foo.bar.com", "foo.bar", ""},
+		{"multiple.prefixes.bar.com", "bar", ""},
+		{"x.bar.com", "bar", "bar"},
+		{"bar.com", "", ""},
+		{".bar.com", "", ""},
+		{"a..bar.com", "", ""},
+		{"", "", ""},
+	} {
+		if got, _ := m.LookupAnyDepth([]byte(c.host)); got != c.want {
+			t.Errorf("LookupAnyDepth(%q) = %q, want %q", c.host, got, c.want)
+		}
+		if got, _ := m.Lookup([]byte(c.host)); got != c.ingress {
+			t.Errorf("Lookup(%q) = %q, want %q", c.host, got, c.ingress)
+		}
+	}
+}

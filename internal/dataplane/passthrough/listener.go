@@ -193,6 +193,10 @@ func (l *Listener) pass(c net.Conn, hello []byte, name string, be Backend) {
 	if be.Release != nil {
 		defer be.Release()
 	}
+	if be.Address == "" {
+		c.Close() // claimed, but nothing to forward to
+		return
+	}
 	st := l.track(c)
 	if st == nil {
 		c.Close()

@@ -27,7 +27,7 @@ func (h *Handler) rewriteOut(st *reqState, pr *httputil.ProxyRequest) {
 	q := fwdheaders.Request{In: in, Out: out, Global: st.http.global, Route: st.rt, Client: st.http.client, HTTPS: st.http.https,
 		Host: st.http.host, Trusted: st.http.trusted, PP: st.http.pp, PPPort: st.http.ppPort, Port: st.port, RequestID: st.reqID,
 		ClientCert: st.client, AuthHeaders: st.http.authHeaders, StripAuthorization: st.http.stripAuthorization,
-		Rewritten: st.rewritten, Source: st.source()}
+		Rewritten: st.rewritten, Source: st.source(), Backend: st.beHeaders}
 	q.Forwarded()
 	st.traceInject(out.Header)
 	q.Policies()

@@ -180,6 +180,13 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 				st.rw.WriteHeader(respheaders.Preflight(st.rw.Header(), c, r))
 				return true
 			}
+		} else if c.PreflightStatus != 0 && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			// Gateway API: a preflight from an origin not allowed is
+			// answered without CORS headers, not passed to the backend
+			// (ingress-nginx passes it on).
+			st.rw.Header()["Content-Length"] = valZero
+			st.rw.WriteHeader(c.PreflightStatus)
+			return true
 		}
 	}
 	return false

@@ -230,6 +230,8 @@ type reqState struct {
 	// conn is the client connection's state (connstate), nil outside
 	// moat's listeners.
 	conn      *connstate.Conn
+	// beHeaders: the picked backendRef's header modifier, nil for none.
+	beHeaders *routecfg.Headers
 	vh        *routecfg.VirtualHost
 	rt        *routecfg.Route
 	reqID     string
@@ -365,7 +367,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	pool, code := rt.Pool, rt.Status
 	if rt.Backends != nil {
-		pool, code = balance.PickBackend(rt.Backends)
+		var be *routecfg.Backend
+		pool, code, be = balance.PickBackend(rt.Backends)
+		if be != nil {
+			st.beHeaders = be.Headers
+		}
 	}
 	if pool == "" {
 		if code == 0 {

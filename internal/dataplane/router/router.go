@@ -2,7 +2,8 @@
 // matcher for the proxy's hot path.
 //
 // Host lookup is exact first, then the single-label wildcard "*.rest", then
-// the catch-all (Ingress API "Hosts" rules). Within a virtual host the routes
+// the catch-all (Ingress API "Hosts" rules); on a Gateway's own socket a
+// wildcard covers any number of labels (CompileGatewayFrom). Within a virtual host the routes
 // keep translate's order and the first one that accepts the path wins.
 package router
 
@@ -35,6 +36,9 @@ type Table struct {
 	// hostmap.Diff can take it as the previous list (sorted by host).
 	src      []*routecfg.VirtualHost
 	diffable bool
+	// anyDepth: a wildcard covers one or more labels (Gateway API
+	// listeners), not exactly one (Ingress).
+	anyDepth bool
 }
 
 type vhost struct {
@@ -129,6 +133,15 @@ func CompileFrom(prev *Table, cfg *routecfg.Config) *Table {
 			t.catchAll = compileVHost(cfg.CatchAll)
 		}
 	}
+	return t
+}
+
+// CompileGatewayFrom is CompileFrom for a Gateway's own socket, where
+// Gateway API host matching applies: "*.foo.com" covers any number of
+// labels before "foo.com", the longest covering wildcard first.
+func CompileGatewayFrom(prev *Table, cfg *routecfg.Config) *Table {
+	t := CompileFrom(prev, cfg)
+	t.anyDepth = true
 	return t
 }
 
@@ -269,7 +282,11 @@ func (t *Table) host(raw string) *vhost {
 
 // hostLower looks up a normalised host.
 func (t *Table) hostLower(h []byte) *vhost {
-	if v, ok := t.hosts.Lookup(h); ok {
+	if t.anyDepth {
+		if v, ok := t.hosts.LookupAnyDepth(h); ok {
+			return v
+		}
+	} else if v, ok := t.hosts.Lookup(h); ok {
 		return v
 	}
 	return t.catchAll

@@ -96,8 +96,10 @@ func TestAddressAssignment(t *testing.T) {
 	if got := addrOf(t, out, "b"); got == bAddr || got == "" {
 		t.Errorf("b kept %q, which c requests", got)
 	}
-	if fs := out.Status.GatewayClasses["moat"].SupportedFeatures; !slices.ContainsFunc(fs, func(f gatewayv1.SupportedFeature) bool { return f.Name == "GatewayPort8080" }) {
-		t.Errorf("supportedFeatures %v without GatewayPort8080", fs)
+	for _, want := range []gatewayv1.FeatureName{"GatewayPort8080", "GatewayAddressEmpty"} {
+		if fs := out.Status.GatewayClasses["moat"].SupportedFeatures; !slices.ContainsFunc(fs, func(f gatewayv1.SupportedFeature) bool { return f.Name == want }) {
+			t.Errorf("supportedFeatures %v without %s", fs, want)
+		}
 	}
 	// Sockets: one per Gateway port, each with its address.
 	if len(out.Sockets) != 2 || out.Sockets[0].Address == out.Sockets[1].Address || out.Sockets[0].Port != 80 {
@@ -151,8 +153,10 @@ func TestNoPoolUnchanged(t *testing.T) {
 	if c := meta.FindStatusCondition(out.Status.Gateways["ns/x"].Conditions, "Accepted"); c == nil || c.Reason != "UnsupportedAddress" {
 		t.Fatalf("Accepted %+v", c)
 	}
-	if fs := out.Status.GatewayClasses["moat"].SupportedFeatures; slices.ContainsFunc(fs, func(f gatewayv1.SupportedFeature) bool { return f.Name == "GatewayPort8080" }) {
-		t.Errorf("GatewayPort8080 claimed without a pool")
+	if fs := out.Status.GatewayClasses["moat"].SupportedFeatures; slices.ContainsFunc(fs, func(f gatewayv1.SupportedFeature) bool {
+		return f.Name == "GatewayPort8080" || f.Name == "GatewayAddressEmpty"
+	}) {
+		t.Errorf("GatewayPort8080 or GatewayAddressEmpty claimed without a pool")
 	}
 	if out.Sockets != nil || out.Status.Gateways["ns/x"].Addresses != nil {
 		t.Fatalf("sockets or addresses without a pool: %+v %+v", out.Sockets, out.Status.Gateways["ns/x"].Addresses)

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -227,12 +229,19 @@ var features = []gatewayv1.FeatureName{
 	"HTTPRouteRetry", "HTTPRouteRetryBackendTimeout", "HTTPRouteRetryConnectionError",
 	"TLSRouteModeTerminate", "TLSRouteModeMixed",
 	"BackendTLSPolicy", "BackendTLSPolicySANValidation", "GatewayBackendClientCertificate",
+	// Passed in the conformance run (docs/conformance): rule names are
+	// accepted, WebSocket upgrades proxied.
+	"HTTPRouteNamedRouteRule", "GRPCRouteNamedRouteRule", "HTTPRouteBackendProtocolWebSocket",
 }
 
 func (t *translator) classes() {
 	fs := slices.Clone(features)
 	if t.opts.AddressPool.IsValid() {
-		fs = append(fs, "GatewayPort8080") // any port binds on a Gateway's own address
+		// Any port binds on a Gateway's own address, and an empty
+		// spec.addresses value asks the pool for one.
+		// Its HTTP listeners speak h2c, which HTTPRouteBackendProtocolH2C's
+		// client sends.
+		fs = append(fs, "GatewayPort8080", "GatewayAddressEmpty", "HTTPRouteBackendProtocolH2C")
 	}
 	slices.Sort(fs)
 	for name, gc := range t.classesOurs {
@@ -435,7 +444,7 @@ func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, pr
 		}
 		var allowed []*listener.Listener
 		for _, l := range cands {
-			if l.OK && t.lc.Allows(l, kind, rns) {
+			if (l.OK || l.Accepted) && t.lc.Allows(l, kind, rns) {
 				allowed = append(allowed, l)
 			}
 		}
@@ -454,9 +463,11 @@ func (t *translator) parents(kind, rns string, ref diag.ObjectRef, gen int64, pr
 			reject("NoMatchingListenerHostname", "no listener hostname intersects the route's hostnames")
 		default:
 			ps.Conditions = append(ps.Conditions, t.cond("Accepted", "Accepted", "", true, gen))
-			attached = append(attached, here...)
 			for _, a := range here {
 				a.ln.Status.AttachedRoutes++
+				if a.ln.OK {
+					attached = append(attached, a)
+				}
 			}
 		}
 		out = append(out, ps)
@@ -517,6 +528,64 @@ type ruleResult struct {
 	dropReason, dropMsg string
 }
 
+// backendFilters returns the filters that apply to every request of
+// rule: its own, followed by its backendRefs' header modifiers when every
+// backendRef carries the same ones (a single backendRef, say), which is
+// then the same as the rule carrying them. hoisted is false when
+// backendRefs carry other or differing filters; differing
+// RequestHeaderModifiers are then applied per backend (Backend.Headers).
+func backendFilters(rule *gatewayv1.HTTPRouteRule) (filters []gatewayv1.HTTPRouteFilter, hoisted bool) {
+	brs := rule.BackendRefs
+	if len(brs) == 0 || len(brs[0].Filters) == 0 {
+		return rule.Filters, false
+	}
+	for _, f := range brs[0].Filters {
+		if f.Type != gatewayv1.HTTPRouteFilterRequestHeaderModifier && f.Type != gatewayv1.HTTPRouteFilterResponseHeaderModifier {
+			return rule.Filters, false
+		}
+	}
+	for _, br := range brs[1:] {
+		if !equality.Semantic.DeepEqual(br.Filters, brs[0].Filters) {
+			return rule.Filters, false
+		}
+	}
+	return append(slices.Clip(rule.Filters), brs[0].Filters...), true
+}
+
+// requestHeadersOnly reports whether fs are all RequestHeaderModifiers,
+// the one filter a backendRef may carry alone (routecfg.Backend.Headers).
+func requestHeadersOnly(fs []gatewayv1.HTTPRouteFilter) bool {
+	for _, f := range fs {
+		if f.Type != gatewayv1.HTTPRouteFilterRequestHeaderModifier {
+			return false
+		}
+	}
+	return true
+}
+
+// requestHeaders is the header modifier of a backendRef's filters, nil
+// for none.
+func requestHeaders(fs []gatewayv1.HTTPRouteFilter) *routecfg.Headers {
+	var hh routecfg.Headers
+	for _, f := range fs {
+		if m := f.RequestHeaderModifier; m != nil {
+			for _, h := range m.Set {
+				hh.Upstream = append(hh.Upstream, routecfg.Header{Name: string(h.Name), Value: h.Value})
+			}
+			for _, h := range m.Add {
+				hh.UpstreamAdd = append(hh.UpstreamAdd, routecfg.Header{Name: string(h.Name), Value: h.Value})
+			}
+			for _, n := range m.Remove {
+				hh.Upstream = append(hh.Upstream, routecfg.Header{Name: n})
+			}
+		}
+	}
+	if hh.Empty() {
+		return nil
+	}
+	return &hh
+}
+
 // rules builds the routes of hr on each attachment. A rule moat cannot
 // serve as written is dropped whole (Gateway API's "Dropped Rule"); an
 // unresolvable backend keeps its weight and answers 500.
@@ -556,12 +625,15 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if p, ok := bad[ri]; ok {
 			drop(p.reason, p.msg, p.field)
 		}
-		if msg, f := httprule.CheckFilters(rule, field); msg != "" {
+		filters, hoisted := backendFilters(rule)
+		checked := *rule
+		checked.Filters = filters
+		if msg, f := httprule.CheckFilters(&checked, field); msg != "" {
 			drop("UnsupportedValue", msg, f)
 		}
 		var hh routecfg.Headers
 		prefixOnly := false
-		for fi, f := range rule.Filters {
+		for fi, f := range filters {
 			ff := fmt.Sprintf("%s.filters[%d]", field, fi)
 			switch f.Type {
 			case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
@@ -622,10 +694,18 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		if b.redirect != nil && b.rewrite != nil {
 			drop("IncompatibleFilters", "RequestRedirect and URLRewrite cannot be used together", field+".filters")
 		}
+		perBackend := false
 		for bi, br := range rule.BackendRefs {
-			if len(br.Filters) > 0 {
-				drop("UnsupportedValue", "filters on a backendRef are not supported yet", fmt.Sprintf("%s.backendRefs[%d].filters", field, bi))
+			if len(br.Filters) == 0 || hoisted {
+				continue
 			}
+			bf := fmt.Sprintf("%s.backendRefs[%d]", field, bi)
+			if !requestHeadersOnly(br.Filters) {
+				drop("UnsupportedValue", "filters on a backendRef other than RequestHeaderModifier are not supported yet", bf+".filters")
+			} else if msg, f := httprule.CheckFilters(&gatewayv1.HTTPRouteRule{Filters: br.Filters}, bf); msg != "" {
+				drop("UnsupportedValue", msg, f)
+			}
+			perBackend = true
 		}
 		// Validate the matches once, before any attachment.
 		for mi := range rule.Matches {
@@ -659,6 +739,11 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 			tm = rtm
 		}
 		b.backends = t.backends(hr, kind, ref, rule, field, problem)
+		if perBackend {
+			for bi := range rule.BackendRefs {
+				b.backends[bi].Headers = requestHeaders(rule.BackendRefs[bi].Filters)
+			}
+		}
 		if !hh.Empty() || tm != nil || b.cors != nil {
 			b.policy = &routecfg.RoutePolicy{Timeouts: tm, CORS: b.cors}
 			if !hh.Empty() {
@@ -772,6 +857,20 @@ func (t *translator) backendRefs(kind, rns string, ref diag.ObjectRef, brs []gat
 	return out
 }
 
+// h2cPort reports whether svc's port says it speaks HTTP/2 in clear text
+// (appProtocol kubernetes.io/h2c, HTTPRouteBackendProtocolH2C).
+func h2cPort(svc *corev1.Service, port int32) bool {
+	if svc == nil {
+		return false
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.Port == port {
+			return p.AppProtocol != nil && *p.AppProtocol == "kubernetes.io/h2c"
+		}
+	}
+	return false
+}
+
 // backendRef resolves one backendRef at field bf; share ends the
 // messages of its problems.
 func (t *translator) backendRef(kind, rns string, ref diag.ObjectRef, br gatewayv1.BackendRef, bf, share string, problem func(string, string, string)) routecfg.Backend {
@@ -798,6 +897,10 @@ func (t *translator) backendRef(kind, rns string, ref diag.ObjectRef, br gateway
 		ns = string(*br.Namespace)
 	}
 	name := string(br.Name)
+	if kind == store.KindHTTPRoute && br.Port != nil && h2cPort(t.sn.Services[ns+"/"+name], int32(*br.Port)) {
+		// h2c with prior knowledge, as to gRPC backends.
+		proto, suffix = routecfg.ProtocolGRPC, "#"+routecfg.ProtocolGRPC.String()
+	}
 	switch {
 	case g != "" || k != "Service":
 		problem("InvalidKind", fmt.Sprintf("backendRef kind %s/%s is not supported (Service is)"+share, g, k), bf+".kind")

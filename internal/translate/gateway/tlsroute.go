@@ -41,6 +41,9 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 			backends[i].Status = 0 // a connection given to it is closed
 		}
 	}
+	if len(backends) == 0 {
+		backends = []routecfg.Backend{{Weight: 1}} // no backendRefs: connections are closed
+	}
 	pass := &routecfg.Passthrough{Backends: backends, Source: routecfg.Source{Namespace: tr.Namespace, Ingress: tr.Name}}
 	if i := slices.IndexFunc(backends, func(b routecfg.Backend) bool { return b.Pool != "" }); i >= 0 {
 		pass.Pool = backends[i].Pool
@@ -56,9 +59,9 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 					Message: fmt.Sprintf("listener %q has no hostname and the route names none: TLS routes need an SNI name; not served there", a.ln.Spec.Name)})
 				continue
 			}
-			if pass.Pool == "" {
-				continue // nothing to forward to: the SNI is not claimed
-			}
+			// With no resolved backend the SNI is still claimed: its
+			// connections are closed (TLSRouteInvalidBackendRef*), not
+			// terminated with some other certificate.
 			h, ok := t.hosts[key]
 			if !ok {
 				h = &Host{Name: host, Source: ref}
@@ -74,7 +77,7 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 				term := *pass
 				term.Terminate = true
 				h.Passthrough = &term
-				t.certFor(host, a.ln)
+				t.certFor(key, a.ln)
 			}
 		}
 	}

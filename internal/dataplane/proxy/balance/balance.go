@@ -290,27 +290,28 @@ func sameSiteNoneCompatible(ua string) bool {
 }
 
 // PickBackend is a weighted choice among a route's backends (Gateway API
-// backendRefs). All weights zero: 500, as for a rule without backends.
-func PickBackend(bs []routecfg.Backend) (pool string, status int) {
+// backendRefs), with the backend picked (nil for none). All weights zero:
+// 500, as for a rule without backends.
+func PickBackend(bs []routecfg.Backend) (pool string, status int, be *routecfg.Backend) {
 	if len(bs) == 1 {
 		if bs[0].Weight == 0 {
-			return "", http.StatusInternalServerError
+			return "", http.StatusInternalServerError, nil
 		}
-		return bs[0].Pool, bs[0].Status
+		return bs[0].Pool, bs[0].Status, &bs[0]
 	}
 	total := 0
 	for _, b := range bs {
 		total += b.Weight
 	}
 	if total <= 0 {
-		return "", http.StatusInternalServerError
+		return "", http.StatusInternalServerError, nil
 	}
 	n := rand.IntN(total)
-	for _, b := range bs {
-		if n < b.Weight {
-			return b.Pool, b.Status
+	for i := range bs {
+		if n < bs[i].Weight {
+			return bs[i].Pool, bs[i].Status, &bs[i]
 		}
-		n -= b.Weight
+		n -= bs[i].Weight
 	}
-	return "", http.StatusInternalServerError // unreachable
+	return "", http.StatusInternalServerError, nil // unreachable
 }

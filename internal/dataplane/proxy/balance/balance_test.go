@@ -47,15 +47,15 @@ func TestAffinityCookie(t *testing.T) {
 }
 
 func TestPickBackend(t *testing.T) {
-	if p, s := PickBackend([]routecfg.Backend{{Pool: "a", Weight: 0}}); p != "" || s != 500 {
+	if p, s, _ := PickBackend([]routecfg.Backend{{Pool: "a", Weight: 0}}); p != "" || s != 500 {
 		t.Errorf("zero weight: %q %d", p, s)
 	}
-	if p, s := PickBackend([]routecfg.Backend{{Status: 500, Weight: 1}}); p != "" || s != 500 {
+	if p, s, _ := PickBackend([]routecfg.Backend{{Status: 500, Weight: 1}}); p != "" || s != 500 {
 		t.Errorf("invalid backend: %q %d", p, s)
 	}
 	n := map[string]int{}
 	for range 4000 {
-		p, _ := PickBackend([]routecfg.Backend{{Pool: "a", Weight: 1}, {Pool: "b", Weight: 3}, {Pool: "c", Weight: 0}})
+		p, _, _ := PickBackend([]routecfg.Backend{{Pool: "a", Weight: 1}, {Pool: "b", Weight: 3}, {Pool: "c", Weight: 0}})
 		n[p]++
 	}
 	// 1000 expected for a: a bound far outside chance (p < 1e-9).

@@ -54,6 +54,9 @@ type Request struct {
 	Rewritten bool
 	// Source is the request's Ingress (error-page headers).
 	Source routecfg.Source
+	// Backend is the picked Gateway API backendRef's own
+	// RequestHeaderModifier, applied after the route's; nil for none.
+	Backend *routecfg.Headers
 }
 
 // Forwarded sets the X-Forwarded-* family, X-Real-IP, X-Request-ID and
@@ -173,6 +176,9 @@ func (q *Request) Policies() {
 	if q.Route == nil {
 		return
 	}
+	if q.Backend != nil {
+		defer backendHeaders(hdr, q.Backend)
+	}
 	if q.Route.NoEndpoints {
 		// ingress-nginx's location for the default-backend annotation's
 		// Service when its own has no endpoint (the
@@ -268,5 +274,20 @@ func DropUnderscore(hdr http.Header) {
 		if strings.IndexByte(k, '_') >= 0 {
 			delete(hdr, k)
 		}
+	}
+}
+
+// backendHeaders applies a backendRef's RequestHeaderModifier (an empty
+// set value removes the header, as for the route's).
+func backendHeaders(hdr http.Header, hh *routecfg.Headers) {
+	for _, x := range hh.Upstream {
+		if x.Value == "" {
+			hdr.Del(x.Name)
+		} else {
+			hdr.Set(x.Name, x.Value)
+		}
+	}
+	for _, x := range hh.UpstreamAdd {
+		hdr.Add(x.Name, x.Value)
 	}
 }

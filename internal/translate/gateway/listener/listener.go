@@ -31,7 +31,11 @@ type Listener struct {
 	Index int
 	// Status is the listener's; routes count themselves in AttachedRoutes.
 	Status *gatewayv1.ListenerStatus
-	OK     bool // accepted and programmed: routes may attach
+	OK     bool // accepted and programmed: attached routes are served
+	// Accepted: Accepted=True with a route kind, so routes attach and are
+	// counted in attachedRoutes even when the listener is not served (an
+	// unresolved certificateRef, no address).
+	Accepted bool
 	// Kinds are the route kinds the listener takes.
 	Kinds []gatewayv1.RouteGroupKind
 	// Cert is the key of the listener's certificate, "" for none.
@@ -168,6 +172,7 @@ func (t *Checker) Listener(gw *gatewayv1.Gateway, i int, ref diag.ObjectRef) *Li
 	if !ln.OK {
 		programmed.Reason = "Invalid"
 	}
+	ln.Accepted = accepted.Status == metav1.ConditionTrue && len(ln.Kinds) > 0
 	ln.Status.SupportedKinds = ln.Kinds
 	if ln.Status.SupportedKinds == nil {
 		ln.Status.SupportedKinds = []gatewayv1.RouteGroupKind{}
@@ -249,7 +254,7 @@ func (t *Checker) Conflicts(ls []*Listener, ref diag.ObjectRef) {
 			}
 			for _, x := range []*Listener{a, b} {
 				gen := x.GW.Generation
-				x.OK = false
+				x.OK, x.Accepted = false, false
 				x.Status.Conditions[1] = t.cond("Programmed", "Invalid", "the listener conflicts with another", false, gen)
 				x.Status.Conditions[3] = t.cond("Conflicted", reason, fmt.Sprintf("listeners %q and %q conflict", b.Spec.Name, a.Spec.Name), true, gen)
 			}
