@@ -59,6 +59,8 @@ type options struct {
 	kinds      []string
 	gateways   int
 	maxTime    time.Duration
+	// ingressGW gives the Ingress run the Gateways too, without routes.
+	ingressGW bool
 }
 
 const (
@@ -120,6 +122,7 @@ func main() {
 	var kinds string
 	flag.StringVar(&kinds, "kinds", "ingress,httproute", "route kinds to run at each size: ingress, httproute")
 	flag.IntVar(&o.gateways, "gateways", 1, "Gateways the HTTPRoutes attach to, round robin")
+	flag.BoolVar(&o.ingressGW, "ingress-with-gateway", false, "give the Ingress run the GatewayClass and Gateways too (no routes): a cluster with both APIs")
 	flag.DurationVar(&o.maxTime, "max-time", 30*time.Minute, "stop the whole run after this long")
 	flag.StringVar(&o.profile, "profile", "", "write moat's CPU profile and the allocations of each Ingress-change phase to this directory (moat needs --profiling)")
 	flag.Parse()
@@ -406,9 +409,9 @@ data:
 // generate writes n routes of kind, Services and EndpointSlices into dir,
 // perFile routes to a file, plus the probe objects the change
 // measurements rewrite. Ingresses get min(n, certs) Secrets; HTTPRoutes
-// get a GatewayClass, the Gateways and their one wildcard Secret. It
-// returns the file count and total bytes.
-func generate(dir, kind string, n, certs, gateways, perFile int, p *pki, a backend) (files int, size int64, err error) {
+// get a GatewayClass, the Gateways and their one wildcard Secret (so do
+// Ingresses with withGW). It returns the file count and total bytes.
+func generate(dir, kind string, withGW bool, n, certs, gateways, perFile int, p *pki, a backend) (files int, size int64, err error) {
 	keyB64 := base64.StdEncoding.EncodeToString(p.keyPEM)
 	var sb strings.Builder
 	flush := func(name string) error {
@@ -440,7 +443,7 @@ func generate(dir, kind string, n, certs, gateways, perFile int, p *pki, a backe
 			}
 		}
 	}
-	if kind == kindHTTPRoute {
+	if kind == kindHTTPRoute || withGW {
 		crt, err := p.leaf("*.scale.local")
 		if err != nil {
 			return 0, 0, err
@@ -453,6 +456,8 @@ func generate(dir, kind string, n, certs, gateways, perFile int, p *pki, a backe
 		if err := flush("gateways.yaml"); err != nil {
 			return 0, 0, err
 		}
+	}
+	if kind == kindHTTPRoute {
 		certs = 0
 	}
 	m := min(n, certs)
@@ -589,7 +594,7 @@ func runSize(o options, kind string, n int, p *pki, a, b backend) (Result, error
 		defer os.RemoveAll(dir)
 	}
 	fmt.Printf("== %d × %s, %d certificates: generating manifests in %s\n", n, kind, r.Certificates, dir)
-	files, size, err := generate(dir, kind, n, o.certs, o.gateways, o.perFile, p, a)
+	files, size, err := generate(dir, kind, o.ingressGW && kind == kindIngress, n, o.certs, o.gateways, o.perFile, p, a)
 	if err != nil {
 		return r, err
 	}
