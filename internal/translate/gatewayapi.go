@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -20,6 +21,7 @@ import (
 type gwResolver struct{ t *translator }
 
 func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol) (string, string) {
+	r.t.gwUses.use(&r.t.gwUses.services, ns+"/"+name)
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port))
 	if proto != routecfg.ProtocolHTTP {
 		key += "#" + proto.String() // as upstreamFor names an Ingress's
@@ -44,6 +46,7 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 }
 
 func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (string, string) {
+	r.t.gwUses.use(&r.t.gwUses.services, ns+"/"+name)
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port)) + suffix
 	if _, ok := r.t.cfg.Pools[key]; ok {
 		return key, ""
@@ -65,6 +68,7 @@ func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, p
 }
 
 func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string) {
+	r.t.gwUses.use(&r.t.gwUses.secrets, ns+"/"+name)
 	c, _, err := r.t.loadSecret(ns, name)
 	switch {
 	case err == errNotFound:
@@ -76,6 +80,7 @@ func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string
 }
 
 func (r gwResolver) Certificate(ns, name string) (string, string) {
+	r.t.gwUses.use(&r.t.gwUses.secrets, ns+"/"+name)
 	c, _, err := r.t.loadSecret(ns, name)
 	switch {
 	case err == errNotFound:
@@ -99,6 +104,10 @@ func (t *translator) gatewayAPI() {
 	}
 	out := gateway.Translate(t.sn, t.gatewayOptions(), gwResolver{t})
 	t.diags = append(t.diags, out.Diags...)
+	t.gwUses.sockets = len(out.Sockets) > 0
+	for _, h := range out.Hosts {
+		t.gwUses.use(&t.gwUses.hosts, strings.ToLower(strings.TrimSuffix(h.Name, ".")))
+	}
 	t.gatewaySockets(out.Sockets)
 	if out.DefaultCertificate != "" && t.cfg.DefaultCertificate == nil {
 		t.cfg.DefaultCertificate = t.cfg.Certificates[out.DefaultCertificate]
@@ -120,6 +129,47 @@ func (t *translator) gatewayAPI() {
 		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
 		t.gwHosts = append(t.gwHosts, vh)
 	}
+}
+
+// gwUses is what the Gateway API step named that an Ingress may name
+// too: hosts (its Ingress counterpart wins, HostServedByIngress), Services
+// (their pools are shared by key) and Secrets (one certificate each).
+// UpdateIngresses declines for an Ingress naming any of them, and for
+// every Ingress when a Gateway has its own sockets.
+type gwUses struct {
+	hosts, services, secrets map[string]bool
+	sockets                  bool
+}
+
+func (u *gwUses) use(m *map[string]bool, k string) {
+	if *m == nil {
+		*m = map[string]bool{}
+	}
+	(*m)[k] = true
+}
+
+// names reports whether ing names a host, Service or Secret of u.
+func (u *gwUses) names(ing *networkingv1.Ingress) bool {
+	if ing == nil {
+		return false
+	}
+	hosts, pools := refs(ing)
+	for _, h := range hosts {
+		if u.hosts[h] {
+			return true
+		}
+	}
+	for _, p := range pools {
+		if u.services[p[:strings.LastIndexByte(p, ':')]] {
+			return true
+		}
+	}
+	for _, s := range tlsSecrets(ing) {
+		if u.secrets[s] {
+			return true
+		}
+	}
+	return false
 }
 
 // gatewaySockets makes the sockets of Gateways with their own address

@@ -154,6 +154,9 @@ type translator struct {
 	tracedIngress bool
 	// gwHosts are the Gateway API's hosts (gatewayapi.go).
 	gwHosts []*routecfg.VirtualHost
+	// gwUses is what the Gateway API step named that Ingresses may
+	// name too (gatewayapi.go), for UpdateIngresses.
+	gwUses gwUses
 	// refIng and refOf memoise ref for the last Ingress asked.
 	refIng *networkingv1.Ingress
 	refOf  diag.ObjectRef
