@@ -3,6 +3,7 @@ package translate
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 	if proto != routecfg.ProtocolHTTP {
 		key += "#" + proto.String() // as upstreamFor names an Ingress's
 	}
+	r.t.gwUses.pool(ref, key)
 	if _, ok := r.t.cfg.Pools[key]; ok {
 		return key, ""
 	}
@@ -48,6 +50,7 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (string, string) {
 	r.t.gwUses.use(&r.t.gwUses.services, ns+"/"+name)
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port)) + suffix
+	r.t.gwUses.pool(ref, key)
 	if _, ok := r.t.cfg.Pools[key]; ok {
 		return key, ""
 	}
@@ -102,9 +105,14 @@ func (t *translator) gatewayAPI() {
 	if !gateway.Any(t.sn) {
 		return
 	}
+	t.gwUses.ingressPools = make(map[string]bool, len(t.cfg.Pools))
+	for k := range t.cfg.Pools {
+		t.gwUses.ingressPools[k] = true
+	}
 	out := gateway.Translate(t.sn, t.gatewayOptions(), gwResolver{t})
 	t.diags = append(t.diags, out.Diags...)
 	t.gwUses.sockets = len(out.Sockets) > 0
+	t.gwUses.routeHosts, t.gwUses.defaultCert = out.RouteHosts, out.DefaultCertificate
 	for _, h := range out.Hosts {
 		t.gwUses.use(&t.gwUses.hosts, strings.ToLower(strings.TrimSuffix(h.Name, ".")))
 	}
@@ -139,6 +147,23 @@ func (t *translator) gatewayAPI() {
 type gwUses struct {
 	hosts, services, secrets map[string]bool
 	sockets                  bool
+	// For UpdateHTTPRoutes: the host keys and pool keys of each route
+	// ("Kind/namespace/name"), the pools that existed before the
+	// Gateway API step (Ingresses', the default backend's) and the
+	// step's default certificate.
+	routeHosts, routePools map[string][]string
+	ingressPools           map[string]bool
+	defaultCert            string
+}
+
+func (u *gwUses) pool(ref diag.ObjectRef, key string) {
+	if u.routePools == nil {
+		u.routePools = map[string][]string{}
+	}
+	rk := ref.Kind + "/" + ref.Namespace + "/" + ref.Name
+	if !slices.Contains(u.routePools[rk], key) {
+		u.routePools[rk] = append(u.routePools[rk], key)
+	}
 }
 
 func (u *gwUses) use(m *map[string]bool, k string) {

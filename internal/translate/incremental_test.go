@@ -46,6 +46,7 @@ type loopSim struct {
 	diags  []diag.Diagnostic
 	inc    *Incremental
 	fast   int // passes UpdateIngresses served
+	routes int // passes UpdateHTTPRoutes served
 	full   int
 	eps    int
 	passes int
@@ -75,6 +76,12 @@ func (l *loopSim) pass(name string) {
 		if next, diags, ok := UpdateIngresses(l.inc, l.cfg, sn, ch, l.opts); ok {
 			l.cfg, l.diags, done = next, diags, true
 			l.fast++
+		}
+	}
+	if !done && l.cfg != nil {
+		if next, diags, ok := UpdateHTTPRoutes(l.inc, l.cfg, sn, ch, l.opts); ok {
+			l.cfg, l.diags, done = next, diags, true
+			l.routes++
 		}
 	}
 	if !done {
@@ -329,7 +336,7 @@ func TestUpdateIngressesMatchesTranslate(t *testing.T) {
 	if testing.Short() {
 		seeds = min(seeds, 3)
 	}
-	var fast, full, eps, passes, gwFast, gwPasses int
+	var fast, full, eps, passes, gwFast, gwPasses, gwRoutes int
 	for seed := range seeds {
 		w := &world{t: t, rng: rand.New(rand.NewPCG(uint64(seed), 7)), gen: gen}
 		st := store.New()
@@ -373,11 +380,11 @@ func TestUpdateIngressesMatchesTranslate(t *testing.T) {
 		}
 		fast, full, eps, passes = fast+l.fast, full+l.full, eps+l.eps, passes+l.passes
 		if w.gw {
-			gwFast, gwPasses = gwFast+l.fast, gwPasses+l.passes
+			gwFast, gwPasses, gwRoutes = gwFast+l.fast, gwPasses+l.passes, gwRoutes+l.routes
 		}
 	}
-	t.Logf("%d passes: %d by UpdateIngresses, %d by UpdateEndpoints, %d full; with Gateway API objects %d of %d by UpdateIngresses",
-		passes, fast, eps, full, gwFast, gwPasses)
+	t.Logf("%d passes: %d by UpdateIngresses, %d by UpdateEndpoints, %d full; with Gateway API objects %d of %d by UpdateIngresses, %d by UpdateHTTPRoutes",
+		passes, fast, eps, full, gwFast, gwPasses, gwRoutes)
 	if gwPasses > 0 && gwFast < gwPasses/20 {
 		t.Errorf("with Gateway API objects UpdateIngresses served %d of %d passes", gwFast, gwPasses)
 	}

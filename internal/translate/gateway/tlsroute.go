@@ -17,6 +17,7 @@ import (
 // decrypted with the listener's certificate on a Terminate one.
 func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 	ref := t.sn.Ref(store.KindTLSRoute, tr.Namespace, tr.Name)
+	t.cur = store.KindTLSRoute + "/" + tr.Namespace + "/" + tr.Name
 	gen := tr.Generation
 	var st gatewayv1.TLSRouteStatus
 	var attached []attach
@@ -59,6 +60,7 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 			if pass.Pool == "" {
 				continue // nothing to forward to: the SNI is not claimed
 			}
+			t.touch(key)
 			h, ok := t.hosts[key]
 			if !ok {
 				h = &Host{Name: host, Source: ref}
