@@ -22,7 +22,8 @@ import (
 // ok is false, and inc unchanged, when their output could depend on
 // anything else, and the caller must translate in full: a host another
 // route attached on or an Ingress names (or the catch-all), a pool
-// another route or an Ingress uses, Gateway or listener diagnostics that
+// another route or an Ingress uses that has no endpoints or is built
+// differently, Gateway or listener diagnostics that
 // differ with the changed routes, a different default certificate,
 // Gateways with sockets of their own, or different options.
 func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot, c store.Changes, opts Options) (*routecfg.Config, []diag.Diagnostic, bool) {
@@ -58,14 +59,13 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 			return nil, nil, false
 		}
 	}
+	// Pools other routes use (many routes to one Service is common).
+	shared := map[string]bool{}
 	for rk, ps := range inc.gw.routePools {
-		if !changed[rk] && slices.ContainsFunc(ps, func(p string) bool { return oldPools[p] }) {
-			return nil, nil, false
-		}
-	}
-	for p := range oldPools {
-		if inc.gw.ingressPools[p] {
-			return nil, nil, false
+		if !changed[rk] {
+			for _, p := range ps {
+				shared[p] = true
+			}
 		}
 	}
 
@@ -128,7 +128,10 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 		vhs = slices.Insert(vhs, i, vh)
 	}
 
-	// Pools: the new routes' must be theirs alone (or the old routes').
+	// Pools: one the changed routes alone use follows them; one someone
+	// else uses too (another route, an Ingress, the default backend) is
+	// the same pool whoever built it, unless it has no endpoints (the
+	// warning names the first user).
 	var pools map[string]*routecfg.Pool
 	set := func(k string, p *routecfg.Pool) {
 		if pools == nil {
@@ -146,25 +149,31 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 			newPools[p] = true
 		}
 	}
-	for p := range newPools {
-		if _, ok := prev.Pools[p]; ok && !oldPools[p] {
-			return nil, nil, false
-		}
-	}
 	for k := range s.cfg.Pools {
 		if !newPools[k] {
 			return nil, nil, false // a pool no changed route asked for
 		}
 	}
-	for p := range newPools {
+	keys := maps.Clone(newPools)
+	maps.Copy(keys, oldPools)
+	for p := range keys {
 		w, n := prev.Pools[p], s.cfg.Pools[p]
-		if w != n && (w == nil || n == nil || !reflect.DeepEqual(w, n)) {
-			set(p, n)
+		other := shared[p] || inc.gw.ingressPools[p] || w != nil && !oldPools[p]
+		if !other {
+			if w != n && (w == nil || n == nil || !reflect.DeepEqual(w, n)) {
+				set(p, n)
+			}
+			continue
 		}
-	}
-	for p := range oldPools {
-		if !newPools[p] && prev.Pools[p] != nil {
-			set(p, nil)
+		switch {
+		case w == nil && n == nil:
+		case w == nil || len(w.Endpoints) == 0:
+			return nil, nil, false
+		case !newPools[p]:
+			// Only the old routes had it among the changed ones:
+			// the others keep it.
+		case n == nil || !reflect.DeepEqual(w, n):
+			return nil, nil, false
 		}
 	}
 
