@@ -44,6 +44,9 @@ type Incremental struct {
 	// gw is what the Gateway API step named: a changed Ingress naming
 	// any of it declines.
 	gw gwUses
+	// hostN and poolN count the routes naming each host key and pool
+	// key (UpdateHTTPRoutes; built on its first call).
+	hostN, poolN map[string]int
 	// hosts and pools count, per rule host ("" for the catch-all) and
 	// per pool key of a spec backend, the claimed Ingresses naming it
 	// (once per rule or backend).

@@ -44,30 +44,26 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 			news = append(news, o)
 		}
 	}
-	oldHosts, oldPools := map[string]bool{}, map[string]bool{}
+	inc.countRoutes()
+	// oldHosts and oldPools count the changed routes naming each, so
+	// that the index's count minus theirs is the other routes'.
+	oldHosts, oldPools := map[string]int{}, map[string]int{}
 	for rk := range changed {
 		for _, h := range inc.gw.routeHosts[rk] {
-			oldHosts[h] = true
+			oldHosts[h]++
 		}
 		for _, p := range inc.gw.routePools[rk] {
-			oldPools[p] = true
+			oldPools[p]++
 		}
 	}
-	// Hosts and pools the changed routes shared with other routes.
-	for rk, hs := range inc.gw.routeHosts {
-		if !changed[rk] && slices.ContainsFunc(hs, func(h string) bool { return oldHosts[h] }) {
-			return nil, nil, false
+	for h, n := range oldHosts {
+		if inc.hostN[h] > n {
+			return nil, nil, false // another route attached on it too
 		}
 	}
-	// Pools other routes use (many routes to one Service is common).
-	shared := map[string]bool{}
-	for rk, ps := range inc.gw.routePools {
-		if !changed[rk] {
-			for _, p := range ps {
-				shared[p] = true
-			}
-		}
-	}
+	// shared: pools other routes use (many routes to one Service is
+	// common).
+	shared := func(p string) bool { return inc.poolN[p] > oldPools[p] }
 
 	// The changed routes alone, and no route at all: the Gateway and
 	// listener diagnostics must be the same.
@@ -102,7 +98,7 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 		}
 	}
 	for h := range newHosts {
-		if h == "" || inc.hosts[h] > 0 || !oldHosts[h] && inc.hostTaken(h) {
+		if h == "" || inc.hosts[h] > 0 || inc.hostN[h] > oldHosts[h] {
 			return nil, nil, false
 		}
 	}
@@ -113,7 +109,7 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 	}
 	vhs := make([]*routecfg.VirtualHost, 0, len(prev.VirtualHosts)+len(s.gwHosts))
 	for _, vh := range prev.VirtualHosts {
-		if !oldHosts[vh.Host] {
+		if oldHosts[vh.Host] == 0 {
 			vhs = append(vhs, vh)
 		}
 	}
@@ -155,10 +151,12 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 		}
 	}
 	keys := maps.Clone(newPools)
-	maps.Copy(keys, oldPools)
+	for p := range oldPools {
+		keys[p] = true
+	}
 	for p := range keys {
 		w, n := prev.Pools[p], s.cfg.Pools[p]
-		other := shared[p] || inc.gw.ingressPools[p] || w != nil && !oldPools[p]
+		other := shared(p) || inc.gw.ingressPools[p] || w != nil && oldPools[p] == 0
 		if !other {
 			if w != n && (w == nil || n == nil || !reflect.DeepEqual(w, n)) {
 				set(p, n)
@@ -215,6 +213,7 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 		inc.gw.routePools = map[string][]string{}
 	}
 	for rk := range changed {
+		inc.countRoute(rk, -1)
 		delete(inc.gw.routeHosts, rk)
 		delete(inc.gw.routePools, rk)
 		if hs := hostsOf[rk]; len(hs) > 0 {
@@ -223,6 +222,7 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 		if ps := s.gwUses.routePools[rk]; len(ps) > 0 {
 			inc.gw.routePools[rk] = ps
 		}
+		inc.countRoute(rk, 1)
 	}
 	// What UpdateIngresses avoids only grows: a name no route uses any
 	// more makes an Ingress change translate in full, as it did.
@@ -236,15 +236,36 @@ func UpdateHTTPRoutes(inc *Incremental, prev *routecfg.Config, sn *store.Snapsho
 	return &cfg, sorted, true
 }
 
-// hostTaken reports whether host is one a route of the last result
-// attached on.
-func (inc *Incremental) hostTaken(host string) bool {
-	for _, hs := range inc.gw.routeHosts {
-		if slices.Contains(hs, host) {
-			return true
+// countRoutes builds hostN and poolN, the routes naming each host key
+// and pool key, once per full translate.
+func (inc *Incremental) countRoutes() {
+	if inc.hostN != nil {
+		return
+	}
+	inc.hostN, inc.poolN = map[string]int{}, map[string]int{}
+	for rk := range inc.gw.routeHosts {
+		inc.countRoute(rk, 1)
+	}
+	for rk := range inc.gw.routePools {
+		if _, ok := inc.gw.routeHosts[rk]; !ok {
+			inc.countRoute(rk, 1)
 		}
 	}
-	return false
+}
+
+// countRoute adds d to the counts of route rk's hosts and pools.
+func (inc *Incremental) countRoute(rk string, d int) {
+	bump := func(m map[string]int, k string) {
+		if m[k] += d; m[k] == 0 {
+			delete(m, k)
+		}
+	}
+	for _, h := range inc.gw.routeHosts[rk] {
+		bump(inc.hostN, h)
+	}
+	for _, p := range inc.gw.routePools[rk] {
+		bump(inc.poolN, p)
+	}
 }
 
 // translateRoutes runs the Gateway API step over sn's Gateway API
