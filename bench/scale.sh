@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # bench/scale.sh — moat in file mode at scale: 1,000 and 10,000 Ingresses
 # (each with its own host, Service and EndpointSlice) and up to 5,000 TLS
-# certificates. Reports time to ready, RSS, and change-to-serving delay
-# (p50/p99 over 100 changes, measured by a client polling every 2 ms) for
-# an Ingress change, an Ingress change with spec.tls (polled over HTTPS,
-# certificate verified; -tls=false skips it) and an endpoint-only change.
-# Loopback only; every wait is bounded; moat is stopped on exit.
+# certificates, then the same with 1,000 and 10,000 HTTPRoutes on one
+# Gateway (-gateways N for more). Reports time to ready, RSS, and
+# change-to-serving delay (p50/p99 over 100 changes, measured by a client
+# polling every 2 ms) for a route change (host renamed), a route added, an
+# Ingress change with spec.tls (polled over HTTPS, certificate verified;
+# -tls=false skips it) and an endpoint-only change, and the HTTPRoute /
+# Ingress ratios. Loopback only; every wait is bounded (-max-time, 30 min
+# by default, for the whole run); moat is stopped on exit.
 #
-# Usage: bench/scale.sh [flags of bench/scale, e.g. -sizes 1000 -changes 20]
+# Usage: bench/scale.sh [flags of bench/scale, e.g. -sizes 1000 -changes 20 -kinds ingress]
 # Environment: MOAT_BIN (a prebuilt moat; default: go build ./cmd/moat),
 # OUT_DIR (bench/results).
 set -euo pipefail

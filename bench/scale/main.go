@@ -2,10 +2,13 @@
 // Ingresses (each with its own host, Service and EndpointSlice) and up to
 // -certs TLS Secrets, starts `moat serve` on them, and reports the time to
 // ready (/readyz), the memory used, and the delay from a file change to the
-// change serving, for an Ingress change and for an endpoint-only change,
-// as seen by a client polling over loopback.
+// change serving, for a route change (a host renamed), a route added and
+// an endpoint-only change, as seen by a client polling over loopback.
+// With -kinds ingress,httproute it then runs the same scenario with N
+// HTTPRoutes attached to -gateways Gateways and prints the HTTPRoute /
+// Ingress ratios of the p99s.
 //
-// Usage: go run ./bench/scale -moat ./moat [-sizes 1000,10000] [-certs 5000] [-changes 100]
+// Usage: go run ./bench/scale -moat ./moat [-sizes 1000,10000] [-kinds ingress,httproute] [-certs 5000] [-changes 100]
 package main
 
 import (
@@ -53,21 +56,38 @@ type options struct {
 	keep       bool
 	profile    string
 	tls        bool
+	kinds      []string
+	gateways   int
+	maxTime    time.Duration
+	// ingressGW gives the Ingress run the Gateways too, without routes.
+	ingressGW bool
 }
 
-// Result is one size's measurements.
+const (
+	kindIngress   = "Ingress"
+	kindHTTPRoute = "HTTPRoute"
+)
+
+// Result is one size's measurements for one kind of route.
 type Result struct {
-	Ingresses    int     `json:"ingresses"`
+	// Kind is Ingress or HTTPRoute: Routes objects of that kind.
+	Kind   string `json:"kind"`
+	Routes int    `json:"routes"`
+	// Gateways the HTTPRoutes attach to (round robin).
+	Gateways     int     `json:"gateways,omitempty"`
 	Certificates int     `json:"certificates"`
 	Files        int     `json:"files"`
 	ManifestMiB  float64 `json:"manifest_mib"`
 	// ReadyS is the time from exec to /readyz answering 200.
 	ReadyS float64 `json:"ready_s"`
 	// FirstRouteS is the time from exec to the first proxied 200.
-	FirstRouteS   float64 `json:"first_route_s"`
-	RSSReadyMiB   float64 `json:"rss_ready_mib"`
-	RSSPeakMiB    float64 `json:"rss_peak_mib"`
-	IngressChange Delays  `json:"ingress_change"`
+	FirstRouteS float64 `json:"first_route_s"`
+	RSSReadyMiB float64 `json:"rss_ready_mib"`
+	RSSPeakMiB  float64 `json:"rss_peak_mib"`
+	// Change renames the probe route's host (an update); Add writes a
+	// new route with a new host in a new file.
+	Change Delays `json:"change"`
+	Add    Delays `json:"add"`
 	// TLSChange is an Ingress change to a host with spec.tls, checked
 	// over HTTPS with the certificate verified (omitted by -tls=false).
 	TLSChange    *Delays `json:"tls_ingress_change,omitempty"`
@@ -99,6 +119,11 @@ func main() {
 	flag.StringVar(&o.out, "json", "", "write results as JSON to this file")
 	flag.BoolVar(&o.keep, "keep", false, "keep the generated manifests")
 	flag.BoolVar(&o.tls, "tls", true, "also time changes to an Ingress with spec.tls, checked over HTTPS")
+	var kinds string
+	flag.StringVar(&kinds, "kinds", "ingress,httproute", "route kinds to run at each size: ingress, httproute")
+	flag.IntVar(&o.gateways, "gateways", 1, "Gateways the HTTPRoutes attach to, round robin")
+	flag.BoolVar(&o.ingressGW, "ingress-with-gateway", false, "give the Ingress run the GatewayClass and Gateways too (no routes): a cluster with both APIs")
+	flag.DurationVar(&o.maxTime, "max-time", 30*time.Minute, "stop the whole run after this long")
 	flag.StringVar(&o.profile, "profile", "", "write moat's CPU profile and the allocations of each Ingress-change phase to this directory (moat needs --profiling)")
 	flag.Parse()
 	sig := make(chan os.Signal, 1)
@@ -117,6 +142,20 @@ func main() {
 		}
 		o.sizes = append(o.sizes, n)
 	}
+	for _, k := range strings.Split(kinds, ",") {
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "ingress":
+			o.kinds = append(o.kinds, kindIngress)
+		case "httproute":
+			o.kinds = append(o.kinds, kindHTTPRoute)
+		default:
+			fatal(fmt.Errorf("-kinds: unknown kind %q (ingress, httproute)", k))
+		}
+	}
+	if o.gateways < 1 {
+		fatal(errors.New("-gateways must be at least 1"))
+	}
+	time.AfterFunc(o.maxTime, func() { fatal(fmt.Errorf("run took longer than -max-time %s", o.maxTime)) })
 
 	// Two loopback backends that answer with their name: every generated
 	// EndpointSlice points at a; the endpoint-only change flips the probe
@@ -136,18 +175,21 @@ func main() {
 
 	var results []Result
 	for _, n := range o.sizes {
-		r, err := runSize(o, n, pki, a, b)
-		if err != nil {
-			fatal(fmt.Errorf("%d Ingresses: %w", n, err))
-		}
-		results = append(results, r)
-		printResult(r)
-		// Written after each size, so a long run stopped half-way keeps
-		// what it measured.
-		if o.out != "" {
-			writeJSON(o, results)
+		for _, kind := range o.kinds {
+			r, err := runSize(o, kind, n, pki, a, b)
+			if err != nil {
+				fatal(fmt.Errorf("%d %ss: %w", n, kind, err))
+			}
+			results = append(results, r)
+			printResult(r)
+			// Written after each run, so a long run stopped half-way
+			// keeps what it measured.
+			if o.out != "" {
+				writeJSON(o, results)
+			}
 		}
 	}
+	printRatios(results)
 	if o.out != "" {
 		fmt.Printf("results: %s\n", o.out)
 	}
@@ -163,7 +205,7 @@ func writeJSON(o options, results []Result) {
 		"note":           "moat serve defaults: file debounce 10 ms; reconcile passes at once after a quiet spell, trailing hold-off 100 ms; endpoint-only changes skip translate",
 		"loadavg_at_end": loadavg(),
 	}
-	buf, _ := json.MarshalIndent(map[string]any{"meta": meta, "results": results}, "", "  ")
+	buf, _ := json.MarshalIndent(map[string]any{"meta": meta, "results": results, "ratios": ratios(results)}, "", "  ")
 	if err := os.WriteFile(o.out, append(buf, '\n'), 0o644); err != nil {
 		fatal(err)
 	}
@@ -312,6 +354,48 @@ spec:
 ---
 `
 
+// httpRouteTmpl is the Ingress above as an HTTPRoute: one host, prefix
+// /, the Service's port, attached to every listener of its Gateway.
+const httpRouteTmpl = `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: %[1]s, namespace: default}
+spec:
+  parentRefs: [{name: %[4]s}]
+  hostnames: [%[2]s]
+  rules: [{matches: [{path: {type: PathPrefix, value: /}}], backendRefs: [{name: %[3]s, port: 80}]}]
+---
+`
+
+// gatewayTmpl has an HTTP listener and an HTTPS one for every
+// *.scale.local host with one wildcard certificate: a Gateway listener
+// names one certificate, so the HTTPRoute run has no per-host
+// certificates.
+const gatewayTmpl = `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: %s, namespace: default}
+spec:
+  gatewayClassName: moat
+  listeners:
+  - {name: http, protocol: HTTP, port: 80}
+  - {name: https, protocol: HTTPS, port: 443, hostname: "*.scale.local", tls: {certificateRefs: [{name: gw-tls}]}}
+---
+`
+
+const gatewayClassYAML = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: moat}
+spec: {controllerName: moat.dev/gateway-controller}
+---
+`
+
+// route is the manifest of one route of kind to svc for host.
+func route(kind, name, host, svc string, n, gateways int) string {
+	if kind == kindHTTPRoute {
+		return fmt.Sprintf(httpRouteTmpl, name, host, svc, fmt.Sprintf("gw-%d", n%gateways))
+	}
+	return fmt.Sprintf(ingressTmpl, name, host, svc, "")
+}
+
 const secretTmpl = `apiVersion: v1
 kind: Secret
 metadata: {name: %s, namespace: default}
@@ -322,11 +406,12 @@ data:
 ---
 `
 
-// generate writes n Ingresses, Services and EndpointSlices and min(n,
-// certs) Secrets into dir, perFile Ingresses to a file, plus the probe
-// objects the change measurements rewrite. It returns the file count and
-// total bytes.
-func generate(dir string, n, certs, perFile int, p *pki, a backend) (files int, size int64, err error) {
+// generate writes n routes of kind, Services and EndpointSlices into dir,
+// perFile routes to a file, plus the probe objects the change
+// measurements rewrite. Ingresses get min(n, certs) Secrets; HTTPRoutes
+// get a GatewayClass, the Gateways and their one wildcard Secret (so do
+// Ingresses with withGW). It returns the file count and total bytes.
+func generate(dir, kind string, withGW bool, n, certs, gateways, perFile int, p *pki, a backend) (files int, size int64, err error) {
 	keyB64 := base64.StdEncoding.EncodeToString(p.keyPEM)
 	var sb strings.Builder
 	flush := func(name string) error {
@@ -342,17 +427,38 @@ func generate(dir string, n, certs, perFile int, p *pki, a backend) (files int, 
 	for i := range n {
 		svc := fmt.Sprintf("svc-%d", i)
 		host := fmt.Sprintf("host-%d.scale.local", i)
-		tls := ""
-		if i < certs {
-			tls = fmt.Sprintf("  tls: [{hosts: [%s], secretName: tls-%d}]\n", host, i)
-		}
 		fmt.Fprintf(&sb, serviceTmpl, svc, a.port)
-		fmt.Fprintf(&sb, ingressTmpl, fmt.Sprintf("ing-%d", i), host, svc, tls)
+		if kind == kindHTTPRoute {
+			sb.WriteString(route(kind, fmt.Sprintf("route-%d", i), host, svc, i, gateways))
+		} else {
+			tls := ""
+			if i < certs {
+				tls = fmt.Sprintf("  tls: [{hosts: [%s], secretName: tls-%d}]\n", host, i)
+			}
+			fmt.Fprintf(&sb, ingressTmpl, fmt.Sprintf("ing-%d", i), host, svc, tls)
+		}
 		if (i+1)%perFile == 0 || i == n-1 {
 			if err := flush(fmt.Sprintf("objects-%05d.yaml", i/perFile)); err != nil {
 				return 0, 0, err
 			}
 		}
+	}
+	if kind == kindHTTPRoute || withGW {
+		crt, err := p.leaf("*.scale.local")
+		if err != nil {
+			return 0, 0, err
+		}
+		sb.WriteString(gatewayClassYAML)
+		fmt.Fprintf(&sb, secretTmpl, "gw-tls", base64.StdEncoding.EncodeToString(crt), keyB64)
+		for g := range gateways {
+			fmt.Fprintf(&sb, gatewayTmpl, fmt.Sprintf("gw-%d", g))
+		}
+		if err := flush("gateways.yaml"); err != nil {
+			return 0, 0, err
+		}
+	}
+	if kind == kindHTTPRoute {
+		certs = 0
 	}
 	m := min(n, certs)
 	for i := range m {
@@ -370,15 +476,18 @@ func generate(dir string, n, certs, perFile int, p *pki, a backend) (files int, 
 	// The probe Service (endpoints flipped by the endpoint-only change)
 	// and its Ingress, without TLS so the client polls plain HTTP.
 	fmt.Fprintf(&sb, "apiVersion: v1\nkind: Service\nmetadata: {name: probe-svc, namespace: default}\nspec:\n  ports: [{name: http, port: 80}]\n---\n")
-	fmt.Fprintf(&sb, ingressTmpl, "probe-ep", "ep.scale.local", "probe-svc", "")
+	sb.WriteString(route(kind, "probe-ep", "ep.scale.local", "probe-svc", 0, gateways))
 	if err := flush("probe.yaml"); err != nil {
 		return 0, 0, err
 	}
 	if err := writeAtomic(dir, "probe-endpoints.yaml", endpointsYAML(a.port)); err != nil {
 		return 0, 0, err
 	}
-	if err := writeAtomic(dir, "probe-ingress.yaml", probeIngressYAML(0)); err != nil {
+	if err := writeAtomic(dir, "probe-route.yaml", probeRouteYAML(kind, 0, gateways)); err != nil {
 		return 0, 0, err
+	}
+	if kind == kindHTTPRoute {
+		return files + 2, size, nil
 	}
 	// The TLS probe's Secret covers every probe-tls-N host; its Ingress
 	// (rewritten by the TLS change) names it.
@@ -436,16 +545,28 @@ endpoints: [{addresses: ["127.0.0.1"], conditions: {ready: true}}]
 `, port)
 }
 
-func probeIngressYAML(i int) string {
-	return fmt.Sprintf(ingressTmpl, "probe-ing", probeHost(i), "svc-0", "")
+func probeRouteYAML(kind string, i, gateways int) string {
+	return route(kind, "probe-route", probeHost(i), "svc-0", 0, gateways)
 }
 
 func probeHost(i int) string { return fmt.Sprintf("probe-%d.scale.local", i) }
 
+func addHost(i int) string { return fmt.Sprintf("add-%d.scale.local", i) }
+
 // writeAtomic replaces dir/name by rename, as editors and kubelet do.
+// moat applies a renamed file at once, telling it from one written in
+// place by its ctime being after its mtime; a write and a rename within
+// one kernel clock tick (4 ms here) leave them equal, and the file would
+// be held for --manifest-settle (300 ms). The temporary file's mtime is
+// therefore set a second back, as a tool whose write and rename are a
+// tick apart would leave it.
 func writeAtomic(dir, name, content string) error {
 	tmp := filepath.Join(dir, "."+name+".tmp")
 	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return err
+	}
+	past := time.Now().Add(-time.Second)
+	if err := os.Chtimes(tmp, past, past); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, name))
@@ -460,17 +581,20 @@ func freeAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
-	r := Result{Ingresses: n, Certificates: min(n, o.certs)}
-	dir, err := os.MkdirTemp("", fmt.Sprintf("moat-scale-%d-", n))
+func runSize(o options, kind string, n int, p *pki, a, b backend) (Result, error) {
+	r := Result{Kind: kind, Routes: n, Certificates: min(n, o.certs)}
+	if kind == kindHTTPRoute {
+		r.Gateways, r.Certificates = o.gateways, 1
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("moat-scale-%d-%s-", n, strings.ToLower(kind)))
 	if err != nil {
 		return r, err
 	}
 	if !o.keep {
 		defer os.RemoveAll(dir)
 	}
-	fmt.Printf("== %d Ingresses, %d certificates: generating manifests in %s\n", n, r.Certificates, dir)
-	files, size, err := generate(dir, n, o.certs, o.perFile, p, a)
+	fmt.Printf("== %d × %s, %d certificates: generating manifests in %s\n", n, kind, r.Certificates, dir)
+	files, size, err := generate(dir, kind, o.ingressGW && kind == kindIngress, n, o.certs, o.gateways, o.perFile, p, a)
 	if err != nil {
 		return r, err
 	}
@@ -483,7 +607,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 		}
 	}
 	httpAddr, httpsAddr, adminAddr := addrs[0], addrs[1], addrs[2]
-	ctx, cancel := context.WithTimeout(context.Background(), o.readyWait+time.Duration(2*o.changes)*o.changeWait)
+	ctx, cancel := context.WithTimeout(context.Background(), o.readyWait+time.Duration(4*o.changes)*o.changeWait)
 	defer cancel()
 	args := []string{"serve", "--manifests", dir,
 		"--http-addr", httpAddr, "--https-addr", httpsAddr, "--admin-addr", adminAddr,
@@ -492,7 +616,7 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 		args = append(args, "--profiling")
 	}
 	cmd := exec.CommandContext(ctx, o.moat, args...)
-	logf, err := os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("moat-scale-%d.log", n)))
+	logf, err := os.Create(filepath.Join(os.TempDir(), fmt.Sprintf("moat-scale-%d-%s.log", n, strings.ToLower(kind))))
 	if err != nil {
 		return r, err
 	}
@@ -556,53 +680,59 @@ func runSize(o options, n int, p *pki, a, b backend) (Result, error) {
 	// Let the start-up settle (the source's first watch pass re-reads).
 	time.Sleep(time.Second)
 
-	// Ingress change: each change replaces the probe Ingress's host; the
+	// Route change: each change replaces the probe route's host; the
 	// client polls the new host until it is served.
-	stopProfiles := startProfiles(o.profile, adminAddr, "ingress", n)
-	r.IngressChange = measureChanges(o, pid, func(i int) (string, func() bool) {
-		host := probeHost(i)
-		return probeIngressYAML(i), func() bool {
+	serves := func(host string) func() bool {
+		return func() bool {
 			code, body := get(client, "http://"+httpAddr+"/", host)
 			return code == 200 && body == a.name
 		}
-	}, dir, "probe-ingress.yaml")
-	fmt.Printf("   Ingress change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
-		r.IngressChange.P50ms, r.IngressChange.P99ms, r.IngressChange.MaxMs, r.IngressChange.N, r.IngressChange.Failed, r.IngressChange.CPUPerMs)
+	}
+	stopProfiles := startProfiles(o.profile, adminAddr, strings.ToLower(kind), n)
+	r.Change = measureChanges(o, pid, func(i int) (string, string, func() bool) {
+		return "probe-route.yaml", probeRouteYAML(kind, i, o.gateways), serves(probeHost(i))
+	}, dir)
 	stopProfiles()
+	printDelays(kind+" change", r.Change)
 
-	if o.tls {
+	// Route added: each change is a new file with a new route (and
+	// host) to an existing Service.
+	r.Add = measureChanges(o, pid, func(i int) (string, string, func() bool) {
+		return fmt.Sprintf("added-%03d.yaml", i), route(kind, fmt.Sprintf("added-%d", i), addHost(i), "svc-0", i, o.gateways), serves(addHost(i))
+	}, dir)
+	printDelays(kind+" added", r.Add)
+
+	if o.tls && kind == kindIngress {
 		// TLS Ingress change: the same, for an Ingress with spec.tls
 		// (its certificate shared through one Secret), polled over HTTPS.
 		roots := x509.NewCertPool()
 		roots.AddCert(p.ca)
 		stopProfiles := startProfiles(o.profile, adminAddr, "tls", n)
-		d := measureChanges(o, pid, func(i int) (string, func() bool) {
+		d := measureChanges(o, pid, func(i int) (string, string, func() bool) {
 			host := probeTLSHost(i)
-			return probeTLSIngressYAML(i), func() bool {
+			return "probe-tls-ingress.yaml", probeTLSIngressYAML(i), func() bool {
 				code, body := getTLS(httpsAddr, host, roots)
 				return code == 200 && body == a.name
 			}
-		}, dir, "probe-tls-ingress.yaml")
+		}, dir)
 		stopProfiles()
 		r.TLSChange = &d
-		fmt.Printf("   TLS Ingress change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
-			d.P50ms, d.P99ms, d.MaxMs, d.N, d.Failed, d.CPUPerMs)
+		printDelays("TLS Ingress change", d)
 	}
 
 	// Endpoint-only change: the probe Service's EndpointSlice flips
 	// between backends a and b; the client polls until the other answers.
-	r.EndpointOnly = measureChanges(o, pid, func(i int) (string, func() bool) {
+	r.EndpointOnly = measureChanges(o, pid, func(i int) (string, string, func() bool) {
 		to := a
 		if i%2 == 1 {
 			to = b
 		}
-		return endpointsYAML(to.port), func() bool {
+		return "probe-endpoints.yaml", endpointsYAML(to.port), func() bool {
 			code, body := get(client, "http://"+httpAddr+"/", "ep.scale.local")
 			return code == 200 && body == to.name
 		}
-	}, dir, "probe-endpoints.yaml")
-	fmt.Printf("   endpoint change → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
-		r.EndpointOnly.P50ms, r.EndpointOnly.P99ms, r.EndpointOnly.MaxMs, r.EndpointOnly.N, r.EndpointOnly.Failed, r.EndpointOnly.CPUPerMs)
+	}, dir)
+	printDelays("endpoint change", r.EndpointOnly)
 	r.RSSPeakMiB = procMiB(pid, "VmHWM")
 	return r, nil
 }
@@ -646,14 +776,19 @@ func startProfiles(dir, adminAddr, phase string, n int) func() {
 	}
 }
 
+func printDelays(what string, d Delays) {
+	fmt.Printf("   %s → serving: p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d ok, %d timed out), moat CPU %.0f ms/change\n",
+		what, d.P50ms, d.P99ms, d.MaxMs, d.N, d.Failed, d.CPUPerMs)
+}
+
 // measureChanges applies o.changes changes (change(i) gives the file
-// content and a check that the change is serving) and times each from
-// just before the rename to the first successful check.
-func measureChanges(o options, pid int, change func(i int) (string, func() bool), dir, name string) Delays {
+// name and content and a check that the change is serving) and times
+// each from just before the rename to the first successful check.
+func measureChanges(o options, pid int, change func(i int) (name, content string, serving func() bool), dir string) Delays {
 	var d Delays
 	cpu0 := cpuTicks(pid)
 	for i := 1; i <= o.changes; i++ {
-		content, serving := change(i)
+		name, content, serving := change(i)
 		t0 := time.Now()
 		if err := writeAtomic(dir, name, content); err != nil {
 			fatal(err)
@@ -752,6 +887,62 @@ func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 
 func printResult(r Result) {
-	fmt.Printf("   %d Ingresses, %d certs, %d files (%.1f MiB): ready %.2f s, RSS %.1f MiB ready / %.1f MiB peak\n",
-		r.Ingresses, r.Certificates, r.Files, r.ManifestMiB, r.ReadyS, r.RSSReadyMiB, r.RSSPeakMiB)
+	fmt.Printf("   %d × %s, %d certs, %d files (%.1f MiB): ready %.2f s, RSS %.1f MiB ready / %.1f MiB peak\n",
+		r.Routes, r.Kind, r.Certificates, r.Files, r.ManifestMiB, r.ReadyS, r.RSSReadyMiB, r.RSSPeakMiB)
+}
+
+// Ratio is HTTPRoute / Ingress for one size, from the same invocation.
+type Ratio struct {
+	Routes       int     `json:"routes"`
+	ChangeP99    float64 `json:"change_p99"`
+	AddP99       float64 `json:"add_p99"`
+	EndpointP99  float64 `json:"endpoint_p99"`
+	ChangeP50    float64 `json:"change_p50"`
+	ChangeCPU    float64 `json:"change_cpu"`
+	ReadyS       float64 `json:"ready_s"`
+	RSSPeakMiB   float64 `json:"rss_peak_mib"`
+	IngressRun   int     `json:"ingress_run"`
+	HTTPRouteRun int     `json:"httproute_run"`
+}
+
+// ratios pairs each size's Ingress and HTTPRoute runs (indexes into
+// results).
+func ratios(results []Result) []Ratio {
+	div := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return float64(int64(a/b*100+0.5)) / 100
+	}
+	var out []Ratio
+	for i, ing := range results {
+		if ing.Kind != kindIngress {
+			continue
+		}
+		for j, hr := range results {
+			if hr.Kind != kindHTTPRoute || hr.Routes != ing.Routes {
+				continue
+			}
+			out = append(out, Ratio{
+				Routes:       ing.Routes,
+				ChangeP99:    div(hr.Change.P99ms, ing.Change.P99ms),
+				AddP99:       div(hr.Add.P99ms, ing.Add.P99ms),
+				EndpointP99:  div(hr.EndpointOnly.P99ms, ing.EndpointOnly.P99ms),
+				ChangeP50:    div(hr.Change.P50ms, ing.Change.P50ms),
+				ChangeCPU:    div(hr.Change.CPUPerMs, ing.Change.CPUPerMs),
+				ReadyS:       div(hr.ReadyS, ing.ReadyS),
+				RSSPeakMiB:   div(hr.RSSPeakMiB, ing.RSSPeakMiB),
+				IngressRun:   i,
+				HTTPRouteRun: j,
+			})
+		}
+	}
+	return out
+}
+
+func printRatios(results []Result) {
+	for _, r := range ratios(results) {
+		fmt.Printf("== %d routes, HTTPRoute / Ingress: change p99 %.2f× (p50 %.2f×, moat CPU %.2f×), added p99 %.2f×, endpoint p99 %.2f×, ready %.2f×, peak RSS %.2f×\n",
+			r.Routes, r.ChangeP99, r.ChangeP50, r.ChangeCPU, r.AddP99, r.EndpointP99, r.ReadyS, r.RSSPeakMiB)
+	}
 }

@@ -31,7 +31,8 @@ type Result struct {
 	// without translate; Diagnostics are the last full pass's.
 	EndpointsOnly bool
 	// Incremental is set for a pass that translated only the changed
-	// Ingresses (translate.UpdateIngresses).
+	// Ingresses or HTTPRoutes (translate.UpdateIngresses,
+	// translate.UpdateHTTPRoutes).
 	Incremental bool
 }
 
@@ -181,6 +182,10 @@ func (l *Loop) Once() Result {
 		// full translate's certificate validity for at most refreshAfter.
 		if l.last != nil && l.inc != nil && start.Sub(l.fullAt) <= refreshAfter {
 			cfg, diags, incremental = translate.UpdateIngresses(l.inc, l.last.Config, sn, changes, opts)
+			if !incremental {
+				// An HTTPRoute-only change, the same way.
+				cfg, diags, incremental = translate.UpdateHTTPRoutes(l.inc, l.last.Config, sn, changes, opts)
+			}
 		}
 		if !incremental {
 			cfg, diags, l.inc = translate.TranslateIncremental(sn, opts)

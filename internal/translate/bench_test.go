@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/store"
 )
@@ -96,6 +97,63 @@ func BenchmarkUpdateIngresses(b *testing.B) {
 					b.Fatalf("ok %v, %d hosts, %d diagnostics", ok, len(next.VirtualHosts), len(diags))
 				}
 				cfg = next
+			}
+		})
+	}
+}
+
+// benchHTTPRouteObjects is benchObjects with each Ingress written as the
+// equivalent HTTPRoute (one rule, the paths as PathPrefix matches),
+// attached to one Gateway with an HTTP listener.
+func benchHTTPRouteObjects(n, paths int) []store.Object {
+	objs := []store.Object{
+		{Obj: &gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "moat"},
+			Spec: gatewayv1.GatewayClassSpec{ControllerName: "moat.dev/gateway-controller"}}},
+		{Obj: &gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "gw", Name: "gw"},
+			Spec: gatewayv1.GatewaySpec{GatewayClassName: "moat", Listeners: []gatewayv1.Listener{{
+				Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 80,
+				AllowedRoutes: &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: ptrTo(gatewayv1.NamespacesFromAll)}},
+			}}}}},
+	}
+	prefix := gatewayv1.PathMatchPathPrefix
+	for _, o := range benchObjects(n, 0) {
+		ing, ok := o.Obj.(*networkingv1.Ingress)
+		if !ok {
+			objs = append(objs, o)
+			continue
+		}
+		var ms []gatewayv1.HTTPRouteMatch
+		for p := 0; p < paths; p++ {
+			ms = append(ms, gatewayv1.HTTPRouteMatch{Path: &gatewayv1.HTTPPathMatch{Type: &prefix, Value: ptrTo("/p" + strconv.Itoa(p))}})
+		}
+		objs = append(objs, store.Object{Obj: &gatewayv1.HTTPRoute{
+			ObjectMeta: ing.ObjectMeta,
+			Spec: gatewayv1.HTTPRouteSpec{
+				CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw", Namespace: ptrTo(gatewayv1.Namespace("gw"))}}},
+				Hostnames:       []gatewayv1.Hostname{gatewayv1.Hostname(ing.Spec.Rules[0].Host)},
+				Rules: []gatewayv1.HTTPRouteRule{{Matches: ms, BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+					BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(ing.Name), Port: ptrTo(gatewayv1.PortNumber(80))}}}}}},
+			}}})
+	}
+	return objs
+}
+
+// BenchmarkTranslateHTTPRoutes is BenchmarkTranslate with HTTPRoutes in
+// place of the Ingresses: a change to an HTTPRoute takes a full
+// translate (UpdateIngresses handles Ingresses alone), so this is what
+// it costs.
+func BenchmarkTranslateHTTPRoutes(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(strconv.Itoa(n)+"-httproutes", func(b *testing.B) {
+			sn := store.FromObjects(benchHTTPRouteObjects(n, 10), nil)
+			opts := Options{IngressClass: "moat", WatchWithoutClass: true, Certs: NewCertCache()}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				cfg, diags := Translate(sn, opts)
+				if len(cfg.VirtualHosts) != n || len(diags) != 0 {
+					b.Fatalf("got %d hosts, %d diagnostics", len(cfg.VirtualHosts), len(diags))
+				}
 			}
 		})
 	}

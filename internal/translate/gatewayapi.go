@@ -3,8 +3,10 @@ package translate
 import (
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -22,10 +24,12 @@ import (
 type gwResolver struct{ t *translator }
 
 func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol) (string, string) {
+	r.t.gwUses.use(&r.t.gwUses.services, ns+"/"+name)
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port))
 	if proto != routecfg.ProtocolHTTP {
 		key += "#" + proto.String() // as upstreamFor names an Ingress's
 	}
+	r.t.gwUses.pool(ref, key)
 	if _, ok := r.t.Config.Pools[key]; ok {
 		return key, ""
 	}
@@ -46,7 +50,9 @@ func (r gwResolver) ServicePool(ref diag.ObjectRef, field, ns, name string, port
 }
 
 func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, port int32, proto routecfg.BackendProtocol, u *routecfg.UpstreamTLS, suffix string) (string, string) {
+	r.t.gwUses.use(&r.t.gwUses.services, ns+"/"+name)
 	key := ns + "/" + name + ":" + strconv.Itoa(int(port)) + suffix
+	r.t.gwUses.pool(ref, key)
 	if _, ok := r.t.Config.Pools[key]; ok {
 		return key, ""
 	}
@@ -67,6 +73,7 @@ func (r gwResolver) TLSServicePool(ref diag.ObjectRef, field, ns, name string, p
 }
 
 func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string) {
+	r.t.gwUses.use(&r.t.gwUses.secrets, ns+"/"+name)
 	c, _, err := r.t.LoadSecret(ns, name)
 	switch {
 	case err == core.ErrNotFound:
@@ -78,6 +85,7 @@ func (r gwResolver) ClientCertificate(ns, name string) (*tls.Certificate, string
 }
 
 func (r gwResolver) Certificate(ns, name string) (string, string) {
+	r.t.gwUses.use(&r.t.gwUses.secrets, ns+"/"+name)
 	c, _, err := r.t.LoadSecret(ns, name)
 	switch {
 	case err == core.ErrNotFound:
@@ -99,8 +107,17 @@ func (t *translator) gatewayAPI() {
 	if !gateway.Any(t.Snapshot) {
 		return
 	}
+	t.gwUses.ingressPools = make(map[string]bool, len(t.Config.Pools))
+	for k := range t.Config.Pools {
+		t.gwUses.ingressPools[k] = true
+	}
 	out := gateway.Translate(t.Snapshot, t.gatewayOptions(), gwResolver{t})
 	t.Diags = append(t.Diags, out.Diags...)
+	t.gwUses.sockets = len(out.Sockets) > 0
+	t.gwUses.routeHosts, t.gwUses.defaultCert = out.RouteHosts, out.DefaultCertificate
+	for _, h := range out.Hosts {
+		t.gwUses.use(&t.gwUses.hosts, strings.ToLower(strings.TrimSuffix(h.Name, ".")))
+	}
 	t.gatewaySockets(out.Sockets)
 	if out.DefaultCertificate != "" && t.Config.DefaultCertificate == nil {
 		t.Config.DefaultCertificate = t.Config.Certificates[out.DefaultCertificate]
@@ -118,6 +135,64 @@ func (t *translator) gatewayAPI() {
 		vh := &routecfg.VirtualHost{Host: h.Name, Routes: h.Routes, Certificate: h.Certificate, TLS: h.Certificate != "", Passthrough: h.Passthrough}
 		t.gwHosts = append(t.gwHosts, vh)
 	}
+}
+
+// gwUses is what the Gateway API step named that an Ingress may name
+// too: hosts (its Ingress counterpart wins, HostServedByIngress), Services
+// (their pools are shared by key) and Secrets (one certificate each).
+// UpdateIngresses declines for an Ingress naming any of them, and for
+// every Ingress when a Gateway has its own sockets.
+type gwUses struct {
+	hosts, services, secrets map[string]bool
+	sockets                  bool
+	// For UpdateHTTPRoutes: the host keys and pool keys of each route
+	// ("Kind/namespace/name"), the pools that existed before the
+	// Gateway API step (Ingresses', the default backend's) and the
+	// step's default certificate.
+	routeHosts, routePools map[string][]string
+	ingressPools           map[string]bool
+	defaultCert            string
+}
+
+func (u *gwUses) pool(ref diag.ObjectRef, key string) {
+	if u.routePools == nil {
+		u.routePools = map[string][]string{}
+	}
+	rk := ref.Kind + "/" + ref.Namespace + "/" + ref.Name
+	if !slices.Contains(u.routePools[rk], key) {
+		u.routePools[rk] = append(u.routePools[rk], key)
+	}
+}
+
+func (u *gwUses) use(m *map[string]bool, k string) {
+	if *m == nil {
+		*m = map[string]bool{}
+	}
+	(*m)[k] = true
+}
+
+// names reports whether ing names a host, Service or Secret of u.
+func (u *gwUses) names(ing *networkingv1.Ingress) bool {
+	if ing == nil {
+		return false
+	}
+	hosts, pools := refs(ing)
+	for _, h := range hosts {
+		if u.hosts[h] {
+			return true
+		}
+	}
+	for _, p := range pools {
+		if u.services[p[:strings.LastIndexByte(p, ':')]] {
+			return true
+		}
+	}
+	for _, s := range tlsSecrets(ing) {
+		if u.secrets[s] {
+			return true
+		}
+	}
+	return false
 }
 
 // gatewaySockets makes the sockets of Gateways with their own address

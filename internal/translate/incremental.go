@@ -16,7 +16,6 @@ import (
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate/diagmerge"
-	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
 // Incremental is what UpdateIngresses needs to know about the last
@@ -40,8 +39,15 @@ type Incremental struct {
 	// replaces its group without copying thousands of others'.
 	own map[string][]diag.Diagnostic
 	// hostLevel is set when some Ingress adds hosts that no rule names
-	// (server-alias, from-to-www-redirect): UpdateIngresses declines.
+	// (server-alias, from-to-www-redirect), or a Gateway has sockets of
+	// its own: UpdateIngresses declines.
 	hostLevel bool
+	// gw is what the Gateway API step named: a changed Ingress naming
+	// any of it declines.
+	gw gwUses
+	// hostN and poolN count the routes naming each host key and pool
+	// key (UpdateHTTPRoutes; built on its first call).
+	hostN, poolN map[string]int
 	// hosts and pools count, per rule host ("" for the catch-all) and
 	// per pool key of a spec backend, the claimed Ingresses naming it
 	// (once per rule or backend).
@@ -75,9 +81,11 @@ func TranslateIncremental(sn *store.Snapshot, opts Options) (*routecfg.Config, [
 	if t.pol.AddsHosts() {
 		inc.hostLevel = true
 	}
-	if gateway.Any(sn) {
-		// Gateway API hosts sit beside the Ingresses' and their pools
-		// are shared: an Ingress change translates in full.
+	// Gateway API hosts sit beside the Ingresses' and their pools and
+	// certificates are shared: an Ingress naming none of them translates
+	// alone as before.
+	inc.gw = t.gwUses
+	if t.gwUses.sockets {
 		inc.hostLevel = true
 	}
 	for ing := range t.claims {
@@ -204,7 +212,8 @@ func plain(ing *networkingv1.Ingress) bool {
 // after), a host another Ingress names, a pool another Ingress uses that
 // has no endpoints (its NoReadyEndpoints warning names the oldest user),
 // a namespace with annotated Ingresses (they may load the namespace's
-// Secrets too), a certificate with health findings that joins or leaves
+// Secrets too), a host, Service or Secret a Gateway API object names too,
+// a certificate with health findings that joins or leaves
 // the config (spliceCerts), or different options.
 func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot, c store.Changes, opts Options) (*routecfg.Config, []diag.Diagnostic, bool) {
 	if inc == nil || prev == nil || inc.hostLevel || c.All || len(c.Keys) == 0 || stateOpts(opts) != inc.opts {
@@ -223,7 +232,7 @@ func UpdateIngresses(inc *Incremental, prev *routecfg.Config, sn *store.Snapshot
 		if o, ok := sn.Get(k); ok {
 			cur, _ = o.Obj.(*networkingv1.Ingress)
 		}
-		if !plain(old) || !plain(cur) || inc.annotated[k.Namespace] > 0 {
+		if !plain(old) || !plain(cur) || inc.annotated[k.Namespace] > 0 || inc.gw.names(old) || inc.gw.names(cur) {
 			return nil, nil, false
 		}
 		if was, ok := inc.claimed[key]; ok {

@@ -22,13 +22,16 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/moat-ingress/moat/internal/diag"
 	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/routecfg/dump"
 	"github.com/moat-ingress/moat/internal/store"
+	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
 
 // loopSim replays what the reconcile loop does with a store: each pass
@@ -44,6 +47,7 @@ type loopSim struct {
 	diags  []diag.Diagnostic
 	inc    *Incremental
 	fast   int // passes UpdateIngresses served
+	routes int // passes UpdateHTTPRoutes served
 	full   int
 	eps    int
 	passes int
@@ -73,6 +77,12 @@ func (l *loopSim) pass(name string) {
 		if next, diags, ok := UpdateIngresses(l.inc, l.cfg, sn, ch, l.opts); ok {
 			l.cfg, l.diags, done = next, diags, true
 			l.fast++
+		}
+	}
+	if !done && l.cfg != nil {
+		if next, diags, ok := UpdateHTTPRoutes(l.inc, l.cfg, sn, ch, l.opts); ok {
+			l.cfg, l.diags, done = next, diags, true
+			l.routes++
 		}
 	}
 	if !done {
@@ -105,6 +115,9 @@ type world struct {
 	rng  *rand.Rand
 	gen  *certGen
 	line int
+	// gw: the world also has a Gateway and HTTPRoutes, whose hosts,
+	// Services and Secret the Ingresses of c and d name now and then.
+	gw bool
 }
 
 var (
@@ -324,7 +337,7 @@ func TestUpdateIngressesMatchesTranslate(t *testing.T) {
 	if testing.Short() {
 		seeds = min(seeds, 3)
 	}
-	var fast, full, eps, passes int
+	var fast, full, eps, passes, gwFast, gwPasses, gwRoutes int
 	for seed := range seeds {
 		w := &world{t: t, rng: rand.New(rand.NewPCG(uint64(seed), 7)), gen: gen}
 		st := store.New()
@@ -341,6 +354,12 @@ func TestUpdateIngressesMatchesTranslate(t *testing.T) {
 			put(store.Object{Obj: w.weakSecret(ns, "weak"), Origin: w.origin()})
 			for i := range 8 {
 				put(store.Object{Obj: w.ingress(ns, "ing"+strconv.Itoa(i)), Origin: w.origin()})
+			}
+		}
+		if seed%3 == 2 {
+			w.gw = true
+			for _, o := range w.gatewayObjects() {
+				put(store.Object{Obj: o, Origin: w.origin()})
 			}
 		}
 		put(store.Object{Obj: w.configMap(), Origin: w.origin()})
@@ -361,8 +380,15 @@ func TestUpdateIngressesMatchesTranslate(t *testing.T) {
 			l.pass(fmt.Sprintf("seed %d step %d (%s)", seed, step, what))
 		}
 		fast, full, eps, passes = fast+l.fast, full+l.full, eps+l.eps, passes+l.passes
+		if w.gw {
+			gwFast, gwPasses, gwRoutes = gwFast+l.fast, gwPasses+l.passes, gwRoutes+l.routes
+		}
 	}
-	t.Logf("%d passes: %d by UpdateIngresses, %d by UpdateEndpoints, %d full", passes, fast, eps, full)
+	t.Logf("%d passes: %d by UpdateIngresses, %d by UpdateEndpoints, %d full; with Gateway API objects %d of %d by UpdateIngresses, %d by UpdateHTTPRoutes",
+		passes, fast, eps, full, gwFast, gwPasses, gwRoutes)
+	if gwPasses > 0 && gwFast < gwPasses/20 {
+		t.Errorf("with Gateway API objects UpdateIngresses served %d of %d passes", gwFast, gwPasses)
+	}
 	if fast < passes/8 {
 		t.Errorf("UpdateIngresses served %d of %d passes; the generator should exercise it more", fast, passes)
 	}
@@ -373,8 +399,62 @@ func (w *world) origin() diag.Origin {
 	return diag.Origin{File: "gen.yaml", Line: w.line}
 }
 
+// gatewayObjects are a GatewayClass of moat's, a Gateway in c with an
+// HTTP listener and an HTTPS one for *.example.com (Secret c/tls0), a
+// Service g0 in c and d that only routes use (so that a route and an
+// Ingress share a host without sharing a Service), and three HTTPRoutes.
+func (w *world) gatewayObjects() []runtime.Object {
+	all := gatewayv1.NamespacesFromAll
+	allowed := &gatewayv1.AllowedRoutes{Namespaces: &gatewayv1.RouteNamespaces{From: &all}}
+	wild := gatewayv1.Hostname("*.example.com")
+	out := []runtime.Object{
+		&gatewayv1.GatewayClass{ObjectMeta: metav1.ObjectMeta{Name: "moat"}, Spec: gatewayv1.GatewayClassSpec{ControllerName: gateway.DefaultControllerName}},
+		&gatewayv1.Gateway{ObjectMeta: metav1.ObjectMeta{Namespace: "c", Name: "gw"}, Spec: gatewayv1.GatewaySpec{GatewayClassName: "moat",
+			Listeners: []gatewayv1.Listener{
+				{Name: "http", Protocol: gatewayv1.HTTPProtocolType, Port: 80, AllowedRoutes: allowed},
+				{Name: "https", Protocol: gatewayv1.HTTPSProtocolType, Port: 443, Hostname: &wild, AllowedRoutes: allowed,
+					TLS: &gatewayv1.ListenerTLSConfig{CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "tls0"}}}},
+			}}},
+	}
+	for _, ns := range []string{"c", "d"} {
+		out = append(out, w.service(ns, "g0"), w.slice(ns, "g0"))
+	}
+	for i := range 3 {
+		out = append(out, w.httpRoute(w.pick([]string{"c", "d"}), "r"+strconv.Itoa(i)))
+	}
+	return out
+}
+
+// httpRoute attaches to c/gw with a host an Ingress of c or d may name
+// (one of the first 20 generated ones, or a shared one) and a Service
+// they may use.
+func (w *world) httpRoute(ns, name string) *gatewayv1.HTTPRoute {
+	gwns := gatewayv1.Namespace("c")
+	host := "n" + strconv.Itoa(w.rng.IntN(20)) + ".example.com"
+	if w.rng.IntN(4) == 0 {
+		host = w.pick([]string{"h0.example.com", "h1.example.com", "*.example.com"})
+	}
+	port := gatewayv1.PortNumber(80 + w.rng.IntN(2))
+	return &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, CreationTimestamp: metav1.NewTime(time.Unix(int64(w.rng.IntN(4)), 0))},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gw", Namespace: &gwns}}},
+			Hostnames:       []gatewayv1.Hostname{gatewayv1.Hostname(host)},
+			Rules: []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(w.pick([]string{"g0", "g0", "g0", "s0", "s1", "s2", "s3", "missing"})), Port: &port}}}}}},
+		}}
+}
+
 // step makes one random change to the store and says what it was.
 func (w *world) step(st *store.Store) string {
+	if w.gw && w.rng.IntN(12) == 0 {
+		ns, name := w.pick([]string{"c", "d"}), "r"+strconv.Itoa(w.rng.IntN(4))
+		if w.rng.IntN(4) == 0 {
+			st.Delete(store.Key{Kind: store.KindHTTPRoute, Namespace: ns, Name: name})
+			return "delete httproute " + ns + "/" + name
+		}
+		st.Upsert(store.Object{Obj: w.httpRoute(ns, name), Origin: w.origin()})
+		return "edit httproute " + ns + "/" + name
+	}
 	ns := w.pick(incNamespaces)
 	ing := "ing" + strconv.Itoa(w.rng.IntN(8))
 	if w.rng.IntN(2) == 0 {

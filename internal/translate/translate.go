@@ -104,6 +104,9 @@ type translator struct {
 	claims map[*networkingv1.Ingress]bool
 	// gwHosts are the Gateway API's hosts (gatewayapi.go).
 	gwHosts []*routecfg.VirtualHost
+	// gwUses is what the Gateway API step named that Ingresses may
+	// name too (gatewayapi.go), for UpdateIngresses.
+	gwUses gwUses
 }
 
 // finish completes the Ingresses' hosts, then adds the Gateway API's.

@@ -99,6 +99,9 @@ type Output struct {
 	DefaultCertificate string
 	Status             Status
 	Diags              []diag.Diagnostic
+	// RouteHosts are the host keys each route ("Kind/namespace/name")
+	// attached on, served or not: the hosts its change can touch.
+	RouteHosts map[string][]string
 }
 
 // Status is the status of every object the controller owns, keyed by
@@ -141,6 +144,7 @@ func Translate(sn *store.Snapshot, opts Options, res Resolver) Output {
 		t.out.Status.Gateways[key] = st
 	}
 	t.finish()
+	t.out.RouteHosts = t.touched
 	return t.out
 }
 
@@ -172,6 +176,21 @@ type translator struct {
 	// clientCerts are Gateways' spec.tls.backend client certificates.
 	clientCerts   map[string]*clientCert
 	certConflicts map[diag.ObjectRef]bool // routes reported once
+	// cur is the route being translated ("Kind/namespace/name") and
+	// touched the hosts each route attached on (Output.RouteHosts).
+	cur     string
+	touched map[string][]string
+}
+
+// touch records that the current route attached on host.
+func (t *translator) touch(host string) {
+	if t.touched == nil {
+		t.touched = map[string][]string{}
+	}
+	hs := t.touched[t.cur]
+	if !slices.Contains(hs, host) {
+		t.touched[t.cur] = append(hs, host)
+	}
 }
 
 func (t *translator) add(d diag.Diagnostic) { t.out.Diags = append(t.out.Diags, d) }
@@ -486,6 +505,7 @@ func (t *translator) httpRoute(hr *gatewayv1.HTTPRoute) {
 // returns its status, false when no parent is ours.
 func (t *translator) serveHTTP(hr *gatewayv1.HTTPRoute, kind string, bad map[int]problemAt) (gatewayv1.RouteStatus, bool) {
 	ref := t.sn.Ref(kind, hr.Namespace, hr.Name)
+	t.cur = kind + "/" + hr.Namespace + "/" + hr.Name
 	gen := hr.Generation
 	var st gatewayv1.RouteStatus
 	var attached []attach
@@ -758,6 +778,7 @@ func (t *translator) rules(hr *gatewayv1.HTTPRoute, kind string, ref diag.Object
 		}
 		for _, name := range a.hosts {
 			host := t.hostKey(a.ln, name)
+			t.touch(host)
 			t.certFor(host, a.ln)
 			for ri := range hr.Spec.Rules {
 				b := &rules[ri]

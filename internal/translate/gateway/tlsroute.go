@@ -17,6 +17,7 @@ import (
 // decrypted with the listener's certificate on a Terminate one.
 func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 	ref := t.sn.Ref(store.KindTLSRoute, tr.Namespace, tr.Name)
+	t.cur = store.KindTLSRoute + "/" + tr.Namespace + "/" + tr.Name
 	gen := tr.Generation
 	var st gatewayv1.TLSRouteStatus
 	var attached []attach
@@ -62,6 +63,7 @@ func (t *translator) tlsRoute(tr *gatewayv1.TLSRoute) {
 			// With no resolved backend the SNI is still claimed: its
 			// connections are closed (TLSRouteInvalidBackendRef*), not
 			// terminated with some other certificate.
+			t.touch(key)
 			h, ok := t.hosts[key]
 			if !ok {
 				h = &Host{Name: host, Source: ref}
