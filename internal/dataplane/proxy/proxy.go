@@ -229,7 +229,7 @@ type reqState struct {
 	rw respwriter.Writer
 	// conn is the client connection's state (connstate), nil outside
 	// moat's listeners.
-	conn      *connstate.Conn
+	conn *connstate.Conn
 	// beHeaders: the picked backendRef's header modifier, nil for none.
 	beHeaders *routecfg.Headers
 	vh        *routecfg.VirtualHost
