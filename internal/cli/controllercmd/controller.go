@@ -5,17 +5,13 @@
 package controllercmd
 
 import (
-	"fmt"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/klog/v2"
 
 	"github.com/moat-ingress/moat/internal/app"
 	"github.com/moat-ingress/moat/internal/cli"
-	"github.com/moat-ingress/moat/internal/gctune"
-	"github.com/moat-ingress/moat/internal/linebuf"
 	"github.com/moat-ingress/moat/internal/translate"
 	"github.com/moat-ingress/moat/internal/translate/gateway"
 )
@@ -41,24 +37,12 @@ $KUBECONFIG or ~/.kube/config.`,
 			c.Log = cli.NewLogger(logLevel)
 			// client-go logs through klog; send it to the same JSON log.
 			klog.SetSlogLogger(c.Log)
-			switch accessLogFormat {
-			case "nginx":
-			case "json":
-				c.AccessLogJSON = true
-			default:
-				return fmt.Errorf("--access-log-format %q: want nginx or json", accessLogFormat)
+			p, err := cli.StartProxy(cmd.OutOrStdout(), c.Log, accessLog, accessLogFormat)
+			if err != nil {
+				return err
 			}
-			if accessLog {
-				// Lines leave in batches (at 32 KiB or 100 ms), not one
-				// write(2) per request (internal/linebuf).
-				lb := linebuf.New(cmd.OutOrStdout(), 32<<10, 100*time.Millisecond)
-				defer lb.Close()
-				c.AccessLog = lb
-			}
-			// A proxy's small live heap would otherwise be collected ~30
-			// times a second under load (internal/gctune).
-			defer gctune.Start(gctune.Options{Logger: c.Log}).Stop()
-			c.Reread = cli.Sighup()
+			defer p.Stop()
+			c.AccessLogJSON, c.AccessLog, c.Reread = p.AccessLogJSON, p.AccessLog, p.Reread
 			return app.Controller(cmd.Context(), c)
 		},
 	}
