@@ -135,8 +135,14 @@ func (t *translator) assignAddresses(gws []*gatewayv1.Gateway) {
 				continue // any address: assigned from the pool below
 			}
 			a, err := netip.ParseAddr(sa.Value)
-			if err != nil || !pool.Contains(a) {
-				t.addrProblems[key] = addrProblem{"Accepted", "UnsupportedAddress", fmt.Sprintf("address %q is not an IP address of the pool %s (--gateway-address-pool)", sa.Value, pool), field + ".value"}
+			if err != nil {
+				t.addrProblems[key] = addrProblem{"Accepted", "UnsupportedAddress", fmt.Sprintf("address %q is not an IP address", sa.Value), field + ".value"}
+				break
+			}
+			if !pool.Contains(a) {
+				// A well-formed address moat cannot use: accepted, not
+				// programmed (GatewayStaticAddresses).
+				t.addrProblems[key] = addrProblem{"Programmed", "AddressNotUsable", fmt.Sprintf("address %s is not in the pool %s (--gateway-address-pool)", a, pool), field + ".value"}
 				break
 			}
 			requested = true
