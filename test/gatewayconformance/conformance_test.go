@@ -146,6 +146,8 @@ func TestConformance(t *testing.T) {
 		"--contact=https://github.com/moat-ingress/moat/issues",
 		"--mode=default",
 		"--report-output=" + reportPath,
+		// GatewayStaticAddresses: one address of moat's pool, one outside it.
+		"--usable-address=" + usableAddr, "--unusable-address=" + unusableAddr,
 	}
 	if runTest != "" {
 		// The suite infers features from the GatewayClass only for whole

@@ -48,6 +48,8 @@ const (
 	gatewayNet   = "10.244.100.1/24" // makes the whole pool local on lo
 	gatewayPool  = "10.244.100.0/24"
 	podCIDR      = "10.244.128.0/17"
+	usableAddr   = "10.244.100.250" // in the pool
+	unusableAddr = "10.245.0.1"     // outside it
 )
 
 // assets are the binaries and CRDs the run needs, found before re-executing.

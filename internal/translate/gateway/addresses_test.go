@@ -114,7 +114,8 @@ func TestAddressProblems(t *testing.T) {
 		name, pool, extra string
 		cond, reason      string
 	}{
-		{"outside the pool", "10.1.0.0/24", "  addresses: [{type: IPAddress, value: 10.2.0.1}]", "Accepted", "UnsupportedAddress"},
+		{"outside the pool", "10.1.0.0/24", "  addresses: [{type: IPAddress, value: 10.2.0.1}]", "Programmed", "AddressNotUsable"},
+		{"outside the pool, then inside", "10.1.0.0/24", "  addresses: [{type: IPAddress, value: 10.2.0.1}, {type: IPAddress, value: 10.1.0.9}]", "Programmed", "AddressNotUsable"},
 		{"not an IP", "10.1.0.0/24", "  addresses: [{type: IPAddress, value: nope}]", "Accepted", "UnsupportedAddress"},
 		{"a hostname", "10.1.0.0/24", "  addresses: [{type: Hostname, value: gw.example}]", "Accepted", "UnsupportedAddress"},
 		{"pool full", "10.1.0.4/31", "", "Programmed", "AddressNotAssigned"},

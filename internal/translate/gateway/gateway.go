@@ -260,7 +260,9 @@ func (t *translator) classes() {
 		// spec.addresses value asks the pool for one.
 		// Its HTTP listeners speak h2c, which HTTPRouteBackendProtocolH2C's
 		// client sends.
-		fs = append(fs, "GatewayPort8080", "GatewayAddressEmpty", "HTTPRouteBackendProtocolH2C")
+		// A requested address of the pool is honoured, one outside it is
+		// AddressNotUsable.
+		fs = append(fs, "GatewayPort8080", "GatewayAddressEmpty", "HTTPRouteBackendProtocolH2C", "GatewayStaticAddresses")
 	}
 	slices.Sort(fs)
 	for name, gc := range t.classesOurs {

@@ -66,8 +66,14 @@ func Assign(pool netip.Prefix, gws []*gatewayv1.Gateway) (addrs map[string]netip
 				continue // any address: assigned from the pool below
 			}
 			a, err := netip.ParseAddr(sa.Value)
-			if err != nil || !pool.Contains(a) {
-				problems[key] = Problem{"Accepted", "UnsupportedAddress", fmt.Sprintf("address %q is not an IP address of the pool %s (--gateway-address-pool)", sa.Value, pool), field + ".value"}
+			if err != nil {
+				problems[key] = Problem{"Accepted", "UnsupportedAddress", fmt.Sprintf("address %q is not an IP address", sa.Value), field + ".value"}
+				break
+			}
+			if !pool.Contains(a) {
+				// A well-formed address moat cannot use: accepted, not
+				// programmed (GatewayStaticAddresses).
+				problems[key] = Problem{"Programmed", "AddressNotUsable", fmt.Sprintf("address %s is not in the pool %s (--gateway-address-pool)", a, pool), field + ".value"}
 				break
 			}
 			requested = true
