@@ -3,9 +3,6 @@ package gateway
 import (
 	"strings"
 	"testing"
-
-	"github.com/moat-ingress/moat/internal/k8s"
-	"github.com/moat-ingress/moat/internal/store"
 )
 
 // Header modifiers every backendRef of a rule carries alike apply to the
@@ -14,19 +11,7 @@ import (
 // (HTTPRouteRequestHeaderModifierBackendWeights); other differing filters
 // drop the rule.
 func TestBackendRefHeaderFilters(t *testing.T) {
-	manifests := `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: moat}
-spec: {controllerName: moat.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: ns}
-spec:
-  gatewayClassName: moat
-  listeners: [{name: http, protocol: HTTP, port: 80}]
----
-apiVersion: v1
+	manifests := classAndGateway + `apiVersion: v1
 kind: Service
 metadata: {name: s, namespace: ns}
 spec: {ports: [{port: 80}, {port: 81}]}
@@ -65,11 +50,8 @@ spec:
     - {name: s, port: 80, filters: [{type: ResponseHeaderModifier, responseHeaderModifier: {set: [{name: X-B, value: "80"}]}}]}
     - {name: s, port: 81}
 `
-	objs, diags := k8s.Decode([]byte(manifests), "c.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	sn := decodeWorld(t, manifests)
+	out := Translate(sn, Options{}, nil)
 	byName := map[string]*Host{}
 	for _, h := range out.Hosts {
 		byName[h.Name] = h

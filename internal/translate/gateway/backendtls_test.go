@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/moat-ingress/moat/internal/diag"
-	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
 	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/testutil"
@@ -46,19 +45,7 @@ func (r *poolRecorder) TLSServicePool(_ diag.ObjectRef, _, ns, name string, port
 func TestBackendTLSPolicies(t *testing.T) {
 	ca := testutil.NewCA(t, "btls")
 	caPEM := strings.ReplaceAll(strings.TrimSpace(string(ca.PEM())), "\n", "\n    ")
-	manifests := `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: moat}
-spec: {controllerName: moat.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: ns}
-spec:
-  gatewayClassName: moat
-  listeners: [{name: http, protocol: HTTP, port: 80}]
----
-apiVersion: gateway.networking.k8s.io/v1
+	manifests := classAndGateway + `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw2, namespace: ns}
 spec:
@@ -151,12 +138,9 @@ spec:
   targetRefs: [{group: "", kind: Service, name: sys}]
   validation: {wellKnownCACertificates: System, hostname: sys.internal}
 `
-	objs, diags := k8s.Decode([]byte(manifests), "b.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
+	sn := decodeWorld(t, manifests)
 	rec := &poolRecorder{tls: map[string]*routecfg.UpstreamTLS{}}
-	out := Translate(store.FromObjects(objs, nil), Options{}, rec)
+	out := Translate(sn, Options{}, rec)
 	var got []string
 	for _, h := range out.Hosts {
 		for _, rt := range h.Routes {

@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
-	"github.com/moat-ingress/moat/internal/store"
 )
 
 // certRecorder is poolRecorder with a distinct client certificate per
@@ -74,12 +72,9 @@ spec:
   targetRefs: [{group: "", kind: Service, name: s}, {group: "", kind: ConfigMap, name: s}]
   validation: {wellKnownCACertificates: System, hostname: s.internal}
 `
-	objs, diags := k8s.Decode([]byte(manifests), "c.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
+	sn := decodeWorld(t, manifests)
 	rec := &certRecorder{poolRecorder{tls: map[string]*routecfg.UpstreamTLS{}}}
-	out := Translate(store.FromObjects(objs, nil), Options{}, rec)
+	out := Translate(sn, Options{}, rec)
 	var got []string
 	for _, d := range out.Diags {
 		switch d.Reason {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moat-ingress/moat/internal/k8s"
-	"github.com/moat-ingress/moat/internal/store"
 	"github.com/moat-ingress/moat/internal/translate/gateway/listener"
 )
 
@@ -15,19 +13,7 @@ import (
 // longer prefix first, method before headers before query parameters,
 // then the older route, whatever the order the objects come in.
 func TestPrecedence(t *testing.T) {
-	manifests := `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: moat}
-spec: {controllerName: moat.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: ns}
-spec:
-  gatewayClassName: moat
-  listeners: [{name: http, protocol: HTTP, port: 80}]
----
-apiVersion: v1
+	manifests := classAndGateway + `apiVersion: v1
 kind: Service
 metadata: {name: s, namespace: ns}
 spec: {ports: [{port: 80}]}
@@ -59,11 +45,8 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /a/b}}, {path: {type: Exact, value: /z}}]
     backendRefs: [{name: s, port: 80}]
 `
-	objs, diags := k8s.Decode([]byte(manifests), "p.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	sn := decodeWorld(t, manifests)
+	out := Translate(sn, Options{}, nil)
 	if len(out.Hosts) != 1 {
 		t.Fatalf("hosts: %+v", out.Hosts)
 	}
@@ -136,11 +119,8 @@ spec:
   hostnames: [rpc.example.com]
   rules: [{backendRefs: [{name: s, port: 80}]}]
 `
-	objs, diags := k8s.Decode([]byte(manifests), "l.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	sn := decodeWorld(t, manifests)
+	out := Translate(sn, Options{}, nil)
 	var got []string
 	for _, l := range out.Status.Gateways["ns/gw"].Listeners {
 		got = append(got, fmt.Sprintf("%s %s %s attached=%d", l.Name, l.Conditions[1].Reason, l.Conditions[3].Reason, l.AttachedRoutes))
@@ -214,11 +194,8 @@ spec:
   hostnames: [h.example]
   rules: [{backendRefs: [{name: s, port: 81}]}]
 `
-	objs, diags := k8s.Decode([]byte(manifests), "c.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	sn := decodeWorld(t, manifests)
+	out := Translate(sn, Options{}, nil)
 	if len(out.Hosts) != 1 || out.Hosts[0].Passthrough == nil || out.Hosts[0].Passthrough.Pool != "ns/s:81" {
 		t.Fatalf("hosts: %+v, want h.example passed to the older route's ns/s:81", out.Hosts)
 	}
@@ -287,11 +264,8 @@ spec:
   rules: [{backendRefs: [{name: s, port: 80}]}]
 `, r.name, r.ns, r.section)
 	}
-	objs, diags := k8s.Decode([]byte(manifests), "p.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	sn := decodeWorld(t, manifests)
+	out := Translate(sn, Options{}, nil)
 	for route, want := range map[string]string{
 		"app/in": "Accepted", "web/out": "NotAllowedByListeners", "infra/infra": "NotAllowedByListeners",
 		"undeclared/named": "Accepted", "app/notnamed": "NotAllowedByListeners",
@@ -369,11 +343,8 @@ spec:
   hostnames: [t.example.com, p.example.com]
   rules: [{backendRefs: [{name: s, port: 80}]}]
 `
-	objs, diags := k8s.Decode([]byte(manifests), "t.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	sn := decodeWorld(t, manifests)
+	out := Translate(sn, Options{}, nil)
 	var got []string
 	for _, l := range out.Status.Gateways["ns/gw"].Listeners {
 		got = append(got, fmt.Sprintf("%s %s %s %v attached=%d", l.Name, l.Conditions[0].Reason, l.Conditions[2].Reason, listener.KindNames(l.SupportedKinds), l.AttachedRoutes))

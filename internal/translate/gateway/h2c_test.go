@@ -2,28 +2,13 @@ package gateway
 
 import (
 	"testing"
-
-	"github.com/moat-ingress/moat/internal/k8s"
-	"github.com/moat-ingress/moat/internal/store"
 )
 
 // A Service port with appProtocol kubernetes.io/h2c is spoken to in h2c
 // (the gRPC pool kind), as HTTPRouteBackendProtocolH2C needs; others in
 // HTTP/1.1.
 func TestBackendH2C(t *testing.T) {
-	manifests := `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: moat}
-spec: {controllerName: moat.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: ns}
-spec:
-  gatewayClassName: moat
-  listeners: [{name: http, protocol: HTTP, port: 80}]
----
-apiVersion: v1
+	manifests := classAndGateway + `apiVersion: v1
 kind: Service
 metadata: {name: s, namespace: ns}
 spec: {ports: [{port: 80}, {port: 81, appProtocol: kubernetes.io/h2c}]}
@@ -40,11 +25,8 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /h2c}}]
     backendRefs: [{name: s, port: 81}]
 `
-	objs, diags := k8s.Decode([]byte(manifests), "c.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{}, nil)
+	sn := decodeWorld(t, manifests)
+	out := Translate(sn, Options{}, nil)
 	want := map[string]string{"/h1": "ns/s:80", "/h2c": "ns/s:81#GRPC"}
 	got := map[string]string{}
 	for _, h := range out.Hosts {

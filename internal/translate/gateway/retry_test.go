@@ -7,24 +7,10 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/diag"
-	"github.com/moat-ingress/moat/internal/k8s"
 	"github.com/moat-ingress/moat/internal/routecfg"
-	"github.com/moat-ingress/moat/internal/store"
 )
 
-const mirrorRetryBase = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: moat}
-spec: {controllerName: moat.dev/gateway-controller}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: ns}
-spec:
-  gatewayClassName: moat
-  listeners: [{name: http, protocol: HTTP, port: 80}]
----
-apiVersion: v1
+const mirrorRetryBase = classAndGateway + `apiVersion: v1
 kind: Service
 metadata: {name: s, namespace: ns}
 spec: {ports: [{port: 80}]}
@@ -53,11 +39,8 @@ spec:
   hostnames: [h.example]
   rules:
 ` + rules
-	objs, diags := k8s.Decode([]byte(m), "r.yaml")
-	if len(diags) > 0 {
-		t.Fatalf("decode: %v", diags)
-	}
-	out := Translate(store.FromObjects(objs, nil), Options{Timeouts: routecfg.Timeouts{Connect: 5 * time.Second, Read: 60 * time.Second,
+	sn := decodeWorld(t, m)
+	out := Translate(sn, Options{Timeouts: routecfg.Timeouts{Connect: 5 * time.Second, Read: 60 * time.Second,
 		Next: routecfg.NextError | routecfg.NextTimeout, Tries: 3}}, nil)
 	routes := map[string]*routecfg.Route{}
 	for _, h := range out.Hosts {
