@@ -173,19 +173,9 @@ func (h *Handler) applyEarly(st *reqState, r *http.Request, path string) bool {
 		return true
 	}
 	if c := p.CORS; c != nil {
-		origin := r.Header.Get("Origin")
-		if c.AnyOrigin || (origin != "" && c.Allows(origin)) {
-			hs.cors = true
-			if r.Method == http.MethodOptions {
-				st.rw.WriteHeader(respheaders.Preflight(st.rw.Header(), c, r))
-				return true
-			}
-		} else if c.PreflightStatus != 0 && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-			// Gateway API: a preflight from an origin not allowed is
-			// answered without CORS headers, not passed to the backend
-			// (ingress-nginx passes it on).
-			st.rw.Header()["Content-Length"] = valZero
-			st.rw.WriteHeader(c.PreflightStatus)
+		var code int
+		if hs.cors, code = respheaders.Request(st.rw.Header(), c, r); code != 0 {
+			st.rw.WriteHeader(code)
 			return true
 		}
 	}

@@ -81,6 +81,27 @@ func Preflight(hdr http.Header, c *routecfg.CORS, req *http.Request) int {
 	return http.StatusNoContent
 }
 
+// Request decides a request under a route's CORS policy c: allowed
+// reports whether its Origin is allowed (the response then gets the CORS
+// headers), and a non-zero status that moat answers it itself, with hdr
+// set: a preflight (OPTIONS) from an allowed origin, or, under Gateway
+// API's CORS filter (PreflightStatus set), a preflight from an origin that
+// is not, without CORS headers (ingress-nginx passes that one on).
+func Request(hdr http.Header, c *routecfg.CORS, req *http.Request) (allowed bool, status int) {
+	origin := req.Header.Get("Origin")
+	switch {
+	case c.AnyOrigin || (origin != "" && c.Allows(origin)):
+		if req.Method == http.MethodOptions {
+			return true, Preflight(hdr, c, req)
+		}
+		return true, 0
+	case c.PreflightStatus != 0 && req.Method == http.MethodOptions && req.Header.Get("Access-Control-Request-Method") != "":
+		hdr["Content-Length"] = []string{"0"}
+		return false, c.PreflightStatus
+	}
+	return false, 0
+}
+
 // Response is what a response's decoration is made of.
 type Response struct {
 	// Server is the Server header (nil: left alone).
