@@ -96,11 +96,13 @@ func (u *udpPort) forward(from netip.AddrPort, b []byte) {
 		se.requests++
 		se.last = time.Now()
 		se.mu.Unlock()
+		// Counted before the write: the reply can reach the client (and a
+		// scrape) before Write returns, and nginx counts what it received.
+		u.s.m.received.WithLabelValues(se.t.labels...).Add(float64(len(b)))
 		if _, err := se.up.Write(b); err != nil {
 			se.end()
 			return
 		}
-		u.s.m.received.WithLabelValues(se.t.labels...).Add(float64(len(b)))
 		if se.t.stream.Settings.Responses == 0 {
 			se.end() // nginx proxy_responses 0: no answer is awaited
 		}
