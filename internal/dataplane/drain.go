@@ -2,11 +2,11 @@ package dataplane
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/moat-ingress/moat/internal/dataplane/h1serve"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 )
 
@@ -34,7 +34,7 @@ func (d *Dataplane) ShutdownTimeout() time.Duration {
 // and passthrough tunnels are waited for alongside, as are HTTP/3
 // connections (GOAWAY, then their requests). What is left at the
 // shutdown timeout is closed: WebSockets with a Close frame (1001).
-func (d *Dataplane) drain(ctx context.Context, servers []*http.Server, fronts []*passthrough.Listener) {
+func (d *Dataplane) drain(ctx context.Context, servers []*h1serve.Server, fronts []*passthrough.Listener) {
 	timeout := d.ShutdownTimeout()
 	start := time.Now()
 	d.log.Info("shutdown: listeners closed, draining requests, streams and WebSockets in flight",

@@ -2,12 +2,10 @@ package dataplane
 
 import (
 	"net"
-	"net/http"
 	"net/netip"
 
 	"github.com/moat-ingress/moat/internal/dataplane/gwsock"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
-	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/routecfg"
 )
 
@@ -18,7 +16,7 @@ func (d *Dataplane) newGatewaySockets() *gwsock.Set {
 		Log:         d.log,
 		DefaultCert: d.defaultCert,
 		Now:         d.now,
-		NewHandler:  func(snap func() *proxy.Snapshot) http.Handler { return d.newHandler(snap) },
+		NewHandler:  d.newHandler,
 		Wrap: func(ln net.Listener, tls bool) net.Listener {
 			name := "http"
 			if tls {

@@ -109,11 +109,14 @@ func (d *Dataplane) stopHTTP3(ctx context.Context) (cut bool) {
 
 // httpsHandler is the handler of HTTPS requests: with HTTP/3 on, it
 // advertises it.
-func (d *Dataplane) httpsHandler() http.Handler {
+func (d *Dataplane) httpsHandler() http.Handler { return d.withAltSvc(d.handler) }
+
+// withAltSvc is h advertising HTTP/3 when it is on.
+func (d *Dataplane) withAltSvc(h http.Handler) http.Handler {
 	if d.h3 == nil {
-		return d.handler
+		return h
 	}
-	return &altSvcHandler{next: d.handler, d: d, value: d.h3.altSvc}
+	return &altSvcHandler{next: h, d: d, value: d.h3.altSvc}
 }
 
 type altSvcHandler struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,8 +11,10 @@ import (
 	"time"
 
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
+	"github.com/moat-ingress/moat/internal/dataplane/h1serve"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"golang.org/x/net/http2"
 )
 
 // retireTimeout bounds how long the servers of a replaced generation may
@@ -35,7 +36,7 @@ type source struct {
 // an nginx reload does.
 type generation struct {
 	lim     *routecfg.ClientLimits
-	servers []*http.Server
+	servers []*h1serve.Server
 	queues  []*connQueue
 	wg      sync.WaitGroup // the servers' Serve calls
 }
@@ -81,42 +82,33 @@ type serving struct {
 	changed  chan struct{} // closed and replaced when cur changes
 }
 
-func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.ClientLimits) *http.Server {
+func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.ClientLimits) *h1serve.Server {
 	// Requests must outlive ctx during the graceful drain, so their base
 	// context keeps ctx's values but not its cancellation.
-	base := context.WithoutCancel(ctx)
 	conns := connstate.NewListener(src.port)
-	var protos http.Protocols
-	protos.SetHTTP1(true)
-	srv := &http.Server{
-		Handler:           d.handler,
+	srv := &h1serve.Server{
 		ReadHeaderTimeout: lim.HeaderTimeout,
 		IdleTimeout:       lim.KeepAlive,
-		MaxHeaderBytes:    maxHeaderBytes,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ConnContext:       conns.ConnContext,
-		// net/http logs client-side noise here (TLS handshake errors from
-		// scanners, bad requests); keep it out of the default level.
-		ErrorLog:  slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
-		Protocols: &protos,
+		DisableKeepAlives: lim.KeepAlive <= 0, // nginx's keepalive_timeout 0
+		Limits:            h1serve.Limits{MaxTotal: maxHeaderBytes},
+		BaseContext:       context.WithoutCancel(ctx),
+		// Client-side noise (TLS handshake errors from scanners, bad
+		// requests) stays out of the default level.
+		Log: d.log,
 		// nginx_process_connections{state} (metrics/conns.go).
 		ConnState: d.metrics.ConnState,
+		Handler:   func(nc net.Conn) http.Handler { return d.handler.ForConn(conns.Plain(nc)) },
 	}
 	if src.https {
 		// The front terminates TLS with each SNI's config (policy,
-		// client-cert request); the server only sees *tls.Conn. It gets no
-		// TLSConfig: configuring HTTP/2 would write to the shared one.
-		protos.SetHTTP2(true)
-		srv.ConnContext = conns.TLSConnContext
-		srv.Handler = d.httpsHandler() // Alt-Svc with HTTP/3 on
+		// client-cert request); the server only sees *tls.Conn.
+		srv.HTTP2 = &http2.Server{MaxConcurrentStreams: 128} // nginx's http2_max_concurrent_streams
 		if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
-			srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: n}
-		} else {
-			srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 128} // nginx's http2_max_concurrent_streams
+			srv.HTTP2.MaxConcurrentStreams = uint32(n)
 		}
-	}
-	if lim.KeepAlive <= 0 {
-		srv.SetKeepAlivesEnabled(false) // nginx's keepalive_timeout 0
+		srv.Handler = func(nc net.Conn) http.Handler {
+			return d.withAltSvc(d.handler.ForConn(conns.TLSConn(nc))) // Alt-Svc with HTTP/3 on
+		}
 	}
 	return srv
 }

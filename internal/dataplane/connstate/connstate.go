@@ -71,6 +71,17 @@ func (l *Listener) TLSConnContext(ctx context.Context, nc net.Conn) context.Cont
 	return context.WithValue(ctx, key{}, c)
 }
 
+// Plain is the state of a plain-HTTP connection, for servers that hand
+// it to the handler directly (h1serve).
+func (l *Listener) Plain(nc net.Conn) *Conn { return l.conn(nc) }
+
+// TLSConn is Plain for a connection that terminates TLS.
+func (l *Listener) TLSConn(nc net.Conn) *Conn {
+	c := l.conn(nc)
+	c.TLS = &c.tls
+	return c
+}
+
 // QUICContext is the state of an HTTP/3 connection: TLS, no Gate, and
 // (as before this package) no local address.
 func (l *Listener) QUICContext(ctx context.Context) context.Context {

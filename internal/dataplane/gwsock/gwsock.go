@@ -28,11 +28,13 @@ import (
 
 	"github.com/moat-ingress/moat/internal/dataplane/certs"
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
+	"github.com/moat-ingress/moat/internal/dataplane/h1serve"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/dataplane/proxy"
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/routecfg"
+	"golang.org/x/net/http2"
 )
 
 // Route forwards a passthrough SNI (see passthrough.Options.Route).
@@ -44,7 +46,7 @@ type Options struct {
 	DefaultCert *tls.Certificate
 	Now         func() time.Time
 	// NewHandler serves the snapshots snap returns.
-	NewHandler func(snap func() *proxy.Snapshot) http.Handler
+	NewHandler func(snap func() *proxy.Snapshot) *proxy.Handler
 	// Wrap puts the connection gate and PROXY-protocol reader over a
 	// bound socket.
 	Wrap func(ln net.Listener, tls bool) net.Listener
@@ -66,7 +68,7 @@ type socket struct {
 	gateway string
 	port    int
 	snap    atomic.Pointer[proxy.Snapshot]
-	handler http.Handler
+	handler *proxy.Handler
 	raw     net.Listener
 	certs   *certs.Store // TLS only
 	tlsSrv  *certs.Server
@@ -76,7 +78,7 @@ type socket struct {
 	// certificate (a TLS listener's hostnames, TLSRouteHostnameIntersection).
 	closeOthers atomic.Bool
 	front       *passthrough.Listener
-	srv         *http.Server
+	srv         *h1serve.Server
 	served      bool
 	serveErr    chan error
 }
@@ -230,27 +232,23 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 	conns := connstate.NewListener(so.port)
 	var protos http.Protocols
 	protos.SetHTTP1(true)
-	srv := &http.Server{
-		Handler:           so.handler,
+	srv := &h1serve.Server{
 		ReadHeaderTimeout: lim.HeaderTimeout,
 		IdleTimeout:       lim.KeepAlive,
-		MaxHeaderBytes:    s.o.MaxHeaderBytes,
-		BaseContext:       func(net.Listener) context.Context { return base },
-		ErrorLog:          slog.NewLogLogger(s.o.Log.Handler(), slog.LevelDebug),
-		Protocols:         &protos,
+		DisableKeepAlives: lim.KeepAlive <= 0,
+		Limits:            h1serve.Limits{MaxTotal: s.o.MaxHeaderBytes},
+		BaseContext:       base,
+		Log:               s.o.Log,
 		ConnState:         s.o.ConnState,
-		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 128}, // nginx's http2_max_concurrent_streams
+		HTTP2:             &http2.Server{MaxConcurrentStreams: 128}, // nginx's http2_max_concurrent_streams
 	}
 	if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
-		srv.HTTP2.MaxConcurrentStreams = n
+		srv.HTTP2.MaxConcurrentStreams = uint32(n)
 	}
-	if lim.KeepAlive <= 0 {
-		srv.SetKeepAlivesEnabled(false)
-	}
+	h := so.handler
 	var ln net.Listener
 	if so.certs != nil {
-		protos.SetHTTP2(true)
-		srv.ConnContext = conns.TLSConnContext
+		srv.Handler = func(nc net.Conn) http.Handler { return h.ForConn(conns.TLSConn(nc)) }
 		po := passthrough.Options{TLS: so.tlsSrv.Config(), Logger: s.o.Log,
 			Route: func(sni string) (passthrough.Backend, bool) {
 				if r := *so.pass.Load(); r != nil {
@@ -268,8 +266,8 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 		// Gateway HTTP listeners also speak h2c with prior knowledge
 		// (gRPC clients in clear text); the Ingress HTTP listener does
 		// not, as ingress-nginx's does not.
-		protos.SetUnencryptedHTTP2(true)
-		srv.ConnContext = conns.ConnContext
+		srv.H2C = true
+		srv.Handler = func(nc net.Conn) http.Handler { return h.ForConn(conns.Plain(nc)) }
 		ln = s.o.Wrap(so.raw, false)
 	}
 	so.srv = srv
@@ -328,7 +326,7 @@ func (s *Set) Start(ctx context.Context) {
 // Stop closes the sockets for the drain and returns their servers and
 // TLS fronts, and a wait for their Serve calls and the retiring sockets;
 // no socket opens afterwards.
-func (s *Set) Stop() (servers []*http.Server, fronts []*passthrough.Listener, wait func()) {
+func (s *Set) Stop() (servers []*h1serve.Server, fronts []*passthrough.Listener, wait func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stopped = true

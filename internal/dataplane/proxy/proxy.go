@@ -268,13 +268,31 @@ type reqState struct {
 	cw compress.Writer
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler for servers that carry the
+// connection's state in the request context (HTTP/3, tests); moat's own
+// HTTP/1.1 and HTTP/2 servers call ServeConn through ForConn.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.ServeConn(w, r, connstate.From(r.Context()))
+}
+
+// ForConn is the handler of the requests of the connection whose state is
+// c.
+func (h *Handler) ForConn(c *connstate.Conn) http.Handler { return &connHandler{h: h, c: c} }
+
+type connHandler struct {
+	h *Handler
+	c *connstate.Conn
+}
+
+func (ch *connHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) { ch.h.ServeConn(w, r, ch.c) }
+
+// ServeConn serves a request of the connection whose state is c (nil
+// outside moat's listeners).
+func (h *Handler) ServeConn(w http.ResponseWriter, r *http.Request, c *connstate.Conn) {
 	start := h.now()
 	st := h.states.Get().(*reqState)
 	st.rw.W = w
-	// The request path's one context value: the connection's state.
-	st.conn = connstate.From(r.Context())
+	st.conn = c
 	if h.upgrades != nil && r.Header["Upgrade"] != nil {
 		st.rw.Upgrades, st.rw.WebSocket = h.upgrades, upgrade.IsWebSocket(r.Header)
 	}
