@@ -142,6 +142,9 @@ type Config struct {
 	KeepAlive            time.Duration
 	KeepAliveRequests    int
 	MaxWorkerConnections int
+	// HeaderBuffers is large-client-header-buffers: how many buffers and
+	// how large, the bounds of a request head.
+	HeaderBuffers, HeaderBufferSize int
 
 	// GlobalAuth is external authentication for every location unless an
 	// Ingress sets enable-global-auth: "false" or its own auth-url.
@@ -445,6 +448,7 @@ var keys = []Key{
 		c.KeepAliveRequests = n
 		return nil
 	}},
+	{"large-client-header-buffers", "4 8k", "NUMBER SIZE of nginx's buffers for a request head: a request line longer than SIZE gets 414, a header line longer than SIZE or a head longer than NUMBER × SIZE gets 400, and the connection closes.", headerBuffers},
 	{"limit-conn-status-code", "503", "Status of requests refused by limit-connections.", statusCode(func(c *Config) *int { return &c.LimitConnStatusCode })},
 	{"limit-rate", "0", "Default of the limit-rate annotation: each response is sent to the client at most this many KiB per second (0: unlimited).", nonNegativeInt(func(c *Config) *int { return &c.LimitRate })},
 	{"limit-rate-after", "0", "Default of the limit-rate-after annotation: KiB of each response sent at full speed before limit-rate applies.", nonNegativeInt(func(c *Config) *int { return &c.LimitRateAfter })},

@@ -38,6 +38,30 @@ func configMapRef(f func(*Config) *string) func(*Config, string) error {
 	}
 }
 
+// headerBuffers reads large-client-header-buffers ("4 8k").
+func headerBuffers(c *Config, v string) error {
+	f := strings.Fields(v)
+	if len(f) != 2 {
+		return fmt.Errorf("expected NUMBER SIZE, such as 4 8k")
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 1 {
+		return fmt.Errorf("expected a number of buffers, at least 1, before the size")
+	}
+	size, err := nginx.ParseSize(f[1])
+	if err != nil {
+		return err
+	}
+	// nginx needs a buffer to hold a request line; Go's server reads the
+	// head in 4 KiB reads, so a smaller bound would refuse ordinary heads
+	// no nginx refuses.
+	if size < 1<<10 || size > 1<<20 || int64(n)*size > 4<<20 {
+		return fmt.Errorf("expected a size from 1k to 1m, and at most 4m in all")
+	}
+	c.HeaderBuffers, c.HeaderBufferSize = n, int(size)
+	return nil
+}
+
 func optionalSize(_ *Config, v string) error {
 	if v == "" {
 		return nil

@@ -170,3 +170,24 @@ func TestNoEffectKeysCounted(t *testing.T) {
 		t.Fatalf("no-effect rows: %d", n)
 	}
 }
+
+// TestHeaderBuffers: large-client-header-buffers sets the head bounds,
+// nginx's 4 8k by default; a bad value keeps them.
+func TestHeaderBuffers(t *testing.T) {
+	if d := Default(); d.HeaderBuffers != 4 || d.HeaderBufferSize != 8<<10 {
+		t.Errorf("default %d × %d, want 4 × 8k", d.HeaderBuffers, d.HeaderBufferSize)
+	}
+	c, ds := Parse(map[string]string{"large-client-header-buffers": "8  16k"}, cmRef)
+	if len(ds) != 0 || c.HeaderBuffers != 8 || c.HeaderBufferSize != 16<<10 {
+		t.Errorf("8 16k: %d × %d, %v", c.HeaderBuffers, c.HeaderBufferSize, ds)
+	}
+	for _, v := range []string{"8k", "0 8k", "4 8x", "4 512", "4 2m", "4096 1m", "4 8k 1"} {
+		c, ds := Parse(map[string]string{"large-client-header-buffers": v}, cmRef)
+		if len(ds) != 1 || ds[0].Reason != "ConfigMapInvalidValue" || ds[0].Field != "data.large-client-header-buffers" {
+			t.Errorf("%q: %v", v, ds)
+		}
+		if c.HeaderBuffers != 4 || c.HeaderBufferSize != 8<<10 {
+			t.Errorf("%q: the default was not kept: %d × %d", v, c.HeaderBuffers, c.HeaderBufferSize)
+		}
+	}
+}

@@ -62,7 +62,6 @@ var refused = []Refused{
 	{"jaeger-service-name", "nginx", whyJaeger, false},
 	{"jaeger-trace-baggage-header-prefix", "uberctx-", whyJaeger, false},
 	{"jaeger-trace-context-header-name", "uber-trace-id", whyJaeger, false},
-	{"large-client-header-buffers", "4 8k", "not implemented: moat reads request heads of up to 1 MiB (431 beyond), where nginx answers 414 or 400 beyond one buffer per line", true},
 	{"limit-conn-zone-variable", "$binary_remote_addr", "moat counts limit-connections per client address, which is the default; other keys are not offered", false},
 	{"location-snippet", "", whySnippet, false},
 	{"log-format-stream", "[$remote_addr] [$time_local] $protocol $status $bytes_sent $bytes_received $session_time", "moat writes no per-connection log for TCP and UDP services", true},

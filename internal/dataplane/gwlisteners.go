@@ -33,9 +33,8 @@ func (d *Dataplane) newGatewaySockets() *gwsock.Set {
 			t.anyDepth = true
 			return func(sni string) (passthrough.Backend, bool) { return d.passRouteIn(t, sni) }
 		},
-		ConnState:      d.metrics.ConnState,
-		MaxHeaderBytes: maxHeaderBytes,
-		RetireTimeout:  retireTimeout,
+		ConnState:     d.metrics.ConnState,
+		RetireTimeout: retireTimeout,
 	})
 }
 

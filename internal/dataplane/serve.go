@@ -90,7 +90,7 @@ func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.Cli
 		ReadHeaderTimeout: lim.HeaderTimeout,
 		IdleTimeout:       lim.KeepAlive,
 		DisableKeepAlives: lim.KeepAlive <= 0, // nginx's keepalive_timeout 0
-		Limits:            h1serve.Limits{MaxTotal: maxHeaderBytes},
+		Limits:            h1serve.Limits{MaxLine: lim.HeaderLine, MaxTotal: lim.HeaderTotal},
 		BaseContext:       context.WithoutCancel(ctx),
 		// Client-side noise (TLS handshake errors from scanners, bad
 		// requests) stays out of the default level.
@@ -143,14 +143,14 @@ func (d *Dataplane) shutdown(ctx context.Context, g *generation) {
 }
 
 // regenerate starts a generation for lim when the servers run with other
-// header or keep-alive timeouts or HTTP/2 stream limit, and retires the
-// old one.
+// header or keep-alive timeouts, HTTP/2 stream limit or head bounds, and
+// retires the old one.
 func (d *Dataplane) regenerate(lim *routecfg.ClientLimits) {
 	s := &d.serving
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cur
-	if s.stopped || old == nil || (old.lim.HeaderTimeout == lim.HeaderTimeout && old.lim.KeepAlive == lim.KeepAlive && old.lim.HTTP2MaxConcurrentStreams == lim.HTTP2MaxConcurrentStreams) {
+	if s.stopped || old == nil || sameServing(old.lim, lim) {
 		return
 	}
 	s.cur = d.startGeneration(s.ctx, s.sources, lim)
@@ -167,6 +167,13 @@ func (d *Dataplane) regenerate(lim *routecfg.ClientLimits) {
 		delete(s.retiring, old)
 		s.mu.Unlock()
 	}()
+}
+
+// sameServing reports whether servers built for limits a serve clients
+// as servers built for b would.
+func sameServing(a, b *routecfg.ClientLimits) bool {
+	return a.HeaderTimeout == b.HeaderTimeout && a.KeepAlive == b.KeepAlive && a.HTTP2MaxConcurrentStreams == b.HTTP2MaxConcurrentStreams &&
+		a.HeaderLine == b.HeaderLine && a.HeaderTotal == b.HeaderTotal
 }
 
 // dispatch hands the connections of source i to the current generation

@@ -32,6 +32,10 @@ type ClientLimits struct {
 	// HTTP2MaxConcurrentStreams bounds the open streams of one HTTP/2
 	// connection (http2-max-concurrent-streams); 0: 128.
 	HTTP2MaxConcurrentStreams int
+	// HeaderLine bounds a request line (414 beyond) or header line (400
+	// beyond), HeaderTotal a whole request head (400 beyond):
+	// large-client-header-buffers, one buffer and all of them.
+	HeaderLine, HeaderTotal int
 }
 
 // DefaultClientLimits returns ingress-nginx's defaults: 60 s header, body
@@ -48,5 +52,7 @@ func DefaultClientLimits() ClientLimits {
 
 		ProxyProtocolTimeout:      5 * time.Second,
 		HTTP2MaxConcurrentStreams: 128,
+		HeaderLine:                8 << 10,
+		HeaderTotal:               32 << 10,
 	}
 }

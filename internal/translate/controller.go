@@ -61,6 +61,7 @@ func clientLimits(c *controllerconfig.Config) *routecfg.ClientLimits {
 	l.MaxConnections = c.MaxWorkerConnections
 	l.ProxyProtocol, l.ProxyProtocolTimeout = c.UseProxyProtocol, c.ProxyProtocolHeaderTimeout
 	l.HTTP2MaxConcurrentStreams = c.HTTP2MaxConcurrentStreams
+	l.HeaderLine, l.HeaderTotal = c.HeaderBufferSize, c.HeaderBuffers*c.HeaderBufferSize
 	return &l
 }
 

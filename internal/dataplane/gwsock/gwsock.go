@@ -56,8 +56,7 @@ type Options struct {
 	// it has none.
 	Passthrough func(cfg *routecfg.Config) Route
 	// ConnState is the metrics hook; may be nil.
-	ConnState      func(net.Conn, http.ConnState)
-	MaxHeaderBytes int
+	ConnState func(net.Conn, http.ConnState)
 	// RetireTimeout bounds the drain of a dropped socket.
 	RetireTimeout time.Duration
 }
@@ -236,7 +235,7 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 		ReadHeaderTimeout: lim.HeaderTimeout,
 		IdleTimeout:       lim.KeepAlive,
 		DisableKeepAlives: lim.KeepAlive <= 0,
-		Limits:            h1serve.Limits{MaxTotal: s.o.MaxHeaderBytes},
+		Limits:            h1serve.Limits{MaxLine: lim.HeaderLine, MaxTotal: lim.HeaderTotal},
 		BaseContext:       base,
 		Log:               s.o.Log,
 		ConnState:         s.o.ConnState,
