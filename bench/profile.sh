@@ -36,6 +36,11 @@ cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  # Failed requests in the load's summary usually have their reason here.
+  if [[ -s $WORK/moat.err ]]; then
+    echo "--- moat's warnings and errors (last 10 of $(wc -l <"$WORK/moat.err"))"
+    tail -n 10 "$WORK/moat.err"
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
