@@ -162,8 +162,13 @@ var benchRequest = []byte("GET /some/path?q=1 HTTP/1.1\r\nHost: bench.local\r\nU
 // benchConn is an HTTP/1.1 keep-alive client connection that sends
 // benchRequest and reads the response without allocating.
 type benchConn struct {
-	c  net.Conn
-	br *bufio.Reader
+	c    net.Conn
+	br   *bufio.Reader
+	addr string
+	cfg  *tls.Config
+	// closing: the last response said Connection: close (the
+	// keep-alive-requests limit); the next round trip dials again.
+	closing bool
 }
 
 func dialBench(addr string, cfg *tls.Config) (*benchConn, error) {
@@ -171,7 +176,7 @@ func dialBench(addr string, cfg *tls.Config) (*benchConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &benchConn{c: c, br: bufio.NewReaderSize(c, 16<<10)}, nil
+	return &benchConn{c: c, br: bufio.NewReaderSize(c, 16<<10), addr: addr, cfg: cfg}, nil
 }
 
 var errBenchStatus = errors.New("status is not 200")
@@ -179,6 +184,15 @@ var errBenchStatus = errors.New("status is not 200")
 // roundTrip sends one request and reads the response (status 200,
 // Content-Length or chunked body).
 func (bc *benchConn) roundTrip() error {
+	if bc.closing {
+		bc.c.Close()
+		c, err := tls.Dial("tcp", bc.addr, bc.cfg)
+		if err != nil {
+			return err
+		}
+		bc.c, bc.closing = c, false
+		bc.br.Reset(c)
+	}
 	if _, err := bc.c.Write(benchRequest); err != nil {
 		return err
 	}
@@ -197,6 +211,9 @@ func (bc *benchConn) roundTrip() error {
 		}
 		if len(line) <= 2 {
 			break
+		}
+		if v, ok := headerValue(line, "connection"); ok && bytes.EqualFold(v, []byte("close")) {
+			bc.closing = true
 		}
 		if v, ok := headerValue(line, "content-length"); ok {
 			length = atoi(v)
