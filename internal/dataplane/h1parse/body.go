@@ -235,7 +235,8 @@ func parseChunkLine(line []byte) (int64, bool) {
 		}
 		n = n<<4 | int64(d)
 	}
-	if i == 0 {
+	if i == 0 || i < len(line) && line[i] != ';' {
+		// No BWS before the first ';': net/http rejects it.
 		return 0, false
 	}
 	return n, validChunkExt(line[i:])
