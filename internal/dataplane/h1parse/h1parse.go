@@ -168,12 +168,14 @@ func readSection(br *bufio.Reader, lim Limits, request bool) (string, error) {
 		}
 		if acc == nil {
 			if len(buf) < br.Size() {
-				p, err := br.Peek(len(buf) + 1)
-				if len(p) > len(buf) {
-					buf = p
-					continue
+				// Take all that is buffered, reading more only when nothing new is.
+				if br.Buffered() <= len(buf) {
+					if _, err := br.Peek(len(buf) + 1); err != nil {
+						return "", readErr(err, request && len(buf) == 0)
+					}
 				}
-				return "", readErr(err, request && len(buf) == 0)
+				buf, _ = br.Peek(br.Buffered())
+				continue
 			}
 			if !request {
 				return "", bad("trailer section too large")
