@@ -382,7 +382,7 @@ func parseFields(s string, h http.Header, strs []string) error {
 		}
 		v := line[colon+1:]
 		for i := 0; i < len(v); i++ {
-			if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			if !valueByte[v[i]] {
 				return bad("invalid header value")
 			}
 		}

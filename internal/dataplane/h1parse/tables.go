@@ -17,6 +17,14 @@ var tchar = func() (t [256]bool) {
 	return t
 }()
 
+// valueByte marks the bytes allowed in a field value: HTAB, SP, VCHAR, obs-text.
+var valueByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c == '\t' || c >= ' ' && c != 0x7f
+	}
+	return t
+}()
+
 // hostByte is httpguts' validHostByte: the bytes net/http allows in Host.
 var hostByte = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
