@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// readAll parses raw as one request and reads its body.
+// readOne parses raw as one request and reads its body.
 func readOne(raw string, lim Limits) (req *requestResult, err error) {
 	br := bufio.NewReader(strings.NewReader(raw))
 	r, err := ReadRequest(br, lim)
