@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -49,7 +50,11 @@ type outcome struct {
 // viaH1parse runs raw through ReadRequest as a server would: request after
 // request until EOF, a rejection, a body error or Close.
 func viaH1parse(raw string, bufSize int) outcome {
-	br := bufio.NewReaderSize(strings.NewReader(raw), bufSize)
+	return viaH1parseFrom(strings.NewReader(raw), bufSize)
+}
+
+func viaH1parseFrom(r io.Reader, bufSize int) outcome {
+	br := bufio.NewReaderSize(r, bufSize)
 	var o outcome
 	for {
 		req, err := ReadRequest(br, Limits{})
@@ -176,8 +181,16 @@ func TestDifferential(t *testing.T) {
 func TestSmallBuffer(t *testing.T) {
 	for _, tc := range corpus() {
 		want := viaH1parse(tc.raw, 4096)
-		for _, size := range []int{16, 17, 100, 1000} {
+		sizes := []int{4096, 100, 1000}
+		for size := 16; size <= 64; size++ {
+			sizes = append(sizes, size)
+		}
+		for i, size := range sizes {
 			got := viaH1parse(tc.raw, size)
+			if i < 3 {
+				// Bytes arriving one at a time, as from a slow client.
+				got = viaH1parseFrom(iotest.OneByteReader(strings.NewReader(tc.raw)), size)
+			}
 			if reflect.DeepEqual(got, want) {
 				continue
 			}
