@@ -20,8 +20,11 @@
 //     (net/http unfolds it), header names that are not tokens (including a
 //     space before the colon), header values with CTLs other than HT: 400.
 //   - Request line: exactly method SP request-target SP HTTP-version. A bad
-//     line or version: 400; a well-formed version other than 1.x ("HTTP/2.0",
-//     "HTTP/3.0", "HTTP/0.9"): 505 (nginx's "unsupported HTTP version").
+//     line or version (also "HTTP/0.9", which nginx's parser refuses): 400; a
+//     well-formed version 2.x to 9.x ("HTTP/2.0", "HTTP/3.0", also the HTTP/2
+//     preface, which net/http lets through): 505, nginx's "unsupported HTTP
+//     version". HTTP/1.x for any single digit x is taken, as by net/http and
+//     nginx, with ProtoMinor x.
 //   - No Host on HTTP/1.1 (also for CONNECT, which net/http exempts), or more
 //     than one Host line: 400.
 //   - A request line longer than Limits.MaxLine: 414; a header line longer
@@ -239,6 +242,9 @@ func parseHead(s string, br *bufio.Reader, lim Limits) (*http.Request, error) {
 	if len(proto) != len("HTTP/1.1") || proto[:5] != "HTTP/" || proto[6] != '.' ||
 		!isDigit(proto[5]) || !isDigit(proto[7]) {
 		return nil, bad("malformed HTTP version")
+	}
+	if proto[5] == '0' {
+		return nil, bad("malformed HTTP version") // as nginx: a major version starts with 1-9
 	}
 	if proto[5] != '1' {
 		return nil, &Error{Status: http.StatusHTTPVersionNotSupported, Reason: "unsupported HTTP version"}

@@ -118,7 +118,7 @@ func TestReject(t *testing.T) {
 		{"http/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505},
 		{"h2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
 		{"http/3.0", "GET / HTTP/3.0\r\nHost: a\r\n\r\n", 505},
-		{"http/0.9", "GET / HTTP/0.9\r\n\r\n", 505},
+		{"http/0.9", "GET / HTTP/0.9\r\n\r\n", 400},
 		// Host.
 		{"missing host", "GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400},
 		{"missing host absolute-form", "GET http://a/ HTTP/1.1\r\n\r\n", 400},
