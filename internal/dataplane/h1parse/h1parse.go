@@ -14,11 +14,17 @@
 //     an int64: 400 (nginx: "duplicate header line", "invalid Content-Length").
 //   - Transfer-Encoding: only a single "chunked" (any case). More than one
 //     Transfer-Encoding line, "chunked" twice or not last, or any
-//     Transfer-Encoding on HTTP/1.0: 400 (net/http ignores it on 1.0 and
-//     frames by Content-Length). Any other coding ("gzip", "gzip, chunked"): 501.
+//     Transfer-Encoding on HTTP/1.0, or a malformed list: 400 (net/http
+//     ignores it on 1.0 and frames by Content-Length). Any other coding
+//     ("gzip", "gzip, chunked"): 501. (nginx answers 501 for every value but
+//     a lone "chunked"; the 400s for a chunked applied twice or not last are
+//     RFC 9112 section 6.3's "MUST respond with 400".)
 //   - Bare LF anywhere in the head or the chunked framing, bare CR, obs-fold
 //     (net/http unfolds it), header names that are not tokens (including a
 //     space before the colon), header values with CTLs other than HT: 400.
+//     (nginx, with ignore_invalid_headers on, drops a field whose name has
+//     other bytes than letters, digits, '-' and '_' instead; token names such
+//     as "X.Y" are accepted here, as by net/http, and left to the proxy.)
 //   - Request line: exactly method SP request-target SP HTTP-version. A bad
 //     line or version (also "HTTP/0.9", which nginx's parser refuses): 400; a
 //     well-formed version 2.x to 9.x ("HTTP/2.0", "HTTP/3.0", also the HTTP/2
@@ -30,7 +36,7 @@
 //   - A request line longer than Limits.MaxLine: 414; a header line longer
 //     than MaxLine or a head longer than MaxTotal: 400 (nginx's
 //     large_client_header_buffers: "Request Header Or Cookie Too Large").
-//   - Chunk sizes: 1-16 hex digits whose value fits an int64, then CRLF or a
+//   - Chunk sizes: 1-15 hex digits (net/http allows 16), then CRLF or a
 //     chunk-ext that follows the RFC grammar (net/http ignores whatever
 //     follows ';'), then after the data exactly CRLF. Chunk lines and the
 //     trailer section have net/http's bounds (4 KiB per chunk line, the
@@ -60,6 +66,7 @@ import (
 )
 
 // Limits bound a request head, as nginx's large_client_header_buffers ("4 8k") does.
+// A zero field takes the nginx default (DefaultMaxLine, DefaultMaxTotal).
 type Limits struct {
 	MaxLine  int // longest request line or header line, bytes (nginx: one buffer, 8k)
 	MaxTotal int // whole head, request line + headers + CRLFs (nginx: 4 buffers, 32k)
