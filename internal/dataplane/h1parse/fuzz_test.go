@@ -26,6 +26,16 @@ func FuzzReadRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		br := bufio.NewReader(bytes.NewReader(data))
 		req, err := ReadRequest(br, Limits{})
+
+		// A head must parse the same when it does not fit br's buffer.
+		sreq, serr := ReadRequest(bufio.NewReaderSize(bytes.NewReader(data), 16), Limits{})
+		if (err == nil) != (serr == nil) || err != nil && err.Error() != serr.Error() {
+			t.Fatalf("4 KiB buffer: %v, 16 B buffer: %v\n%q", err, serr, data)
+		}
+		if err == nil && (sreq.RequestURI != req.RequestURI || !reflect.DeepEqual(sreq.Header, req.Header)) {
+			t.Fatalf("16 B buffer: %q %v, 4 KiB: %q %v\n%q", sreq.RequestURI, sreq.Header, req.RequestURI, req.Header, data)
+		}
+
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) && err != io.EOF && err != io.ErrUnexpectedEOF {
