@@ -144,12 +144,18 @@ func readSection(br *bufio.Reader, lim Limits, request bool) (string, error) {
 				break
 			}
 			nl := pos + i
-			if nl == lineStart || buf[nl-1] != '\r' {
-				return "", bad("bare LF or CR in head")
+			crlf := nl > lineStart && buf[nl-1] == '\r'
+			n := nl - lineStart
+			if crlf {
+				n--
 			}
-			n := nl - 1 - lineStart
+			// Length first, so that the status does not depend on how the
+			// bytes arrived (the partial-line check below).
 			if n > lim.MaxLine {
 				return "", lineTooLong(first)
+			}
+			if !crlf {
+				return "", bad("bare LF in head")
 			}
 			if nl+1 > lim.MaxTotal {
 				return "", bad("request head too large")
