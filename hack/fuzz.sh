@@ -34,6 +34,7 @@ targets=(
   "./internal/convert/gatewayapi FuzzConvert"
   "./internal/waf FuzzVet"
   "./internal/secrets FuzzDecrypt"
+  "./internal/dataplane/h1parse FuzzReadRequest"
 )
 if [ "$duration" = "--list" ]; then
   printf '%s\n' "${targets[@]}"; exit 0
