@@ -100,4 +100,3 @@ func BenchmarkServer(b *testing.B) {
 		benchServe(b, func(ln net.Listener) { s.Serve(ln) })
 	})
 }
-

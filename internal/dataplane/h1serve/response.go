@@ -398,6 +398,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	c.hijacked = true
 	c.s.setState(c.nc, http.StateHijacked)
+	// The connection is the handler's now: Shutdown no longer waits for
+	// it, nor Close closes it (upgraded connections drain on their own).
+	c.s.forget(c)
 	return c.nc, bufio.NewReadWriter(c.br, bufio.NewWriter(c.nc)), nil
 }
 

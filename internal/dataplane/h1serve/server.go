@@ -30,22 +30,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
-)
 
-// Limits bound a request head, as nginx's large_client_header_buffers
-// ("4 8k") does.
-type Limits struct {
-	// MaxLine is the longest request line (414 beyond) or header line
-	// (400 beyond).
-	MaxLine int
-	// MaxTotal bounds the whole head (400 beyond).
-	MaxTotal int
-}
-
-// nginx's large_client_header_buffers default, 4 8k.
-const (
-	defaultMaxLine  = 8 << 10
-	defaultMaxTotal = 32 << 10
+	"github.com/moat-ingress/moat/internal/dataplane/h1parse"
 )
 
 // Server serves HTTP/1.1 (and hands HTTP/2 on) on the connections of its
@@ -99,10 +85,10 @@ func (s *Server) setup() {
 		s.closed = make(chan struct{})
 		s.idleWake = make(chan struct{}, 1)
 		if s.Limits.MaxLine <= 0 {
-			s.Limits.MaxLine = defaultMaxLine
+			s.Limits.MaxLine = h1parse.DefaultMaxLine
 		}
 		if s.Limits.MaxTotal <= 0 {
-			s.Limits.MaxTotal = defaultMaxTotal
+			s.Limits.MaxTotal = h1parse.DefaultMaxTotal
 		}
 		if s.BaseContext == nil {
 			s.BaseContext = context.Background()
@@ -115,6 +101,8 @@ func (s *Server) setup() {
 				IdleTimeout: s.IdleTimeout,
 				ConnState:   s.ConnState,
 				ErrorLog:    slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
+				// HTTP/2 header lists: the same bound as a request head.
+				MaxHeaderBytes: s.Limits.MaxTotal,
 			}
 			// Registers the GOAWAY on h2base.Shutdown; h2base never serves
 			// itself.

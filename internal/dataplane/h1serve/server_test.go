@@ -348,9 +348,10 @@ func TestShutdownDrains(t *testing.T) {
 }
 
 // TestHijack: an upgraded connection belongs to the handler, with the
-// bytes the client sent after the head.
+// bytes the client sent after the head; Shutdown does not wait for it
+// and Close does not close it.
 func TestHijack(t *testing.T) {
-	addr := serve(t, handlerServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := handlerServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		nc, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
 			t.Error(err)
@@ -359,10 +360,16 @@ func TestHijack(t *testing.T) {
 		defer nc.Close()
 		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
 		brw.Flush()
-		line, _ := brw.ReadString('\n')
-		brw.WriteString("echo: " + line)
-		brw.Flush()
-	})))
+		for {
+			line, err := brw.ReadString('\n')
+			if err != nil {
+				return
+			}
+			brw.WriteString("echo: " + line)
+			brw.Flush()
+		}
+	}))
+	addr := serve(t, s)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +384,16 @@ func TestHijack(t *testing.T) {
 	}
 	if line, err := br.ReadString('\n'); line != "echo: hi\n" {
 		t.Errorf("after the upgrade: %q %v", line, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown waited for the upgraded connection: %v", err)
+	}
+	s.Close()
+	io.WriteString(c, "still\n")
+	if line, err := br.ReadString('\n'); line != "echo: still\n" {
+		t.Errorf("after Shutdown and Close: %q %v", line, err)
 	}
 }
 
