@@ -438,7 +438,7 @@ var keys = []Key{
 	{"http2-max-field-size", "", noEffect + "deprecated in ingress-nginx and obsolete in the nginx it ships (large-client-header-buffers bounds header fields there). Checked as an nginx size.", optionalSize},
 	{"http2-max-header-size", "", noEffect + "deprecated in ingress-nginx and obsolete in the nginx it ships (large-client-header-buffers bounds the header list there). Checked as an nginx size.", optionalSize},
 	{"http2-max-requests", "0", noEffect + "deprecated in ingress-nginx and obsolete in the nginx it ships; keep-alive-requests bounds requests per connection, HTTP/2 included, in both.", nonNegative},
-	{"ignore-invalid-headers", "true", "Drop request headers with invalid names (with enable-underscores-in-headers off, names with an underscore) instead of passing them; header names that are not HTTP tokens get 400 either way, as Go's HTTP server refuses them.", boolean(func(c *Config) *bool { return &c.IgnoreInvalidHeaders })},
+	{"ignore-invalid-headers", "true", "Drop request headers with invalid names (with enable-underscores-in-headers off, names with an underscore) instead of passing them; header names that are not HTTP tokens get 400 either way (moat's request parser refuses them).", boolean(func(c *Config) *bool { return &c.IgnoreInvalidHeaders })},
 	{"keep-alive", "75", "Seconds an idle keep-alive client connection is kept open; 0 turns keep-alive off.", seconds(func(c *Config) *time.Duration { return &c.KeepAlive })},
 	{"keep-alive-requests", "1000", "Requests served on one client connection (HTTP/1.1 or HTTP/2) before moat closes it; 0: no limit.", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)

@@ -41,12 +41,11 @@ func (h *Handler) clientGate(st *reqState, w http.ResponseWriter, r *http.Reques
 		closeAfter(w)
 	}
 	if r.ProtoMajor == 1 && len(r.TransferEncoding) > 0 {
-		// net/http frames a body sent with both Content-Length and
-		// Transfer-Encoding by the latter and removes the former before
-		// the handler sees it, so such a request cannot be told apart:
-		// every chunked HTTP/1 request closes its connection after the
-		// answer (RFC 9112 section 6.1), so bytes after the last chunk are
-		// never read as another request.
+		// Every chunked HTTP/1 request closes its connection after the
+		// answer, so bytes after the last chunk are never read as another
+		// request. The parser (h1parse) already refuses the framings two
+		// parsers could read differently; this stays as defence in depth,
+		// where nginx keeps the connection (chunked requests are rare).
 		closeAfter(w)
 	}
 	// HTTP/2 gives a request without a body a Body too, with
