@@ -14,7 +14,6 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/h1serve"
 	"github.com/moat-ingress/moat/internal/dataplane/passthrough"
 	"github.com/moat-ingress/moat/internal/routecfg"
-	"golang.org/x/net/http2"
 )
 
 // retireTimeout bounds how long the servers of a replaced generation may
@@ -102,9 +101,9 @@ func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.Cli
 	if src.https {
 		// The front terminates TLS with each SNI's config (policy,
 		// client-cert request); the server only sees *tls.Conn.
-		srv.HTTP2 = &http2.Server{MaxConcurrentStreams: 128} // nginx's http2_max_concurrent_streams
+		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 128} // nginx's http2_max_concurrent_streams
 		if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
-			srv.HTTP2.MaxConcurrentStreams = uint32(n)
+			srv.HTTP2.MaxConcurrentStreams = n
 		}
 		srv.Handler = func(nc net.Conn) http.Handler {
 			return d.withAltSvc(d.handler.ForConn(conns.TLSConn(nc))) // Alt-Svc with HTTP/3 on

@@ -34,7 +34,6 @@ import (
 	"github.com/moat-ingress/moat/internal/dataplane/router"
 	"github.com/moat-ingress/moat/internal/dataplane/tracing"
 	"github.com/moat-ingress/moat/internal/routecfg"
-	"golang.org/x/net/http2"
 )
 
 // Route forwards a passthrough SNI (see passthrough.Options.Route).
@@ -239,10 +238,10 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 		BaseContext:       base,
 		Log:               s.o.Log,
 		ConnState:         s.o.ConnState,
-		HTTP2:             &http2.Server{MaxConcurrentStreams: 128}, // nginx's http2_max_concurrent_streams
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 128}, // nginx's http2_max_concurrent_streams
 	}
 	if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
-		srv.HTTP2.MaxConcurrentStreams = uint32(n)
+		srv.HTTP2.MaxConcurrentStreams = n
 	}
 	h := so.handler
 	var ln net.Listener

@@ -14,8 +14,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // bgReadDelay is how long a request may wait for its response before
@@ -63,7 +61,7 @@ func (c *conn) serve() {
 		if !c.handshake(tc) {
 			return
 		}
-		if c.tls.NegotiatedProtocol == http2.NextProtoTLS && s.HTTP2 != nil {
+		if c.tls.NegotiatedProtocol == "h2" && s.h2 != nil {
 			c.serveH2(c.nc, false)
 			return
 		}
@@ -80,7 +78,7 @@ func (c *conn) serve() {
 		if !c.awaitRequest(first) {
 			return
 		}
-		if first && s.H2C && c.tls == nil && s.HTTP2 != nil && c.sawPreface() {
+		if first && s.H2C && c.tls == nil && s.h2 != nil && c.sawPreface() {
 			c.serveH2(&bufferedConn{Conn: c.nc, r: c.br}, false)
 			return
 		}
@@ -123,19 +121,6 @@ func looksLikeHTTP(h []byte) bool {
 		return true
 	}
 	return false
-}
-
-// serveH2 hands the connection to the HTTP/2 server.
-func (c *conn) serveH2(nc net.Conn, sawPreface bool) {
-	s := c.s
-	ctx := s.BaseContext
-	s.setState(c.nc, http.StateActive)
-	s.HTTP2.ServeConn(nc, &http2.ServeConnOpts{
-		Context:          ctx,
-		BaseConfig:       s.h2base,
-		Handler:          s.Handler(c.nc),
-		SawClientPreface: sawPreface,
-	})
 }
 
 // clientPreface is HTTP/2's connection preface.

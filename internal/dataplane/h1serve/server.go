@@ -58,14 +58,17 @@ type Server struct {
 	// ConnState, if set, is told each connection's state changes, as
 	// http.Server's hook is.
 	ConnState func(net.Conn, http.ConnState)
-	// HTTP2, if set, serves the TLS connections that chose "h2" by ALPN.
-	HTTP2 *http2.Server
+	// HTTP2, if set, serves the TLS connections that chose "h2" by ALPN
+	// with these settings.
+	HTTP2 *http.HTTP2Config
 	// H2C also serves HTTP/2 with prior knowledge on connections without
 	// TLS (Gateway HTTP listeners, for gRPC clients in clear text).
 	H2C bool
 
-	init     sync.Once
-	h2base   *http.Server // BaseConfig of HTTP2; its Shutdown sends GOAWAY
+	init sync.Once
+	//lint:ignore SA1019 see h2.go
+	h2       *http2.Server
+	h2base   *http.Server // BaseConfig of h2; its Shutdown sends GOAWAY
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	lns      map[net.Listener]struct{}
@@ -97,16 +100,7 @@ func (s *Server) setup() {
 			s.Log = slog.New(slog.DiscardHandler)
 		}
 		if s.HTTP2 != nil {
-			s.h2base = &http.Server{
-				IdleTimeout: s.IdleTimeout,
-				ConnState:   s.ConnState,
-				ErrorLog:    slog.NewLogLogger(s.Log.Handler(), slog.LevelDebug),
-				// HTTP/2 header lists: the same bound as a request head.
-				MaxHeaderBytes: s.Limits.MaxTotal,
-			}
-			// Registers the GOAWAY on h2base.Shutdown; h2base never serves
-			// itself.
-			_ = http2.ConfigureServer(s.h2base, s.HTTP2)
+			s.h2, s.h2base = newHTTP2(s)
 		}
 	})
 }

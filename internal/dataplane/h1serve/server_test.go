@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/net/http2"
 )
 
 // serve starts s on a loopback listener and returns its address.
@@ -430,14 +428,14 @@ func TestHTTP2(t *testing.T) {
 				fmt.Fprintf(w, "%s conn=%d tls=%v", r.Proto, n, r.TLS != nil)
 			})
 		},
-		HTTP2: &http2.Server{},
+		HTTP2: &http.HTTP2Config{},
 		H2C:   true,
 	}
 	addr := serve(t, s)
 	// h2c with prior knowledge.
-	h2c := &http.Client{Transport: &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
-	}}, Timeout: 5 * time.Second}
+	var prior http.Protocols
+	prior.SetUnencryptedHTTP2(true)
+	h2c := &http.Client{Transport: &http.Transport{Protocols: &prior}, Timeout: 5 * time.Second}
 	for range 2 {
 		resp, err := h2c.Get("http://" + addr + "/")
 		if err != nil {
@@ -465,7 +463,7 @@ func TestHTTP2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &Server{Handler: s.Handler, HTTP2: &http2.Server{}}
+	ts := &Server{Handler: s.Handler, HTTP2: &http.HTTP2Config{}}
 	go ts.Serve(ln)
 	defer ts.Close()
 	for _, h2 := range []bool{true, false} {
