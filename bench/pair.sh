@@ -70,7 +70,7 @@ start_moat() {
   local name=$1 bin=$2 env=$3 https=$4 http=$5 admin=$6
   # shellcheck disable=SC2086 # ENV_A/ENV_B are word lists on purpose
   env $env taskset -c "$PROXY_CPUS" "$bin" serve --manifests "$WORK/manifests" --http-addr "127.0.0.1:$http" \
-    --https-addr "127.0.0.1:$https" --admin-addr "127.0.0.1:$admin" --default-ssl-certificate default/bench-tls \
+    --https-addr "127.0.0.1:$https" --admin-addr "127.0.0.1:$admin" --default-ssl-certificate default/bench-tls --configmap default/moat-bench \
     --access-log=false --log-level warn >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PID=$!
   PIDS+=("$PID")

@@ -13,7 +13,8 @@
 #         hs_full (h2load --h1 -c200 -n200 repeated: full handshakes)
 #   KEY:  ecdsa | rsa
 # Knobs (environment): DURATION (s, 20), PROXY_CPUS (0), LOAD_CPUS (1),
-# MOAT_BIN (default: go build ./cmd/moat), OUT_DIR (bench/results), TOP (25).
+# MOAT_BIN (default: go build ./cmd/moat), OUT_DIR (bench/results), TOP (25),
+# LOG_LEVEL (moat's, warn).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +41,10 @@ cleanup() {
   if [[ -s $WORK/moat.err ]]; then
     echo "--- moat's warnings and errors (last 10 of $(wc -l <"$WORK/moat.err"))"
     tail -n 10 "$WORK/moat.err"
+    if [[ ${LOG_LEVEL:-warn} != warn ]]; then
+      cp "$WORK/moat.err" "$OUT_DIR/profile-$LOAD-$KEY-moat.log"
+      echo "(moat's whole log: $OUT_DIR/profile-$LOAD-$KEY-moat.log)"
+    fi
   fi
   rm -rf "$WORK"
 }
@@ -74,8 +79,8 @@ render moat-manifests.yaml.tmpl "$WORK/manifests/bench.yaml" \
 taskset -c "$LOAD_CPUS" nginx -c "$WORK/backend-nginx.conf" -p "$WORK/" -e "$WORK/backend.err" &
 PIDS+=($!)
 taskset -c "$PROXY_CPUS" "$MOAT_BIN" serve --manifests "$WORK/manifests" --http-addr 127.0.0.1:18082 \
-  --https-addr 127.0.0.1:18443 --admin-addr 127.0.0.1:18254 --default-ssl-certificate default/bench-tls \
-  --access-log=false --log-level warn --profiling >"$WORK/moat.out" 2>"$WORK/moat.err" &
+  --https-addr 127.0.0.1:18443 --admin-addr 127.0.0.1:18254 --default-ssl-certificate default/bench-tls --configmap default/moat-bench \
+  --access-log=false --log-level "${LOG_LEVEL:-warn}" --profiling >"$WORK/moat.out" 2>"$WORK/moat.err" &
 PIDS+=($!)
 MPID=$!
 for _ in $(seq 200); do

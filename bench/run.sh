@@ -294,7 +294,7 @@ start_proxy() {
       local al=false; [[ $lg == on ]] && al=true
       start "$name" "$cpus" "$WORK/$name" serve --manifests "$WORK/moat-manifests-$key" \
         --http-addr "$MOAT_HTTP_ADDR" --https-addr "$PROXY_ADDR" --admin-addr "$MOAT_ADMIN_ADDR" \
-        --default-ssl-certificate default/bench-tls --access-log="$al" --log-level warn
+        --default-ssl-certificate default/bench-tls --configmap default/moat-bench --access-log="$al" --log-level warn
       PPID_=$PID
       for _ in $(seq 200); do
         curl -fsS -o /dev/null "http://$MOAT_ADMIN_ADDR/readyz" 2>/dev/null && break
