@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/moat-ingress/moat/internal/dataplane/connstate"
 	"github.com/quic-go/quic-go"
@@ -23,12 +25,20 @@ import (
 // day, as Caddy and Cloudflare advertise).
 const altSvcMaxAge = "86400"
 
-// h3Listener is the HTTP/3 side of Serve.
+// h3Listener is the HTTP/3 side of Serve. Each QUIC connection gets an
+// http3.Server of its own, whose handler holds the connection's state
+// (quic-go's server, like net/http's, has one handler for all its
+// connections and would carry that state in the request context).
 type h3Listener struct {
 	pc     net.PacketConn
 	altSvc []string // the Alt-Svc value, shared (never modified)
-	srv    *http3.Server
-	done   chan struct{} // closed when srv.Serve returned
+	ln     *quic.Listener
+	done   chan struct{} // closed when the accept loop returned
+
+	mu      sync.Mutex
+	stopped bool
+	srvs    map[*http3.Server]struct{}
+	serving sync.WaitGroup // the connections' ServeQUICConn calls
 }
 
 // EnableHTTP3 makes Serve answer HTTP/3 on pc, which should be bound to
@@ -45,30 +55,55 @@ func (d *Dataplane) EnableHTTP3(pc net.PacketConn, advertisedPort int) {
 
 // startHTTP3 serves HTTP/3 until stopHTTP3; port is the HTTPS listener's
 // (the requests' server port, as on TCP).
-func (d *Dataplane) startHTTP3(ctx context.Context, port int) {
+func (d *Dataplane) startHTTP3(_ context.Context, port int) {
 	h := d.h3
-	base := context.WithoutCancel(ctx)
 	conns := connstate.NewListener(port)
-	h.srv = &http3.Server{
-		Handler:        d.httpsHandler(),
-		TLSConfig:      d.h3TLSConfig(),
-		MaxHeaderBytes: maxHeaderBytes,
-		IdleTimeout:    d.clientLimits().KeepAlive,
-		// No 0-RTT: early data can be replayed, and nginx's
-		// ssl_early_data is off by default too.
-		QUICConfig: &quic.Config{Allow0RTT: false},
-		ConnContext: func(_ context.Context, _ *quic.Conn) context.Context {
-			// Requests keep ctx's values past its end, for the drain;
-			// each connection has its own state, as on TCP.
-			return conns.QUICContext(base)
-		},
-		Logger: slog.New(d.log.Handler()).With("listener", "http3"),
-	}
 	h.done = make(chan struct{})
+	h.srvs = map[*http3.Server]struct{}{}
+	// No 0-RTT: early data can be replayed, and nginx's ssl_early_data is
+	// off by default too.
+	ln, err := quic.Listen(h.pc, http3.ConfigureTLSConfig(d.h3TLSConfig()), &quic.Config{Allow0RTT: false})
+	if err != nil {
+		close(h.done)
+		d.log.Error("HTTP/3 listener not started; HTTP/1.1 and HTTP/2 keep serving", "addr", h.pc.LocalAddr().String(), "error", err)
+		return
+	}
+	h.ln = ln
+	log := slog.New(d.log.Handler()).With("listener", "http3")
 	go func() {
 		defer close(h.done)
-		if err := h.srv.Serve(h.pc); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			d.log.Error("HTTP/3 listener stopped; HTTP/1.1 and HTTP/2 keep serving", "addr", h.pc.LocalAddr().String(), "error", err)
+		for {
+			qc, err := ln.Accept(context.Background())
+			if err != nil {
+				if !errors.Is(err, quic.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+					d.log.Error("HTTP/3 listener stopped; HTTP/1.1 and HTTP/2 keep serving", "addr", h.pc.LocalAddr().String(), "error", err)
+				}
+				return
+			}
+			srv := &http3.Server{
+				Handler:        d.withAltSvc(d.handler.ForConn(conns.QUICConn())),
+				MaxHeaderBytes: maxHeaderBytes,
+				IdleTimeout:    d.clientLimits().KeepAlive,
+				Logger:         log,
+			}
+			h.mu.Lock()
+			if h.stopped {
+				h.mu.Unlock()
+				_ = qc.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "")
+				continue
+			}
+			h.srvs[srv] = struct{}{}
+			h.serving.Add(1)
+			h.mu.Unlock()
+			go func() {
+				defer h.serving.Done()
+				_ = srv.ServeQUICConn(qc) // http.ErrServerClosed once shut down
+				// ServeQUICConn leaves closing the connection to its caller.
+				_ = qc.CloseWithError(quic.ApplicationErrorCode(http3.ErrCodeNoError), "")
+				h.mu.Lock()
+				delete(h.srvs, srv)
+				h.mu.Unlock()
+			}()
 		}
 	}()
 }
@@ -96,20 +131,34 @@ func (d *Dataplane) h3TLSConfig() *tls.Config {
 // the connections are closed. It reports whether it had to cut them.
 func (d *Dataplane) stopHTTP3(ctx context.Context) (cut bool) {
 	h := d.h3
-	if h == nil || h.srv == nil {
+	if h == nil || h.done == nil {
 		return false
 	}
-	if err := h.srv.Shutdown(ctx); err != nil {
-		cut = true
+	if h.ln != nil {
+		h.ln.Close()
 	}
 	<-h.done
+	h.mu.Lock()
+	h.stopped = true
+	srvs := make([]*http3.Server, 0, len(h.srvs))
+	for srv := range h.srvs {
+		srvs = append(srvs, srv)
+	}
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	var n atomic.Int32
+	for _, srv := range srvs {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	h.serving.Wait()
 	h.pc.Close()
-	return cut
+	return n.Load() > 0
 }
-
-// httpsHandler is the handler of HTTPS requests: with HTTP/3 on, it
-// advertises it.
-func (d *Dataplane) httpsHandler() http.Handler { return d.withAltSvc(d.handler) }
 
 // withAltSvc is h advertising HTTP/3 when it is on.
 func (d *Dataplane) withAltSvc(h http.Handler) http.Handler {

@@ -3,16 +3,15 @@
 // connection's limits (clientconn.Conn) and its client-certificate
 // verdict (certs.ConnInfo).
 //
-// net/http (and quic-go's http3) give a handler nothing of its connection
-// but the request's context, filled once per connection by the server's
-// ConnContext. So the state rides there, as the one context value of the
-// request path: the Listener's ConnContext stores it once per connection,
-// and the proxy reads it once per request (From) and passes it on as a
-// value. A per-listener map keyed by r.RemoteAddr (the other per-request
-// handle net/http gives) was measured slower (BenchmarkRemoteAddrMap),
-// needs every connection registered and forgotten in ConnState, and is
-// not a key: with PROXY protocol the address is the header's, which two
-// connections may share.
+// moat's servers build a connection's state once, when it is accepted
+// (Plain, TLSConn, QUICConn), and bind it to the handler of that
+// connection's requests (proxy.Handler.ForConn): the request path reads
+// no context value. A server of net/http gives a handler nothing of its
+// connection but the request's context, so for those (the proxy's tests)
+// ConnContext stores the state there and From reads it. A per-listener
+// map keyed by r.RemoteAddr was measured slower than the context
+// (BenchmarkRemoteAddrMap) and is not a key: with PROXY protocol the
+// address is the header's, which two connections may share.
 package connstate
 
 import (
@@ -82,12 +81,12 @@ func (l *Listener) TLSConn(nc net.Conn) *Conn {
 	return c
 }
 
-// QUICContext is the state of an HTTP/3 connection: TLS, no Gate, and
-// (as before this package) no local address.
-func (l *Listener) QUICContext(ctx context.Context) context.Context {
+// QUICConn is the state of an HTTP/3 connection: TLS, no Gate, and no
+// local address.
+func (l *Listener) QUICConn() *Conn {
 	c := &Conn{Port: l.port}
 	c.TLS = &c.tls
-	return context.WithValue(ctx, key{}, c)
+	return c
 }
 
 func (l *Listener) conn(nc net.Conn) *Conn {
