@@ -39,6 +39,10 @@ type conn struct {
 	tls    *tls.ConnectionState
 	remote string
 	idle   atomic.Bool // waiting for a request: Shutdown may close it
+	// born is when the connection was accepted (UnixNano), until the
+	// first byte of its first request; Shutdown closes such a connection
+	// once it is older than Server.NewConnGrace.
+	born   atomic.Int64
 	ctx    context.Context
 	cancel context.CancelFunc // the client went away, or the conn ended
 	cr     connReader
@@ -170,6 +174,7 @@ func (c *conn) awaitRequest(first bool) bool {
 	}
 	_, err := c.br.Peek(1)
 	c.idle.Store(false)
+	c.born.Store(0)
 	if err != nil {
 		return false
 	}

@@ -36,6 +36,7 @@ func newHTTP2(s *Server) (*http2.Server, *http.Server) {
 // serveH2 hands the connection to the HTTP/2 server.
 func (c *conn) serveH2(nc net.Conn, sawPreface bool) {
 	s := c.s
+	c.born.Store(0) // GOAWAY ends it in a drain
 	s.setState(c.nc, http.StateActive)
 	opts := &http2.ServeConnOpts{
 		Context:          s.BaseContext,

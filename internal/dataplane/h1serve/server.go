@@ -61,6 +61,11 @@ type Server struct {
 	// HTTP2, if set, serves the TLS connections that chose "h2" by ALPN
 	// with these settings.
 	HTTP2 *http.HTTP2Config
+	// NewConnGrace is how long Shutdown lets a connection that has not
+	// sent its first request (one in its TLS handshake, or one a client's
+	// pool dialed and never used) send one before closing it; 0 means
+	// 5 s, as net/http.
+	NewConnGrace time.Duration
 	// H2C also serves HTTP/2 with prior knowledge on connections without
 	// TLS (Gateway HTTP listeners, for gRPC clients in clear text).
 	H2C bool
@@ -92,6 +97,9 @@ func (s *Server) setup() {
 		}
 		if s.Limits.MaxTotal <= 0 {
 			s.Limits.MaxTotal = h1parse.DefaultMaxTotal
+		}
+		if s.NewConnGrace <= 0 {
+			s.NewConnGrace = 5 * time.Second
 		}
 		if s.BaseContext == nil {
 			s.BaseContext = context.Background()
@@ -205,13 +213,15 @@ func (s *Server) beginClose() {
 	}
 }
 
-// closeIdle closes the connections waiting for a request and returns how
-// many are left.
+// closeIdle closes the connections waiting for another request, and
+// those that have not sent their first one within NewConnGrace, and returns
+// how many are left.
 func (s *Server) closeIdle() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	old := time.Now().Add(-s.NewConnGrace).UnixNano()
 	for c := range s.conns {
-		if c.idle.Load() {
+		if born := c.born.Load(); c.idle.Load() || (born != 0 && born < old) {
 			c.nc.Close()
 		}
 	}
@@ -225,6 +235,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 		return nil
 	}
 	c := &conn{s: s, nc: nc}
+	c.born.Store(time.Now().UnixNano())
 	s.conns[c] = struct{}{}
 	s.setState(nc, http.StateNew)
 	return c

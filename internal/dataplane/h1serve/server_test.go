@@ -485,3 +485,27 @@ func TestHTTP2(t *testing.T) {
 		tr.CloseIdleConnections()
 	}
 }
+
+// TestShutdownClosesUnusedConnection: a connection that never sends a
+// request (a client pool's spare) does not hold Shutdown past the grace
+// for new connections.
+func TestShutdownClosesUnusedConnection(t *testing.T) {
+	s := handlerServer(http.NotFoundHandler())
+	s.NewConnGrace = 50 * time.Millisecond
+	s.ReadHeaderTimeout = time.Hour
+	addr := serve(t, s)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with an unused connection open: %v", err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("the unused connection is still open")
+	}
+}
