@@ -154,10 +154,10 @@ func (s *ServiceAddresses) Run(ctx context.Context) error {
 
 // Addresses implements Addresses. A missing Service is "unknown": status
 // is left as it is rather than cleared while it is being (re)created.
+// The store alone decides, not HasSynced: the informer's Add handler (the
+// writer's Kick) can run before HasSynced turns true, and a pass that then
+// saw "unknown" would leave status unwritten until the next change.
 func (s *ServiceAddresses) Addresses() ([]networkingv1.IngressLoadBalancerIngress, bool) {
-	if !s.inf.HasSynced() {
-		return nil, false
-	}
 	obj, ok, err := s.inf.GetStore().GetByKey(s.namespace + "/" + s.name)
 	if err != nil || !ok {
 		return nil, false
