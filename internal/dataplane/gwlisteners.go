@@ -33,7 +33,7 @@ func (d *Dataplane) newGatewaySockets() *gwsock.Set {
 			t.anyDepth = true
 			return func(sni string) (passthrough.Backend, bool) { return d.passRouteIn(t, sni) }
 		},
-		ConnState:     d.metrics.ConnState,
+		NewServer:     d.clientServer,
 		RetireTimeout: retireTimeout,
 	})
 }

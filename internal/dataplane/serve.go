@@ -82,31 +82,39 @@ type serving struct {
 }
 
 func (d *Dataplane) newServer(ctx context.Context, src source, lim *routecfg.ClientLimits) *h1serve.Server {
-	// Requests must outlive ctx during the graceful drain, so their base
-	// context keeps ctx's values but not its cancellation.
 	conns := connstate.NewListener(src.port)
+	if src.https {
+		// The front terminates TLS with each SNI's config (policy,
+		// client-cert request); the server only sees *tls.Conn.
+		return d.clientServer(ctx, lim, true, func(nc net.Conn) http.Handler {
+			return d.withAltSvc(d.handler.ForConn(conns.TLSConn(nc))) // Alt-Svc with HTTP/3 on
+		})
+	}
+	return d.clientServer(ctx, lim, false, func(nc net.Conn) http.Handler { return d.handler.ForConn(conns.Plain(nc)) })
+}
+
+// clientServer is the server of a client listener under lim, the shared
+// ones and the Gateways' own (gwsock): HTTP/1.1, and HTTP/2 when http2.
+func (d *Dataplane) clientServer(ctx context.Context, lim *routecfg.ClientLimits, http2 bool, handler func(net.Conn) http.Handler) *h1serve.Server {
 	srv := &h1serve.Server{
+		Handler:           handler,
 		ReadHeaderTimeout: lim.HeaderTimeout,
 		IdleTimeout:       lim.KeepAlive,
 		DisableKeepAlives: lim.KeepAlive <= 0, // nginx's keepalive_timeout 0
 		Limits:            h1serve.Limits{MaxLine: lim.HeaderLine, MaxTotal: lim.HeaderTotal},
-		BaseContext:       context.WithoutCancel(ctx),
+		// Requests must outlive ctx during the graceful drain, so their
+		// base context keeps ctx's values but not its cancellation.
+		BaseContext: context.WithoutCancel(ctx),
 		// Client-side noise (TLS handshake errors from scanners, bad
-		// requests) stays out of the default level.
+		// requests) goes to the debug level.
 		Log: d.log,
 		// nginx_process_connections{state} (metrics/conns.go).
 		ConnState: d.metrics.ConnState,
-		Handler:   func(nc net.Conn) http.Handler { return d.handler.ForConn(conns.Plain(nc)) },
 	}
-	if src.https {
-		// The front terminates TLS with each SNI's config (policy,
-		// client-cert request); the server only sees *tls.Conn.
+	if http2 {
 		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 128} // nginx's http2_max_concurrent_streams
 		if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
 			srv.HTTP2.MaxConcurrentStreams = n
-		}
-		srv.Handler = func(nc net.Conn) http.Handler {
-			return d.withAltSvc(d.handler.ForConn(conns.TLSConn(nc))) // Alt-Svc with HTTP/3 on
 		}
 	}
 	return srv

@@ -54,8 +54,9 @@ type Options struct {
 	// Passthrough returns the route for cfg's passthrough hosts, nil when
 	// it has none.
 	Passthrough func(cfg *routecfg.Config) Route
-	// ConnState is the metrics hook; may be nil.
-	ConnState func(net.Conn, http.ConnState)
+	// NewServer builds the server of a socket under lim (HTTP/2 when
+	// http2), as the data plane builds its own listeners'.
+	NewServer func(ctx context.Context, lim *routecfg.ClientLimits, http2 bool, handler func(net.Conn) http.Handler) *h1serve.Server
 	// RetireTimeout bounds the drain of a dropped socket.
 	RetireTimeout time.Duration
 }
@@ -226,27 +227,12 @@ func terminates(lc *routecfg.Config) bool {
 func (s *Set) serve(ctx context.Context, so *socket) {
 	so.served = true
 	lim := s.o.Limits()
-	base := context.WithoutCancel(ctx)
 	conns := connstate.NewListener(so.port)
-	var protos http.Protocols
-	protos.SetHTTP1(true)
-	srv := &h1serve.Server{
-		ReadHeaderTimeout: lim.HeaderTimeout,
-		IdleTimeout:       lim.KeepAlive,
-		DisableKeepAlives: lim.KeepAlive <= 0,
-		Limits:            h1serve.Limits{MaxLine: lim.HeaderLine, MaxTotal: lim.HeaderTotal},
-		BaseContext:       base,
-		Log:               s.o.Log,
-		ConnState:         s.o.ConnState,
-		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 128}, // nginx's http2_max_concurrent_streams
-	}
-	if n := lim.HTTP2MaxConcurrentStreams; n > 0 {
-		srv.HTTP2.MaxConcurrentStreams = n
-	}
 	h := so.handler
 	var ln net.Listener
+	var srv *h1serve.Server
 	if so.certs != nil {
-		srv.Handler = func(nc net.Conn) http.Handler { return h.ForConn(conns.TLSConn(nc)) }
+		srv = s.o.NewServer(ctx, lim, true, func(nc net.Conn) http.Handler { return h.ForConn(conns.TLSConn(nc)) })
 		po := passthrough.Options{TLS: so.tlsSrv.Config(), Logger: s.o.Log,
 			Route: func(sni string) (passthrough.Backend, bool) {
 				if r := *so.pass.Load(); r != nil {
@@ -264,8 +250,8 @@ func (s *Set) serve(ctx context.Context, so *socket) {
 		// Gateway HTTP listeners also speak h2c with prior knowledge
 		// (gRPC clients in clear text); the Ingress HTTP listener does
 		// not, as ingress-nginx's does not.
+		srv = s.o.NewServer(ctx, lim, true, func(nc net.Conn) http.Handler { return h.ForConn(conns.Plain(nc)) })
 		srv.H2C = true
-		srv.Handler = func(nc net.Conn) http.Handler { return h.ForConn(conns.Plain(nc)) }
 		ln = s.o.Wrap(so.raw, false)
 	}
 	so.srv = srv

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/moat-ingress/moat/internal/dataplane/h1parse"
 )
 
 // bgReadDelay is how long a request may wait for its response before
@@ -197,7 +199,7 @@ func (c *conn) setHeaderDeadline() {
 // must not serve another.
 func (c *conn) serveRequest(h http.Handler) bool {
 	s := c.s
-	req, err := readRequest(c.br, s.Limits)
+	req, err := h1parse.ReadRequest(c.br, s.Limits)
 	if err != nil {
 		c.badRequest(err)
 		return false

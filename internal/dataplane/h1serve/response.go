@@ -148,11 +148,6 @@ func (w *response) Write(p []byte) (int, error) {
 	return w.writeBody(p)
 }
 
-func (w *response) WriteString(s string) (int, error) {
-	// The body is copied anyway; one conversion is as cheap as a buffer.
-	return w.Write([]byte(s))
-}
-
 // writeBody writes p (and what was held) after the head.
 func (w *response) writeBody(p []byte) (int, error) {
 	if len(w.buf) > 0 {
@@ -222,7 +217,9 @@ func (w *response) commit(done bool) {
 		delete(h, "Content-Length")
 		w.cl = -1
 	case w.cl >= 0:
-	case done && (!w.head || len(w.buf) > 0 || w.written > 0) && !hasTrailers(h) && (!w.head || w.written <= smallBody):
+	case done && !hasTrailers(h) && (!w.head || (w.written > 0 && w.written <= smallBody)):
+		// The whole body is known (a HEAD answer's from what the handler
+		// wrote, as net/http): send its length instead of chunks.
 		w.cl = w.written
 		h["Content-Length"] = []string{strconv.FormatInt(w.cl, 10)}
 	case w.head:
