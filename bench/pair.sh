@@ -46,22 +46,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # The same backend, certificate and manifests as bench/run.sh.
-openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/key.ec.pem" 2>/dev/null
-openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.ec.pem" -out "$WORK/key.pem"
-openssl req -x509 -new -key "$WORK/key.pem" -out "$WORK/cert.pem" -days 7 -subj "/CN=bench.local" \
-  -addext "subjectAltName=DNS:bench.local,DNS:echo.bench.local" 2>/dev/null
-BODY=$(head -c 1024 /dev/zero | tr '\0' 'x')
-render() { # render TEMPLATE OUT KEY=VALUE...
-  local tmpl=$1 out=$2 kv sedargs=(); shift 2
-  for kv in "$@"; do sedargs+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-  sed "${sedargs[@]}" "$ROOT/bench/templates/$tmpl" >"$out"
-}
-mkdir -p "$WORK/backend-tmp" "$WORK/manifests"
-render backend-nginx.conf.tmpl "$WORK/backend-nginx.conf" WORK="$WORK" BACKEND_ADDR=127.0.0.1:18080 \
-  ECHO_ADDR=127.0.0.1:18081 PROXY_ADDR=127.0.0.1:18443 BODY="$BODY"
-render moat-manifests.yaml.tmpl "$WORK/manifests/bench.yaml" \
-  CERT_B64="$(base64 -w0 "$WORK/cert.pem")" KEY_B64="$(base64 -w0 "$WORK/key.pem")" \
-  BACKEND_HOST=127.0.0.1 BACKEND_PORT=18080 ECHO_HOST=127.0.0.1 ECHO_PORT=18081
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_setup ecdsa
 
 taskset -c "$LOAD_CPUS" nginx -c "$WORK/backend-nginx.conf" -p "$WORK/" -e "$WORK/backend.err" &
 PIDS+=($!)
@@ -69,9 +56,8 @@ PIDS+=($!)
 start_moat() {
   local name=$1 bin=$2 env=$3 https=$4 http=$5 admin=$6
   # shellcheck disable=SC2086 # ENV_A/ENV_B are word lists on purpose
-  env $env taskset -c "$PROXY_CPUS" "$bin" serve --manifests "$WORK/manifests" --http-addr "127.0.0.1:$http" \
-    --https-addr "127.0.0.1:$https" --admin-addr "127.0.0.1:$admin" --default-ssl-certificate default/bench-tls --configmap default/moat-bench \
-    --access-log=false --log-level warn >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  env $env taskset -c "$PROXY_CPUS" "$bin" serve "${MOAT_FLAGS[@]}" --http-addr "127.0.0.1:$http" \
+    --https-addr "127.0.0.1:$https" --admin-addr "127.0.0.1:$admin" --log-level warn >"$WORK/$name.out" 2>"$WORK/$name.err" &
   PID=$!
   PIDS+=("$PID")
   for _ in $(seq 200); do

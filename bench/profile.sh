@@ -55,32 +55,16 @@ if [[ -z $MOAT_BIN ]]; then
   (cd "$ROOT" && go build -o "$WORK/moat" ./cmd/moat)
   MOAT_BIN=$WORK/moat
 fi
-if [[ $KEY == ecdsa ]]; then
-  openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/key.ec.pem" 2>/dev/null
-  openssl pkcs8 -topk8 -nocrypt -in "$WORK/key.ec.pem" -out "$WORK/key.pem"
-else
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/key.pem" 2>/dev/null
-fi
-openssl req -x509 -new -key "$WORK/key.pem" -out "$WORK/cert.pem" -days 7 -subj "/CN=bench.local" \
-  -addext "subjectAltName=DNS:bench.local,DNS:echo.bench.local" 2>/dev/null
-BODY=$(head -c 1024 /dev/zero | tr '\0' 'x')
-render() { # render TEMPLATE OUT KEY=VALUE...
-  local tmpl=$1 out=$2 kv sedargs=(); shift 2
-  for kv in "$@"; do sedargs+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-  sed "${sedargs[@]}" "$ROOT/bench/templates/$tmpl" >"$out"
-}
-mkdir -p "$WORK/backend-tmp" "$WORK/manifests"
-render backend-nginx.conf.tmpl "$WORK/backend-nginx.conf" WORK="$WORK" BACKEND_ADDR=127.0.0.1:18080 \
-  ECHO_ADDR=127.0.0.1:18081 PROXY_ADDR=127.0.0.1:18443 BODY="$BODY"
-render moat-manifests.yaml.tmpl "$WORK/manifests/bench.yaml" \
-  CERT_B64="$(base64 -w0 "$WORK/cert.pem")" KEY_B64="$(base64 -w0 "$WORK/key.pem")" \
-  BACKEND_HOST=127.0.0.1 BACKEND_PORT=18080 ECHO_HOST=127.0.0.1 ECHO_PORT=18081
+# The same backend, certificate and manifests as bench/run.sh.
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_setup "$KEY"
 
 taskset -c "$LOAD_CPUS" nginx -c "$WORK/backend-nginx.conf" -p "$WORK/" -e "$WORK/backend.err" &
 PIDS+=($!)
-taskset -c "$PROXY_CPUS" "$MOAT_BIN" serve --manifests "$WORK/manifests" --http-addr 127.0.0.1:18082 \
-  --https-addr 127.0.0.1:18443 --admin-addr 127.0.0.1:18254 --default-ssl-certificate default/bench-tls --configmap default/moat-bench \
-  --access-log=false --log-level "${LOG_LEVEL:-warn}" --profiling >"$WORK/moat.out" 2>"$WORK/moat.err" &
+taskset -c "$PROXY_CPUS" "$MOAT_BIN" serve "${MOAT_FLAGS[@]}" --http-addr 127.0.0.1:18082 \
+  --https-addr 127.0.0.1:18443 --admin-addr 127.0.0.1:18254 \
+  --log-level "${LOG_LEVEL:-warn}" --profiling >"$WORK/moat.out" 2>"$WORK/moat.err" &
 PIDS+=($!)
 MPID=$!
 for _ in $(seq 200); do
