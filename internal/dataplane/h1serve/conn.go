@@ -279,17 +279,26 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// Lingering close (nginx's lingering_close, lingering_time 30 s): how
+// long and how much of what a client still sends after its answer is
+// read and dropped before the connection closes.
+const (
+	lingerTime  = 2 * time.Second
+	lingerBytes = 64 << 20
+)
+
 // lingeringClose ends the sending side, then reads and drops what the
-// client still sends for a moment, so that its unread request body does
-// not turn the close into a reset that loses the response (nginx's
-// lingering_close).
+// client still sends until it closes (or lingerTime, lingerBytes), so
+// that its unread request body does not turn the close into a reset that
+// reaches the client before it has read the answer (a 413 to a large
+// upload).
 func (c *conn) lingeringClose() {
 	type closeWriter interface{ CloseWrite() error }
 	if cw, ok := c.nc.(closeWriter); ok {
 		_ = cw.CloseWrite()
 	}
-	_ = c.nc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-	_, _ = io.CopyN(io.Discard, c.nc, maxDiscard)
+	_ = c.nc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, c.nc, lingerBytes)
 }
 
 // connReader is the reader under the connection's bufio.Reader. While a

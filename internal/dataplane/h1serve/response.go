@@ -211,6 +211,12 @@ func (w *response) commit(done bool) {
 		// send the body or not, so the connection cannot be reused.
 		w.closeAfter = true
 	}
+	if w.body != nil && !w.body.finished() && w.req.ContentLength > maxDiscard {
+		// An answer before a large body is read (a 413): more than drain
+		// reads is left, so say now that the connection will close, as
+		// net/http does.
+		w.closeAfter = true
+	}
 	allowed := w.bodyAllowed()
 	switch {
 	case !allowed:

@@ -509,3 +509,23 @@ func TestShutdownClosesUnusedConnection(t *testing.T) {
 		t.Error("the unused connection is still open")
 	}
 }
+
+// TestEarlyAnswerToLargeUpload: an answer given before a large request
+// body is read (a 413) reaches the client, which is still sending, and
+// the connection closes without a reset cutting it off.
+func TestEarlyAnswerToLargeUpload(t *testing.T) {
+	addr := serve(t, handlerServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+	})))
+	c := &http.Client{Timeout: 10 * time.Second}
+	for i := range 10 {
+		resp, err := c.Post("http://"+addr+"/", "application/octet-stream", strings.NewReader(strings.Repeat("x", 4<<20)))
+		if err != nil {
+			t.Fatalf("upload %d: %v, want the 413", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+			t.Fatalf("upload %d: %d close=%v, want 413 and Connection: close", i, resp.StatusCode, resp.Close)
+		}
+	}
+}
